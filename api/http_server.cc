@@ -1,0 +1,164 @@
+#include "api/http_server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <optional>
+
+#include "common/log.h"
+
+namespace localrds {
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr std::size_t kBodyLimit = 1024 * 1024;  // RDS requests are a few KiB
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+constexpr auto kReadTimeout = std::chrono::seconds(30);
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Router& router) : stream_(std::move(socket)), router_(router) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(kBodyLimit);
+    parser_->header_limit(kHeaderLimit);
+    stream_.expires_after(kReadTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == beast::error::timeout || ec == net::error::operation_aborted) {
+      return do_close();
+    }
+    if (ec) {
+      // Malformed or oversized: answer 4xx in the RDS envelope, then close.
+      Status st = ec == http::error::body_limit || ec == http::error::header_limit
+                      ? Status::Error(AwsError::kInvalidParameterValue,
+                                      "The request is too large.")
+                      : Status::Error(AwsError::kMalformedQueryString,
+                                      "The request could not be parsed: " + ec.message());
+      HttpResponse res{ec == http::error::body_limit ? http::status::payload_too_large
+                                                     : http::status::bad_request,
+                       11};
+      res.set(http::field::content_type, "text/xml");
+      res.body() = WireCodec::EncodeError(st, Router::NewRequestId());
+      res.keep_alive(false);
+      res.prepare_payload();
+      LogLine("api") << "rejected a malformed request: " << ec.message();
+      return send(std::move(res));
+    }
+    HttpRequest req = parser_->release();
+    auto self = shared_from_this();
+    try {
+      router_.Handle(req, [self](HttpResponse res) {
+        net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+          self->send(std::move(res));
+        });
+      });
+    } catch (const std::exception& e) {
+      HttpResponse res{http::status::internal_server_error, req.version()};
+      res.set(http::field::content_type, "text/xml");
+      res.body() = WireCodec::EncodeError(Status::Internal(e.what()), Router::NewRequestId());
+      res.keep_alive(false);
+      res.prepare_payload();
+      send(std::move(res));
+    }
+  }
+
+  void send(HttpResponse res) {
+    auto sp = std::make_shared<HttpResponse>(std::move(res));
+    res_ = sp;
+    stream_.expires_after(kReadTimeout);
+    http::async_write(stream_, *sp,
+                      beast::bind_front_handler(&Session::on_write, shared_from_this(),
+                                                sp->need_eof()));
+  }
+
+  void on_write(bool close, beast::error_code ec, std::size_t) {
+    res_.reset();
+    if (ec) return;
+    if (close) return do_close();
+    do_read();
+  }
+
+  void do_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<HttpResponse> res_;
+  Router& router_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(net::io_context& ioc, Router& router)
+    : ioc_(ioc), router_(router), acceptor_(net::make_strand(ioc)) {}
+
+Status HttpServer::Listen(const std::string& host, int port) {
+  beast::error_code ec;
+  auto address = net::ip::make_address(host, ec);
+  if (ec) return Status::InvalidParameter("invalid --host " + host);
+  tcp::endpoint endpoint{address, static_cast<unsigned short>(port)};
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Internal("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                            ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  DoAccept();
+  return Status::Ok();
+}
+
+void HttpServer::DoAccept() {
+  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted) return;
+    } else {
+      try {
+        std::make_shared<Session>(std::move(socket), router_)->run();
+      } catch (const std::exception& e) {
+        LogLine("api") << "session failed to start: " << e.what();
+      }
+    }
+    DoAccept();
+  });
+}
+
+void HttpServer::Run(int threads) {
+  std::vector<std::thread> extra;
+  for (int i = 1; i < threads; ++i) extra.emplace_back([this] { ioc_.run(); });
+  ioc_.run();
+  for (auto& t : extra) t.join();
+}
+
+void HttpServer::Stop() {
+  net::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+  ioc_.stop();
+}
+
+}  // namespace localrds

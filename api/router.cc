@@ -1,0 +1,275 @@
+#include "api/router.h"
+
+#include <openssl/rand.h>
+
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+
+#include "common/log.h"
+#include "common/time_util.h"
+
+namespace localrds {
+namespace http = boost::beast::http;
+namespace {
+
+HttpResponse MakeResponse(const HttpRequest& req, http::status status, std::string body,
+                          const char* content_type) {
+  HttpResponse res{status, req.version()};
+  res.set(http::field::server, "localrds");
+  res.set(http::field::content_type, content_type);
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+HttpResponse ErrorResponse(const HttpRequest& req, const Status& st, const std::string& request_id) {
+  HttpResponse res = MakeResponse(req, static_cast<http::status>(st.info().http_status),
+                                  WireCodec::EncodeError(st, request_id), "text/xml");
+  res.set("x-amzn-RequestId", request_id);
+  return res;
+}
+
+std::string IdentifierOf(const nlohmann::json& req) {
+  for (const char* k : {"DBInstanceIdentifier", "ResourceName", "SourceIdentifier"}) {
+    auto it = req.find(k);
+    if (it != req.end() && it->is_string()) return it->get<std::string>();
+  }
+  return "-";
+}
+
+// What each action does with the control plane, as a uniform call.
+using ActionResult = Result<Accepted>;
+using ActionFn = std::function<ActionResult(ControlPlane&, const nlohmann::json&)>;
+
+template <class F>
+ActionFn Immediate(F f) {
+  return [f](ControlPlane& cp, const nlohmann::json& req) -> ActionResult {
+    auto r = (cp.*f)(req);
+    if (!r.ok()) return r.status();
+    return Accepted{std::move(r.value()), 0};
+  };
+}
+
+template <class F>
+ActionFn NoOutput(F f) {
+  return [f](ControlPlane& cp, const nlohmann::json& req) -> ActionResult {
+    Status st = (cp.*f)(req);
+    if (!st.ok()) return st;
+    return Accepted{nlohmann::json::object(), 0};
+  };
+}
+
+template <class F>
+ActionFn Wrapped(F f, const char* wrapper) {
+  return [f, wrapper](ControlPlane& cp, const nlohmann::json& req) -> ActionResult {
+    auto r = (cp.*f)(req);
+    if (!r.ok()) return r.status();
+    return Accepted{nlohmann::json{{wrapper, std::move(r->body)}}, r->operation_id};
+  };
+}
+
+const std::map<std::string, ActionFn>& Actions() {
+  static const std::map<std::string, ActionFn> kActions = {
+      {"CreateDBInstance", Wrapped(&ControlPlane::CreateDBInstance, "DBInstance")},
+      {"DescribeDBInstances", Immediate(&ControlPlane::DescribeDBInstances)},
+      {"ModifyDBInstance", Wrapped(&ControlPlane::ModifyDBInstance, "DBInstance")},
+      {"DeleteDBInstance", Wrapped(&ControlPlane::DeleteDBInstance, "DBInstance")},
+      {"RebootDBInstance", Wrapped(&ControlPlane::RebootDBInstance, "DBInstance")},
+      {"StopDBInstance", Wrapped(&ControlPlane::StopDBInstance, "DBInstance")},
+      {"StartDBInstance", Wrapped(&ControlPlane::StartDBInstance, "DBInstance")},
+      {"AddTagsToResource", NoOutput(&ControlPlane::AddTagsToResource)},
+      {"RemoveTagsFromResource", NoOutput(&ControlPlane::RemoveTagsFromResource)},
+      {"ListTagsForResource", Immediate(&ControlPlane::ListTagsForResource)},
+      {"DescribeEvents", Immediate(&ControlPlane::DescribeEvents)},
+      {"DescribeDBEngineVersions", Immediate(&ControlPlane::DescribeDBEngineVersions)},
+      {"DescribeOrderableDBInstanceOptions",
+       Immediate(&ControlPlane::DescribeOrderableDBInstanceOptions)},
+  };
+  return kActions;
+}
+
+}  // namespace
+
+Router::Router(ControlPlane& cp, boost::asio::io_context& ioc,
+               std::chrono::milliseconds defer_deadline)
+    : cp_(cp), ioc_(ioc), defer_deadline_(defer_deadline) {}
+
+std::string Router::NewRequestId() {
+  unsigned char b[16];
+  RAND_bytes(b, sizeof b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+void Router::Handle(const HttpRequest& req, Responder respond) {
+  std::string target(req.target());
+  std::string path = target.substr(0, target.find('?'));
+  if (path.rfind("/_localrds/", 0) == 0 || path == "/_localrds") {
+    HandleControl(req, path, std::move(respond));
+    return;
+  }
+  HandleQueryApi(req, std::move(respond));
+}
+
+void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
+  const int64_t t0 = NowMs();
+  const std::string request_id = NewRequestId();
+  std::string action = "-";
+  std::string ident = "-";
+  auto finish = [&](HttpResponse res) {
+    LogLine("api") << "action=" << action << " id=" << ident << " request=" << request_id
+                   << " status=" << res.result_int() << " " << (NowMs() - t0) << "ms";
+    respond(std::move(res));
+  };
+  auto fail = [&](const Status& st) { finish(ErrorResponse(req, st, request_id)); };
+
+  if (req.method() != http::verb::post && req.method() != http::verb::get) {
+    fail(Status::Error(AwsError::kInvalidAction, "Only GET and POST are supported."));
+    return;
+  }
+  std::string target(req.target());
+  size_t q = target.find('?');
+  std::string query = q == std::string::npos ? "" : target.substr(q + 1);
+  QueryParams params;
+  const std::string empty;
+  const std::string* parts[] = {&query, req.method() == http::verb::post ? &req.body() : &empty};
+  for (const std::string* part : parts) {
+    auto parsed = ParseQueryString(*part);
+    if (!parsed.ok()) {
+      fail(parsed.status());
+      return;
+    }
+    for (auto& [k, v] : *parsed) params[k] = v;
+  }
+  auto a = params.find("Action");
+  if (a == params.end() || a->second.empty()) {
+    fail(Status::Error(AwsError::kMissingAction, "The request must contain the parameter Action."));
+    return;
+  }
+  action = a->second;
+  const WireCodec& codec = WireCodec::Builtin();
+  if (!codec.HasOperation(action)) {
+    fail(Status::Error(AwsError::kInvalidAction,
+                       "The action " + action + " is not valid for this web service."));
+    return;
+  }
+  auto it = Actions().find(action);
+  if (it == Actions().end()) {
+    fail(Status::Error(AwsError::kInvalidAction,
+                       "localrds does not implement the RDS action " + action + " yet."));
+    return;
+  }
+  auto decoded = codec.DecodeRequest(action, params);
+  if (!decoded.ok()) {
+    fail(decoded.status());
+    return;
+  }
+  ident = IdentifierOf(*decoded);
+  ActionResult result = Status::Internal("not run");
+  try {
+    result = it->second(cp_, *decoded);
+  } catch (const std::exception& e) {
+    result = Status::Internal(std::string("internal error: ") + e.what());
+  }
+  if (!result.ok()) {
+    fail(result.status());
+    return;
+  }
+  HttpResponse res = MakeResponse(req, http::status::ok,
+                                  codec.EncodeResponse(action, result->body, request_id), "text/xml");
+  res.set("x-amzn-RequestId", request_id);
+  if (result->operation_id == 0) {
+    finish(std::move(res));
+    return;
+  }
+  // Respond when the operation ends, or at the deadline, whichever comes first.
+  struct Deferred {
+    std::atomic<bool> sent{false};
+    HttpResponse res;
+    Responder respond;
+    boost::asio::steady_timer timer;
+    std::string line;
+    int64_t t0;
+    explicit Deferred(boost::asio::io_context& ioc) : timer(ioc) {}
+    void Send() {
+      if (sent.exchange(true)) return;
+      LogLine("api") << line << " status=" << res.result_int() << " " << (NowMs() - t0) << "ms";
+      respond(std::move(res));
+    }
+  };
+  auto d = std::make_shared<Deferred>(ioc_);
+  d->res = std::move(res);
+  d->respond = std::move(respond);
+  d->t0 = t0;
+  d->line = "action=" + action + " id=" + ident + " request=" + request_id;
+  d->timer.expires_after(defer_deadline_);
+  d->timer.async_wait([d](const boost::system::error_code&) { d->Send(); });
+  cp_.WhenOperationDone(result->operation_id, [d] {
+    d->Send();
+    boost::asio::post(d->timer.get_executor(), [d] { d->timer.cancel(); });
+  });
+}
+
+void Router::HandleControl(const HttpRequest& req, const std::string& path, Responder respond) {
+  auto json_response = [&req](http::status st, const nlohmann::json& body) {
+    return MakeResponse(req, st, body.dump(2) + "\n", "application/json");
+  };
+  const bool get = req.method() == http::verb::get;
+  const bool post = req.method() == http::verb::post;
+  try {
+    if (path == "/_localrds/health" && get) {
+      respond(json_response(http::status::ok, cp_.Health()));
+      return;
+    }
+    if (path == "/_localrds/events" && get) {
+      respond(json_response(http::status::ok, {{"events", cp_.EventsWithIds(1000)}}));
+      return;
+    }
+    if (path == "/_localrds/reset" && post) {
+      auto shared = std::make_shared<Responder>(std::move(respond));
+      HttpRequest copy = req;
+      cp_.ResetAsync([shared, copy, json_response](Status st) {
+        if (st.ok()) {
+          (*shared)(MakeResponse(copy, http::status::ok, "{\"reset\": true}\n", "application/json"));
+        } else {
+          (*shared)(MakeResponse(copy, http::status::internal_server_error,
+                                 nlohmann::json{{"error", st.ToString()}}.dump() + "\n",
+                                 "application/json"));
+        }
+      });
+      LogLine("api") << "control=reset";
+      return;
+    }
+    // POST /_localrds/instances/<id>/crash: SIGKILL the instance's postmaster (a drill).
+    const std::string prefix = "/_localrds/instances/";
+    if (post && path.rfind(prefix, 0) == 0) {
+      std::string rest = path.substr(prefix.size());
+      size_t slash = rest.find('/');
+      if (slash != std::string::npos && rest.substr(slash + 1) == "crash") {
+        Status st = cp_.CrashInstance(rest.substr(0, slash));
+        LogLine("api") << "control=crash id=" << rest.substr(0, slash) << " " << st.ToString();
+        if (!st.ok()) {
+          respond(json_response(static_cast<http::status>(st.info().http_status),
+                                {{"error", st.info().code}, {"message", st.message()}}));
+        } else {
+          respond(json_response(http::status::ok, {{"crashed", rest.substr(0, slash)}}));
+        }
+        return;
+      }
+    }
+    respond(json_response(http::status::not_found,
+                          {{"error", "NotFound"}, {"message", "no such localrds control: " + path}}));
+  } catch (const std::exception& e) {
+    respond(json_response(http::status::internal_server_error, {{"error", e.what()}}));
+  }
+}
+
+}  // namespace localrds

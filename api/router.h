@@ -1,0 +1,46 @@
+// Router: turns one HTTP request into one HTTP response.
+//
+// Paths under /_localrds/ are the emulator's own JSON controls; every other path is the RDS
+// Query API (POST form body or GET query string). Handle is called on an io_context thread and
+// never blocks: mutating actions respond once their operation finishes or after
+// `defer_deadline` (so a client's first Describe poll already sees the result), through
+// `respond`, which may then be called from another thread. `respond` is called exactly once.
+// Thread-safe; borrows the control plane and the io_context.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "api/wire_codec.h"
+#include "emulator/control_plane.h"
+
+namespace localrds {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+using Responder = std::function<void(HttpResponse)>;
+
+class Router {
+ public:
+  Router(ControlPlane& cp, boost::asio::io_context& ioc,
+         std::chrono::milliseconds defer_deadline = std::chrono::seconds(20));
+
+  void Handle(const HttpRequest& req, Responder respond);
+
+  //! A new random RequestId (UUID v4 text).
+  static std::string NewRequestId();
+
+ private:
+  void HandleQueryApi(const HttpRequest& req, Responder respond);
+  void HandleControl(const HttpRequest& req, const std::string& path, Responder respond);
+
+  ControlPlane& cp_;
+  boost::asio::io_context& ioc_;
+  const std::chrono::milliseconds defer_deadline_;
+};
+
+}  // namespace localrds

@@ -1,0 +1,242 @@
+// localrds: a local Amazon RDS for PostgreSQL. The only place that sees every layer: it parses
+// the command line, opens the catalog, picks the runtime, recovers, and serves the API.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "api/http_server.h"
+#include "api/router.h"
+#include "common/log.h"
+#include "emulator/control_plane.h"
+#include "emulator/local_runtime.h"
+#include "emulator/operation_engine.h"
+#include "storage/catalog.h"
+#include "storage/layout.h"
+
+#ifndef LOCALRDS_VERSION
+#define LOCALRDS_VERSION "0.1.0"
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+using localrds::LogLine;
+
+struct Flag {
+  const char* name;
+  const char* env;
+  const char* def;
+  const char* help;
+};
+
+const Flag kFlags[] = {
+    {"host", "LOCALRDS_HOST", "127.0.0.1", "address the API listens on (loopback by default)"},
+    {"port", "LOCALRDS_PORT", "4566", "API port"},
+    {"data-dir", "LOCALRDS_DATA_DIR", "./.localrds", "where the catalog and every cluster live"},
+    {"runtime", "LOCALRDS_RUNTIME", "local", "how PostgreSQL servers run: local"},
+    {"region", "LOCALRDS_REGION", "us-east-1", "the AWS region localrds pretends to be"},
+    {"account-id", "LOCALRDS_ACCOUNT_ID", "000000000000", "the account id in ARNs"},
+    {"pg-user", "LOCALRDS_PG_USER", "postgres", "OS user for PostgreSQL when run as root"},
+    {"pg-bin-root", "LOCALRDS_PG_BIN_ROOT", "/usr/lib/postgresql", "one directory per major version"},
+    {"port-range", "LOCALRDS_PORT_RANGE", "15432-16431",
+     "instance ports used when the asked Port is busy (keep below 32768)"},
+    {"pool-size", "LOCALRDS_POOL_SIZE", "2", "ready-made clusters kept per engine version"},
+    {"max-instances", "LOCALRDS_MAX_INSTANCES", "40", "DB instance quota (RDS's default is 40)"},
+    {"threads", "LOCALRDS_THREADS", "2", "HTTP threads"},
+};
+
+void PrintHelp() {
+  std::cout << "localrds " << LOCALRDS_VERSION
+            << " - a local Amazon RDS for PostgreSQL\n\n"
+               "usage: localrds serve [flags]\n       localrds --help | --version\n\nflags "
+               "(each also read from its environment variable):\n";
+  for (const auto& f : kFlags) {
+    std::string left = std::string("  --") + f.name + " (" + f.env + ")";
+    std::cout << left << std::string(left.size() < 44 ? 44 - left.size() : 1, ' ') << f.help
+              << " [" << f.def << "]\n";
+  }
+  std::cout << "\nPoint the AWS CLI or an SDK at it: export "
+               "AWS_ENDPOINT_URL_RDS=http://127.0.0.1:4566\n";
+}
+
+int ParseInt(const std::map<std::string, std::string>& opts, const char* name) {
+  const std::string& v = opts.at(name);
+  char* end = nullptr;
+  long n = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0') {
+    std::cerr << "localrds: --" << name << " must be a number, not '" << v << "'\n";
+    std::exit(2);
+  }
+  return static_cast<int>(n);
+}
+
+// PostgreSQL runs as an unprivileged user: it must be able to traverse to the data directory.
+void MakeTraversable(const fs::path& dir) {
+  for (fs::path p = dir; !p.empty() && p != p.root_path(); p = p.parent_path()) {
+    struct stat st{};
+    if (stat(p.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH)) {
+      chmod(p.c_str(), st.st_mode | S_IXOTH);
+      LogLine() << "made " << p.string()
+                << " traversable (o+x) so that the PostgreSQL user can reach the data directory";
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> opts;
+  for (const auto& f : kFlags) {
+    const char* e = std::getenv(f.env);
+    opts[f.name] = e && *e ? e : f.def;
+  }
+  bool serve = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h" || a == "help") {
+      PrintHelp();
+      return 0;
+    }
+    if (a == "--version" || a == "version") {
+      std::cout << "localrds " << LOCALRDS_VERSION << "\n";
+      return 0;
+    }
+    if (a == "serve") {
+      serve = true;
+      continue;
+    }
+    if (a.rfind("--", 0) == 0) {
+      std::string name = a.substr(2), value;
+      size_t eq = name.find('=');
+      if (eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        std::cerr << "localrds: --" << name << " needs a value\n";
+        return 2;
+      }
+      if (!opts.count(name)) {
+        std::cerr << "localrds: unknown flag --" << name << " (see --help)\n";
+        return 2;
+      }
+      opts[name] = value;
+      continue;
+    }
+    std::cerr << "localrds: unknown argument '" << a << "' (see --help)\n";
+    return 2;
+  }
+  if (!serve) {
+    PrintHelp();
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+
+  localrds::EmulatorConfig config;
+  config.region = opts["region"];
+  config.account_id = opts["account-id"];
+  config.pool_size = ParseInt(opts, "pool-size");
+  config.max_instances = ParseInt(opts, "max-instances");
+  config.version = LOCALRDS_VERSION;
+  {
+    const std::string& r = opts["port-range"];
+    size_t dash = r.find('-');
+    if (dash == std::string::npos) {
+      std::cerr << "localrds: --port-range must look like 15432-16431\n";
+      return 2;
+    }
+    config.port_range_lo = std::atoi(r.substr(0, dash).c_str());
+    config.port_range_hi = std::atoi(r.substr(dash + 1).c_str());
+    if (config.port_range_lo < 1150 || config.port_range_hi < config.port_range_lo ||
+        config.port_range_hi > 65535) {
+      std::cerr << "localrds: invalid --port-range " << r << "\n";
+      return 2;
+    }
+  }
+  if (opts["runtime"] != "local") {
+    std::cerr << "localrds: runtime '" << opts["runtime"]
+              << "' is not available in this build; use --runtime local\n";
+    return 2;
+  }
+
+  localrds::Layout layout(opts["data-dir"]);
+  std::error_code ec;
+  fs::create_directories(layout.data_dir(), ec);
+  if (ec) {
+    std::cerr << "localrds: cannot create " << layout.data_dir() << ": " << ec.message() << "\n";
+    return 1;
+  }
+  // One localrds per data directory.
+  int lock_fd = open((layout.data_dir() / "localrds.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    std::cerr << "localrds: another localrds is using " << layout.data_dir() << "\n";
+    return 1;
+  }
+  if (geteuid() == 0) MakeTraversable(layout.data_dir());
+
+  auto runtime = localrds::LocalRuntime::Create(opts["pg-user"], opts["pg-bin-root"]);
+  if (!runtime.ok()) {
+    std::cerr << "localrds: " << runtime.status().message() << "\n";
+    return 1;
+  }
+  auto catalog = localrds::Catalog::Open(layout.CatalogPath().string());
+  if (!catalog.ok()) {
+    std::cerr << "localrds: " << catalog.status().message() << "\n";
+    return 1;
+  }
+  // Crash drills for tests: LOCALRDS_CRASH_AT=<kind>:<step> makes localrds SIGKILL itself right
+  // before that operation step runs, exactly as a kill -9 at that moment would.
+  if (const char* crash_at = std::getenv("LOCALRDS_CRASH_AT"); crash_at && *crash_at) {
+    std::string spec = crash_at;
+    size_t colon = spec.find(':');
+    std::string kind = spec.substr(0, colon);
+    int step = colon == std::string::npos ? 0 : std::atoi(spec.c_str() + colon + 1);
+    localrds::OperationEngine::SetCrashHook([kind, step](const std::string& k, int s) {
+      if (k == kind && s == step) {
+        LogLine() << "LOCALRDS_CRASH_AT=" << kind << ":" << step << ": killing localrds now";
+        raise(SIGKILL);
+      }
+      return true;
+    });
+  }
+  localrds::ControlPlane cp(config, **catalog, **runtime, layout);
+  LogLine() << "localrds " << LOCALRDS_VERSION << " recovering " << layout.data_dir().string();
+  localrds::Status st = cp.Recover();
+  if (!st.ok()) {
+    std::cerr << "localrds: recovery failed: " << st.ToString() << "\n";
+    return 1;
+  }
+  cp.StartBackground();
+
+  boost::asio::io_context ioc;
+  localrds::Router router(cp, ioc);
+  localrds::HttpServer server(ioc, router);
+  st = server.Listen(opts["host"], ParseInt(opts, "port"));
+  if (!st.ok()) {
+    std::cerr << "localrds: " << st.message() << "\n";
+    cp.Shutdown(false);
+    return 1;
+  }
+  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    LogLine() << "signal " << sig << ": shutting down";
+    server.Stop();
+  });
+  LogLine() << "localrds " << LOCALRDS_VERSION << " serving the RDS API on http://"
+            << opts["host"] << ":" << server.port() << " (runtime " << opts["runtime"]
+            << ", region " << config.region << ", data " << layout.data_dir().string() << ")";
+  server.Run(std::max(1, ParseInt(opts, "threads")));
+  cp.Shutdown(true);
+  LogLine() << "stopped";
+  return 0;
+}

@@ -1,0 +1,423 @@
+// ControlPlane core: the in-memory view, commits, startup recovery, the reconciler, rendering.
+// The RDS actions live in instance_actions.cc and metadata_actions.cc.
+#include "emulator/control_plane.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "common/log.h"
+#include "common/time_util.h"
+#include "emulator/cluster_pool.h"
+#include "emulator/local_runtime.h"
+#include "emulator/operation_engine.h"
+
+namespace localrds {
+namespace fs = std::filesystem;
+namespace {
+
+bool CanBind(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+constexpr int64_t kSevenDaysMs = 7LL * 24 * 3600 * 1000;
+
+}  // namespace
+
+ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& runtime,
+                           const Layout& layout)
+    : config_(std::move(config)),
+      catalog_(catalog),
+      runtime_(runtime),
+      layout_(layout),
+      started_ms_(NowMs()) {
+  for (auto& row : catalog_.LoadInstances()) instances_[row.resource_id] = std::move(row);
+  std::vector<std::string> majors;
+  for (const auto& v : runtime_.InstalledVersions()) majors.push_back(v.major);
+  pool_ = std::make_unique<ClusterPool>(runtime_, layout_, majors, config_.pool_size);
+  engine_ = std::make_unique<OperationEngine>(*this, config_.workers);
+}
+
+ControlPlane::~ControlPlane() { Shutdown(false); }
+
+std::optional<InstanceRow> ControlPlane::GetInstance(const std::string& resource_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = instances_.find(resource_id);
+  if (it == instances_.end()) return std::nullopt;
+  return it->second;
+}
+
+Status ControlPlane::Commit(Mutation m) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return CommitLocked(m, nullptr);
+}
+
+Status ControlPlane::CommitLocked(Mutation& m, int64_t* new_op_id) {
+  int64_t op_id = 0;
+  Status st = catalog_.Transact([&](CatalogTxn& txn) -> Status {
+    for (const auto& row : m.put) LOCALRDS_RETURN_IF_ERROR(txn.PutInstance(row));
+    for (const auto& rid : m.remove) LOCALRDS_RETURN_IF_ERROR(txn.DeleteInstance(rid));
+    for (const auto& e : m.events) LOCALRDS_RETURN_IF_ERROR(txn.InsertEvent(e));
+    if (m.new_operation) {
+      auto id = txn.InsertOperation(*m.new_operation);
+      if (!id.ok()) return id.status();
+      op_id = *id;
+    }
+    if (m.op_update) {
+      LOCALRDS_RETURN_IF_ERROR(txn.UpdateOperation(m.op_update->id, m.op_update->step,
+                                                   m.op_update->state, m.op_update->error));
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  for (auto& row : m.put) instances_[row.resource_id] = row;
+  for (const auto& rid : m.remove) instances_.erase(rid);
+  for (const auto& e : m.events) {
+    LogLine("event") << e.source_identifier << " " << (e.event_id.empty() ? "-" : e.event_id) << " "
+                     << e.message;
+  }
+  if (m.new_operation) {
+    active_ops_[m.new_operation->resource_id] = op_id;
+    m.new_operation->id = op_id;
+  }
+  if (m.op_update && m.op_update->state != "running") {
+    for (auto it = active_ops_.begin(); it != active_ops_.end(); ++it) {
+      if (it->second == m.op_update->id) {
+        active_ops_.erase(it);
+        break;
+      }
+    }
+  }
+  if (new_op_id) *new_op_id = op_id;
+  return Status::Ok();
+}
+
+std::string ControlPlane::InstanceArn(const std::string& identifier) const {
+  return "arn:aws:rds:" + config_.region + ":" + config_.account_id + ":db:" + identifier;
+}
+
+EventRow ControlPlane::MakeEvent(const InstanceRow& row, const EventSpec& spec,
+                                 const std::string& message_override) const {
+  EventRow e;
+  e.date_ms = NowMs();
+  e.source_type = "db-instance";
+  e.source_identifier = row.identifier;
+  e.source_arn = InstanceArn(row.identifier);
+  e.event_id = spec.id;
+  e.message = message_override.empty() ? spec.message : message_override;
+  e.categories = {spec.category};
+  return e;
+}
+
+ServerSpec ControlPlane::Server(const InstanceRow& row) const {
+  ServerSpec s;
+  s.resource_id = row.resource_id;
+  std::string v = row.attrs.value("EngineVersion", "");
+  s.major = v.substr(0, v.find('.'));
+  s.pgdata = layout_.PgData(row.resource_id);
+  s.log_file = layout_.ServerLog(row.resource_id);
+  s.socket_dir = layout_.SocketDir();
+  s.port = row.port;
+  return s;
+}
+
+std::optional<int> ControlPlane::AllocatePort(int requested, const std::string& self) {
+  std::set<int> taken;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [rid, row] : instances_) {
+      if (rid != self) taken.insert(row.port);
+    }
+  }
+  auto usable = [&](int p) {
+    if (taken.count(p)) return false;
+    // Our own server may be running on it already (a resumed step): that is fine.
+    if (!self.empty()) {
+      auto row = GetInstance(self);
+      if (row && row->port == p && runtime_.IsRunning(Server(*row))) return true;
+    }
+    return CanBind(p);
+  };
+  if (requested > 0 && usable(requested)) return requested;
+  for (int p = config_.port_range_lo; p <= config_.port_range_hi; ++p) {
+    if (usable(p)) return p;
+  }
+  return std::nullopt;
+}
+
+Status ControlPlane::WriteServerConfig(const InstanceRow& row) {
+  fs::path pgdata = layout_.PgData(row.resource_id);
+  fs::path tmp = pgdata / "localrds.conf.tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "# Written by localrds at every start; edits are overwritten.\n"
+        << "listen_addresses = '127.0.0.1'\n"
+        << "port = " << row.port << "\n"
+        << "unix_socket_directories = '" << layout_.SocketDir().string() << "'\n"
+        << "shared_buffers = 16MB\n"
+        << "max_connections = 40\n"
+        << "password_encryption = 'scram-sha-256'\n"
+        << "wal_retrieve_retry_interval = 100ms\n"
+        << "log_line_prefix = '%m [%p] %q%u@%d '\n"
+        << "cluster_name = '" << row.resource_id << "'\n";
+    if (!out) return Status::Internal("cannot write " + tmp.string());
+  }
+  std::error_code ec;
+  fs::rename(tmp, pgdata / "localrds.conf", ec);
+  if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+// --- startup recovery and the reconciler ---------------------------------------------------
+
+Status ControlPlane::Recover() {
+  layout_.CreateDirectories();
+  runtime_.PrepareDirectory(layout_.InstancesDir());
+  // 1. Orphans: directories no catalog row owns (a crash of a reset, or a hand-made mess).
+  std::set<std::string> known;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [rid, row] : instances_) known.insert(rid);
+  }
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(layout_.InstancesDir(), ec)) {
+    std::string name = e.path().filename().string();
+    if (known.count(name)) continue;
+    ServerSpec orphan;
+    orphan.resource_id = name;
+    orphan.pgdata = e.path() / "pgdata";
+    runtime_.Kill(orphan);
+    Layout::RemoveTree(e.path(), layout_.TrashDir());
+    LogLine("reconciler") << "removed orphan directory " << name;
+  }
+  for (const auto& e : fs::directory_iterator(layout_.TrashDir(), ec)) {
+    fs::remove_all(e.path(), ec);
+  }
+  // 2. Unfinished operations resume at their first unfinished step.
+  std::set<std::string> busy;
+  for (auto& op : catalog_.LoadUnfinishedOperations()) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!instances_.count(op.resource_id) && op.kind != "delete") {
+        Mutation m;
+        m.op_update = Mutation::OpUpdate{op.id, op.step, "failed", "instance is gone"};
+        CommitLocked(m, nullptr);
+        continue;
+      }
+      active_ops_[op.resource_id] = op.id;
+    }
+    busy.insert(op.resource_id);
+    LogLine("reconciler") << "resuming operation " << op.id << " (" << op.kind << ") at step "
+                          << op.step << " for " << op.resource_id;
+    engine_->Submit(op);
+  }
+  // 3. Servers: bring back what should run, stop what should not.
+  std::vector<InstanceRow> rows;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [rid, row] : instances_) {
+      if (!busy.count(rid)) rows.push_back(row);
+    }
+  }
+  for (const auto& row : rows) {
+    bool running = runtime_.IsRunning(Server(row));
+    if (row.desired_state == "running" && row.status != "failed" && !running) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      OperationRow op;
+      op.resource_id = row.resource_id;
+      op.kind = "recover";
+      op.state = "running";
+      op.params = nlohmann::json::object();
+      op.created_ms = NowMs();
+      Mutation m;
+      m.new_operation = op;
+      if (CommitLocked(m, nullptr).ok()) engine_->Submit(*m.new_operation);
+    } else if (row.desired_state == "stopped" && running) {
+      runtime_.Stop(Server(row));
+      LogLine("reconciler") << "stopped " << row.identifier << ", which should not be running";
+    } else if (running) {
+      LogLine("reconciler") << "adopted the running server of " << row.identifier;
+    }
+  }
+  if (!engine_->WaitIdle(std::chrono::minutes(5))) {
+    LogLine("reconciler") << "some resumed operations are still running";
+  }
+  return Status::Ok();
+}
+
+void ControlPlane::StartBackground() {
+  pool_->Start();
+  reconciler_ = std::thread([this] { ReconcilerLoop(); });
+}
+
+void ControlPlane::Shutdown(bool stop_servers) {
+  if (stopping_.exchange(true)) return;
+  timer_cv_.notify_all();
+  if (reconciler_.joinable()) reconciler_.join();
+  pool_->Stop();
+  engine_->Stop();
+  if (stop_servers) {
+    std::vector<InstanceRow> rows;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (const auto& [rid, row] : instances_) rows.push_back(row);
+    }
+    for (const auto& row : rows) runtime_.Stop(Server(row));
+  }
+}
+
+void ControlPlane::ReconcilerLoop() {
+  while (!stopping_) {
+    try {
+      std::string did = ReconcileOnce();
+      if (!did.empty()) LogLine("reconciler") << did;
+    } catch (const std::exception& e) {
+      LogLine("reconciler") << "pass failed: " << e.what();
+    }
+    std::unique_lock<std::mutex> lock(timer_mutex_);
+    timer_cv_.wait_for(lock, config_.reconcile_interval, [&] { return stopping_.load(); });
+  }
+}
+
+std::string ControlPlane::ReconcileOnce() {
+  std::lock_guard<std::mutex> pass(reconcile_mutex_);
+  runtime_.Reap();
+  std::vector<InstanceRow> rows;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [rid, row] : instances_) {
+      if (!active_ops_.count(rid)) rows.push_back(row);
+    }
+  }
+  std::string said;
+  for (const auto& row : rows) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (active_ops_.count(row.resource_id)) continue;
+    OperationRow op;
+    op.resource_id = row.resource_id;
+    op.state = "running";
+    op.params = nlohmann::json::object();
+    op.created_ms = NowMs();
+    Mutation m;
+    if (row.status == "available" && row.desired_state == "running" &&
+        !runtime_.IsRunning(Server(row))) {
+      op.kind = "recover";
+      m.events.push_back(MakeEvent(row, rds_events::kRecoveryStarted));
+      said += "restarting " + row.identifier + ", whose PostgreSQL server stopped unexpectedly. ";
+    } else if (row.status == "stopped" && row.stopped_ms > 0 &&
+               NowMs() - row.stopped_ms > kSevenDaysMs) {
+      op.kind = "start";
+      InstanceRow r = row;
+      r.status = "starting";
+      m.put.push_back(r);
+      m.events.push_back(MakeEvent(row, rds_events::kAutoStarted));
+      said += "starting " + row.identifier + ", stopped for more than seven days. ";
+    } else {
+      continue;
+    }
+    m.new_operation = op;
+    if (CommitLocked(m, nullptr).ok()) engine_->Submit(*m.new_operation);
+  }
+  if (!said.empty()) said.pop_back();
+  return said;
+}
+
+void ControlPlane::WhenOperationDone(int64_t operation_id, std::function<void()> cb) {
+  engine_->WhenDone(operation_id, std::move(cb));
+}
+
+// --- emulator-only controls ------------------------------------------------------------------
+
+nlohmann::json ControlPlane::Health() {
+  nlohmann::json by_status = nlohmann::json::object();
+  size_t total = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [rid, row] : instances_) {
+      by_status[row.status] = by_status.value(row.status, 0) + 1;
+      ++total;
+    }
+  }
+  nlohmann::json versions = nlohmann::json::array();
+  for (const auto& v : runtime_.InstalledVersions()) versions.push_back(v.full);
+  return {{"status", "running"},
+          {"version", config_.version},
+          {"runtime", runtime_.Name()},
+          {"region", config_.region},
+          {"engine_versions", versions},
+          {"uptime_seconds", (NowMs() - started_ms_) / 1000},
+          {"instances", {{"total", total}, {"by_status", by_status}}}};
+}
+
+nlohmann::json ControlPlane::EventsWithIds(int limit) {
+  EventQuery q;
+  q.limit = limit;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : catalog_.QueryEvents(q)) {
+    out.push_back({{"date", FormatIso8601(e.date_ms)},
+                   {"event_id", e.event_id},
+                   {"source_identifier", e.source_identifier},
+                   {"source_type", e.source_type},
+                   {"message", e.message},
+                   {"categories", e.categories}});
+  }
+  return out;
+}
+
+void ControlPlane::ResetAsync(std::function<void(Status)> done) {
+  std::thread([this, done = std::move(done)] {
+    Status result;
+    try {
+      engine_->WaitIdle(std::chrono::minutes(2));
+      std::vector<InstanceRow> rows;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& [rid, row] : instances_) rows.push_back(row);
+      }
+      for (const auto& row : rows) runtime_.Stop(Server(row));
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        result = catalog_.Transact([](CatalogTxn& t) { return t.DeleteEverything(); });
+        if (result.ok()) {
+          instances_.clear();
+          active_ops_.clear();
+        }
+      }
+      for (const auto& row : rows) {
+        Layout::RemoveTree(layout_.InstanceDir(row.resource_id), layout_.TrashDir());
+      }
+      LogLine("control") << "reset: removed " << rows.size() << " instances";
+    } catch (const std::exception& e) {
+      result = Status::Internal(e.what());
+    }
+    done(result);
+  }).detach();
+}
+
+Status ControlPlane::CrashInstance(const std::string& identifier) {
+  InstanceRow row;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto r = FindLocked(identifier);
+    if (!r.ok()) return r.status();
+    row = *r;
+  }
+  return runtime_.Kill(Server(row));
+}
+
+}  // namespace localrds

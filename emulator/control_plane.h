@@ -1,0 +1,166 @@
+// ControlPlane: RDS semantics over the catalog and the PostgreSQL runtime.
+//
+// The API layer calls the action methods (CreateDBInstance, ...) from its io_context threads with
+// requests already decoded into JSON keyed by RDS member names. Those methods validate, check
+// state and, in one catalog transaction, record the resource and an operation; they never wait
+// for PostgreSQL. Operations then run on the OperationEngine's workers; clients poll Describe*,
+// or the API layer waits for them with WhenOperationDone.
+//
+// Thread-safety: every public method is thread-safe. `mutex_` guards the in-memory view
+// (`instances_`, `active_ops_`), which mirrors the catalog and is changed only together with it
+// (Commit). The ControlPlane owns the engine, the reconciler thread and the cluster pool; it
+// borrows the catalog, the runtime and the layout, which must outlive it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "emulator/events.h"
+#include "emulator/pg_runtime.h"
+#include "storage/catalog.h"
+#include "storage/layout.h"
+
+namespace localrds {
+
+class OperationEngine;
+class ClusterPool;
+
+struct EmulatorConfig {
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string endpoint_address = "127.0.0.1";  //!< Endpoint.Address reported to clients
+  int port_range_lo = 15432;                   //!< ports handed out when Port is busy or taken
+  int port_range_hi = 16431;
+  int default_port = 5432;                     //!< RDS's default for PostgreSQL
+  int pool_size = 2;                           //!< ready-made clusters kept per engine version
+  int workers = 4;                             //!< operation worker threads
+  int max_instances = 40;                      //!< RDS's default DB instance quota
+  std::chrono::milliseconds reconcile_interval{1000};
+  std::string version = "0.0.0";
+};
+
+//! What an accepted mutating call returns: the resource as the response shows it, and the
+//! operation now running for it (0 when nothing runs).
+struct Accepted {
+  nlohmann::json body;
+  int64_t operation_id = 0;
+};
+
+//! A set of changes committed in one catalog transaction and then applied to the in-memory view.
+struct Mutation {
+  std::vector<InstanceRow> put;
+  std::vector<std::string> remove;  //!< resource ids
+  std::vector<EventRow> events;
+  std::optional<OperationRow> new_operation;
+  struct OpUpdate {
+    int64_t id;
+    int step;
+    std::string state;
+    std::string error;
+  };
+  std::optional<OpUpdate> op_update;
+};
+
+class ControlPlane {
+ public:
+  ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& runtime, const Layout& layout);
+  ~ControlPlane();
+
+  //! Startup reconciliation, before the API opens: removes orphans, resumes unfinished
+  //! operations and brings back every server that should run. Blocks until done.
+  Status Recover();
+  //! Starts the reconciler timer and the cluster pool.
+  void StartBackground();
+  //! Stops background work; with `stop_servers`, shuts every PostgreSQL server down.
+  void Shutdown(bool stop_servers);
+
+  // RDS actions. `req` holds the decoded request (RDS member names).
+  Result<Accepted> CreateDBInstance(const nlohmann::json& req);
+  Result<nlohmann::json> DescribeDBInstances(const nlohmann::json& req);
+  Result<Accepted> ModifyDBInstance(const nlohmann::json& req);
+  Result<Accepted> DeleteDBInstance(const nlohmann::json& req);
+  Result<Accepted> RebootDBInstance(const nlohmann::json& req);
+  Result<Accepted> StopDBInstance(const nlohmann::json& req);
+  Result<Accepted> StartDBInstance(const nlohmann::json& req);
+  Status AddTagsToResource(const nlohmann::json& req);
+  Status RemoveTagsFromResource(const nlohmann::json& req);
+  Result<nlohmann::json> ListTagsForResource(const nlohmann::json& req);
+  Result<nlohmann::json> DescribeEvents(const nlohmann::json& req);
+  Result<nlohmann::json> DescribeDBEngineVersions(const nlohmann::json& req);
+  Result<nlohmann::json> DescribeOrderableDBInstanceOptions(const nlohmann::json& req);
+
+  // Emulator-only controls (/_localrds/).
+  nlohmann::json Health();
+  nlohmann::json EventsWithIds(int limit);
+  //! Deletes every instance and its files. Runs on its own thread; `done` is called there.
+  void ResetAsync(std::function<void(Status)> done);
+  //! SIGKILLs an instance's postmaster (a crash drill); the reconciler then recovers it.
+  Status CrashInstance(const std::string& identifier);
+
+  //! Calls `cb` (on a worker thread, or at once) when the operation is no longer running.
+  void WhenOperationDone(int64_t operation_id, std::function<void()> cb);
+  //! Runs one reconciler pass now; returns what it did, as a sentence ("" when nothing).
+  std::string ReconcileOnce();
+
+  // Used by operations (emulator/operations.cc).
+  std::optional<InstanceRow> GetInstance(const std::string& resource_id);
+  Status Commit(Mutation m);
+  ServerSpec Server(const InstanceRow& row) const;
+  EventRow MakeEvent(const InstanceRow& row, const EventSpec& spec,
+                     const std::string& message_override = "") const;
+  std::string InstanceArn(const std::string& identifier) const;
+  PgRuntime& runtime() { return runtime_; }
+  const Layout& layout() const { return layout_; }
+  ClusterPool& pool() { return *pool_; }
+  const EmulatorConfig& config() const { return config_; }
+  //! Picks a port for an instance: `requested` when free, else one from the configured range.
+  //! `self` is the resource id whose current port does not count as taken.
+  std::optional<int> AllocatePort(int requested, const std::string& self);
+  //! Writes the instance's localrds.conf (port, sockets, memory settings) atomically.
+  Status WriteServerConfig(const InstanceRow& row);
+
+  //! Renders the DBInstance shape.
+  nlohmann::json RenderInstance(const InstanceRow& row) const;
+
+ private:
+  Status CommitLocked(Mutation& m, int64_t* new_op_id);
+  //! Finds a live instance by identifier (case-insensitive); DBInstanceNotFound otherwise.
+  Result<InstanceRow> FindLocked(const std::string& identifier);
+  Status CheckIdleLocked(const InstanceRow& row);
+  Result<Accepted> StartOperationLocked(InstanceRow row, const std::string& kind,
+                                        nlohmann::json params, std::vector<EventRow> events);
+  Result<std::string> ResolveArnLocked(const std::string& arn);
+  void ReconcilerLoop();
+
+  const EmulatorConfig config_;
+  Catalog& catalog_;
+  PgRuntime& runtime_;
+  const Layout& layout_;
+  std::unique_ptr<OperationEngine> engine_;
+  std::unique_ptr<ClusterPool> pool_;
+
+  std::mutex mutex_;  //!< guards instances_, active_ops_ and catalog writes' order
+  std::map<std::string, InstanceRow> instances_;  //!< by resource id
+  std::map<std::string, int64_t> active_ops_;     //!< resource id -> running operation
+
+  std::mutex reconcile_mutex_;  //!< one reconciler pass at a time
+  std::atomic<bool> stopping_{false};
+  std::mutex timer_mutex_;
+  std::condition_variable timer_cv_;
+  std::thread reconciler_;
+  int64_t started_ms_;
+};
+
+}  // namespace localrds

@@ -1,0 +1,50 @@
+// The RDS events localrds emits: id, category and message as the RDS User Guide lists them
+// ("Amazon RDS event categories and event messages"). The id is not part of the Event shape on
+// the wire; localrds keeps it in the catalog and shows it on /_localrds/events.
+#pragma once
+
+namespace localrds {
+
+struct EventSpec {
+  const char* id;
+  const char* category;
+  const char* message;
+};
+
+namespace rds_events {
+inline constexpr EventSpec kCreated{"RDS-EVENT-0005", "creation", "DB instance created"};
+inline constexpr EventSpec kDeleted{"RDS-EVENT-0003", "deletion", "DB instance deleted"};
+inline constexpr EventSpec kShutdown{"RDS-EVENT-0004", "availability", "DB instance shutdown"};
+inline constexpr EventSpec kRestarted{"RDS-EVENT-0006", "availability", "DB instance restarted"};
+inline constexpr EventSpec kStopped{"RDS-EVENT-0087", "notification", "DB instance stopped"};
+inline constexpr EventSpec kStarted{"RDS-EVENT-0088", "notification", "DB instance started"};
+inline constexpr EventSpec kAutoStarted{
+    "RDS-EVENT-0154", "notification",
+    "DB instance is being started due to it exceeding the maximum allowed time being stopped."};
+inline constexpr EventSpec kResetCredentials{"RDS-EVENT-0016", "configuration change",
+                                             "Reset master credentials"};
+inline constexpr EventSpec kClassChanging{"RDS-EVENT-0012", "configuration change",
+                                          "Applying modification to database instance class"};
+inline constexpr EventSpec kClassChanged{"RDS-EVENT-0014", "configuration change",
+                                         "Finished applying modification to DB instance class"};
+inline constexpr EventSpec kStorageChanged{"RDS-EVENT-0017", "configuration change",
+                                           "Finished applying modification to allocated storage"};
+inline constexpr EventSpec kBackupsDisabled{"RDS-EVENT-0028", "backup",
+                                            "Automated backups for this DB instance have been disabled"};
+inline constexpr EventSpec kBackupsEnabled{"RDS-EVENT-0032", "backup",
+                                           "Automated backups for this DB instance have been enabled"};
+inline constexpr EventSpec kRenamed{"", "configuration change", "Renamed instance"};
+inline constexpr EventSpec kFailed{
+    "RDS-EVENT-0031", "failure",
+    "DB instance put into failed state due to an incompatible configuration or an underlying "
+    "storage issue"};
+// Crash recovery: RDS documents these messages without a stable id for PostgreSQL.
+inline constexpr EventSpec kRecoveryStarted{
+    "", "recovery",
+    "Recovery of the DB instance has started. Recovery time will vary with the amount of data to "
+    "be recovered."};
+inline constexpr EventSpec kRecoveryFinished{"", "recovery",
+                                             "Recovery of the DB instance is complete."};
+}  // namespace rds_events
+
+}  // namespace localrds

@@ -1,0 +1,686 @@
+// The DB instance actions: Create, Describe, Modify, Delete, Reboot, Stop, Start.
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <set>
+
+#include "common/log.h"
+#include "common/scram.h"
+#include "common/time_util.h"
+#include "emulator/control_plane.h"
+#include "emulator/operation_engine.h"
+#include "emulator/request.h"
+#include "emulator/validation.h"
+
+namespace localrds {
+namespace {
+
+std::string NewResourceId() {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  unsigned char buf[26];
+  RAND_bytes(buf, sizeof buf);
+  std::string id = "db-";
+  for (unsigned char b : buf) id += kAlphabet[b % 32];
+  return id;
+}
+
+uint32_t Hash(const std::string& s) {
+  uint32_t h = 2166136261u;
+  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return h;
+}
+
+std::string TwoDigits(int v) {
+  char b[4];
+  std::snprintf(b, sizeof b, "%02d", v);
+  return b;
+}
+
+std::string HhMi(int minutes) {
+  minutes = (minutes + 1440) % 1440;
+  return TwoDigits(minutes / 60) + ":" + TwoDigits(minutes % 60);
+}
+
+// The region's 8-hour block for default windows (RDS User Guide, "Backup window").
+int RegionBlockStartMinutes(const std::string& region) {
+  if (region.rfind("us-west", 0) == 0) return 6 * 60;
+  if (region.rfind("eu-", 0) == 0) return 22 * 60;
+  if (region.rfind("ap-", 0) == 0) return 13 * 60;
+  return 3 * 60;  // us-east-1, us-east-2 and the rest
+}
+
+std::string DefaultBackupWindow(const std::string& region, const std::string& seed) {
+  int start = RegionBlockStartMinutes(region) + static_cast<int>(Hash(seed) % 15) * 30;
+  return HhMi(start) + "-" + HhMi(start + 30);
+}
+
+std::string DefaultMaintenanceWindow(const std::string& region, const std::string& seed,
+                                     const std::string& backup_window) {
+  static const char* kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+  uint32_t h = Hash(seed + "maintenance");
+  for (int i = 0; i < 16; ++i, h = h * 1103515245u + 12345u) {
+    std::string day = kDays[h % 7];
+    int start = RegionBlockStartMinutes(region) + static_cast<int>((h >> 8) % 15) * 30;
+    std::string w = day + ":" + HhMi(start) + "-" + day + ":" + HhMi(start + 30);
+    if (start + 30 >= 1440) w = day + ":" + HhMi(start) + "-" + kDays[(h % 7 + 1) % 7] + ":" + HhMi(start + 30);
+    if (!WindowsOverlap(backup_window, w)) return w;
+  }
+  return "sun:05:00-sun:05:30";
+}
+
+Status CheckTags(const nlohmann::json& tags) {
+  if (!tags.is_array()) return Status::Ok();
+  if (tags.size() > 50) return Status::InvalidParameter("A resource can have at most 50 tags.");
+  for (const auto& t : tags) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateTagKey(t.value("Key", "")));
+    LOCALRDS_RETURN_IF_ERROR(ValidateTagValue(t.value("Value", "")));
+  }
+  return Status::Ok();
+}
+
+Status NotFound(const std::string& id) {
+  return Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + id + " not found.");
+}
+
+}  // namespace
+
+Result<InstanceRow> ControlPlane::FindLocked(const std::string& identifier) {
+  std::string id = ToLower(identifier);
+  for (const auto& [rid, row] : instances_) {
+    if (row.identifier == id) return row;
+  }
+  return NotFound(identifier);
+}
+
+Status ControlPlane::CheckIdleLocked(const InstanceRow& row) {
+  if (active_ops_.count(row.resource_id)) {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Instance " + row.identifier + " is currently " + row.status +
+                             "; wait until it is available and try again.");
+  }
+  return Status::Ok();
+}
+
+Result<Accepted> ControlPlane::StartOperationLocked(InstanceRow row, const std::string& kind,
+                                                    nlohmann::json params,
+                                                    std::vector<EventRow> events) {
+  OperationRow op;
+  op.resource_id = row.resource_id;
+  op.kind = kind;
+  op.state = "running";
+  op.params = std::move(params);
+  op.created_ms = NowMs();
+  Mutation m;
+  m.put.push_back(row);
+  m.events = std::move(events);
+  m.new_operation = op;
+  int64_t id = 0;
+  LOCALRDS_RETURN_IF_ERROR(CommitLocked(m, &id));
+  engine_->Submit(*m.new_operation);
+  return Accepted{RenderInstance(row), id};
+}
+
+nlohmann::json ControlPlane::RenderInstance(const InstanceRow& row) const {
+  nlohmann::json j = nlohmann::json::object();
+  for (auto& [k, v] : row.attrs.items()) {
+    if (!k.empty() && k[0] != '_') j[k] = v;
+  }
+  j["DBInstanceIdentifier"] = row.identifier;
+  j["DBInstanceStatus"] = row.status;
+  j["DbiResourceId"] = row.resource_id;
+  j["DBInstanceArn"] = InstanceArn(row.identifier);
+  j["InstanceCreateTime"] = FormatIso8601(row.created_ms);
+  if (row.status != "creating") {
+    j["Endpoint"] = {{"Address", config_.endpoint_address},
+                     {"Port", row.port},
+                     {"HostedZoneId", "Z2R2ITUGPM61AM"}};
+  }
+  if (!j.contains("TagList")) j["TagList"] = nlohmann::json::array();
+  return j;
+}
+
+Result<Accepted> ControlPlane::CreateDBInstance(const nlohmann::json& req) {
+  const std::string raw_id = ReqString(req, "DBInstanceIdentifier").value_or("");
+  LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("DBInstanceIdentifier", raw_id));
+  const std::string id = ToLower(raw_id);
+
+  std::string engine = ToLower(ReqString(req, "Engine").value_or(""));
+  if (engine != "postgres") {
+    static const std::set<std::string> kOtherRdsEngines = {
+        "mysql", "mariadb", "oracle-ee", "oracle-se2", "oracle-ee-cdb", "oracle-se2-cdb",
+        "sqlserver-ee", "sqlserver-se", "sqlserver-ex", "sqlserver-web", "db2-se", "db2-ae",
+        "aurora-mysql", "aurora-postgresql", "custom-oracle-ee", "custom-sqlserver-ee"};
+    if (kOtherRdsEngines.count(engine)) {
+      return Status::InvalidParameter("Engine " + engine +
+                                      " is not available in localrds, which runs only the "
+                                      "postgres engine.");
+    }
+    return Status::InvalidParameter("Invalid DB engine: " + ReqString(req, "Engine").value_or(""));
+  }
+
+  // Engine version: the installed major matching what was asked (RDS minor versions map to the
+  // installed minor of the same major).
+  auto versions = runtime_.InstalledVersions();
+  if (versions.empty()) return Status::Internal("no PostgreSQL version is installed");
+  EngineVersionInfo version = versions.front();
+  if (auto asked = ReqString(req, "EngineVersion")) {
+    std::string major = asked->substr(0, asked->find('.'));
+    auto it = std::find_if(versions.begin(), versions.end(),
+                           [&](const EngineVersionInfo& v) { return v.major == major; });
+    if (it == versions.end()) {
+      return Status::Error(AwsError::kInvalidParameterCombination,
+                           "Cannot find version " + *asked + " for postgres");
+    }
+    version = *it;
+  }
+
+  const std::string db_class = ReqString(req, "DBInstanceClass").value_or("");
+  if (!IsKnownInstanceClass(db_class)) {
+    return Status::Error(
+        AwsError::kInvalidParameterCombination,
+        "RDS does not support creating a DB instance with the following combination: "
+        "DBInstanceClass=" + db_class + ", Engine=postgres, EngineVersion=" + version.full +
+            ", LicenseModel=postgresql-license. For supported combinations of instance class and "
+            "database engine version, see the documentation.");
+  }
+  if (ReqBool(req, "ManageMasterUserPassword").value_or(false)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "localrds cannot manage master passwords in AWS Secrets Manager; pass "
+                         "MasterUserPassword instead.");
+  }
+  const std::string master = ReqString(req, "MasterUsername").value_or("");
+  LOCALRDS_RETURN_IF_ERROR(ValidateMasterUsername(master));
+  const std::string password = ReqString(req, "MasterUserPassword").value_or("");
+  LOCALRDS_RETURN_IF_ERROR(ValidateMasterPassword(password));
+  auto db_name = ReqString(req, "DBName");
+  if (db_name) LOCALRDS_RETURN_IF_ERROR(ValidateDBName(*db_name));
+
+  const std::string storage_type = ReqString(req, "StorageType").value_or("gp2");
+  LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(storage_type));
+  const int storage = static_cast<int>(ReqInt(req, "AllocatedStorage").value_or(20));
+  LOCALRDS_RETURN_IF_ERROR(ValidateAllocatedStorage(storage_type, storage));
+  const int retention = static_cast<int>(ReqInt(req, "BackupRetentionPeriod").value_or(1));
+  LOCALRDS_RETURN_IF_ERROR(ValidateBackupRetention(retention));
+  auto port_req = ReqInt(req, "Port");
+  if (port_req) LOCALRDS_RETURN_IF_ERROR(ValidatePort(static_cast<int>(*port_req)));
+
+  const std::string resource_id = NewResourceId();
+  std::string backup_window = ReqString(req, "PreferredBackupWindow").value_or("");
+  if (!backup_window.empty()) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateBackupWindow(backup_window));
+  } else {
+    backup_window = DefaultBackupWindow(config_.region, resource_id);
+  }
+  std::string maint_window = ToLower(ReqString(req, "PreferredMaintenanceWindow").value_or(""));
+  if (!maint_window.empty()) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateMaintenanceWindow(maint_window));
+  } else {
+    maint_window = DefaultMaintenanceWindow(config_.region, resource_id, backup_window);
+  }
+  if (WindowsOverlap(backup_window, maint_window)) {
+    return Status::InvalidParameter("The backup window and maintenance window must not overlap.");
+  }
+  if (ReqBool(req, "MultiAZ").value_or(false)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "localrds does not run Multi-AZ instances yet; create the instance "
+                         "without MultiAZ.");
+  }
+  std::string az = ReqString(req, "AvailabilityZone").value_or("");
+  if (!az.empty()) {
+    if (az.size() != config_.region.size() + 1 || az.rfind(config_.region, 0) != 0 ||
+        az.back() < 'a' || az.back() > 'f') {
+      return Status::InvalidParameter("Invalid availability zone: " + az);
+    }
+  } else {
+    az = config_.region + static_cast<char>('a' + Hash(resource_id) % 3);
+  }
+  const std::string family = "postgres" + version.major;
+  std::string param_group = ReqString(req, "DBParameterGroupName").value_or("default." + family);
+  if (param_group != "default." + family) {
+    return Status::Error(AwsError::kDBParameterGroupNotFound,
+                         "DBParameterGroup not found: " + param_group);
+  }
+  nlohmann::json tags = req.value("Tags", nlohmann::json::array());
+  LOCALRDS_RETURN_IF_ERROR(CheckTags(tags));
+
+  auto port = AllocatePort(static_cast<int>(port_req.value_or(config_.default_port)), "");
+  if (!port) {
+    return Status::Error(AwsError::kInsufficientDBInstanceCapacity,
+                         "No free port is left in localrds' port range for a new DB instance.");
+  }
+
+  InstanceRow row;
+  row.resource_id = resource_id;
+  row.identifier = id;
+  row.status = "creating";
+  row.desired_state = "running";
+  row.port = *port;
+  row.password_verifier = ScramSha256Verifier(password);
+  row.created_ms = NowMs();
+  nlohmann::json& a = row.attrs;
+  a = nlohmann::json::object();
+  a["DBInstanceClass"] = db_class;
+  a["Engine"] = "postgres";
+  a["MasterUsername"] = master;
+  if (db_name) a["DBName"] = *db_name;
+  a["AllocatedStorage"] = storage;
+  a["PreferredBackupWindow"] = backup_window;
+  a["BackupRetentionPeriod"] = retention;
+  a["DBSecurityGroups"] = nlohmann::json::array();
+  nlohmann::json vpc_sgs = nlohmann::json::array();
+  for (const auto& sg : req.value("VpcSecurityGroupIds", nlohmann::json::array())) {
+    vpc_sgs.push_back({{"VpcSecurityGroupId", sg}, {"Status", "active"}});
+  }
+  if (vpc_sgs.empty()) vpc_sgs.push_back({{"VpcSecurityGroupId", "sg-00000000"}, {"Status", "active"}});
+  a["VpcSecurityGroups"] = vpc_sgs;
+  a["DBParameterGroups"] = {{{"DBParameterGroupName", param_group}, {"ParameterApplyStatus", "in-sync"}}};
+  a["AvailabilityZone"] = az;
+  a["DBSubnetGroup"] = {{"DBSubnetGroupName", ReqString(req, "DBSubnetGroupName").value_or("default")},
+                        {"DBSubnetGroupDescription", "default"},
+                        {"VpcId", "vpc-00000000"},
+                        {"SubnetGroupStatus", "Complete"},
+                        {"Subnets", nlohmann::json::array()}};
+  a["PreferredMaintenanceWindow"] = maint_window;
+  a["PendingModifiedValues"] = nlohmann::json::object();
+  a["MultiAZ"] = false;
+  a["EngineVersion"] = version.full;
+  a["AutoMinorVersionUpgrade"] = ReqBool(req, "AutoMinorVersionUpgrade").value_or(true);
+  a["ReadReplicaDBInstanceIdentifiers"] = nlohmann::json::array();
+  a["LicenseModel"] = "postgresql-license";
+  if (auto iops = ReqInt(req, "Iops")) a["Iops"] = *iops;
+  a["StorageThroughput"] = ReqInt(req, "StorageThroughput").value_or(0);
+  a["OptionGroupMemberships"] = {{{"OptionGroupName", "default:postgres-" + version.major},
+                                  {"Status", "in-sync"}}};
+  a["PubliclyAccessible"] = ReqBool(req, "PubliclyAccessible").value_or(false);
+  a["StorageType"] = storage_type;
+  a["DbInstancePort"] = 0;
+  a["StorageEncrypted"] = ReqBool(req, "StorageEncrypted").value_or(false);
+  a["CACertificateIdentifier"] = ReqString(req, "CACertificateIdentifier").value_or("rds-ca-rsa2048-g1");
+  a["DomainMemberships"] = nlohmann::json::array();
+  a["CopyTagsToSnapshot"] = ReqBool(req, "CopyTagsToSnapshot").value_or(false);
+  a["MonitoringInterval"] = ReqInt(req, "MonitoringInterval").value_or(0);
+  a["PromotionTier"] = ReqInt(req, "PromotionTier").value_or(1);
+  a["IAMDatabaseAuthenticationEnabled"] = ReqBool(req, "EnableIAMDatabaseAuthentication").value_or(false);
+  a["PerformanceInsightsEnabled"] = ReqBool(req, "EnablePerformanceInsights").value_or(false);
+  a["DeletionProtection"] = ReqBool(req, "DeletionProtection").value_or(false);
+  a["AssociatedRoles"] = nlohmann::json::array();
+  if (auto max = ReqInt(req, "MaxAllocatedStorage")) a["MaxAllocatedStorage"] = *max;
+  a["TagList"] = tags;
+  a["CustomerOwnedIpEnabled"] = false;
+  a["BackupTarget"] = "region";
+  a["NetworkType"] = ReqString(req, "NetworkType").value_or("IPV4");
+  a["CertificateDetails"] = {{"CAIdentifier", a["CACertificateIdentifier"]},
+                             {"ValidTill", "2061-01-01T00:00:00Z"}};
+  a["DedicatedLogVolume"] = false;
+  a["IsStorageConfigUpgradeAvailable"] = false;
+  a["EngineLifecycleSupport"] =
+      ReqString(req, "EngineLifecycleSupport").value_or("open-source-rds-extended-support");
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [rid, other] : instances_) {
+    if (other.identifier == id) {
+      return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
+    }
+  }
+  if (static_cast<int>(instances_.size()) >= config_.max_instances) {
+    return Status::Error(AwsError::kInstanceQuotaExceeded,
+                         "DB instance quota exceeded (" + std::to_string(config_.max_instances) +
+                             " instances; raise it with --max-instances).");
+  }
+  return StartOperationLocked(row, "create", nlohmann::json::object(), {});
+}
+
+Result<nlohmann::json> ControlPlane::DescribeDBInstances(const nlohmann::json& req) {
+  int max_records = static_cast<int>(ReqInt(req, "MaxRecords").value_or(100));
+  if (max_records < 20 || max_records > 100) {
+    return Status::InvalidParameter("Invalid value " + std::to_string(max_records) +
+                                    " for MaxRecords. It must be between 20 and 100.");
+  }
+  std::set<std::string> ids, engines, resource_ids;
+  for (const auto& f : req.value("Filters", nlohmann::json::array())) {
+    std::string name = f.value("Name", "");
+    std::set<std::string>* target = nullptr;
+    if (name == "db-instance-id") target = &ids;
+    else if (name == "engine") target = &engines;
+    else if (name == "dbi-resource-id") target = &resource_ids;
+    else if (name == "db-cluster-id" || name == "domain") target = &engines;  // never postgres
+    else return Status::InvalidParameter("Unrecognized filter name: " + name + ".");
+    if (name == "db-cluster-id" || name == "domain") {
+      engines.insert("\x01");  // matches nothing: localrds has no clusters or domains
+      continue;
+    }
+    auto values = f.value("Values", nlohmann::json::array());
+    if (values.empty()) {
+      return Status::InvalidParameter("The filter " + name + " must have at least one value.");
+    }
+    for (const auto& v : values) target->insert(v.get<std::string>());
+  }
+  const std::string marker = ReqString(req, "Marker").value_or("");
+  auto one = ReqString(req, "DBInstanceIdentifier");
+
+  std::vector<InstanceRow> rows;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (one) {
+      auto r = FindLocked(*one);
+      if (!r.ok()) return r.status();
+      rows.push_back(*r);
+    } else {
+      for (const auto& [rid, row] : instances_) rows.push_back(row);
+    }
+  }
+  std::sort(rows.begin(), rows.end(),
+            [](const InstanceRow& a, const InstanceRow& b) { return a.identifier < b.identifier; });
+  nlohmann::json list = nlohmann::json::array();
+  std::string next_marker;
+  for (const auto& row : rows) {
+    if (!marker.empty() && row.identifier <= marker) continue;
+    if (!ids.empty() && !ids.count(row.identifier) && !ids.count(InstanceArn(row.identifier))) continue;
+    if (!engines.empty() && !engines.count(row.attrs.value("Engine", ""))) continue;
+    if (!resource_ids.empty() && !resource_ids.count(row.resource_id)) continue;
+    if (static_cast<int>(list.size()) == max_records) {
+      next_marker = list.back()["DBInstanceIdentifier"].get<std::string>();
+      break;
+    }
+    list.push_back(RenderInstance(row));
+  }
+  nlohmann::json out = {{"DBInstances", list}};
+  if (!next_marker.empty()) out["Marker"] = next_marker;
+  return out;
+}
+
+Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
+  const std::string ident = ReqString(req, "DBInstanceIdentifier").value_or("");
+  const bool apply_now = ReqBool(req, "ApplyImmediately").value_or(false);
+
+  // Validate everything before touching anything.
+  auto password = ReqString(req, "MasterUserPassword");
+  if (password) LOCALRDS_RETURN_IF_ERROR(ValidateMasterPassword(*password));
+  auto new_class = ReqString(req, "DBInstanceClass");
+  if (new_class && !IsKnownInstanceClass(*new_class)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "RDS does not support creating a DB instance with the following "
+                         "combination: DBInstanceClass=" + *new_class + ", Engine=postgres.");
+  }
+  auto retention = ReqInt(req, "BackupRetentionPeriod");
+  if (retention) LOCALRDS_RETURN_IF_ERROR(ValidateBackupRetention(static_cast<int>(*retention)));
+  auto backup_window = ReqString(req, "PreferredBackupWindow");
+  if (backup_window) LOCALRDS_RETURN_IF_ERROR(ValidateBackupWindow(*backup_window));
+  auto maint_window = ReqString(req, "PreferredMaintenanceWindow");
+  if (maint_window) {
+    *maint_window = ToLower(*maint_window);
+    LOCALRDS_RETURN_IF_ERROR(ValidateMaintenanceWindow(*maint_window));
+  }
+  auto new_port = ReqInt(req, "DBPortNumber");
+  if (new_port) LOCALRDS_RETURN_IF_ERROR(ValidatePort(static_cast<int>(*new_port)));
+  auto new_id = ReqString(req, "NewDBInstanceIdentifier");
+  if (new_id) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("NewDBInstanceIdentifier", *new_id));
+    *new_id = ToLower(*new_id);
+  }
+  if (ReqBool(req, "MultiAZ").value_or(false)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "localrds does not run Multi-AZ instances yet.");
+  }
+  if (ReqBool(req, "ManageMasterUserPassword").value_or(false)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "localrds cannot manage master passwords in AWS Secrets Manager.");
+  }
+  if (auto p = ReqString(req, "DBParameterGroupName")) {
+    if (p->rfind("default.postgres", 0) != 0) {
+      return Status::Error(AwsError::kDBParameterGroupNotFound, "DBParameterGroup not found: " + *p);
+    }
+  }
+
+  std::optional<int> free_port;
+  if (new_port) {
+    free_port = AllocatePort(static_cast<int>(*new_port), "");
+    if (!free_port || *free_port != *new_port) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto r = FindLocked(ident);
+      if (!r.ok()) return r.status();
+      if (r->port != *new_port) {
+        return Status::InvalidParameter("Port " + std::to_string(*new_port) +
+                                        " is already in use on this machine.");
+      }
+    }
+  }
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = FindLocked(ident);
+  if (!found.ok()) return found.status();
+  InstanceRow row = *found;
+  LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
+  if (row.status != "available") {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Database instance is not in available state.");
+  }
+  if (new_id && *new_id != row.identifier) {
+    for (const auto& [rid, other] : instances_) {
+      if (other.identifier == *new_id) {
+        return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
+      }
+    }
+  }
+  std::string storage_type = ReqString(req, "StorageType").value_or(row.attrs.value("StorageType", "gp2"));
+  LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(storage_type));
+  auto storage = ReqInt(req, "AllocatedStorage");
+  if (storage) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateAllocatedStorage(storage_type, static_cast<int>(*storage)));
+    if (*storage < row.attrs.value("AllocatedStorage", 0)) {
+      return Status::InvalidParameter(
+          "Invalid storage size: allocated storage can only be increased (current " +
+          std::to_string(row.attrs.value("AllocatedStorage", 0)) + " GiB).");
+    }
+  }
+  {
+    std::string bw = backup_window.value_or(row.attrs.value("PreferredBackupWindow", ""));
+    std::string mw = maint_window.value_or(row.attrs.value("PreferredMaintenanceWindow", ""));
+    if ((backup_window || maint_window) && WindowsOverlap(bw, mw)) {
+      return Status::InvalidParameter("The backup window and maintenance window must not overlap.");
+    }
+  }
+
+  // Fields RDS stores and reports without an outage: applied to the record at once.
+  nlohmann::json& a = row.attrs;
+  nlohmann::json& pending = a["PendingModifiedValues"];
+  if (!pending.is_object()) pending = nlohmann::json::object();
+  std::vector<EventRow> events;
+  static const std::vector<std::pair<const char*, const char*>> kStoredBools = {
+      {"AutoMinorVersionUpgrade", "AutoMinorVersionUpgrade"},
+      {"DeletionProtection", "DeletionProtection"},
+      {"CopyTagsToSnapshot", "CopyTagsToSnapshot"},
+      {"PubliclyAccessible", "PubliclyAccessible"},
+      {"EnableIAMDatabaseAuthentication", "IAMDatabaseAuthenticationEnabled"},
+      {"EnablePerformanceInsights", "PerformanceInsightsEnabled"}};
+  for (const auto& [in, out] : kStoredBools) {
+    if (auto v = ReqBool(req, in)) a[out] = *v;
+  }
+  static const std::vector<const char*> kStoredInts = {"MonitoringInterval", "PromotionTier",
+                                                       "MaxAllocatedStorage", "Iops",
+                                                       "StorageThroughput"};
+  for (const char* k : kStoredInts) {
+    if (auto v = ReqInt(req, k)) a[k] = *v;
+  }
+  if (auto v = ReqString(req, "CACertificateIdentifier")) {
+    a["CACertificateIdentifier"] = *v;
+    a["CertificateDetails"]["CAIdentifier"] = *v;
+  }
+  if (auto v = ReqString(req, "NetworkType")) a["NetworkType"] = *v;
+  if (auto v = ReqString(req, "DBParameterGroupName")) {
+    a["DBParameterGroups"] = {{{"DBParameterGroupName", *v}, {"ParameterApplyStatus", "in-sync"}}};
+  }
+  if (backup_window) a["PreferredBackupWindow"] = *backup_window;
+  if (maint_window) a["PreferredMaintenanceWindow"] = *maint_window;
+  if (retention) {
+    int old = a.value("BackupRetentionPeriod", 0);
+    bool toggles = (old == 0) != (*retention == 0);
+    if (!toggles || apply_now) {
+      a["BackupRetentionPeriod"] = *retention;
+      pending.erase("BackupRetentionPeriod");
+      if (toggles) {
+        events.push_back(MakeEvent(row, *retention == 0 ? rds_events::kBackupsDisabled
+                                                        : rds_events::kBackupsEnabled));
+      }
+    } else {
+      pending["BackupRetentionPeriod"] = *retention;
+    }
+  }
+
+  // Changes with an outage or real work: now with ApplyImmediately, else pending (RDS applies
+  // them in the maintenance window).
+  nlohmann::json params = nlohmann::json::object();
+  nlohmann::json apply = nlohmann::json::object();
+  nlohmann::json clear = nlohmann::json::array();
+  if (new_class && *new_class != a.value("DBInstanceClass", "")) {
+    if (apply_now) {
+      apply["DBInstanceClass"] = *new_class;
+      pending["DBInstanceClass"] = *new_class;
+      clear.push_back("DBInstanceClass");
+      events.push_back(MakeEvent(row, rds_events::kClassChanging));
+    } else {
+      pending["DBInstanceClass"] = *new_class;
+    }
+  }
+  if (storage && *storage != a.value("AllocatedStorage", 0)) {
+    if (apply_now) {
+      apply["AllocatedStorage"] = *storage;
+      pending["AllocatedStorage"] = *storage;
+      clear.push_back("AllocatedStorage");
+    } else {
+      pending["AllocatedStorage"] = *storage;
+    }
+  }
+  if (ReqString(req, "StorageType") && storage_type != a.value("StorageType", "")) {
+    if (apply_now) {
+      apply["StorageType"] = storage_type;
+    } else {
+      pending["StorageType"] = storage_type;
+    }
+  }
+  if (new_id && *new_id != row.identifier) {
+    if (apply_now) {
+      params["new_identifier"] = *new_id;
+    } else {
+      pending["DBInstanceIdentifier"] = *new_id;
+    }
+  }
+  if (password) {
+    // RDS changes the master password at once, whatever ApplyImmediately says.
+    params["password_verifier"] = ScramSha256Verifier(*password);
+    pending["MasterUserPassword"] = "****";
+    clear.push_back("MasterUserPassword");
+  }
+  if (new_port && *new_port != row.port) {
+    params["port"] = *new_port;  // RDS applies port changes at once, with a reboot
+  }
+  if (!apply.empty()) params["attrs"] = apply;
+  if (!clear.empty()) params["clear_pending"] = clear;
+
+  if (params.empty()) {
+    Mutation m;
+    m.put.push_back(row);
+    m.events = events;
+    LOCALRDS_RETURN_IF_ERROR(CommitLocked(m, nullptr));
+    return Accepted{RenderInstance(row), 0};
+  }
+  row.status = new_id && apply_now ? "renaming" : "modifying";
+  return StartOperationLocked(row, "modify", params, events);
+}
+
+Result<Accepted> ControlPlane::DeleteDBInstance(const nlohmann::json& req) {
+  const std::string ident = ReqString(req, "DBInstanceIdentifier").value_or("");
+  const bool skip_final = ReqBool(req, "SkipFinalSnapshot").value_or(false);
+  auto final_id = ReqString(req, "FinalDBSnapshotIdentifier");
+  if (skip_final && final_id) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Cannot specify both SkipFinalSnapshot and FinalDBSnapshotIdentifier.");
+  }
+  if (!skip_final && !final_id) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is "
+                         "specified.");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = FindLocked(ident);
+  if (!found.ok()) return found.status();
+  InstanceRow row = *found;
+  if (row.status == "deleting") {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Instance " + row.identifier + " is already being deleted.");
+  }
+  LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
+  if (row.attrs.value("DeletionProtection", false)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Cannot delete protected DB Instance, please disable deletion protection "
+                         "and try again.");
+  }
+  if (final_id) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("FinalDBSnapshotIdentifier", *final_id, 255));
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "localrds cannot take DB snapshots yet, so it cannot take a final "
+                         "snapshot; delete with SkipFinalSnapshot=true.");
+  }
+  row.status = "deleting";
+  return StartOperationLocked(row, "delete", nlohmann::json::object(), {});
+}
+
+Result<Accepted> ControlPlane::RebootDBInstance(const nlohmann::json& req) {
+  const std::string ident = ReqString(req, "DBInstanceIdentifier").value_or("");
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = FindLocked(ident);
+  if (!found.ok()) return found.status();
+  InstanceRow row = *found;
+  LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
+  if (ReqBool(req, "ForceFailover").value_or(false) && !row.attrs.value("MultiAZ", false)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Cannot force failover on a DB instance that is not Multi-AZ.");
+  }
+  if (row.status != "available") {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "DB instance " + row.identifier + " is not in available state (it is " +
+                             row.status + ").");
+  }
+  row.status = "rebooting";
+  return StartOperationLocked(row, "reboot", nlohmann::json::object(), {});
+}
+
+Result<Accepted> ControlPlane::StopDBInstance(const nlohmann::json& req) {
+  const std::string ident = ReqString(req, "DBInstanceIdentifier").value_or("");
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = FindLocked(ident);
+  if (!found.ok()) return found.status();
+  InstanceRow row = *found;
+  LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
+  if (row.status != "available") {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Instance " + row.identifier + " is not in available state (it is " +
+                             row.status + ").");
+  }
+  if (auto snap = ReqString(req, "DBSnapshotIdentifier")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("DBSnapshotIdentifier", *snap, 255));
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "localrds cannot take DB snapshots yet; stop without "
+                         "DBSnapshotIdentifier.");
+  }
+  row.status = "stopping";
+  return StartOperationLocked(row, "stop", nlohmann::json::object(), {});
+}
+
+Result<Accepted> ControlPlane::StartDBInstance(const nlohmann::json& req) {
+  const std::string ident = ReqString(req, "DBInstanceIdentifier").value_or("");
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = FindLocked(ident);
+  if (!found.ok()) return found.status();
+  InstanceRow row = *found;
+  LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
+  if (row.status != "stopped") {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Instance " + row.identifier + " cannot be started as it is not in "
+                         "stopped state (it is " + row.status + ").");
+  }
+  row.status = "starting";
+  return StartOperationLocked(row, "start", nlohmann::json::object(), {});
+}
+
+}  // namespace localrds

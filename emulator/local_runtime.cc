@@ -1,0 +1,267 @@
+#include "emulator/local_runtime.h"
+
+#include <libpq-fe.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/log.h"
+
+namespace localrds {
+namespace fs = std::filesystem;
+namespace {
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Tail(const fs::path& p, size_t n = 1500) {
+  std::string s = ReadFile(p);
+  return s.size() > n ? s.substr(s.size() - n) : s;
+}
+
+// Alive and not a zombie.
+bool ProcessAlive(pid_t pid) {
+  if (pid <= 0 || kill(pid, 0) != 0) return false;
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return false;
+  return stat[close + 2] != 'Z';
+}
+
+std::vector<std::string> PidFileLines(const fs::path& pgdata) {
+  std::vector<std::string> lines;
+  std::ifstream in(pgdata / "postmaster.pid");
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+// Waits (with a short, growing poll interval) until `done` or the deadline.
+template <class F>
+bool WaitUntil(F done, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto interval = std::chrono::microseconds(500);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(interval);
+    interval = std::min(interval * 2, std::chrono::microseconds(20000));
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LocalRuntime>> LocalRuntime::Create(const std::string& os_user,
+                                                           fs::path bin_root) {
+  std::optional<RunAs> run_as;
+  if (geteuid() == 0) {
+    auto r = RunAs::Lookup(os_user);
+    if (!r.ok()) {
+      return Status::Internal("localrds runs as root and PostgreSQL refuses to: create the OS user '" +
+                              os_user + "' or pass --pg-user");
+    }
+    run_as = r.value();
+  }
+  std::vector<EngineVersionInfo> versions;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(bin_root, ec)) {
+    fs::path postgres = entry.path() / "bin" / "postgres";
+    if (!fs::exists(postgres) || !fs::exists(entry.path() / "bin" / "initdb")) continue;
+    auto out = RunCommand({postgres.string(), "--version"});
+    if (!out.ok() || out->exit_code != 0) continue;
+    // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+    std::istringstream words(out->output);
+    std::string w, full;
+    while (words >> w) {
+      if (!w.empty() && std::isdigit(static_cast<unsigned char>(w[0]))) {
+        full = w;
+        break;
+      }
+    }
+    if (full.empty()) continue;
+    versions.push_back({entry.path().filename().string(), full});
+  }
+  if (versions.empty()) {
+    return Status::Internal("no PostgreSQL server found under " + bin_root.string() +
+                            " (install postgresql-15)");
+  }
+  std::sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) {
+    return std::stoi(a.major) > std::stoi(b.major);
+  });
+  return std::unique_ptr<LocalRuntime>(new LocalRuntime(run_as, std::move(bin_root), versions));
+}
+
+std::vector<EngineVersionInfo> LocalRuntime::InstalledVersions() { return versions_; }
+
+fs::path LocalRuntime::Bin(const std::string& major, const char* tool) const {
+  return bin_root_ / major / "bin" / tool;
+}
+
+CommandOptions LocalRuntime::Options() const {
+  CommandOptions o;
+  o.run_as = run_as_;
+  o.cwd = "/";
+  o.extra_env = {"LC_ALL=C.UTF-8", "LANG=C.UTF-8"};
+  return o;
+}
+
+Status LocalRuntime::PrepareDirectory(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::Internal("cannot create " + dir.string() + ": " + ec.message());
+  if (run_as_) {
+    if (chown(dir.c_str(), run_as_->uid, run_as_->gid) != 0) {
+      return Status::Internal("cannot chown " + dir.string());
+    }
+  }
+  chmod(dir.c_str(), 0700);
+  return Status::Ok();
+}
+
+Status LocalRuntime::InitCluster(const std::string& major, const fs::path& pgdata) {
+  fs::path pwfile;  // none: the superuser only logs in over the local socket (trust)
+  auto out = RunCommand({Bin(major, "initdb").string(), "-D", pgdata.string(), "-U", kSuperuser,
+                         "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=trust",
+                         "--auth-host=scram-sha-256", "-N"},
+                        Options());
+  if (!out.ok()) return out.status();
+  if (out->exit_code != 0) return Status::Internal("initdb failed: " + out->output);
+  return Status::Ok();
+}
+
+std::optional<pid_t> LocalRuntime::LivePostmasterPid(const fs::path& pgdata) {
+  auto lines = PidFileLines(pgdata);
+  if (lines.empty()) return std::nullopt;
+  pid_t pid = static_cast<pid_t>(std::atol(lines[0].c_str()));
+  if (!ProcessAlive(pid)) return std::nullopt;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+  if (!ec && exe.filename().string().find("postgres") == std::string::npos) return std::nullopt;
+  return pid;
+}
+
+bool LocalRuntime::IsRunning(const ServerSpec& spec) {
+  return LivePostmasterPid(spec.pgdata).has_value();
+}
+
+Status LocalRuntime::Start(const ServerSpec& spec) {
+  if (IsRunning(spec)) return Status::Ok();
+  std::error_code ec;
+  fs::create_directories(spec.socket_dir, ec);
+  if (run_as_) {
+    if (chown(spec.socket_dir.c_str(), run_as_->uid, run_as_->gid) != 0) {
+      return Status::Internal("cannot chown " + spec.socket_dir.string());
+    }
+  }
+  chmod(spec.socket_dir.c_str(), 0700);
+  auto pid = SpawnDaemon({Bin(spec.major, "postgres").string(), "-D", spec.pgdata.string()},
+                         Options(), spec.log_file.string());
+  if (!pid.ok()) return pid.status();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    children_[*pid] = spec.resource_id;
+  }
+  bool exited = false;
+  bool ready = WaitUntil(
+      [&] {
+        auto lines = PidFileLines(spec.pgdata);
+        if (lines.size() >= 8 && std::atol(lines[0].c_str()) == *pid &&
+            (lines[7].find("ready") != std::string::npos ||
+             lines[7].find("standby") != std::string::npos)) {
+          return true;
+        }
+        if (!ProcessAlive(*pid)) {
+          exited = true;
+          return true;
+        }
+        return false;
+      },
+      std::chrono::minutes(5));
+  if (exited || !ready) {
+    if (!exited) kill(*pid, SIGKILL);
+    return Status::Internal("PostgreSQL did not start: " + Tail(spec.log_file));
+  }
+  return Status::Ok();
+}
+
+Status LocalRuntime::Stop(const ServerSpec& spec) {
+  auto pid = LivePostmasterPid(spec.pgdata);
+  if (!pid) return Status::Ok();
+  kill(*pid, SIGINT);  // fast shutdown
+  auto gone = [&] {
+    Reap();
+    return !ProcessAlive(*pid);
+  };
+  if (WaitUntil(gone, std::chrono::seconds(60))) return Status::Ok();
+  kill(*pid, SIGQUIT);  // immediate shutdown
+  if (WaitUntil(gone, std::chrono::seconds(10))) return Status::Ok();
+  kill(*pid, SIGKILL);
+  if (WaitUntil(gone, std::chrono::seconds(10))) return Status::Ok();
+  return Status::Internal("PostgreSQL (pid " + std::to_string(*pid) + ") did not stop");
+}
+
+Status LocalRuntime::Kill(const ServerSpec& spec) {
+  auto pid = LivePostmasterPid(spec.pgdata);
+  if (!pid) return Status::Ok();
+  kill(*pid, SIGKILL);
+  WaitUntil(
+      [&] {
+        Reap();
+        return !ProcessAlive(*pid);
+      },
+      std::chrono::seconds(10));
+  return Status::Ok();
+}
+
+void LocalRuntime::Reap() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = children_.begin(); it != children_.end();) {
+    if (ReapChild(it->first)) {
+      it = children_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Status LocalRuntime::ExecSql(const ServerSpec& spec, const std::string& database,
+                             const std::vector<std::string>& statements) {
+  std::string conninfo = "host=" + spec.socket_dir.string() + " port=" + std::to_string(spec.port) +
+                         " user=" + kSuperuser + " dbname=" + database +
+                         " connect_timeout=30 application_name=localrds";
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(conn);
+    PQfinish(conn);
+    return Status::Internal("cannot connect to PostgreSQL: " + msg);
+  }
+  for (const auto& sql : statements) {
+    PGresult* res = PQexec(conn, sql.c_str());
+    ExecStatusType st = PQresultStatus(res);
+    const char* sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    // duplicate_object / duplicate_database: the statement already took effect (a re-run).
+    bool already_done = sqlstate != nullptr && (std::string(sqlstate) == "42710" ||
+                                                std::string(sqlstate) == "42P04");
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !already_done) {
+      std::string msg = PQresultErrorMessage(res);
+      PQclear(res);
+      PQfinish(conn);
+      return Status::Internal("SQL failed: " + msg);
+    }
+    PQclear(res);
+  }
+  PQfinish(conn);
+  return Status::Ok();
+}
+
+}  // namespace localrds

@@ -1,0 +1,92 @@
+// OperationEngine: runs persisted operations as ordered, idempotent steps on worker threads.
+//
+// An operation kind is a list of named steps. Each step looks at reality first, acts, and may
+// stage catalog changes in its OpContext; the engine commits those changes together with
+// "step + 1" in one transaction, so a crash between steps resumes at the first unfinished step,
+// and a crash inside a step re-runs it (which is why steps must be idempotent). A step that
+// fails (or throws) ends the operation: the kind's on_failure stages the visible outcome (a
+// `failed` status and an event, as RDS does) and the operation is recorded as failed.
+//
+// Thread-safety: Submit and WhenDone are thread-safe. One operation per resource runs at a time
+// (the control plane refuses a second one). The engine owns its worker threads.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "emulator/control_plane.h"
+
+namespace localrds {
+
+//! What a step sees and stages. Not thread-safe: owned by the worker running the step.
+struct OpContext {
+  ControlPlane& cp;
+  OperationRow op;
+  InstanceRow instance;  //!< the instance as committed before this step
+  Mutation staged;       //!< committed with the step's completion
+
+  //! Stages `row` as the instance's new state (and updates `instance`).
+  void Put(InstanceRow row) {
+    instance = row;
+    staged.put.push_back(std::move(row));
+  }
+  void Event(const EventSpec& spec, const std::string& message = "") {
+    staged.events.push_back(cp.MakeEvent(instance, spec, message));
+  }
+};
+
+struct OperationStep {
+  const char* name;
+  std::function<Status(OpContext&)> run;
+};
+
+struct OperationKind {
+  std::vector<OperationStep> steps;
+  //! Stages the visible outcome of a failure (status, event). May be empty.
+  std::function<void(OpContext&, const Status&)> on_failure;
+};
+
+//! The kinds localrds runs (emulator/operations.cc): create, delete, stop, start, reboot,
+//! modify, recover.
+const std::map<std::string, OperationKind>& OperationKinds();
+
+class OperationEngine {
+ public:
+  //! Test hook: called before each step with (kind, step index); returning false simulates a
+  //! crash right there (the step is not run, the operation stays unfinished in the catalog).
+  using CrashHook = std::function<bool(const std::string&, int)>;
+
+  OperationEngine(ControlPlane& cp, int workers);
+  ~OperationEngine();
+
+  void Submit(OperationRow op);
+  //! Calls `cb` once operation `id` is finished; at once if it is not known to be running.
+  void WhenDone(int64_t id, std::function<void()> cb);
+  //! Blocks until no operation is queued or running, or the timeout passes.
+  bool WaitIdle(std::chrono::milliseconds timeout);
+  void Stop();
+  static void SetCrashHook(CrashHook hook);
+
+ private:
+  void WorkerLoop();
+  void Run(OperationRow op);
+  void Finish(int64_t id);
+
+  ControlPlane& cp_;
+  std::mutex mutex_;  //!< guards queue_, running_, waiters_, stopping_
+  std::condition_variable cv_;
+  std::condition_variable idle_cv_;
+  std::deque<OperationRow> queue_;
+  std::map<int64_t, bool> running_;  //!< submitted and not finished
+  std::map<int64_t, std::vector<std::function<void()>>> waiters_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace localrds

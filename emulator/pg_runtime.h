@@ -1,0 +1,66 @@
+// PgRuntime: the one boundary between localrds and the operating system's PostgreSQL, like
+// leveldb's Env. Implementations: LocalRuntime (processes on this machine, the default), and
+// FakeRuntime (tests/, unit tests of the control plane with fault injection).
+//
+// Every method may block (subprocesses, waits for a server), so call them only from operation
+// workers or the reconciler, never from an io_context thread. Implementations are thread-safe
+// for calls on different servers; the control plane never drives one server from two threads.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace localrds {
+
+//! One PostgreSQL server (one data directory, one postmaster).
+struct ServerSpec {
+  std::string resource_id;
+  std::string major;               //!< engine major version, "15"
+  std::filesystem::path pgdata;
+  std::filesystem::path log_file;
+  std::filesystem::path socket_dir;
+  int port = 0;
+};
+
+struct EngineVersionInfo {
+  std::string major;  //!< "15"
+  std::string full;   //!< "15.18"
+};
+
+class PgRuntime {
+ public:
+  virtual ~PgRuntime() = default;
+
+  //! "local", "docker" or "fake".
+  virtual std::string Name() const = 0;
+  //! Every PostgreSQL version this runtime can run, newest first.
+  virtual std::vector<EngineVersionInfo> InstalledVersions() = 0;
+
+  //! Makes `dir` (and its parents below the data directory) usable by the servers' OS user.
+  virtual Status PrepareDirectory(const std::filesystem::path& dir) = 0;
+  //! Runs initdb into `pgdata` (which must not exist yet).
+  virtual Status InitCluster(const std::string& major, const std::filesystem::path& pgdata) = 0;
+  //! Starts the server and returns once it accepts connections (or fails with its log tail).
+  virtual Status Start(const ServerSpec& spec) = 0;
+  //! Fast shutdown; returns once the postmaster is gone. OK when it was not running.
+  virtual Status Stop(const ServerSpec& spec) = 0;
+  //! SIGKILL of the postmaster (fault injection, orphan removal).
+  virtual Status Kill(const ServerSpec& spec) = 0;
+  //! True when a live postmaster serves this data directory.
+  virtual bool IsRunning(const ServerSpec& spec) = 0;
+  //! Runs each statement, in order, as the cluster's superuser in `database`. A statement that
+  //! fails only because its object already exists (SQLSTATE 42710 duplicate_object, 42P04
+  //! duplicate_database) counts as done, so that re-running a step after a crash converges.
+  virtual Status ExecSql(const ServerSpec& spec, const std::string& database,
+                         const std::vector<std::string>& statements) = 0;
+  //! Reaps exited servers this process started (a zombie postmaster blocks its port).
+  virtual void Reap() = 0;
+};
+
+//! The superuser every cluster is initialised with (as on RDS, it is not the master user).
+inline constexpr const char* kSuperuser = "rdsadmin";
+
+}  // namespace localrds

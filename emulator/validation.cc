@@ -1,0 +1,255 @@
+#include "emulator/validation.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+
+#include "emulator/instance_classes.h"
+
+namespace localrds {
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// Words RDS refuses as a PostgreSQL master user name (PostgreSQL reserved key words plus the
+// roles RDS keeps for itself).
+bool IsReservedWord(const std::string& word) {
+  static const std::array<const char*, 46> kReserved = {
+      "all",        "analyse",   "analyze",   "and",       "any",          "array",
+      "as",         "asc",       "both",      "case",      "cast",         "check",
+      "collate",    "column",    "constraint", "create",   "current_user", "default",
+      "desc",       "distinct",  "do",        "else",      "end",          "except",
+      "false",      "for",       "from",      "grant",     "group",        "having",
+      "in",         "into",      "limit",     "not",       "null",         "or",
+      "order",      "select",    "table",     "to",        "true",         "union",
+      "user",       "where",     "rdsadmin",  "rds_superuser"};
+  std::string w = Lower(word);
+  return std::find_if(kReserved.begin(), kReserved.end(),
+                      [&](const char* r) { return w == r; }) != kReserved.end();
+}
+
+// Minutes since midnight of "hh:mi", or -1.
+int ParseHhMi(const std::string& s) {
+  if (s.size() != 5 || s[2] != ':' || !isdigit(s[0]) || !isdigit(s[1]) || !isdigit(s[3]) ||
+      !isdigit(s[4])) {
+    return -1;
+  }
+  int h = (s[0] - '0') * 10 + (s[1] - '0');
+  int m = (s[3] - '0') * 10 + (s[4] - '0');
+  if (h > 23 || m > 59) return -1;
+  return h * 60 + m;
+}
+
+int DayIndex(const std::string& d) {
+  static const std::array<const char*, 7> kDays = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+  std::string l = Lower(d);
+  for (int i = 0; i < 7; ++i) {
+    if (l == kDays[i]) return i;
+  }
+  return -1;
+}
+
+// Minutes since Monday 00:00 of "ddd:hh:mi", or -1.
+int ParseWeekly(const std::string& s) {
+  if (s.size() != 9 || s[3] != ':') return -1;
+  int d = DayIndex(s.substr(0, 3));
+  int t = ParseHhMi(s.substr(4));
+  if (d < 0 || t < 0) return -1;
+  return d * 1440 + t;
+}
+
+}  // namespace
+
+Status ValidateIdentifier(const std::string& param, const std::string& value, size_t max_len) {
+  bool ok = !value.empty() && value.size() <= max_len && std::isalpha(static_cast<unsigned char>(value[0]));
+  for (char c : value) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-') ||
+        static_cast<unsigned char>(c) > 127) {
+      ok = false;
+    }
+  }
+  if (ok && (value.back() == '-' || value.find("--") != std::string::npos)) ok = false;
+  if (ok) return Status::Ok();
+  return Status::InvalidParameter(
+      "The parameter " + param +
+      " is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII "
+      "letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive "
+      "hyphens.");
+}
+
+Status ValidateMasterUsername(const std::string& value) {
+  if (value.empty()) {
+    return Status::InvalidParameter("The parameter MasterUsername must be provided and must not be blank.");
+  }
+  bool ok = value.size() <= 63 && std::isalpha(static_cast<unsigned char>(value[0]));
+  for (char c : value) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) ok = false;
+  }
+  if (!ok) {
+    return Status::InvalidParameter(
+        "The parameter MasterUsername is not a valid identifier. It must be 1 to 63 letters, "
+        "digits or underscores, and begin with a letter.");
+  }
+  if (IsReservedWord(value)) {
+    return Status::InvalidParameter("MasterUsername " + value +
+                                    " cannot be used as it is a reserved word used by the engine");
+  }
+  return Status::Ok();
+}
+
+Status ValidateMasterPassword(const std::string& value) {
+  if (value.empty()) {
+    return Status::InvalidParameter(
+        "The parameter MasterUserPassword must be provided and must not be blank.");
+  }
+  if (value.size() < 8) {
+    return Status::InvalidParameter(
+        "The parameter MasterUserPassword is not a valid password because it is shorter than 8 "
+        "characters.");
+  }
+  if (value.size() > 128) {
+    return Status::InvalidParameter(
+        "The parameter MasterUserPassword is not a valid password because it is longer than 128 "
+        "characters.");
+  }
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u > 0x7e || c == '/' || c == '@' || c == '"') {
+      return Status::InvalidParameter(
+          "The parameter MasterUserPassword is not a valid password. Only printable ASCII "
+          "characters besides '/', '@', '\"', ' ' may be used.");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateDBName(const std::string& value) {
+  bool ok = !value.empty() && value.size() <= 63 && std::isalpha(static_cast<unsigned char>(value[0]));
+  for (char c : value) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) ok = false;
+  }
+  if (!ok) {
+    return Status::InvalidParameter(
+        "The parameter DBName is not a valid identifier. It must contain 1 to 63 letters, digits "
+        "or underscores and begin with a letter.");
+  }
+  if (IsReservedWord(value) || Lower(value) == "postgres" || Lower(value) == "template0" ||
+      Lower(value) == "template1" || Lower(value) == "rdsadmin") {
+    return Status::InvalidParameter("DBName " + value +
+                                    " cannot be used as it is a reserved word used by the engine");
+  }
+  return Status::Ok();
+}
+
+Status ValidateBackupRetention(int value) {
+  if (value < 0 || value > 35) {
+    return Status::InvalidParameter("Invalid backup retention period: " + std::to_string(value) +
+                                    ". The retention period must be between 0 and 35 days.");
+  }
+  return Status::Ok();
+}
+
+Status ValidateStorageType(const std::string& storage_type) {
+  if (storage_type == "gp2" || storage_type == "gp3" || storage_type == "io1" ||
+      storage_type == "io2" || storage_type == "standard") {
+    return Status::Ok();
+  }
+  return Status::InvalidParameter("Invalid storage type: " + storage_type);
+}
+
+Status ValidateAllocatedStorage(const std::string& storage_type, int gib) {
+  int lo = 20, hi = 65536;
+  if (storage_type == "io1" || storage_type == "io2") lo = 100;
+  if (storage_type == "standard") {
+    lo = 5;
+    hi = 3072;
+  }
+  if (gib < lo || gib > hi) {
+    return Status::InvalidParameter("Invalid storage size for engine name postgres and storage type " +
+                                    storage_type + ": " + std::to_string(gib));
+  }
+  return Status::Ok();
+}
+
+Status ValidatePort(int port) {
+  if (port < 1150 || port > 65535) {
+    return Status::InvalidParameter("Invalid port " + std::to_string(port) +
+                                    ". The port must be between 1150 and 65535.");
+  }
+  return Status::Ok();
+}
+
+Status ValidateBackupWindow(const std::string& window) {
+  int a = window.size() == 11 && window[5] == '-' ? ParseHhMi(window.substr(0, 5)) : -1;
+  int b = a >= 0 ? ParseHhMi(window.substr(6)) : -1;
+  if (a < 0 || b < 0) {
+    return Status::InvalidParameter("The parameter PreferredBackupWindow must be in the format "
+                                    "hh24:mi-hh24:mi, in Universal Coordinated Time (UTC).");
+  }
+  int len = (b - a + 1440) % 1440;
+  if (len < 30) {
+    return Status::InvalidParameter(
+        "The backup window must be at least 30 minutes (PreferredBackupWindow " + window + ").");
+  }
+  return Status::Ok();
+}
+
+Status ValidateMaintenanceWindow(const std::string& window) {
+  int a = window.size() == 19 && window[9] == '-' ? ParseWeekly(window.substr(0, 9)) : -1;
+  int b = a >= 0 ? ParseWeekly(window.substr(10)) : -1;
+  if (a < 0 || b < 0) {
+    return Status::InvalidParameter("Invalid maintenance window format: " + window +
+                                    ". The format is ddd:hh24:mi-ddd:hh24:mi.");
+  }
+  int len = (b - a + 7 * 1440) % (7 * 1440);
+  if (len < 30) {
+    return Status::InvalidParameter("The maintenance window must be at least 30 minutes.");
+  }
+  return Status::Ok();
+}
+
+bool WindowsOverlap(const std::string& backup_window, const std::string& maintenance_window) {
+  int ba = ParseHhMi(backup_window.substr(0, 5));
+  int bb = ParseHhMi(backup_window.substr(6));
+  int ma = ParseWeekly(maintenance_window.substr(0, 9));
+  int mb = ParseWeekly(maintenance_window.substr(10));
+  if (ba < 0 || bb < 0 || ma < 0 || mb < 0) return false;
+  int blen = (bb - ba + 1440) % 1440;
+  int mlen = (mb - ma + 7 * 1440) % (7 * 1440);
+  // The backup window recurs every day: check each day's occurrence against the weekly window.
+  for (int day = 0; day < 7; ++day) {
+    int s1 = day * 1440 + ba;
+    for (int shift : {-7 * 1440, 0, 7 * 1440}) {
+      int s2 = ma + shift;
+      if (s1 < s2 + mlen && s2 < s1 + blen) return true;
+    }
+  }
+  return false;
+}
+
+bool IsKnownInstanceClass(const std::string& db_instance_class) {
+  return FindInstanceClass(db_instance_class) != nullptr;
+}
+
+Status ValidateTagKey(const std::string& key) {
+  if (key.empty() || key.size() > 128) {
+    return Status::InvalidParameter("Tag keys must be between 1 and 128 Unicode characters.");
+  }
+  if (key.rfind("aws:", 0) == 0 || key.rfind("rds:", 0) == 0) {
+    return Status::InvalidParameter("Tag keys must not begin with \"aws:\" or \"rds:\".");
+  }
+  return Status::Ok();
+}
+
+Status ValidateTagValue(const std::string& value) {
+  if (value.size() > 256) {
+    return Status::InvalidParameter("Tag values must be at most 256 Unicode characters.");
+  }
+  return Status::Ok();
+}
+
+}  // namespace localrds

@@ -1,0 +1,322 @@
+#include "storage/catalog.h"
+
+#include <stdexcept>
+
+namespace localrds {
+namespace {
+
+// A prepared statement that finalizes itself.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  bool Step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw std::runtime_error(std::string("sqlite step: ") +
+                             sqlite3_errmsg(sqlite3_db_handle(stmt_)));
+  }
+  std::string Text(int col) {
+    const unsigned char* t = sqlite3_column_text(stmt_, col);
+    return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+  }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown";
+    sqlite3_free(err);
+    return Status::Internal(std::string("sqlite: ") + msg + " in " + sql);
+  }
+  return Status::Ok();
+}
+
+template <class F>
+Status Guard(F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return Status::Internal(e.what());
+  }
+}
+
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE instances(
+  resource_id TEXT PRIMARY KEY,
+  identifier TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  desired_state TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  password_verifier TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  stopped_ms INTEGER NOT NULL DEFAULT 0,
+  attrs TEXT NOT NULL);
+CREATE TABLE operations(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  resource_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  params TEXT NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL);
+CREATE INDEX operations_unfinished ON operations(state) WHERE state = 'running';
+CREATE TABLE events(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  date_ms INTEGER NOT NULL,
+  source_type TEXT NOT NULL,
+  source_identifier TEXT NOT NULL,
+  source_arn TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  message TEXT NOT NULL,
+  categories TEXT NOT NULL);
+CREATE INDEX events_date ON events(date_ms);
+)sql";
+
+}  // namespace
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status::Internal("cannot open catalog " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::unique_ptr<Catalog> c(new Catalog(db));
+  LOCALRDS_RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                    " PRAGMA foreign_keys=ON;"));
+  LOCALRDS_RETURN_IF_ERROR(c->Migrate());
+  return c;
+}
+
+Catalog::~Catalog() { sqlite3_close(db_); }
+
+Status Catalog::Migrate() {
+  return Guard([&]() -> Status {
+    Stmt s(db_, "PRAGMA user_version");
+    s.Step();
+    int64_t version = s.Int(0);
+    if (version > 1) {
+      return Status::Internal("catalog schema version " + std::to_string(version) +
+                              " is newer than this localrds");
+    }
+    if (version == 0) {
+      LOCALRDS_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+      Status st = Exec(db_, kSchemaV1);
+      if (st.ok()) st = Exec(db_, "PRAGMA user_version=1");
+      if (!st.ok()) {
+        Exec(db_, "ROLLBACK");
+        return st;
+      }
+      return Exec(db_, "COMMIT");
+    }
+    return Status::Ok();
+  });
+}
+
+Status Catalog::Transact(const std::function<Status(CatalogTxn&)>& fn) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  LOCALRDS_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+  CatalogTxn txn(db_);
+  Status st;
+  try {
+    st = fn(txn);
+  } catch (const std::exception& e) {
+    st = Status::Internal(std::string("catalog transaction: ") + e.what());
+  }
+  if (!st.ok()) {
+    Exec(db_, "ROLLBACK");
+    return st;
+  }
+  Status commit = Exec(db_, "COMMIT");
+  if (!commit.ok()) Exec(db_, "ROLLBACK");
+  return commit;
+}
+
+Status CatalogTxn::PutInstance(const InstanceRow& r) {
+  return Guard([&] {
+    Stmt s(db_,
+           "INSERT INTO instances(resource_id, identifier, status, desired_state, port,"
+           " password_verifier, created_ms, stopped_ms, attrs) VALUES(?,?,?,?,?,?,?,?,?)"
+           " ON CONFLICT(resource_id) DO UPDATE SET identifier=excluded.identifier,"
+           " status=excluded.status, desired_state=excluded.desired_state, port=excluded.port,"
+           " password_verifier=excluded.password_verifier, stopped_ms=excluded.stopped_ms,"
+           " attrs=excluded.attrs");
+    s.Bind(1, r.resource_id)
+        .Bind(2, r.identifier)
+        .Bind(3, r.status)
+        .Bind(4, r.desired_state)
+        .Bind(5, static_cast<int64_t>(r.port))
+        .Bind(6, r.password_verifier)
+        .Bind(7, r.created_ms)
+        .Bind(8, r.stopped_ms)
+        .Bind(9, r.attrs.dump());
+    s.Step();
+    return Status::Ok();
+  });
+}
+
+Status CatalogTxn::DeleteInstance(const std::string& resource_id) {
+  return Guard([&] {
+    Stmt s(db_, "DELETE FROM instances WHERE resource_id=?");
+    s.Bind(1, resource_id).Step();
+    return Status::Ok();
+  });
+}
+
+Result<int64_t> CatalogTxn::InsertOperation(const OperationRow& r) {
+  try {
+    Stmt s(db_,
+           "INSERT INTO operations(resource_id, kind, step, state, params, error, created_ms)"
+           " VALUES(?,?,?,?,?,?,?)");
+    s.Bind(1, r.resource_id)
+        .Bind(2, r.kind)
+        .Bind(3, static_cast<int64_t>(r.step))
+        .Bind(4, r.state)
+        .Bind(5, r.params.dump())
+        .Bind(6, r.error)
+        .Bind(7, r.created_ms);
+    s.Step();
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  } catch (const std::exception& e) {
+    return Status::Internal(e.what());
+  }
+}
+
+Status CatalogTxn::UpdateOperation(int64_t id, int step, const std::string& state,
+                                   const std::string& error) {
+  return Guard([&] {
+    Stmt s(db_, "UPDATE operations SET step=?, state=?, error=? WHERE id=?");
+    s.Bind(1, static_cast<int64_t>(step)).Bind(2, state).Bind(3, error).Bind(4, id).Step();
+    return Status::Ok();
+  });
+}
+
+Status CatalogTxn::InsertEvent(const EventRow& r) {
+  return Guard([&] {
+    Stmt s(db_,
+           "INSERT INTO events(date_ms, source_type, source_identifier, source_arn, event_id,"
+           " message, categories) VALUES(?,?,?,?,?,?,?)");
+    s.Bind(1, r.date_ms)
+        .Bind(2, r.source_type)
+        .Bind(3, r.source_identifier)
+        .Bind(4, r.source_arn)
+        .Bind(5, r.event_id)
+        .Bind(6, r.message)
+        .Bind(7, nlohmann::json(r.categories).dump());
+    s.Step();
+    return Status::Ok();
+  });
+}
+
+Status CatalogTxn::DeleteEverything() {
+  return Exec(db_, "DELETE FROM instances; DELETE FROM operations; DELETE FROM events;");
+}
+
+std::vector<InstanceRow> Catalog::LoadInstances() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<InstanceRow> out;
+  Stmt s(db_,
+         "SELECT resource_id, identifier, status, desired_state, port, password_verifier,"
+         " created_ms, stopped_ms, attrs FROM instances ORDER BY identifier");
+  while (s.Step()) {
+    InstanceRow r;
+    r.resource_id = s.Text(0);
+    r.identifier = s.Text(1);
+    r.status = s.Text(2);
+    r.desired_state = s.Text(3);
+    r.port = static_cast<int>(s.Int(4));
+    r.password_verifier = s.Text(5);
+    r.created_ms = s.Int(6);
+    r.stopped_ms = s.Int(7);
+    r.attrs = nlohmann::json::parse(s.Text(8));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+namespace {
+OperationRow ReadOperation(Stmt& s) {
+  OperationRow r;
+  r.id = s.Int(0);
+  r.resource_id = s.Text(1);
+  r.kind = s.Text(2);
+  r.step = static_cast<int>(s.Int(3));
+  r.state = s.Text(4);
+  r.params = nlohmann::json::parse(s.Text(5));
+  r.error = s.Text(6);
+  r.created_ms = s.Int(7);
+  return r;
+}
+constexpr const char* kOperationColumns =
+    "SELECT id, resource_id, kind, step, state, params, error, created_ms FROM operations ";
+}  // namespace
+
+std::vector<OperationRow> Catalog::LoadUnfinishedOperations() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<OperationRow> out;
+  Stmt s(db_, (std::string(kOperationColumns) + "WHERE state='running' ORDER BY id").c_str());
+  while (s.Step()) out.push_back(ReadOperation(s));
+  return out;
+}
+
+std::optional<OperationRow> Catalog::LoadOperation(int64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stmt s(db_, (std::string(kOperationColumns) + "WHERE id=?").c_str());
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return ReadOperation(s);
+}
+
+std::vector<EventRow> Catalog::QueryEvents(const EventQuery& q) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<EventRow> out;
+  Stmt s(db_,
+         "SELECT seq, date_ms, source_type, source_identifier, source_arn, event_id, message,"
+         " categories FROM events WHERE date_ms >= ?1 AND date_ms <= ?2 AND seq > ?3"
+         " AND (?4 = '' OR source_type = ?4) AND (?5 = '' OR source_identifier = ?5)"
+         " ORDER BY seq LIMIT ?6");
+  s.Bind(1, q.start_ms)
+      .Bind(2, q.end_ms)
+      .Bind(3, q.after_seq)
+      .Bind(4, q.source_type)
+      .Bind(5, q.source_identifier)
+      .Bind(6, static_cast<int64_t>(q.limit));
+  while (s.Step()) {
+    EventRow r;
+    r.seq = s.Int(0);
+    r.date_ms = s.Int(1);
+    r.source_type = s.Text(2);
+    r.source_identifier = s.Text(3);
+    r.source_arn = s.Text(4);
+    r.event_id = s.Text(5);
+    r.message = s.Text(6);
+    for (auto& c : nlohmann::json::parse(s.Text(7))) r.categories.push_back(c.get<std::string>());
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace localrds

@@ -1,0 +1,106 @@
+// The SQLite catalog: the durable record of every instance, operation and event.
+//
+// One connection in WAL mode, guarded by `mutex_`; every method is thread-safe. Writes happen in
+// `Transact`, which runs a callback inside BEGIN IMMEDIATE ... COMMIT and rolls back when the
+// callback returns a non-OK Status (or throws). The schema is migrated by PRAGMA user_version.
+// The catalog stores what the control plane hands it and knows nothing of RDS rules.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace localrds {
+
+struct InstanceRow {
+  std::string resource_id;        //!< immutable, names the directories ("db-…")
+  std::string identifier;         //!< DBInstanceIdentifier, lowercase, unique
+  std::string status;             //!< DBInstanceStatus as reported
+  std::string desired_state;      //!< "running" or "stopped": what the reconciler restores
+  int port = 0;                   //!< Endpoint.Port
+  std::string password_verifier;  //!< SCRAM verifier of the master password
+  int64_t created_ms = 0;
+  int64_t stopped_ms = 0;         //!< when it was stopped (for the 7-day auto start)
+  nlohmann::json attrs;           //!< every other DBInstance field, by RDS member name
+};
+
+struct OperationRow {
+  int64_t id = 0;
+  std::string resource_id;
+  std::string kind;
+  int step = 0;                   //!< index of the next step to run
+  std::string state;              //!< "running", "done" or "failed"
+  nlohmann::json params;
+  std::string error;
+  int64_t created_ms = 0;
+};
+
+struct EventRow {
+  int64_t seq = 0;
+  int64_t date_ms = 0;
+  std::string source_type;        //!< "db-instance", ...
+  std::string source_identifier;
+  std::string source_arn;
+  std::string event_id;           //!< "RDS-EVENT-0005"; not on the wire, kept for /_localrds/
+  std::string message;
+  std::vector<std::string> categories;
+};
+
+struct EventQuery {
+  int64_t start_ms = 0;
+  int64_t end_ms = INT64_MAX;
+  std::string source_type;        //!< empty: any
+  std::string source_identifier;  //!< empty: any
+  int64_t after_seq = 0;          //!< pagination marker
+  int limit = 100;
+};
+
+class Catalog;
+
+//! Handle to an open write transaction; only valid inside Catalog::Transact.
+class CatalogTxn {
+ public:
+  Status PutInstance(const InstanceRow& row);
+  Status DeleteInstance(const std::string& resource_id);
+  Result<int64_t> InsertOperation(const OperationRow& row);
+  Status UpdateOperation(int64_t id, int step, const std::string& state, const std::string& error);
+  Status InsertEvent(const EventRow& row);
+  Status DeleteEverything();
+
+ private:
+  friend class Catalog;
+  explicit CatalogTxn(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+class Catalog {
+ public:
+  static Result<std::unique_ptr<Catalog>> Open(const std::string& path);
+  ~Catalog();
+
+  Status Transact(const std::function<Status(CatalogTxn&)>& fn);
+
+  std::vector<InstanceRow> LoadInstances();
+  std::vector<OperationRow> LoadUnfinishedOperations();
+  std::optional<OperationRow> LoadOperation(int64_t id);
+  std::vector<EventRow> QueryEvents(const EventQuery& q);
+
+ private:
+  explicit Catalog(sqlite3* db) : db_(db) {}
+  Status Migrate();
+
+  std::mutex mutex_;  //!< guards db_
+  sqlite3* db_;
+};
+
+}  // namespace localrds

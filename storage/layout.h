@@ -1,0 +1,54 @@
+// Every on-disk path under the data directory, in one place.
+//
+//   catalog.db                        the SQLite catalog
+//   instances/<resource-id>/pgdata    an instance's PostgreSQL cluster
+//   instances/<resource-id>/postgresql.log
+//   pool/<major>/<name>               ready-made clusters waiting to become instances
+//   trash/                            directories being removed (renamed here first)
+//
+// Directories are named by immutable resource ids, never by user-chosen identifiers, so renames
+// are free and no identifier can escape the data directory. Immutable after construction;
+// thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace localrds {
+
+class Layout {
+ public:
+  explicit Layout(std::filesystem::path data_dir);
+
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+  std::filesystem::path CatalogPath() const { return data_dir_ / "catalog.db"; }
+  std::filesystem::path InstancesDir() const { return data_dir_ / "instances"; }
+  std::filesystem::path InstanceDir(const std::string& resource_id) const {
+    return InstancesDir() / resource_id;
+  }
+  std::filesystem::path PgData(const std::string& resource_id) const {
+    return InstanceDir(resource_id) / "pgdata";
+  }
+  std::filesystem::path ServerLog(const std::string& resource_id) const {
+    return InstanceDir(resource_id) / "postgresql.log";
+  }
+  std::filesystem::path PoolDir(const std::string& major) const {
+    return data_dir_ / "pool" / major;
+  }
+  std::filesystem::path TrashDir() const { return data_dir_ / "trash"; }
+  //! Unix sockets of every server of this data directory. Kept short (sun_path is 108 bytes):
+  //! /tmp/localrds-<hash of the data dir>.
+  const std::filesystem::path& SocketDir() const { return socket_dir_; }
+
+  //! Creates the directory tree (not the socket directory's ownership: see PgRuntime).
+  void CreateDirectories() const;
+
+  //! Moves `dir` into the trash (atomic rename) and deletes it there; idempotent.
+  static void RemoveTree(const std::filesystem::path& dir, const std::filesystem::path& trash);
+
+ private:
+  std::filesystem::path data_dir_;
+  std::filesystem::path socket_dir_;
+};
+
+}  // namespace localrds

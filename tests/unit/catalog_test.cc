@@ -1,0 +1,107 @@
+#include "storage/catalog.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace localrds {
+namespace fs = std::filesystem;
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("catalog-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Path() { return (dir_ / "catalog.db").string(); }
+  fs::path dir_;
+};
+
+InstanceRow Row(const std::string& rid, const std::string& id) {
+  InstanceRow r;
+  r.resource_id = rid;
+  r.identifier = id;
+  r.status = "creating";
+  r.desired_state = "running";
+  r.port = 5432;
+  r.password_verifier = "SCRAM-SHA-256$x";
+  r.created_ms = 1;
+  r.attrs = {{"Engine", "postgres"}};
+  return r;
+}
+
+TEST_F(CatalogTest, CommitsAndReloadsAcrossReopen) {
+  {
+    auto c = Catalog::Open(Path());
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ASSERT_TRUE((*c)->Transact([](CatalogTxn& t) { return t.PutInstance(Row("db-A", "a")); }).ok());
+  }
+  auto c = Catalog::Open(Path());  // migrations are idempotent
+  ASSERT_TRUE(c.ok());
+  auto rows = (*c)->LoadInstances();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].identifier, "a");
+  EXPECT_EQ(rows[0].attrs["Engine"], "postgres");
+}
+
+TEST_F(CatalogTest, FailedTransactionRollsBackEverything) {
+  auto c = Catalog::Open(Path());
+  ASSERT_TRUE(c.ok());
+  Status st = (*c)->Transact([](CatalogTxn& t) {
+    LOCALRDS_RETURN_IF_ERROR(t.PutInstance(Row("db-A", "a")));
+    return Status::Internal("step failed");
+  });
+  EXPECT_FALSE(st.ok());
+  EXPECT_TRUE((*c)->LoadInstances().empty());
+  // A unique-identifier violation is an error too, and rolls back.
+  ASSERT_TRUE((*c)->Transact([](CatalogTxn& t) { return t.PutInstance(Row("db-A", "a")); }).ok());
+  st = (*c)->Transact([](CatalogTxn& t) { return t.PutInstance(Row("db-B", "a")); });
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ((*c)->LoadInstances().size(), 1u);
+}
+
+TEST_F(CatalogTest, OperationsAndEvents) {
+  auto c = Catalog::Open(Path());
+  ASSERT_TRUE(c.ok());
+  int64_t id = 0;
+  ASSERT_TRUE((*c)->Transact([&](CatalogTxn& t) -> Status {
+    OperationRow op;
+    op.resource_id = "db-A";
+    op.kind = "create";
+    op.state = "running";
+    op.params = {{"x", 1}};
+    auto r = t.InsertOperation(op);
+    if (!r.ok()) return r.status();
+    id = *r;
+    EventRow e;
+    e.date_ms = 1000;
+    e.source_type = "db-instance";
+    e.source_identifier = "a";
+    e.event_id = "RDS-EVENT-0005";
+    e.message = "DB instance created";
+    e.categories = {"creation"};
+    return t.InsertEvent(e);
+  }).ok());
+  auto ops = (*c)->LoadUnfinishedOperations();
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].params["x"], 1);
+  ASSERT_TRUE((*c)->Transact([&](CatalogTxn& t) { return t.UpdateOperation(id, 5, "done", ""); }).ok());
+  EXPECT_TRUE((*c)->LoadUnfinishedOperations().empty());
+  EXPECT_EQ((*c)->LoadOperation(id)->step, 5);
+
+  EventQuery q;
+  q.source_identifier = "a";
+  auto events = (*c)->QueryEvents(q);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].categories, std::vector<std::string>{"creation"});
+  q.source_identifier = "b";
+  EXPECT_TRUE((*c)->QueryEvents(q).empty());
+  q.source_identifier = "";
+  q.start_ms = 2000;
+  EXPECT_TRUE((*c)->QueryEvents(q).empty());
+}
+
+}  // namespace localrds

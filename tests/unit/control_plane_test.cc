@@ -1,0 +1,442 @@
+// The control plane over the fake runtime: statuses, errors, operations, crash recovery.
+#include "emulator/control_plane.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+
+#include "common/log.h"
+#include "emulator/operation_engine.h"
+#include "emulator/validation.h"
+#include "tests/unit/fake_runtime.h"
+
+namespace localrds {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class ControlPlaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LogLine::SetQuiet(true);
+    dir_ = fs::temp_directory_path() /
+           ("cp-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    layout_ = std::make_unique<Layout>(dir_);
+    layout_->CreateDirectories();
+    Open();
+  }
+  void TearDown() override {
+    OperationEngine::SetCrashHook(nullptr);
+    cp_.reset();
+    catalog_.reset();
+    fs::remove_all(dir_);
+  }
+  // (Re)opens the catalog and a control plane on the same data directory, like a restart.
+  void Open() {
+    cp_.reset();
+    catalog_.reset();
+    auto c = Catalog::Open(layout_->CatalogPath().string());
+    ASSERT_TRUE(c.ok());
+    catalog_ = std::move(*c);
+    EmulatorConfig config;
+    config.pool_size = 0;
+    config.port_range_lo = 40000;
+    config.port_range_hi = 40999;
+    config.default_port = 40000;
+    cp_ = std::make_unique<ControlPlane>(config, *catalog_, runtime_, *layout_);
+  }
+  void Restart() {
+    OperationEngine::SetCrashHook(nullptr);
+    Open();
+    ASSERT_TRUE(cp_->Recover().ok());
+  }
+  void Wait(int64_t op) {
+    if (op == 0) return;
+    std::promise<void> done;
+    cp_->WhenOperationDone(op, [&] { done.set_value(); });
+    ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  }
+  json CreateReq(const std::string& id) {
+    return {{"DBInstanceIdentifier", id}, {"Engine", "postgres"},
+            {"DBInstanceClass", "db.t3.micro"}, {"MasterUsername", "root"},
+            {"MasterUserPassword", "secret99"}, {"DBName", "test"},
+            {"BackupRetentionPeriod", 7}};
+  }
+  Accepted Create(const std::string& id) {
+    auto r = cp_->CreateDBInstance(CreateReq(id));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    Wait(r->operation_id);
+    return *r;
+  }
+  json Describe(const std::string& id) {
+    auto r = cp_->DescribeDBInstances({{"DBInstanceIdentifier", id}});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? (*r)["DBInstances"][0] : json();
+  }
+  std::string StatusOf(const std::string& id) { return Describe(id)["DBInstanceStatus"]; }
+  void ExpectError(const Status& s, const char* code, int http, const std::string& message = "") {
+    ASSERT_FALSE(s.ok());
+    EXPECT_STREQ(s.info().code, code);
+    EXPECT_EQ(s.info().http_status, http);
+    if (!message.empty()) EXPECT_EQ(s.message(), message);
+  }
+  std::vector<std::string> EventMessages(const std::string& id) {
+    auto r = cp_->DescribeEvents({{"SourceType", "db-instance"}, {"SourceIdentifier", id}});
+    std::vector<std::string> out;
+    for (auto& e : (*r)["Events"]) out.push_back(e["Message"]);
+    return out;
+  }
+
+  fs::path dir_;
+  FakeRuntime runtime_;
+  std::unique_ptr<Layout> layout_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<ControlPlane> cp_;
+};
+
+TEST_F(ControlPlaneTest, CreateRunsARealBootstrapAndBecomesAvailable) {
+  Accepted a = Create("Test");
+  EXPECT_EQ(a.body["DBInstanceStatus"], "creating");
+  EXPECT_FALSE(a.body.contains("Endpoint"));  // RDS shows no endpoint while creating
+  json d = Describe("test");
+  EXPECT_EQ(d["DBInstanceIdentifier"], "test");  // stored lowercase
+  EXPECT_EQ(d["DBInstanceStatus"], "available");
+  EXPECT_EQ(d["Endpoint"]["Port"], 40000);
+  EXPECT_EQ(d["EngineVersion"], "15.18");
+  EXPECT_EQ(d["DBInstanceArn"], "arn:aws:rds:us-east-1:000000000000:db:test");
+  EXPECT_EQ(d["DbiResourceId"].get<std::string>().rfind("db-", 0), 0u);
+  EXPECT_EQ(runtime_.Running().size(), 1u);
+  bool role = false, db = false;
+  for (const auto& s : runtime_.Sql()) {
+    EXPECT_EQ(s.find("secret99"), std::string::npos) << "plaintext password sent: " << s;
+    if (s.rfind("CREATE ROLE \"root\" LOGIN CREATEDB CREATEROLE IN ROLE rds_superuser PASSWORD "
+                "'SCRAM-SHA-256$4096:", 0) == 0) {
+      role = true;
+    }
+    if (s == "CREATE DATABASE \"test\" OWNER \"root\"") db = true;
+  }
+  EXPECT_TRUE(role);
+  EXPECT_TRUE(db);
+  EXPECT_EQ(EventMessages("test"), std::vector<std::string>{"DB instance created"});
+}
+
+TEST_F(ControlPlaneTest, CreateErrors) {
+  Create("test");
+  ExpectError(cp_->CreateDBInstance(CreateReq("TEST")).status(), "DBInstanceAlreadyExists", 400,
+              "DB instance already exists");
+  json bad = CreateReq("other");
+  bad["Engine"] = "mysql";
+  ExpectError(cp_->CreateDBInstance(bad).status(), "InvalidParameterValue", 400);
+  bad = CreateReq("other");
+  bad["DBInstanceClass"] = "db.foo.bar";
+  ExpectError(cp_->CreateDBInstance(bad).status(), "InvalidParameterCombination", 400);
+  bad = CreateReq("other");
+  bad["EngineVersion"] = "14.9";
+  ExpectError(cp_->CreateDBInstance(bad).status(), "InvalidParameterCombination", 400,
+              "Cannot find version 14.9 for postgres");
+  bad = CreateReq("other");
+  bad["BackupRetentionPeriod"] = 36;
+  ExpectError(cp_->CreateDBInstance(bad).status(), "InvalidParameterValue", 400);
+  bad = CreateReq("other");
+  bad["DBParameterGroupName"] = "custom";
+  ExpectError(cp_->CreateDBInstance(bad).status(), "DBParameterGroupNotFound", 404);
+  bad = CreateReq("other");
+  bad["MultiAZ"] = true;
+  ExpectError(cp_->CreateDBInstance(bad).status(), "InvalidParameterCombination", 400);
+  bad = CreateReq("other");
+  bad["PreferredBackupWindow"] = "05:00-05:30";
+  bad["PreferredMaintenanceWindow"] = "sun:05:15-sun:05:45";
+  ExpectError(cp_->CreateDBInstance(bad).status(), "InvalidParameterValue", 400,
+              "The backup window and maintenance window must not overlap.");
+  EXPECT_EQ(runtime_.Running().size(), 1u);  // nothing half-made by the refused calls
+}
+
+TEST_F(ControlPlaneTest, DefaultWindowsAreValidAndDoNotOverlap) {
+  for (int i = 0; i < 10; ++i) {
+    Create("w" + std::to_string(i));
+    json d = Describe("w" + std::to_string(i));
+    std::string bw = d["PreferredBackupWindow"], mw = d["PreferredMaintenanceWindow"];
+    EXPECT_TRUE(ValidateBackupWindow(bw).ok()) << bw;
+    EXPECT_TRUE(ValidateMaintenanceWindow(mw).ok()) << mw;
+    EXPECT_FALSE(WindowsOverlap(bw, mw)) << bw << " " << mw;
+    int hour = std::stoi(bw.substr(0, 2));
+    EXPECT_TRUE(hour >= 3 && hour < 11) << bw;  // us-east-1's block is 03:00-11:00 UTC
+  }
+}
+
+TEST_F(ControlPlaneTest, NotFound) {
+  ExpectError(cp_->DescribeDBInstances({{"DBInstanceIdentifier", "nope"}}).status(),
+              "DBInstanceNotFound", 404, "DBInstance nope not found.");
+  ExpectError(cp_->StopDBInstance({{"DBInstanceIdentifier", "nope"}}).status(), "DBInstanceNotFound", 404);
+  ExpectError(cp_->DeleteDBInstance({{"DBInstanceIdentifier", "nope"}, {"SkipFinalSnapshot", true}}).status(),
+              "DBInstanceNotFound", 404);
+}
+
+TEST_F(ControlPlaneTest, StopStartRebootMoveThroughRdsStatuses) {
+  Create("test");
+  ExpectError(cp_->StartDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
+              "InvalidDBInstanceState", 400);
+  auto stop = cp_->StopDBInstance({{"DBInstanceIdentifier", "test"}});
+  ASSERT_TRUE(stop.ok());
+  EXPECT_EQ(stop->body["DBInstanceStatus"], "stopping");
+  Wait(stop->operation_id);
+  EXPECT_EQ(StatusOf("test"), "stopped");
+  EXPECT_TRUE(runtime_.Running().empty());
+  ExpectError(cp_->StopDBInstance({{"DBInstanceIdentifier", "test"}}).status(), "InvalidDBInstanceState", 400);
+  ExpectError(cp_->RebootDBInstance({{"DBInstanceIdentifier", "test"}}).status(), "InvalidDBInstanceState", 400);
+  auto start = cp_->StartDBInstance({{"DBInstanceIdentifier", "test"}});
+  ASSERT_TRUE(start.ok());
+  EXPECT_EQ(start->body["DBInstanceStatus"], "starting");
+  Wait(start->operation_id);
+  EXPECT_EQ(StatusOf("test"), "available");
+  auto reboot = cp_->RebootDBInstance({{"DBInstanceIdentifier", "test"}});
+  ASSERT_TRUE(reboot.ok());
+  EXPECT_EQ(reboot->body["DBInstanceStatus"], "rebooting");
+  Wait(reboot->operation_id);
+  EXPECT_EQ(StatusOf("test"), "available");
+  ExpectError(cp_->RebootDBInstance({{"DBInstanceIdentifier", "test"}, {"ForceFailover", true}}).status(),
+              "InvalidParameterCombination", 400);
+  EXPECT_EQ(EventMessages("test"),
+            (std::vector<std::string>{"DB instance created", "DB instance stopped",
+                                      "DB instance started", "DB instance shutdown",
+                                      "DB instance restarted"}));
+}
+
+TEST_F(ControlPlaneTest, SecondMutationWhileBusyIsRefused) {
+  // Hold the create before its start step (the hook "crashes" it: the operation stays running).
+  OperationEngine::SetCrashHook([](const std::string& kind, int step) { return !(kind == "create" && step == 2); });
+  auto r = cp_->CreateDBInstance(CreateReq("test"));
+  ASSERT_TRUE(r.ok());
+  Wait(r->operation_id);
+  EXPECT_EQ(StatusOf("test"), "creating");
+  ExpectError(cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}}).status(),
+              "InvalidDBInstanceState", 400);
+  ExpectError(cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"MasterUserPassword", "another1"}}).status(),
+              "InvalidDBInstanceState", 400);
+}
+
+TEST_F(ControlPlaneTest, CrashAtEveryCreateStepRecoversToAvailable) {
+  for (int step = 0; step < 5; ++step) {
+    std::string id = "crash" + std::to_string(step);
+    OperationEngine::SetCrashHook([step](const std::string& kind, int s) { return !(kind == "create" && s == step); });
+    auto r = cp_->CreateDBInstance(CreateReq(id));
+    ASSERT_TRUE(r.ok());
+    Wait(r->operation_id);
+    EXPECT_EQ(StatusOf(id), "creating") << step;
+    Restart();
+    EXPECT_EQ(StatusOf(id), "available") << "crash before create step " << step;
+    json d = Describe(id);
+    EXPECT_TRUE(fs::exists(layout_->PgData(d["DbiResourceId"]) / "PG_VERSION"));
+  }
+  // Every resumed instance runs, and every directory belongs to an instance.
+  EXPECT_EQ(runtime_.Running().size(), 5u);
+  int dirs = 0;
+  for (auto& e : fs::directory_iterator(layout_->InstancesDir())) {
+    (void)e;
+    ++dirs;
+  }
+  EXPECT_EQ(dirs, 5);
+}
+
+TEST_F(ControlPlaneTest, CrashAtEveryDeleteStepRecoversToGone) {
+  for (int step = 0; step < 3; ++step) {
+    std::string id = "del" + std::to_string(step);
+    Create(id);
+    std::string rid = Describe(id)["DbiResourceId"];
+    OperationEngine::SetCrashHook([step](const std::string& kind, int s) { return !(kind == "delete" && s == step); });
+    auto r = cp_->DeleteDBInstance({{"DBInstanceIdentifier", id}, {"SkipFinalSnapshot", true}});
+    ASSERT_TRUE(r.ok());
+    Wait(r->operation_id);
+    Restart();
+    ExpectError(cp_->DescribeDBInstances({{"DBInstanceIdentifier", id}}).status(), "DBInstanceNotFound", 404);
+    EXPECT_FALSE(fs::exists(layout_->InstanceDir(rid))) << step;
+  }
+  EXPECT_TRUE(runtime_.Running().empty());
+}
+
+TEST_F(ControlPlaneTest, RestartBringsBackRunningInstancesOnly) {
+  Create("up");
+  Create("down");
+  auto stop = cp_->StopDBInstance({{"DBInstanceIdentifier", "down"}});
+  Wait(stop->operation_id);
+  // Everything stops (as after a machine reboot); the restart starts only what should run.
+  for (const char* id : {"up", "down"}) {
+    json d = Describe(id);
+    ServerSpec s;
+    s.pgdata = layout_->PgData(d["DbiResourceId"]);
+    runtime_.Stop(s);
+  }
+  Restart();
+  EXPECT_EQ(StatusOf("up"), "available");
+  EXPECT_EQ(StatusOf("down"), "stopped");
+  EXPECT_EQ(runtime_.Running().size(), 1u);
+}
+
+TEST_F(ControlPlaneTest, OrphanDirectoriesAreRemovedAtStart) {
+  fs::create_directories(layout_->InstanceDir("db-ORPHAN") / "pgdata");
+  Restart();
+  EXPECT_FALSE(fs::exists(layout_->InstanceDir("db-ORPHAN")));
+}
+
+TEST_F(ControlPlaneTest, ReconcilerRestartsACrashedServerAndSaysSo) {
+  Create("test");
+  json d = Describe("test");
+  ServerSpec s;
+  s.pgdata = layout_->PgData(d["DbiResourceId"]);
+  runtime_.Kill(s);
+  EXPECT_EQ(cp_->ReconcileOnce(), "restarting test, whose PostgreSQL server stopped unexpectedly.");
+  for (int i = 0; i < 200 && runtime_.Running().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(runtime_.Running().size(), 1u);
+  EXPECT_EQ(cp_->ReconcileOnce(), "");
+}
+
+TEST_F(ControlPlaneTest, FailuresBecomeStatusesAndEvents) {
+  runtime_.FailInitdb(true);
+  auto r = cp_->CreateDBInstance(CreateReq("broken"));
+  ASSERT_TRUE(r.ok());  // accepted: the failure is reported as a status, like RDS
+  Wait(r->operation_id);
+  EXPECT_EQ(StatusOf("broken"), "failed");
+  auto msgs = EventMessages("broken");
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_NE(msgs[0].find("failed state"), std::string::npos);
+  runtime_.FailInitdb(false);
+
+  Create("test");
+  auto stop = cp_->StopDBInstance({{"DBInstanceIdentifier", "test"}});
+  Wait(stop->operation_id);
+  runtime_.FailNextStart(true);
+  auto start = cp_->StartDBInstance({{"DBInstanceIdentifier", "test"}});
+  Wait(start->operation_id);
+  EXPECT_EQ(StatusOf("test"), "stopped");  // what is really true
+}
+
+TEST_F(ControlPlaneTest, ModifyPasswordRenameAndPendingValues) {
+  Create("test");
+  auto m = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"MasterUserPassword", "newpass123"}});
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->body["DBInstanceStatus"], "modifying");
+  EXPECT_EQ(m->body["PendingModifiedValues"]["MasterUserPassword"], "****");
+  Wait(m->operation_id);
+  EXPECT_EQ(runtime_.Sql().back().rfind("ALTER ROLE \"root\" PASSWORD 'SCRAM-SHA-256$4096:", 0), 0u);
+  EXPECT_EQ(StatusOf("test"), "available");
+  EXPECT_TRUE(Describe("test")["PendingModifiedValues"].empty());
+
+  auto pend = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"DBInstanceClass", "db.t3.small"}});
+  ASSERT_TRUE(pend.ok());
+  EXPECT_EQ(pend->operation_id, 0);
+  EXPECT_EQ(Describe("test")["PendingModifiedValues"]["DBInstanceClass"], "db.t3.small");
+  EXPECT_EQ(Describe("test")["DBInstanceClass"], "db.t3.micro");
+
+  auto now = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"DBInstanceClass", "db.t3.small"},
+                                    {"AllocatedStorage", 50}, {"ApplyImmediately", true}});
+  ASSERT_TRUE(now.ok()) << now.status().ToString();
+  Wait(now->operation_id);
+  json d = Describe("test");
+  EXPECT_EQ(d["DBInstanceClass"], "db.t3.small");
+  EXPECT_EQ(d["AllocatedStorage"], 50);
+  EXPECT_FALSE(d["PendingModifiedValues"].contains("DBInstanceClass"));
+
+  ExpectError(cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"AllocatedStorage", 30},
+                                     {"ApplyImmediately", true}}).status(),
+              "InvalidParameterValue", 400);
+  Create("taken");
+  ExpectError(cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"NewDBInstanceIdentifier", "taken"},
+                                     {"ApplyImmediately", true}}).status(),
+              "DBInstanceAlreadyExists", 400);
+  auto rename = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"NewDBInstanceIdentifier", "Renamed"},
+                                       {"ApplyImmediately", true}});
+  ASSERT_TRUE(rename.ok());
+  EXPECT_EQ(rename->body["DBInstanceStatus"], "renaming");
+  Wait(rename->operation_id);
+  ExpectError(cp_->DescribeDBInstances({{"DBInstanceIdentifier", "test"}}).status(), "DBInstanceNotFound", 404);
+  EXPECT_EQ(Describe("renamed")["DBInstanceArn"], "arn:aws:rds:us-east-1:000000000000:db:renamed");
+}
+
+TEST_F(ControlPlaneTest, DeleteRules) {
+  Create("test");
+  ExpectError(cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
+              "InvalidParameterCombination", 400,
+              "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.");
+  ExpectError(cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"FinalDBSnapshotIdentifier", "final"}}).status(),
+              "InvalidParameterCombination", 400);
+  auto m = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"DeletionProtection", true}});
+  ASSERT_TRUE(m.ok());
+  ExpectError(cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}}).status(),
+              "InvalidParameterCombination", 400,
+              "Cannot delete protected DB Instance, please disable deletion protection and try again.");
+  ASSERT_TRUE(cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"DeletionProtection", false}}).ok());
+  std::string rid = Describe("test")["DbiResourceId"];
+  auto del = cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}});
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ(del->body["DBInstanceStatus"], "deleting");
+  Wait(del->operation_id);
+  ExpectError(cp_->DescribeDBInstances({{"DBInstanceIdentifier", "test"}}).status(), "DBInstanceNotFound", 404);
+  EXPECT_FALSE(fs::exists(layout_->InstanceDir(rid)));
+  EXPECT_TRUE(runtime_.Running().empty());
+  auto events = EventMessages("test");
+  EXPECT_EQ(events.back(), "DB instance deleted");
+}
+
+TEST_F(ControlPlaneTest, DescribeFiltersAndPagination) {
+  for (int i = 0; i < 23; ++i) Create("i" + std::string(i < 10 ? "0" : "") + std::to_string(i));
+  auto first = cp_->DescribeDBInstances({{"MaxRecords", 20}});
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ((*first)["DBInstances"].size(), 20u);
+  ASSERT_TRUE(first->contains("Marker"));
+  auto second = cp_->DescribeDBInstances({{"MaxRecords", 20}, {"Marker", (*first)["Marker"]}});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ((*second)["DBInstances"].size(), 3u);
+  EXPECT_FALSE(second->contains("Marker"));
+  EXPECT_EQ((*second)["DBInstances"][0]["DBInstanceIdentifier"], "i20");
+  ExpectError(cp_->DescribeDBInstances({{"MaxRecords", 5}}).status(), "InvalidParameterValue", 400);
+
+  auto byid = cp_->DescribeDBInstances(
+      {{"Filters", {{{"Name", "db-instance-id"}, {"Values", {"i01", "i02"}}}}}});
+  EXPECT_EQ((*byid)["DBInstances"].size(), 2u);
+  std::string rid = Describe("i05")["DbiResourceId"];
+  auto byrid = cp_->DescribeDBInstances({{"Filters", {{{"Name", "dbi-resource-id"}, {"Values", {rid}}}}}});
+  ASSERT_EQ((*byrid)["DBInstances"].size(), 1u);
+  EXPECT_EQ((*byrid)["DBInstances"][0]["DBInstanceIdentifier"], "i05");
+  auto mysql = cp_->DescribeDBInstances({{"Filters", {{{"Name", "engine"}, {"Values", {"mysql"}}}}}});
+  EXPECT_TRUE((*mysql)["DBInstances"].empty());
+  ExpectError(cp_->DescribeDBInstances({{"Filters", {{{"Name", "colour"}, {"Values", {"x"}}}}}}).status(),
+              "InvalidParameterValue", 400);
+}
+
+TEST_F(ControlPlaneTest, TagsByArn) {
+  Create("test");
+  const std::string arn = "arn:aws:rds:us-east-1:000000000000:db:test";
+  ASSERT_TRUE(cp_->AddTagsToResource({{"ResourceName", arn},
+                                      {"Tags", {{{"Key", "env"}, {"Value", "dev"}}, {{"Key", "team"}, {"Value", "a"}}}}}).ok());
+  ASSERT_TRUE(cp_->AddTagsToResource({{"ResourceName", arn}, {"Tags", {{{"Key", "env"}, {"Value", "prod"}}}}}).ok());
+  auto list = cp_->ListTagsForResource({{"ResourceName", arn}});
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ((*list)["TagList"], json({{{"Key", "env"}, {"Value", "prod"}}, {{"Key", "team"}, {"Value", "a"}}}));
+  ASSERT_TRUE(cp_->RemoveTagsFromResource({{"ResourceName", arn}, {"TagKeys", {"team"}}}).ok());
+  EXPECT_EQ(Describe("test")["TagList"].size(), 1u);
+  ExpectError(cp_->ListTagsForResource({{"ResourceName", "arn:aws:rds:us-east-1:000000000000:db:nope"}}).status(),
+              "DBInstanceNotFound", 404);
+  ExpectError(cp_->ListTagsForResource({{"ResourceName", "not-an-arn"}}).status(), "InvalidParameterValue", 400);
+  ExpectError(cp_->AddTagsToResource({{"ResourceName", arn}, {"Tags", {{{"Key", "aws:x"}, {"Value", "v"}}}}}),
+              "InvalidParameterValue", 400);
+}
+
+TEST_F(ControlPlaneTest, EnginesAndOrderableOptions) {
+  auto v = cp_->DescribeDBEngineVersions({{"Engine", "postgres"}});
+  ASSERT_TRUE(v.ok());
+  ASSERT_EQ((*v)["DBEngineVersions"].size(), 1u);
+  EXPECT_EQ((*v)["DBEngineVersions"][0]["DBParameterGroupFamily"], "postgres15");
+  auto none = cp_->DescribeDBEngineVersions({{"Engine", "mysql"}});
+  EXPECT_TRUE((*none)["DBEngineVersions"].empty());
+  auto o = cp_->DescribeOrderableDBInstanceOptions({{"Engine", "postgres"}, {"DBInstanceClass", "db.t3.micro"}});
+  ASSERT_TRUE(o.ok());
+  ASSERT_FALSE((*o)["OrderableDBInstanceOptions"].empty());
+  EXPECT_EQ((*o)["OrderableDBInstanceOptions"][0]["DBInstanceClass"], "db.t3.micro");
+  EXPECT_EQ((*o)["OrderableDBInstanceOptions"][0]["MinStorageSize"], 20);
+}
+
+}  // namespace localrds

@@ -1,0 +1,56 @@
+#include "tests/unit/fake_runtime.h"
+
+#include <fstream>
+
+namespace localrds {
+namespace fs = std::filesystem;
+
+Status FakeRuntime::PrepareDirectory(const fs::path& dir) {
+  fs::create_directories(dir);
+  return Status::Ok();
+}
+
+Status FakeRuntime::InitCluster(const std::string& major, const fs::path& pgdata) {
+  {
+    std::lock_guard<std::mutex> l(mutex_);
+    if (fail_initdb_) return Status::Internal("initdb failed (injected)");
+  }
+  fs::create_directories(pgdata);
+  std::ofstream(pgdata / "PG_VERSION") << major << "\n";
+  std::ofstream(pgdata / "postgresql.conf") << "# fake\n";
+  return Status::Ok();
+}
+
+Status FakeRuntime::Start(const ServerSpec& spec) {
+  std::lock_guard<std::mutex> l(mutex_);
+  if (fail_next_start_) {
+    fail_next_start_ = false;
+    return Status::Internal("PostgreSQL did not start (injected)");
+  }
+  if (!fs::exists(spec.pgdata / "PG_VERSION")) return Status::Internal("no cluster at " + spec.pgdata.string());
+  if (running_.insert(spec.pgdata.string()).second) ++starts_;
+  return Status::Ok();
+}
+
+Status FakeRuntime::Stop(const ServerSpec& spec) {
+  std::lock_guard<std::mutex> l(mutex_);
+  running_.erase(spec.pgdata.string());
+  return Status::Ok();
+}
+
+Status FakeRuntime::Kill(const ServerSpec& spec) { return Stop(spec); }
+
+bool FakeRuntime::IsRunning(const ServerSpec& spec) {
+  std::lock_guard<std::mutex> l(mutex_);
+  return running_.count(spec.pgdata.string()) > 0;
+}
+
+Status FakeRuntime::ExecSql(const ServerSpec& spec, const std::string& database,
+                            const std::vector<std::string>& statements) {
+  std::lock_guard<std::mutex> l(mutex_);
+  if (!running_.count(spec.pgdata.string())) return Status::Internal("server not running");
+  for (const auto& s : statements) sql_.push_back(s);
+  return Status::Ok();
+}
+
+}  // namespace localrds

@@ -1,0 +1,46 @@
+// FakeRuntime: a PgRuntime without PostgreSQL, for unit tests of the control plane.
+//
+// "Clusters" are directories with a PG_VERSION file; "servers" are entries in a set. Every call
+// is recorded, and faults can be injected (fail the next start, fail initdb). Thread-safe.
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "emulator/pg_runtime.h"
+
+namespace localrds {
+
+class FakeRuntime : public PgRuntime {
+ public:
+  std::string Name() const override { return "fake"; }
+  std::vector<EngineVersionInfo> InstalledVersions() override { return {{"15", "15.18"}}; }
+  Status PrepareDirectory(const std::filesystem::path& dir) override;
+  Status InitCluster(const std::string& major, const std::filesystem::path& pgdata) override;
+  Status Start(const ServerSpec& spec) override;
+  Status Stop(const ServerSpec& spec) override;
+  Status Kill(const ServerSpec& spec) override;
+  bool IsRunning(const ServerSpec& spec) override;
+  Status ExecSql(const ServerSpec& spec, const std::string& database,
+                 const std::vector<std::string>& statements) override;
+  void Reap() override {}
+
+  // Fault injection and inspection.
+  void FailNextStart(bool fail) { std::lock_guard<std::mutex> l(mutex_); fail_next_start_ = fail; }
+  void FailInitdb(bool fail) { std::lock_guard<std::mutex> l(mutex_); fail_initdb_ = fail; }
+  std::vector<std::string> Sql() { std::lock_guard<std::mutex> l(mutex_); return sql_; }
+  int Starts() { std::lock_guard<std::mutex> l(mutex_); return starts_; }
+  std::set<std::string> Running() { std::lock_guard<std::mutex> l(mutex_); return running_; }
+
+ private:
+  std::mutex mutex_;
+  std::set<std::string> running_;  //!< pgdata paths
+  std::vector<std::string> sql_;
+  int starts_ = 0;
+  bool fail_next_start_ = false;
+  bool fail_initdb_ = false;
+};
+
+}  // namespace localrds

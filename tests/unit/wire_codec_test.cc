@@ -1,0 +1,125 @@
+#include "api/wire_codec.h"
+
+#include <gtest/gtest.h>
+
+namespace localrds {
+
+TEST(QueryStringTest, DecodesFormEncoding) {
+  auto p = ParseQueryString("Action=CreateDBInstance&Tags.Tag.1.Value=a+b%2Fc&Empty=&Flag");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->at("Action"), "CreateDBInstance");
+  EXPECT_EQ(p->at("Tags.Tag.1.Value"), "a b/c");
+  EXPECT_EQ(p->at("Empty"), "");
+  EXPECT_EQ(p->at("Flag"), "");
+}
+
+TEST(QueryStringTest, RejectsBadPercentEncoding) {
+  auto p = ParseQueryString("Action=%ZZ");
+  ASSERT_FALSE(p.ok());
+  EXPECT_STREQ(p.status().info().code, "MalformedQueryString");
+  EXPECT_EQ(p.status().info().http_status, 404);
+}
+
+TEST(WireCodecTest, DecodesListsStructuresAndScalarsByTheModel) {
+  QueryParams params = {{"DBInstanceIdentifier", "Test"},
+                        {"DBInstanceClass", "db.t3.micro"},
+                        {"Engine", "postgres"},
+                        {"AllocatedStorage", "20"},
+                        {"MultiAZ", "false"},
+                        {"PubliclyAccessible", "TRUE"},
+                        {"Tags.Tag.1.Key", "env"},
+                        {"Tags.Tag.1.Value", "dev"},
+                        {"Tags.Tag.2.Key", "team"},
+                        {"VpcSecurityGroupIds.VpcSecurityGroupId.1", "sg-1"},
+                        {"Unknown.Param", "ignored"}};
+  auto r = WireCodec::Builtin().DecodeRequest("CreateDBInstance", params);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& j = *r;
+  EXPECT_EQ(j["DBInstanceIdentifier"], "Test");
+  EXPECT_EQ(j["AllocatedStorage"], 20);
+  EXPECT_EQ(j["MultiAZ"], false);
+  EXPECT_EQ(j["PubliclyAccessible"], true);
+  ASSERT_EQ(j["Tags"].size(), 2u);
+  EXPECT_EQ(j["Tags"][0]["Key"], "env");
+  EXPECT_EQ(j["Tags"][0]["Value"], "dev");
+  EXPECT_FALSE(j["Tags"][1].contains("Value"));
+  EXPECT_EQ(j["VpcSecurityGroupIds"][0], "sg-1");
+}
+
+TEST(WireCodecTest, DecodesNestedFilterValues) {
+  QueryParams params = {{"Filters.Filter.1.Name", "engine"},
+                        {"Filters.Filter.1.Values.Value.1", "postgres"},
+                        {"Filters.Filter.1.Values.Value.2", "mysql"},
+                        {"MaxRecords", "20"}};
+  auto r = WireCodec::Builtin().DecodeRequest("DescribeDBInstances", params);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)["Filters"][0]["Name"], "engine");
+  EXPECT_EQ((*r)["Filters"][0]["Values"].size(), 2u);
+  EXPECT_EQ((*r)["MaxRecords"], 20);
+}
+
+TEST(WireCodecTest, MissingRequiredParameter) {
+  auto r = WireCodec::Builtin().DecodeRequest("DeleteDBInstance", {{"SkipFinalSnapshot", "true"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_STREQ(r.status().info().code, "MissingParameter");
+  EXPECT_EQ(r.status().info().http_status, 400);
+  EXPECT_EQ(r.status().message(), "The request must contain the parameter DBInstanceIdentifier");
+}
+
+TEST(WireCodecTest, BadScalarsAreInvalidParameterValue) {
+  auto r = WireCodec::Builtin().DecodeRequest(
+      "DescribeDBInstances", {{"MaxRecords", "twenty"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_STREQ(r.status().info().code, "InvalidParameterValue");
+  auto b = WireCodec::Builtin().DecodeRequest(
+      "DeleteDBInstance", {{"DBInstanceIdentifier", "x"}, {"SkipFinalSnapshot", "yes"}});
+  ASSERT_FALSE(b.ok());
+  EXPECT_STREQ(b.status().info().code, "InvalidParameterValue");
+  auto big = WireCodec::Builtin().DecodeRequest(
+      "DescribeDBInstances", {{"MaxRecords", "99999999999"}});
+  ASSERT_FALSE(big.ok());
+}
+
+TEST(WireCodecTest, EncodesWithTheModelsElementNames) {
+  nlohmann::json result = {
+      {"DBInstances",
+       {{{"DBInstanceIdentifier", "a<b"},
+         {"AllocatedStorage", 20},
+         {"MultiAZ", false},
+         {"TagList", {{{"Key", "k"}, {"Value", "v"}}}},
+         {"Endpoint", {{"Address", "127.0.0.1"}, {"Port", 5432}}}}}},
+      {"Marker", "m"}};
+  std::string xml = WireCodec::Builtin().EncodeResponse("DescribeDBInstances", result, "rid-1");
+  EXPECT_NE(xml.find("<DescribeDBInstancesResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\">"
+                     "<DescribeDBInstancesResult>"),
+            std::string::npos);
+  EXPECT_NE(xml.find("<DBInstances><DBInstance>"), std::string::npos);
+  EXPECT_NE(xml.find("<DBInstanceIdentifier>a&lt;b</DBInstanceIdentifier>"), std::string::npos);
+  EXPECT_NE(xml.find("<MultiAZ>false</MultiAZ>"), std::string::npos);
+  EXPECT_NE(xml.find("<TagList><Tag><Key>k</Key><Value>v</Value></Tag></TagList>"), std::string::npos);
+  EXPECT_NE(xml.find("<Endpoint><Address>127.0.0.1</Address><Port>5432</Port></Endpoint>"),
+            std::string::npos);
+  EXPECT_NE(xml.find("<ResponseMetadata><RequestId>rid-1</RequestId></ResponseMetadata>"),
+            std::string::npos);
+}
+
+TEST(WireCodecTest, EncodesActionsWithoutOutput) {
+  std::string xml = WireCodec::Builtin().EncodeResponse("AddTagsToResource", {}, "r");
+  EXPECT_NE(xml.find("<AddTagsToResourceResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\">"
+                     "<ResponseMetadata>"),
+            std::string::npos);
+  EXPECT_EQ(xml.find("AddTagsToResourceResult"), std::string::npos);
+}
+
+TEST(WireCodecTest, ErrorEnvelope) {
+  std::string xml = WireCodec::EncodeError(
+      Status::Error(AwsError::kDBInstanceNotFound, "DBInstance x not found."), "rid");
+  EXPECT_NE(xml.find("<ErrorResponse><Error><Type>Sender</Type><Code>DBInstanceNotFound</Code>"
+                     "<Message>DBInstance x not found.</Message></Error><RequestId>rid</RequestId>"
+                     "</ErrorResponse>"),
+            std::string::npos);
+  std::string internal = WireCodec::EncodeError(Status::Internal("boom"), "rid");
+  EXPECT_NE(internal.find("<Type>Receiver</Type><Code>InternalFailure</Code>"), std::string::npos);
+}
+
+}  // namespace localrds

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 
 #include "common/log.h"
@@ -136,8 +137,8 @@ ServerSpec ControlPlane::Server(const InstanceRow& row) const {
   return s;
 }
 
-std::optional<int> ControlPlane::AllocatePort(int requested, const std::string& self) {
-  std::set<int> taken;
+std::optional<int> ControlPlane::AllocatePort(int requested, const std::string& self, int avoid) {
+  std::set<int> taken = {avoid};
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [rid, row] : instances_) {
@@ -154,7 +155,11 @@ std::optional<int> ControlPlane::AllocatePort(int requested, const std::string& 
     return CanBind(p);
   };
   if (requested > 0 && usable(requested)) return requested;
-  for (int p = config_.port_range_lo; p <= config_.port_range_hi; ++p) {
+  // Start at a random place in the range: several localrds on one machine rarely collide.
+  const int span = config_.port_range_hi - config_.port_range_lo + 1;
+  const int offset = static_cast<int>(std::random_device{}() % static_cast<unsigned>(span));
+  for (int i = 0; i < span; ++i) {
+    int p = config_.port_range_lo + (offset + i) % span;
     if (usable(p)) return p;
   }
   return std::nullopt;

@@ -126,8 +126,9 @@ class ControlPlane {
   ClusterPool& pool() { return *pool_; }
   const EmulatorConfig& config() const { return config_; }
   //! Picks a port for an instance: `requested` when free, else one from the configured range.
-  //! `self` is the resource id whose current port does not count as taken.
-  std::optional<int> AllocatePort(int requested, const std::string& self);
+  //! `self` is the resource id whose current port does not count as taken; `avoid` is never
+  //! returned (a port that just failed to bind).
+  std::optional<int> AllocatePort(int requested, const std::string& self, int avoid = -1);
   //! Writes the instance's localrds.conf (port, sockets, memory settings) atomically.
   Status WriteServerConfig(const InstanceRow& row);
 

@@ -42,7 +42,24 @@ Status Configure(OpContext& c) {
   return c.cp.WriteServerConfig(c.instance);
 }
 
-Status StartServer(OpContext& c) { return c.cp.runtime().Start(c.cp.Server(c.instance)); }
+// Starts the server; when its port was taken between the check and the bind (another program,
+// or another localrds), moves to a free port and tries again.
+Status StartServer(OpContext& c) {
+  Status st;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    st = c.cp.runtime().Start(c.cp.Server(c.instance));
+    if (st.ok() || st.message().find("Address already in use") == std::string::npos) return st;
+    auto port = c.cp.AllocatePort(0, c.instance.resource_id, c.instance.port);
+    if (!port) return st;
+    LogLine("ops") << c.instance.identifier << ": port " << c.instance.port
+                   << " was taken meanwhile, moving to " << *port;
+    InstanceRow row = c.instance;
+    row.port = *port;
+    c.Put(row);
+    LOCALRDS_RETURN_IF_ERROR(c.cp.WriteServerConfig(c.instance));
+  }
+  return st;
+}
 Status StopServer(OpContext& c) { return c.cp.runtime().Stop(c.cp.Server(c.instance)); }
 
 Status Bootstrap(OpContext& c) {

@@ -314,6 +314,17 @@ TEST_F(ControlPlaneTest, FailuresBecomeStatusesAndEvents) {
   EXPECT_EQ(StatusOf("test"), "stopped");  // what is really true
 }
 
+TEST_F(ControlPlaneTest, APortTakenBetweenCheckAndBindMovesToAnother) {
+  runtime_.FailNextStart(true, "LOG:  could not bind IPv4 address \"127.0.0.1\": Address already in use");
+  Create("test");
+  json d = Describe("test");
+  EXPECT_EQ(d["DBInstanceStatus"], "available");
+  int port = d["Endpoint"]["Port"];
+  EXPECT_NE(port, 40000);
+  EXPECT_GE(port, 40000);
+  EXPECT_LE(port, 40999);
+}
+
 TEST_F(ControlPlaneTest, ModifyPasswordRenameAndPendingValues) {
   Create("test");
   auto m = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"MasterUserPassword", "newpass123"}});

@@ -25,7 +25,7 @@ Status FakeRuntime::Start(const ServerSpec& spec) {
   std::lock_guard<std::mutex> l(mutex_);
   if (fail_next_start_) {
     fail_next_start_ = false;
-    return Status::Internal("PostgreSQL did not start (injected)");
+    return Status::Internal(start_failure_);
   }
   if (!fs::exists(spec.pgdata / "PG_VERSION")) return Status::Internal("no cluster at " + spec.pgdata.string());
   if (running_.insert(spec.pgdata.string()).second) ++starts_;

@@ -28,7 +28,11 @@ class FakeRuntime : public PgRuntime {
   void Reap() override {}
 
   // Fault injection and inspection.
-  void FailNextStart(bool fail) { std::lock_guard<std::mutex> l(mutex_); fail_next_start_ = fail; }
+  void FailNextStart(bool fail, std::string message = "PostgreSQL did not start (injected)") {
+    std::lock_guard<std::mutex> l(mutex_);
+    fail_next_start_ = fail;
+    start_failure_ = std::move(message);
+  }
   void FailInitdb(bool fail) { std::lock_guard<std::mutex> l(mutex_); fail_initdb_ = fail; }
   std::vector<std::string> Sql() { std::lock_guard<std::mutex> l(mutex_); return sql_; }
   int Starts() { std::lock_guard<std::mutex> l(mutex_); return starts_; }
@@ -40,6 +44,7 @@ class FakeRuntime : public PgRuntime {
   std::vector<std::string> sql_;
   int starts_ = 0;
   bool fail_next_start_ = false;
+  std::string start_failure_;
   bool fail_initdb_ = false;
 };
 

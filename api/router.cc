@@ -174,8 +174,23 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
   }
   ident = IdentifierOf(*decoded);
   ActionResult result = Status::Internal("not run");
+  SharedList shared;
   try {
-    result = it->second(cp_, *decoded);
+    if (action == "DescribeDBInstances") {
+      // The hot path: rendered instances are encoded in place, never copied.
+      auto page = cp_.ListDBInstances(*decoded);
+      if (page.ok()) {
+        shared.member = "DBInstances";
+        shared.items = std::move(page->instances);
+        nlohmann::json rest = nlohmann::json::object();
+        if (!page->marker.empty()) rest["Marker"] = page->marker;
+        result = Accepted{std::move(rest), 0};
+      } else {
+        result = page.status();
+      }
+    } else {
+      result = it->second(cp_, *decoded);
+    }
   } catch (const std::exception& e) {
     result = Status::Internal(std::string("internal error: ") + e.what());
   }
@@ -184,7 +199,9 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
     return;
   }
   HttpResponse res = MakeResponse(req, http::status::ok,
-                                  codec.EncodeResponse(action, result->body, request_id), "text/xml");
+                                  codec.EncodeResponse(action, result->body, request_id,
+                                                       shared.member.empty() ? nullptr : &shared),
+                                  "text/xml");
   res.set("x-amzn-RequestId", request_id);
   if (result->operation_id == 0) {
     finish(std::move(res));

@@ -21,9 +21,8 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
-std::string XmlEscape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
+namespace {
+void AppendXmlEscaped(const std::string& s, std::string& out) {
   for (char c : s) {
     switch (c) {
       case '&': out += "&amp;"; break;
@@ -39,6 +38,13 @@ std::string XmlEscape(const std::string& s) {
         }
     }
   }
+}
+}  // namespace
+
+std::string XmlEscape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  AppendXmlEscaped(s, out);
   return out;
 }
 
@@ -79,67 +85,101 @@ const WireCodec& WireCodec::Builtin() {
   return codec;
 }
 
-WireCodec::WireCodec(nlohmann::json model) : model_(std::move(model)) {
-  xmlns_ = model_["metadata"]["xmlNamespace"].get<std::string>();
+WireCodec::WireCodec(nlohmann::json model) {
+  xmlns_ = model["metadata"]["xmlNamespace"].get<std::string>();
+  static const std::map<std::string, Shape::Type> kTypes = {
+      {"structure", Shape::kStructure}, {"list", Shape::kList},       {"map", Shape::kMap},
+      {"string", Shape::kString},       {"integer", Shape::kInteger}, {"long", Shape::kLong},
+      {"boolean", Shape::kBoolean},     {"double", Shape::kDouble},   {"float", Shape::kDouble},
+      {"timestamp", Shape::kTimestamp}};
+  const nlohmann::json& shapes = model["shapes"];
+  for (auto& [name, js] : shapes.items()) shapes_[name];  // create every node first
+  for (auto& [name, js] : shapes.items()) {
+    Shape& shape = shapes_[name];
+    auto t = kTypes.find(js["type"].get<std::string>());
+    shape.type = t == kTypes.end() ? Shape::kOther : t->second;
+    shape.flattened = js.value("flattened", false);
+    if (js.contains("members")) {
+      for (auto& [mname, m] : js["members"].items()) {
+        Shape::Member member;
+        member.name = mname;
+        member.loc = m.value("locationName", mname);
+        member.open = "<" + member.loc + ">";
+        member.close = "</" + member.loc + ">";
+        member.shape = &shapes_.at(m["shape"].get<std::string>());
+        shape.members.push_back(std::move(member));
+      }
+    }
+    if (js.contains("required")) {
+      for (const auto& r : js["required"]) shape.required.push_back(r.get<std::string>());
+    }
+    if (js.contains("member")) {
+      shape.item = &shapes_.at(js["member"]["shape"].get<std::string>());
+      shape.item_has_loc = js["member"].contains("locationName");
+      shape.item_loc = js["member"].value("locationName", std::string("member"));
+    }
+  }
+  for (auto& [name, op] : model["operations"].items()) {
+    Operation o;
+    if (op.contains("input")) o.input = &shapes_.at(op["input"].get<std::string>());
+    if (op.contains("output")) {
+      o.output = &shapes_.at(op["output"].get<std::string>());
+      o.wrapper = op["resultWrapper"].get<std::string>();
+    }
+    operations_[name] = o;
+  }
 }
 
 bool WireCodec::HasOperation(const std::string& action) const {
-  return model_["operations"].contains(action);
+  return operations_.count(action) > 0;
 }
 
-Status WireCodec::DecodeMember(const std::string& shape_name, const std::string& key,
+Status WireCodec::DecodeMember(const Shape& shape, const std::string& key,
                                const QueryParams& params, nlohmann::json* out,
                                bool* present) const {
-  const nlohmann::json& shape = model_["shapes"][shape_name];
-  const std::string type = shape["type"].get<std::string>();
   *present = false;
-  if (type == "structure") {
+  if (shape.type == Shape::kStructure) {
     std::string prefix = key.empty() ? "" : key + ".";
     if (!key.empty() && !HasPrefix(params, prefix)) return Status::Ok();
     nlohmann::json obj = nlohmann::json::object();
-    for (auto& [name, member] : shape["members"].items()) {
-      std::string loc = member.value("locationName", name);
+    for (const auto& member : shape.members) {
       bool member_present = false;
       nlohmann::json value;
       LOCALRDS_RETURN_IF_ERROR(
-          DecodeMember(member["shape"].get<std::string>(), prefix + loc, params, &value, &member_present));
-      if (member_present) obj[name] = std::move(value);
+          DecodeMember(*member.shape, prefix + member.loc, params, &value, &member_present));
+      if (member_present) obj[member.name] = std::move(value);
     }
-    if (shape.contains("required")) {
-      for (const auto& req : shape["required"]) {
-        if (!obj.contains(req.get<std::string>())) {
-          return Status::Error(AwsError::kMissingParameter,
-                               "The request must contain the parameter " + req.get<std::string>());
-        }
+    for (const auto& req : shape.required) {
+      if (!obj.contains(req)) {
+        return Status::Error(AwsError::kMissingParameter,
+                             "The request must contain the parameter " + req);
       }
     }
     *out = std::move(obj);
     *present = true;
     return Status::Ok();
   }
-  if (type == "list") {
-    const nlohmann::json& member = shape["member"];
+  if (shape.type == Shape::kList) {
     std::vector<std::string> item_prefixes;
-    if (shape.value("flattened", false)) {
+    if (shape.flattened) {
       item_prefixes.push_back(key + ".");
     } else {
-      item_prefixes.push_back(key + "." + member.value("locationName", std::string("member")) + ".");
-      if (member.contains("locationName")) item_prefixes.push_back(key + ".member.");
+      item_prefixes.push_back(key + "." + shape.item_loc + ".");
+      if (shape.item_has_loc) item_prefixes.push_back(key + ".member.");
     }
     nlohmann::json arr = nlohmann::json::array();
     auto whole = params.find(key);
     bool any = whole != params.end() && whole->second.empty();  // "Tags=" is an empty list
     for (const auto& item_prefix : item_prefixes) {
       for (int i = 1;; ++i) {
-        std::string item_key = item_prefix + std::to_string(i);
+        if (i > 1000) return Status::InvalidParameter("Too many list members in " + key);
         bool item_present = false;
         nlohmann::json item;
-        LOCALRDS_RETURN_IF_ERROR(
-            DecodeMember(member["shape"].get<std::string>(), item_key, params, &item, &item_present));
+        LOCALRDS_RETURN_IF_ERROR(DecodeMember(*shape.item, item_prefix + std::to_string(i), params,
+                                              &item, &item_present));
         if (!item_present) break;
         arr.push_back(std::move(item));
         any = true;
-        if (i > 1000) return Status::InvalidParameter("Too many list members in " + key);
       }
       if (!arr.empty()) break;
     }
@@ -149,29 +189,29 @@ Status WireCodec::DecodeMember(const std::string& shape_name, const std::string&
     }
     return Status::Ok();
   }
-  if (type == "map") return Status::Ok();  // RDS inputs have no maps
+  if (shape.type == Shape::kMap) return Status::Ok();  // RDS inputs have no maps
   auto it = params.find(key);
   if (it == params.end()) return Status::Ok();
   const std::string& raw = it->second;
   *present = true;
-  if (type == "integer" || type == "long") {
+  if (shape.type == Shape::kInteger || shape.type == Shape::kLong) {
     char* end = nullptr;
     errno = 0;
     long long v = std::strtoll(raw.c_str(), &end, 10);
     if (raw.empty() || *end != '\0' || errno == ERANGE ||
-        (type == "integer" && (v > INT32_MAX || v < INT32_MIN))) {
+        (shape.type == Shape::kInteger && (v > INT32_MAX || v < INT32_MIN))) {
       return Status::InvalidParameter("Invalid value '" + raw + "' for parameter " + key +
                                       ": it must be an integer.");
     }
     *out = v;
-  } else if (type == "boolean") {
+  } else if (shape.type == Shape::kBoolean) {
     std::string l = Lower(raw);
     if (l != "true" && l != "false") {
       return Status::InvalidParameter("Invalid value '" + raw + "' for parameter " + key +
                                       ": it must be true or false.");
     }
     *out = (l == "true");
-  } else if (type == "double" || type == "float") {
+  } else if (shape.type == Shape::kDouble) {
     char* end = nullptr;
     double v = std::strtod(raw.c_str(), &end);
     if (raw.empty() || *end != '\0') {
@@ -186,67 +226,86 @@ Status WireCodec::DecodeMember(const std::string& shape_name, const std::string&
 
 Result<nlohmann::json> WireCodec::DecodeRequest(const std::string& action,
                                                 const QueryParams& params) const {
-  const nlohmann::json& op = model_["operations"][action];
-  if (!op.contains("input")) return nlohmann::json::object();
+  auto op = operations_.find(action);
+  if (op == operations_.end() || op->second.input == nullptr) return nlohmann::json::object();
   nlohmann::json out;
   bool present = false;
-  LOCALRDS_RETURN_IF_ERROR(DecodeMember(op["input"].get<std::string>(), "", params, &out, &present));
+  LOCALRDS_RETURN_IF_ERROR(DecodeMember(*op->second.input, "", params, &out, &present));
   return out;
 }
 
-void WireCodec::EncodeValue(const std::string& shape_name, const nlohmann::json& value,
+void WireCodec::EncodeValue(const Shape& shape, const nlohmann::json& value,
                             std::string& out) const {
-  const nlohmann::json& shape = model_["shapes"][shape_name];
-  const std::string& type = shape["type"].get_ref<const std::string&>();
-  if (type == "structure") {
-    if (!value.is_object()) return;
-    for (auto& [name, member] : shape["members"].items()) {
-      auto it = value.find(name);
-      if (it == value.end() || it->is_null()) continue;
-      const std::string& loc = member.contains("locationName")
-                                   ? member["locationName"].get_ref<const std::string&>()
-                                   : name;
-      const nlohmann::json& mshape = model_["shapes"][member["shape"].get<std::string>()];
-      if (mshape["type"] == "list" && mshape.value("flattened", false)) {
-        EncodeValue(member["shape"].get<std::string>(), *it, out);
-        continue;
+  switch (shape.type) {
+    case Shape::kStructure: {
+      if (!value.is_object()) return;
+      for (const auto& member : shape.members) {
+        auto it = value.find(member.name);
+        if (it == value.end() || it->is_null()) continue;
+        if (member.shape->type == Shape::kList && member.shape->flattened) {
+          EncodeValue(*member.shape, *it, out);
+          continue;
+        }
+        out += member.open;
+        EncodeValue(*member.shape, *it, out);
+        out += member.close;
       }
-      out += '<';
-      out += loc;
-      out += '>';
-      EncodeValue(member["shape"].get<std::string>(), *it, out);
-      out += "</";
-      out += loc;
-      out += '>';
+      return;
     }
-  } else if (type == "list") {
-    if (!value.is_array()) return;
-    const nlohmann::json& member = shape["member"];
-    const std::string loc = member.value("locationName", std::string("member"));
-    for (const auto& item : value) {
-      out += '<' + loc + '>';
-      EncodeValue(member["shape"].get<std::string>(), item, out);
-      out += "</" + loc + '>';
+    case Shape::kList: {
+      if (!value.is_array()) return;
+      for (const auto& item : value) {
+        out += '<';
+        out += shape.item_loc;
+        out += '>';
+        EncodeValue(*shape.item, item, out);
+        out += "</";
+        out += shape.item_loc;
+        out += '>';
+      }
+      return;
     }
-  } else if (value.is_string()) {
-    out += XmlEscape(value.get_ref<const std::string&>());
-  } else if (value.is_boolean()) {
-    out += value.get<bool>() ? "true" : "false";
-  } else if (value.is_number()) {
-    out += value.dump();
+    default:
+      if (value.is_string()) {
+        AppendXmlEscaped(value.get_ref<const std::string&>(), out);
+      } else if (value.is_boolean()) {
+        out += value.get<bool>() ? "true" : "false";
+      } else if (value.is_number_integer()) {
+        out += std::to_string(value.get<int64_t>());
+      } else if (value.is_number()) {
+        out += value.dump();
+      }
   }
 }
 
 std::string WireCodec::EncodeResponse(const std::string& action, const nlohmann::json& result,
-                                      const std::string& request_id) const {
-  const nlohmann::json& op = model_["operations"][action];
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<" + action + "Response xmlns=\"" +
-                    xmlns_ + "\">";
-  if (op.contains("output")) {
-    const std::string wrapper = op["resultWrapper"].get<std::string>();
-    out += "<" + wrapper + ">";
-    EncodeValue(op["output"].get<std::string>(), result, out);
-    out += "</" + wrapper + ">";
+                                      const std::string& request_id,
+                                      const SharedList* shared) const {
+  const Operation& op = operations_.at(action);
+  std::string out;
+  out.reserve(4096);
+  out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<" + action + "Response xmlns=\"" + xmlns_ +
+         "\">";
+  if (op.output != nullptr) {
+    out += "<" + op.wrapper + ">";
+    EncodeValue(*op.output, result, out);
+    if (shared != nullptr) {
+      for (const auto& member : op.output->members) {
+        if (member.name != shared->member || member.shape->type != Shape::kList) continue;
+        out += member.open;
+        for (const auto& item : shared->items) {
+          out += '<';
+          out += member.shape->item_loc;
+          out += '>';
+          EncodeValue(*member.shape->item, *item, out);
+          out += "</";
+          out += member.shape->item_loc;
+          out += '>';
+        }
+        out += member.close;
+      }
+    }
+    out += "</" + op.wrapper + ">";
   }
   out += "<ResponseMetadata><RequestId>" + request_id + "</RequestId></ResponseMetadata></" +
          action + "Response>";

@@ -9,7 +9,10 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +21,13 @@
 namespace localrds {
 
 using QueryParams = std::map<std::string, std::string>;
+
+//! A list member whose items are shared, immutable JSON objects (encoded without copying them):
+//! DescribeDBInstances' DBInstances.
+struct SharedList {
+  std::string member;
+  std::vector<std::shared_ptr<const nlohmann::json>> items;
+};
 
 class WireCodec {
  public:
@@ -28,17 +38,44 @@ class WireCodec {
   bool HasOperation(const std::string& action) const;
   Result<nlohmann::json> DecodeRequest(const std::string& action, const QueryParams& params) const;
   //! `<ActionResponse xmlns=…><ActionResult>…</ActionResult><ResponseMetadata>…`
+  //! `shared`, when given, supplies the output member of that name.
   std::string EncodeResponse(const std::string& action, const nlohmann::json& result,
-                             const std::string& request_id) const;
+                             const std::string& request_id,
+                             const SharedList* shared = nullptr) const;
   static std::string EncodeError(const Status& status, const std::string& request_id);
 
  private:
-  Status DecodeMember(const std::string& shape_name, const std::string& key,
-                      const QueryParams& params, nlohmann::json* out, bool* present) const;
-  void EncodeValue(const std::string& shape_name, const nlohmann::json& value,
-                   std::string& out) const;
+  //! A shape of the model, compiled once so that encoding never looks names up.
+  struct Shape {
+    enum Type { kStructure, kList, kMap, kString, kInteger, kLong, kBoolean, kDouble, kTimestamp,
+                kOther };
+    struct Member {
+      std::string name;  //!< member name (JSON key)
+      std::string open;  //!< "<LocationName>"
+      std::string close;  //!< "</LocationName>"
+      std::string loc;   //!< wire name in queries
+      const Shape* shape = nullptr;
+    };
+    Type type = kOther;
+    std::vector<Member> members;        //!< structures, in the model's order
+    std::vector<std::string> required;  //!< structures
+    const Shape* item = nullptr;        //!< lists
+    std::string item_loc;               //!< lists: member locationName, or "member"
+    bool item_has_loc = false;
+    bool flattened = false;
+  };
+  struct Operation {
+    const Shape* input = nullptr;
+    const Shape* output = nullptr;
+    std::string wrapper;
+  };
 
-  nlohmann::json model_;
+  Status DecodeMember(const Shape& shape, const std::string& key, const QueryParams& params,
+                      nlohmann::json* out, bool* present) const;
+  void EncodeValue(const Shape& shape, const nlohmann::json& value, std::string& out) const;
+
+  std::unordered_map<std::string, Shape> shapes_;  //!< node-based: pointers stay valid
+  std::unordered_map<std::string, Operation> operations_;
   std::string xmlns_;
 };
 

@@ -47,7 +47,10 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
       runtime_(runtime),
       layout_(layout),
       started_ms_(NowMs()) {
-  for (auto& row : catalog_.LoadInstances()) instances_[row.resource_id] = std::move(row);
+  for (auto& row : catalog_.LoadInstances()) {
+    rendered_[row.resource_id] = std::make_shared<const nlohmann::json>(RenderInstance(row));
+    instances_[row.resource_id] = std::move(row);
+  }
   std::vector<std::string> majors;
   for (const auto& v : runtime_.InstalledVersions()) majors.push_back(v.major);
   pool_ = std::make_unique<ClusterPool>(runtime_, layout_, majors, config_.pool_size);
@@ -86,8 +89,14 @@ Status ControlPlane::CommitLocked(Mutation& m, int64_t* new_op_id) {
     return Status::Ok();
   });
   if (!st.ok()) return st;
-  for (auto& row : m.put) instances_[row.resource_id] = row;
-  for (const auto& rid : m.remove) instances_.erase(rid);
+  for (auto& row : m.put) {
+    rendered_[row.resource_id] = std::make_shared<const nlohmann::json>(RenderInstance(row));
+    instances_[row.resource_id] = row;
+  }
+  for (const auto& rid : m.remove) {
+    instances_.erase(rid);
+    rendered_.erase(rid);
+  }
   for (const auto& e : m.events) {
     LogLine("event") << e.source_identifier << " " << (e.event_id.empty() ? "-" : e.event_id) << " "
                      << e.message;
@@ -400,6 +409,7 @@ void ControlPlane::ResetAsync(std::function<void(Status)> done) {
         result = catalog_.Transact([](CatalogTxn& t) { return t.DeleteEverything(); });
         if (result.ok()) {
           instances_.clear();
+          rendered_.clear();
           active_ops_.clear();
         }
       }

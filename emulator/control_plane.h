@@ -73,6 +73,13 @@ struct Mutation {
   std::optional<OpUpdate> op_update;
 };
 
+//! One page of DescribeDBInstances: the rendered instances are shared and immutable, so a
+//! describe copies nothing (the API layer encodes them in place).
+struct InstancePage {
+  std::vector<std::shared_ptr<const nlohmann::json>> instances;
+  std::string marker;  //!< empty on the last page
+};
+
 class ControlPlane {
  public:
   ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& runtime, const Layout& layout);
@@ -88,6 +95,8 @@ class ControlPlane {
 
   // RDS actions. `req` holds the decoded request (RDS member names).
   Result<Accepted> CreateDBInstance(const nlohmann::json& req);
+  Result<InstancePage> ListDBInstances(const nlohmann::json& req);
+  //! ListDBInstances as one JSON document (DBInstances, Marker).
   Result<nlohmann::json> DescribeDBInstances(const nlohmann::json& req);
   Result<Accepted> ModifyDBInstance(const nlohmann::json& req);
   Result<Accepted> DeleteDBInstance(const nlohmann::json& req);
@@ -155,6 +164,8 @@ class ControlPlane {
   std::mutex mutex_;  //!< guards instances_, active_ops_ and catalog writes' order
   std::map<std::string, InstanceRow> instances_;  //!< by resource id
   std::map<std::string, int64_t> active_ops_;     //!< resource id -> running operation
+  //! RenderInstance of every instance, refreshed whenever it is committed.
+  std::map<std::string, std::shared_ptr<const nlohmann::json>> rendered_;
 
   std::mutex reconcile_mutex_;  //!< one reconciler pass at a time
   std::atomic<bool> stopping_{false};

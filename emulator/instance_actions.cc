@@ -330,62 +330,79 @@ Result<Accepted> ControlPlane::CreateDBInstance(const nlohmann::json& req) {
   return StartOperationLocked(row, "create", nlohmann::json::object(), {});
 }
 
-Result<nlohmann::json> ControlPlane::DescribeDBInstances(const nlohmann::json& req) {
+Result<InstancePage> ControlPlane::ListDBInstances(const nlohmann::json& req) {
   int max_records = static_cast<int>(ReqInt(req, "MaxRecords").value_or(100));
   if (max_records < 20 || max_records > 100) {
     return Status::InvalidParameter("Invalid value " + std::to_string(max_records) +
                                     " for MaxRecords. It must be between 20 and 100.");
   }
   std::set<std::string> ids, engines, resource_ids;
+  bool match_nothing = false;
   for (const auto& f : req.value("Filters", nlohmann::json::array())) {
     std::string name = f.value("Name", "");
     std::set<std::string>* target = nullptr;
-    if (name == "db-instance-id") target = &ids;
-    else if (name == "engine") target = &engines;
-    else if (name == "dbi-resource-id") target = &resource_ids;
-    else if (name == "db-cluster-id" || name == "domain") target = &engines;  // never postgres
-    else return Status::InvalidParameter("Unrecognized filter name: " + name + ".");
-    if (name == "db-cluster-id" || name == "domain") {
-      engines.insert("\x01");  // matches nothing: localrds has no clusters or domains
-      continue;
+    if (name == "db-instance-id") {
+      target = &ids;
+    } else if (name == "engine") {
+      target = &engines;
+    } else if (name == "dbi-resource-id") {
+      target = &resource_ids;
+    } else if (name != "db-cluster-id" && name != "domain") {
+      return Status::InvalidParameter("Unrecognized filter name: " + name + ".");
     }
     auto values = f.value("Values", nlohmann::json::array());
     if (values.empty()) {
       return Status::InvalidParameter("The filter " + name + " must have at least one value.");
+    }
+    if (target == nullptr) {
+      match_nothing = true;  // localrds has no clusters or domains
+      continue;
     }
     for (const auto& v : values) target->insert(v.get<std::string>());
   }
   const std::string marker = ReqString(req, "Marker").value_or("");
   auto one = ReqString(req, "DBInstanceIdentifier");
 
-  std::vector<InstanceRow> rows;
+  std::vector<std::shared_ptr<const nlohmann::json>> all;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (one) {
       auto r = FindLocked(*one);
       if (!r.ok()) return r.status();
-      rows.push_back(*r);
+      all.push_back(rendered_.at(r->resource_id));
     } else {
-      for (const auto& [rid, row] : instances_) rows.push_back(row);
+      for (const auto& [rid, rendered] : rendered_) all.push_back(rendered);
     }
   }
-  std::sort(rows.begin(), rows.end(),
-            [](const InstanceRow& a, const InstanceRow& b) { return a.identifier < b.identifier; });
-  nlohmann::json list = nlohmann::json::array();
-  std::string next_marker;
-  for (const auto& row : rows) {
-    if (!marker.empty() && row.identifier <= marker) continue;
-    if (!ids.empty() && !ids.count(row.identifier) && !ids.count(InstanceArn(row.identifier))) continue;
-    if (!engines.empty() && !engines.count(row.attrs.value("Engine", ""))) continue;
-    if (!resource_ids.empty() && !resource_ids.count(row.resource_id)) continue;
-    if (static_cast<int>(list.size()) == max_records) {
-      next_marker = list.back()["DBInstanceIdentifier"].get<std::string>();
+  auto id_of = [](const std::shared_ptr<const nlohmann::json>& j) -> const std::string& {
+    return (*j)["DBInstanceIdentifier"].get_ref<const std::string&>();
+  };
+  std::sort(all.begin(), all.end(), [&](const auto& a, const auto& b) { return id_of(a) < id_of(b); });
+  InstancePage page;
+  if (match_nothing) return page;
+  for (const auto& j : all) {
+    const std::string& id = id_of(j);
+    if (!marker.empty() && id <= marker) continue;
+    if (!ids.empty() && !ids.count(id) && !ids.count(InstanceArn(id))) continue;
+    if (!engines.empty() && !engines.count((*j)["Engine"].get<std::string>())) continue;
+    if (!resource_ids.empty() && !resource_ids.count((*j)["DbiResourceId"].get<std::string>())) continue;
+    if (static_cast<int>(page.instances.size()) == max_records) {
+      page.marker = id_of(page.instances.back());
       break;
     }
-    list.push_back(RenderInstance(row));
+    page.instances.push_back(j);
   }
-  nlohmann::json out = {{"DBInstances", list}};
-  if (!next_marker.empty()) out["Marker"] = next_marker;
+  return page;
+}
+
+Result<nlohmann::json> ControlPlane::DescribeDBInstances(const nlohmann::json& req) {
+  auto page = ListDBInstances(req);
+  if (!page.ok()) return page.status();
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& j : page->instances) list.push_back(*j);
+  nlohmann::json out = nlohmann::json::object();
+  out["DBInstances"] = std::move(list);
+  if (!page->marker.empty()) out["Marker"] = page->marker;
   return out;
 }
 

@@ -49,7 +49,7 @@ const Flag kFlags[] = {
     {"pg-bin-root", "LOCALRDS_PG_BIN_ROOT", "/usr/lib/postgresql", "one directory per major version"},
     {"port-range", "LOCALRDS_PORT_RANGE", "15432-16431",
      "instance ports used when the asked Port is busy (keep below 32768)"},
-    {"pool-size", "LOCALRDS_POOL_SIZE", "2", "ready-made clusters kept per engine version"},
+    {"pool-size", "LOCALRDS_POOL_SIZE", "3", "ready-made clusters kept per engine version"},
     {"max-instances", "LOCALRDS_MAX_INSTANCES", "40", "DB instance quota (RDS's default is 40)"},
     {"threads", "LOCALRDS_THREADS", "2", "HTTP threads"},
 };

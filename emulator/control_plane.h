@@ -44,7 +44,7 @@ struct EmulatorConfig {
   int port_range_lo = 15432;                   //!< ports handed out when Port is busy or taken
   int port_range_hi = 16431;
   int default_port = 5432;                     //!< RDS's default for PostgreSQL
-  int pool_size = 2;                           //!< ready-made clusters kept per engine version
+  int pool_size = 3;                           //!< ready-made clusters kept per engine version
   int workers = 4;                             //!< operation worker threads
   int max_instances = 40;                      //!< RDS's default DB instance quota
   std::chrono::milliseconds reconcile_interval{1000};

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <thread>
 
 #include "common/log.h"
 #include "common/time_util.h"
@@ -236,8 +237,15 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
 }
 
 void Router::HandleControl(const HttpRequest& req, const std::string& path, Responder respond) {
-  auto json_response = [&req](http::status st, const nlohmann::json& body) {
-    return MakeResponse(req, st, body.dump(2) + "\n", "application/json");
+  auto json_response = [version = req.version(), keep_alive = req.keep_alive()](
+                           http::status st, const nlohmann::json& body) {
+    HttpResponse res{st, version};
+    res.set(http::field::server, "localrds");
+    res.set(http::field::content_type, "application/json");
+    res.keep_alive(keep_alive);
+    res.body() = body.dump(2) + "\n";
+    res.prepare_payload();
+    return res;
   };
   const bool get = req.method() == http::verb::get;
   const bool post = req.method() == http::verb::post;
@@ -252,14 +260,11 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
     }
     if (path == "/_localrds/reset" && post) {
       auto shared = std::make_shared<Responder>(std::move(respond));
-      HttpRequest copy = req;
-      cp_.ResetAsync([shared, copy, json_response](Status st) {
+      cp_.ResetAsync([shared, json_response](Status st) {
         if (st.ok()) {
-          (*shared)(MakeResponse(copy, http::status::ok, "{\"reset\": true}\n", "application/json"));
+          (*shared)(json_response(http::status::ok, {{"reset", true}}));
         } else {
-          (*shared)(MakeResponse(copy, http::status::internal_server_error,
-                                 nlohmann::json{{"error", st.ToString()}}.dump() + "\n",
-                                 "application/json"));
+          (*shared)(json_response(http::status::internal_server_error, {{"error", st.ToString()}}));
         }
       });
       LogLine("api") << "control=reset";
@@ -271,14 +276,24 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
       std::string rest = path.substr(prefix.size());
       size_t slash = rest.find('/');
       if (slash != std::string::npos && rest.substr(slash + 1) == "crash") {
-        Status st = cp_.CrashInstance(rest.substr(0, slash));
-        LogLine("api") << "control=crash id=" << rest.substr(0, slash) << " " << st.ToString();
-        if (!st.ok()) {
-          respond(json_response(static_cast<http::status>(st.info().http_status),
-                                {{"error", st.info().code}, {"message", st.message()}}));
-        } else {
-          respond(json_response(http::status::ok, {{"crashed", rest.substr(0, slash)}}));
-        }
+        // Killing and reaping waits for the process: not on an io_context thread.
+        std::string id = rest.substr(0, slash);
+        auto shared = std::make_shared<Responder>(std::move(respond));
+        std::thread([this, shared, id, json_response] {
+          Status st;
+          try {
+            st = cp_.CrashInstance(id);
+          } catch (const std::exception& e) {
+            st = Status::Internal(e.what());
+          }
+          LogLine("api") << "control=crash id=" << id << " " << st.ToString();
+          if (!st.ok()) {
+            (*shared)(json_response(static_cast<http::status>(st.info().http_status),
+                                    {{"error", st.info().code}, {"message", st.message()}}));
+          } else {
+            (*shared)(json_response(http::status::ok, {{"crashed", id}}));
+          }
+        }).detach();
         return;
       }
     }

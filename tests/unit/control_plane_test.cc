@@ -294,6 +294,29 @@ TEST_F(ControlPlaneTest, ReconcilerRestartsACrashedServerAndSaysSo) {
   EXPECT_EQ(cp_->ReconcileOnce(), "");
 }
 
+TEST_F(ControlPlaneTest, AnInstanceStoppedForSevenDaysStartsByItself) {
+  Create("test");
+  auto stop = cp_->StopDBInstance({{"DBInstanceIdentifier", "test"}});
+  Wait(stop->operation_id);
+  EXPECT_EQ(cp_->ReconcileOnce(), "");  // stopped just now: stays stopped
+  InstanceRow row = *cp_->GetInstance(Describe("test")["DbiResourceId"]);
+  row.stopped_ms -= 7LL * 24 * 3600 * 1000 + 1000;
+  Mutation m;
+  m.put.push_back(row);
+  ASSERT_TRUE(cp_->Commit(m).ok());
+  EXPECT_EQ(cp_->ReconcileOnce(), "starting test, stopped for more than seven days.");
+  for (int i = 0; i < 200 && StatusOf("test") != "available"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(StatusOf("test"), "available");
+  auto events = EventMessages("test");
+  EXPECT_NE(std::find(events.begin(), events.end(),
+                      "DB instance is being started due to it exceeding the maximum allowed time "
+                      "being stopped."),
+            events.end());
+  EXPECT_EQ(events.back(), "DB instance started");
+}
+
 TEST_F(ControlPlaneTest, FailuresBecomeStatusesAndEvents) {
   runtime_.FailInitdb(true);
   auto r = cp_->CreateDBInstance(CreateReq("broken"));

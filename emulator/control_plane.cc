@@ -398,14 +398,14 @@ void ControlPlane::ResetAsync(std::function<void(Status)> done) {
     Status result;
     try {
       engine_->WaitIdle(std::chrono::minutes(2));
+      // No reconciler pass may see a server stopped by the reset and restart it.
+      std::lock_guard<std::mutex> pass(reconcile_mutex_);
       std::vector<InstanceRow> rows;
       {
+        // Forget first: a crash from here on leaves orphan directories, which the next start
+        // removes (stopping their servers), never an instance whose files are half gone.
         std::lock_guard<std::mutex> lock(mutex_);
         for (const auto& [rid, row] : instances_) rows.push_back(row);
-      }
-      for (const auto& row : rows) runtime_.Stop(Server(row));
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
         result = catalog_.Transact([](CatalogTxn& t) { return t.DeleteEverything(); });
         if (result.ok()) {
           instances_.clear();
@@ -413,10 +413,13 @@ void ControlPlane::ResetAsync(std::function<void(Status)> done) {
           active_ops_.clear();
         }
       }
-      for (const auto& row : rows) {
-        Layout::RemoveTree(layout_.InstanceDir(row.resource_id), layout_.TrashDir());
+      if (result.ok()) {
+        for (const auto& row : rows) {
+          runtime_.Stop(Server(row));
+          Layout::RemoveTree(layout_.InstanceDir(row.resource_id), layout_.TrashDir());
+        }
+        LogLine("control") << "reset: removed " << rows.size() << " instances";
       }
-      LogLine("control") << "reset: removed " << rows.size() << " instances";
     } catch (const std::exception& e) {
       result = Status::Internal(e.what());
     }

@@ -54,7 +54,7 @@ bool WaitUntil(F done, std::chrono::milliseconds timeout) {
   while (!done()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(interval);
-    interval = std::min(interval * 2, std::chrono::microseconds(20000));
+    interval = std::min(interval * 2, std::chrono::microseconds(5000));
   }
   return true;
 }

@@ -34,13 +34,14 @@ class ControlPlaneTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   // (Re)opens the catalog and a control plane on the same data directory, like a restart.
-  void Open() {
+  void Open(std::chrono::milliseconds reconcile_interval = std::chrono::seconds(1)) {
     cp_.reset();
     catalog_.reset();
     auto c = Catalog::Open(layout_->CatalogPath().string());
     ASSERT_TRUE(c.ok());
     catalog_ = std::move(*c);
     EmulatorConfig config;
+    config.reconcile_interval = reconcile_interval;
     config.pool_size = 0;
     config.port_range_lo = 40000;
     config.port_range_hi = 40999;
@@ -315,6 +316,23 @@ TEST_F(ControlPlaneTest, AnInstanceStoppedForSevenDaysStartsByItself) {
                       "being stopped."),
             events.end());
   EXPECT_EQ(events.back(), "DB instance started");
+}
+
+TEST_F(ControlPlaneTest, ResetRemovesEverythingAndTheReconcilerDoesNotUndoIt) {
+  Open(std::chrono::milliseconds(1));  // a reconciler pass every millisecond
+  cp_->StartBackground();
+  for (int i = 0; i < 5; ++i) Create("r" + std::to_string(i));
+  EXPECT_EQ(runtime_.Running().size(), 5u);
+  std::promise<Status> done;
+  cp_->ResetAsync([&](Status st) { done.set_value(st); });
+  auto f = done.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(f.get().ok());
+  for (int pass = 0; pass < 50; ++pass) EXPECT_EQ(cp_->ReconcileOnce(), "");
+  EXPECT_TRUE(runtime_.Running().empty());
+  EXPECT_TRUE((*cp_->DescribeDBInstances(json::object()))["DBInstances"].empty());
+  EXPECT_TRUE(fs::is_empty(layout_->InstancesDir()));
+  EXPECT_EQ(cp_->Health()["instances"]["total"], 0);
 }
 
 TEST_F(ControlPlaneTest, FailuresBecomeStatusesAndEvents) {

@@ -33,8 +33,13 @@ Status FakeRuntime::Start(const ServerSpec& spec) {
 }
 
 Status FakeRuntime::Stop(const ServerSpec& spec) {
-  std::lock_guard<std::mutex> l(mutex_);
-  running_.erase(spec.pgdata.string());
+  std::function<void()> hook;
+  {
+    std::lock_guard<std::mutex> l(mutex_);
+    running_.erase(spec.pgdata.string());
+    hook = on_stop_;
+  }
+  if (hook) hook();
   return Status::Ok();
 }
 

@@ -4,6 +4,7 @@
 // is recorded, and faults can be injected (fail the next start, fail initdb). Thread-safe.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -33,6 +34,8 @@ class FakeRuntime : public PgRuntime {
     fail_next_start_ = fail;
     start_failure_ = std::move(message);
   }
+  //! Called (outside the runtime's lock) after every Stop.
+  void OnStop(std::function<void()> hook) { std::lock_guard<std::mutex> l(mutex_); on_stop_ = std::move(hook); }
   void FailInitdb(bool fail) { std::lock_guard<std::mutex> l(mutex_); fail_initdb_ = fail; }
   std::vector<std::string> Sql() { std::lock_guard<std::mutex> l(mutex_); return sql_; }
   int Starts() { std::lock_guard<std::mutex> l(mutex_); return starts_; }
@@ -45,6 +48,7 @@ class FakeRuntime : public PgRuntime {
   int starts_ = 0;
   bool fail_next_start_ = false;
   std::string start_failure_;
+  std::function<void()> on_stop_;
   bool fail_initdb_ = false;
 };
 

@@ -64,8 +64,8 @@ void PrintHelp() {
     std::cout << left << std::string(left.size() < 44 ? 44 - left.size() : 1, ' ') << f.help
               << " [" << f.def << "]\n";
   }
-  std::cout << "\nPoint the AWS CLI or an SDK at it: export "
-               "AWS_ENDPOINT_URL_RDS=http://127.0.0.1:4566\n";
+  std::cout << "\nPoint an SDK at it with AWS_ENDPOINT_URL_RDS=http://127.0.0.1:4566 (or its\n"
+               "endpoint_url option); the AWS CLI v1 needs --endpoint-url http://127.0.0.1:4566.\n";
 }
 
 int ParseInt(const std::map<std::string, std::string>& opts, const char* name) {

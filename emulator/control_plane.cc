@@ -292,6 +292,8 @@ void ControlPlane::Shutdown(bool stop_servers) {
       for (const auto& [rid, row] : instances_) rows.push_back(row);
     }
     for (const auto& row : rows) runtime_.Stop(Server(row));
+    std::error_code ec;
+    std::filesystem::remove(layout_.SocketDir(), ec);  // only when empty: every server is down
   }
 }
 
@@ -373,6 +375,8 @@ nlohmann::json ControlPlane::Health() {
           {"version", config_.version},
           {"runtime", runtime_.Name()},
           {"region", config_.region},
+          {"data_dir", layout_.data_dir().string()},
+          {"socket_dir", layout_.SocketDir().string()},
           {"engine_versions", versions},
           {"uptime_seconds", (NowMs() - started_ms_) / 1000},
           {"instances", {{"total", total}, {"by_status", by_status}}}};
@@ -418,6 +422,8 @@ void ControlPlane::ResetAsync(std::function<void(Status)> done) {
           runtime_.Stop(Server(row));
           Layout::RemoveTree(layout_.InstanceDir(row.resource_id), layout_.TrashDir());
         }
+        std::error_code ec;
+        std::filesystem::remove(layout_.SocketDir(), ec);  // only when empty
         LogLine("control") << "reset: removed " << rows.size() << " instances";
       }
     } catch (const std::exception& e) {

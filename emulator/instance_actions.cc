@@ -366,7 +366,11 @@ Result<InstancePage> ControlPlane::ListDBInstances(const nlohmann::json& req) {
   std::vector<std::shared_ptr<const nlohmann::json>> all;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (one) {
+    if (one && one->rfind("arn:", 0) == 0) {  // "the identifier or the ARN" (API reference)
+      auto rid = ResolveArnLocked(*one);
+      if (!rid.ok()) return rid.status();
+      all.push_back(rendered_.at(*rid));
+    } else if (one) {
       auto r = FindLocked(*one);
       if (!r.ok()) return r.status();
       all.push_back(rendered_.at(r->resource_id));

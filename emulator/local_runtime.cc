@@ -24,6 +24,14 @@ std::string ReadFile(const fs::path& p) {
   return ss.str();
 }
 
+std::string ReadFrom(const fs::path& p, uintmax_t offset) {
+  std::ifstream in(p);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 std::string Tail(const fs::path& p, size_t n = 1500) {
   std::string s = ReadFile(p);
   return s.size() > n ? s.substr(s.size() - n) : s;
@@ -164,6 +172,37 @@ Status LocalRuntime::Start(const ServerSpec& spec) {
     }
   }
   chmod(spec.socket_dir.c_str(), 0700);
+  // A postmaster killed moments ago (a crash of the host, or of localrds and its servers) may
+  // still exist as a zombie nobody has reaped yet, and its backends may still be attached to
+  // the shared memory: PostgreSQL refuses to start until both are gone. Wait them out.
+  auto old = PidFileLines(spec.pgdata);
+  if (!old.empty()) {
+    pid_t old_pid = static_cast<pid_t>(std::atol(old[0].c_str()));
+    WaitUntil(
+        [&] {
+          Reap();
+          return old_pid <= 0 || kill(old_pid, 0) != 0;
+        },
+        std::chrono::seconds(15));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  auto backoff = std::chrono::milliseconds(50);
+  for (;;) {
+    auto log_offset = fs::file_size(spec.log_file, ec);
+    if (ec) log_offset = 0;
+    Status st = StartOnce(spec);
+    if (st.ok()) return st;
+    std::string said = ReadFrom(spec.log_file, ec ? 0 : log_offset);
+    bool transient = said.find("already exists") != std::string::npos ||
+                     said.find("is still in use") != std::string::npos;
+    if (!transient || std::chrono::steady_clock::now() + backoff > deadline) return st;
+    LogLine("runtime") << spec.resource_id << ": the previous server is not gone yet; retrying";
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+  }
+}
+
+Status LocalRuntime::StartOnce(const ServerSpec& spec) {
   auto pid = SpawnDaemon({Bin(spec.major, "postgres").string(), "-D", spec.pgdata.string()},
                          Options(), spec.log_file.string());
   if (!pid.ok()) return pid.status();

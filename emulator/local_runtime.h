@@ -44,6 +44,8 @@ class LocalRuntime : public PgRuntime {
                std::vector<EngineVersionInfo> versions)
       : run_as_(std::move(run_as)), bin_root_(std::move(bin_root)), versions_(std::move(versions)) {}
   std::filesystem::path Bin(const std::string& major, const char* tool) const;
+  //! One attempt: spawn the postmaster and wait until it is ready or gone.
+  Status StartOnce(const ServerSpec& spec);
   CommandOptions Options() const;
 
   const std::optional<RunAs> run_as_;  //!< set when localrds runs as root

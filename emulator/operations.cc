@@ -62,7 +62,16 @@ Status StartServer(OpContext& c) {
 }
 Status StopServer(OpContext& c) { return c.cp.runtime().Stop(c.cp.Server(c.instance)); }
 
+// Steps that need the server first make sure it runs: after a crash of the whole machine (or of
+// localrds with its servers) a resumed operation finds it stopped.
+Status EnsureRunning(OpContext& c) {
+  if (c.cp.runtime().IsRunning(c.cp.Server(c.instance))) return Status::Ok();
+  LOCALRDS_RETURN_IF_ERROR(Configure(c));
+  return StartServer(c);
+}
+
 Status Bootstrap(OpContext& c) {
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
   const std::string user = QuoteIdent(c.instance.attrs.value("MasterUsername", ""));
   const std::string verifier = c.instance.password_verifier;
   std::vector<std::string> sql = {
@@ -74,6 +83,9 @@ Status Bootstrap(OpContext& c) {
       // Converges a role left by an interrupted run to the same attributes.
       "ALTER ROLE " + user + " LOGIN CREATEDB CREATEROLE NOSUPERUSER PASSWORD '" + verifier + "'",
       "GRANT rds_superuser TO " + user + " WITH ADMIN OPTION",
+      // As on RDS, the master user owns the default databases (rdsadmin keeps template0).
+      "ALTER DATABASE postgres OWNER TO " + user,
+      "ALTER DATABASE template1 OWNER TO " + user,
   };
   if (c.instance.attrs.contains("DBName")) {
     sql.push_back("CREATE DATABASE " + QuoteIdent(c.instance.attrs["DBName"].get<std::string>()) +
@@ -89,6 +101,7 @@ void SetStatus(OpContext& c, const std::string& status) {
 }
 
 Status FinishAvailable(OpContext& c, const EventSpec& event) {
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));  // `available` means a client can connect
   InstanceRow row = c.instance;
   row.status = "available";
   row.desired_state = "running";
@@ -118,6 +131,7 @@ void ReflectReality(OpContext& c, const Status& why) {
 Status ModifyPassword(OpContext& c) {
   auto it = c.op.params.find("password_verifier");
   if (it == c.op.params.end()) return Status::Ok();
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
   const std::string user = QuoteIdent(c.instance.attrs.value("MasterUsername", ""));
   LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().ExecSql(
       c.cp.Server(c.instance), "postgres",
@@ -147,6 +161,7 @@ Status ModifyPort(OpContext& c) {
 }
 
 Status ModifyFinish(OpContext& c) {
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
   InstanceRow row = c.instance;
   const auto& p = c.op.params;
   if (p.contains("attrs")) {
@@ -232,6 +247,7 @@ const std::map<std::string, OperationKind>& OperationKinds() {
          {"start", StartServer},
          {"finish",
           [](OpContext& c) {
+            LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
             c.Event(rds_events::kRecoveryFinished);
             return Status::Ok();
           }}},

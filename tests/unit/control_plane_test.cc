@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <future>
 
 #include "common/log.h"
@@ -241,6 +242,46 @@ TEST_F(ControlPlaneTest, CrashAtEveryCreateStepRecoversToAvailable) {
   EXPECT_EQ(dirs, 5);
 }
 
+TEST_F(ControlPlaneTest, HostCrashDuringEveryStepStillEndsAvailable) {
+  // localrds and every PostgreSQL server die together (a machine crash): resumed steps that
+  // need the server must start it, and `available` must mean it runs.
+  const std::vector<std::pair<std::string, int>> points = {
+      {"create", 3}, {"create", 4}, {"reboot", 3}, {"start", 2}, {"modify", 0}, {"modify", 2}};
+  int n = 0;
+  for (const auto& [kind, step] : points) {
+    std::string id = "h" + std::to_string(n++);
+    if (kind != "create") Create(id);
+    if (kind == "start") {
+      auto stop = cp_->StopDBInstance({{"DBInstanceIdentifier", id}});
+      Wait(stop->operation_id);
+    }
+    OperationEngine::SetCrashHook([kind = kind, step = step](const std::string& k, int s) {
+      return !(k == kind && s == step);
+    });
+    Result<Accepted> r = Status::Internal("unset");
+    if (kind == "create") r = cp_->CreateDBInstance(CreateReq(id));
+    if (kind == "reboot") r = cp_->RebootDBInstance({{"DBInstanceIdentifier", id}});
+    if (kind == "start") r = cp_->StartDBInstance({{"DBInstanceIdentifier", id}});
+    if (kind == "modify") {
+      r = cp_->ModifyDBInstance({{"DBInstanceIdentifier", id}, {"MasterUserPassword", "newpass123"}});
+    }
+    ASSERT_TRUE(r.ok()) << kind << " " << r.status().ToString();
+    Wait(r->operation_id);
+    std::string rid = Describe(id)["DbiResourceId"];
+    ServerSpec s;
+    s.pgdata = layout_->PgData(rid);
+    runtime_.Kill(s);
+    Restart();
+    EXPECT_EQ(StatusOf(id), "available") << kind << ":" << step;
+    EXPECT_TRUE(runtime_.Running().count(s.pgdata.string())) << kind << ":" << step;
+  }
+  // The password change resumed after the crash really reached PostgreSQL.
+  auto sql = runtime_.Sql();
+  EXPECT_TRUE(std::any_of(sql.begin(), sql.end(), [](const std::string& q) {
+    return q.rfind("ALTER ROLE \"root\" PASSWORD", 0) == 0;
+  }));
+}
+
 TEST_F(ControlPlaneTest, CrashAtEveryDeleteStepRecoversToGone) {
   for (int step = 0; step < 3; ++step) {
     std::string id = "del" + std::to_string(step);
@@ -469,6 +510,12 @@ TEST_F(ControlPlaneTest, DescribeFiltersAndPagination) {
   EXPECT_EQ((*second)["DBInstances"][0]["DBInstanceIdentifier"], "i20");
   ExpectError(cp_->DescribeDBInstances({{"MaxRecords", 5}}).status(), "InvalidParameterValue", 400);
 
+  auto byarn = cp_->DescribeDBInstances(
+      {{"DBInstanceIdentifier", "arn:aws:rds:us-east-1:000000000000:db:i07"}});
+  ASSERT_TRUE(byarn.ok());
+  EXPECT_EQ((*byarn)["DBInstances"][0]["DBInstanceIdentifier"], "i07");
+  ExpectError(cp_->DescribeDBInstances({{"DBInstanceIdentifier", "arn:aws:rds:us-east-1:000000000000:db:zz"}}).status(),
+              "DBInstanceNotFound", 404);
   auto byid = cp_->DescribeDBInstances(
       {{"Filters", {{{"Name", "db-instance-id"}, {"Values", {"i01", "i02"}}}}}});
   EXPECT_EQ((*byid)["DBInstances"].size(), 2u);

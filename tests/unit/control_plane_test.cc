@@ -82,7 +82,9 @@ class ControlPlaneTest : public ::testing::Test {
     ASSERT_FALSE(s.ok());
     EXPECT_STREQ(s.info().code, code);
     EXPECT_EQ(s.info().http_status, http);
-    if (!message.empty()) EXPECT_EQ(s.message(), message);
+    if (!message.empty()) {
+      EXPECT_EQ(s.message(), message);
+    }
   }
   std::vector<std::string> EventMessages(const std::string& id) {
     auto r = cp_->DescribeEvents({{"SourceType", "db-instance"}, {"SourceIdentifier", id}});

@@ -108,6 +108,7 @@ Status ControlPlane::CommitLocked(Mutation& m, int64_t* new_op_id) {
   if (m.op_update && m.op_update->state != "running") {
     for (auto it = active_ops_.begin(); it != active_ops_.end(); ++it) {
       if (it->second == m.op_update->id) {
+        pending_renames_.erase(it->first);
         active_ops_.erase(it);
         break;
       }
@@ -234,6 +235,9 @@ Status ControlPlane::Recover() {
         continue;
       }
       active_ops_[op.resource_id] = op.id;
+      if (op.kind == "modify" && op.params.contains("new_identifier")) {
+        pending_renames_[op.resource_id] = op.params["new_identifier"].get<std::string>();
+      }
     }
     busy.insert(op.resource_id);
     LogLine("reconciler") << "resuming operation " << op.id << " (" << op.kind << ") at step "
@@ -321,9 +325,12 @@ std::string ControlPlane::ReconcileOnce() {
     }
   }
   std::string said;
-  for (const auto& row : rows) {
+  for (const auto& candidate : rows) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (active_ops_.count(row.resource_id)) continue;
+    // Act on the instance as it is now: an operation may have ended since the list was taken.
+    auto current = instances_.find(candidate.resource_id);
+    if (current == instances_.end() || active_ops_.count(candidate.resource_id)) continue;
+    const InstanceRow& row = current->second;
     OperationRow op;
     op.resource_id = row.resource_id;
     op.state = "running";
@@ -401,7 +408,10 @@ void ControlPlane::ResetAsync(std::function<void(Status)> done) {
   std::thread([this, done = std::move(done)] {
     Status result;
     try {
-      engine_->WaitIdle(std::chrono::minutes(2));
+      if (!engine_->WaitIdle(config_.reset_wait)) {
+        // An operation that still runs finds its instance gone and ends without writing it.
+        LogLine("control") << "reset: going ahead while operations still run";
+      }
       // No reconciler pass may see a server stopped by the reset and restart it.
       std::lock_guard<std::mutex> pass(reconcile_mutex_);
       std::vector<InstanceRow> rows;
@@ -415,6 +425,7 @@ void ControlPlane::ResetAsync(std::function<void(Status)> done) {
           instances_.clear();
           rendered_.clear();
           active_ops_.clear();
+          pending_renames_.clear();
         }
       }
       if (result.ok()) {

@@ -48,6 +48,8 @@ struct EmulatorConfig {
   int workers = 4;                             //!< operation worker threads
   int max_instances = 40;                      //!< RDS's default DB instance quota
   std::chrono::milliseconds reconcile_interval{1000};
+  //! How long a reset waits for running operations before it goes ahead without them.
+  std::chrono::milliseconds reset_wait{std::chrono::minutes(2)};
   std::string version = "0.0.0";
 };
 
@@ -149,6 +151,8 @@ class ControlPlane {
   //! Finds a live instance by identifier (case-insensitive); DBInstanceNotFound otherwise.
   Result<InstanceRow> FindLocked(const std::string& identifier);
   Status CheckIdleLocked(const InstanceRow& row);
+  //! True when an instance has `identifier`, or a running rename is taking it.
+  bool IdentifierTakenLocked(const std::string& identifier) const;
   Result<Accepted> StartOperationLocked(InstanceRow row, const std::string& kind,
                                         nlohmann::json params, std::vector<EventRow> events);
   Result<std::string> ResolveArnLocked(const std::string& arn);
@@ -161,11 +165,14 @@ class ControlPlane {
   std::unique_ptr<OperationEngine> engine_;
   std::unique_ptr<ClusterPool> pool_;
 
-  std::mutex mutex_;  //!< guards instances_, active_ops_ and catalog writes' order
+  //! Guards instances_, active_ops_, rendered_, pending_renames_ and the order of catalog writes.
+  std::mutex mutex_;
   std::map<std::string, InstanceRow> instances_;  //!< by resource id
   std::map<std::string, int64_t> active_ops_;     //!< resource id -> running operation
   //! RenderInstance of every instance, refreshed whenever it is committed.
   std::map<std::string, std::shared_ptr<const nlohmann::json>> rendered_;
+  //! resource id -> the identifier a running rename will give it (reserved until it ends).
+  std::map<std::string, std::string> pending_renames_;
 
   std::mutex reconcile_mutex_;  //!< one reconciler pass at a time
   std::atomic<bool> stopping_{false};

@@ -92,6 +92,16 @@ Result<InstanceRow> ControlPlane::FindLocked(const std::string& identifier) {
   return NotFound(identifier);
 }
 
+bool ControlPlane::IdentifierTakenLocked(const std::string& identifier) const {
+  for (const auto& [rid, other] : instances_) {
+    if (other.identifier == identifier) return true;
+  }
+  for (const auto& [rid, target] : pending_renames_) {
+    if (target == identifier) return true;
+  }
+  return false;
+}
+
 Status ControlPlane::CheckIdleLocked(const InstanceRow& row) {
   if (active_ops_.count(row.resource_id)) {
     return Status::Error(AwsError::kInvalidDBInstanceState,
@@ -317,10 +327,8 @@ Result<Accepted> ControlPlane::CreateDBInstance(const nlohmann::json& req) {
       ReqString(req, "EngineLifecycleSupport").value_or("open-source-rds-extended-support");
 
   std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& [rid, other] : instances_) {
-    if (other.identifier == id) {
-      return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
-    }
+  if (IdentifierTakenLocked(id)) {
+    return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
   }
   if (static_cast<int>(instances_.size()) >= config_.max_instances) {
     return Status::Error(AwsError::kInstanceQuotaExceeded,
@@ -476,12 +484,8 @@ Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
     return Status::Error(AwsError::kInvalidDBInstanceState,
                          "Database instance is not in available state.");
   }
-  if (new_id && *new_id != row.identifier) {
-    for (const auto& [rid, other] : instances_) {
-      if (other.identifier == *new_id) {
-        return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
-      }
-    }
+  if (new_id && *new_id != row.identifier && IdentifierTakenLocked(*new_id)) {
+    return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
   }
   std::string storage_type = ReqString(req, "StorageType").value_or(row.attrs.value("StorageType", "gp2"));
   LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(storage_type));
@@ -605,8 +609,12 @@ Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
     LOCALRDS_RETURN_IF_ERROR(CommitLocked(m, nullptr));
     return Accepted{RenderInstance(row), 0};
   }
-  row.status = new_id && apply_now ? "renaming" : "modifying";
-  return StartOperationLocked(row, "modify", params, events);
+  row.status = params.contains("new_identifier") ? "renaming" : "modifying";
+  auto accepted = StartOperationLocked(row, "modify", params, events);
+  if (accepted.ok() && params.contains("new_identifier")) {
+    pending_renames_[row.resource_id] = params["new_identifier"].get<std::string>();
+  }
+  return accepted;
 }
 
 Result<Accepted> ControlPlane::DeleteDBInstance(const nlohmann::json& req) {

@@ -120,6 +120,13 @@ void OperationEngine::Run(OperationRow op) {
     }
     const OperationStep& step = kind.steps[op.step];
     auto current = cp_.GetInstance(op.resource_id);
+    if (!current && op.kind != "delete") {
+      // The instance is gone (a reset): nothing is left to act on, and no step may write a row.
+      Mutation m;
+      m.op_update = Mutation::OpUpdate{op.id, op.step, "failed", "the instance no longer exists"};
+      cp_.Commit(std::move(m));
+      return;
+    }
     OpContext ctx{cp_, op, current.value_or(InstanceRow{}), {}};
     auto t0 = NowMs();
     Status st;
@@ -131,7 +138,15 @@ void OperationEngine::Run(OperationRow op) {
     LogLine("ops") << "op=" << op.id << " kind=" << op.kind << " id=" << ctx.instance.identifier
                    << " step=" << step.name << " " << (st.ok() ? "ok" : st.ToString()) << " "
                    << (NowMs() - t0) << "ms";
+    if (st.ok()) {
+      ctx.staged.op_update =
+          Mutation::OpUpdate{op.id, op.step + 1, op.step + 1 == n ? "done" : "running", ""};
+      st = cp_.Commit(std::move(ctx.staged));
+      if (!st.ok()) LogLine("ops") << "op=" << op.id << " could not record step: " << st.ToString();
+    }
     if (!st.ok()) {
+      // A failed step, or a step whose result cannot be recorded: the operation ends here, and
+      // the instance shows the outcome (and is free for the next call).
       OpContext fail{cp_, op, cp_.GetInstance(op.resource_id).value_or(InstanceRow{}), {}};
       if (kind.on_failure && !fail.instance.resource_id.empty()) {
         try {
@@ -141,16 +156,17 @@ void OperationEngine::Run(OperationRow op) {
       }
       fail.staged.op_update = Mutation::OpUpdate{op.id, op.step, "failed", st.ToString()};
       Status c = cp_.Commit(std::move(fail.staged));
-      if (!c.ok()) LogLine("ops") << "op=" << op.id << " could not record failure: " << c.ToString();
+      if (!c.ok()) {
+        // Even the failure cannot be written (the catalog is broken): record only the end of
+        // the operation so the instance is not busy forever.
+        LogLine("ops") << "op=" << op.id << " could not record failure: " << c.ToString();
+        Mutation m;
+        m.op_update = Mutation::OpUpdate{op.id, op.step, "failed", st.ToString()};
+        cp_.Commit(std::move(m));
+      }
       return;
     }
     op.step++;
-    ctx.staged.op_update = Mutation::OpUpdate{op.id, op.step, op.step == n ? "done" : "running", ""};
-    Status c = cp_.Commit(std::move(ctx.staged));
-    if (!c.ok()) {
-      LogLine("ops") << "op=" << op.id << " could not record step: " << c.ToString();
-      return;  // stays unfinished; the next start resumes it
-    }
   }
 }
 

@@ -43,6 +43,7 @@ class ControlPlaneTest : public ::testing::Test {
     catalog_ = std::move(*c);
     EmulatorConfig config;
     config.reconcile_interval = reconcile_interval;
+    config.reset_wait = std::chrono::milliseconds(100);
     config.pool_size = 0;
     config.port_range_lo = 40000;
     config.port_range_hi = 40999;
@@ -472,6 +473,48 @@ TEST_F(ControlPlaneTest, ModifyPasswordRenameAndPendingValues) {
   Wait(rename->operation_id);
   ExpectError(cp_->DescribeDBInstances({{"DBInstanceIdentifier", "test"}}).status(), "DBInstanceNotFound", 404);
   EXPECT_EQ(Describe("renamed")["DBInstanceArn"], "arn:aws:rds:us-east-1:000000000000:db:renamed");
+}
+
+TEST_F(ControlPlaneTest, ARunningRenameReservesItsNewIdentifier) {
+  Create("a");
+  OperationEngine::SetCrashHook([](const std::string& k, int s) { return !(k == "modify" && s == 2); });
+  auto r = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "a"}, {"NewDBInstanceIdentifier", "b"},
+                                  {"ApplyImmediately", true}});
+  ASSERT_TRUE(r.ok());
+  Wait(r->operation_id);
+  EXPECT_EQ(StatusOf("a"), "renaming");
+  ExpectError(cp_->CreateDBInstance(CreateReq("b")).status(), "DBInstanceAlreadyExists", 400);
+  Create("c");
+  ExpectError(cp_->ModifyDBInstance({{"DBInstanceIdentifier", "c"}, {"NewDBInstanceIdentifier", "b"},
+                                     {"ApplyImmediately", true}}).status(),
+              "DBInstanceAlreadyExists", 400);
+  Restart();  // the reservation survives a restart, and the rename completes
+  EXPECT_EQ(StatusOf("b"), "available");
+  ExpectError(cp_->DescribeDBInstances({{"DBInstanceIdentifier", "a"}}).status(), "DBInstanceNotFound", 404);
+  Create("a");  // the old name is free again
+}
+
+TEST_F(ControlPlaneTest, AnOperationThatOutlivesAResetLeavesNoGhost) {
+  Create("test");
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  OperationEngine::SetCrashHook([released](const std::string& k, int s) {
+    if (k == "stop" && s == 1) released.wait();  // the stop is slow: still running at the reset
+    return true;
+  });
+  auto stop = cp_->StopDBInstance({{"DBInstanceIdentifier", "test"}});
+  ASSERT_TRUE(stop.ok());
+  std::promise<Status> done;
+  cp_->ResetAsync([&](Status st) { done.set_value(st); });
+  auto f = done.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(f.get().ok());
+  release.set_value();
+  Wait(stop->operation_id);
+  auto all = cp_->DescribeDBInstances(json::object());
+  EXPECT_TRUE((*all)["DBInstances"].empty()) << (*all).dump();
+  Restart();
+  EXPECT_TRUE((*cp_->DescribeDBInstances(json::object()))["DBInstances"].empty());
 }
 
 TEST_F(ControlPlaneTest, DeleteRules) {

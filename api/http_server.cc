@@ -147,9 +147,22 @@ void HttpServer::DoAccept() {
 }
 
 void HttpServer::Run(int threads) {
+  auto run = [this] {
+    // A handler that throws (a bug) is logged and the loop goes on serving.
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& e) {
+        LogLine("api") << "io thread caught: " << e.what();
+      } catch (...) {
+        LogLine("api") << "io thread caught an unknown exception";
+      }
+    }
+  };
   std::vector<std::thread> extra;
-  for (int i = 1; i < threads; ++i) extra.emplace_back([this] { ioc_.run(); });
-  ioc_.run();
+  for (int i = 1; i < threads; ++i) extra.emplace_back(run);
+  run();
   for (auto& t : extra) t.join();
 }
 

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
-#include <thread>
 
 #include "common/log.h"
 #include "common/time_util.h"
@@ -279,13 +278,7 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
         // Killing and reaping waits for the process: not on an io_context thread.
         std::string id = rest.substr(0, slash);
         auto shared = std::make_shared<Responder>(std::move(respond));
-        std::thread([this, shared, id, json_response] {
-          Status st;
-          try {
-            st = cp_.CrashInstance(id);
-          } catch (const std::exception& e) {
-            st = Status::Internal(e.what());
-          }
+        cp_.CrashInstanceAsync(id, [shared, id, json_response](Status st) {
           LogLine("api") << "control=crash id=" << id << " " << st.ToString();
           if (!st.ok()) {
             (*shared)(json_response(static_cast<http::status>(st.info().http_status),
@@ -293,7 +286,7 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
           } else {
             (*shared)(json_response(http::status::ok, {{"crashed", id}}));
           }
-        }).detach();
+        });
         return;
       }
     }

@@ -34,7 +34,15 @@ void ClusterPool::Start() {
       }
     }
   }
-  if (size_ > 0) thread_ = std::thread([this] { Loop(); });
+  if (size_ > 0) {
+    thread_ = std::thread([this] {
+      try {
+        Loop();
+      } catch (const std::exception& e) {
+        LogLine("pool") << "stopped refilling: " << e.what();
+      }
+    });
+  }
 }
 
 void ClusterPool::Stop() {

@@ -287,6 +287,14 @@ void ControlPlane::Shutdown(bool stop_servers) {
   if (stopping_.exchange(true)) return;
   timer_cv_.notify_all();
   if (reconciler_.joinable()) reconciler_.join();
+  {
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard<std::mutex> lock(control_mutex_);
+      threads.swap(control_threads_);
+    }
+    for (auto& t : threads) t.join();
+  }
   pool_->Stop();
   engine_->Stop();
   if (stop_servers) {
@@ -404,8 +412,26 @@ nlohmann::json ControlPlane::EventsWithIds(int limit) {
   return out;
 }
 
+void ControlPlane::RunControlTask(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(control_mutex_);
+  control_threads_.emplace_back([fn = std::move(fn)] {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      LogLine("control") << "control task failed: " << e.what();
+    } catch (...) {
+      LogLine("control") << "control task failed";
+    }
+  });
+}
+
+void ControlPlane::CrashInstanceAsync(const std::string& identifier,
+                                      std::function<void(Status)> done) {
+  RunControlTask([this, identifier, done = std::move(done)] { done(CrashInstance(identifier)); });
+}
+
 void ControlPlane::ResetAsync(std::function<void(Status)> done) {
-  std::thread([this, done = std::move(done)] {
+  RunControlTask([this, done = std::move(done)] {
     Status result;
     try {
       if (!engine_->WaitIdle(config_.reset_wait)) {
@@ -441,7 +467,7 @@ void ControlPlane::ResetAsync(std::function<void(Status)> done) {
       result = Status::Internal(e.what());
     }
     done(result);
-  }).detach();
+  });
 }
 
 Status ControlPlane::CrashInstance(const std::string& identifier) {

@@ -8,8 +8,9 @@
 //
 // Thread-safety: every public method is thread-safe. `mutex_` guards the in-memory view
 // (`instances_`, `active_ops_`), which mirrors the catalog and is changed only together with it
-// (Commit). The ControlPlane owns the engine, the reconciler thread and the cluster pool; it
-// borrows the catalog, the runtime and the layout, which must outlive it.
+// (Commit). The ControlPlane owns the engine, the reconciler thread, the control threads (reset,
+// crash drills) and the cluster pool, and joins them all in Shutdown; it borrows the catalog,
+// the runtime and the layout, which must outlive it.
 #pragma once
 
 #include <atomic>
@@ -119,6 +120,8 @@ class ControlPlane {
   void ResetAsync(std::function<void(Status)> done);
   //! SIGKILLs an instance's postmaster (a crash drill); the reconciler then recovers it.
   Status CrashInstance(const std::string& identifier);
+  //! CrashInstance on a control thread; `done` is called there.
+  void CrashInstanceAsync(const std::string& identifier, std::function<void(Status)> done);
 
   //! Calls `cb` (on a worker thread, or at once) when the operation is no longer running.
   void WhenOperationDone(int64_t operation_id, std::function<void()> cb);
@@ -157,6 +160,8 @@ class ControlPlane {
                                         nlohmann::json params, std::vector<EventRow> events);
   Result<std::string> ResolveArnLocked(const std::string& arn);
   void ReconcilerLoop();
+  //! Runs `fn` on a control thread that Shutdown joins (reset, crash drills); never throws.
+  void RunControlTask(std::function<void()> fn);
 
   const EmulatorConfig config_;
   Catalog& catalog_;
@@ -176,9 +181,11 @@ class ControlPlane {
 
   std::mutex reconcile_mutex_;  //!< one reconciler pass at a time
   std::atomic<bool> stopping_{false};
-  std::mutex timer_mutex_;
+  std::mutex timer_mutex_;             //!< with timer_cv_: wakes the reconciler early at shutdown
   std::condition_variable timer_cv_;
   std::thread reconciler_;
+  std::mutex control_mutex_;           //!< guards control_threads_
+  std::vector<std::thread> control_threads_;
   int64_t started_ms_;
 };
 

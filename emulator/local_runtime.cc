@@ -32,9 +32,19 @@ std::string ReadFrom(const fs::path& p, uintmax_t offset) {
   return ss.str();
 }
 
-std::string Tail(const fs::path& p, size_t n = 1500) {
-  std::string s = ReadFile(p);
-  return s.size() > n ? s.substr(s.size() - n) : s;
+std::string Tail(const fs::path& p, uintmax_t n = 1500) {
+  std::error_code ec;
+  uintmax_t size = fs::file_size(p, ec);
+  return ReadFrom(p, ec || size < n ? 0 : size - n);
+}
+
+// SIGKILLs the postmaster and, since it leads its own session, every process it started.
+void KillTree(pid_t pid) {
+  if (getpgid(pid) == pid) {
+    kill(-pid, SIGKILL);
+  } else {
+    kill(pid, SIGKILL);
+  }
 }
 
 // Alive and not a zombie.
@@ -152,10 +162,20 @@ std::optional<pid_t> LocalRuntime::LivePostmasterPid(const fs::path& pgdata) {
   if (lines.empty()) return std::nullopt;
   pid_t pid = static_cast<pid_t>(std::atol(lines[0].c_str()));
   if (!ProcessAlive(pid)) return std::nullopt;
+  // A stale postmaster.pid (after a reboot) may name a pid now used by another process, even
+  // another instance's postgres: ours runs in this very data directory.
   std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
-  if (!ec && exe.filename().string().find("postgres") == std::string::npos) return std::nullopt;
+  fs::path cwd = fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
+  if (ec) return std::nullopt;
+  fs::path want = fs::weakly_canonical(pgdata, ec);
+  if (ec || cwd != want) return std::nullopt;
   return pid;
+}
+
+std::optional<int> LocalRuntime::ListeningPort(const fs::path& pgdata) {
+  auto lines = PidFileLines(pgdata);
+  if (lines.size() < 4) return std::nullopt;
+  return std::atoi(lines[3].c_str());
 }
 
 bool LocalRuntime::IsRunning(const ServerSpec& spec) {
@@ -163,7 +183,11 @@ bool LocalRuntime::IsRunning(const ServerSpec& spec) {
 }
 
 Status LocalRuntime::Start(const ServerSpec& spec) {
-  if (IsRunning(spec)) return Status::Ok();
+  if (IsRunning(spec)) {
+    // Started before a crash, perhaps on another port than the one now recorded.
+    if (ListeningPort(spec.pgdata) == spec.port) return Status::Ok();
+    LOCALRDS_RETURN_IF_ERROR(Stop(spec));
+  }
   std::error_code ec;
   fs::create_directories(spec.socket_dir, ec);
   if (run_as_) {
@@ -227,7 +251,7 @@ Status LocalRuntime::StartOnce(const ServerSpec& spec) {
       },
       std::chrono::minutes(5));
   if (exited || !ready) {
-    if (!exited) kill(*pid, SIGKILL);
+    if (!exited) KillTree(*pid);
     return Status::Internal("PostgreSQL did not start: " + Tail(spec.log_file));
   }
   return Status::Ok();
@@ -244,7 +268,7 @@ Status LocalRuntime::Stop(const ServerSpec& spec) {
   if (WaitUntil(gone, std::chrono::seconds(60))) return Status::Ok();
   kill(*pid, SIGQUIT);  // immediate shutdown
   if (WaitUntil(gone, std::chrono::seconds(10))) return Status::Ok();
-  kill(*pid, SIGKILL);
+  KillTree(*pid);
   if (WaitUntil(gone, std::chrono::seconds(10))) return Status::Ok();
   return Status::Internal("PostgreSQL (pid " + std::to_string(*pid) + ") did not stop");
 }
@@ -252,7 +276,7 @@ Status LocalRuntime::Stop(const ServerSpec& spec) {
 Status LocalRuntime::Kill(const ServerSpec& spec) {
   auto pid = LivePostmasterPid(spec.pgdata);
   if (!pid) return Status::Ok();
-  kill(*pid, SIGKILL);
+  KillTree(*pid);
   WaitUntil(
       [&] {
         Reap();

@@ -36,8 +36,10 @@ class LocalRuntime : public PgRuntime {
                  const std::vector<std::string>& statements) override;
   void Reap() override;
 
-  //! The postmaster's pid from postmaster.pid when it is alive.
+  //! The postmaster's pid from postmaster.pid when it is alive and serves `pgdata`.
   static std::optional<pid_t> LivePostmasterPid(const std::filesystem::path& pgdata);
+  //! The port in postmaster.pid.
+  static std::optional<int> ListeningPort(const std::filesystem::path& pgdata);
 
  private:
   LocalRuntime(std::optional<RunAs> run_as, std::filesystem::path bin_root,

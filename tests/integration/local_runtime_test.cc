@@ -140,6 +140,27 @@ TEST_F(LocalRuntimeTest, ServersRunAsTheUnprivilegedUser) {
   EXPECT_EQ(uid, pg->uid);
 }
 
+TEST_F(LocalRuntimeTest, AServerOnAnotherPortThanRecordedIsMovedToIt) {
+  ASSERT_TRUE(runtime_->Start(spec_).ok());
+  // As after a crash between starting on a new port and recording it: the config says one
+  // port, the running server listens on the old one.
+  ServerSpec moved = spec_;
+  moved.port = spec_.port + 1;
+  std::ofstream(spec_.pgdata / "localrds.conf", std::ios::app) << "port = " << moved.port << "\n";
+  ASSERT_TRUE(runtime_->Start(moved).ok());
+  EXPECT_EQ(LocalRuntime::ListeningPort(spec_.pgdata), moved.port);
+  spec_ = moved;
+  EXPECT_TRUE(runtime_->ExecSql(spec_, "postgres", {"SELECT 1"}).ok());
+}
+
+TEST_F(LocalRuntimeTest, AStalePidFileNamingAnotherProcessIsNotARunningServer) {
+  // After a reboot, postmaster.pid may name a pid that now belongs to someone else.
+  std::ofstream(spec_.pgdata / "postmaster.pid") << getpid() << "\n" << spec_.pgdata.string() << "\n";
+  EXPECT_FALSE(runtime_->IsRunning(spec_));
+  ASSERT_TRUE(runtime_->Start(spec_).ok());  // and it does not stop a real start
+  EXPECT_TRUE(runtime_->IsRunning(spec_));
+}
+
 TEST_F(LocalRuntimeTest, AFailedStartReportsTheServerLog) {
   std::ofstream(spec_.pgdata / "localrds.conf", std::ios::app) << "shared_buffers = banana\n";
   Status st = runtime_->Start(spec_);

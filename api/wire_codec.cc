@@ -22,6 +22,31 @@ std::string Lower(std::string s) {
 }  // namespace
 
 namespace {
+bool IsValidUtf8(const std::string& s) {
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t extra;
+    if (c < 0x80) {
+      extra = 0;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      extra = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      extra = 2;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      extra = 3;
+    } else {
+      return false;  // a continuation byte first, an overlong lead, or beyond U+10FFFF
+    }
+    if (n - i <= extra) return false;  // truncated
+    for (size_t k = 1; k <= extra; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
 void AppendXmlEscaped(const std::string& s, std::string& out) {
   for (char c : s) {
     switch (c) {
@@ -32,7 +57,7 @@ void AppendXmlEscaped(const std::string& s, std::string& out) {
       case '\'': out += "&apos;"; break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-          out += "&#" + std::to_string(static_cast<int>(c)) + ";";
+          out += "\xEF\xBF\xBD";  // U+FFFD: XML 1.0 cannot carry other control characters
         } else {
           out += c;
         }
@@ -194,6 +219,9 @@ Status WireCodec::DecodeMember(const Shape& shape, const std::string& key,
   if (it == params.end()) return Status::Ok();
   const std::string& raw = it->second;
   *present = true;
+  if (!IsValidUtf8(raw)) {
+    return Status::InvalidParameter("The value of parameter " + key + " is not valid UTF-8.");
+  }
   if (shape.type == Shape::kInteger || shape.type == Shape::kLong) {
     char* end = nullptr;
     errno = 0;

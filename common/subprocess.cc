@@ -152,8 +152,19 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
     }
   }
   close(pipefd[0]);
+  // The child closed its output; it may still linger (or have left it to a grandchild).
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+      kill(-pid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   if (timed_out) {
     return Status::Internal(argv[0] + " timed out after " +

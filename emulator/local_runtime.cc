@@ -301,7 +301,8 @@ Status LocalRuntime::ExecSql(const ServerSpec& spec, const std::string& database
                              const std::vector<std::string>& statements) {
   std::string conninfo = "host=" + spec.socket_dir.string() + " port=" + std::to_string(spec.port) +
                          " user=" + kSuperuser + " dbname=" + database +
-                         " connect_timeout=30 application_name=localrds";
+                         " connect_timeout=30 application_name=localrds keepalives=1"
+                         " options='-c statement_timeout=120000'";
   PGconn* conn = PQconnectdb(conninfo.c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(conn);

@@ -77,7 +77,7 @@ Status Bootstrap(OpContext& c) {
   std::vector<std::string> sql = {
       "CREATE ROLE rds_superuser NOLOGIN",
       "GRANT pg_monitor, pg_signal_backend, pg_read_all_settings, pg_read_all_stats, "
-      "pg_stat_scan_tables, pg_checkpoint TO rds_superuser WITH ADMIN OPTION",
+      "pg_stat_scan_tables TO rds_superuser WITH ADMIN OPTION",
       "CREATE ROLE " + user + " LOGIN CREATEDB CREATEROLE IN ROLE rds_superuser PASSWORD '" +
           verifier + "'",
       // Converges a role left by an interrupted run to the same attributes.
@@ -87,6 +87,9 @@ Status Bootstrap(OpContext& c) {
       "ALTER DATABASE postgres OWNER TO " + user,
       "ALTER DATABASE template1 OWNER TO " + user,
   };
+  if (std::stoi(Major(c.instance)) >= 15) {  // pg_checkpoint is new in PostgreSQL 15
+    sql.push_back("GRANT pg_checkpoint TO rds_superuser WITH ADMIN OPTION");
+  }
   if (c.instance.attrs.contains("DBName")) {
     sql.push_back("CREATE DATABASE " + QuoteIdent(c.instance.attrs["DBName"].get<std::string>()) +
                   " OWNER " + user);

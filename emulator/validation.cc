@@ -94,7 +94,14 @@ Status ValidateMasterUsername(const std::string& value) {
         "The parameter MasterUsername is not a valid identifier. It must be 1 to 63 letters, "
         "digits or underscores, and begin with a letter.");
   }
-  if (IsReservedWord(value)) {
+  // PostgreSQL refuses role names starting with pg_ and these special role names.
+  static const std::array<const char*, 5> kRoleSpecs = {"public", "none", "session_user",
+                                                        "current_role", "current_user"};
+  std::string lower = Lower(value);
+  bool special = lower.rfind("pg_", 0) == 0 ||
+                 std::any_of(kRoleSpecs.begin(), kRoleSpecs.end(),
+                             [&](const char* r) { return lower == r; });
+  if (IsReservedWord(value) || special) {
     return Status::InvalidParameter("MasterUsername " + value +
                                     " cannot be used as it is a reserved word used by the engine");
   }

@@ -80,6 +80,24 @@ TEST(WireCodecTest, BadScalarsAreInvalidParameterValue) {
   ASSERT_FALSE(big.ok());
 }
 
+TEST(WireCodecTest, InvalidUtf8IsInvalidParameterValue) {
+  auto r = WireCodec::Builtin().DecodeRequest(
+      "AddTagsToResource", {{"ResourceName", "arn:aws:rds:us-east-1:000000000000:db:x"},
+                            {"Tags.Tag.1.Key", "k"}, {"Tags.Tag.1.Value", "\xff"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_STREQ(r.status().info().code, "InvalidParameterValue");
+  EXPECT_EQ(r.status().info().http_status, 400);
+  for (const char* bad : {"\xc3", "\xc0\xaf", "a\xe2\x82"}) {
+    EXPECT_FALSE(WireCodec::Builtin().DecodeRequest("DescribeDBInstances", {{"Marker", bad}}).ok()) << bad;
+  }
+  auto ok = WireCodec::Builtin().DecodeRequest("DescribeDBInstances", {{"Marker", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"}});
+  EXPECT_TRUE(ok.ok());
+}
+
+TEST(WireCodecTest, ControlCharactersNeverReachTheXml) {
+  EXPECT_EQ(XmlEscape(std::string("a\x01" "b\tc<")), "a\xEF\xBF\xBD" "b\tc&lt;");
+}
+
 TEST(WireCodecTest, EncodesWithTheModelsElementNames) {
   nlohmann::json result = {
       {"DBInstances",

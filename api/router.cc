@@ -109,9 +109,52 @@ std::string Router::NewRequestId() {
   return out;
 }
 
+namespace {
+// A web page the user visits may send requests to 127.0.0.1 (an <img> GET, a form POST).
+// Browsers mark them: Origin on cross-origin POSTs, Sec-Fetch-Site on everything. SDKs, the CLI,
+// curl and test scripts send neither.
+bool FromABrowserPage(const HttpRequest& req) {
+  auto site = req.find("Sec-Fetch-Site");
+  if (site != req.end() && site->value() != "none" && site->value() != "same-origin") return true;
+  return req.find(http::field::origin) != req.end();
+}
+
+// Real RDS refuses unsigned requests. localrds accepts any credentials but wants the shape of a
+// SigV4 signature, in the Authorization header or in a presigned query string.
+Status CheckSignature(const HttpRequest& req, const QueryParams& params) {
+  auto auth = req.find(http::field::authorization);
+  if (auth != req.end()) {
+    std::string_view v = auth->value();
+    if (v.rfind("AWS4-HMAC-SHA256 ", 0) != 0 || v.find("Credential=") == std::string_view::npos ||
+        v.find("Signature=") == std::string_view::npos) {
+      return Status::Error(AwsError::kIncompleteSignature,
+                           "Authorization header requires 'Credential', 'SignedHeaders' and "
+                           "'Signature' parameters of an AWS4-HMAC-SHA256 signature.");
+    }
+    return Status::Ok();
+  }
+  if (params.count("X-Amz-Algorithm") && params.count("X-Amz-Credential") &&
+      params.count("X-Amz-Signature")) {
+    return Status::Ok();
+  }
+  return Status::Error(AwsError::kMissingAuthenticationToken,
+                       "Request is missing Authentication Token");
+}
+}  // namespace
+
 void Router::Handle(const HttpRequest& req, Responder respond) {
   std::string target(req.target());
   std::string path = target.substr(0, target.find('?'));
+  if (FromABrowserPage(req)) {
+    HttpResponse res{http::status::forbidden, req.version()};
+    res.set(http::field::content_type, "text/plain");
+    res.body() = "localrds refuses requests made by web pages (Origin / Sec-Fetch-Site).\n";
+    res.keep_alive(false);
+    res.prepare_payload();
+    LogLine("api") << "refused a request from a web page for " << path;
+    respond(std::move(res));
+    return;
+  }
   if (path.rfind("/_localrds/", 0) == 0 || path == "/_localrds") {
     HandleControl(req, path, std::move(respond));
     return;
@@ -148,6 +191,10 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
       return;
     }
     for (auto& [k, v] : *parsed) params[k] = v;
+  }
+  if (Status st = CheckSignature(req, params); !st.ok()) {
+    fail(st);
+    return;
   }
   auto a = params.find("Action");
   if (a == params.end() || a->second.empty()) {

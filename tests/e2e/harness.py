@@ -493,13 +493,22 @@ def psql(port, user, password, db, sql, timeout=30):
     return p.returncode, p.stdout.strip(), p.stderr.strip()
 
 
+# What every SDK sends (localrds checks its shape, not the signature).
+DUMMY_SIGV4 = ("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/rds/aws4_request, "
+               "SignedHeaders=host;x-amz-date, Signature=0000")
+
+
 def raw_request(port, method, path="/", body=None, headers=None, timeout=30):
-    """One HTTP request with http.client; returns (status, body text)."""
+    """One HTTP request with http.client; returns (status, body text). Query API requests get
+    a SigV4-shaped Authorization header unless `headers` has one (None: send none)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         if isinstance(body, str):
             body = body.encode()
         hdrs = dict(headers or {})
+        if not path.startswith("/_localrds") and "Authorization" not in hdrs:
+            hdrs["Authorization"] = DUMMY_SIGV4
+        hdrs = {k: v for k, v in hdrs.items() if v is not None}
         if body is not None and "Content-Type" not in hdrs:
             hdrs["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
         conn.request(method, path, body=body, headers=hdrs)

@@ -331,6 +331,31 @@ class ErrorsTest(LocalrdsTestCase):
                                           "DBInstanceIdentifier": "nope"}, method="GET")
         self.assertEqual((status, err["Code"]), (404, "DBInstanceNotFound"))
 
+    def test_unsigned_requests_are_refused_like_rds(self):
+        body = "Action=DescribeDBInstances&Version=2014-10-31"
+        status, text = self.h.raw("POST", "/", body, headers={"Authorization": None})
+        err = parse_error(text)
+        self.assertEqual((status, err["Code"], err["Type"]), (403, "MissingAuthenticationToken", "Sender"))
+        self.assertEqual(err["Message"], "Request is missing Authentication Token")
+        status, text = self.h.raw("POST", "/", body, headers={"Authorization": "Basic dXNlcjpwYXNz"})
+        self.assertEqual((status, parse_error(text)["Code"]), (400, "IncompleteSignature"))
+        # A presigned GET (SigV4 in the query string) is signed too.
+        status, text = self.h.raw(
+            "GET", "/?Action=DescribeDBInstances&Version=2014-10-31&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            "&X-Amz-Credential=test%2F20260101%2Fus-east-1%2Frds%2Faws4_request&X-Amz-Signature=00",
+            headers={"Authorization": None})
+        self.assertEqual(status, 200, text[:300])
+
+    def test_requests_from_web_pages_are_refused(self):
+        # An <img src> on any page the user visits, or a form posted to the controls.
+        status, _ = self.h.raw("GET", "/?Action=DescribeDBInstances&Version=2014-10-31",
+                               headers={"Sec-Fetch-Site": "cross-site"})
+        self.assertEqual(status, 403)
+        status, _ = self.h.raw("POST", "/_localrds/reset", "",
+                               headers={"Origin": "http://evil.example"})
+        self.assertEqual(status, 403)
+        self.assertHealthy()
+
     def test_other_http_methods_are_refused(self):
         for method in ("PUT", "DELETE", "PATCH"):
             with self.subTest(method=method):

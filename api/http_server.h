@@ -4,8 +4,10 @@
 // Each connection is a Session (enable_shared_from_this; every pending handler holds it) on its
 // own strand. Every read has a 30 s timeout and body/header limits; a malformed or oversized
 // request gets a 4xx and the connection closes. No handler throws out of Asio: exceptions are
-// caught per session and answered with InternalFailure. Run() blocks on the calling thread plus
-// `threads - 1` more; Stop() closes the acceptor and stops the io_context. Thread-safe.
+// caught per session and answered with InternalFailure, and each io thread catches what is left
+// and keeps serving. Run() blocks on the calling thread plus `threads - 1` more; Stop() closes
+// the acceptor and stops the io_context (open sessions are dropped; responses in flight are lost,
+// which is what a client of a stopped server sees anyway). Thread-safe.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

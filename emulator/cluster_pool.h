@@ -4,7 +4,7 @@
 // Ready clusters live in pool/<major>/ready-<n>; a cluster being made lives in tmp-<n> and is
 // renamed into place only when complete, so a crash never leaves a half-made ready cluster
 // (tmp-* directories are removed at start). A background thread refills the pool.
-// Thread-safe; owns its thread.
+// Thread-safe; owns its thread; borrows the runtime and the layout, which must outlive it.
 #pragma once
 
 #include <condition_variable>

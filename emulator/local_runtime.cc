@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -182,20 +183,34 @@ bool LocalRuntime::IsRunning(const ServerSpec& spec) {
   return LivePostmasterPid(spec.pgdata).has_value();
 }
 
+Status LocalRuntime::PrepareSocketDir(const fs::path& dir) {
+  // The directory sits in /tmp under a predictable name: never follow a link planted there,
+  // never chown something that is not ours.
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::Internal("cannot create " + dir.string() + ": " + std::strerror(errno));
+  }
+  struct stat st{};
+  const uid_t owner = run_as_ ? run_as_->uid : geteuid();
+  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+      (st.st_uid != owner && st.st_uid != geteuid())) {
+    return Status::Internal("unsafe socket directory " + dir.string() +
+                            ": not a directory owned by localrds or its PostgreSQL user");
+  }
+  if (run_as_ && st.st_uid != run_as_->uid &&
+      lchown(dir.c_str(), run_as_->uid, run_as_->gid) != 0) {
+    return Status::Internal("cannot chown " + dir.string());
+  }
+  return Status::Ok();
+}
+
 Status LocalRuntime::Start(const ServerSpec& spec) {
   if (IsRunning(spec)) {
     // Started before a crash, perhaps on another port than the one now recorded.
     if (ListeningPort(spec.pgdata) == spec.port) return Status::Ok();
     LOCALRDS_RETURN_IF_ERROR(Stop(spec));
   }
+  LOCALRDS_RETURN_IF_ERROR(PrepareSocketDir(spec.socket_dir));
   std::error_code ec;
-  fs::create_directories(spec.socket_dir, ec);
-  if (run_as_) {
-    if (chown(spec.socket_dir.c_str(), run_as_->uid, run_as_->gid) != 0) {
-      return Status::Internal("cannot chown " + spec.socket_dir.string());
-    }
-  }
-  chmod(spec.socket_dir.c_str(), 0700);
   // A postmaster killed moments ago (a crash of the host, or of localrds and its servers) may
   // still exist as a zombie nobody has reaped yet, and its backends may still be attached to
   // the shared memory: PostgreSQL refuses to start until both are gone. Wait them out.

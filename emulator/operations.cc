@@ -149,16 +149,26 @@ Status ModifyPassword(OpContext& c) {
 Status ModifyPort(OpContext& c) {
   auto it = c.op.params.find("port");
   if (it == c.op.params.end()) return Status::Ok();
-  int port = it->get<int>();
-  if (port == c.instance.port && c.cp.runtime().IsRunning(c.cp.Server(c.instance))) {
-    return Status::Ok();
+  const int port = it->get<int>();
+  const int old_port = c.instance.port;
+  if (port == old_port && c.cp.runtime().IsRunning(c.cp.Server(c.instance))) return Status::Ok();
+  // The port was free when the call was accepted; it must still be.
+  if (c.cp.AllocatePort(port, c.instance.resource_id) != port) {
+    return Status::Internal("port " + std::to_string(port) + " is no longer free");
   }
   LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().Stop(c.cp.Server(c.instance)));
   InstanceRow row = c.instance;
   row.port = port;
   c.Put(row);
-  LOCALRDS_RETURN_IF_ERROR(c.cp.WriteServerConfig(c.instance));
-  LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().Start(c.cp.Server(c.instance)));
+  Status st = c.cp.WriteServerConfig(c.instance);
+  if (st.ok()) st = c.cp.runtime().Start(c.cp.Server(c.instance));
+  if (!st.ok()) {
+    // Back to the old port, so that the instance keeps serving where it did.
+    row.port = old_port;
+    c.Put(row);
+    if (c.cp.WriteServerConfig(c.instance).ok()) c.cp.runtime().Start(c.cp.Server(c.instance));
+    return st;
+  }
   c.Event(rds_events::kRestarted);
   return Status::Ok();
 }

@@ -4,6 +4,9 @@
 // `Transact`, which runs a callback inside BEGIN IMMEDIATE ... COMMIT and rolls back when the
 // callback returns a non-OK Status (or throws). The schema is migrated by PRAGMA user_version.
 // The catalog stores what the control plane hands it and knows nothing of RDS rules.
+// Writes report failures as Status; the Load*/QueryEvents reads throw std::runtime_error when
+// SQLite fails (a broken catalog: callers let it reach their thread's catch, which answers
+// InternalFailure or stops localrds at startup).
 #pragma once
 
 #include <sqlite3.h>

@@ -161,6 +161,18 @@ TEST_F(LocalRuntimeTest, AStalePidFileNamingAnotherProcessIsNotARunningServer) {
   EXPECT_TRUE(runtime_->IsRunning(spec_));
 }
 
+TEST_F(LocalRuntimeTest, ALinkPlantedAtTheSocketDirectoryIsRefused) {
+  fs::path target = dir_ / "elsewhere";
+  fs::create_directories(target);
+  ServerSpec planted = spec_;
+  planted.socket_dir = dir_ / "planted-link";
+  fs::create_directory_symlink(target, planted.socket_dir);
+  Status st = runtime_->Start(planted);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("unsafe socket directory"), std::string::npos) << st.message();
+  EXPECT_FALSE(runtime_->IsRunning(planted));
+}
+
 TEST_F(LocalRuntimeTest, AFailedStartReportsTheServerLog) {
   std::ofstream(spec_.pgdata / "localrds.conf", std::ios::app) << "shared_buffers = banana\n";
   Status st = runtime_->Start(spec_);

@@ -15,7 +15,6 @@
 #include "common/log.h"
 #include "common/time_util.h"
 #include "emulator/cluster_pool.h"
-#include "emulator/local_runtime.h"
 #include "emulator/operation_engine.h"
 
 namespace localrds {

@@ -158,6 +158,11 @@ class ControlPlane {
   bool IdentifierTakenLocked(const std::string& identifier) const;
   Result<Accepted> StartOperationLocked(InstanceRow row, const std::string& kind,
                                         nlohmann::json params, std::vector<EventRow> events);
+  //! The shape of Reboot/Stop/Start: an idle instance in `required` status moves to `next` and
+  //! an operation of `kind` starts; `check` (optional) adds the action's own refusals.
+  Result<Accepted> TransitionLocked(const std::string& identifier, const char* required,
+                                    const char* next, const char* kind,
+                                    const std::function<Status(const InstanceRow&)>& check);
   Result<std::string> ResolveArnLocked(const std::string& arn);
   void ReconcilerLoop();
   //! Runs `fn` on a control thread that Shutdown joins (reset, crash drills); never throws.

@@ -654,62 +654,55 @@ Result<Accepted> ControlPlane::DeleteDBInstance(const nlohmann::json& req) {
   return StartOperationLocked(row, "delete", nlohmann::json::object(), {});
 }
 
-Result<Accepted> ControlPlane::RebootDBInstance(const nlohmann::json& req) {
-  const std::string ident = ReqString(req, "DBInstanceIdentifier").value_or("");
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto found = FindLocked(ident);
+Result<Accepted> ControlPlane::TransitionLocked(
+    const std::string& identifier, const char* required, const char* next, const char* kind,
+    const std::function<Status(const InstanceRow&)>& check) {
+  auto found = FindLocked(identifier);
   if (!found.ok()) return found.status();
   InstanceRow row = *found;
   LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
-  if (ReqBool(req, "ForceFailover").value_or(false) && !row.attrs.value("MultiAZ", false)) {
-    return Status::Error(AwsError::kInvalidParameterCombination,
-                         "Cannot force failover on a DB instance that is not Multi-AZ.");
-  }
-  if (row.status != "available") {
+  if (check) LOCALRDS_RETURN_IF_ERROR(check(row));
+  if (row.status != required) {
     return Status::Error(AwsError::kInvalidDBInstanceState,
-                         "DB instance " + row.identifier + " is not in available state (it is " +
-                             row.status + ").");
+                         "DB instance " + row.identifier + " is not in " + required +
+                             " state (it is " + row.status + ").");
   }
-  row.status = "rebooting";
-  return StartOperationLocked(row, "reboot", nlohmann::json::object(), {});
+  row.status = next;
+  return StartOperationLocked(row, kind, nlohmann::json::object(), {});
+}
+
+Result<Accepted> ControlPlane::RebootDBInstance(const nlohmann::json& req) {
+  const bool force_failover = ReqBool(req, "ForceFailover").value_or(false);
+  std::lock_guard<std::mutex> lock(mutex_);
+  return TransitionLocked(ReqString(req, "DBInstanceIdentifier").value_or(""), "available",
+                          "rebooting", "reboot", [&](const InstanceRow& row) {
+                            if (force_failover && !row.attrs.value("MultiAZ", false)) {
+                              return Status::Error(
+                                  AwsError::kInvalidParameterCombination,
+                                  "Cannot force failover on a DB instance that is not Multi-AZ.");
+                            }
+                            return Status::Ok();
+                          });
 }
 
 Result<Accepted> ControlPlane::StopDBInstance(const nlohmann::json& req) {
-  const std::string ident = ReqString(req, "DBInstanceIdentifier").value_or("");
+  const auto snapshot = ReqString(req, "DBSnapshotIdentifier");
   std::lock_guard<std::mutex> lock(mutex_);
-  auto found = FindLocked(ident);
-  if (!found.ok()) return found.status();
-  InstanceRow row = *found;
-  LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
-  if (row.status != "available") {
-    return Status::Error(AwsError::kInvalidDBInstanceState,
-                         "Instance " + row.identifier + " is not in available state (it is " +
-                             row.status + ").");
-  }
-  if (auto snap = ReqString(req, "DBSnapshotIdentifier")) {
-    LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("DBSnapshotIdentifier", *snap, 255));
-    return Status::Error(AwsError::kInvalidParameterCombination,
-                         "localrds cannot take DB snapshots yet; stop without "
-                         "DBSnapshotIdentifier.");
-  }
-  row.status = "stopping";
-  return StartOperationLocked(row, "stop", nlohmann::json::object(), {});
+  return TransitionLocked(ReqString(req, "DBInstanceIdentifier").value_or(""), "available",
+                          "stopping", "stop", [&](const InstanceRow&) {
+                            if (!snapshot) return Status::Ok();
+                            LOCALRDS_RETURN_IF_ERROR(
+                                ValidateIdentifier("DBSnapshotIdentifier", *snapshot, 255));
+                            return Status::Error(AwsError::kInvalidParameterCombination,
+                                                 "localrds cannot take DB snapshots yet; stop "
+                                                 "without DBSnapshotIdentifier.");
+                          });
 }
 
 Result<Accepted> ControlPlane::StartDBInstance(const nlohmann::json& req) {
-  const std::string ident = ReqString(req, "DBInstanceIdentifier").value_or("");
   std::lock_guard<std::mutex> lock(mutex_);
-  auto found = FindLocked(ident);
-  if (!found.ok()) return found.status();
-  InstanceRow row = *found;
-  LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
-  if (row.status != "stopped") {
-    return Status::Error(AwsError::kInvalidDBInstanceState,
-                         "Instance " + row.identifier + " cannot be started as it is not in "
-                         "stopped state (it is " + row.status + ").");
-  }
-  row.status = "starting";
-  return StartOperationLocked(row, "start", nlohmann::json::object(), {});
+  return TransitionLocked(ReqString(req, "DBInstanceIdentifier").value_or(""), "stopped",
+                          "starting", "start", nullptr);
 }
 
 }  // namespace localrds

@@ -31,6 +31,20 @@ Result<std::pair<int, int64_t>> PageArgs(const nlohmann::json& req, int lo, int 
   return std::make_pair(max_records, offset);
 }
 
+// One page of `list` under `member`, with a Marker (the next offset) when more remain.
+nlohmann::json OffsetPage(const nlohmann::json& list, const char* member,
+                          const std::pair<int, int64_t>& page) {
+  nlohmann::json items = nlohmann::json::array();
+  for (size_t i = page.second; i < list.size() && static_cast<int>(items.size()) < page.first; ++i) {
+    items.push_back(list[i]);
+  }
+  nlohmann::json out = nlohmann::json::object();
+  const size_t next = page.second + items.size();
+  out[member] = std::move(items);
+  if (next < list.size()) out["Marker"] = std::to_string(next);
+  return out;
+}
+
 }  // namespace
 
 Result<std::string> ControlPlane::ResolveArnLocked(const std::string& arn) {
@@ -219,16 +233,7 @@ Result<nlohmann::json> ControlPlane::DescribeDBEngineVersions(const nlohmann::js
       if (default_only) break;
     }
   }
-  nlohmann::json out = nlohmann::json::object();
-  nlohmann::json paged = nlohmann::json::array();
-  for (size_t i = page->second; i < list.size() && static_cast<int>(paged.size()) < page->first; ++i) {
-    paged.push_back(list[i]);
-  }
-  out["DBEngineVersions"] = paged;
-  if (page->second + static_cast<int64_t>(paged.size()) < static_cast<int64_t>(list.size())) {
-    out["Marker"] = std::to_string(page->second + paged.size());
-  }
-  return out;
+  return OffsetPage(list, "DBEngineVersions", *page);
 }
 
 Result<nlohmann::json> ControlPlane::DescribeOrderableDBInstanceOptions(const nlohmann::json& req) {
@@ -281,15 +286,7 @@ Result<nlohmann::json> ControlPlane::DescribeOrderableDBInstanceOptions(const nl
       }
     }
   }
-  nlohmann::json paged = nlohmann::json::array();
-  for (size_t i = page->second; i < list.size() && static_cast<int>(paged.size()) < page->first; ++i) {
-    paged.push_back(list[i]);
-  }
-  nlohmann::json out = {{"OrderableDBInstanceOptions", paged}};
-  if (page->second + static_cast<int64_t>(paged.size()) < static_cast<int64_t>(list.size())) {
-    out["Marker"] = std::to_string(page->second + paged.size());
-  }
-  return out;
+  return OffsetPage(list, "OrderableDBInstanceOptions", *page);
 }
 
 }  // namespace localrds

@@ -621,6 +621,21 @@ TEST_F(ControlPlaneTest, EnginesAndOrderableOptions) {
   ASSERT_FALSE((*o)["OrderableDBInstanceOptions"].empty());
   EXPECT_EQ((*o)["OrderableDBInstanceOptions"][0]["DBInstanceClass"], "db.t3.micro");
   EXPECT_EQ((*o)["OrderableDBInstanceOptions"][0]["MinStorageSize"], 20);
+  // Pagination: every option exactly once across pages.
+  auto all = cp_->DescribeOrderableDBInstanceOptions({{"Engine", "postgres"}, {"MaxRecords", 10000}});
+  size_t total = (*all)["OrderableDBInstanceOptions"].size();
+  EXPECT_FALSE(all->contains("Marker"));
+  size_t seen = 0;
+  json page_req = {{"Engine", "postgres"}, {"MaxRecords", 20}};
+  for (int pages = 0; pages < 100; ++pages) {
+    auto p = cp_->DescribeOrderableDBInstanceOptions(page_req);
+    ASSERT_TRUE(p.ok());
+    seen += (*p)["OrderableDBInstanceOptions"].size();
+    if (!p->contains("Marker")) break;
+    page_req["Marker"] = (*p)["Marker"];
+  }
+  EXPECT_EQ(seen, total);
+  EXPECT_GT(total, 20u);
 }
 
 }  // namespace localrds

@@ -35,6 +35,7 @@ class ControlPlanePgTest : public ::testing::Test {
     cp_.reset();
     catalog_.reset();
     fs::remove_all(dir_);
+    fs::remove_all(layout_->SocketDir());
   }
   void Open() {
     if (cp_) cp_->Shutdown(false);

@@ -47,6 +47,7 @@ class LocalRuntimeTest : public ::testing::Test {
   void TearDown() override {
     runtime_->Kill(spec_);
     fs::remove_all(dir_);
+    fs::remove_all(layout_->SocketDir());
   }
   // psql over TCP with a password, as a client of the instance would connect.
   int Psql(const std::string& user, const std::string& password, const std::string& sql,

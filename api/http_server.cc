@@ -52,15 +52,11 @@ class Session : public std::enable_shared_from_this<Session> {
                                       "The request is too large.")
                       : Status::Error(AwsError::kMalformedQueryString,
                                       "The request could not be parsed: " + ec.message());
-      HttpResponse res{ec == http::error::body_limit ? http::status::payload_too_large
-                                                     : http::status::bad_request,
-                       11};
-      res.set(http::field::content_type, "text/xml");
-      res.body() = WireCodec::EncodeError(st, Router::NewRequestId());
-      res.keep_alive(false);
-      res.prepare_payload();
       LogLine("api") << "rejected a malformed request: " << ec.message();
-      return send(std::move(res));
+      return send(MakeHttpResponse(11, false,
+                                   ec == http::error::body_limit ? http::status::payload_too_large
+                                                                 : http::status::bad_request,
+                                   WireCodec::EncodeError(st, Router::NewRequestId()), "text/xml"));
     }
     HttpRequest req = parser_->release();
     auto self = shared_from_this();
@@ -71,12 +67,9 @@ class Session : public std::enable_shared_from_this<Session> {
         });
       });
     } catch (const std::exception& e) {
-      HttpResponse res{http::status::internal_server_error, req.version()};
-      res.set(http::field::content_type, "text/xml");
-      res.body() = WireCodec::EncodeError(Status::Internal(e.what()), Router::NewRequestId());
-      res.keep_alive(false);
-      res.prepare_payload();
-      send(std::move(res));
+      send(MakeHttpResponse(req.version(), false, http::status::internal_server_error,
+                            WireCodec::EncodeError(Status::Internal(e.what()), Router::NewRequestId()),
+                            "text/xml"));
     }
   }
 

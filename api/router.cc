@@ -11,17 +11,23 @@
 
 namespace localrds {
 namespace http = boost::beast::http;
+
+HttpResponse MakeHttpResponse(unsigned version, bool keep_alive, http::status status,
+                              std::string body, const char* content_type) {
+  HttpResponse res{status, version};
+  res.set(http::field::server, "localrds");
+  res.set(http::field::content_type, content_type);
+  res.keep_alive(keep_alive);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
 namespace {
 
 HttpResponse MakeResponse(const HttpRequest& req, http::status status, std::string body,
                           const char* content_type) {
-  HttpResponse res{status, req.version()};
-  res.set(http::field::server, "localrds");
-  res.set(http::field::content_type, content_type);
-  res.keep_alive(req.keep_alive());
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
+  return MakeHttpResponse(req.version(), req.keep_alive(), status, std::move(body), content_type);
 }
 
 HttpResponse ErrorResponse(const HttpRequest& req, const Status& st, const std::string& request_id) {
@@ -146,13 +152,11 @@ void Router::Handle(const HttpRequest& req, Responder respond) {
   std::string target(req.target());
   std::string path = target.substr(0, target.find('?'));
   if (FromABrowserPage(req)) {
-    HttpResponse res{http::status::forbidden, req.version()};
-    res.set(http::field::content_type, "text/plain");
-    res.body() = "localrds refuses requests made by web pages (Origin / Sec-Fetch-Site).\n";
-    res.keep_alive(false);
-    res.prepare_payload();
     LogLine("api") << "refused a request from a web page for " << path;
-    respond(std::move(res));
+    respond(MakeHttpResponse(req.version(), false, http::status::forbidden,
+                             "localrds refuses requests made by web pages (Origin / "
+                             "Sec-Fetch-Site).\n",
+                             "text/plain"));
     return;
   }
   if (path.rfind("/_localrds/", 0) == 0 || path == "/_localrds") {
@@ -283,15 +287,10 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
 }
 
 void Router::HandleControl(const HttpRequest& req, const std::string& path, Responder respond) {
+  // Copies what it needs of the request: reset and crash drills answer from another thread.
   auto json_response = [version = req.version(), keep_alive = req.keep_alive()](
                            http::status st, const nlohmann::json& body) {
-    HttpResponse res{st, version};
-    res.set(http::field::server, "localrds");
-    res.set(http::field::content_type, "application/json");
-    res.keep_alive(keep_alive);
-    res.body() = body.dump(2) + "\n";
-    res.prepare_payload();
-    return res;
+    return MakeHttpResponse(version, keep_alive, st, body.dump(2) + "\n", "application/json");
   };
   const bool get = req.method() == http::verb::get;
   const bool post = req.method() == http::verb::post;

@@ -24,6 +24,11 @@ using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 using Responder = std::function<void(HttpResponse)>;
 
+//! A complete response (Server and Content-Type set, payload prepared).
+HttpResponse MakeHttpResponse(unsigned version, bool keep_alive,
+                              boost::beast::http::status status, std::string body,
+                              const char* content_type);
+
 class Router {
  public:
   Router(ControlPlane& cp, boost::asio::io_context& ioc,

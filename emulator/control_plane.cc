@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -287,12 +288,12 @@ void ControlPlane::Shutdown(bool stop_servers) {
   timer_cv_.notify_all();
   if (reconciler_.joinable()) reconciler_.join();
   {
-    std::vector<std::thread> threads;
+    std::vector<ControlThread> threads;
     {
       std::lock_guard<std::mutex> lock(control_mutex_);
       threads.swap(control_threads_);
     }
-    for (auto& t : threads) t.join();
+    for (auto& t : threads) t.thread.join();
   }
   pool_->Stop();
   engine_->Stop();
@@ -413,7 +414,13 @@ nlohmann::json ControlPlane::EventsWithIds(int limit) {
 
 void ControlPlane::RunControlTask(std::function<void()> fn) {
   std::lock_guard<std::mutex> lock(control_mutex_);
-  control_threads_.emplace_back([fn = std::move(fn)] {
+  // A finished thread keeps its stack until joined: join those now rather than at shutdown.
+  auto done = std::partition(control_threads_.begin(), control_threads_.end(),
+                             [](const ControlThread& t) { return !t.finished->load(); });
+  for (auto it = done; it != control_threads_.end(); ++it) it->thread.join();
+  control_threads_.erase(done, control_threads_.end());
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  auto body = [fn = std::move(fn), finished] {
     try {
       fn();
     } catch (const std::exception& e) {
@@ -421,7 +428,9 @@ void ControlPlane::RunControlTask(std::function<void()> fn) {
     } catch (...) {
       LogLine("control") << "control task failed";
     }
-  });
+    finished->store(true);
+  };
+  control_threads_.push_back(ControlThread{std::thread(std::move(body)), finished});
 }
 
 void ControlPlane::CrashInstanceAsync(const std::string& identifier,

@@ -189,8 +189,12 @@ class ControlPlane {
   std::mutex timer_mutex_;             //!< with timer_cv_: wakes the reconciler early at shutdown
   std::condition_variable timer_cv_;
   std::thread reconciler_;
+  struct ControlThread {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> finished;
+  };
   std::mutex control_mutex_;           //!< guards control_threads_
-  std::vector<std::thread> control_threads_;
+  std::vector<ControlThread> control_threads_;  //!< finished ones are joined at the next start
   int64_t started_ms_;
 };
 

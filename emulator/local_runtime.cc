@@ -18,13 +18,6 @@ namespace localrds {
 namespace fs = std::filesystem;
 namespace {
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string ReadFrom(const fs::path& p, uintmax_t offset) {
   std::ifstream in(p);
   in.seekg(static_cast<std::streamoff>(offset));
@@ -51,7 +44,7 @@ void KillTree(pid_t pid) {
 // Alive and not a zombie.
 bool ProcessAlive(pid_t pid) {
   if (pid <= 0 || kill(pid, 0) != 0) return false;
-  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat = ReadFrom("/proc/" + std::to_string(pid) + "/stat", 0);
   size_t close = stat.rfind(')');
   if (close == std::string::npos || close + 2 >= stat.size()) return false;
   return stat[close + 2] != 'Z';

@@ -94,9 +94,10 @@ Status ValidateMasterUsername(const std::string& value) {
         "The parameter MasterUsername is not a valid identifier. It must be 1 to 63 letters, "
         "digits or underscores, and begin with a letter.");
   }
-  // PostgreSQL refuses role names starting with pg_ and these special role names.
-  static const std::array<const char*, 5> kRoleSpecs = {"public", "none", "session_user",
-                                                        "current_role", "current_user"};
+  // PostgreSQL refuses role names starting with pg_ and these special role names (current_user
+  // and user are reserved words, above).
+  static const std::array<const char*, 4> kRoleSpecs = {"public", "none", "session_user",
+                                                        "current_role"};
   std::string lower = Lower(value);
   bool special = lower.rfind("pg_", 0) == 0 ||
                  std::any_of(kRoleSpecs.begin(), kRoleSpecs.end(),

@@ -92,6 +92,18 @@ const std::map<std::string, ActionFn>& Actions() {
       {"DescribeDBEngineVersions", Immediate(&ControlPlane::DescribeDBEngineVersions)},
       {"DescribeOrderableDBInstanceOptions",
        Immediate(&ControlPlane::DescribeOrderableDBInstanceOptions)},
+      {"CreateDBSnapshot", Wrapped(&ControlPlane::CreateDBSnapshot, "DBSnapshot")},
+      {"CopyDBSnapshot", Wrapped(&ControlPlane::CopyDBSnapshot, "DBSnapshot")},
+      {"DeleteDBSnapshot", Wrapped(&ControlPlane::DeleteDBSnapshot, "DBSnapshot")},
+      {"DescribeDBSnapshots", Immediate(&ControlPlane::DescribeDBSnapshots)},
+      {"RestoreDBInstanceFromDBSnapshot",
+       Wrapped(&ControlPlane::RestoreDBInstanceFromDBSnapshot, "DBInstance")},
+      {"RestoreDBInstanceToPointInTime",
+       Wrapped(&ControlPlane::RestoreDBInstanceToPointInTime, "DBInstance")},
+      {"DescribeDBInstanceAutomatedBackups",
+       Immediate(&ControlPlane::DescribeDBInstanceAutomatedBackups)},
+      {"DeleteDBInstanceAutomatedBackup",
+       Wrapped(&ControlPlane::DeleteDBInstanceAutomatedBackup, "DBInstanceAutomatedBackup")},
   };
   return kActions;
 }
@@ -333,6 +345,20 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
             (*shared)(json_response(http::status::ok, {{"crashed", id}}));
           }
         });
+        return;
+      }
+      // POST /_localrds/instances/<id>/backup: run the instance's backup window now.
+      if (slash != std::string::npos && rest.substr(slash + 1) == "backup") {
+        std::string id = rest.substr(0, slash);
+        auto r = cp_.BackupNow(id);
+        LogLine("api") << "control=backup id=" << id << " " << (r.ok() ? "started" : r.status().ToString());
+        if (!r.ok()) {
+          respond(json_response(static_cast<http::status>(r.status().info().http_status),
+                                {{"error", r.status().info().code}, {"message", r.status().message()}}));
+        } else {
+          respond(json_response(http::status::accepted,
+                                {{"backup", id}, {"status", r->body.value("DBInstanceStatus", "")}}));
+        }
         return;
       }
     }

@@ -1,6 +1,25 @@
 #!/usr/bin/env bash
-# Runs the localrds benchmarks from the repo root: bench/run.sh [--quick] [options...]
+# Runs the localrds benchmarks from the repo root:
+#   bench/run.sh [--quick] [options...]            instances (with every option), then backups
+#   bench/run.sh instances [--quick] [options...]  bench_instances.py only
+#   bench/run.sh backups [--quick] [options...]    bench_backups.py only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LOCALRDS_BIN="${LOCALRDS_BIN:-build/localrds}"
-exec python3 bench/bench_instances.py "$@"
+case "${1:-}" in
+  instances) shift; exec python3 bench/bench_instances.py "$@" ;;
+  backups) shift; exec python3 bench/bench_backups.py "$@" ;;
+esac
+# Both. The backups section gets only the options the two scripts share.
+shared=()
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --quick|--keep|--bin=*) shared+=("${args[i]}") ;;
+    --bin) shared+=("${args[i]}" "${args[i + 1]:-}") ;;
+  esac
+done
+rc=0
+python3 bench/bench_instances.py "$@" || rc=$?
+python3 bench/bench_backups.py "${shared[@]}" || rc=$?
+exit "$rc"

@@ -52,6 +52,9 @@ const Flag kFlags[] = {
     {"pool-size", "LOCALRDS_POOL_SIZE", "3", "ready-made clusters kept per engine version"},
     {"max-instances", "LOCALRDS_MAX_INSTANCES", "40", "DB instance quota (RDS's default is 40)"},
     {"threads", "LOCALRDS_THREADS", "2", "HTTP threads"},
+    {"wal-ship-seconds", "LOCALRDS_WAL_SHIP_SECONDS", "5",
+     "how often new commits are archived: LatestRestorableTime trails them by about this much "
+     "(RDS: 300)"},
 };
 
 void PrintHelp() {
@@ -147,6 +150,7 @@ int main(int argc, char** argv) {
   config.account_id = opts["account-id"];
   config.pool_size = ParseInt(opts, "pool-size");
   config.max_instances = ParseInt(opts, "max-instances");
+  config.wal_ship_interval = std::chrono::seconds(ParseInt(opts, "wal-ship-seconds"));
   config.version = LOCALRDS_VERSION;
   {
     const std::string& r = opts["port-range"];

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@ struct PreparedExec {
   std::vector<std::string> env;
   std::vector<char*> argv;
   std::vector<char*> envp;
+  pid_t parent = getpid();  //!< localrds, as seen before the fork
   void Finish() {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -78,6 +80,14 @@ PreparedExec Prepare(const std::vector<std::string>& argv, const CommandOptions&
         setuid(options.run_as->uid) != 0) {
       _exit(126);
     }
+  }
+  // A command (pg_basebackup, cp, …) dies with localrds: after a kill -9 nothing keeps writing
+  // into a directory that the restarted localrds is about to clean up or redo. Set after the
+  // user change, which clears it; daemons (new_session) must outlive localrds.
+  if (!new_session) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != p.parent) _exit(125);  // localrds died before prctl
+
   }
   if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);
   const char* file = p.argv[0];

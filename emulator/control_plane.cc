@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/time_util.h"
+#include "emulator/backup_files.h"
 #include "emulator/cluster_pool.h"
 #include "emulator/operation_engine.h"
 
@@ -51,6 +52,11 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
     rendered_[row.resource_id] = std::make_shared<const nlohmann::json>(RenderInstance(row));
     instances_[row.resource_id] = std::move(row);
   }
+  for (auto& snap : catalog_.LoadSnapshots()) snapshots_[snap.id] = std::move(snap);
+  for (auto& r : catalog_.LoadRetainedBackups()) retained_[r.resource_id] = std::move(r);
+  std::set<std::string> with_backups;
+  for (const auto& [id, snap] : snapshots_) with_backups.insert(snap.dbi_resource_id);
+  for (const auto& rid : with_backups) RefreshRestoreWindowLocked(rid);
   std::vector<std::string> majors;
   for (const auto& v : runtime_.InstalledVersions()) majors.push_back(v.major);
   pool_ = std::make_unique<ClusterPool>(runtime_, layout_, majors, config_.pool_size);
@@ -77,6 +83,10 @@ Status ControlPlane::CommitLocked(Mutation& m, int64_t* new_op_id) {
     for (const auto& row : m.put) LOCALRDS_RETURN_IF_ERROR(txn.PutInstance(row));
     for (const auto& rid : m.remove) LOCALRDS_RETURN_IF_ERROR(txn.DeleteInstance(rid));
     for (const auto& e : m.events) LOCALRDS_RETURN_IF_ERROR(txn.InsertEvent(e));
+    for (const auto& snap : m.put_snapshots) LOCALRDS_RETURN_IF_ERROR(txn.PutSnapshot(snap));
+    for (const auto& id : m.remove_snapshots) LOCALRDS_RETURN_IF_ERROR(txn.DeleteSnapshot(id));
+    for (const auto& r : m.put_retained) LOCALRDS_RETURN_IF_ERROR(txn.PutRetainedBackup(r));
+    for (const auto& rid : m.remove_retained) LOCALRDS_RETURN_IF_ERROR(txn.DeleteRetainedBackup(rid));
     if (m.new_operation) {
       auto id = txn.InsertOperation(*m.new_operation);
       if (!id.ok()) return id.status();
@@ -97,6 +107,20 @@ Status ControlPlane::CommitLocked(Mutation& m, int64_t* new_op_id) {
     instances_.erase(rid);
     rendered_.erase(rid);
   }
+  std::set<std::string> windows;  // instances whose restorable window may have moved
+  for (const auto& snap : m.put_snapshots) {
+    snapshots_[snap.id] = snap;
+    windows.insert(snap.dbi_resource_id);
+  }
+  for (const auto& id : m.remove_snapshots) {
+    auto it = snapshots_.find(id);
+    if (it == snapshots_.end()) continue;
+    windows.insert(it->second.dbi_resource_id);
+    snapshots_.erase(it);
+  }
+  for (const auto& rid : windows) RefreshRestoreWindowLocked(rid);
+  for (const auto& r : m.put_retained) retained_[r.resource_id] = r;
+  for (const auto& rid : m.remove_retained) retained_.erase(rid);
   for (const auto& e : m.events) {
     LogLine("event") << e.source_identifier << " " << (e.event_id.empty() ? "-" : e.event_id) << " "
                      << e.message;
@@ -175,8 +199,14 @@ std::optional<int> ControlPlane::AllocatePort(int requested, const std::string& 
   return std::nullopt;
 }
 
-Status ControlPlane::WriteServerConfig(const InstanceRow& row) {
+Status ControlPlane::WriteServerConfig(const InstanceRow& row, const std::string& recovery) {
   fs::path pgdata = layout_.PgData(row.resource_id);
+  const fs::path archive = layout_.ArchiveDir(row.resource_id);
+  const bool backups = row.attrs.value("BackupRetentionPeriod", 0) > 0;
+  if (backups) {
+    LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(archive));
+    LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(archive));
+  }
   fs::path tmp = pgdata / "localrds.conf.tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -189,7 +219,15 @@ Status ControlPlane::WriteServerConfig(const InstanceRow& row) {
         << "password_encryption = 'scram-sha-256'\n"
         << "wal_retrieve_retry_interval = 100ms\n"
         << "log_line_prefix = '%m [%p] %q%u@%d '\n"
-        << "cluster_name = '" << row.resource_id << "'\n";
+        << "cluster_name = '" << row.resource_id << "'\n"
+        // Archiving is always on, so that turning backups on or off is a reload of the command
+        // (with retention 0 every segment is discarded). Commit timestamps tell localrds when
+        // there is something new to archive.
+        << "archive_mode = on\n"
+        << "archive_command = '"
+        << (backups ? backup_files::ArchiveCommand(archive) : std::string("/bin/true")) << "'\n"
+        << "track_commit_timestamp = on\n"
+        << recovery;
     if (!out) return Status::Internal("cannot write " + tmp.string());
   }
   std::error_code ec;
@@ -220,6 +258,7 @@ Status ControlPlane::Recover() {
     Layout::RemoveTree(e.path(), layout_.TrashDir());
     LogLine("reconciler") << "removed orphan directory " << name;
   }
+  RemoveBackupOrphans();
   for (const auto& e : fs::directory_iterator(layout_.TrashDir(), ec)) {
     fs::remove_all(e.path(), ec);
   }
@@ -228,7 +267,8 @@ Status ControlPlane::Recover() {
   for (auto& op : catalog_.LoadUnfinishedOperations()) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (!instances_.count(op.resource_id) && op.kind != "delete") {
+      if (!instances_.count(op.resource_id) && !snapshots_.count(op.resource_id) &&
+          op.kind != "delete") {
         Mutation m;
         m.op_update = Mutation::OpUpdate{op.id, op.step, "failed", "instance is gone"};
         CommitLocked(m, nullptr);
@@ -243,6 +283,18 @@ Status ControlPlane::Recover() {
     LogLine("reconciler") << "resuming operation " << op.id << " (" << op.kind << ") at step "
                           << op.step << " for " << op.resource_id;
     engine_->Submit(op);
+  }
+  // 2b. A snapshot still "creating" whose operation is not resuming will never finish.
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Mutation m;
+    for (const auto& [id, snap] : snapshots_) {
+      if (snap.status != "creating" || busy.count(snap.attrs.value("_op_resource", ""))) continue;
+      SnapshotRow failed = snap;
+      failed.status = "failed";
+      m.put_snapshots.push_back(failed);
+    }
+    if (!m.put_snapshots.empty()) CommitLocked(m, nullptr);
   }
   // 3. Servers: bring back what should run, stop what should not.
   std::vector<InstanceRow> rows;
@@ -312,6 +364,7 @@ void ControlPlane::Shutdown(bool stop_servers) {
 void ControlPlane::ReconcilerLoop() {
   while (!stopping_) {
     try {
+      ShipWalOnce();
       std::string did = ReconcileOnce();
       if (!did.empty()) LogLine("reconciler") << did;
     } catch (const std::exception& e) {
@@ -364,6 +417,12 @@ std::string ControlPlane::ReconcileOnce() {
     m.new_operation = op;
     if (CommitLocked(m, nullptr).ok()) engine_->Submit(*m.new_operation);
   }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    said += ScheduleBackupsLocked(NowMs());
+  }
+  std::string expired = ExpireBackups(NowMs());
+  if (!expired.empty()) said += expired + " ";
   if (!said.empty()) said.pop_back();
   return said;
 }
@@ -457,6 +516,8 @@ void ControlPlane::ResetAsync(std::function<void(Status)> done) {
         result = catalog_.Transact([](CatalogTxn& t) { return t.DeleteEverything(); });
         if (result.ok()) {
           instances_.clear();
+          snapshots_.clear();
+          retained_.clear();
           rendered_.clear();
           active_ops_.clear();
           pending_renames_.clear();
@@ -467,6 +528,7 @@ void ControlPlane::ResetAsync(std::function<void(Status)> done) {
           runtime_.Stop(Server(row));
           Layout::RemoveTree(layout_.InstanceDir(row.resource_id), layout_.TrashDir());
         }
+        RemoveBackupOrphans();
         std::error_code ec;
         std::filesystem::remove(layout_.SocketDir(), ec);  // only when empty
         LogLine("control") << "reset: removed " << rows.size() << " instances";

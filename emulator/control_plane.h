@@ -51,6 +51,9 @@ struct EmulatorConfig {
   std::chrono::milliseconds reconcile_interval{1000};
   //! How long a reset waits for running operations before it goes ahead without them.
   std::chrono::milliseconds reset_wait{std::chrono::minutes(2)};
+  //! How often the WAL of an instance with new commits is switched and archived: bounds how far
+  //! LatestRestorableTime trails the newest commit. RDS ships WAL every 5 minutes (300 s).
+  std::chrono::milliseconds wal_ship_interval{std::chrono::seconds(5)};
   std::string version = "0.0.0";
 };
 
@@ -66,6 +69,10 @@ struct Mutation {
   std::vector<InstanceRow> put;
   std::vector<std::string> remove;  //!< resource ids
   std::vector<EventRow> events;
+  std::vector<SnapshotRow> put_snapshots;
+  std::vector<std::string> remove_snapshots;  //!< snapshot ids
+  std::vector<RetainedBackupRow> put_retained;
+  std::vector<std::string> remove_retained;   //!< resource ids
   std::optional<OperationRow> new_operation;
   struct OpUpdate {
     int64_t id;
@@ -112,6 +119,15 @@ class ControlPlane {
   Result<nlohmann::json> DescribeEvents(const nlohmann::json& req);
   Result<nlohmann::json> DescribeDBEngineVersions(const nlohmann::json& req);
   Result<nlohmann::json> DescribeOrderableDBInstanceOptions(const nlohmann::json& req);
+  // Backups (emulator/snapshot_actions.cc).
+  Result<Accepted> CreateDBSnapshot(const nlohmann::json& req);
+  Result<Accepted> CopyDBSnapshot(const nlohmann::json& req);
+  Result<Accepted> DeleteDBSnapshot(const nlohmann::json& req);
+  Result<nlohmann::json> DescribeDBSnapshots(const nlohmann::json& req);
+  Result<Accepted> RestoreDBInstanceFromDBSnapshot(const nlohmann::json& req);
+  Result<Accepted> RestoreDBInstanceToPointInTime(const nlohmann::json& req);
+  Result<nlohmann::json> DescribeDBInstanceAutomatedBackups(const nlohmann::json& req);
+  Result<Accepted> DeleteDBInstanceAutomatedBackup(const nlohmann::json& req);
 
   // Emulator-only controls (/_localrds/).
   nlohmann::json Health();
@@ -120,6 +136,8 @@ class ControlPlane {
   void ResetAsync(std::function<void(Status)> done);
   //! SIGKILLs an instance's postmaster (a crash drill); the reconciler then recovers it.
   Status CrashInstance(const std::string& identifier);
+  //! Runs the instance's backup window now (an automated backup); returns its operation.
+  Result<Accepted> BackupNow(const std::string& identifier);
   //! CrashInstance on a control thread; `done` is called there.
   void CrashInstanceAsync(const std::string& identifier, std::function<void(Status)> done);
 
@@ -128,8 +146,31 @@ class ControlPlane {
   //! Runs one reconciler pass now; returns what it did, as a sentence ("" when nothing).
   std::string ReconcileOnce();
 
+  //! Expires automated backups older than their retention period (and the WAL only they
+  //! needed), as of `now_ms`; returns what it did, as a sentence ("" when nothing).
+  std::string ExpireBackups(int64_t now_ms);
+  //! Switches and archives the WAL of instances with new commits, and advances their
+  //! LatestRestorableTime once the archive has it. One pass; the reconciler calls it.
+  void ShipWalOnce();
+
   // Used by operations (emulator/operations.cc).
   std::optional<InstanceRow> GetInstance(const std::string& resource_id);
+  std::optional<SnapshotRow> GetSnapshot(const std::string& snapshot_id);
+  //! True when an instance or a snapshot has this resource id.
+  bool ResourceExists(const std::string& resource_id);
+  //! The automated snapshots of an instance (live or deleted), oldest first.
+  std::vector<SnapshotRow> AutomatedSnapshotsOf(const std::string& dbi_resource_id);
+  //! A new automated snapshot row (status "creating") for `row`, named rds:<id>-YYYY-MM-DD-HH-MM.
+  //! The caller holds mutex_ (actions do).
+  SnapshotRow NewAutomatedSnapshotLocked(const InstanceRow& row);
+  //! A snapshot row in `status` describing `row` (the instance it is taken from).
+  SnapshotRow NewSnapshotRow(const InstanceRow& row, const std::string& identifier,
+                             const std::string& type, const std::string& status);
+  EventRow MakeSnapshotEvent(const SnapshotRow& snap, const EventSpec& spec,
+                             const std::string& message_override = "") const;
+  std::string SnapshotArn(const std::string& identifier) const;
+  //! EarliestRestorableTime / LatestRestorableTime of an instance's automated backups (ms).
+  std::optional<std::pair<int64_t, int64_t>> RestoreWindow(const std::string& dbi_resource_id);
   Status Commit(Mutation m);
   ServerSpec Server(const InstanceRow& row) const;
   EventRow MakeEvent(const InstanceRow& row, const EventSpec& spec,
@@ -144,7 +185,8 @@ class ControlPlane {
   //! returned (a port that just failed to bind).
   std::optional<int> AllocatePort(int requested, const std::string& self, int avoid = -1);
   //! Writes the instance's localrds.conf (port, sockets, memory settings) atomically.
-  Status WriteServerConfig(const InstanceRow& row);
+  //! `recovery` adds settings for a point-in-time restore (restore_command, target, …).
+  Status WriteServerConfig(const InstanceRow& row, const std::string& recovery = "");
 
   //! Renders the DBInstance shape.
   nlohmann::json RenderInstance(const InstanceRow& row) const;
@@ -157,13 +199,35 @@ class ControlPlane {
   //! True when an instance has `identifier`, or a running rename is taking it.
   bool IdentifierTakenLocked(const std::string& identifier) const;
   Result<Accepted> StartOperationLocked(InstanceRow row, const std::string& kind,
-                                        nlohmann::json params, std::vector<EventRow> events);
+                                        nlohmann::json params, std::vector<EventRow> events,
+                                        std::vector<SnapshotRow> snapshots = {});
   //! The shape of Reboot/Stop/Start: an idle instance in `required` status moves to `next` and
   //! an operation of `kind` starts; `check` (optional) adds the action's own refusals.
   Result<Accepted> TransitionLocked(const std::string& identifier, const char* required,
                                     const char* next, const char* kind,
                                     const std::function<Status(const InstanceRow&)>& check);
   Result<std::string> ResolveArnLocked(const std::string& arn);
+  Result<SnapshotRow> FindSnapshotLocked(const std::string& identifier);
+  bool SnapshotIdentifierTakenLocked(const std::string& identifier) const;
+  //! The checks and the new row shared by both restores; `source` gives the defaults.
+  Result<InstanceRow> NewRestoredInstanceLocked(const nlohmann::json& req,
+                                                const std::string& target_identifier,
+                                                const InstanceRow& source);
+  nlohmann::json RenderSnapshot(const SnapshotRow& row) const;
+  nlohmann::json RenderAutomatedBackup(const InstanceRow& row, const std::string& status);
+  //! Starts automated backups whose window is open and that have none for today.
+  std::string ScheduleBackupsLocked(int64_t now_ms);
+  //! Validates a manual snapshot identifier (`param` names it in errors), checks it is free and
+  //! returns a new "creating" snapshot row of `row`.
+  Result<SnapshotRow> NewManualSnapshotLocked(const InstanceRow& row, const char* param,
+                                              const std::string& identifier,
+                                              const nlohmann::json& tags);
+  //! Starts an automated backup of an idle, available instance.
+  Result<Accepted> StartBackupLocked(InstanceRow row);
+  //! Recomputes an instance's restorable window and re-renders it (after backups change).
+  void RefreshRestoreWindowLocked(const std::string& dbi_resource_id);
+  //! Removes snapshot directories and WAL archives that no catalog row owns.
+  void RemoveBackupOrphans();
   void ReconcilerLoop();
   //! Runs `fn` on a control thread that Shutdown joins (reset, crash drills); never throws.
   void RunControlTask(std::function<void()> fn);
@@ -183,6 +247,20 @@ class ControlPlane {
   std::map<std::string, std::shared_ptr<const nlohmann::json>> rendered_;
   //! resource id -> the identifier a running rename will give it (reserved until it ends).
   std::map<std::string, std::string> pending_renames_;
+  std::map<std::string, SnapshotRow> snapshots_;         //!< by snapshot id
+  std::map<std::string, RetainedBackupRow> retained_;    //!< by the deleted instance's resource id
+  //! (EarliestRestorableTime, LatestRestorableTime) by DbiResourceId, for automated backups.
+  std::map<std::string, std::pair<int64_t, int64_t>> restorable_;
+  //! WAL shipping state per instance (not persisted: a restart costs one extra switch).
+  struct ShipState {
+    int64_t wal_mtime_ns = 0;      //!< newest pg_wal file change seen
+    std::string committed_xid;     //!< pg_last_committed_xact() at the last switch
+    std::string pending_segment;   //!< switched, not yet seen in the archive
+    int64_t pending_until_ms = 0;  //!< what LatestRestorableTime becomes once it is archived
+    int64_t last_switch_ms = 0;
+  };
+  std::mutex ship_mutex_;                               //!< guards ship_
+  std::map<std::string, ShipState> ship_;
 
   std::mutex reconcile_mutex_;  //!< one reconciler pass at a time
   std::atomic<bool> stopping_{false};

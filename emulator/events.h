@@ -33,6 +33,25 @@ inline constexpr EventSpec kBackupsDisabled{"RDS-EVENT-0028", "backup",
                                             "Automated backups for this DB instance have been disabled"};
 inline constexpr EventSpec kBackupsEnabled{"RDS-EVENT-0032", "backup",
                                            "Automated backups for this DB instance have been enabled"};
+inline constexpr EventSpec kBackupStarted{"RDS-EVENT-0001", "backup", "Backing up DB instance"};
+inline constexpr EventSpec kBackupFinished{"RDS-EVENT-0002", "backup", "Finished DB Instance backup"};
+inline constexpr EventSpec kRestoredFromSnapshot{"RDS-EVENT-0043", "notification",
+                                                 "Restored from snapshot"};
+inline constexpr EventSpec kRestoredFromInstance{"RDS-EVENT-0019", "notification",
+                                                 "Restored from DB instance"};
+// Snapshot events (source type db-snapshot).
+inline constexpr EventSpec kManualSnapshotCreating{"RDS-EVENT-0040", "creation",
+                                                   "Creating manual snapshot"};
+inline constexpr EventSpec kSnapshotDeleted{"RDS-EVENT-0041", "deletion", "Deleted manual snapshot"};
+inline constexpr EventSpec kManualSnapshotCreated{"RDS-EVENT-0042", "creation",
+                                                  "Manual snapshot created"};
+inline constexpr EventSpec kAutomatedSnapshotCreating{"RDS-EVENT-0090", "creation",
+                                                      "Creating automated snapshot"};
+inline constexpr EventSpec kAutomatedSnapshotCreated{"RDS-EVENT-0091", "creation",
+                                                     "Automated snapshot created"};
+inline constexpr EventSpec kSnapshotCopied{"", "notification",
+                                           "Finished copy of snapshot"};
+inline constexpr EventSpec kSnapshotFailed{"", "failure", "Snapshot failed"};
 inline constexpr EventSpec kRenamed{"", "configuration change", "Renamed instance"};
 inline constexpr EventSpec kFailed{
     "RDS-EVENT-0031", "failure",

@@ -113,7 +113,8 @@ Status ControlPlane::CheckIdleLocked(const InstanceRow& row) {
 
 Result<Accepted> ControlPlane::StartOperationLocked(InstanceRow row, const std::string& kind,
                                                     nlohmann::json params,
-                                                    std::vector<EventRow> events) {
+                                                    std::vector<EventRow> events,
+                                                    std::vector<SnapshotRow> snapshots) {
   OperationRow op;
   op.resource_id = row.resource_id;
   op.kind = kind;
@@ -123,6 +124,7 @@ Result<Accepted> ControlPlane::StartOperationLocked(InstanceRow row, const std::
   Mutation m;
   m.put.push_back(row);
   m.events = std::move(events);
+  m.put_snapshots = std::move(snapshots);
   m.new_operation = op;
   int64_t id = 0;
   LOCALRDS_RETURN_IF_ERROR(CommitLocked(m, &id));
@@ -146,6 +148,10 @@ nlohmann::json ControlPlane::RenderInstance(const InstanceRow& row) const {
                      {"HostedZoneId", "Z2R2ITUGPM61AM"}};
   }
   if (!j.contains("TagList")) j["TagList"] = nlohmann::json::array();
+  auto window = restorable_.find(row.resource_id);
+  if (window != restorable_.end() && row.attrs.value("BackupRetentionPeriod", 0) > 0) {
+    j["LatestRestorableTime"] = FormatIso8601(window->second.second);
+  }
   return j;
 }
 
@@ -335,7 +341,10 @@ Result<Accepted> ControlPlane::CreateDBInstance(const nlohmann::json& req) {
                          "DB instance quota exceeded (" + std::to_string(config_.max_instances) +
                              " instances; raise it with --max-instances).");
   }
-  return StartOperationLocked(row, "create", nlohmann::json::object(), {});
+  if (retention == 0) return StartOperationLocked(row, "create", nlohmann::json::object(), {});
+  // The first automated backup is taken at creation (the instance shows backing-up).
+  SnapshotRow snap = NewAutomatedSnapshotLocked(row);
+  return StartOperationLocked(row, "create", {{"snapshot_id", snap.id}}, {}, {snap});
 }
 
 Result<InstancePage> ControlPlane::ListDBInstances(const nlohmann::json& req) {
@@ -511,6 +520,7 @@ Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
   nlohmann::json& pending = a["PendingModifiedValues"];
   if (!pending.is_object()) pending = nlohmann::json::object();
   std::vector<EventRow> events;
+  std::string backups_toggle;  // "on" / "off" when automated backups are switched now
   static const std::vector<std::pair<const char*, const char*>> kStoredBools = {
       {"AutoMinorVersionUpgrade", "AutoMinorVersionUpgrade"},
       {"DeletionProtection", "DeletionProtection"},
@@ -546,6 +556,7 @@ Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
       if (toggles) {
         events.push_back(MakeEvent(row, *retention == 0 ? rds_events::kBackupsDisabled
                                                         : rds_events::kBackupsEnabled));
+        backups_toggle = *retention == 0 ? "off" : "on";
       }
     } else {
       pending["BackupRetentionPeriod"] = *retention;
@@ -601,6 +612,14 @@ Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
   }
   if (!apply.empty()) params["attrs"] = apply;
   if (!clear.empty()) params["clear_pending"] = clear;
+  std::vector<SnapshotRow> snapshots;
+  if (!backups_toggle.empty()) {
+    params["backups"] = backups_toggle;
+    if (backups_toggle == "on") {  // a new base backup starts the new restorable window
+      snapshots.push_back(NewAutomatedSnapshotLocked(row));
+      params["snapshot_id"] = snapshots.back().id;
+    }
+  }
 
   if (params.empty()) {
     Mutation m;
@@ -610,7 +629,7 @@ Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
     return Accepted{RenderInstance(row), 0};
   }
   row.status = params.contains("new_identifier") ? "renaming" : "modifying";
-  auto accepted = StartOperationLocked(row, "modify", params, events);
+  auto accepted = StartOperationLocked(row, "modify", params, events, snapshots);
   if (accepted.ok() && params.contains("new_identifier")) {
     pending_renames_[row.resource_id] = params["new_identifier"].get<std::string>();
   }
@@ -644,14 +663,20 @@ Result<Accepted> ControlPlane::DeleteDBInstance(const nlohmann::json& req) {
                          "Cannot delete protected DB Instance, please disable deletion protection "
                          "and try again.");
   }
+  nlohmann::json params = {
+      {"retain_automated_backups", !ReqBool(req, "DeleteAutomatedBackups").value_or(true)}};
+  std::vector<SnapshotRow> snapshots;
+  std::vector<EventRow> events;
   if (final_id) {
-    LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("FinalDBSnapshotIdentifier", *final_id, 255));
-    return Status::Error(AwsError::kInvalidParameterCombination,
-                         "localrds cannot take DB snapshots yet, so it cannot take a final "
-                         "snapshot; delete with SkipFinalSnapshot=true.");
+    auto snap = NewManualSnapshotLocked(row, "FinalDBSnapshotIdentifier", *final_id,
+                                        nlohmann::json::array());
+    if (!snap.ok()) return snap.status();
+    params["snapshot_id"] = snap->id;
+    events.push_back(MakeSnapshotEvent(*snap, rds_events::kManualSnapshotCreating));
+    snapshots.push_back(*snap);
   }
   row.status = "deleting";
-  return StartOperationLocked(row, "delete", nlohmann::json::object(), {});
+  return StartOperationLocked(row, "delete", params, events, snapshots);
 }
 
 Result<Accepted> ControlPlane::TransitionLocked(
@@ -686,17 +711,29 @@ Result<Accepted> ControlPlane::RebootDBInstance(const nlohmann::json& req) {
 }
 
 Result<Accepted> ControlPlane::StopDBInstance(const nlohmann::json& req) {
-  const auto snapshot = ReqString(req, "DBSnapshotIdentifier");
+  const auto snapshot_id = ReqString(req, "DBSnapshotIdentifier");
   std::lock_guard<std::mutex> lock(mutex_);
-  return TransitionLocked(ReqString(req, "DBInstanceIdentifier").value_or(""), "available",
-                          "stopping", "stop", [&](const InstanceRow&) {
-                            if (!snapshot) return Status::Ok();
-                            LOCALRDS_RETURN_IF_ERROR(
-                                ValidateIdentifier("DBSnapshotIdentifier", *snapshot, 255));
-                            return Status::Error(AwsError::kInvalidParameterCombination,
-                                                 "localrds cannot take DB snapshots yet; stop "
-                                                 "without DBSnapshotIdentifier.");
-                          });
+  if (!snapshot_id) {
+    return TransitionLocked(ReqString(req, "DBInstanceIdentifier").value_or(""), "available",
+                            "stopping", "stop", nullptr);
+  }
+  // With a snapshot first: the same checks, then the snapshot row in the same commit.
+  auto found = FindLocked(ReqString(req, "DBInstanceIdentifier").value_or(""));
+  if (!found.ok()) return found.status();
+  InstanceRow row = *found;
+  LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
+  if (row.status != "available") {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "DB instance " + row.identifier + " is not in available state (it is " +
+                             row.status + ").");
+  }
+  auto snap = NewManualSnapshotLocked(row, "DBSnapshotIdentifier", *snapshot_id,
+                                      nlohmann::json::array());
+  if (!snap.ok()) return snap.status();
+  row.status = "stopping";
+  return StartOperationLocked(row, "stop", {{"snapshot_id", snap->id}},
+                              {MakeSnapshotEvent(*snap, rds_events::kManualSnapshotCreating)},
+                              {*snap});
 }
 
 Result<Accepted> ControlPlane::StartDBInstance(const nlohmann::json& req) {

@@ -305,13 +305,54 @@ void LocalRuntime::Reap() {
   }
 }
 
+namespace {
+std::string Conninfo(const ServerSpec& spec, const std::string& database) {
+  return "host=" + spec.socket_dir.string() + " port=" + std::to_string(spec.port) +
+         " user=" + kSuperuser + " dbname=" + database +
+         " connect_timeout=30 application_name=localrds keepalives=1"
+         " options='-c statement_timeout=120000'";
+}
+}  // namespace
+
+Result<std::string> LocalRuntime::QueryValue(const ServerSpec& spec, const std::string& database,
+                                             const std::string& sql) {
+  PGconn* conn = PQconnectdb(Conninfo(spec, database).c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(conn);
+    PQfinish(conn);
+    return Status::Internal("cannot connect to PostgreSQL: " + msg);
+  }
+  PGresult* res = PQexec(conn, sql.c_str());
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    std::string msg = PQresultErrorMessage(res);
+    PQclear(res);
+    PQfinish(conn);
+    return Status::Internal("SQL failed: " + msg);
+  }
+  std::string value;
+  if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0)) {
+    value = PQgetvalue(res, 0, 0);
+  }
+  PQclear(res);
+  PQfinish(conn);
+  return value;
+}
+
+Status LocalRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest) {
+  CommandOptions o = Options();
+  o.timeout = std::chrono::hours(6);
+  auto out = RunCommand({Bin(spec.major, "pg_basebackup").string(), "-h", spec.socket_dir.string(),
+                         "-p", std::to_string(spec.port), "-U", kSuperuser, "-D", dest.string(),
+                         "-X", "stream", "-c", "fast", "--no-sync", "-Fp"},
+                        o);
+  if (!out.ok()) return out.status();
+  if (out->exit_code != 0) return Status::Internal("pg_basebackup failed: " + out->output);
+  return Status::Ok();
+}
+
 Status LocalRuntime::ExecSql(const ServerSpec& spec, const std::string& database,
                              const std::vector<std::string>& statements) {
-  std::string conninfo = "host=" + spec.socket_dir.string() + " port=" + std::to_string(spec.port) +
-                         " user=" + kSuperuser + " dbname=" + database +
-                         " connect_timeout=30 application_name=localrds keepalives=1"
-                         " options='-c statement_timeout=120000'";
-  PGconn* conn = PQconnectdb(conninfo.c_str());
+  PGconn* conn = PQconnectdb(Conninfo(spec, database).c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(conn);
     PQfinish(conn);

@@ -34,6 +34,9 @@ class LocalRuntime : public PgRuntime {
   bool IsRunning(const ServerSpec& spec) override;
   Status ExecSql(const ServerSpec& spec, const std::string& database,
                  const std::vector<std::string>& statements) override;
+  Result<std::string> QueryValue(const ServerSpec& spec, const std::string& database,
+                                 const std::string& sql) override;
+  Status BaseBackup(const ServerSpec& spec, const std::filesystem::path& dest) override;
   void Reap() override;
 
   //! The postmaster's pid from postmaster.pid when it is alive and serves `pgdata`.

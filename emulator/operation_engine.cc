@@ -120,7 +120,7 @@ void OperationEngine::Run(OperationRow op) {
     }
     const OperationStep& step = kind.steps[op.step];
     auto current = cp_.GetInstance(op.resource_id);
-    if (!current && op.kind != "delete") {
+    if (!cp_.ResourceExists(op.resource_id) && op.kind != "delete") {
       // The instance is gone (a reset): nothing is left to act on, and no step may write a row.
       Mutation m;
       m.op_update = Mutation::OpUpdate{op.id, op.step, "failed", "the instance no longer exists"};
@@ -148,7 +148,7 @@ void OperationEngine::Run(OperationRow op) {
       // A failed step, or a step whose result cannot be recorded: the operation ends here, and
       // the instance shows the outcome (and is free for the next call).
       OpContext fail{cp_, op, cp_.GetInstance(op.resource_id).value_or(InstanceRow{}), {}};
-      if (kind.on_failure && !fail.instance.resource_id.empty()) {
+      if (kind.on_failure && cp_.ResourceExists(op.resource_id)) {
         try {
           kind.on_failure(fail, st);
         } catch (...) {

@@ -39,6 +39,10 @@ struct OpContext {
   void Event(const EventSpec& spec, const std::string& message = "") {
     staged.events.push_back(cp.MakeEvent(instance, spec, message));
   }
+  void PutSnapshot(const SnapshotRow& snap) { staged.put_snapshots.push_back(snap); }
+  void SnapshotEvent(const SnapshotRow& snap, const EventSpec& spec, const std::string& message = "") {
+    staged.events.push_back(cp.MakeSnapshotEvent(snap, spec, message));
+  }
 };
 
 struct OperationStep {
@@ -53,7 +57,8 @@ struct OperationKind {
 };
 
 //! The kinds localrds runs (emulator/operations.cc): create, delete, stop, start, reboot,
-//! modify, recover.
+//! modify, recover, snapshot, backup, copy-snapshot, restore. Instance kinds run on the
+//! instance's resource id; copy-snapshot runs on the new snapshot's id.
 const std::map<std::string, OperationKind>& OperationKinds();
 
 class OperationEngine {

@@ -56,6 +56,14 @@ class PgRuntime {
   //! duplicate_database) counts as done, so that re-running a step after a crash converges.
   virtual Status ExecSql(const ServerSpec& spec, const std::string& database,
                          const std::vector<std::string>& statements) = 0;
+  //! Runs one query as the superuser and returns the first column of its first row ("" when
+  //! there is no row or the value is NULL).
+  virtual Result<std::string> QueryValue(const ServerSpec& spec, const std::string& database,
+                                         const std::string& sql) = 0;
+  //! An online base backup of the running server into `dest` (an empty directory the servers'
+  //! OS user can write): pg_basebackup, plain format, with the WAL needed to make it consistent.
+  //! Not fsynced: the caller flushes the file system once.
+  virtual Status BaseBackup(const ServerSpec& spec, const std::filesystem::path& dest) = 0;
   //! Reaps exited servers this process started (a zombie postmaster blocks its port).
   virtual void Reap() = 0;
 };

@@ -91,6 +91,44 @@ CREATE TABLE events(
 CREATE INDEX events_date ON events(date_ms);
 )sql";
 
+// v2: snapshots and retained automated backups (backups issue).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE snapshots(
+  id TEXT PRIMARY KEY,
+  identifier TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  dbi_resource_id TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  attrs TEXT NOT NULL);
+CREATE INDEX snapshots_dbi ON snapshots(dbi_resource_id);
+CREATE TABLE retained_backups(
+  resource_id TEXT PRIMARY KEY,
+  instance TEXT NOT NULL,
+  deleted_ms INTEGER NOT NULL);
+)sql";
+
+nlohmann::json InstanceToJson(const InstanceRow& r) {
+  return {{"resource_id", r.resource_id}, {"identifier", r.identifier}, {"status", r.status},
+          {"desired_state", r.desired_state}, {"port", r.port},
+          {"password_verifier", r.password_verifier}, {"created_ms", r.created_ms},
+          {"stopped_ms", r.stopped_ms}, {"attrs", r.attrs}};
+}
+
+InstanceRow InstanceFromJson(const nlohmann::json& j) {
+  InstanceRow r;
+  r.resource_id = j.value("resource_id", "");
+  r.identifier = j.value("identifier", "");
+  r.status = j.value("status", "");
+  r.desired_state = j.value("desired_state", "");
+  r.port = j.value("port", 0);
+  r.password_verifier = j.value("password_verifier", "");
+  r.created_ms = j.value("created_ms", int64_t{0});
+  r.stopped_ms = j.value("stopped_ms", int64_t{0});
+  r.attrs = j.value("attrs", nlohmann::json::object());
+  return r;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
@@ -118,19 +156,21 @@ Status Catalog::Migrate() {
     Stmt s(db_, "PRAGMA user_version");
     s.Step();
     int64_t version = s.Int(0);
-    if (version > 1) {
+    if (version > 2) {
       return Status::Internal("catalog schema version " + std::to_string(version) +
                               " is newer than this localrds");
     }
-    if (version == 0) {
+    // Each migration runs in its own transaction with its user_version bump.
+    const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+    for (int64_t v = version; v < 2; ++v) {
       LOCALRDS_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
-      Status st = Exec(db_, kSchemaV1);
-      if (st.ok()) st = Exec(db_, "PRAGMA user_version=1");
+      Status st = Exec(db_, kMigrations[v]);
+      if (st.ok()) st = Exec(db_, ("PRAGMA user_version=" + std::to_string(v + 1)).c_str());
       if (!st.ok()) {
         Exec(db_, "ROLLBACK");
         return st;
       }
-      return Exec(db_, "COMMIT");
+      LOCALRDS_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
     }
     return Status::Ok();
   });
@@ -231,8 +271,90 @@ Status CatalogTxn::InsertEvent(const EventRow& r) {
   });
 }
 
+Status CatalogTxn::PutSnapshot(const SnapshotRow& r) {
+  return Guard([&] {
+    Stmt s(db_,
+           "INSERT INTO snapshots(id, identifier, type, status, dbi_resource_id, created_ms, attrs)"
+           " VALUES(?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET identifier=excluded.identifier,"
+           " type=excluded.type, status=excluded.status, attrs=excluded.attrs");
+    s.Bind(1, r.id)
+        .Bind(2, r.identifier)
+        .Bind(3, r.type)
+        .Bind(4, r.status)
+        .Bind(5, r.dbi_resource_id)
+        .Bind(6, r.created_ms)
+        .Bind(7, r.attrs.dump());
+    s.Step();
+    return Status::Ok();
+  });
+}
+
+Status CatalogTxn::DeleteSnapshot(const std::string& id) {
+  return Guard([&] {
+    Stmt s(db_, "DELETE FROM snapshots WHERE id=?");
+    s.Bind(1, id).Step();
+    return Status::Ok();
+  });
+}
+
+Status CatalogTxn::PutRetainedBackup(const RetainedBackupRow& r) {
+  return Guard([&] {
+    Stmt s(db_,
+           "INSERT INTO retained_backups(resource_id, instance, deleted_ms) VALUES(?,?,?)"
+           " ON CONFLICT(resource_id) DO UPDATE SET instance=excluded.instance,"
+           " deleted_ms=excluded.deleted_ms");
+    s.Bind(1, r.resource_id).Bind(2, InstanceToJson(r.instance).dump()).Bind(3, r.deleted_ms);
+    s.Step();
+    return Status::Ok();
+  });
+}
+
+Status CatalogTxn::DeleteRetainedBackup(const std::string& resource_id) {
+  return Guard([&] {
+    Stmt s(db_, "DELETE FROM retained_backups WHERE resource_id=?");
+    s.Bind(1, resource_id).Step();
+    return Status::Ok();
+  });
+}
+
 Status CatalogTxn::DeleteEverything() {
-  return Exec(db_, "DELETE FROM instances; DELETE FROM operations; DELETE FROM events;");
+  return Exec(db_,
+              "DELETE FROM instances; DELETE FROM operations; DELETE FROM events;"
+              " DELETE FROM snapshots; DELETE FROM retained_backups;");
+}
+
+std::vector<SnapshotRow> Catalog::LoadSnapshots() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<SnapshotRow> out;
+  Stmt s(db_,
+         "SELECT id, identifier, type, status, dbi_resource_id, created_ms, attrs FROM snapshots"
+         " ORDER BY created_ms");
+  while (s.Step()) {
+    SnapshotRow r;
+    r.id = s.Text(0);
+    r.identifier = s.Text(1);
+    r.type = s.Text(2);
+    r.status = s.Text(3);
+    r.dbi_resource_id = s.Text(4);
+    r.created_ms = s.Int(5);
+    r.attrs = nlohmann::json::parse(s.Text(6));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<RetainedBackupRow> Catalog::LoadRetainedBackups() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<RetainedBackupRow> out;
+  Stmt s(db_, "SELECT resource_id, instance, deleted_ms FROM retained_backups");
+  while (s.Step()) {
+    RetainedBackupRow r;
+    r.resource_id = s.Text(0);
+    r.instance = InstanceFromJson(nlohmann::json::parse(s.Text(1)));
+    r.deleted_ms = s.Int(2);
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 std::vector<InstanceRow> Catalog::LoadInstances() {

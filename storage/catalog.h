@@ -37,6 +37,24 @@ struct InstanceRow {
   nlohmann::json attrs;           //!< every other DBInstance field, by RDS member name
 };
 
+//! A DB snapshot, manual or automated: one base backup under snapshots/<id>/.
+struct SnapshotRow {
+  std::string id;                 //!< immutable, names the directory ("snap-…")
+  std::string identifier;         //!< DBSnapshotIdentifier, unique ("rds:…" when automated)
+  std::string type;               //!< "manual" or "automated"
+  std::string status;             //!< "creating", "available", "failed", …
+  std::string dbi_resource_id;    //!< the instance it was taken from
+  int64_t created_ms = 0;         //!< SnapshotCreateTime
+  nlohmann::json attrs;           //!< every other DBSnapshot field, by RDS member name
+};
+
+//! The automated backups of a deleted instance that the user kept (DeleteAutomatedBackups=false).
+struct RetainedBackupRow {
+  std::string resource_id;        //!< the deleted instance's DbiResourceId
+  InstanceRow instance;           //!< the instance as it was when deleted
+  int64_t deleted_ms = 0;
+};
+
 struct OperationRow {
   int64_t id = 0;
   std::string resource_id;
@@ -78,6 +96,10 @@ class CatalogTxn {
   Result<int64_t> InsertOperation(const OperationRow& row);
   Status UpdateOperation(int64_t id, int step, const std::string& state, const std::string& error);
   Status InsertEvent(const EventRow& row);
+  Status PutSnapshot(const SnapshotRow& row);
+  Status DeleteSnapshot(const std::string& id);
+  Status PutRetainedBackup(const RetainedBackupRow& row);
+  Status DeleteRetainedBackup(const std::string& resource_id);
   Status DeleteEverything();
 
  private:
@@ -94,6 +116,8 @@ class Catalog {
   Status Transact(const std::function<Status(CatalogTxn&)>& fn);
 
   std::vector<InstanceRow> LoadInstances();
+  std::vector<SnapshotRow> LoadSnapshots();
+  std::vector<RetainedBackupRow> LoadRetainedBackups();
   std::vector<OperationRow> LoadUnfinishedOperations();
   std::optional<OperationRow> LoadOperation(int64_t id);
   std::vector<EventRow> QueryEvents(const EventQuery& q);

@@ -21,6 +21,8 @@ void Layout::CreateDirectories() const {
   std::filesystem::create_directories(InstancesDir());
   std::filesystem::create_directories(TrashDir());
   std::filesystem::create_directories(data_dir_ / "pool");
+  std::filesystem::create_directories(data_dir_ / "archive");
+  std::filesystem::create_directories(SnapshotsDir());
 }
 
 void Layout::RemoveTree(const std::filesystem::path& dir, const std::filesystem::path& trash) {

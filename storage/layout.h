@@ -4,6 +4,9 @@
 //   instances/<resource-id>/pgdata    an instance's PostgreSQL cluster
 //   instances/<resource-id>/postgresql.log
 //   pool/<major>/<name>               ready-made clusters waiting to become instances
+//   archive/<resource-id>/            an instance's WAL archive (gzip'd segments; kept with its
+//                                     automated backups after the instance is deleted)
+//   snapshots/<snapshot-id>/          one base backup per DB snapshot, manual or automated
 //   trash/                            directories being removed (renamed here first)
 //
 // Directories are named by immutable resource ids, never by user-chosen identifiers, so renames
@@ -34,6 +37,17 @@ class Layout {
   }
   std::filesystem::path PoolDir(const std::string& major) const {
     return data_dir_ / "pool" / major;
+  }
+  std::filesystem::path ArchiveDir(const std::string& resource_id) const {
+    return data_dir_ / "archive" / resource_id;
+  }
+  std::filesystem::path SnapshotsDir() const { return data_dir_ / "snapshots"; }
+  std::filesystem::path SnapshotDir(const std::string& snapshot_id) const {
+    return SnapshotsDir() / snapshot_id;
+  }
+  //! The frozen view of a source's archive that a point-in-time restore replays.
+  std::filesystem::path RestoreWalDir(const std::string& resource_id) const {
+    return InstanceDir(resource_id) / "restore-wal";
   }
   std::filesystem::path TrashDir() const { return data_dir_ / "trash"; }
   //! Unix sockets of every server of this data directory. Kept short (sun_path is 108 bytes):

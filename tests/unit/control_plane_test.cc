@@ -124,7 +124,10 @@ TEST_F(ControlPlaneTest, CreateRunsARealBootstrapAndBecomesAvailable) {
   }
   EXPECT_TRUE(role);
   EXPECT_TRUE(db);
-  EXPECT_EQ(EventMessages("test"), std::vector<std::string>{"DB instance created"});
+  // The default retention (1 day) takes the first automated backup at creation.
+  EXPECT_EQ(EventMessages("test"),
+            (std::vector<std::string>{"DB instance created", "Backing up DB instance",
+                                      "Finished DB Instance backup"}));
 }
 
 TEST_F(ControlPlaneTest, CreateErrors) {
@@ -204,7 +207,8 @@ TEST_F(ControlPlaneTest, StopStartRebootMoveThroughRdsStatuses) {
   ExpectError(cp_->RebootDBInstance({{"DBInstanceIdentifier", "test"}, {"ForceFailover", true}}).status(),
               "InvalidParameterCombination", 400);
   EXPECT_EQ(EventMessages("test"),
-            (std::vector<std::string>{"DB instance created", "DB instance stopped",
+            (std::vector<std::string>{"DB instance created", "Backing up DB instance",
+                                      "Finished DB Instance backup", "DB instance stopped",
                                       "DB instance started", "DB instance shutdown",
                                       "DB instance restarted"}));
 }
@@ -539,8 +543,8 @@ TEST_F(ControlPlaneTest, DeleteRules) {
   ExpectError(cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
               "InvalidParameterCombination", 400,
               "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.");
-  ExpectError(cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"FinalDBSnapshotIdentifier", "final"}}).status(),
-              "InvalidParameterCombination", 400);
+  ExpectError(cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"FinalDBSnapshotIdentifier", "-bad"}}).status(),
+              "InvalidParameterValue", 400);
   auto m = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"DeletionProtection", true}});
   ASSERT_TRUE(m.ok());
   ExpectError(cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}}).status(),

@@ -58,4 +58,32 @@ Status FakeRuntime::ExecSql(const ServerSpec& spec, const std::string& database,
   return Status::Ok();
 }
 
+Result<std::string> FakeRuntime::QueryValue(const ServerSpec& spec, const std::string&,
+                                            const std::string& sql) {
+  std::lock_guard<std::mutex> l(mutex_);
+  if (!running_.count(spec.pgdata.string())) return Status::Internal("server not running");
+  sql_.push_back(sql);
+  if (sql.find("pg_is_in_recovery") != std::string::npos) return std::string("f");
+  return std::string();
+}
+
+Status FakeRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest) {
+  {
+    std::lock_guard<std::mutex> l(mutex_);
+    if (fail_next_backup_) {
+      fail_next_backup_ = false;
+      return Status::Internal("pg_basebackup failed (injected)");
+    }
+    if (!running_.count(spec.pgdata.string())) return Status::Internal("server not running");
+    ++backups_;
+  }
+  fs::create_directories(dest);
+  for (const auto& e : fs::directory_iterator(spec.pgdata)) {
+    if (e.is_regular_file()) fs::copy_file(e.path(), dest / e.path().filename(), fs::copy_options::overwrite_existing);
+  }
+  std::ofstream(dest / "backup_label")
+      << "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n";
+  return Status::Ok();
+}
+
 }  // namespace localrds

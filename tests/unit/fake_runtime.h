@@ -26,6 +26,10 @@ class FakeRuntime : public PgRuntime {
   bool IsRunning(const ServerSpec& spec) override;
   Status ExecSql(const ServerSpec& spec, const std::string& database,
                  const std::vector<std::string>& statements) override;
+  Result<std::string> QueryValue(const ServerSpec& spec, const std::string& database,
+                                 const std::string& sql) override;
+  //! Copies the data directory's files and writes a backup_label, like pg_basebackup.
+  Status BaseBackup(const ServerSpec& spec, const std::filesystem::path& dest) override;
   void Reap() override {}
 
   // Fault injection and inspection.
@@ -36,6 +40,8 @@ class FakeRuntime : public PgRuntime {
   }
   //! Called (outside the runtime's lock) after every Stop.
   void OnStop(std::function<void()> hook) { std::lock_guard<std::mutex> l(mutex_); on_stop_ = std::move(hook); }
+  void FailNextBackup(bool fail) { std::lock_guard<std::mutex> l(mutex_); fail_next_backup_ = fail; }
+  int Backups() { std::lock_guard<std::mutex> l(mutex_); return backups_; }
   void FailInitdb(bool fail) { std::lock_guard<std::mutex> l(mutex_); fail_initdb_ = fail; }
   std::vector<std::string> Sql() { std::lock_guard<std::mutex> l(mutex_); return sql_; }
   int Starts() { std::lock_guard<std::mutex> l(mutex_); return starts_; }
@@ -44,6 +50,8 @@ class FakeRuntime : public PgRuntime {
  private:
   std::mutex mutex_;
   std::set<std::string> running_;  //!< pgdata paths
+  bool fail_next_backup_ = false;
+  int backups_ = 0;
   std::vector<std::string> sql_;
   int starts_ = 0;
   bool fail_next_start_ = false;

@@ -1,0 +1,670 @@
+// The backup actions: DB snapshots (create, copy, delete, describe), the two restores, and
+// automated backups (describe, delete retained ones).
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <set>
+
+#include "common/log.h"
+#include "common/time_util.h"
+#include "emulator/control_plane.h"
+#include "emulator/instance_classes.h"
+#include "emulator/operation_engine.h"
+#include "emulator/paging.h"
+#include "emulator/request.h"
+#include "emulator/validation.h"
+
+namespace localrds {
+namespace {
+
+constexpr int kManualSnapshotQuota = 100;  // RDS's default "Manual DB instance snapshots"
+
+Status SnapshotNotFound(const std::string& id) {
+  return Status::Error(AwsError::kDBSnapshotNotFound, "DBSnapshot " + id + " not found.");
+}
+
+Status AutomatedBackupNotFound(const std::string& what) {
+  return Status::Error(AwsError::kDBInstanceAutomatedBackupNotFound,
+                       "No automated backup found for " + what + ".");
+}
+
+std::string NewResourceId() {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  unsigned char buf[26];
+  RAND_bytes(buf, sizeof buf);
+  std::string id = "db-";
+  for (unsigned char b : buf) id += kAlphabet[b % 32];
+  return id;
+}
+
+// The identifier part of an RDS ARN of `type` ("snapshot", "auto-backup"), or the input itself.
+std::string FromArn(const std::string& s, const std::string& type) {
+  const std::string marker = ":" + type + ":";
+  if (s.rfind("arn:", 0) != 0) return s;
+  auto pos = s.find(marker);
+  return pos == std::string::npos ? s : s.substr(pos + marker.size());
+}
+
+}  // namespace
+
+// --- lookups and rendering ------------------------------------------------------------------
+
+Result<SnapshotRow> ControlPlane::FindSnapshotLocked(const std::string& identifier) {
+  std::string id = ToLower(FromArn(identifier, "snapshot"));
+  for (const auto& [sid, snap] : snapshots_) {
+    if (snap.identifier == id) return snap;
+  }
+  return SnapshotNotFound(identifier);
+}
+
+bool ControlPlane::SnapshotIdentifierTakenLocked(const std::string& identifier) const {
+  return std::any_of(snapshots_.begin(), snapshots_.end(),
+                     [&](const auto& kv) { return kv.second.identifier == identifier; });
+}
+
+Result<SnapshotRow> ControlPlane::NewManualSnapshotLocked(const InstanceRow& row, const char* param,
+                                                          const std::string& identifier,
+                                                          const nlohmann::json& tags) {
+  LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier(param, identifier, 255));
+  const std::string id = ToLower(identifier);
+  if (SnapshotIdentifierTakenLocked(id)) {
+    return Status::Error(AwsError::kDBSnapshotAlreadyExists,
+                         "Cannot create the snapshot because a snapshot with the identifier " + id +
+                             " already exists.");
+  }
+  int manual = 0;
+  for (const auto& [sid, snap] : snapshots_) manual += snap.type == "manual";
+  if (manual >= kManualSnapshotQuota) {
+    return Status::Error(AwsError::kSnapshotQuotaExceeded,
+                         "Cannot create more than " + std::to_string(kManualSnapshotQuota) +
+                             " manual snapshots");
+  }
+  SnapshotRow snap = NewSnapshotRow(row, id, "manual", "creating");
+  snap.attrs["_op_resource"] = row.resource_id;
+  nlohmann::json list = tags.is_array() ? tags : nlohmann::json::array();
+  if (list.empty() && row.attrs.value("CopyTagsToSnapshot", false)) {
+    list = row.attrs.value("TagList", nlohmann::json::array());
+  }
+  snap.attrs["TagList"] = list;
+  return snap;
+}
+
+nlohmann::json ControlPlane::RenderSnapshot(const SnapshotRow& s) const {
+  const nlohmann::json& inst = s.attrs.contains("_instance") ? s.attrs["_instance"] : nlohmann::json::object();
+  nlohmann::json j = nlohmann::json::object();
+  j["DBSnapshotIdentifier"] = s.identifier;
+  j["DBInstanceIdentifier"] = s.attrs.value("DBInstanceIdentifier", "");
+  j["SnapshotCreateTime"] = FormatIso8601(s.created_ms);
+  j["Engine"] = inst.value("Engine", "postgres");
+  j["AllocatedStorage"] = s.attrs.value("AllocatedStorage", inst.value("AllocatedStorage", 20));
+  j["Status"] = s.status;
+  j["Port"] = s.attrs.value("_instance_port", 5432);
+  j["AvailabilityZone"] = inst.value("AvailabilityZone", config_.region + "a");
+  j["VpcId"] = "vpc-00000000";
+  j["InstanceCreateTime"] = FormatIso8601(s.attrs.value("_instance_created_ms", s.created_ms));
+  j["MasterUsername"] = inst.value("MasterUsername", "");
+  j["EngineVersion"] = inst.value("EngineVersion", "");
+  j["LicenseModel"] = "postgresql-license";
+  j["SnapshotType"] = s.type;
+  if (inst.contains("Iops")) j["Iops"] = inst["Iops"];
+  j["OptionGroupName"] = "default:postgres-" + inst.value("EngineVersion", "15").substr(0, inst.value("EngineVersion", "15").find('.'));
+  j["PercentProgress"] = s.attrs.value("PercentProgress", 0);
+  if (s.attrs.contains("SourceDBSnapshotIdentifier")) {
+    j["SourceDBSnapshotIdentifier"] = s.attrs["SourceDBSnapshotIdentifier"];
+    j["SourceRegion"] = config_.region;
+  }
+  j["StorageType"] = inst.value("StorageType", "gp2");
+  j["Encrypted"] = inst.value("StorageEncrypted", false);
+  j["DBSnapshotArn"] = SnapshotArn(s.identifier);
+  j["IAMDatabaseAuthenticationEnabled"] = inst.value("IAMDatabaseAuthenticationEnabled", false);
+  j["ProcessorFeatures"] = nlohmann::json::array();
+  j["DbiResourceId"] = s.dbi_resource_id;
+  j["TagList"] = s.attrs.value("TagList", nlohmann::json::array());
+  j["OriginalSnapshotCreateTime"] = FormatIso8601(s.attrs.value("_original_created_ms", s.created_ms));
+  j["SnapshotDatabaseTime"] = FormatIso8601(s.attrs.value("_consistent_ms", s.created_ms));
+  j["SnapshotTarget"] = "region";
+  j["StorageThroughput"] = inst.value("StorageThroughput", 0);
+  j["DedicatedLogVolume"] = false;
+  j["MultiTenant"] = false;
+  return j;
+}
+
+nlohmann::json ControlPlane::RenderAutomatedBackup(const InstanceRow& row, const std::string& status) {
+  const nlohmann::json& a = row.attrs;
+  std::string ab_id = "ab-" + ToLower(row.resource_id.substr(3));
+  nlohmann::json j = nlohmann::json::object();
+  j["DBInstanceArn"] = InstanceArn(row.identifier);
+  j["DbiResourceId"] = row.resource_id;
+  j["Region"] = config_.region;
+  j["DBInstanceIdentifier"] = row.identifier;
+  auto window = restorable_.find(row.resource_id);
+  if (window != restorable_.end()) {
+    j["RestoreWindow"] = {{"EarliestTime", FormatIso8601(window->second.first)},
+                          {"LatestTime", FormatIso8601(window->second.second)}};
+  } else {
+    j["RestoreWindow"] = nlohmann::json::object();
+  }
+  j["AllocatedStorage"] = a.value("AllocatedStorage", 20);
+  j["Status"] = status;
+  j["Port"] = row.port;
+  j["AvailabilityZone"] = a.value("AvailabilityZone", "");
+  j["VpcId"] = "vpc-00000000";
+  j["InstanceCreateTime"] = FormatIso8601(row.created_ms);
+  j["MasterUsername"] = a.value("MasterUsername", "");
+  j["Engine"] = "postgres";
+  j["EngineVersion"] = a.value("EngineVersion", "");
+  j["LicenseModel"] = "postgresql-license";
+  j["Encrypted"] = a.value("StorageEncrypted", false);
+  j["StorageType"] = a.value("StorageType", "gp2");
+  j["IAMDatabaseAuthenticationEnabled"] = a.value("IAMDatabaseAuthenticationEnabled", false);
+  j["BackupRetentionPeriod"] = a.value("BackupRetentionPeriod", 0);
+  j["PreferredBackupWindow"] = a.value("PreferredBackupWindow", "");
+  j["DBInstanceAutomatedBackupsArn"] =
+      "arn:aws:rds:" + config_.region + ":" + config_.account_id + ":auto-backup:" + ab_id;
+  j["DBInstanceAutomatedBackupsReplications"] = nlohmann::json::array();
+  j["BackupTarget"] = "region";
+  j["StorageThroughput"] = a.value("StorageThroughput", 0);
+  j["MultiTenant"] = false;
+  j["DedicatedLogVolume"] = false;
+  return j;
+}
+
+// --- snapshots ------------------------------------------------------------------------------
+
+Result<Accepted> ControlPlane::CreateDBSnapshot(const nlohmann::json& req) {
+  const std::string snap_id = ReqString(req, "DBSnapshotIdentifier").value_or("");
+  nlohmann::json tags = req.value("Tags", nlohmann::json::array());
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = FindLocked(ReqString(req, "DBInstanceIdentifier").value_or(""));
+  if (!found.ok()) return found.status();
+  InstanceRow row = *found;
+  auto snap = NewManualSnapshotLocked(row, "DBSnapshotIdentifier", snap_id, tags);
+  if (!snap.ok()) return snap.status();
+  LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
+  if (row.status != "available") {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Cannot create a snapshot because the database instance " +
+                             row.identifier + " is not currently in the available state.");
+  }
+  row.status = "backing-up";
+  auto accepted = StartOperationLocked(row, "snapshot", {{"snapshot_id", snap->id}},
+                                       {MakeSnapshotEvent(*snap, rds_events::kManualSnapshotCreating)},
+                                       {*snap});
+  if (!accepted.ok()) return accepted.status();
+  return Accepted{RenderSnapshot(*snap), accepted->operation_id};
+}
+
+Result<Accepted> ControlPlane::CopyDBSnapshot(const nlohmann::json& req) {
+  const std::string source_id = ReqString(req, "SourceDBSnapshotIdentifier").value_or("");
+  const std::string target_id = ReqString(req, "TargetDBSnapshotIdentifier").value_or("");
+  LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("TargetDBSnapshotIdentifier", target_id, 255));
+  if (auto kms = ReqString(req, "KmsKeyId")) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "localrds does not encrypt snapshots; copy without KmsKeyId.");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto source = FindSnapshotLocked(source_id);
+  if (!source.ok()) return source.status();
+  if (source->status != "available") {
+    return Status::Error(AwsError::kInvalidDBSnapshotState,
+                         "Snapshot " + source->identifier + " is not in available state (it is " +
+                             source->status + ").");
+  }
+  const std::string id = ToLower(target_id);
+  if (SnapshotIdentifierTakenLocked(id)) {
+    return Status::Error(AwsError::kDBSnapshotAlreadyExists,
+                         "Cannot create the snapshot because a snapshot with the identifier " + id +
+                             " already exists.");
+  }
+  SnapshotRow target = *source;
+  static std::atomic<uint64_t> counter{0};
+  target.id = "snap-" + std::to_string(NowMs()) + "-c" + std::to_string(counter.fetch_add(1));
+  target.identifier = id;
+  target.type = "manual";
+  target.status = "creating";
+  target.created_ms = NowMs();
+  target.attrs["PercentProgress"] = 0;
+  target.attrs["SourceDBSnapshotIdentifier"] = SnapshotArn(source->identifier);
+  target.attrs["_original_created_ms"] =
+      source->attrs.value("_original_created_ms", source->created_ms);
+  target.attrs["_op_resource"] = target.id;
+  nlohmann::json tags = ReqBool(req, "CopyTags").value_or(false)
+                            ? source->attrs.value("TagList", nlohmann::json::array())
+                            : nlohmann::json::array();
+  for (const auto& t : req.value("Tags", nlohmann::json::array())) tags.push_back(t);
+  target.attrs["TagList"] = tags;
+
+  OperationRow op;
+  op.resource_id = target.id;
+  op.kind = "copy-snapshot";
+  op.state = "running";
+  op.params = {{"source_snapshot_id", source->id}};
+  op.created_ms = NowMs();
+  Mutation m;
+  m.put_snapshots.push_back(target);
+  m.events.push_back(MakeSnapshotEvent(target, rds_events::kManualSnapshotCreating));
+  m.new_operation = op;
+  int64_t op_id = 0;
+  LOCALRDS_RETURN_IF_ERROR(CommitLocked(m, &op_id));
+  engine_->Submit(*m.new_operation);
+  return Accepted{RenderSnapshot(target), op_id};
+}
+
+Result<Accepted> ControlPlane::DeleteDBSnapshot(const nlohmann::json& req) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = FindSnapshotLocked(ReqString(req, "DBSnapshotIdentifier").value_or(""));
+  if (!found.ok()) return found.status();
+  SnapshotRow snap = *found;
+  if (snap.type != "manual") {
+    return Status::Error(AwsError::kInvalidDBSnapshotState,
+                         "Only manual snapshots may be deleted; " + snap.identifier +
+                             " is an automated snapshot.");
+  }
+  if (snap.status == "creating") {
+    return Status::Error(AwsError::kInvalidDBSnapshotState,
+                         "Cannot delete the snapshot " + snap.identifier +
+                             " because it is being created.");
+  }
+  Mutation m;
+  m.remove_snapshots.push_back(snap.id);
+  m.events.push_back(MakeSnapshotEvent(snap, rds_events::kSnapshotDeleted));
+  LOCALRDS_RETURN_IF_ERROR(CommitLocked(m, nullptr));
+  // The row is gone first: a crash now leaves an orphan directory, removed at the next start.
+  const auto dir = layout_.SnapshotDir(snap.id);
+  const auto trash = layout_.TrashDir();
+  RunControlTask([dir, trash] { Layout::RemoveTree(dir, trash); });
+  snap.status = "deleted";
+  return Accepted{RenderSnapshot(snap), 0};
+}
+
+Result<nlohmann::json> ControlPlane::DescribeDBSnapshots(const nlohmann::json& req) {
+  auto page = PageArgs(req, 20, 100, 100);
+  if (!page.ok()) return page.status();
+  std::set<std::string> instance_ids, snapshot_ids, dbi_ids, types, engines;
+  if (auto v = ReqString(req, "DBInstanceIdentifier")) instance_ids.insert(ToLower(FromArn(*v, "db")));
+  if (auto v = ReqString(req, "DBSnapshotIdentifier")) snapshot_ids.insert(ToLower(FromArn(*v, "snapshot")));
+  if (auto v = ReqString(req, "DbiResourceId")) dbi_ids.insert(*v);
+  if (auto v = ReqString(req, "SnapshotType")) {
+    static const std::set<std::string> kTypes = {"automated", "manual", "shared", "public", "awsbackup"};
+    if (!kTypes.count(*v)) return Status::InvalidParameter("Invalid snapshot type: " + *v);
+    types.insert(*v);
+  }
+  for (const auto& f : req.value("Filters", nlohmann::json::array())) {
+    const std::string name = f.value("Name", "");
+    std::set<std::string>* target = name == "db-instance-id"     ? &instance_ids
+                                    : name == "db-snapshot-id"   ? &snapshot_ids
+                                    : name == "dbi-resource-id"  ? &dbi_ids
+                                    : name == "snapshot-type"    ? &types
+                                    : name == "engine"           ? &engines
+                                                                 : nullptr;
+    if (target == nullptr) return Status::InvalidParameter("Unrecognized filter name: " + name + ".");
+    auto values = f.value("Values", nlohmann::json::array());
+    if (values.empty()) {
+      return Status::InvalidParameter("The filter " + name + " must have at least one value.");
+    }
+    for (const auto& v : values) {
+      std::string s = v.get<std::string>();
+      if (target == &instance_ids) s = ToLower(FromArn(s, "db"));
+      if (target == &snapshot_ids) s = ToLower(FromArn(s, "snapshot"));
+      target->insert(s);
+    }
+  }
+  std::vector<SnapshotRow> rows;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [id, snap] : snapshots_) rows.push_back(snap);
+  }
+  std::sort(rows.begin(), rows.end(), [](const SnapshotRow& a, const SnapshotRow& b) {
+    return std::tie(a.created_ms, a.identifier) < std::tie(b.created_ms, b.identifier);
+  });
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& snap : rows) {
+    if (!instance_ids.empty() && !instance_ids.count(snap.attrs.value("DBInstanceIdentifier", ""))) continue;
+    if (!snapshot_ids.empty() && !snapshot_ids.count(snap.identifier)) continue;
+    if (!dbi_ids.empty() && !dbi_ids.count(snap.dbi_resource_id)) continue;
+    if (!types.empty() && !types.count(snap.type)) continue;
+    if (!engines.empty() && !engines.count("postgres")) continue;
+    list.push_back(RenderSnapshot(snap));
+  }
+  // Asking for one snapshot by name that does not exist is an error, as on RDS.
+  if (ReqString(req, "DBSnapshotIdentifier") && list.empty()) {
+    return SnapshotNotFound(*ReqString(req, "DBSnapshotIdentifier"));
+  }
+  return OffsetPage(list, "DBSnapshots", *page);
+}
+
+// --- restores -------------------------------------------------------------------------------
+
+Result<InstanceRow> ControlPlane::NewRestoredInstanceLocked(const nlohmann::json& req,
+                                                            const std::string& target_identifier,
+                                                            const InstanceRow& source) {
+  LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier(
+      req.contains("TargetDBInstanceIdentifier") ? "TargetDBInstanceIdentifier" : "DBInstanceIdentifier",
+      target_identifier));
+  const std::string id = ToLower(target_identifier);
+  if (IdentifierTakenLocked(id)) {
+    return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
+  }
+  if (static_cast<int>(instances_.size()) >= config_.max_instances) {
+    return Status::Error(AwsError::kInstanceQuotaExceeded,
+                         "DB instance quota exceeded (" + std::to_string(config_.max_instances) +
+                             " instances; raise it with --max-instances).");
+  }
+  if (ReqBool(req, "MultiAZ").value_or(false)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "localrds does not run Multi-AZ instances yet; restore without MultiAZ.");
+  }
+  if (ReqBool(req, "ManageMasterUserPassword").value_or(false)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "localrds cannot manage master passwords in AWS Secrets Manager.");
+  }
+  if (auto e = ReqString(req, "Engine"); e && ToLower(*e) != "postgres") {
+    return Status::InvalidParameter("Invalid DB engine: " + *e);
+  }
+  InstanceRow row;
+  row.resource_id = NewResourceId();
+  row.identifier = id;
+  row.status = "creating";
+  row.desired_state = "running";
+  row.password_verifier = source.password_verifier;
+  row.created_ms = NowMs();
+  row.attrs = source.attrs;
+  nlohmann::json& a = row.attrs;
+  const std::string version = a.value("EngineVersion", "15");
+  if (auto c = ReqString(req, "DBInstanceClass")) {
+    if (!IsKnownInstanceClass(*c)) {
+      return Status::Error(AwsError::kInvalidParameterCombination,
+                           "RDS does not support creating a DB instance with the following "
+                           "combination: DBInstanceClass=" + *c + ", Engine=postgres, EngineVersion=" +
+                               version + ", LicenseModel=postgresql-license.");
+    }
+    a["DBInstanceClass"] = *c;
+  }
+  if (auto p = ReqInt(req, "Port")) LOCALRDS_RETURN_IF_ERROR(ValidatePort(static_cast<int>(*p)));
+  if (auto az = ReqString(req, "AvailabilityZone")) {
+    if (az->size() != config_.region.size() + 1 || az->rfind(config_.region, 0) != 0 ||
+        az->back() < 'a' || az->back() > 'f') {
+      return Status::InvalidParameter("Invalid availability zone: " + *az);
+    }
+    a["AvailabilityZone"] = *az;
+  }
+  if (auto st = ReqString(req, "StorageType")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(*st));
+    a["StorageType"] = *st;
+  }
+  if (auto s = ReqInt(req, "AllocatedStorage")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateAllocatedStorage(a.value("StorageType", "gp2"), static_cast<int>(*s)));
+    if (*s < a.value("AllocatedStorage", 0)) {
+      return Status::InvalidParameter("The allocated storage of a restored instance cannot be "
+                                      "smaller than the source's (" +
+                                      std::to_string(a.value("AllocatedStorage", 0)) + " GiB).");
+    }
+    a["AllocatedStorage"] = *s;
+  }
+  if (auto r = ReqInt(req, "BackupRetentionPeriod")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateBackupRetention(static_cast<int>(*r)));
+    a["BackupRetentionPeriod"] = *r;
+  }
+  if (auto w = ReqString(req, "PreferredBackupWindow")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateBackupWindow(*w));
+    a["PreferredBackupWindow"] = *w;
+  }
+  if (auto p = ReqString(req, "DBParameterGroupName")) {
+    if (p->rfind("default.postgres", 0) != 0) {
+      return Status::Error(AwsError::kDBParameterGroupNotFound, "DBParameterGroup not found: " + *p);
+    }
+    a["DBParameterGroups"] = {{{"DBParameterGroupName", *p}, {"ParameterApplyStatus", "in-sync"}}};
+  }
+  static const std::vector<std::pair<const char*, const char*>> kBools = {
+      {"PubliclyAccessible", "PubliclyAccessible"},
+      {"AutoMinorVersionUpgrade", "AutoMinorVersionUpgrade"},
+      {"DeletionProtection", "DeletionProtection"},
+      {"CopyTagsToSnapshot", "CopyTagsToSnapshot"},
+      {"EnableIAMDatabaseAuthentication", "IAMDatabaseAuthenticationEnabled"}};
+  for (const auto& [in, out] : kBools) {
+    if (auto v = ReqBool(req, in)) a[out] = *v;
+  }
+  if (auto v = ReqInt(req, "Iops")) a["Iops"] = *v;
+  if (auto v = ReqInt(req, "StorageThroughput")) a["StorageThroughput"] = *v;
+  if (auto v = ReqString(req, "NetworkType")) a["NetworkType"] = *v;
+  if (auto v = ReqString(req, "CACertificateIdentifier")) {
+    a["CACertificateIdentifier"] = *v;
+    a["CertificateDetails"]["CAIdentifier"] = *v;
+  }
+  if (req.contains("VpcSecurityGroupIds")) {
+    nlohmann::json sgs = nlohmann::json::array();
+    for (const auto& sg : req["VpcSecurityGroupIds"]) {
+      sgs.push_back({{"VpcSecurityGroupId", sg}, {"Status", "active"}});
+    }
+    a["VpcSecurityGroups"] = sgs;
+  }
+  nlohmann::json tags = req.value("Tags", nlohmann::json::array());
+  if (tags.size() > 50) return Status::InvalidParameter("A resource can have at most 50 tags.");
+  for (const auto& t : tags) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateTagKey(t.value("Key", "")));
+    LOCALRDS_RETURN_IF_ERROR(ValidateTagValue(t.value("Value", "")));
+  }
+  a["TagList"] = tags;
+  a["PendingModifiedValues"] = nlohmann::json::object();
+  a["ReadReplicaDBInstanceIdentifiers"] = nlohmann::json::array();
+  a["MultiAZ"] = false;
+  a.erase("LatestRestorableTime");
+  // The port: the request's, else the source's (RDS's default). The configure step moves it
+  // when another server has it (AllocatePort cannot run under mutex_).
+  row.port = static_cast<int>(ReqInt(req, "Port").value_or(source.port));
+  return row;
+}
+
+Result<Accepted> ControlPlane::RestoreDBInstanceFromDBSnapshot(const nlohmann::json& req) {
+  auto snap_id = ReqString(req, "DBSnapshotIdentifier");
+  if (!snap_id) {
+    return Status::Error(AwsError::kMissingParameter,
+                         "The request must contain the parameter DBSnapshotIdentifier.");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto snap = FindSnapshotLocked(*snap_id);
+  if (!snap.ok()) return snap.status();
+  if (snap->status != "available") {
+    return Status::Error(AwsError::kInvalidDBSnapshotState,
+                         "Snapshot " + snap->identifier + " is not available (it is " +
+                             snap->status + ").");
+  }
+  InstanceRow source;
+  source.attrs = snap->attrs.value("_instance", nlohmann::json::object());
+  source.password_verifier = snap->attrs.value("_password_verifier", "");
+  source.port = snap->attrs.value("_instance_port", config_.default_port);
+  auto row = NewRestoredInstanceLocked(req, ReqString(req, "DBInstanceIdentifier").value_or(""), source);
+  if (!row.ok()) return row.status();
+  nlohmann::json params = {{"base_snapshot_id", snap->id}, {"restored_from_snapshot", snap->identifier}};
+  std::vector<SnapshotRow> snapshots;
+  if (row->attrs.value("BackupRetentionPeriod", 0) > 0) {
+    snapshots.push_back(NewAutomatedSnapshotLocked(*row));
+    params["snapshot_id"] = snapshots.back().id;
+  }
+  return StartOperationLocked(*row, "restore", params, {}, snapshots);
+}
+
+Result<Accepted> ControlPlane::RestoreDBInstanceToPointInTime(const nlohmann::json& req) {
+  auto restore_time = ReqString(req, "RestoreTime");
+  const bool latest = ReqBool(req, "UseLatestRestorableTime").value_or(false);
+  if (restore_time && latest) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Cannot specify both RestoreTime and UseLatestRestorableTime.");
+  }
+  if (!restore_time && !latest) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Either RestoreTime or UseLatestRestorableTime must be specified.");
+  }
+  std::optional<int64_t> target_ms;
+  if (restore_time) {
+    target_ms = ParseIso8601(*restore_time);
+    if (!target_ms) return Status::InvalidParameter("Invalid RestoreTime: " + *restore_time);
+  }
+  auto source_name = ReqString(req, "SourceDBInstanceIdentifier");
+  auto source_dbi = ReqString(req, "SourceDbiResourceId");
+  auto source_arn = ReqString(req, "SourceDBInstanceAutomatedBackupsArn");
+  if (!source_name && !source_dbi && !source_arn) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "One of SourceDBInstanceIdentifier, SourceDbiResourceId or "
+                         "SourceDBInstanceAutomatedBackupsArn must be specified.");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  InstanceRow source;
+  if (source_name) {
+    auto found = FindLocked(*source_name);
+    if (!found.ok()) return found.status();
+    source = *found;
+  } else {
+    std::string wanted = source_dbi.value_or("");
+    if (source_arn) {  // …:auto-backup:ab-<lowercase resource id without "db-">
+      std::string ab = FromArn(*source_arn, "auto-backup");
+      wanted = ab.rfind("ab-", 0) == 0 ? "db-" + ab.substr(3) : ab;
+      for (auto& ch : wanted) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      wanted[0] = 'd';
+      wanted[1] = 'b';
+    }
+    if (instances_.count(wanted)) {
+      source = instances_.at(wanted);
+    } else if (retained_.count(wanted)) {
+      source = retained_.at(wanted).instance;
+    } else {
+      return AutomatedBackupNotFound(source_arn.value_or(wanted));
+    }
+  }
+  const bool live = instances_.count(source.resource_id) > 0;
+  if (live && source.attrs.value("BackupRetentionPeriod", 0) <= 0) {
+    return Status::Error(AwsError::kPointInTimeRestoreNotEnabled,
+                         "Point-in-time restore is not enabled for DB instance " + source.identifier +
+                             ": its BackupRetentionPeriod is 0.");
+  }
+  auto window = restorable_.find(source.resource_id);
+  if (window == restorable_.end()) {
+    return Status::Error(AwsError::kInvalidRestoreFault,
+                         "DB instance " + source.identifier +
+                             " has no automated backup yet to restore from.");
+  }
+  const auto [earliest, latest_ms] = window->second;
+  const int64_t target = latest ? latest_ms : *target_ms;
+  if (target < earliest || target > latest_ms) {
+    return Status::Error(AwsError::kInvalidRestoreFault,
+                         "The restore time " + FormatIso8601(target) +
+                             " is outside the restorable window of " + source.identifier + " (" +
+                             FormatIso8601(earliest) + " to " + FormatIso8601(latest_ms) + ").");
+  }
+  // The newest base backup consistent by the target.
+  const SnapshotRow* base = nullptr;
+  for (const auto& [id, snap] : snapshots_) {
+    if (snap.type != "automated" || snap.dbi_resource_id != source.resource_id ||
+        snap.status != "available" || snap.attrs.value("_consistent_ms", INT64_MAX) > target) {
+      continue;
+    }
+    if (!base || snap.attrs.value("_consistent_ms", 0LL) > base->attrs.value("_consistent_ms", 0LL)) {
+      base = &snap;
+    }
+  }
+  if (!base) {
+    return Status::Error(AwsError::kInvalidRestoreFault,
+                         "No automated backup of " + source.identifier + " is older than " +
+                             FormatIso8601(target) + ".");
+  }
+  auto row = NewRestoredInstanceLocked(req, ReqString(req, "TargetDBInstanceIdentifier").value_or(""),
+                                       source);
+  if (!row.ok()) return row.status();
+  nlohmann::json params = {{"base_snapshot_id", base->id},
+                           {"pitr_source_resource_id", source.resource_id},
+                           {"restore_time_ms", target},
+                           {"restored_from_instance", source.identifier}};
+  std::vector<SnapshotRow> snapshots;
+  if (row->attrs.value("BackupRetentionPeriod", 0) > 0) {
+    snapshots.push_back(NewAutomatedSnapshotLocked(*row));
+    params["snapshot_id"] = snapshots.back().id;
+  }
+  return StartOperationLocked(*row, "restore", params, {}, snapshots);
+}
+
+// --- automated backups ----------------------------------------------------------------------
+
+Result<nlohmann::json> ControlPlane::DescribeDBInstanceAutomatedBackups(const nlohmann::json& req) {
+  auto page = PageArgs(req, 20, 100, 100);
+  if (!page.ok()) return page.status();
+  std::set<std::string> dbi_ids, instance_ids, statuses;
+  if (auto v = ReqString(req, "DbiResourceId")) dbi_ids.insert(*v);
+  if (auto v = ReqString(req, "DBInstanceIdentifier")) instance_ids.insert(ToLower(*v));
+  if (auto v = ReqString(req, "DBInstanceAutomatedBackupsArn")) {
+    std::string ab = FromArn(*v, "auto-backup");
+    std::string rid = "db-" + (ab.rfind("ab-", 0) == 0 ? ab.substr(3) : ab);
+    for (size_t i = 3; i < rid.size(); ++i) rid[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(rid[i])));
+    dbi_ids.insert(rid);
+  }
+  for (const auto& f : req.value("Filters", nlohmann::json::array())) {
+    const std::string name = f.value("Name", "");
+    std::set<std::string>* target = name == "dbi-resource-id" ? &dbi_ids
+                                    : name == "db-instance-id" ? &instance_ids
+                                    : name == "status"         ? &statuses
+                                                               : nullptr;
+    if (target == nullptr) return Status::InvalidParameter("Unrecognized filter name: " + name + ".");
+    for (const auto& v : f.value("Values", nlohmann::json::array())) target->insert(v.get<std::string>());
+  }
+  nlohmann::json list = nlohmann::json::array();
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto consider = [&](const InstanceRow& row, const std::string& status) {
+    if (!dbi_ids.empty() && !dbi_ids.count(row.resource_id)) return;
+    if (!instance_ids.empty() && !instance_ids.count(row.identifier) &&
+        !instance_ids.count(InstanceArn(row.identifier))) {
+      return;
+    }
+    if (!statuses.empty() && !statuses.count(status)) return;
+    list.push_back(RenderAutomatedBackup(row, status));
+  };
+  for (const auto& [rid, row] : instances_) {
+    if (row.attrs.value("BackupRetentionPeriod", 0) > 0) {
+      consider(row, restorable_.count(rid) ? "active" : "creating");
+    }
+  }
+  for (const auto& [rid, r] : retained_) consider(r.instance, "retained");
+  if (list.empty() && (ReqString(req, "DbiResourceId") || ReqString(req, "DBInstanceAutomatedBackupsArn"))) {
+    return AutomatedBackupNotFound(ReqString(req, "DbiResourceId")
+                                       .value_or(ReqString(req, "DBInstanceAutomatedBackupsArn").value_or("")));
+  }
+  return OffsetPage(list, "DBInstanceAutomatedBackups", *page);
+}
+
+Result<Accepted> ControlPlane::DeleteDBInstanceAutomatedBackup(const nlohmann::json& req) {
+  std::string rid = ReqString(req, "DbiResourceId").value_or("");
+  if (auto arn = ReqString(req, "DBInstanceAutomatedBackupsArn")) {
+    std::string ab = FromArn(*arn, "auto-backup");
+    rid = "db-" + (ab.rfind("ab-", 0) == 0 ? ab.substr(3) : ab);
+    for (size_t i = 3; i < rid.size(); ++i) rid[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(rid[i])));
+  }
+  if (rid.empty()) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Either DbiResourceId or DBInstanceAutomatedBackupsArn must be specified.");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (instances_.count(rid)) {
+    return Status::Error(AwsError::kInvalidDBInstanceAutomatedBackupState,
+                         "The automated backups of " + instances_.at(rid).identifier +
+                             " belong to a running DB instance; set its BackupRetentionPeriod to 0 "
+                             "to delete them.");
+  }
+  auto it = retained_.find(rid);
+  if (it == retained_.end()) return AutomatedBackupNotFound(rid);
+  nlohmann::json body = RenderAutomatedBackup(it->second.instance, "deleting");
+  Mutation m;
+  m.remove_retained.push_back(rid);
+  std::vector<std::filesystem::path> dirs = {layout_.ArchiveDir(rid)};
+  for (const auto& [id, snap] : snapshots_) {
+    if (snap.type == "automated" && snap.dbi_resource_id == rid) {
+      m.remove_snapshots.push_back(id);
+      dirs.push_back(layout_.SnapshotDir(id));
+    }
+  }
+  LOCALRDS_RETURN_IF_ERROR(CommitLocked(m, nullptr));
+  const auto trash = layout_.TrashDir();
+  RunControlTask([dirs, trash] {
+    for (const auto& d : dirs) Layout::RemoveTree(d, trash);
+  });
+  return Accepted{body, 0};
+}
+
+}  // namespace localrds

@@ -150,7 +150,12 @@ int main(int argc, char** argv) {
   config.account_id = opts["account-id"];
   config.pool_size = ParseInt(opts, "pool-size");
   config.max_instances = ParseInt(opts, "max-instances");
-  config.wal_ship_interval = std::chrono::seconds(ParseInt(opts, "wal-ship-seconds"));
+  const int ship = ParseInt(opts, "wal-ship-seconds");
+  if (ship < 1 || ship > 3600) {
+    std::cerr << "localrds: --wal-ship-seconds must be between 1 and 3600\n";
+    return 2;
+  }
+  config.wal_ship_interval = std::chrono::seconds(ship);
   config.version = LOCALRDS_VERSION;
   {
     const std::string& r = opts["port-range"];

@@ -241,11 +241,11 @@ class ErrorsTest(LocalrdsTestCase):
         with self.subTest("delete without SkipFinalSnapshot or FinalDBSnapshotIdentifier"):
             self.assertClientError("InvalidParameterCombination", 400,
                                    self.rds.delete_db_instance, DBInstanceIdentifier="err")
-        with self.subTest("delete with a final snapshot (not supported yet)"):
-            err = self.assertClientError("InvalidParameterCombination", 400,
+        with self.subTest("delete with an invalid final snapshot identifier"):
+            err = self.assertClientError("InvalidParameterValue", 400,
                                          self.rds.delete_db_instance, DBInstanceIdentifier="err",
-                                         FinalDBSnapshotIdentifier="err-final")
-            self.assertIn("snapshot", err["Message"].lower())
+                                         FinalDBSnapshotIdentifier="err--final")
+            self.assertIn("FinalDBSnapshotIdentifier", err["Message"])
         with self.subTest("delete with both"):
             self.assertClientError("InvalidParameterCombination", 400,
                                    self.rds.delete_db_instance, DBInstanceIdentifier="err",
@@ -281,9 +281,9 @@ class ErrorsTest(LocalrdsTestCase):
         self.assertIn("custom", err["Message"])
 
     def test_unimplemented_real_action_is_invalid_action(self):
-        err = self.assertClientError("InvalidAction", 400, self.rds.create_db_snapshot,
-                                     DBInstanceIdentifier="err", DBSnapshotIdentifier="snap")
-        self.assertIn("CreateDBSnapshot", err["Message"])
+        err = self.assertClientError("InvalidAction", 400, self.rds.create_db_cluster_snapshot,
+                                     DBClusterIdentifier="err", DBClusterSnapshotIdentifier="snap")
+        self.assertIn("CreateDBClusterSnapshot", err["Message"])
 
     # --- by hand: the Query protocol's own errors ---
 
@@ -305,7 +305,7 @@ class ErrorsTest(LocalrdsTestCase):
         self.assertEqual((status, parse_error(body)["Code"]), (400, "MissingAction"))
 
     def test_invalid_action(self):
-        for action in ("Nope", "CreateDBSnapshot", "describedbinstances"):
+        for action in ("Nope", "CreateDBClusterSnapshot", "describedbinstances"):
             with self.subTest(action=action):
                 status, body, err = self.h.query({"Action": action})
                 self.assertEqual((status, err["Code"]), (400, "InvalidAction"), body)

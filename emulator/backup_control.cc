@@ -147,8 +147,10 @@ void ControlPlane::RefreshRestoreWindowLocked(const std::string& dbi_resource_id
   if (earliest == 0) {
     restorable_.erase(dbi_resource_id);
   } else {
-    int64_t latest = std::max(newest_base, backup_files::ReadRestorableUntil(
-                                               layout_.ArchiveDir(dbi_resource_id)).value_or(0));
+    int64_t& live = restorable_until_[dbi_resource_id];
+    live = std::max(live, backup_files::ReadRestorableUntil(layout_.ArchiveDir(dbi_resource_id))
+                              .value_or(0));
+    int64_t latest = std::max(newest_base, live);
     restorable_[dbi_resource_id] = {earliest, latest};
   }
   auto it = instances_.find(dbi_resource_id);
@@ -188,10 +190,8 @@ void ControlPlane::ShipWalOnce() {
     const int64_t now = NowMs();
     if (!st.pending_segment.empty()) {
       if (fs::exists(archive / (st.pending_segment + ".gz"))) {
-        backup_files::WriteRestorableUntil(archive, st.pending_until_ms);
+        AdvanceRestorableUntil(row.resource_id, st.pending_until_ms, true);
         st.pending_segment.clear();
-        std::lock_guard<std::mutex> lock(mutex_);
-        RefreshRestoreWindowLocked(row.resource_id);
       } else if (now - st.last_switch_ms > 120000) {
         LogLine("wal") << row.identifier << ": segment " << st.pending_segment
                        << " is still not archived; see the server log";
@@ -199,23 +199,58 @@ void ControlPlane::ShipWalOnce() {
       }
       continue;
     }
-    if (now - st.last_switch_ms < interval) continue;
-    // Cheap test first: has the server written any WAL since the last look?
-    int64_t changed = NewestWalChangeNs(spec.pgdata / "pg_wal");
-    if (changed == st.wal_mtime_ns) continue;
+    // Cheap test first: has the server written any WAL since the last look? A commit writes
+    // WAL, so when nothing was written and every earlier commit is archived, everything up to
+    // now is restorable (an idle instance's LatestRestorableTime keeps up, as on RDS).
+    const int64_t changed = NewestWalChangeNs(spec.pgdata / "pg_wal");
+    if (changed == st.wal_mtime_ns) {
+      if (st.confirmed) {
+        AdvanceRestorableUntil(row.resource_id, now - kCommitStampMarginMs,
+                               now - st.last_persist_ms > interval);
+        if (now - st.last_persist_ms > interval) st.last_persist_ms = now;
+      }
+      continue;
+    }
+    if (now - st.last_switch_ms < interval) continue;  // at most one switch per interval
     st.wal_mtime_ns = changed;
-    // WAL without a new commit (checkpoints, standby snapshots) needs no archiving: switching
-    // for it would itself write WAL and never let an idle instance rest.
+    const int64_t query_ms = NowMs();
     auto xid = runtime_.QueryValue(spec, "postgres", "SELECT (pg_last_committed_xact()).xid::text");
-    if (!xid.ok() || xid->empty() || *xid == st.committed_xid) continue;
+    if (!xid.ok()) continue;
+    if (*xid == st.committed_xid || xid->empty()) {
+      // WAL without a new commit (checkpoints, standby snapshots, our own switch) needs no
+      // archiving: switching for it would itself write WAL and never let an idle instance
+      // rest. The commit a switch archived is visible here, so everything before this query
+      // (less the margin) is restorable.
+      st.confirmed = true;
+      AdvanceRestorableUntil(row.resource_id, query_ms - kCommitStampMarginMs, true);
+      st.last_persist_ms = now;
+      continue;
+    }
     const int64_t switch_ms = NowMs();
     auto segment = runtime_.QueryValue(spec, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
     if (!segment.ok() || segment->empty()) continue;
+    st.confirmed = false;
     st.committed_xid = *xid;
     st.pending_segment = *segment;
     st.pending_until_ms = switch_ms - kCommitStampMarginMs;
     st.last_switch_ms = switch_ms;
   }
+}
+
+void ControlPlane::AdvanceRestorableUntil(const std::string& resource_id, int64_t until_ms,
+                                          bool persist) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  int64_t& current = restorable_until_[resource_id];
+  if (until_ms <= current) return;
+  current = until_ms;
+  if (persist) backup_files::WriteRestorableUntil(layout_.ArchiveDir(resource_id), until_ms);
+  RefreshRestoreWindowLocked(resource_id);
+}
+
+void ControlPlane::RestorableUntilChanged(const std::string& resource_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  restorable_until_.erase(resource_id);  // the file is newer
+  RefreshRestoreWindowLocked(resource_id);
 }
 
 std::string ControlPlane::ScheduleBackupsLocked(int64_t now_ms) {

@@ -171,6 +171,8 @@ class ControlPlane {
   std::string SnapshotArn(const std::string& identifier) const;
   //! EarliestRestorableTime / LatestRestorableTime of an instance's automated backups (ms).
   std::optional<std::pair<int64_t, int64_t>> RestoreWindow(const std::string& dbi_resource_id);
+  //! Re-reads an archive's restorable-until file (written by a clean stop) into the window.
+  void RestorableUntilChanged(const std::string& resource_id);
   Status Commit(Mutation m);
   ServerSpec Server(const InstanceRow& row) const;
   EventRow MakeEvent(const InstanceRow& row, const EventSpec& spec,
@@ -224,6 +226,8 @@ class ControlPlane {
                                               const nlohmann::json& tags);
   //! Starts an automated backup of an idle, available instance.
   Result<Accepted> StartBackupLocked(InstanceRow row);
+  //! Moves LatestRestorableTime forward (never back); `persist` also writes the archive's file.
+  void AdvanceRestorableUntil(const std::string& resource_id, int64_t until_ms, bool persist);
   //! Recomputes an instance's restorable window and re-renders it (after backups change).
   void RefreshRestoreWindowLocked(const std::string& dbi_resource_id);
   //! Removes snapshot directories and WAL archives that no catalog row owns.
@@ -251,6 +255,8 @@ class ControlPlane {
   std::map<std::string, RetainedBackupRow> retained_;    //!< by the deleted instance's resource id
   //! (EarliestRestorableTime, LatestRestorableTime) by DbiResourceId, for automated backups.
   std::map<std::string, std::pair<int64_t, int64_t>> restorable_;
+  //! Newest time every commit of an instance is archived by (ms), also kept in its archive.
+  std::map<std::string, int64_t> restorable_until_;
   //! WAL shipping state per instance (not persisted: a restart costs one extra switch).
   struct ShipState {
     int64_t wal_mtime_ns = 0;      //!< newest pg_wal file change seen
@@ -258,6 +264,8 @@ class ControlPlane {
     std::string pending_segment;   //!< switched, not yet seen in the archive
     int64_t pending_until_ms = 0;  //!< what LatestRestorableTime becomes once it is archived
     int64_t last_switch_ms = 0;
+    bool confirmed = false;        //!< every commit seen so far is archived
+    int64_t last_persist_ms = 0;   //!< when restorable-until was last written
   };
   std::mutex ship_mutex_;                               //!< guards ship_
   std::map<std::string, ShipState> ship_;

@@ -247,6 +247,7 @@ void MarkArchivedAtStop(OpContext& c, int64_t stop_requested_ms) {
     if (e.path().extension() == ".ready") return;  // not all archived: keep the older mark
   }
   bf::WriteRestorableUntil(c.cp.layout().ArchiveDir(c.instance.resource_id), stop_requested_ms);
+  c.cp.RestorableUntilChanged(c.instance.resource_id);
 }
 
 Status StopServerMarkingArchive(OpContext& c) {

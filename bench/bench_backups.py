@@ -44,6 +44,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # drops any AWS_ENDPOINT_URL* from the environment.
 import bench_instances as bi  # noqa: E402
 
+import boto3  # noqa: E402
+import botocore.config  # noqa: E402
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError  # noqa: E402
 
 log = bi.log
@@ -59,6 +61,10 @@ SNAPSHOT_FAILED = {"deleted", "deleting", "failed", "incompatible-restore",
 
 class BenchError(RuntimeError):
     """A failure the report shows as one sentence (no traceback)."""
+
+
+class ServerHung(BenchError):
+    """localrds stopped answering: the remaining sections are skipped."""
 
 
 def median(values):
@@ -173,7 +179,13 @@ class BackupsBench:
     def __init__(self, args, server):
         self.args = args
         self.server = server
-        self.client = server.client()
+        # Not bi.boto_client: its max_attempts=1 means one *retry*, and a retried restore after
+        # a read timeout is a second restore. localrds may answer a call only once the work is
+        # done, so a call may take as long as any wait.
+        cfg = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                                     connect_timeout=10, read_timeout=args.timeout)
+        self.client = boto3.session.Session().client("rds", endpoint_url=server.endpoint,
+                                                     region_name=bi.REGION, config=cfg)
         self.data_dir = None
         self.instances = []  # identifiers created by the bench and not yet deleted
         self.snapshots = []  # manual snapshot identifiers not yet deleted
@@ -197,6 +209,12 @@ class BackupsBench:
             raise BenchError(f"{action} failed: HTTP {status} {err.get('Code')}: "
                              f"{err.get('Message')}") from None
         except BotoCoreError as e:
+            try:
+                bi.http_json(self.server.endpoint + "/_localrds/health", timeout=5)
+            except Exception:  # noqa: BLE001 - any failure means the same here
+                raise ServerHung(f"{action} failed: {e}; localrds no longer answers "
+                                 f"GET /_localrds/health either (log: "
+                                 f"{self.server.log_path})") from None
             raise BenchError(f"{action} failed: {e}") from None
 
     def instance(self, ident):
@@ -337,9 +355,10 @@ class BackupsBench:
         log(f"bench-src: pgbench -i -s {self.args.scale}")
         t0 = time.perf_counter()
         try:
-            r = subprocess.run(pgbench_argv(self.src["ep"], "-i", "-q", "-s", str(self.args.scale)),
-                               env=pg_env(), capture_output=True, text=True,
-                               timeout=max(1800, 4 * self.args.timeout))
+            r = subprocess.run(
+                pgbench_argv(self.src["ep"], "-i", "-q", "-s", str(self.args.scale)),
+                env=pg_env(), capture_output=True, text=True,
+                timeout=max(1800, 4 * self.args.timeout))
         except subprocess.TimeoutExpired:
             raise BenchError("pgbench -i did not finish") from None
         if r.returncode != 0:
@@ -384,9 +403,10 @@ class BackupsBench:
                 row["pg_wal_bytes"] = pg_wal
                 self.cp[kind].append(row)
                 out[f"cp_{kind}_s"] = bi.summary([r["total_s"] for r in self.cp[kind]])
+                note = f" !! {row['cp_stderr']}" if "cp_stderr" in row else ""
                 log(f"baseline cp -a {kind}: {row['total_s']:.3f} s "
                     f"(cp {row['cp_s']:.3f} + sync {row['sync_s']:.3f}), "
-                    f"{fmt_mb(row['bytes'])} MiB{' !! ' + row['cp_stderr'] if 'cp_stderr' in row else ''}")
+                    f"{fmt_mb(row['bytes'])} MiB{note}")
             snap = f"bench-snap-{i + 1}"
             store_before = du_bytes(snap_store) or 0
             t0 = time.perf_counter()
@@ -395,8 +415,9 @@ class BackupsBench:
             t1 = time.perf_counter()
             self.snapshots.append(snap)
             out["kept_snapshot"] = snap
-            t_av, s, polls = self.wait_status(f"snapshot {snap}", lambda: self.snapshot_status(snap),
-                                              "available", SNAPSHOT_FAILED, self.args.poll_snapshot)
+            t_av, s, polls = self.wait_status(
+                f"snapshot {snap}", lambda: self.snapshot_status(snap), "available",
+                SNAPSHOT_FAILED, self.args.poll_snapshot)
             self.marks[f"snapshot-{i + 1}"] = wal_mark(self.src["ep"], f"after {snap}")
             waiter_polls = self.waiter("db_snapshot_available", 0.2, DBSnapshotIdentifier=snap)
             store_after = du_bytes(snap_store)
@@ -473,7 +494,8 @@ class BackupsBench:
         self.marks["pitr-end"] = wal_mark(ep, "after the pgbench run")
         tps = [ln for ln in output.splitlines() if ln.startswith("tps")]
         out.update({"target": iso(target), "target_epoch": target,
-                    "target_mark_late_s": mark["t"] - target, "pgbench_tps": tps[0] if tps else None,
+                    "target_mark_late_s": mark["t"] - target,
+                    "pgbench_tps": tps[0] if tps else None,
                     "run_wal_bytes": wal_bytes(ep, pre["lsn"], self.marks["pitr-end"]["lsn"])})
         log(f"target {out['target']} (WAL mark taken {out['target_mark_late_s'] * 1000:.0f} ms "
             f"after it); {out['pgbench_tps']}")
@@ -679,7 +701,11 @@ def endpoint(inst):
 
 def run_section(res, name, fn, *args):
     """Runs fn(out, *args), which fills res[name] = out as it goes: a failure keeps what was
-    measured before it, adds out['error'], and the run goes on."""
+    measured before it, adds out['error'], and the run goes on (unless localrds hung)."""
+    hung = next((v["error"] for v in res.values() if isinstance(v, dict) and v.get("hung")), None)
+    if hung:
+        res[name] = {"error": "skipped: localrds stopped answering"}
+        return False
     log(f"== {name}")
     out = res[name] = {}
     t0 = time.time()
@@ -688,6 +714,7 @@ def run_section(res, name, fn, *args):
     except BenchError as e:
         log(f"!! {name} failed: {e}")
         out["error"] = str(e)
+        out["hung"] = isinstance(e, ServerHung)
     except Exception as e:  # noqa: BLE001 - a bug in one section must not lose the others
         traceback.print_exc()
         out["error"] = f"{type(e).__name__}: {e}"
@@ -793,7 +820,8 @@ def report(res):
         if p.get("wal_since_snapshot_bytes") is not None:
             w(f"WAL from the manual snapshot to the target: "
               f"{p['wal_since_snapshot_bytes'] / MiB:.0f} MiB -> "
-              f"{p['wal_since_snapshot_mb_per_s']:.0f} MiB/s of restore time\n")
+              f"{p['wal_since_snapshot_mb_per_s']:.0f} MiB/s of restore time (a lower bound: "
+              f"like RDS, a point-in-time restore starts from an automated backup)\n")
         if "wal_since_snapshot_bytes" not in p and "wal_since_automated_backup_bytes" not in p:
             pass
         elif p.get("automated_backup"):
@@ -851,25 +879,29 @@ def report(res):
 
     # the compact summary
     w("\n-- summary\n")
-    w(f"{'figure':<36}{'localrds':>12}{'baseline':>12}{'ratio':>8}  goal / check\n")
+    nowal_med = (sn.get("cp_without_wal_s") or {}).get("median")
+    w(f"{'figure':<36}{'localrds':>10}{'cp -a':>8}{'ratio':>8}{'no pg_wal':>11}{'ratio':>8}"
+      f"  goal / check\n")
 
-    def line(label, value, base=None, goal=""):
-        v = value if isinstance(value, str) else fmt(value)
-        b = "-" if base is None else fmt(base)
-        ratio = bi.fmt_ratio(value, base) if not isinstance(value, str) else "-"
-        w(f"{label:<36}{v:>12}{b:>12}{ratio:>8}  {goal}\n")
+    def line(label, value, goal="", bases=(None, None)):
+        number = None if isinstance(value, str) else value
+        v = value if number is None else fmt(value)
+        cols = "".join(f"{fmt(b):>{width}}{bi.fmt_ratio(number, b):>8}"
+                       for b, width in zip(bases, (8, 11)))
+        w(f"{label:<36}{v:>10}{cols}  {goal}\n")
 
-    line("snapshot -> available, s", sn["snapshot_s"]["median"]
-         if sn.get("snapshot_s") else "error", cp_med, "<= 1.3x cp -a")
-    line("restore from snapshot, s", rs["restore_s"]["median"]
-         if rs.get("restore_s") else "error", cp_med,
-         "rows " + ("ok" if rs.get("rows_ok") else "NOT ok") if "rows_ok" in rs else "")
+    line("snapshot -> available, s", sn["snapshot_s"]["median"] if sn.get("snapshot_s")
+         else "error", "<= 1.3x cp -a", (cp_med, nowal_med))
+    line("restore from snapshot, s", rs["restore_s"]["median"] if rs.get("restore_s")
+         else "error", "rows " + ("ok" if rs.get("rows_ok") else "NOT ok")
+         if "rows_ok" in rs else "", (cp_med, nowal_med))
     if "to_available_s" in p:
-        line("point-in-time restore, s", p["to_available_s"], None,
+        line("point-in-time restore, s", p["to_available_s"],
              "rows not checked" if "rows_ok" not in p else
              "rows " + ("ok" if p["rows_ok"] else "MISMATCH"))
-        mbps = p.get("wal_since_snapshot_mb_per_s")
-        line("  WAL since snapshot, MiB/s", "-" if mbps is None else f"{mbps:.0f}")
+        for key, label in (("wal_since_automated_backup_mb_per_s", "  WAL from auto backup, MiB/s"),
+                           ("wal_since_snapshot_mb_per_s", "  WAL from manual snapshot, MiB/s")):
+            line(label, "-" if p.get(key) is None else f"{p[key]:.0f}")
     else:
         line("point-in-time restore, s", "error")
     if lg.get("now_minus_lrt_s"):
@@ -877,7 +909,7 @@ def report(res):
     for i in ia.get("instances", []):
         line(f"idle archive growth ({i['label'].split(',')[0]})",
              "-" if i["t0_bytes"] is None or i["end_bytes"] is None
-             else f"{i['end_bytes'] - i['t0_bytes']:+d} B", None, f"in {ia['wait_s']:g} s")
+             else f"{i['end_bytes'] - i['t0_bytes']:+d} B", f"in {ia['wait_s']:g} s")
     w(f"\nlocalrds measured: a copy of {res.get('bin')} ({res.get('bin_id')}); total bench time "
       f"{res['elapsed_s']:.1f} s\n")
 

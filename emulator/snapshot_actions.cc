@@ -551,10 +551,12 @@ Result<Accepted> ControlPlane::RestoreDBInstanceToPointInTime(const nlohmann::js
                              " is outside the restorable window of " + source.identifier + " (" +
                              FormatIso8601(earliest) + " to " + FormatIso8601(latest_ms) + ").");
   }
-  // The newest base backup consistent by the target.
+  // The newest base backup consistent by the target: automated, or a manual snapshot of the
+  // same instance (also a base backup on the same WAL history; the archive keeps the WAL after
+  // the oldest automated one, which is older than any target in the window).
   const SnapshotRow* base = nullptr;
   for (const auto& [id, snap] : snapshots_) {
-    if (snap.type != "automated" || snap.dbi_resource_id != source.resource_id ||
+    if (snap.dbi_resource_id != source.resource_id || !snap.attrs.contains("_start_wal") ||
         snap.status != "available" || snap.attrs.value("_consistent_ms", INT64_MAX) > target) {
       continue;
     }

@@ -317,9 +317,10 @@ Status Created(OpContext& c) {
   } else {
     c.Event(rds_events::kCreated);
   }
-  if (ParamString(c, "snapshot_id")) {
+  if (auto id = ParamString(c, "snapshot_id")) {
     SetStatus(c, "backing-up");
     c.Event(rds_events::kBackupStarted);
+    if (auto snap = c.cp.GetSnapshot(*id)) c.SnapshotEvent(*snap, rds_events::kAutomatedSnapshotCreating);
   }
   return Status::Ok();
 }
@@ -334,7 +335,12 @@ Status ModifyBackups(OpContext& c) {
     // Restart, so that no segment written from now on can reach the old command (RDS also
     // has an outage here).
     LOCALRDS_RETURN_IF_ERROR(StopServer(c));
-    return StartServer(c);
+    LOCALRDS_RETURN_IF_ERROR(StartServer(c));
+    if (auto id = ParamString(c, "snapshot_id")) {
+      c.Event(rds_events::kBackupStarted);
+      if (auto snap = c.cp.GetSnapshot(*id)) c.SnapshotEvent(*snap, rds_events::kAutomatedSnapshotCreating);
+    }
+    return Status::Ok();
   }
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
   LOCALRDS_RETURN_IF_ERROR(

@@ -251,9 +251,9 @@ class BackupStoryTest(BackupTestCase):
         self.assertEventsInclude("test-restored",
                                  [("RDS-EVENT-0043", "Restored from snapshot multiple-todos")],
                                  "db-instance")
-        self.assertEventsInclude("test-pitr",
-                                 [("RDS-EVENT-0019", "Restored from DB instance test to test-pitr")],
-                                 "db-instance")
+        self.assertEventsInclude(
+            "test-pitr", [("RDS-EVENT-0019", "Restored from DB instance test to test-pitr")],
+            "db-instance")
 
     def test_events_of_creation_and_snapshots(self):
         inst = self.create("evented", BackupRetentionPeriod=1)
@@ -332,7 +332,8 @@ class BackupStoryTest(BackupTestCase):
         self.sql(port, "insert into latest values (-1)")
         pitr = self.restore_pitr("latest", SourceDBInstanceIdentifier="latest-src",
                                  UseLatestRestorableTime=True)
-        got = self.sql(pitr["Endpoint"]["Port"], "select count(*), max(id) from latest where id > 0")
+        got = self.sql(pitr["Endpoint"]["Port"],
+                       "select count(*), max(id) from latest where id > 0")
         self.assertEqual(got, "%d|%d" % (rows, rows),
                          "a restore to the latest restorable time lacks rows committed %ss before"
                          % ARCHIVED_AFTER)
@@ -426,9 +427,9 @@ class BackupStoryTest(BackupTestCase):
                          "4|100")
 
         # The same backup by its ARN, to a time.
-        by_arn = self.restore_pitr("keeper-arn",
-                                   SourceDBInstanceAutomatedBackupsArn=b["DBInstanceAutomatedBackupsArn"],
-                                   RestoreTime=b["RestoreWindow"]["LatestTime"])
+        by_arn = self.restore_pitr(
+            "keeper-arn", SourceDBInstanceAutomatedBackupsArn=b["DBInstanceAutomatedBackupsArn"],
+            RestoreTime=b["RestoreWindow"]["LatestTime"])
         self.assertEqual(self.sql(by_arn["Endpoint"]["Port"], "select count(*), max(id) from t"),
                          "4|100")
 
@@ -602,8 +603,8 @@ class BackupStoryTest(BackupTestCase):
         auto = self.automated_snapshots("lister")[0]["DBSnapshotIdentifier"]
 
         def ids(**kw):
-            return sorted(s["DBSnapshotIdentifier"]
-                          for s in self.rds.describe_db_snapshots(MaxRecords=100, **kw)["DBSnapshots"])
+            found = self.rds.describe_db_snapshots(MaxRecords=100, **kw)["DBSnapshots"]
+            return sorted(s["DBSnapshotIdentifier"] for s in found)
         self.assertEqual(ids(DBInstanceIdentifier="lister"), sorted(manual + [auto]))
         self.assertEqual(ids(DBInstanceIdentifier="lister", SnapshotType="manual"), manual)
         self.assertEqual(ids(DBInstanceIdentifier="lister", SnapshotType="automated"), [auto])

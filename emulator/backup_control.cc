@@ -97,13 +97,15 @@ EventRow ControlPlane::MakeSnapshotEvent(const SnapshotRow& snap, const EventSpe
   return e;
 }
 
+std::string NewSnapshotId() {
+  static std::atomic<uint64_t> counter{0};
+  return "snap-" + std::to_string(NowMs()) + "-" + std::to_string(counter.fetch_add(1));
+}
+
 SnapshotRow ControlPlane::NewSnapshotRow(const InstanceRow& row, const std::string& identifier,
                                          const std::string& type, const std::string& status) {
-  static std::atomic<uint64_t> counter{0};
   SnapshotRow snap;
-  // Immutable and unique: names the directory.
-  snap.id = "snap-" + std::to_string(NowMs()) + "-" + std::to_string(counter.fetch_add(1)) + "-" +
-            row.resource_id.substr(3, 8);
+  snap.id = NewSnapshotId();
   snap.identifier = identifier;
   snap.type = type;
   snap.status = status;

@@ -90,6 +90,11 @@ struct InstancePage {
   std::string marker;  //!< empty on the last page
 };
 
+//! A new DbiResourceId ("db-" and 26 random base32 characters): names an instance's directories.
+std::string NewResourceId();
+//! A new snapshot id ("snap-<ms>-<n>"): immutable, unique in this process, names the directory.
+std::string NewSnapshotId();
+
 class ControlPlane {
  public:
   ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& runtime, const Layout& layout);

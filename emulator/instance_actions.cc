@@ -15,15 +15,6 @@
 namespace localrds {
 namespace {
 
-std::string NewResourceId() {
-  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  unsigned char buf[26];
-  RAND_bytes(buf, sizeof buf);
-  std::string id = "db-";
-  for (unsigned char b : buf) id += kAlphabet[b % 32];
-  return id;
-}
-
 uint32_t Hash(const std::string& s) {
   uint32_t h = 2166136261u;
   for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
@@ -83,6 +74,15 @@ Status NotFound(const std::string& id) {
 }
 
 }  // namespace
+
+std::string NewResourceId() {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  unsigned char buf[26];
+  RAND_bytes(buf, sizeof buf);
+  std::string id = "db-";
+  for (unsigned char b : buf) id += kAlphabet[b % 32];
+  return id;
+}
 
 Result<InstanceRow> ControlPlane::FindLocked(const std::string& identifier) {
   std::string id = ToLower(identifier);

@@ -1,7 +1,5 @@
 // The backup actions: DB snapshots (create, copy, delete, describe), the two restores, and
 // automated backups (describe, delete retained ones).
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <set>
 
@@ -28,21 +26,23 @@ Status AutomatedBackupNotFound(const std::string& what) {
                        "No automated backup found for " + what + ".");
 }
 
-std::string NewResourceId() {
-  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  unsigned char buf[26];
-  RAND_bytes(buf, sizeof buf);
-  std::string id = "db-";
-  for (unsigned char b : buf) id += kAlphabet[b % 32];
-  return id;
-}
-
 // The identifier part of an RDS ARN of `type` ("snapshot", "auto-backup"), or the input itself.
 std::string FromArn(const std::string& s, const std::string& type) {
   const std::string marker = ":" + type + ":";
   if (s.rfind("arn:", 0) != 0) return s;
   auto pos = s.find(marker);
   return pos == std::string::npos ? s : s.substr(pos + marker.size());
+}
+
+// The DbiResourceId named by a DBInstanceAutomatedBackupsArn, whose last part is
+// "ab-" + the resource id without "db-", in lower case (RenderAutomatedBackup writes it).
+std::string ResourceIdOfAutomatedBackupArn(const std::string& arn) {
+  std::string ab = FromArn(arn, "auto-backup");
+  std::string rid = "db-" + (ab.rfind("ab-", 0) == 0 ? ab.substr(3) : ab);
+  for (size_t i = 3; i < rid.size(); ++i) {
+    rid[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(rid[i])));
+  }
+  return rid;
 }
 
 }  // namespace
@@ -217,8 +217,7 @@ Result<Accepted> ControlPlane::CopyDBSnapshot(const nlohmann::json& req) {
                              " already exists.");
   }
   SnapshotRow target = *source;
-  static std::atomic<uint64_t> counter{0};
-  target.id = "snap-" + std::to_string(NowMs()) + "-c" + std::to_string(counter.fetch_add(1));
+  target.id = NewSnapshotId();
   target.identifier = id;
   target.type = "manual";
   target.status = "creating";
@@ -516,13 +515,7 @@ Result<Accepted> ControlPlane::RestoreDBInstanceToPointInTime(const nlohmann::js
     source = *found;
   } else {
     std::string wanted = source_dbi.value_or("");
-    if (source_arn) {  // …:auto-backup:ab-<lowercase resource id without "db-">
-      std::string ab = FromArn(*source_arn, "auto-backup");
-      wanted = ab.rfind("ab-", 0) == 0 ? "db-" + ab.substr(3) : ab;
-      for (auto& ch : wanted) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-      wanted[0] = 'd';
-      wanted[1] = 'b';
-    }
+    if (source_arn) wanted = ResourceIdOfAutomatedBackupArn(*source_arn);
     if (instances_.count(wanted)) {
       source = instances_.at(wanted);
     } else if (retained_.count(wanted)) {
@@ -593,10 +586,7 @@ Result<nlohmann::json> ControlPlane::DescribeDBInstanceAutomatedBackups(const nl
   if (auto v = ReqString(req, "DbiResourceId")) dbi_ids.insert(*v);
   if (auto v = ReqString(req, "DBInstanceIdentifier")) instance_ids.insert(ToLower(*v));
   if (auto v = ReqString(req, "DBInstanceAutomatedBackupsArn")) {
-    std::string ab = FromArn(*v, "auto-backup");
-    std::string rid = "db-" + (ab.rfind("ab-", 0) == 0 ? ab.substr(3) : ab);
-    for (size_t i = 3; i < rid.size(); ++i) rid[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(rid[i])));
-    dbi_ids.insert(rid);
+    dbi_ids.insert(ResourceIdOfAutomatedBackupArn(*v));
   }
   for (const auto& f : req.value("Filters", nlohmann::json::array())) {
     const std::string name = f.value("Name", "");
@@ -634,9 +624,7 @@ Result<nlohmann::json> ControlPlane::DescribeDBInstanceAutomatedBackups(const nl
 Result<Accepted> ControlPlane::DeleteDBInstanceAutomatedBackup(const nlohmann::json& req) {
   std::string rid = ReqString(req, "DbiResourceId").value_or("");
   if (auto arn = ReqString(req, "DBInstanceAutomatedBackupsArn")) {
-    std::string ab = FromArn(*arn, "auto-backup");
-    rid = "db-" + (ab.rfind("ab-", 0) == 0 ? ab.substr(3) : ab);
-    for (size_t i = 3; i < rid.size(); ++i) rid[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(rid[i])));
+    rid = ResourceIdOfAutomatedBackupArn(*arn);
   }
   if (rid.empty()) {
     return Status::Error(AwsError::kInvalidParameterCombination,

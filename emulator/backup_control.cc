@@ -86,15 +86,8 @@ std::string ControlPlane::SnapshotArn(const std::string& identifier) const {
 
 EventRow ControlPlane::MakeSnapshotEvent(const SnapshotRow& snap, const EventSpec& spec,
                                          const std::string& message_override) const {
-  EventRow e;
-  e.date_ms = NowMs();
-  e.source_type = "db-snapshot";
-  e.source_identifier = snap.identifier;
-  e.source_arn = SnapshotArn(snap.identifier);
-  e.event_id = spec.id;
-  e.message = message_override.empty() ? spec.message : message_override;
-  e.categories = {spec.category};
-  return e;
+  return MakeEventFor("db-snapshot", snap.identifier, SnapshotArn(snap.identifier), spec,
+                      message_override);
 }
 
 std::string NewSnapshotId() {

@@ -148,11 +148,18 @@ std::string ControlPlane::InstanceArn(const std::string& identifier) const {
 
 EventRow ControlPlane::MakeEvent(const InstanceRow& row, const EventSpec& spec,
                                  const std::string& message_override) const {
+  return MakeEventFor("db-instance", row.identifier, InstanceArn(row.identifier), spec,
+                      message_override);
+}
+
+EventRow ControlPlane::MakeEventFor(const std::string& source_type, const std::string& identifier,
+                                    const std::string& arn, const EventSpec& spec,
+                                    const std::string& message_override) const {
   EventRow e;
   e.date_ms = NowMs();
-  e.source_type = "db-instance";
-  e.source_identifier = row.identifier;
-  e.source_arn = InstanceArn(row.identifier);
+  e.source_type = source_type;
+  e.source_identifier = identifier;
+  e.source_arn = arn;
   e.event_id = spec.id;
   e.message = message_override.empty() ? spec.message : message_override;
   e.categories = {spec.category};

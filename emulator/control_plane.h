@@ -214,6 +214,10 @@ class ControlPlane {
                                     const char* next, const char* kind,
                                     const std::function<Status(const InstanceRow&)>& check);
   Result<std::string> ResolveArnLocked(const std::string& arn);
+  //! The event of any source (MakeEvent and MakeSnapshotEvent name theirs).
+  EventRow MakeEventFor(const std::string& source_type, const std::string& identifier,
+                        const std::string& arn, const EventSpec& spec,
+                        const std::string& message_override) const;
   Result<SnapshotRow> FindSnapshotLocked(const std::string& identifier);
   bool SnapshotIdentifierTakenLocked(const std::string& identifier) const;
   //! The checks and the new row shared by both restores; `source` gives the defaults.

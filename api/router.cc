@@ -104,6 +104,9 @@ const std::map<std::string, ActionFn>& Actions() {
        Immediate(&ControlPlane::DescribeDBInstanceAutomatedBackups)},
       {"DeleteDBInstanceAutomatedBackup",
        Wrapped(&ControlPlane::DeleteDBInstanceAutomatedBackup, "DBInstanceAutomatedBackup")},
+      {"CreateDBInstanceReadReplica",
+       Wrapped(&ControlPlane::CreateDBInstanceReadReplica, "DBInstance")},
+      {"PromoteReadReplica", Wrapped(&ControlPlane::PromoteReadReplica, "DBInstance")},
   };
   return kActions;
 }
@@ -327,11 +330,36 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
       LogLine("api") << "control=reset";
       return;
     }
-    // POST /_localrds/instances/<id>/crash: SIGKILL the instance's postmaster (a drill).
+    auto error_response = [json_response](const Status& st) {
+      return json_response(static_cast<http::status>(st.info().http_status),
+                           {{"error", st.info().code}, {"message", st.message()}});
+    };
     const std::string prefix = "/_localrds/instances/";
+    // GET /_localrds/instances/<id>: the server and its replication (lag, WAL receiver).
+    if (get && path.rfind(prefix, 0) == 0 && path.find('/', prefix.size()) == std::string::npos) {
+      auto details = cp_.InstanceDetails(path.substr(prefix.size()));
+      respond(details.ok() ? json_response(http::status::ok, *details)
+                           : error_response(details.status()));
+      return;
+    }
+    // POST /_localrds/instances/<id>/crash: SIGKILL the instance's postmaster (a drill).
     if (post && path.rfind(prefix, 0) == 0) {
       std::string rest = path.substr(prefix.size());
       size_t slash = rest.find('/');
+      // POST /_localrds/instances/<id>/freeze | thaw: SIGSTOP / SIGCONT of its server (a drill).
+      const std::string verb = slash == std::string::npos ? "" : rest.substr(slash + 1);
+      if (verb == "freeze" || verb == "thaw") {
+        std::string id = rest.substr(0, slash);
+        auto shared = std::make_shared<Responder>(std::move(respond));
+        cp_.FreezeInstanceAsync(id, verb == "freeze",
+                                [shared, id, verb, json_response, error_response](Status st) {
+                                  LogLine("api") << "control=" << verb << " id=" << id << " "
+                                                 << st.ToString();
+                                  (*shared)(st.ok() ? json_response(http::status::ok, {{verb, id}})
+                                                    : error_response(st));
+                                });
+        return;
+      }
       if (slash != std::string::npos && rest.substr(slash + 1) == "crash") {
         // Killing and reaping waits for the process: not on an io_context thread.
         std::string id = rest.substr(0, slash);

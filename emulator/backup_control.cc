@@ -23,10 +23,11 @@ constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 // this far behind the moment of a switch, so that every commit stamped before it is archived.
 constexpr int64_t kCommitStampMarginMs = 1000;
 
-// Statuses in which the server is a writable primary that archives.
+// Statuses in which the server is a writable primary that archives. A replica archives what it
+// replays (archive_mode = always) but cannot switch WAL: its restorable time is its newest base.
 bool Archiving(const InstanceRow& row) {
   static const char* kStatuses[] = {"available", "backing-up", "modifying", "renaming"};
-  return row.attrs.value("BackupRetentionPeriod", 0) > 0 &&
+  return row.attrs.value("BackupRetentionPeriod", 0) > 0 && !row.attrs.contains("_replica_source") &&
          std::find_if(std::begin(kStatuses), std::end(kStatuses),
                       [&](const char* s) { return row.status == s; }) != std::end(kStatuses);
 }
@@ -40,12 +41,6 @@ int64_t NewestWalChangeNs(const fs::path& pg_wal) {
     newest = std::max<int64_t>(newest, st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
   }
   return newest;
-}
-
-std::string TwoDigits(int v) {
-  char b[8];
-  std::snprintf(b, sizeof b, "%02d", v);
-  return b;
 }
 
 // "hh24:mi-hh24:mi" → [start, end) minutes of the day.
@@ -179,7 +174,7 @@ void ControlPlane::ShipWalOnce() {
   const int64_t interval = config_.wal_ship_interval.count();
   for (const auto& row : rows) {
     ServerSpec spec = Server(row);
-    if (!runtime_.IsRunning(spec)) continue;
+    if (!runtime_.IsRunning(spec) || runtime_.IsPaused(spec)) continue;
     ShipState& st = ship_[row.resource_id];
     const fs::path archive = layout_.ArchiveDir(row.resource_id);
     const int64_t now = NowMs();

@@ -48,11 +48,12 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
       runtime_(runtime),
       layout_(layout),
       started_ms_(NowMs()) {
-  for (auto& row : catalog_.LoadInstances()) {
-    rendered_[row.resource_id] = std::make_shared<const nlohmann::json>(RenderInstance(row));
-    instances_[row.resource_id] = std::move(row);
-  }
+  for (auto& row : catalog_.LoadInstances()) instances_[row.resource_id] = std::move(row);
   for (auto& snap : catalog_.LoadSnapshots()) snapshots_[snap.id] = std::move(snap);
+  // Rendered once every row is in: a replica and its source show each other.
+  for (const auto& [rid, row] : instances_) {
+    rendered_[rid] = std::make_shared<const nlohmann::json>(RenderInstance(row));
+  }
   for (auto& r : catalog_.LoadRetainedBackups()) retained_[r.resource_id] = std::move(r);
   std::set<std::string> with_backups;
   for (const auto& [id, snap] : snapshots_) with_backups.insert(snap.dbi_resource_id);
@@ -99,14 +100,28 @@ Status ControlPlane::CommitLocked(Mutation& m, int64_t* new_op_id) {
     return Status::Ok();
   });
   if (!st.ok()) return st;
+  std::set<std::string> changed, old_sources;
+  auto note_source = [&](const InstanceRow& r) {
+    auto src = r.attrs.find("_replica_source");
+    if (src != r.attrs.end() && src->is_string()) old_sources.insert(src->get<std::string>());
+  };
   for (auto& row : m.put) {
-    rendered_[row.resource_id] = std::make_shared<const nlohmann::json>(RenderInstance(row));
+    auto old = instances_.find(row.resource_id);
+    if (old != instances_.end()) note_source(old->second);
     instances_[row.resource_id] = row;
+    changed.insert(row.resource_id);
   }
   for (const auto& rid : m.remove) {
+    auto old = instances_.find(rid);
+    if (old != instances_.end()) note_source(old->second);
     instances_.erase(rid);
     rendered_.erase(rid);
+    changed.insert(rid);
   }
+  for (const auto& row : m.put) {
+    rendered_[row.resource_id] = std::make_shared<const nlohmann::json>(RenderInstance(row));
+  }
+  if (!changed.empty()) RerenderRelativesLocked(changed, old_sources);
   std::set<std::string> windows;  // instances whose restorable window may have moved
   for (const auto& snap : m.put_snapshots) {
     snapshots_[snap.id] = snap;
@@ -234,12 +249,25 @@ Status ControlPlane::WriteServerConfig(const InstanceRow& row, const std::string
         << "archive_command = '"
         << (backups ? backup_files::ArchiveCommand(archive) : std::string("/bin/true")) << "'\n"
         << "track_commit_timestamp = on\n"
-        << recovery;
+        // Room for 15 replicas per source and the base backups that create them (two WAL
+        // senders each); a standby needs at least its source's value.
+        << "max_wal_senders = 40\n"
+        << "max_replication_slots = 20\n"
+        // A source that hangs is noticed by its replicas (StatusInfos `error`) within seconds.
+        << "wal_receiver_timeout = 10s\n"
+        << "wal_sender_timeout = 10s\n"
+        << StandbySettings(row) << recovery;
     if (!out) return Status::Internal("cannot write " + tmp.string());
   }
   std::error_code ec;
   fs::rename(tmp, pgdata / "localrds.conf", ec);
   if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
+  // A replica starts as a hot standby. Only promotion removes the file (PostgreSQL does, and
+  // fails if it is gone while the standby runs): localrds never deletes it behind a server.
+  if (row.attrs.contains("_replica_source") && !fs::exists(pgdata / "standby.signal")) {
+    std::ofstream signal(pgdata / "standby.signal");
+    if (!signal) return Status::Internal("cannot write " + (pgdata / "standby.signal").string());
+  }
   return Status::Ok();
 }
 
@@ -373,6 +401,8 @@ void ControlPlane::ReconcilerLoop() {
     try {
       ShipWalOnce();
       std::string did = ReconcileOnce();
+      std::string replication = PollReplicationOnce();
+      if (!replication.empty()) did += (did.empty() ? "" : " ") + replication;
       if (!did.empty()) LogLine("reconciler") << did;
     } catch (const std::exception& e) {
       LogLine("reconciler") << "pass failed: " << e.what();

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -94,6 +95,8 @@ struct InstancePage {
 std::string NewResourceId();
 //! A new snapshot id ("snap-<ms>-<n>"): immutable, unique in this process, names the directory.
 std::string NewSnapshotId();
+//! The physical replication slot a read replica streams through on its source.
+std::string ReplicationSlotName(const std::string& replica_resource_id);
 
 class ControlPlane {
  public:
@@ -133,6 +136,9 @@ class ControlPlane {
   Result<Accepted> RestoreDBInstanceToPointInTime(const nlohmann::json& req);
   Result<nlohmann::json> DescribeDBInstanceAutomatedBackups(const nlohmann::json& req);
   Result<Accepted> DeleteDBInstanceAutomatedBackup(const nlohmann::json& req);
+  // Read replicas (emulator/replica_actions.cc).
+  Result<Accepted> CreateDBInstanceReadReplica(const nlohmann::json& req);
+  Result<Accepted> PromoteReadReplica(const nlohmann::json& req);
 
   // Emulator-only controls (/_localrds/).
   nlohmann::json Health();
@@ -145,6 +151,13 @@ class ControlPlane {
   Result<Accepted> BackupNow(const std::string& identifier);
   //! CrashInstance on a control thread; `done` is called there.
   void CrashInstanceAsync(const std::string& identifier, std::function<void(Status)> done);
+  //! Freezes (SIGSTOP) or thaws an instance's server: a hung-server drill. Runs on a control
+  //! thread; `done` is called there.
+  void FreezeInstanceAsync(const std::string& identifier, bool freeze,
+                           std::function<void(Status)> done);
+  //! What /_localrds/instances/<id> shows: the instance's server and its replication (source,
+  //! replicas, WAL receiver state, replica lag).
+  Result<nlohmann::json> InstanceDetails(const std::string& identifier);
 
   //! Calls `cb` (on a worker thread, or at once) when the operation is no longer running.
   void WhenOperationDone(int64_t operation_id, std::function<void()> cb);
@@ -157,9 +170,25 @@ class ControlPlane {
   //! Switches and archives the WAL of instances with new commits, and advances their
   //! LatestRestorableTime once the archive has it. One pass; the reconciler calls it.
   void ShipWalOnce();
+  //! Reads every read replica's WAL receiver and replay position, updates its StatusInfos
+  //! (replicating / error / terminated) with RDS's events when that changes, and starts the
+  //! promotion of replicas whose source is gone. One pass; the reconciler calls it.
+  std::string PollReplicationOnce();
 
   // Used by operations (emulator/operations.cc).
   std::optional<InstanceRow> GetInstance(const std::string& resource_id);
+  //! The read replicas whose source is `source_resource_id` (creating ones included).
+  std::vector<InstanceRow> ReplicasOf(const std::string& source_resource_id);
+  //! Creates the physical replication slot a replica streams through on its source (once).
+  Status EnsureReplicationSlot(const InstanceRow& source, const std::string& slot);
+  //! Drops a replica's slot on its source, waiting briefly for the walsender to let go of it.
+  //! OK when the slot or the source's server is not there.
+  Status DropReplicationSlot(const InstanceRow& source, const std::string& slot);
+  //! Drops the localrds slots on `row`'s server that no replica of it owns any more.
+  void DropStaleReplicationSlots(const InstanceRow& row);
+  //! Rewrites the standby settings of `source`'s running replicas (its port may have moved)
+  //! and reloads them.
+  void RefreshReplicaConnections(const std::string& source_resource_id);
   std::optional<SnapshotRow> GetSnapshot(const std::string& snapshot_id);
   //! True when an instance or a snapshot has this resource id.
   bool ResourceExists(const std::string& resource_id);
@@ -191,8 +220,9 @@ class ControlPlane {
   //! `self` is the resource id whose current port does not count as taken; `avoid` is never
   //! returned (a port that just failed to bind).
   std::optional<int> AllocatePort(int requested, const std::string& self, int avoid = -1);
-  //! Writes the instance's localrds.conf (port, sockets, memory settings) atomically.
-  //! `recovery` adds settings for a point-in-time restore (restore_command, target, …).
+  //! Writes the instance's localrds.conf (port, sockets, memory settings) atomically. A read
+  //! replica also gets its standby settings (primary_conninfo to its source, its slot) and a
+  //! standby.signal. `recovery` adds settings for a point-in-time restore (restore_command, …).
   Status WriteServerConfig(const InstanceRow& row, const std::string& recovery = "");
 
   //! Renders the DBInstance shape.
@@ -203,6 +233,8 @@ class ControlPlane {
   //! Finds a live instance by identifier (case-insensitive); DBInstanceNotFound otherwise.
   Result<InstanceRow> FindLocked(const std::string& identifier);
   Status CheckIdleLocked(const InstanceRow& row);
+  //! Refuses to stop a read replica or a source of read replicas (InvalidDBInstanceState).
+  Status CheckStoppableLocked(const InstanceRow& row);
   //! True when an instance has `identifier`, or a running rename is taking it.
   bool IdentifierTakenLocked(const std::string& identifier) const;
   Result<Accepted> StartOperationLocked(InstanceRow row, const std::string& kind,
@@ -241,6 +273,17 @@ class ControlPlane {
   void RefreshRestoreWindowLocked(const std::string& dbi_resource_id);
   //! Removes snapshot directories and WAL archives that no catalog row owns.
   void RemoveBackupOrphans();
+  //! The instances whose rendering shows `changed` (as source or replica), re-rendered after a
+  //! commit of the rows in `changed`; `old_sources` are sources they had before it.
+  void RerenderRelativesLocked(const std::set<std::string>& changed,
+                               const std::set<std::string>& old_sources);
+  //! How many replicas stand between `row` and a writable primary (0 for a primary).
+  int ReplicaDepthLocked(const InstanceRow& row) const;
+  //! The standby settings of a replica's localrds.conf ("" for an instance that is not one).
+  std::string StandbySettings(const InstanceRow& row);
+  //! The promotion of a replica: its operation and the response. `params` holds the backup
+  //! settings it gets (retention, window).
+  Result<Accepted> StartPromotionLocked(InstanceRow row, nlohmann::json params);
   void ReconcilerLoop();
   //! Runs `fn` on a control thread that Shutdown joins (reset, crash drills); never throws.
   void RunControlTask(std::function<void()> fn);
@@ -278,6 +321,15 @@ class ControlPlane {
   };
   std::mutex ship_mutex_;                               //!< guards ship_
   std::map<std::string, ShipState> ship_;
+  //! What the last replication poll saw on each replica (in memory: lag changes every second).
+  struct ReplicaState {
+    std::string receiver;     //!< pg_stat_wal_receiver.status, "" when there is no receiver
+    double lag_seconds = -1;  //!< ReplicaLag as RDS computes it; -1 when it cannot be known
+    int64_t lag_bytes = -1;   //!< received but not yet replayed
+    int64_t polled_ms = 0;
+  };
+  std::mutex replica_mutex_;                            //!< guards replica_state_
+  std::map<std::string, ReplicaState> replica_state_;   //!< by the replica's resource id
 
   std::mutex reconcile_mutex_;  //!< one reconciler pass at a time
   std::atomic<bool> stopping_{false};

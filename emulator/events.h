@@ -49,6 +49,19 @@ inline constexpr EventSpec kAutomatedSnapshotCreating{"RDS-EVENT-0090", "creatio
                                                       "Creating automated snapshot"};
 inline constexpr EventSpec kAutomatedSnapshotCreated{"RDS-EVENT-0091", "creation",
                                                      "Automated snapshot created"};
+// Read replicas (category "read replica"; USER_Events.Messages, DB instance events).
+inline constexpr EventSpec kReplicationStopped{"RDS-EVENT-0045", "read replica",
+                                               "Replication has stopped."};
+//! Also sent when a replica is first created (the User Guide's note on 0046).
+inline constexpr EventSpec kReplicationResumed{"RDS-EVENT-0046", "read replica",
+                                               "Replication for the Read Replica resumed."};
+inline constexpr EventSpec kReplicationTerminated{"RDS-EVENT-0057", "read replica",
+                                                  "Replication streaming has been terminated."};
+inline constexpr EventSpec kReplicaCreationFailed{"RDS-EVENT-0202", "read replica",
+                                                  "Read replica creation failed."};
+// RDS documents no event id for a finished promotion.
+inline constexpr EventSpec kPromoted{"", "read replica",
+                                     "Read replica has been promoted to a standalone DB instance"};
 inline constexpr EventSpec kSnapshotCopied{"", "notification",
                                            "Finished copy of snapshot"};
 inline constexpr EventSpec kSnapshotFailed{"", "failure", "Snapshot failed"};

@@ -59,16 +59,6 @@ std::string DefaultMaintenanceWindow(const std::string& region, const std::strin
   return "sun:05:00-sun:05:30";
 }
 
-Status CheckTags(const nlohmann::json& tags) {
-  if (!tags.is_array()) return Status::Ok();
-  if (tags.size() > 50) return Status::InvalidParameter("A resource can have at most 50 tags.");
-  for (const auto& t : tags) {
-    LOCALRDS_RETURN_IF_ERROR(ValidateTagKey(t.value("Key", "")));
-    LOCALRDS_RETURN_IF_ERROR(ValidateTagValue(t.value("Value", "")));
-  }
-  return Status::Ok();
-}
-
 Status NotFound(const std::string& id) {
   return Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + id + " not found.");
 }
@@ -148,6 +138,17 @@ nlohmann::json ControlPlane::RenderInstance(const InstanceRow& row) const {
                      {"HostedZoneId", "Z2R2ITUGPM61AM"}};
   }
   if (!j.contains("TagList")) j["TagList"] = nlohmann::json::array();
+  // Replication, as both sides see it now (renames included): read from the live rows.
+  auto source = row.attrs.find("_replica_source");
+  if (source != row.attrs.end() && source->is_string()) {
+    auto it = instances_.find(source->get<std::string>());
+    if (it != instances_.end()) j["ReadReplicaSourceDBInstanceIdentifier"] = it->second.identifier;
+  }
+  nlohmann::json replicas = nlohmann::json::array();
+  for (const auto& [rid, other] : instances_) {
+    if (other.attrs.value("_replica_source", "") == row.resource_id) replicas.push_back(other.identifier);
+  }
+  j["ReadReplicaDBInstanceIdentifiers"] = std::move(replicas);
   auto window = restorable_.find(row.resource_id);
   if (window != restorable_.end() && row.attrs.value("BackupRetentionPeriod", 0) > 0) {
     j["LatestRestorableTime"] = FormatIso8601(window->second.second);
@@ -257,7 +258,7 @@ Result<Accepted> ControlPlane::CreateDBInstance(const nlohmann::json& req) {
                          "DBParameterGroup not found: " + param_group);
   }
   nlohmann::json tags = req.value("Tags", nlohmann::json::array());
-  LOCALRDS_RETURN_IF_ERROR(CheckTags(tags));
+  LOCALRDS_RETURN_IF_ERROR(ValidateTags(tags));
 
   auto port = AllocatePort(static_cast<int>(port_req.value_or(config_.default_port)), "");
   if (!port) {
@@ -547,6 +548,20 @@ Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
   }
   if (backup_window) a["PreferredBackupWindow"] = *backup_window;
   if (maint_window) a["PreferredMaintenanceWindow"] = *maint_window;
+  if (retention && *retention == 0) {
+    for (const auto& [rid, other] : instances_) {
+      if (other.attrs.value("_replica_source", "") == row.resource_id) {
+        return Status::Error(AwsError::kInvalidParameterCombination,
+                             "BackupRetentionPeriod can't be set to 0 for a DB instance that is a "
+                             "source to read replicas (" + other.identifier + ").");
+      }
+    }
+  }
+  if (password && row.attrs.contains("_replica_source")) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "The master user password of a read replica is its source's: change it "
+                         "on the source DB instance.");
+  }
   if (retention) {
     int old = a.value("BackupRetentionPeriod", 0);
     bool toggles = (old == 0) != (*retention == 0);
@@ -644,15 +659,22 @@ Result<Accepted> ControlPlane::DeleteDBInstance(const nlohmann::json& req) {
     return Status::Error(AwsError::kInvalidParameterCombination,
                          "Cannot specify both SkipFinalSnapshot and FinalDBSnapshotIdentifier.");
   }
-  if (!skip_final && !final_id) {
-    return Status::Error(AwsError::kInvalidParameterCombination,
-                         "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is "
-                         "specified.");
-  }
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = FindLocked(ident);
   if (!found.ok()) return found.status();
   InstanceRow row = *found;
+  // A read replica has no final snapshot (its source holds the data).
+  const bool replica = row.attrs.contains("_replica_source");
+  if (replica && final_id) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "FinalDBSnapshotIdentifier can not be specified when deleting a replica "
+                         "instance");
+  }
+  if (!replica && !skip_final && !final_id) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is "
+                         "specified.");
+  }
   if (row.status == "deleting") {
     return Status::Error(AwsError::kInvalidDBInstanceState,
                          "Instance " + row.identifier + " is already being deleted.");
@@ -710,18 +732,36 @@ Result<Accepted> ControlPlane::RebootDBInstance(const nlohmann::json& req) {
                           });
 }
 
+Status ControlPlane::CheckStoppableLocked(const InstanceRow& row) {
+  // "You can't stop a DB instance that has a read replica, or that is a read replica."
+  if (row.attrs.contains("_replica_source")) {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Cannot stop or start a Read-Replica instance");
+  }
+  for (const auto& [rid, other] : instances_) {
+    if (other.attrs.value("_replica_source", "") == row.resource_id) {
+      return Status::Error(AwsError::kInvalidDBInstanceState,
+                           "Cannot stop or start a DB instance that has read replicas (" +
+                               other.identifier + ").");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<Accepted> ControlPlane::StopDBInstance(const nlohmann::json& req) {
   const auto snapshot_id = ReqString(req, "DBSnapshotIdentifier");
   std::lock_guard<std::mutex> lock(mutex_);
   if (!snapshot_id) {
     return TransitionLocked(ReqString(req, "DBInstanceIdentifier").value_or(""), "available",
-                            "stopping", "stop", nullptr);
+                            "stopping", "stop",
+                            [this](const InstanceRow& row) { return CheckStoppableLocked(row); });
   }
   // With a snapshot first: the same checks, then the snapshot row in the same commit.
   auto found = FindLocked(ReqString(req, "DBInstanceIdentifier").value_or(""));
   if (!found.ok()) return found.status();
   InstanceRow row = *found;
   LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
+  LOCALRDS_RETURN_IF_ERROR(CheckStoppableLocked(row));
   if (row.status != "available") {
     return Status::Error(AwsError::kInvalidDBInstanceState,
                          "DB instance " + row.identifier + " is not in available state (it is " +

@@ -41,13 +41,18 @@ void KillTree(pid_t pid) {
   }
 }
 
+// The state letter of /proc/<pid>/stat ('Z' zombie, 'T' stopped by a signal), or 0.
+char ProcessState(pid_t pid) {
+  std::string stat = ReadFrom("/proc/" + std::to_string(pid) + "/stat", 0);
+  size_t close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() ? 0 : stat[close + 2];
+}
+
 // Alive and not a zombie.
 bool ProcessAlive(pid_t pid) {
   if (pid <= 0 || kill(pid, 0) != 0) return false;
-  std::string stat = ReadFrom("/proc/" + std::to_string(pid) + "/stat", 0);
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 >= stat.size()) return false;
-  return stat[close + 2] != 'Z';
+  char state = ProcessState(pid);
+  return state != 0 && state != 'Z';
 }
 
 std::vector<std::string> PidFileLines(const fs::path& pgdata) {
@@ -269,6 +274,7 @@ Status LocalRuntime::Stop(const ServerSpec& spec) {
   auto pid = LivePostmasterPid(spec.pgdata);
   if (!pid) return Status::Ok();
   kill(*pid, SIGINT);  // fast shutdown
+  kill(-*pid, SIGCONT);  // a paused server must run to shut down
   auto gone = [&] {
     Reap();
     return !ProcessAlive(*pid);
@@ -292,6 +298,26 @@ Status LocalRuntime::Kill(const ServerSpec& spec) {
       },
       std::chrono::seconds(10));
   return Status::Ok();
+}
+
+Status LocalRuntime::Pause(const ServerSpec& spec) {
+  auto pid = LivePostmasterPid(spec.pgdata);
+  if (!pid) return Status::Internal("the server of " + spec.resource_id + " is not running");
+  // The postmaster leads its own process group (SpawnDaemon): stop all of it at once.
+  if (kill(-*pid, SIGSTOP) != 0) return Status::Internal("cannot stop the server's processes");
+  return Status::Ok();
+}
+
+Status LocalRuntime::Resume(const ServerSpec& spec) {
+  auto pid = LivePostmasterPid(spec.pgdata);
+  if (!pid) return Status::Internal("the server of " + spec.resource_id + " is not running");
+  if (kill(-*pid, SIGCONT) != 0) return Status::Internal("cannot resume the server's processes");
+  return Status::Ok();
+}
+
+bool LocalRuntime::IsPaused(const ServerSpec& spec) {
+  auto pid = LivePostmasterPid(spec.pgdata);
+  return pid && ProcessState(*pid) == 'T';
 }
 
 void LocalRuntime::Reap() {
@@ -338,13 +364,19 @@ Result<std::string> LocalRuntime::QueryValue(const ServerSpec& spec, const std::
   return value;
 }
 
-Status LocalRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest) {
+Status LocalRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest,
+                                const std::string& slot) {
   CommandOptions o = Options();
   o.timeout = std::chrono::hours(6);
-  auto out = RunCommand({Bin(spec.major, "pg_basebackup").string(), "-h", spec.socket_dir.string(),
-                         "-p", std::to_string(spec.port), "-U", kSuperuser, "-D", dest.string(),
-                         "-X", "stream", "-c", "fast", "--no-sync", "-Fp"},
-                        o);
+  std::vector<std::string> argv = {Bin(spec.major, "pg_basebackup").string(), "-h",
+                                   spec.socket_dir.string(), "-p", std::to_string(spec.port), "-U",
+                                   kSuperuser, "-D", dest.string(), "-X", "stream", "-c", "fast",
+                                   "--no-sync", "-Fp"};
+  if (!slot.empty()) {
+    argv.push_back("-S");
+    argv.push_back(slot);
+  }
+  auto out = RunCommand(argv, o);
   if (!out.ok()) return out.status();
   if (out->exit_code != 0) return Status::Internal("pg_basebackup failed: " + out->output);
   return Status::Ok();

@@ -36,7 +36,11 @@ class LocalRuntime : public PgRuntime {
                  const std::vector<std::string>& statements) override;
   Result<std::string> QueryValue(const ServerSpec& spec, const std::string& database,
                                  const std::string& sql) override;
-  Status BaseBackup(const ServerSpec& spec, const std::filesystem::path& dest) override;
+  Status BaseBackup(const ServerSpec& spec, const std::filesystem::path& dest,
+                    const std::string& slot) override;
+  Status Pause(const ServerSpec& spec) override;
+  Status Resume(const ServerSpec& spec) override;
+  bool IsPaused(const ServerSpec& spec) override;
   void Reap() override;
 
   //! The postmaster's pid from postmaster.pid when it is alive and serves `pgdata`.

@@ -10,26 +10,24 @@
 #include "emulator/backup_files.h"
 #include "emulator/cluster_pool.h"
 #include "emulator/operation_engine.h"
+#include "emulator/operation_steps.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
-namespace {
+namespace bf = backup_files;
 
-std::string Major(const InstanceRow& row) {
-  std::string v = row.attrs.value("EngineVersion", "");
-  return v.substr(0, v.find('.'));
+namespace steps {
+
+std::optional<std::string> ParamString(const OpContext& c, const char* name) {
+  auto it = c.op.params.find(name);
+  if (it == c.op.params.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
 }
 
-std::string QuoteIdent(const std::string& s) { return "\"" + s + "\""; }
-
-Status PrepareCluster(OpContext& c) {
-  const Layout& layout = c.cp.layout();
-  fs::path pgdata = layout.PgData(c.instance.resource_id);
-  // pgdata only ever appears by an atomic rename of a complete cluster.
-  if (fs::exists(pgdata / "PG_VERSION")) return Status::Ok();
-  LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().PrepareDirectory(layout.InstanceDir(c.instance.resource_id)));
-  if (c.cp.pool().Take(Major(c.instance), pgdata)) return Status::Ok();
-  return c.cp.pool().MakeCluster(Major(c.instance), pgdata);
+void SetStatus(OpContext& c, const std::string& status) {
+  InstanceRow row = c.instance;
+  row.status = status;
+  c.Put(row);
 }
 
 Status Configure(OpContext& c) {
@@ -52,7 +50,12 @@ Status StartServer(OpContext& c) {
   Status st;
   for (int attempt = 0; attempt < 5; ++attempt) {
     st = c.cp.runtime().Start(c.cp.Server(c.instance));
-    if (st.ok() || st.message().find("Address already in use") == std::string::npos) return st;
+    if (st.ok()) {
+      c.cp.DropStaleReplicationSlots(c.instance);
+      c.cp.RefreshReplicaConnections(c.instance.resource_id);
+      return st;
+    }
+    if (st.message().find("Address already in use") == std::string::npos) return st;
     auto port = c.cp.AllocatePort(0, c.instance.resource_id, c.instance.port);
     if (!port) return st;
     LogLine("ops") << c.instance.identifier << ": port " << c.instance.port
@@ -64,6 +67,7 @@ Status StartServer(OpContext& c) {
   }
   return st;
 }
+
 Status StopServer(OpContext& c) { return c.cp.runtime().Stop(c.cp.Server(c.instance)); }
 
 // Steps that need the server first make sure it runs: after a crash of the whole machine (or of
@@ -73,6 +77,91 @@ Status EnsureRunning(OpContext& c) {
   LOCALRDS_RETURN_IF_ERROR(Configure(c));
   return StartServer(c);
 }
+
+// A snapshot this operation was taking ends `failed` (with an event) when the operation fails.
+void FailPendingSnapshot(OpContext& c, const Status& why) {
+  auto id = c.op.params.find("snapshot_id");
+  if (id == c.op.params.end()) return;
+  auto snap = c.cp.GetSnapshot(id->get<std::string>());
+  if (!snap || snap->status != "creating") return;
+  snap->status = "failed";
+  c.PutSnapshot(*snap);
+  c.SnapshotEvent(*snap, rds_events::kSnapshotFailed,
+                  std::string(rds_events::kSnapshotFailed.message) + ": " + why.message());
+  Layout::RemoveTree(c.cp.layout().SnapshotDir(snap->id) += ".tmp", c.cp.layout().TrashDir());
+}
+
+void FailInstance(OpContext& c, const Status& why) {
+  FailPendingSnapshot(c, why);
+  c.cp.runtime().Stop(c.cp.Server(c.instance));
+  SetStatus(c, "failed");
+  c.Event(rds_events::kFailed, std::string(rds_events::kFailed.message) + " (" + why.message() + ")");
+}
+
+// Takes the base backup of the snapshot named in the operation's params (if any): an online
+// pg_basebackup into snapshots/<id>.tmp, one syncfs, and a rename. The snapshot becomes
+// `available` only with that rename: never with partial data.
+Status TakeSnapshot(OpContext& c) {
+  auto id = ParamString(c, "snapshot_id");
+  if (!id) return Status::Ok();
+  auto snap = c.cp.GetSnapshot(*id);
+  if (!snap) return Status::Internal("snapshot " + *id + " no longer exists");
+  if (snap->status == "available") return Status::Ok();
+  const Layout& layout = c.cp.layout();
+  fs::path final_dir = layout.SnapshotDir(*id);
+  if (!fs::exists(final_dir / "backup_label")) {
+    LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
+    fs::path tmp = final_dir;
+    tmp += ".tmp";
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().PrepareDirectory(tmp));
+    LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().BaseBackup(c.cp.Server(c.instance), tmp, ""));
+    LOCALRDS_RETURN_IF_ERROR(bf::SyncFileSystem(tmp));
+    fs::rename(tmp, final_dir, ec);
+    if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
+  }
+  auto start_wal = bf::StartWalFile(final_dir);
+  if (!start_wal.ok()) return start_wal.status();
+  snap->status = "available";
+  snap->attrs["PercentProgress"] = 100;
+  snap->attrs["_start_wal"] = *start_wal;
+  snap->attrs["_consistent_ms"] = NowMs();  // the backup was consistent by now
+  snap->attrs["AllocatedStorage"] = c.instance.attrs.value("AllocatedStorage", 20);
+  c.PutSnapshot(*snap);
+  if (snap->type == "automated") {
+    c.SnapshotEvent(*snap, rds_events::kAutomatedSnapshotCreated);
+    c.Event(rds_events::kBackupFinished);
+  } else {
+    c.SnapshotEvent(*snap, rds_events::kManualSnapshotCreated);
+  }
+  return Status::Ok();
+}
+
+}  // namespace steps
+
+namespace {
+using namespace steps;
+
+std::string Major(const InstanceRow& row) {
+  std::string v = row.attrs.value("EngineVersion", "");
+  return v.substr(0, v.find('.'));
+}
+
+std::string QuoteIdent(const std::string& s) { return "\"" + s + "\""; }
+
+Status PrepareCluster(OpContext& c) {
+  const Layout& layout = c.cp.layout();
+  fs::path pgdata = layout.PgData(c.instance.resource_id);
+  // pgdata only ever appears by an atomic rename of a complete cluster.
+  if (fs::exists(pgdata / "PG_VERSION")) return Status::Ok();
+  LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().PrepareDirectory(layout.InstanceDir(c.instance.resource_id)));
+  if (c.cp.pool().Take(Major(c.instance), pgdata)) return Status::Ok();
+  return c.cp.pool().MakeCluster(Major(c.instance), pgdata);
+}
+
+
+
 
 Status Bootstrap(OpContext& c) {
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
@@ -101,11 +190,6 @@ Status Bootstrap(OpContext& c) {
   return c.cp.runtime().ExecSql(c.cp.Server(c.instance), "postgres", sql);
 }
 
-void SetStatus(OpContext& c, const std::string& status) {
-  InstanceRow row = c.instance;
-  row.status = status;
-  c.Put(row);
-}
 
 Status FinishAvailable(OpContext& c, const EventSpec& event) {
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));  // `available` means a client can connect
@@ -118,25 +202,7 @@ Status FinishAvailable(OpContext& c, const EventSpec& event) {
   return Status::Ok();
 }
 
-// A snapshot this operation was taking ends `failed` (with an event) when the operation fails.
-void FailPendingSnapshot(OpContext& c, const Status& why) {
-  auto id = c.op.params.find("snapshot_id");
-  if (id == c.op.params.end()) return;
-  auto snap = c.cp.GetSnapshot(id->get<std::string>());
-  if (!snap || snap->status != "creating") return;
-  snap->status = "failed";
-  c.PutSnapshot(*snap);
-  c.SnapshotEvent(*snap, rds_events::kSnapshotFailed,
-                  std::string(rds_events::kSnapshotFailed.message) + ": " + why.message());
-  Layout::RemoveTree(c.cp.layout().SnapshotDir(snap->id) += ".tmp", c.cp.layout().TrashDir());
-}
 
-void FailInstance(OpContext& c, const Status& why) {
-  FailPendingSnapshot(c, why);
-  c.cp.runtime().Stop(c.cp.Server(c.instance));
-  SetStatus(c, "failed");
-  c.Event(rds_events::kFailed, std::string(rds_events::kFailed.message) + " (" + why.message() + ")");
-}
 
 // After a failed stop/start/reboot, report what is really true.
 void ReflectReality(OpContext& c, const Status& why) {
@@ -181,6 +247,7 @@ Status ModifyPort(OpContext& c) {
   c.Put(row);
   Status st = c.cp.WriteServerConfig(c.instance);
   if (st.ok()) st = c.cp.runtime().Start(c.cp.Server(c.instance));
+  if (st.ok()) c.cp.RefreshReplicaConnections(c.instance.resource_id);
   if (!st.ok()) {
     // Back to the old port, so that the instance keeps serving where it did.
     row.port = old_port;
@@ -214,6 +281,13 @@ Status ModifyFinish(OpContext& c) {
   return Status::Ok();
 }
 
+// A deleted read replica's slot would keep its source's WAL forever.
+Status DropOwnSlot(OpContext& c) {
+  auto source = c.cp.GetInstance(c.instance.attrs.value("_replica_source", ""));
+  if (!source) return Status::Ok();
+  return c.cp.DropReplicationSlot(*source, ReplicationSlotName(c.instance.resource_id));
+}
+
 Status RemoveFiles(OpContext& c) {
   const Layout& layout = c.cp.layout();
   Layout::RemoveTree(layout.InstanceDir(c.op.resource_id), layout.TrashDir());
@@ -230,13 +304,6 @@ Status Forget(OpContext& c) {
 
 // --- backups -----------------------------------------------------------------------------
 
-namespace bf = backup_files;
-
-std::optional<std::string> ParamString(const OpContext& c, const char* name) {
-  auto it = c.op.params.find(name);
-  if (it == c.op.params.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
-}
 
 // When a clean shutdown has archived every segment, everything committed before it is
 // restorable.
@@ -257,45 +324,6 @@ Status StopServerMarkingArchive(OpContext& c) {
   return Status::Ok();
 }
 
-// Takes the base backup of the snapshot named in the operation's params (if any): an online
-// pg_basebackup into snapshots/<id>.tmp, one syncfs, and a rename. The snapshot becomes
-// `available` only with that rename: never with partial data.
-Status TakeSnapshot(OpContext& c) {
-  auto id = ParamString(c, "snapshot_id");
-  if (!id) return Status::Ok();
-  auto snap = c.cp.GetSnapshot(*id);
-  if (!snap) return Status::Internal("snapshot " + *id + " no longer exists");
-  if (snap->status == "available") return Status::Ok();
-  const Layout& layout = c.cp.layout();
-  fs::path final_dir = layout.SnapshotDir(*id);
-  if (!fs::exists(final_dir / "backup_label")) {
-    LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
-    fs::path tmp = final_dir;
-    tmp += ".tmp";
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().PrepareDirectory(tmp));
-    LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().BaseBackup(c.cp.Server(c.instance), tmp));
-    LOCALRDS_RETURN_IF_ERROR(bf::SyncFileSystem(tmp));
-    fs::rename(tmp, final_dir, ec);
-    if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
-  }
-  auto start_wal = bf::StartWalFile(final_dir);
-  if (!start_wal.ok()) return start_wal.status();
-  snap->status = "available";
-  snap->attrs["PercentProgress"] = 100;
-  snap->attrs["_start_wal"] = *start_wal;
-  snap->attrs["_consistent_ms"] = NowMs();  // the backup was consistent by now
-  snap->attrs["AllocatedStorage"] = c.instance.attrs.value("AllocatedStorage", 20);
-  c.PutSnapshot(*snap);
-  if (snap->type == "automated") {
-    c.SnapshotEvent(*snap, rds_events::kAutomatedSnapshotCreated);
-    c.Event(rds_events::kBackupFinished);
-  } else {
-    c.SnapshotEvent(*snap, rds_events::kManualSnapshotCreated);
-  }
-  return Status::Ok();
-}
 
 // The instance's status goes back to what it was before the snapshot (`available`).
 Status FinishBackup(OpContext& c) {
@@ -422,6 +450,9 @@ fs::path RecoveredMarker(OpContext& c) {
 }
 
 Status ConfigureRestore(OpContext& c) {
+  // A snapshot of a read replica holds its standby.signal: the restored instance is a primary.
+  std::error_code ec;
+  fs::remove(c.cp.layout().PgData(c.instance.resource_id) / "standby.signal", ec);
   LOCALRDS_RETURN_IF_ERROR(Configure(c));
   if (!ParamString(c, "pitr_source_resource_id") || fs::exists(RecoveredMarker(c))) {
     return Status::Ok();
@@ -505,7 +536,8 @@ void FailCopy(OpContext& c, const Status& why) {
 }  // namespace
 
 const std::map<std::string, OperationKind>& OperationKinds() {
-  static const std::map<std::string, OperationKind> kKinds = {
+  static const std::map<std::string, OperationKind> kKinds = [] {
+  std::map<std::string, OperationKind> kinds = {
       {"create",
        {{{"prepare-cluster", PrepareCluster},
          {"configure", Configure},
@@ -526,6 +558,7 @@ const std::map<std::string, OperationKind>& OperationKinds() {
       {"delete",
        {{{"final-snapshot", TakeSnapshot},
          {"stop", StopServerMarkingArchive},
+         {"drop-slot", DropOwnSlot},
          {"remove-files", RemoveFiles},
          {"forget", ForgetInstance},
          {"remove-backups", RemoveDroppedBackupFiles}},
@@ -582,6 +615,9 @@ const std::map<std::string, OperationKind>& OperationKinds() {
           }}},
         FailInstance}},
   };
+  AddReplicaOperationKinds(kinds);
+  return kinds;
+  }();
   return kKinds;
 }
 

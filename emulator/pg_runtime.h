@@ -62,8 +62,16 @@ class PgRuntime {
                                          const std::string& sql) = 0;
   //! An online base backup of the running server into `dest` (an empty directory the servers'
   //! OS user can write): pg_basebackup, plain format, with the WAL needed to make it consistent.
+  //! With `slot` (an existing physical replication slot on the server), the WAL is streamed
+  //! through it, so the server keeps every segment a standby made from `dest` will need.
   //! Not fsynced: the caller flushes the file system once.
-  virtual Status BaseBackup(const ServerSpec& spec, const std::filesystem::path& dest) = 0;
+  virtual Status BaseBackup(const ServerSpec& spec, const std::filesystem::path& dest,
+                            const std::string& slot) = 0;
+  //! SIGSTOP of the server's every process (a "hung primary" drill); Resume undoes it. A paused
+  //! server looks running but answers nothing: callers must not query it (see IsPaused).
+  virtual Status Pause(const ServerSpec& spec) = 0;
+  virtual Status Resume(const ServerSpec& spec) = 0;
+  virtual bool IsPaused(const ServerSpec& spec) = 0;
   //! Reaps exited servers this process started (a zombie postmaster blocks its port).
   virtual void Reap() = 0;
 };

@@ -369,6 +369,11 @@ Result<InstanceRow> ControlPlane::NewRestoredInstanceLocked(const nlohmann::json
   row.created_ms = NowMs();
   row.attrs = source.attrs;
   nlohmann::json& a = row.attrs;
+  // A restore of a read replica's data is a standalone instance.
+  for (const char* k : {"_replica_source", "_promoted_from", "StatusInfos",
+                        "_replication_error_since_ms"}) {
+    a.erase(k);
+  }
   const std::string version = a.value("EngineVersion", "15");
   if (auto c = ReqString(req, "DBInstanceClass")) {
     if (!IsKnownInstanceClass(*c)) {

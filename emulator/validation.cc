@@ -260,4 +260,14 @@ Status ValidateTagValue(const std::string& value) {
   return Status::Ok();
 }
 
+Status ValidateTags(const nlohmann::json& tags) {
+  if (!tags.is_array()) return Status::Ok();
+  if (tags.size() > 50) return Status::InvalidParameter("A resource can have at most 50 tags.");
+  for (const auto& t : tags) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateTagKey(t.value("Key", "")));
+    LOCALRDS_RETURN_IF_ERROR(ValidateTagValue(t.value("Value", "")));
+  }
+  return Status::Ok();
+}
+
 }  // namespace localrds

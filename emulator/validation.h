@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "common/status.h"
 
 namespace localrds {
@@ -30,5 +32,7 @@ bool WindowsOverlap(const std::string& backup_window, const std::string& mainten
 bool IsKnownInstanceClass(const std::string& db_instance_class);
 Status ValidateTagKey(const std::string& key);
 Status ValidateTagValue(const std::string& value);
+//! A Tags list: at most 50, each key and value valid.
+Status ValidateTags(const nlohmann::json& tags);
 
 }  // namespace localrds

@@ -37,6 +37,7 @@ Status FakeRuntime::Stop(const ServerSpec& spec) {
   {
     std::lock_guard<std::mutex> l(mutex_);
     running_.erase(spec.pgdata.string());
+    paused_.erase(spec.pgdata.string());
     hook = on_stop_;
   }
   if (hook) hook();
@@ -44,6 +45,24 @@ Status FakeRuntime::Stop(const ServerSpec& spec) {
 }
 
 Status FakeRuntime::Kill(const ServerSpec& spec) { return Stop(spec); }
+
+Status FakeRuntime::Pause(const ServerSpec& spec) {
+  std::lock_guard<std::mutex> l(mutex_);
+  if (!running_.count(spec.pgdata.string())) return Status::Internal("server not running");
+  paused_.insert(spec.pgdata.string());
+  return Status::Ok();
+}
+
+Status FakeRuntime::Resume(const ServerSpec& spec) {
+  std::lock_guard<std::mutex> l(mutex_);
+  paused_.erase(spec.pgdata.string());
+  return Status::Ok();
+}
+
+bool FakeRuntime::IsPaused(const ServerSpec& spec) {
+  std::lock_guard<std::mutex> l(mutex_);
+  return paused_.count(spec.pgdata.string()) > 0;
+}
 
 bool FakeRuntime::IsRunning(const ServerSpec& spec) {
   std::lock_guard<std::mutex> l(mutex_);
@@ -63,13 +82,18 @@ Result<std::string> FakeRuntime::QueryValue(const ServerSpec& spec, const std::s
   std::lock_guard<std::mutex> l(mutex_);
   if (!running_.count(spec.pgdata.string())) return Status::Internal("server not running");
   sql_.push_back(sql);
+  for (const auto& [needle, value] : answers_) {
+    if (sql.find(needle) != std::string::npos) return value;
+  }
   if (sql.find("pg_is_in_recovery") != std::string::npos) return std::string("f");
   return std::string();
 }
 
-Status FakeRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest) {
+Status FakeRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest,
+                               const std::string& slot) {
   {
     std::lock_guard<std::mutex> l(mutex_);
+    backup_slots_.push_back(slot);
     if (fail_next_backup_) {
       fail_next_backup_ = false;
       return Status::Internal("pg_basebackup failed (injected)");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -29,7 +30,11 @@ class FakeRuntime : public PgRuntime {
   Result<std::string> QueryValue(const ServerSpec& spec, const std::string& database,
                                  const std::string& sql) override;
   //! Copies the data directory's files and writes a backup_label, like pg_basebackup.
-  Status BaseBackup(const ServerSpec& spec, const std::filesystem::path& dest) override;
+  Status BaseBackup(const ServerSpec& spec, const std::filesystem::path& dest,
+                    const std::string& slot) override;
+  Status Pause(const ServerSpec& spec) override;
+  Status Resume(const ServerSpec& spec) override;
+  bool IsPaused(const ServerSpec& spec) override;
   void Reap() override {}
 
   // Fault injection and inspection.
@@ -46,6 +51,13 @@ class FakeRuntime : public PgRuntime {
   std::vector<std::string> Sql() { std::lock_guard<std::mutex> l(mutex_); return sql_; }
   int Starts() { std::lock_guard<std::mutex> l(mutex_); return starts_; }
   std::set<std::string> Running() { std::lock_guard<std::mutex> l(mutex_); return running_; }
+  //! QueryValue answers `value` to every query containing `needle` (the last set wins).
+  void AnswerQuery(const std::string& needle, const std::string& value) {
+    std::lock_guard<std::mutex> l(mutex_);
+    answers_[needle] = value;
+  }
+  //! The slot named in each BaseBackup, in order ("" for none).
+  std::vector<std::string> BackupSlots() { std::lock_guard<std::mutex> l(mutex_); return backup_slots_; }
 
  private:
   std::mutex mutex_;
@@ -58,6 +70,9 @@ class FakeRuntime : public PgRuntime {
   std::string start_failure_;
   std::function<void()> on_stop_;
   bool fail_initdb_ = false;
+  std::map<std::string, std::string> answers_;
+  std::vector<std::string> backup_slots_;
+  std::set<std::string> paused_;  //!< pgdata paths
 };
 
 }  // namespace localrds

@@ -1,0 +1,37 @@
+// The steps and helpers that several operation kinds share (defined in emulator/operations.cc),
+// and the read replica kinds (emulator/replica_operations.cc). Each step is idempotent and runs
+// on an operation worker (see operation_engine.h).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "emulator/operation_engine.h"
+
+namespace localrds {
+namespace steps {
+
+//! A string parameter of the operation, if present.
+std::optional<std::string> ParamString(const OpContext& c, const char* name);
+//! Stages the instance with a new DBInstanceStatus.
+void SetStatus(OpContext& c, const std::string& status);
+//! Picks the instance's port (moving it when taken) and writes its localrds.conf.
+Status Configure(OpContext& c);
+//! Starts the server (moving to a free port when its own was taken meanwhile); then drops the
+//! replication slots no replica owns any more and points its replicas at its port.
+Status StartServer(OpContext& c);
+Status StopServer(OpContext& c);
+//! Configure and StartServer unless the server already runs.
+Status EnsureRunning(OpContext& c);
+//! The on_failure of instance-creating kinds: server stopped, status `failed`, RDS-EVENT-0031.
+void FailInstance(OpContext& c, const Status& why);
+//! Takes the base backup of the snapshot named in the params' `snapshot_id` (if any).
+Status TakeSnapshot(OpContext& c);
+
+}  // namespace steps
+
+//! Adds the read replica kinds: create-replica (on the new replica's resource id) and promote.
+void AddReplicaOperationKinds(std::map<std::string, OperationKind>& kinds);
+
+}  // namespace localrds

@@ -1,0 +1,256 @@
+// The read replica actions: CreateDBInstanceReadReplica and PromoteReadReplica, with RDS's rules
+// (User Guide USER_ReadRepl, USER_PostgreSQL.Replication.ReadReplicas; API reference).
+#include "common/log.h"
+#include "common/time_util.h"
+#include "emulator/control_plane.h"
+#include "emulator/instance_classes.h"
+#include "emulator/operation_engine.h"
+#include "emulator/request.h"
+#include "emulator/validation.h"
+
+namespace localrds {
+namespace {
+
+// "Up to 15 read replicas per source"; cascading from PostgreSQL 14.1: "a series of up to three
+// read replicas in a chain", with 5 replicas per replica (User Guide, CHAP_Limits and
+// USER_PostgreSQL.Replication.ReadReplicas.Cascading).
+constexpr int kMaxReplicasOfPrimary = 15;
+constexpr int kMaxReplicasOfReplica = 5;
+constexpr int kMaxChain = 3;
+
+Status CheckAvailabilityZone(const std::string& region, const std::string& az) {
+  if (az.size() != region.size() + 1 || az.rfind(region, 0) != 0 || az.back() < 'a' ||
+      az.back() > 'f') {
+    return Status::InvalidParameter("Invalid availability zone: " + az);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json& req) {
+  const std::string raw_id = ReqString(req, "DBInstanceIdentifier").value_or("");
+  LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("DBInstanceIdentifier", raw_id));
+  const std::string id = ToLower(raw_id);
+  auto source_ident = ReqString(req, "SourceDBInstanceIdentifier");
+  if (!source_ident) {
+    if (auto cluster = ReqString(req, "SourceDBClusterIdentifier")) {
+      return Status::Error(AwsError::kDBClusterNotFoundFault,
+                           "DBCluster " + *cluster + " not found (localrds has no DB clusters).");
+    }
+    return Status::Error(AwsError::kMissingParameter,
+                         "The request must contain the parameter SourceDBInstanceIdentifier.");
+  }
+  // Validate every parameter before looking at the source.
+  if (ReqBool(req, "MultiAZ").value_or(false)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "localrds does not run Multi-AZ instances yet; create the read replica "
+                         "without MultiAZ.");
+  }
+  if (auto mode = ReqString(req, "ReplicaMode"); mode && *mode != "open-read-only") {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "ReplicaMode " + *mode + " is only supported for Oracle; PostgreSQL "
+                         "replicas are open-read-only.");
+  }
+  auto db_class = ReqString(req, "DBInstanceClass");
+  if (db_class && !IsKnownInstanceClass(*db_class)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "RDS does not support creating a DB instance with the following "
+                         "combination: DBInstanceClass=" + *db_class + ", Engine=postgres.");
+  }
+  auto port_req = ReqInt(req, "Port");
+  if (port_req) LOCALRDS_RETURN_IF_ERROR(ValidatePort(static_cast<int>(*port_req)));
+  auto az = ReqString(req, "AvailabilityZone");
+  if (az) LOCALRDS_RETURN_IF_ERROR(CheckAvailabilityZone(config_.region, *az));
+  auto storage_type = ReqString(req, "StorageType");
+  if (storage_type) LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(*storage_type));
+  if (auto p = ReqString(req, "DBParameterGroupName"); p && p->rfind("default.postgres", 0) != 0) {
+    return Status::Error(AwsError::kDBParameterGroupNotFound, "DBParameterGroup not found: " + *p);
+  }
+  nlohmann::json tags = req.value("Tags", nlohmann::json::array());
+  LOCALRDS_RETURN_IF_ERROR(ValidateTags(tags));
+
+  auto find_source = [&]() -> Result<InstanceRow> {
+    if (source_ident->rfind("arn:", 0) == 0) {  // cross-Region sources are given by ARN
+      auto rid = ResolveArnLocked(*source_ident);
+      if (!rid.ok()) return rid.status();
+      return instances_.at(*rid);
+    }
+    return FindLocked(*source_ident);
+  };
+  int wanted_port = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto source = find_source();
+    if (!source.ok()) return source.status();
+    wanted_port = static_cast<int>(port_req.value_or(source->port));
+  }
+  auto port = AllocatePort(wanted_port, "");
+  if (!port) {
+    return Status::Error(AwsError::kInsufficientDBInstanceCapacity,
+                         "No free port is left in localrds' port range for a new DB instance.");
+  }
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = find_source();
+  if (!found.ok()) return found.status();
+  const InstanceRow source = *found;
+  if (IdentifierTakenLocked(id)) {
+    return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
+  }
+  if (static_cast<int>(instances_.size()) >= config_.max_instances) {
+    return Status::Error(AwsError::kInstanceQuotaExceeded,
+                         "DB instance quota exceeded (" + std::to_string(config_.max_instances) +
+                             " instances; raise it with --max-instances).");
+  }
+  if (source.attrs.value("BackupRetentionPeriod", 0) <= 0) {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Automated backups are not enabled for this database instance. To enable "
+                         "automated backups, use ModifyDBInstance to set the backup retention "
+                         "period to a non-zero value.");
+  }
+  LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(source));
+  if (source.status != "available") {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "DB instance " + source.identifier + " is not in available state (it is " +
+                             source.status + ").");
+  }
+  const int depth = ReplicaDepthLocked(source) + 1;
+  if (depth > kMaxChain) {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Cannot create a read replica of " + source.identifier +
+                             ": a chain of read replicas can have at most " +
+                             std::to_string(kMaxChain) + " levels.");
+  }
+  int siblings = 0;
+  for (const auto& [rid, other] : instances_) {
+    if (other.attrs.value("_replica_source", "") == source.resource_id) ++siblings;
+  }
+  const int max_replicas = depth == 1 ? kMaxReplicasOfPrimary : kMaxReplicasOfReplica;
+  if (siblings >= max_replicas) {
+    return Status::Error(AwsError::kInstanceQuotaExceeded,
+                         "DB instance " + source.identifier + " already has " +
+                             std::to_string(siblings) + " read replicas, the most RDS allows (" +
+                             std::to_string(max_replicas) + ").");
+  }
+
+  InstanceRow row;
+  row.resource_id = NewResourceId();
+  row.identifier = id;
+  row.status = "creating";
+  row.desired_state = "running";
+  row.port = *port;
+  row.password_verifier = source.password_verifier;  // the replica has the source's roles
+  row.created_ms = NowMs();
+  row.attrs = source.attrs;
+  nlohmann::json& a = row.attrs;
+  for (const char* k : {"StatusInfos", "_replication_error_since_ms", "_promoted_from",
+                        "LatestRestorableTime"}) {
+    a.erase(k);
+  }
+  a["_replica_source"] = source.resource_id;
+  a["BackupRetentionPeriod"] = 0;  // RDS creates replicas with backups off
+  a["MultiAZ"] = false;
+  a["PendingModifiedValues"] = nlohmann::json::object();
+  a["TagList"] = tags;
+  if (db_class) a["DBInstanceClass"] = *db_class;
+  if (az) {
+    a["AvailabilityZone"] = *az;
+  } else {  // another zone than the source's, as a user spreading replicas would pick
+    std::string source_az = source.attrs.value("AvailabilityZone", config_.region + "a");
+    a["AvailabilityZone"] = config_.region + static_cast<char>('a' + (source_az.back() - 'a' + 1) % 3);
+  }
+  if (storage_type) a["StorageType"] = *storage_type;
+  if (auto s = ReqInt(req, "AllocatedStorage")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateAllocatedStorage(a.value("StorageType", "gp2"), static_cast<int>(*s)));
+    if (*s < source.attrs.value("AllocatedStorage", 0)) {
+      return Status::InvalidParameter("The allocated storage of a read replica cannot be smaller "
+                                      "than its source's (" +
+                                      std::to_string(source.attrs.value("AllocatedStorage", 0)) +
+                                      " GiB).");
+    }
+    a["AllocatedStorage"] = *s;
+  }
+  if (auto p = ReqString(req, "DBParameterGroupName")) {
+    a["DBParameterGroups"] = {{{"DBParameterGroupName", *p}, {"ParameterApplyStatus", "in-sync"}}};
+  }
+  static const std::vector<std::pair<const char*, const char*>> kBools = {
+      {"AutoMinorVersionUpgrade", "AutoMinorVersionUpgrade"},
+      {"PubliclyAccessible", "PubliclyAccessible"},
+      {"EnableIAMDatabaseAuthentication", "IAMDatabaseAuthenticationEnabled"},
+      {"EnablePerformanceInsights", "PerformanceInsightsEnabled"}};
+  for (const auto& [in, out] : kBools) {
+    if (auto v = ReqBool(req, in)) a[out] = *v;
+  }
+  // Settings of the source's that a replica does not inherit on RDS.
+  a["DeletionProtection"] = ReqBool(req, "DeletionProtection").value_or(false);
+  a["CopyTagsToSnapshot"] = ReqBool(req, "CopyTagsToSnapshot").value_or(false);
+  for (const char* k : {"MonitoringInterval", "MaxAllocatedStorage", "Iops", "StorageThroughput"}) {
+    if (auto v = ReqInt(req, k)) a[k] = *v;
+  }
+  if (auto v = ReqString(req, "NetworkType")) a["NetworkType"] = *v;
+  if (auto v = ReqString(req, "CACertificateIdentifier")) {
+    a["CACertificateIdentifier"] = *v;
+    a["CertificateDetails"]["CAIdentifier"] = *v;
+  }
+  if (req.contains("VpcSecurityGroupIds")) {
+    nlohmann::json sgs = nlohmann::json::array();
+    for (const auto& sg : req["VpcSecurityGroupIds"]) {
+      sgs.push_back({{"VpcSecurityGroupId", sg}, {"Status", "active"}});
+    }
+    a["VpcSecurityGroups"] = sgs;
+  }
+  return StartOperationLocked(row, "create-replica",
+                              {{"source", source.resource_id},
+                               {"slot", ReplicationSlotName(row.resource_id)}},
+                              {});
+}
+
+Result<Accepted> ControlPlane::PromoteReadReplica(const nlohmann::json& req) {
+  auto retention = ReqInt(req, "BackupRetentionPeriod");
+  if (retention) LOCALRDS_RETURN_IF_ERROR(ValidateBackupRetention(static_cast<int>(*retention)));
+  auto window = ReqString(req, "PreferredBackupWindow");
+  if (window) LOCALRDS_RETURN_IF_ERROR(ValidateBackupWindow(*window));
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = FindLocked(ReqString(req, "DBInstanceIdentifier").value_or(""));
+  if (!found.ok()) return found.status();
+  const InstanceRow& row = *found;
+  if (!row.attrs.contains("_replica_source")) {
+    return Status::Error(AwsError::kInvalidDBInstanceState, "DB Instance is not a read replica.");
+  }
+  LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
+  if (row.status != "available") {  // backing-up included (API reference)
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "DB instance " + row.identifier + " is not in available state (it is " +
+                             row.status + ").");
+  }
+  const int days = static_cast<int>(retention.value_or(1));  // "Default: 1"
+  bool has_replicas = false;
+  for (const auto& [rid, other] : instances_) {
+    if (other.attrs.value("_replica_source", "") == row.resource_id) has_replicas = true;
+  }
+  if (days == 0 && has_replicas) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "BackupRetentionPeriod can't be set to 0 for a DB instance that is a "
+                         "source to read replicas.");
+  }
+  std::string bw = window.value_or(row.attrs.value("PreferredBackupWindow", ""));
+  if (window && WindowsOverlap(bw, row.attrs.value("PreferredMaintenanceWindow", ""))) {
+    return Status::InvalidParameter("The backup window and maintenance window must not overlap.");
+  }
+  nlohmann::json params = {{"retention", days}};
+  if (window) params["backup_window"] = *window;
+  return StartPromotionLocked(row, std::move(params));
+}
+
+Result<Accepted> ControlPlane::StartPromotionLocked(InstanceRow row, nlohmann::json params) {
+  row.status = "modifying";
+  std::vector<SnapshotRow> snapshots;
+  if (params.value("retention", 0) > 0) {  // the promoted instance's first automated backup
+    snapshots.push_back(NewAutomatedSnapshotLocked(row));
+    params["snapshot_id"] = snapshots.back().id;
+  }
+  return StartOperationLocked(row, "promote", std::move(params), {}, std::move(snapshots));
+}
+
+}  // namespace localrds

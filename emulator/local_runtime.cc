@@ -32,14 +32,38 @@ std::string Tail(const fs::path& p, uintmax_t n = 1500) {
   return ReadFrom(p, ec || size < n ? 0 : size - n);
 }
 
-// SIGKILLs the postmaster and, since it leads its own session, every process it started.
-void KillTree(pid_t pid) {
-  if (getpgid(pid) == pid) {
-    kill(-pid, SIGKILL);
-  } else {
-    kill(pid, SIGKILL);
+// The processes whose parent is `pid` (PostgreSQL's children each call setsid(), so a signal
+// to the postmaster's process group does not reach them).
+std::vector<pid_t> ChildrenOf(pid_t pid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == pid) out.push_back(static_cast<pid_t>(std::atol(name.c_str())));
   }
+  return out;
 }
+
+// Signals the postmaster and every process it started. The children are listed before (a
+// killed postmaster has none left to list) and after (a stopped one started no more since).
+void SignalServer(pid_t pid, int sig) {
+  std::vector<pid_t> children = ChildrenOf(pid);
+  kill(pid, sig);
+  for (pid_t child : children) kill(child, sig);
+  for (pid_t child : ChildrenOf(pid)) kill(child, sig);
+}
+
+// SIGKILLs the postmaster first (it cannot start new children then), and every child.
+void KillTree(pid_t pid) { SignalServer(pid, SIGKILL); }
 
 // The state letter of /proc/<pid>/stat ('Z' zombie, 'T' stopped by a signal), or 0.
 char ProcessState(pid_t pid) {
@@ -274,7 +298,7 @@ Status LocalRuntime::Stop(const ServerSpec& spec) {
   auto pid = LivePostmasterPid(spec.pgdata);
   if (!pid) return Status::Ok();
   kill(*pid, SIGINT);  // fast shutdown
-  kill(-*pid, SIGCONT);  // a paused server must run to shut down
+  SignalServer(*pid, SIGCONT);  // a paused server must run to shut down
   auto gone = [&] {
     Reap();
     return !ProcessAlive(*pid);
@@ -303,15 +327,14 @@ Status LocalRuntime::Kill(const ServerSpec& spec) {
 Status LocalRuntime::Pause(const ServerSpec& spec) {
   auto pid = LivePostmasterPid(spec.pgdata);
   if (!pid) return Status::Internal("the server of " + spec.resource_id + " is not running");
-  // The postmaster leads its own process group (SpawnDaemon): stop all of it at once.
-  if (kill(-*pid, SIGSTOP) != 0) return Status::Internal("cannot stop the server's processes");
+  SignalServer(*pid, SIGSTOP);  // the postmaster first: it cannot start new children then
   return Status::Ok();
 }
 
 Status LocalRuntime::Resume(const ServerSpec& spec) {
   auto pid = LivePostmasterPid(spec.pgdata);
   if (!pid) return Status::Internal("the server of " + spec.resource_id + " is not running");
-  if (kill(-*pid, SIGCONT) != 0) return Status::Internal("cannot resume the server's processes");
+  SignalServer(*pid, SIGCONT);
   return Status::Ok();
 }
 

@@ -19,6 +19,7 @@
 #include "emulator/control_plane.h"
 #include "emulator/local_runtime.h"
 #include "emulator/operation_engine.h"
+#include "tests/integration/pg_fixture.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -122,98 +123,17 @@ TEST(BackupFilesTest, ArchiveAndRestoreCommandsKeepSegmentsExactly) {
   fs::remove_all(dir);
 }
 
-class BackupPgTest : public ::testing::Test {
+class BackupPgTest : public PgControlPlaneTest {
  protected:
-  void SetUp() override {
-    LogLine::SetQuiet(true);
-    auto r = LocalRuntime::Create("postgres", "/usr/lib/postgresql");
-    ASSERT_TRUE(r.ok());
-    runtime_ = std::move(*r);
-    dir_ = fs::path("/tmp") / ("lrbk-" + std::to_string(getpid()) + "-" +
-                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    layout_ = std::make_unique<Layout>(dir_);
-    Open();
-  }
-  void TearDown() override {
-    OperationEngine::SetCrashHook(nullptr);
-    if (cp_) cp_->Shutdown(true);
-    cp_.reset();
-    catalog_.reset();
-    fs::remove_all(dir_);
-    fs::remove_all(layout_->SocketDir());
-  }
-  // A new ControlPlane over the same data directory and catalog file (a restart of localrds).
-  void Open() {
-    if (cp_) cp_->Shutdown(false);
-    cp_.reset();
-    catalog_.reset();
-    layout_->CreateDirectories();
-    auto c = Catalog::Open(layout_->CatalogPath().string());
-    ASSERT_TRUE(c.ok());
-    catalog_ = std::move(*c);
-    EmulatorConfig config;
-    config.pool_size = 0;
+  BackupPgTest() : PgControlPlaneTest("lrbk-", 23000) {}
+  void Configure(EmulatorConfig& config) override {
     config.wal_ship_interval = std::chrono::milliseconds(200);
-    int base = 23000 + (getpid() % 400) * 10;
-    config.port_range_lo = base;
-    config.port_range_hi = base + 9;
-    config.default_port = base;
-    cp_ = std::make_unique<ControlPlane>(config, *catalog_, *runtime_, *layout_);
-    ASSERT_TRUE(cp_->Recover().ok());
-  }
-  void Wait(int64_t op) {
-    std::promise<void> done;
-    cp_->WhenOperationDone(op, [&] { done.set_value(); });
-    ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
-  }
-  json Describe(const std::string& id) {
-    return (*cp_->DescribeDBInstances({{"DBInstanceIdentifier", id}}))["DBInstances"][0];
-  }
-  // Creates an instance and waits until it is available; returns its DbiResourceId.
-  std::string Create(const std::string& id, int retention) {
-    json req = {{"DBInstanceIdentifier", id},        {"Engine", "postgres"},
-                {"DBInstanceClass", "db.t3.micro"},  {"MasterUsername", "root"},
-                {"MasterUserPassword", "secret99"},  {"DBName", "test"},
-                {"BackupRetentionPeriod", retention}};
-    auto r = cp_->CreateDBInstance(req);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok()) return "";
-    Wait(r->operation_id);
-    json d = Describe(id);
-    EXPECT_EQ(d["DBInstanceStatus"], "available");
-    return d["DbiResourceId"];
-  }
-  // Waits for a restore (or any instance operation) and returns the instance's port.
-  int WaitAvailable(const Result<Accepted>& r, const std::string& id) {
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok()) return 0;
-    Wait(r->operation_id);
-    json d = Describe(id);
-    EXPECT_EQ(d["DBInstanceStatus"], "available") << d.dump();
-    return d.contains("Endpoint") ? d["Endpoint"].value("Port", 0) : 0;
-  }
-  int Port(const std::string& id) { return Describe(id)["Endpoint"]["Port"]; }
-  // psql over TCP as the master user, as a client of the instance would connect.
-  int Psql(int port, const std::string& sql, std::string* out) {
-    CommandOptions o;
-    o.extra_env = {"PGPASSWORD=secret99", "PGCONNECT_TIMEOUT=5"};
-    auto r = RunCommand({"psql", "-h", "127.0.0.1", "-p", std::to_string(port), "-U", "root", "-d",
-                         "test", "-v", "ON_ERROR_STOP=1", "-Atc", sql},
-                        o);
-    *out = r.ok() ? r->output : r.status().ToString();
-    return r.ok() ? r->exit_code : -1;
   }
   // Runs `sql` and returns NowMs() after it returned: its commit is stamped before this.
   int64_t Commit(int port, const std::string& sql) {
     std::string out;
     EXPECT_EQ(Psql(port, sql, &out), 0) << out;
     return NowMs();
-  }
-  std::string Query(int port, const std::string& sql) {
-    std::string out;
-    EXPECT_EQ(Psql(port, sql, &out), 0) << out;
-    return out;
   }
   // The restored instance is a primary a client can write to.
   void ExpectWritable(int port) {
@@ -280,11 +200,6 @@ class BackupPgTest : public ::testing::Test {
     return r.ok() ? (*r)["DBSnapshots"] : json::array();
   }
 
-  std::unique_ptr<LocalRuntime> runtime_;
-  fs::path dir_;
-  std::unique_ptr<Layout> layout_;
-  std::unique_ptr<Catalog> catalog_;
-  std::unique_ptr<ControlPlane> cp_;
 };
 
 TEST_F(BackupPgTest, ARunningServerArchivesAndLatestRestorableTimeReachesTheCommit) {

@@ -11,96 +11,11 @@
 #include "common/time_util.h"
 #include "emulator/operation_engine.h"
 #include "emulator/validation.h"
-#include "tests/unit/fake_runtime.h"
+#include "tests/unit/control_plane_fixture.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-class ControlPlaneTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    LogLine::SetQuiet(true);
-    dir_ = fs::temp_directory_path() /
-           ("cp-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    layout_ = std::make_unique<Layout>(dir_);
-    layout_->CreateDirectories();
-    Open();
-  }
-  void TearDown() override {
-    OperationEngine::SetCrashHook(nullptr);
-    cp_.reset();
-    catalog_.reset();
-    fs::remove_all(dir_);
-  }
-  // (Re)opens the catalog and a control plane on the same data directory, like a restart.
-  void Open(std::chrono::milliseconds reconcile_interval = std::chrono::seconds(1)) {
-    cp_.reset();
-    catalog_.reset();
-    auto c = Catalog::Open(layout_->CatalogPath().string());
-    ASSERT_TRUE(c.ok());
-    catalog_ = std::move(*c);
-    EmulatorConfig config;
-    config.reconcile_interval = reconcile_interval;
-    config.reset_wait = std::chrono::milliseconds(100);
-    config.pool_size = 0;
-    config.port_range_lo = 40000;
-    config.port_range_hi = 40999;
-    config.default_port = 40000;
-    cp_ = std::make_unique<ControlPlane>(config, *catalog_, runtime_, *layout_);
-  }
-  void Restart() {
-    OperationEngine::SetCrashHook(nullptr);
-    Open();
-    ASSERT_TRUE(cp_->Recover().ok());
-  }
-  void Wait(int64_t op) {
-    if (op == 0) return;
-    std::promise<void> done;
-    cp_->WhenOperationDone(op, [&] { done.set_value(); });
-    ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
-  }
-  json CreateReq(const std::string& id) {
-    return {{"DBInstanceIdentifier", id}, {"Engine", "postgres"},
-            {"DBInstanceClass", "db.t3.micro"}, {"MasterUsername", "root"},
-            {"MasterUserPassword", "secret99"}, {"DBName", "test"},
-            {"BackupRetentionPeriod", 7}};
-  }
-  Accepted Create(const std::string& id) {
-    auto r = cp_->CreateDBInstance(CreateReq(id));
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    Wait(r->operation_id);
-    return *r;
-  }
-  json Describe(const std::string& id) {
-    auto r = cp_->DescribeDBInstances({{"DBInstanceIdentifier", id}});
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? (*r)["DBInstances"][0] : json();
-  }
-  std::string StatusOf(const std::string& id) { return Describe(id)["DBInstanceStatus"]; }
-  void ExpectError(const Status& s, const char* code, int http, const std::string& message = "") {
-    ASSERT_FALSE(s.ok());
-    EXPECT_STREQ(s.info().code, code);
-    EXPECT_EQ(s.info().http_status, http);
-    if (!message.empty()) {
-      EXPECT_EQ(s.message(), message);
-    }
-  }
-  std::vector<std::string> EventMessages(const std::string& id) {
-    auto r = cp_->DescribeEvents({{"SourceType", "db-instance"}, {"SourceIdentifier", id}});
-    std::vector<std::string> out;
-    for (auto& e : (*r)["Events"]) out.push_back(e["Message"]);
-    return out;
-  }
-
-  fs::path dir_;
-  FakeRuntime runtime_;
-  std::unique_ptr<Layout> layout_;
-  std::unique_ptr<Catalog> catalog_;
-  std::unique_ptr<ControlPlane> cp_;
-};
 
 TEST_F(ControlPlaneTest, CreateRunsARealBootstrapAndBecomesAvailable) {
   Accepted a = Create("Test");

@@ -82,9 +82,15 @@ Result<std::string> FakeRuntime::QueryValue(const ServerSpec& spec, const std::s
   std::lock_guard<std::mutex> l(mutex_);
   if (!running_.count(spec.pgdata.string())) return Status::Internal("server not running");
   sql_.push_back(sql);
+  const std::string* answer = nullptr;  // the longest needle that matches wins
+  size_t longest = 0;
   for (const auto& [needle, value] : answers_) {
-    if (sql.find(needle) != std::string::npos) return value;
+    if (needle.size() > longest && sql.find(needle) != std::string::npos) {
+      answer = &value;
+      longest = needle.size();
+    }
   }
+  if (answer) return *answer;
   if (sql.find("pg_is_in_recovery") != std::string::npos) return std::string("f");
   return std::string();
 }

@@ -51,7 +51,8 @@ class FakeRuntime : public PgRuntime {
   std::vector<std::string> Sql() { std::lock_guard<std::mutex> l(mutex_); return sql_; }
   int Starts() { std::lock_guard<std::mutex> l(mutex_); return starts_; }
   std::set<std::string> Running() { std::lock_guard<std::mutex> l(mutex_); return running_; }
-  //! QueryValue answers `value` to every query containing `needle` (the last set wins).
+  //! QueryValue answers `value` to every query containing `needle` (the longest needle that
+  //! matches wins; setting a needle again replaces its answer).
   void AnswerQuery(const std::string& needle, const std::string& value) {
     std::lock_guard<std::mutex> l(mutex_);
     answers_[needle] = value;

@@ -295,4 +295,26 @@ TEST_F(ReplicaPgTest, AReplicaOfAReplicaStreamsAndFollowsItsPromotion) {
   EXPECT_EQ(Describe("r1")["ReadReplicaDBInstanceIdentifiers"], json::array({"r2"}));
 }
 
+TEST_F(ReplicaPgTest, ASnapshotOfAReplicaRestoresAsAWritablePrimary) {
+  Create("test", 1);
+  const int source = Port("test");
+  Query(source, "CREATE TABLE t(v text); INSERT INTO t VALUES ('one')");
+  const int replica = CreateReplica("test-replica", "test");
+  ASSERT_TRUE(Eventually([&] { return Replicated(replica, "one"); }));
+  auto snap = cp_->CreateDBSnapshot(
+      {{"DBInstanceIdentifier", "test-replica"}, {"DBSnapshotIdentifier", "of-the-replica"}});
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  Wait(snap->operation_id);
+  auto r = cp_->RestoreDBInstanceFromDBSnapshot(
+      {{"DBInstanceIdentifier", "restored"}, {"DBSnapshotIdentifier", "of-the-replica"}});
+  const int restored = WaitAvailable(r, "restored");
+  EXPECT_EQ(Query(restored, "SELECT pg_is_in_recovery()"), "f\n");
+  EXPECT_EQ(Query(restored, "SELECT v FROM t"), "one\n");
+  Query(restored, "INSERT INTO t VALUES ('restored')");
+  json d = Describe("restored");
+  EXPECT_FALSE(d.contains("ReadReplicaSourceDBInstanceIdentifier"));
+  EXPECT_FALSE(d.contains("StatusInfos"));
+  EXPECT_EQ(Describe("test")["ReadReplicaDBInstanceIdentifiers"], json::array({"test-replica"}));
+}
+
 }  // namespace localrds

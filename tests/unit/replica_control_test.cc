@@ -320,4 +320,21 @@ TEST_F(ReplicaControlTest, AReplicaThatCannotStreamFailsAndGivesBackItsSlot) {
   EXPECT_EQ(Describe("test")["ReadReplicaDBInstanceIdentifiers"], json::array());
 }
 
+TEST_F(ReplicaControlTest, RenamesShowOnBothSides) {
+  Create("test");
+  ASSERT_TRUE(CreateReplica("test-replica", "test").ok());
+  for (auto [from, to] : {std::pair{"test", "primary"}, std::pair{"test-replica", "copy"}}) {
+    auto m = cp_->ModifyDBInstance({{"DBInstanceIdentifier", from},
+                                    {"NewDBInstanceIdentifier", to},
+                                    {"ApplyImmediately", true}});
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    Wait(m->operation_id);
+  }
+  EXPECT_EQ(Describe("copy")["ReadReplicaSourceDBInstanceIdentifier"], "primary");
+  EXPECT_EQ(Describe("primary")["ReadReplicaDBInstanceIdentifiers"], json::array({"copy"}));
+  Restart();  // rendered again from the catalog
+  EXPECT_EQ(Describe("copy")["ReadReplicaSourceDBInstanceIdentifier"], "primary");
+  EXPECT_EQ(Describe("primary")["ReadReplicaDBInstanceIdentifiers"], json::array({"copy"}));
+}
+
 }  // namespace localrds

@@ -229,7 +229,10 @@ Status ControlPlane::WriteServerConfig(const InstanceRow& row, const std::string
     LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(archive));
     LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(archive));
   }
-  fs::path tmp = pgdata / "localrds.conf.tmp";
+  // Its own temporary name: a source's start rewrites its replicas' files while their own
+  // operations may be writing them too (both write what the catalog says; the last rename wins).
+  static std::atomic<uint64_t> writes{0};
+  fs::path tmp = pgdata / ("localrds.conf.tmp" + std::to_string(writes.fetch_add(1)));
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << "# Written by localrds at every start; edits are overwritten.\n"

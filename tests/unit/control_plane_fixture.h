@@ -3,7 +3,10 @@
 // and a new ControlPlane on the same directory, like a restart of localrds.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -90,6 +93,21 @@ class ControlPlaneTest : public ::testing::Test {
     if (!message.empty()) {
       EXPECT_EQ(s.message(), message);
     }
+  }
+  // A port from `from` on that nothing on this machine holds now (client sockets of other tests
+  // take ephemeral ports in the same range).
+  static int FreePort(int from) {
+    for (int p = from; p < from + 400; ++p) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(p));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      close(fd);
+      if (free) return p;
+    }
+    return from;
   }
   // Polls `done` until it holds or 10 s pass.
   static bool Eventually(const std::function<bool()>& done) {

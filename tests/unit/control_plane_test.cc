@@ -357,17 +357,18 @@ TEST_F(ControlPlaneTest, APortChangeThatCannotStartKeepsTheOldPort) {
   Create("test");
   int old_port = Describe("test")["Endpoint"]["Port"];
   runtime_.FailNextStart(true);
-  auto m = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"DBPortNumber", 40500}});
+  const int port = FreePort(40500);
+  auto m = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"DBPortNumber", port}});
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   Wait(m->operation_id);
   json d = Describe("test");
   EXPECT_EQ(d["DBInstanceStatus"], "available");
   EXPECT_EQ(d["Endpoint"]["Port"], old_port);
   EXPECT_EQ(runtime_.Running().size(), 1u);  // serving again, where it did
-  auto ok = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"DBPortNumber", 40500}});
-  ASSERT_TRUE(ok.ok());
+  auto ok = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"DBPortNumber", port}});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   Wait(ok->operation_id);
-  EXPECT_EQ(Describe("test")["Endpoint"]["Port"], 40500);
+  EXPECT_EQ(Describe("test")["Endpoint"]["Port"], port);
 }
 
 TEST_F(ControlPlaneTest, ModifyPasswordRenameAndPendingValues) {

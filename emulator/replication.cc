@@ -22,13 +22,16 @@ constexpr int64_t kThirtyDaysMs = 30LL * 24 * 3600 * 1000;
 
 // One row from the replica: WAL receiver status | in recovery | ReplicaLag (s) | bytes received
 // but not replayed. ReplicaLag is RDS's formula (now − last replayed commit), 0 when everything
-// received is replayed (an idle source is not "behind").
+// received is replayed (an idle source is not "behind"). After a WAL switch, replay jumps to the
+// next segment while the receiver still receives the empty rest of the old one: replay is then
+// ahead of receive, which is "caught up", not a negative lag.
 constexpr const char* kReplicationQuery =
     "SELECT concat_ws('|', coalesce((SELECT status FROM pg_stat_wal_receiver), ''), "
     "pg_is_in_recovery(), "
-    "coalesce(CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+    "coalesce(CASE WHEN pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() THEN 0 "
     "ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END, -1), "
-    "coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), -1))";
+    "coalesce(greatest(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0), "
+    "-1))";
 
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;

@@ -29,7 +29,8 @@ constexpr const char* kReplicationQuery =
     "SELECT concat_ws('|', coalesce((SELECT status FROM pg_stat_wal_receiver), ''), "
     "pg_is_in_recovery(), "
     "coalesce(CASE WHEN pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() THEN 0 "
-    "ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END, -1), "
+    "ELSE greatest(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0) "
+    "END, -1), "
     "coalesce(greatest(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0), "
     "-1))";
 

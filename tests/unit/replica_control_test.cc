@@ -334,4 +334,30 @@ TEST_F(ReplicaControlTest, RenamesShowOnBothSides) {
   EXPECT_EQ(Describe("primary")["ReadReplicaDBInstanceIdentifiers"], json::array({"copy"}));
 }
 
+TEST_F(ReplicaControlTest, ACrashAtAnyStepOfAPromotionIsResumed) {
+  Create("test");
+  for (int step = 0; step < 6; ++step) {
+    const std::string id = "promote-crash-" + std::to_string(step);
+    ASSERT_TRUE(CreateReplica(id, "test").ok());
+    OperationEngine::SetCrashHook(
+        [step](const std::string& k, int s) { return !(k == "promote" && s == step); });
+    auto p = cp_->PromoteReadReplica({{"DBInstanceIdentifier", id}});
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    Wait(p->operation_id);
+    EXPECT_EQ(StatusOf(id), step < 4 ? "modifying" : "backing-up");  // unfinished
+    Restart();
+    json d = Describe(id);
+    EXPECT_EQ(d["DBInstanceStatus"], "available") << "crash before step " << step;
+    EXPECT_FALSE(d.contains("ReadReplicaSourceDBInstanceIdentifier")) << step;
+    EXPECT_FALSE(d.contains("StatusInfos")) << step;
+    EXPECT_EQ(d["BackupRetentionPeriod"], 1) << step;
+    EXPECT_EQ(cp_->AutomatedSnapshotsOf(d["DbiResourceId"]).size(), 1u) << step;
+    // Configured as a primary from the detach on: never a standby again after a restart.
+    EXPECT_EQ(ReadFile(layout_->PgData(d["DbiResourceId"]) / "localrds.conf").find("primary_conninfo"),
+              std::string::npos)
+        << step;
+  }
+  EXPECT_EQ(Describe("test")["ReadReplicaDBInstanceIdentifiers"], json::array());
+}
+
 }  // namespace localrds

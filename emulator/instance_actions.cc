@@ -146,7 +146,9 @@ nlohmann::json ControlPlane::RenderInstance(const InstanceRow& row) const {
   }
   nlohmann::json replicas = nlohmann::json::array();
   for (const auto& [rid, other] : instances_) {
-    if (other.attrs.value("_replica_source", "") == row.resource_id) replicas.push_back(other.identifier);
+    if (other.attrs.value("_replica_source", "") == row.resource_id) {
+      replicas.push_back(other.identifier);
+    }
   }
   j["ReadReplicaDBInstanceIdentifiers"] = std::move(replicas);
   auto window = restorable_.find(row.resource_id);

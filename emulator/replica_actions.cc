@@ -49,14 +49,16 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
   }
   if (auto mode = ReqString(req, "ReplicaMode"); mode && *mode != "open-read-only") {
     return Status::Error(AwsError::kInvalidParameterCombination,
-                         "ReplicaMode " + *mode + " is only supported for Oracle; PostgreSQL "
-                         "replicas are open-read-only.");
+                         "ReplicaMode " + *mode +
+                             " is only supported for Oracle; PostgreSQL "
+                             "replicas are open-read-only.");
   }
   auto db_class = ReqString(req, "DBInstanceClass");
   if (db_class && !IsKnownInstanceClass(*db_class)) {
     return Status::Error(AwsError::kInvalidParameterCombination,
                          "RDS does not support creating a DB instance with the following "
-                         "combination: DBInstanceClass=" + *db_class + ", Engine=postgres.");
+                         "combination: DBInstanceClass=" +
+                             *db_class + ", Engine=postgres.");
   }
   auto port_req = ReqInt(req, "Port");
   if (port_req) LOCALRDS_RETURN_IF_ERROR(ValidatePort(static_cast<int>(*port_req)));
@@ -144,8 +146,8 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
   row.created_ms = NowMs();
   row.attrs = source.attrs;
   nlohmann::json& a = row.attrs;
-  for (const char* k : {"StatusInfos", "_replication_error_since_ms", "_promoted_from",
-                        "LatestRestorableTime"}) {
+  for (const char* k :
+       {"StatusInfos", "_replication_error_since_ms", "_promoted_from", "LatestRestorableTime"}) {
     a.erase(k);
   }
   a["_replica_source"] = source.resource_id;
@@ -158,16 +160,18 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
     a["AvailabilityZone"] = *az;
   } else {  // another zone than the source's, as a user spreading replicas would pick
     std::string source_az = source.attrs.value("AvailabilityZone", config_.region + "a");
-    a["AvailabilityZone"] = config_.region + static_cast<char>('a' + (source_az.back() - 'a' + 1) % 3);
+    a["AvailabilityZone"] =
+        config_.region + static_cast<char>('a' + (source_az.back() - 'a' + 1) % 3);
   }
   if (storage_type) a["StorageType"] = *storage_type;
   if (auto s = ReqInt(req, "AllocatedStorage")) {
-    LOCALRDS_RETURN_IF_ERROR(ValidateAllocatedStorage(a.value("StorageType", "gp2"), static_cast<int>(*s)));
+    LOCALRDS_RETURN_IF_ERROR(
+        ValidateAllocatedStorage(a.value("StorageType", "gp2"), static_cast<int>(*s)));
     if (*s < source.attrs.value("AllocatedStorage", 0)) {
-      return Status::InvalidParameter("The allocated storage of a read replica cannot be smaller "
-                                      "than its source's (" +
-                                      std::to_string(source.attrs.value("AllocatedStorage", 0)) +
-                                      " GiB).");
+      return Status::InvalidParameter(
+          "The allocated storage of a read replica cannot be smaller "
+          "than its source's (" +
+          std::to_string(source.attrs.value("AllocatedStorage", 0)) + " GiB).");
     }
     a["AllocatedStorage"] = *s;
   }
@@ -200,10 +204,9 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
     }
     a["VpcSecurityGroups"] = sgs;
   }
-  return StartOperationLocked(row, "create-replica",
-                              {{"source", source.resource_id},
-                               {"slot", ReplicationSlotName(row.resource_id)}},
-                              {});
+  return StartOperationLocked(
+      row, "create-replica",
+      {{"source", source.resource_id}, {"slot", ReplicationSlotName(row.resource_id)}}, {});
 }
 
 Result<Accepted> ControlPlane::PromoteReadReplica(const nlohmann::json& req) {
@@ -220,9 +223,9 @@ Result<Accepted> ControlPlane::PromoteReadReplica(const nlohmann::json& req) {
   }
   LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(row));
   if (row.status != "available") {  // backing-up included (API reference)
-    return Status::Error(AwsError::kInvalidDBInstanceState,
-                         "DB instance " + row.identifier + " is not in available state (it is " +
-                             row.status + ").");
+    return Status::Error(
+        AwsError::kInvalidDBInstanceState,
+        "DB instance " + row.identifier + " is not in available state (it is " + row.status + ").");
   }
   const int days = static_cast<int>(retention.value_or(1));  // "Default: 1"
   bool has_replicas = false;

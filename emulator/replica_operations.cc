@@ -59,7 +59,8 @@ Status CopySourceData(OpContext& c) {
   if (fs::exists(pgdata / "PG_VERSION")) return Status::Ok();
   auto source = Source(c);
   if (!source) return Status::Internal("the source DB instance no longer exists");
-  LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().PrepareDirectory(layout.InstanceDir(c.instance.resource_id)));
+  LOCALRDS_RETURN_IF_ERROR(
+      c.cp.runtime().PrepareDirectory(layout.InstanceDir(c.instance.resource_id)));
   fs::path tmp = pgdata;
   tmp += ".tmp";
   std::error_code ec;
@@ -75,9 +76,9 @@ Status CopySourceData(OpContext& c) {
 // Available once the standby streams from its source (RDS-EVENT-0046 is also the creation's).
 Status WaitStreaming(OpContext& c) {
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
-  LOCALRDS_RETURN_IF_ERROR(WaitForAnswer(
-      c, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), '')", "streaming",
-      std::chrono::seconds(120), "the replica streams from its source"));
+  LOCALRDS_RETURN_IF_ERROR(
+      WaitForAnswer(c, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), '')",
+                    "streaming", std::chrono::seconds(120), "the replica streams from its source"));
   InstanceRow row = c.instance;
   row.status = "available";
   row.attrs["StatusInfos"] = nlohmann::json::array(
@@ -169,14 +170,14 @@ Status FinishPromotion(OpContext& c) {
   c.Event(rds_events::kPromoted,
           std::string(rds_events::kPromoted.message) +
               (c.op.params.value("source_deleted", false) ? " (its source DB instance was deleted)"
-                                                           : ""));
+                                                          : ""));
   return Status::Ok();
 }
 
 // A failed promotion leaves what is true: a writable instance if the server was promoted.
 void FailPromotion(OpContext& c, const Status& why) {
-  auto in_recovery = c.cp.runtime().QueryValue(c.cp.Server(c.instance), "postgres",
-                                               "SELECT pg_is_in_recovery()");
+  auto in_recovery =
+      c.cp.runtime().QueryValue(c.cp.Server(c.instance), "postgres", "SELECT pg_is_in_recovery()");
   InstanceRow row = c.instance;
   row.status = in_recovery.ok() && *in_recovery == "f" ? "available" : "failed";
   c.Put(row);

@@ -50,9 +50,8 @@ std::string SqlLiteral(const std::string& s) {
 }
 
 nlohmann::json StatusInfo(const std::string& status, const std::string& message) {
-  nlohmann::json info = {{"StatusType", "read replication"},
-                         {"Normal", status == "replicating"},
-                         {"Status", status}};
+  nlohmann::json info = {
+      {"StatusType", "read replication"}, {"Normal", status == "replicating"}, {"Status", status}};
   if (!message.empty()) info["Message"] = message;
   return nlohmann::json::array({info});
 }
@@ -132,9 +131,9 @@ std::string ControlPlane::StandbySettings(const InstanceRow& row) {
 
 Status ControlPlane::EnsureReplicationSlot(const InstanceRow& source, const std::string& slot) {
   // An existing slot fails with duplicate_object, which ExecSql counts as done.
-  return runtime_.ExecSql(Server(source), "postgres",
-                          {"SELECT pg_create_physical_replication_slot(" + SqlLiteral(slot) +
-                           ", true)"});
+  return runtime_.ExecSql(
+      Server(source), "postgres",
+      {"SELECT pg_create_physical_replication_slot(" + SqlLiteral(slot) + ", true)"});
 }
 
 Status ControlPlane::DropReplicationSlot(const InstanceRow& source, const std::string& slot) {
@@ -253,10 +252,12 @@ std::string ControlPlane::PollReplicationOnce() {
       auto source = GetInstance(row.attrs.value("_replica_source", ""));
       if (!in_recovery) {
         message = "The replica's server is no longer in recovery.";
-      } else if (source && (!runtime_.IsRunning(Server(*source)) || runtime_.IsPaused(Server(*source)))) {
+      } else if (source &&
+                 (!runtime_.IsRunning(Server(*source)) || runtime_.IsPaused(Server(*source)))) {
         message = "The source DB instance " + source->identifier + " is not reachable.";
       } else {
-        message = "The WAL receiver is " + (state.receiver.empty() ? "not running" : state.receiver) +
+        message = "The WAL receiver is " +
+                  (state.receiver.empty() ? "not running" : state.receiver) +
                   ": replication from the source DB instance is not streaming.";
       }
       const int64_t since = row.attrs.value("_replication_error_since_ms", now);
@@ -281,9 +282,9 @@ std::string ControlPlane::PollReplicationOnce() {
       if (status == "replicating") {
         m.events.push_back(MakeEvent(updated, rds_events::kReplicationResumed));
       } else if (status == "error") {
-        m.events.push_back(MakeEvent(
-            updated, rds_events::kReplicationStopped,
-            std::string(rds_events::kReplicationStopped.message) + " " + message));
+        m.events.push_back(
+            MakeEvent(updated, rds_events::kReplicationStopped,
+                      std::string(rds_events::kReplicationStopped.message) + " " + message));
       } else {
         m.events.push_back(MakeEvent(updated, rds_events::kReplicationTerminated));
       }
@@ -307,7 +308,8 @@ Result<nlohmann::json> ControlPlane::InstanceDetails(const std::string& identifi
     auto it = instances_.find(row.attrs.value("_replica_source", ""));
     if (it != instances_.end()) source = it->second.identifier;
     for (const auto& [rid, other] : instances_) {
-      if (other.attrs.value("_replica_source", "") == row.resource_id) replicas.push_back(other.identifier);
+      if (other.attrs.value("_replica_source", "") == row.resource_id)
+        replicas.push_back(other.identifier);
     }
   }
   const ServerSpec spec = Server(row);
@@ -315,10 +317,11 @@ Result<nlohmann::json> ControlPlane::InstanceDetails(const std::string& identifi
                         {"DbiResourceId", row.resource_id},
                         {"DBInstanceStatus", row.status},
                         {"port", row.port},
-                        {"server", {{"running", runtime_.IsRunning(spec)},
-                                    {"frozen", runtime_.IsPaused(spec)},
-                                    {"pgdata", spec.pgdata.string()},
-                                    {"log", spec.log_file.string()}}},
+                        {"server",
+                         {{"running", runtime_.IsRunning(spec)},
+                          {"frozen", runtime_.IsPaused(spec)},
+                          {"pgdata", spec.pgdata.string()},
+                          {"log", spec.log_file.string()}}},
                         {"read_replicas", replicas}};
   if (row.attrs.contains("_replica_source")) {
     nlohmann::json r = {{"source", source},

@@ -21,8 +21,8 @@ class ReplicaPgTest : public PgControlPlaneTest {
 
   // Creates a read replica of `source` and waits until it is available; returns its port.
   int CreateReplica(const std::string& id, const std::string& source) {
-    return WaitAvailable(cp_->CreateDBInstanceReadReplica(
-                             {{"DBInstanceIdentifier", id}, {"SourceDBInstanceIdentifier", source}}),
+    return WaitAvailable(cp_->CreateDBInstanceReadReplica({{"DBInstanceIdentifier", id},
+                                                           {"SourceDBInstanceIdentifier", source}}),
                          id);
   }
   // Polls `done` until it holds or `timeout` passes.
@@ -116,13 +116,13 @@ TEST_F(ReplicaPgTest, PromotionMakesAWritablePrimaryAndDropsItsSlot) {
   EXPECT_EQ(Query(replica, "SELECT pg_is_in_recovery()"), "f\n");
   Query(replica, "INSERT INTO t VALUES ('promoted')");
   EXPECT_EQ(Query(replica, "SELECT string_agg(v, ',' ORDER BY v) FROM t"), "one,promoted,two\n");
-  EXPECT_EQ(Superuser("test", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
-                                  slot + "'"),
+  EXPECT_EQ(Superuser("test",
+                      "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "'"),
             "0");
   json p = Describe("test-replica"), s = Describe("test");
   EXPECT_FALSE(p.contains("ReadReplicaSourceDBInstanceIdentifier"));
   EXPECT_FALSE(p.contains("StatusInfos"));
-  EXPECT_EQ(p["BackupRetentionPeriod"], 1);  // PromoteReadReplica's default
+  EXPECT_EQ(p["BackupRetentionPeriod"], 1);         // PromoteReadReplica's default
   EXPECT_TRUE(p.contains("LatestRestorableTime"));  // its first automated backup was taken
   EXPECT_EQ(s["ReadReplicaDBInstanceIdentifiers"], json::array());
   // The two have parted: the source's new commits stay on the source.
@@ -149,7 +149,8 @@ TEST_F(ReplicaPgTest, ACrashWhileCopyingTheSourceIsResumedAndTheReplicaStreams) 
   Query(source, "CREATE TABLE t(v text); INSERT INTO t VALUES ('one')");
   // Crash before the copy-data step (step 1): the slot exists, no data directory yet. A
   // half-written pgdata.tmp, as a killed pg_basebackup leaves it, must not get in the way.
-  OperationEngine::SetCrashHook([](const std::string& k, int s) { return !(k == "create-replica" && s == 1); });
+  OperationEngine::SetCrashHook(
+      [](const std::string& k, int s) { return !(k == "create-replica" && s == 1); });
   auto r = cp_->CreateDBInstanceReadReplica(
       {{"DBInstanceIdentifier", "test-replica"}, {"SourceDBInstanceIdentifier", "test"}});
   ASSERT_TRUE(r.ok());
@@ -163,7 +164,8 @@ TEST_F(ReplicaPgTest, ACrashWhileCopyingTheSourceIsResumedAndTheReplicaStreams) 
   OperationEngine::SetCrashHook(nullptr);
 
   Open();  // the restart resumes the operation at copy-data
-  ASSERT_TRUE(Eventually([&] { return Describe("test-replica")["DBInstanceStatus"] == "available"; }));
+  ASSERT_TRUE(
+      Eventually([&] { return Describe("test-replica")["DBInstanceStatus"] == "available"; }));
   const int replica = Port("test-replica");
   Query(source, "INSERT INTO t VALUES ('two')");
   EXPECT_TRUE(Eventually([&] { return Replicated(replica, "two"); }));
@@ -180,7 +182,8 @@ TEST_F(ReplicaPgTest, ReplicationContinuesThroughARestartOfLocalrdsAndReboots) {
   const auto pid = LocalRuntime::LivePostmasterPid(layout_->PgData(rid));
 
   Open();  // localrds restarts; its servers kept running
-  EXPECT_EQ(LocalRuntime::LivePostmasterPid(layout_->PgData(rid)), pid) << "the replica was restarted";
+  EXPECT_EQ(LocalRuntime::LivePostmasterPid(layout_->PgData(rid)), pid)
+      << "the replica was restarted";
   Query(source, "INSERT INTO t VALUES ('after restart')");
   EXPECT_TRUE(Eventually([&] { return Replicated(replica, "after restart"); }));
 
@@ -248,7 +251,8 @@ TEST_F(ReplicaPgTest, TheReplicasOfADeletedSourceArePromotedWithAllItsData) {
   Wait(r->operation_id);
   EXPECT_EQ(Describe("test-replica").value("ReadReplicaSourceDBInstanceIdentifier", ""), "");
   EXPECT_EQ(cp_->PollReplicationOnce(), "promoting test-replica, whose source was deleted.");
-  ASSERT_TRUE(Eventually([&] { return Describe("test-replica")["DBInstanceStatus"] == "available"; }));
+  ASSERT_TRUE(
+      Eventually([&] { return Describe("test-replica")["DBInstanceStatus"] == "available"; }));
   EXPECT_FALSE(Describe("test-replica").contains("StatusInfos"));
   EXPECT_EQ(Query(replica, "SELECT v FROM t"), "last words\n");
   Query(replica, "INSERT INTO t VALUES ('standalone')");

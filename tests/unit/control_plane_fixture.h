@@ -69,7 +69,7 @@ class ControlPlaneTest : public ::testing::Test {
     ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
   }
   nlohmann::json CreateReq(const std::string& id) {
-    return {{"DBInstanceIdentifier", id}, {"Engine", "postgres"},
+    return {{"DBInstanceIdentifier", id},       {"Engine", "postgres"},
             {"DBInstanceClass", "db.t3.micro"}, {"MasterUsername", "root"},
             {"MasterUserPassword", "secret99"}, {"DBName", "test"},
             {"BackupRetentionPeriod", 7}};

@@ -68,15 +68,17 @@ TEST_F(ReplicaControlTest, AReplicaIsAStandbyOfItsSourceThroughItsOwnSlot) {
   EXPECT_EQ(source["ReadReplicaDBInstanceIdentifiers"], json::array({"test-replica"}));
 
   const std::string rid = replica["DbiResourceId"], slot = ReplicationSlotName(rid);
-  EXPECT_EQ(slot, "localrds_" + [&] {
-    std::string s = rid;
-    for (auto& c : s) c = c == '-' ? '_' : static_cast<char>(std::tolower(c));
-    return s;
-  }());
+  EXPECT_EQ(
+      slot, "localrds_" + [&] {
+        std::string s = rid;
+        for (auto& c : s) c = c == '-' ? '_' : static_cast<char>(std::tolower(c));
+        return s;
+      }());
   EXPECT_EQ(runtime_.BackupSlots().back(), slot);  // the base backup streamed through the slot
   bool slot_created = false;
   for (const auto& s : runtime_.Sql()) {
-    if (s == "SELECT pg_create_physical_replication_slot('" + slot + "', true)") slot_created = true;
+    if (s == "SELECT pg_create_physical_replication_slot('" + slot + "', true)")
+      slot_created = true;
   }
   EXPECT_TRUE(slot_created);
   const fs::path pgdata = layout_->PgData(rid);
@@ -97,16 +99,16 @@ TEST_F(ReplicaControlTest, CreateReadReplicaChecksLikeRds) {
   Create("test");
   ExpectError(cp_->CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "r"}}).status(),
               "MissingParameter", 400);
-  ExpectError(cp_->CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "r"},
-                                                {"SourceDBInstanceIdentifier", "nope"}})
+  ExpectError(cp_->CreateDBInstanceReadReplica(
+                     {{"DBInstanceIdentifier", "r"}, {"SourceDBInstanceIdentifier", "nope"}})
                   .status(),
               "DBInstanceNotFound", 404, "DBInstance nope not found.");
-  ExpectError(cp_->CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "r"},
-                                                {"SourceDBClusterIdentifier", "c"}})
+  ExpectError(cp_->CreateDBInstanceReadReplica(
+                     {{"DBInstanceIdentifier", "r"}, {"SourceDBClusterIdentifier", "c"}})
                   .status(),
               "DBClusterNotFoundFault", 404);
-  ExpectError(cp_->CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "test"},
-                                                {"SourceDBInstanceIdentifier", "test"}})
+  ExpectError(cp_->CreateDBInstanceReadReplica(
+                     {{"DBInstanceIdentifier", "test"}, {"SourceDBInstanceIdentifier", "test"}})
                   .status(),
               "DBInstanceAlreadyExists", 400);
   ExpectError(cp_->CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "r"},
@@ -114,8 +116,8 @@ TEST_F(ReplicaControlTest, CreateReadReplicaChecksLikeRds) {
                                                 {"MultiAZ", true}})
                   .status(),
               "InvalidParameterCombination", 400);
-  ExpectError(cp_->CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "-bad"},
-                                                {"SourceDBInstanceIdentifier", "test"}})
+  ExpectError(cp_->CreateDBInstanceReadReplica(
+                     {{"DBInstanceIdentifier", "-bad"}, {"SourceDBInstanceIdentifier", "test"}})
                   .status(),
               "InvalidParameterValue", 400);
   // A source given by its ARN (how cross-Region replicas name theirs) works.
@@ -126,7 +128,8 @@ TEST_F(ReplicaControlTest, CreateReadReplicaChecksLikeRds) {
               "Automated backups are not enabled for this database instance. To enable automated "
               "backups, use ModifyDBInstance to set the backup retention period to a non-zero "
               "value.");
-  EXPECT_FALSE(cp_->DescribeDBInstances({{"DBInstanceIdentifier", "r"}}).ok());  // nothing half made
+  EXPECT_FALSE(
+      cp_->DescribeDBInstances({{"DBInstanceIdentifier", "r"}}).ok());  // nothing half made
 }
 
 TEST_F(ReplicaControlTest, ChainsHaveThreeLevelsAndSourcesAtMostFifteenReplicas) {
@@ -141,7 +144,8 @@ TEST_F(ReplicaControlTest, ChainsHaveThreeLevelsAndSourcesAtMostFifteenReplicas)
   ExpectError(CreateReplica("l4", "l3").status(), "InvalidDBInstanceState", 400,
               "Cannot create a read replica of l3: a chain of read replicas can have at most 3 "
               "levels.");
-  for (int i = 2; i <= 15; ++i) ASSERT_TRUE(CreateReplica("r" + std::to_string(i), "test").ok()) << i;
+  for (int i = 2; i <= 15; ++i)
+    ASSERT_TRUE(CreateReplica("r" + std::to_string(i), "test").ok()) << i;
   EXPECT_EQ(Describe("test")["ReadReplicaDBInstanceIdentifiers"].size(), 15u);
   ExpectError(CreateReplica("r16", "test").status(), "InstanceQuotaExceeded", 400,
               "DB instance test already has 15 read replicas, the most RDS allows (15).");
@@ -171,8 +175,8 @@ TEST_F(ReplicaControlTest, SourcesAndReplicasRefuseWhatRdsRefuses) {
               "InvalidDBInstanceState", 400, "DB Instance is not a read replica.");
   ExpectError(cp_->PromoteReadReplica({{"DBInstanceIdentifier", "nope"}}).status(),
               "DBInstanceNotFound", 404);
-  ExpectError(cp_->PromoteReadReplica({{"DBInstanceIdentifier", "test-replica"},
-                                       {"BackupRetentionPeriod", 36}})
+  ExpectError(cp_->PromoteReadReplica(
+                     {{"DBInstanceIdentifier", "test-replica"}, {"BackupRetentionPeriod", 36}})
                   .status(),
               "InvalidParameterValue", 400);
   ExpectError(cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test-replica"},
@@ -264,7 +268,8 @@ TEST_F(ReplicaControlTest, TheReplicasOfADeletedSourceArePromoted) {
   EXPECT_NE(said.find("promoting a, whose source was deleted."), std::string::npos) << said;
   EXPECT_NE(said.find("promoting b, whose source was deleted."), std::string::npos) << said;
   // The promotions run on the engine's workers.
-  EXPECT_TRUE(Eventually([&] { return StatusOf("a") == "available" && StatusOf("b") == "available"; }));
+  EXPECT_TRUE(
+      Eventually([&] { return StatusOf("a") == "available" && StatusOf("b") == "available"; }));
   for (const char* id : {"a", "b"}) {
     json r = Describe(id);
     EXPECT_EQ(r["DBInstanceStatus"], "available") << id;
@@ -353,8 +358,9 @@ TEST_F(ReplicaControlTest, ACrashAtAnyStepOfAPromotionIsResumed) {
     EXPECT_EQ(d["BackupRetentionPeriod"], 1) << step;
     EXPECT_EQ(cp_->AutomatedSnapshotsOf(d["DbiResourceId"]).size(), 1u) << step;
     // Configured as a primary from the detach on: never a standby again after a restart.
-    EXPECT_EQ(ReadFile(layout_->PgData(d["DbiResourceId"]) / "localrds.conf").find("primary_conninfo"),
-              std::string::npos)
+    EXPECT_EQ(
+        ReadFile(layout_->PgData(d["DbiResourceId"]) / "localrds.conf").find("primary_conninfo"),
+        std::string::npos)
         << step;
   }
   EXPECT_EQ(Describe("test")["ReadReplicaDBInstanceIdentifiers"], json::array());

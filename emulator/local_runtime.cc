@@ -37,7 +37,9 @@ std::string Tail(const fs::path& p, uintmax_t n = 1500) {
 std::vector<pid_t> ChildrenOf(pid_t pid) {
   std::vector<pid_t> out;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+  // Processes come and go during the scan (a server shutting down): never throw for that.
+  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::directory_entry& e = *it;
     const std::string name = e.path().filename().string();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
     std::ifstream in(e.path() / "stat");

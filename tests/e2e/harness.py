@@ -352,7 +352,10 @@ class Localrds:
             return ""
 
     def log_tail(self, lines=60):
-        tail = self.log_text().splitlines()[-lines:]
+        # Successful Describe calls are a test's polls: leave them out, so that the operations,
+        # events and reconciler lines that explain a failure are what the tail shows.
+        tail = [l for l in self.log_text().splitlines()
+                if not ("[api] action=Describe" in l and "status=200" in l)][-lines:]
         return "\n--- localrds log tail (%s) ---\n%s\n--- end of log ---\n" % (
             self.log_path, "\n".join(tail))
 

@@ -42,8 +42,9 @@ std::vector<pid_t> ChildrenOf(pid_t pid) {
     const fs::directory_entry& e = *it;
     const std::string name = e.path().filename().string();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream in(e.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // ReadFrom, not an istreambuf_iterator: reading the stat of a process that has just exited
+    // fails with ESRCH, which libstdc++'s filebuf throws through an iterator.
+    const std::string stat = ReadFrom(e.path() / "stat", 0);
     size_t close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::istringstream rest(stat.substr(close + 1));

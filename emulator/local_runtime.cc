@@ -331,6 +331,10 @@ Status LocalRuntime::Pause(const ServerSpec& spec) {
   auto pid = LivePostmasterPid(spec.pgdata);
   if (!pid) return Status::Internal("the server of " + spec.resource_id + " is not running");
   SignalServer(*pid, SIGSTOP);  // the postmaster first: it cannot start new children then
+  // kill() returns before the signal is acted on: answer once the server really is stopped.
+  if (!WaitUntil([&] { return ProcessState(*pid) == 'T'; }, std::chrono::seconds(5))) {
+    return Status::Internal("the server of " + spec.resource_id + " did not stop on SIGSTOP");
+  }
   return Status::Ok();
 }
 
@@ -338,6 +342,9 @@ Status LocalRuntime::Resume(const ServerSpec& spec) {
   auto pid = LivePostmasterPid(spec.pgdata);
   if (!pid) return Status::Internal("the server of " + spec.resource_id + " is not running");
   SignalServer(*pid, SIGCONT);
+  if (!WaitUntil([&] { return ProcessState(*pid) != 'T'; }, std::chrono::seconds(5))) {
+    return Status::Internal("the server of " + spec.resource_id + " did not resume on SIGCONT");
+  }
   return Status::Ok();
 }
 

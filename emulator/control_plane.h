@@ -97,6 +97,11 @@ std::string NewResourceId();
 std::string NewSnapshotId();
 //! The physical replication slot a read replica streams through on its source.
 std::string ReplicationSlotName(const std::string& replica_resource_id);
+//! A replica's StatusInfos: one `read replication` entry, Normal only when `replicating`.
+nlohmann::json ReplicationStatusInfos(const std::string& status, const std::string& message = "");
+//! Removes what makes an instance's fields a read replica's (its source, StatusInfos, the
+//! replication bookkeeping): for an instance made from a replica, or one being promoted.
+void ForgetReplication(nlohmann::json& attrs);
 
 class ControlPlane {
  public:
@@ -277,6 +282,8 @@ class ControlPlane {
   //! commit of the rows in `changed`; `old_sources` are sources they had before it.
   void RerenderRelativesLocked(const std::set<std::string>& changed,
                                const std::set<std::string>& old_sources);
+  //! The read replicas whose source is `source_resource_id`, in resource id order.
+  std::vector<const InstanceRow*> ReplicasOfLocked(const std::string& source_resource_id) const;
   //! How many replicas stand between `row` and a writable primary (0 for a primary).
   int ReplicaDepthLocked(const InstanceRow& row) const;
   //! The standby settings of a replica's localrds.conf ("" for an instance that is not one).

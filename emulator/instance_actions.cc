@@ -145,10 +145,8 @@ nlohmann::json ControlPlane::RenderInstance(const InstanceRow& row) const {
     if (it != instances_.end()) j["ReadReplicaSourceDBInstanceIdentifier"] = it->second.identifier;
   }
   nlohmann::json replicas = nlohmann::json::array();
-  for (const auto& [rid, other] : instances_) {
-    if (other.attrs.value("_replica_source", "") == row.resource_id) {
-      replicas.push_back(other.identifier);
-    }
+  for (const InstanceRow* replica : ReplicasOfLocked(row.resource_id)) {
+    replicas.push_back(replica->identifier);
   }
   j["ReadReplicaDBInstanceIdentifiers"] = std::move(replicas);
   auto window = restorable_.find(row.resource_id);
@@ -246,10 +244,7 @@ Result<Accepted> ControlPlane::CreateDBInstance(const nlohmann::json& req) {
   }
   std::string az = ReqString(req, "AvailabilityZone").value_or("");
   if (!az.empty()) {
-    if (az.size() != config_.region.size() + 1 || az.rfind(config_.region, 0) != 0 ||
-        az.back() < 'a' || az.back() > 'f') {
-      return Status::InvalidParameter("Invalid availability zone: " + az);
-    }
+    LOCALRDS_RETURN_IF_ERROR(ValidateAvailabilityZone(config_.region, az));
   } else {
     az = config_.region + static_cast<char>('a' + Hash(resource_id) % 3);
   }
@@ -551,12 +546,11 @@ Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
   if (backup_window) a["PreferredBackupWindow"] = *backup_window;
   if (maint_window) a["PreferredMaintenanceWindow"] = *maint_window;
   if (retention && *retention == 0) {
-    for (const auto& [rid, other] : instances_) {
-      if (other.attrs.value("_replica_source", "") == row.resource_id) {
-        return Status::Error(AwsError::kInvalidParameterCombination,
-                             "BackupRetentionPeriod can't be set to 0 for a DB instance that is a "
-                             "source to read replicas (" + other.identifier + ").");
-      }
+    auto replicas = ReplicasOfLocked(row.resource_id);
+    if (!replicas.empty()) {
+      return Status::Error(AwsError::kInvalidParameterCombination,
+                           "BackupRetentionPeriod can't be set to 0 for a DB instance that is a "
+                           "source to read replicas (" + replicas.front()->identifier + ").");
     }
   }
   if (password && row.attrs.contains("_replica_source")) {
@@ -740,12 +734,11 @@ Status ControlPlane::CheckStoppableLocked(const InstanceRow& row) {
     return Status::Error(AwsError::kInvalidDBInstanceState,
                          "Cannot stop or start a Read-Replica instance");
   }
-  for (const auto& [rid, other] : instances_) {
-    if (other.attrs.value("_replica_source", "") == row.resource_id) {
-      return Status::Error(AwsError::kInvalidDBInstanceState,
-                           "Cannot stop or start a DB instance that has read replicas (" +
-                               other.identifier + ").");
-    }
+  auto replicas = ReplicasOfLocked(row.resource_id);
+  if (!replicas.empty()) {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Cannot stop or start a DB instance that has read replicas (" +
+                             replicas.front()->identifier + ").");
   }
   return Status::Ok();
 }

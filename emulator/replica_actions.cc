@@ -18,14 +18,6 @@ constexpr int kMaxReplicasOfPrimary = 15;
 constexpr int kMaxReplicasOfReplica = 5;
 constexpr int kMaxChain = 3;
 
-Status CheckAvailabilityZone(const std::string& region, const std::string& az) {
-  if (az.size() != region.size() + 1 || az.rfind(region, 0) != 0 || az.back() < 'a' ||
-      az.back() > 'f') {
-    return Status::InvalidParameter("Invalid availability zone: " + az);
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json& req) {
@@ -63,7 +55,7 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
   auto port_req = ReqInt(req, "Port");
   if (port_req) LOCALRDS_RETURN_IF_ERROR(ValidatePort(static_cast<int>(*port_req)));
   auto az = ReqString(req, "AvailabilityZone");
-  if (az) LOCALRDS_RETURN_IF_ERROR(CheckAvailabilityZone(config_.region, *az));
+  if (az) LOCALRDS_RETURN_IF_ERROR(ValidateAvailabilityZone(config_.region, *az));
   auto storage_type = ReqString(req, "StorageType");
   if (storage_type) LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(*storage_type));
   if (auto p = ReqString(req, "DBParameterGroupName"); p && p->rfind("default.postgres", 0) != 0) {
@@ -124,10 +116,7 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
                              ": a chain of read replicas can have at most " +
                              std::to_string(kMaxChain) + " levels.");
   }
-  int siblings = 0;
-  for (const auto& [rid, other] : instances_) {
-    if (other.attrs.value("_replica_source", "") == source.resource_id) ++siblings;
-  }
+  const int siblings = static_cast<int>(ReplicasOfLocked(source.resource_id).size());
   const int max_replicas = depth == 1 ? kMaxReplicasOfPrimary : kMaxReplicasOfReplica;
   if (siblings >= max_replicas) {
     return Status::Error(AwsError::kInstanceQuotaExceeded,
@@ -146,10 +135,8 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
   row.created_ms = NowMs();
   row.attrs = source.attrs;
   nlohmann::json& a = row.attrs;
-  for (const char* k :
-       {"StatusInfos", "_replication_error_since_ms", "_promoted_from", "LatestRestorableTime"}) {
-    a.erase(k);
-  }
+  ForgetReplication(a);  // the source may itself be a replica
+  a.erase("LatestRestorableTime");
   a["_replica_source"] = source.resource_id;
   a["BackupRetentionPeriod"] = 0;  // RDS creates replicas with backups off
   a["MultiAZ"] = false;
@@ -178,32 +165,14 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
   if (auto p = ReqString(req, "DBParameterGroupName")) {
     a["DBParameterGroups"] = {{{"DBParameterGroupName", *p}, {"ParameterApplyStatus", "in-sync"}}};
   }
-  static const std::vector<std::pair<const char*, const char*>> kBools = {
-      {"AutoMinorVersionUpgrade", "AutoMinorVersionUpgrade"},
-      {"PubliclyAccessible", "PubliclyAccessible"},
-      {"EnableIAMDatabaseAuthentication", "IAMDatabaseAuthenticationEnabled"},
-      {"EnablePerformanceInsights", "PerformanceInsightsEnabled"}};
-  for (const auto& [in, out] : kBools) {
-    if (auto v = ReqBool(req, in)) a[out] = *v;
+  ApplyRequestedSettings(req, a);
+  if (auto v = ReqBool(req, "EnablePerformanceInsights")) a["PerformanceInsightsEnabled"] = *v;
+  for (const char* k : {"MonitoringInterval", "MaxAllocatedStorage"}) {
+    if (auto v = ReqInt(req, k)) a[k] = *v;
   }
   // Settings of the source's that a replica does not inherit on RDS.
   a["DeletionProtection"] = ReqBool(req, "DeletionProtection").value_or(false);
   a["CopyTagsToSnapshot"] = ReqBool(req, "CopyTagsToSnapshot").value_or(false);
-  for (const char* k : {"MonitoringInterval", "MaxAllocatedStorage", "Iops", "StorageThroughput"}) {
-    if (auto v = ReqInt(req, k)) a[k] = *v;
-  }
-  if (auto v = ReqString(req, "NetworkType")) a["NetworkType"] = *v;
-  if (auto v = ReqString(req, "CACertificateIdentifier")) {
-    a["CACertificateIdentifier"] = *v;
-    a["CertificateDetails"]["CAIdentifier"] = *v;
-  }
-  if (req.contains("VpcSecurityGroupIds")) {
-    nlohmann::json sgs = nlohmann::json::array();
-    for (const auto& sg : req["VpcSecurityGroupIds"]) {
-      sgs.push_back({{"VpcSecurityGroupId", sg}, {"Status", "active"}});
-    }
-    a["VpcSecurityGroups"] = sgs;
-  }
   return StartOperationLocked(
       row, "create-replica",
       {{"source", source.resource_id}, {"slot", ReplicationSlotName(row.resource_id)}}, {});
@@ -228,10 +197,7 @@ Result<Accepted> ControlPlane::PromoteReadReplica(const nlohmann::json& req) {
         "DB instance " + row.identifier + " is not in available state (it is " + row.status + ").");
   }
   const int days = static_cast<int>(retention.value_or(1));  // "Default: 1"
-  bool has_replicas = false;
-  for (const auto& [rid, other] : instances_) {
-    if (other.attrs.value("_replica_source", "") == row.resource_id) has_replicas = true;
-  }
+  const bool has_replicas = !ReplicasOfLocked(row.resource_id).empty();
   if (days == 0 && has_replicas) {
     return Status::Error(AwsError::kInvalidParameterCombination,
                          "BackupRetentionPeriod can't be set to 0 for a DB instance that is a "

@@ -81,8 +81,7 @@ Status WaitStreaming(OpContext& c) {
                     "streaming", std::chrono::seconds(120), "the replica streams from its source"));
   InstanceRow row = c.instance;
   row.status = "available";
-  row.attrs["StatusInfos"] = nlohmann::json::array(
-      {{{"StatusType", "read replication"}, {"Normal", true}, {"Status", "replicating"}}});
+  row.attrs["StatusInfos"] = ReplicationStatusInfos("replicating");
   c.Put(row);
   c.Event(rds_events::kCreated);
   c.Event(rds_events::kReplicationResumed);
@@ -103,10 +102,9 @@ void FailReplicaCreation(OpContext& c, const Status& why) {
 Status Detach(OpContext& c) {
   if (!c.instance.attrs.contains("_replica_source")) return Status::Ok();
   InstanceRow row = c.instance;
-  row.attrs["_promoted_from"] = row.attrs["_replica_source"];
-  for (const char* k : {"_replica_source", "StatusInfos", "_replication_error_since_ms"}) {
-    row.attrs.erase(k);
-  }
+  const nlohmann::json source = row.attrs["_replica_source"];
+  ForgetReplication(row.attrs);
+  row.attrs["_promoted_from"] = source;  // whose slot the promotion drops
   row.attrs["BackupRetentionPeriod"] = c.op.params.value("retention", 0);
   if (auto w = ParamString(c, "backup_window")) row.attrs["PreferredBackupWindow"] = *w;
   c.Put(row);

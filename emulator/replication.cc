@@ -49,12 +49,6 @@ std::string SqlLiteral(const std::string& s) {
   return out + "'";
 }
 
-nlohmann::json StatusInfo(const std::string& status, const std::string& message) {
-  nlohmann::json info = {
-      {"StatusType", "read replication"}, {"Normal", status == "replicating"}, {"Status", status}};
-  if (!message.empty()) info["Message"] = message;
-  return nlohmann::json::array({info});
-}
 
 // StatusInfos[0].Status of a replica ("" when it has none).
 std::string ReplicationStatus(const InstanceRow& row) {
@@ -75,12 +69,33 @@ std::string ReplicationSlotName(const std::string& replica_resource_id) {
   return slot;
 }
 
+nlohmann::json ReplicationStatusInfos(const std::string& status, const std::string& message) {
+  nlohmann::json info = {
+      {"StatusType", "read replication"}, {"Normal", status == "replicating"}, {"Status", status}};
+  if (!message.empty()) info["Message"] = message;
+  return nlohmann::json::array({info});
+}
+
+void ForgetReplication(nlohmann::json& attrs) {
+  for (const char* k :
+       {"_replica_source", "_promoted_from", "StatusInfos", "_replication_error_since_ms"}) {
+    attrs.erase(k);
+  }
+}
+
+std::vector<const InstanceRow*> ControlPlane::ReplicasOfLocked(
+    const std::string& source_resource_id) const {
+  std::vector<const InstanceRow*> out;
+  for (const auto& [rid, row] : instances_) {
+    if (row.attrs.value("_replica_source", "") == source_resource_id) out.push_back(&row);
+  }
+  return out;
+}
+
 std::vector<InstanceRow> ControlPlane::ReplicasOf(const std::string& source_resource_id) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<InstanceRow> out;
-  for (const auto& [rid, row] : instances_) {
-    if (row.attrs.value("_replica_source", "") == source_resource_id) out.push_back(row);
-  }
+  for (const InstanceRow* row : ReplicasOfLocked(source_resource_id)) out.push_back(*row);
   return out;
 }
 
@@ -267,7 +282,7 @@ std::string ControlPlane::PollReplicationOnce() {
     auto current = instances_.find(row.resource_id);
     if (current == instances_.end() || active_ops_.count(row.resource_id)) continue;
     InstanceRow updated = current->second;
-    const nlohmann::json infos = StatusInfo(status, message);
+    const nlohmann::json infos = ReplicationStatusInfos(status, message);
     const std::string was = ReplicationStatus(updated);
     if (updated.attrs.value("StatusInfos", nlohmann::json()) == infos) continue;
     updated.attrs["StatusInfos"] = infos;
@@ -298,19 +313,16 @@ std::string ControlPlane::PollReplicationOnce() {
 
 Result<nlohmann::json> ControlPlane::InstanceDetails(const std::string& identifier) {
   InstanceRow row;
-  std::vector<std::string> replicas;
+  nlohmann::json replicas;
   std::string source;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto found = FindLocked(identifier);
     if (!found.ok()) return found.status();
     row = *found;
-    auto it = instances_.find(row.attrs.value("_replica_source", ""));
-    if (it != instances_.end()) source = it->second.identifier;
-    for (const auto& [rid, other] : instances_) {
-      if (other.attrs.value("_replica_source", "") == row.resource_id)
-        replicas.push_back(other.identifier);
-    }
+    const nlohmann::json& rendered = *rendered_.at(row.resource_id);  // both sides, as described
+    source = rendered.value("ReadReplicaSourceDBInstanceIdentifier", "");
+    replicas = rendered["ReadReplicaDBInstanceIdentifiers"];
   }
   const ServerSpec spec = Server(row);
   nlohmann::json out = {{"DBInstanceIdentifier", row.identifier},

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,35 @@ inline std::optional<bool> ReqBool(const nlohmann::json& req, const char* name) 
   auto it = req.find(name);
   if (it == req.end() || !it->is_boolean()) return std::nullopt;
   return it->get<bool>();
+}
+
+//! Copies the instance settings a request may give a new instance made from another (a restore,
+//! a read replica) into its DBInstance fields: PubliclyAccessible, AutoMinorVersionUpgrade,
+//! EnableIAMDatabaseAuthentication, Iops, StorageThroughput, NetworkType, CACertificateIdentifier
+//! and VpcSecurityGroupIds. What the request does not give stays as it is.
+inline void ApplyRequestedSettings(const nlohmann::json& req, nlohmann::json& attrs) {
+  static const std::pair<const char*, const char*> kBools[] = {
+      {"PubliclyAccessible", "PubliclyAccessible"},
+      {"AutoMinorVersionUpgrade", "AutoMinorVersionUpgrade"},
+      {"EnableIAMDatabaseAuthentication", "IAMDatabaseAuthenticationEnabled"}};
+  for (const auto& [in, out] : kBools) {
+    if (auto v = ReqBool(req, in)) attrs[out] = *v;
+  }
+  for (const char* k : {"Iops", "StorageThroughput"}) {
+    if (auto v = ReqInt(req, k)) attrs[k] = *v;
+  }
+  if (auto v = ReqString(req, "NetworkType")) attrs["NetworkType"] = *v;
+  if (auto v = ReqString(req, "CACertificateIdentifier")) {
+    attrs["CACertificateIdentifier"] = *v;
+    attrs["CertificateDetails"]["CAIdentifier"] = *v;
+  }
+  if (req.contains("VpcSecurityGroupIds")) {
+    nlohmann::json sgs = nlohmann::json::array();
+    for (const auto& sg : req["VpcSecurityGroupIds"]) {
+      sgs.push_back({{"VpcSecurityGroupId", sg}, {"Status", "active"}});
+    }
+    attrs["VpcSecurityGroups"] = sgs;
+  }
 }
 
 inline std::string ToLower(std::string s) {

@@ -370,10 +370,7 @@ Result<InstanceRow> ControlPlane::NewRestoredInstanceLocked(const nlohmann::json
   row.attrs = source.attrs;
   nlohmann::json& a = row.attrs;
   // A restore of a read replica's data is a standalone instance.
-  for (const char* k : {"_replica_source", "_promoted_from", "StatusInfos",
-                        "_replication_error_since_ms"}) {
-    a.erase(k);
-  }
+  ForgetReplication(a);
   const std::string version = a.value("EngineVersion", "15");
   if (auto c = ReqString(req, "DBInstanceClass")) {
     if (!IsKnownInstanceClass(*c)) {
@@ -386,10 +383,7 @@ Result<InstanceRow> ControlPlane::NewRestoredInstanceLocked(const nlohmann::json
   }
   if (auto p = ReqInt(req, "Port")) LOCALRDS_RETURN_IF_ERROR(ValidatePort(static_cast<int>(*p)));
   if (auto az = ReqString(req, "AvailabilityZone")) {
-    if (az->size() != config_.region.size() + 1 || az->rfind(config_.region, 0) != 0 ||
-        az->back() < 'a' || az->back() > 'f') {
-      return Status::InvalidParameter("Invalid availability zone: " + *az);
-    }
+    LOCALRDS_RETURN_IF_ERROR(ValidateAvailabilityZone(config_.region, *az));
     a["AvailabilityZone"] = *az;
   }
   if (auto st = ReqString(req, "StorageType")) {
@@ -419,35 +413,12 @@ Result<InstanceRow> ControlPlane::NewRestoredInstanceLocked(const nlohmann::json
     }
     a["DBParameterGroups"] = {{{"DBParameterGroupName", *p}, {"ParameterApplyStatus", "in-sync"}}};
   }
-  static const std::vector<std::pair<const char*, const char*>> kBools = {
-      {"PubliclyAccessible", "PubliclyAccessible"},
-      {"AutoMinorVersionUpgrade", "AutoMinorVersionUpgrade"},
-      {"DeletionProtection", "DeletionProtection"},
-      {"CopyTagsToSnapshot", "CopyTagsToSnapshot"},
-      {"EnableIAMDatabaseAuthentication", "IAMDatabaseAuthenticationEnabled"}};
-  for (const auto& [in, out] : kBools) {
-    if (auto v = ReqBool(req, in)) a[out] = *v;
-  }
-  if (auto v = ReqInt(req, "Iops")) a["Iops"] = *v;
-  if (auto v = ReqInt(req, "StorageThroughput")) a["StorageThroughput"] = *v;
-  if (auto v = ReqString(req, "NetworkType")) a["NetworkType"] = *v;
-  if (auto v = ReqString(req, "CACertificateIdentifier")) {
-    a["CACertificateIdentifier"] = *v;
-    a["CertificateDetails"]["CAIdentifier"] = *v;
-  }
-  if (req.contains("VpcSecurityGroupIds")) {
-    nlohmann::json sgs = nlohmann::json::array();
-    for (const auto& sg : req["VpcSecurityGroupIds"]) {
-      sgs.push_back({{"VpcSecurityGroupId", sg}, {"Status", "active"}});
-    }
-    a["VpcSecurityGroups"] = sgs;
+  ApplyRequestedSettings(req, a);
+  for (const char* k : {"DeletionProtection", "CopyTagsToSnapshot"}) {  // else the source's
+    if (auto v = ReqBool(req, k)) a[k] = *v;
   }
   nlohmann::json tags = req.value("Tags", nlohmann::json::array());
-  if (tags.size() > 50) return Status::InvalidParameter("A resource can have at most 50 tags.");
-  for (const auto& t : tags) {
-    LOCALRDS_RETURN_IF_ERROR(ValidateTagKey(t.value("Key", "")));
-    LOCALRDS_RETURN_IF_ERROR(ValidateTagValue(t.value("Value", "")));
-  }
+  LOCALRDS_RETURN_IF_ERROR(ValidateTags(tags));
   a["TagList"] = tags;
   a["PendingModifiedValues"] = nlohmann::json::object();
   a["ReadReplicaDBInstanceIdentifiers"] = nlohmann::json::array();

@@ -260,6 +260,14 @@ Status ValidateTagValue(const std::string& value) {
   return Status::Ok();
 }
 
+Status ValidateAvailabilityZone(const std::string& region, const std::string& az) {
+  if (az.size() != region.size() + 1 || az.rfind(region, 0) != 0 || az.back() < 'a' ||
+      az.back() > 'f') {
+    return Status::InvalidParameter("Invalid availability zone: " + az);
+  }
+  return Status::Ok();
+}
+
 Status ValidateTags(const nlohmann::json& tags) {
   if (!tags.is_array()) return Status::Ok();
   if (tags.size() > 50) return Status::InvalidParameter("A resource can have at most 50 tags.");

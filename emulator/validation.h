@@ -28,6 +28,8 @@ Status ValidateBackupWindow(const std::string& window);
 Status ValidateMaintenanceWindow(const std::string& window);
 //! The two windows must not overlap (backup is daily, maintenance weekly).
 bool WindowsOverlap(const std::string& backup_window, const std::string& maintenance_window);
+//! An availability zone of `region`: the region's name and a letter a-f (us-east-1a).
+Status ValidateAvailabilityZone(const std::string& region, const std::string& az);
 //! True when the class is one localrds offers (DescribeOrderableDBInstanceOptions).
 bool IsKnownInstanceClass(const std::string& db_instance_class);
 Status ValidateTagKey(const std::string& key);

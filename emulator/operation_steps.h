@@ -3,6 +3,7 @@
 // on an operation worker (see operation_engine.h).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,6 +23,10 @@ Status Configure(OpContext& c);
 //! replication slots no replica owns any more and points its replicas at its port.
 Status StartServer(OpContext& c);
 Status StopServer(OpContext& c);
+//! Polls `sql` on the instance's server (backing off to every 20 ms) until it answers `want`;
+//! fails when the server stops or `timeout` passes. `what` names the wait in those errors.
+Status WaitForAnswer(OpContext& c, const std::string& sql, const std::string& want,
+                     std::chrono::seconds timeout, const std::string& what);
 //! Configure and StartServer unless the server already runs.
 Status EnsureRunning(OpContext& c);
 //! The on_failure of instance-creating kinds: server stopped, status `failed`, RDS-EVENT-0031.

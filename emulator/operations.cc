@@ -68,6 +68,26 @@ Status StartServer(OpContext& c) {
   return st;
 }
 
+Status WaitForAnswer(OpContext& c, const std::string& sql, const std::string& want,
+                     std::chrono::seconds timeout, const std::string& what) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto backoff = std::chrono::milliseconds(5);
+  std::string last;
+  for (;;) {
+    auto v = c.cp.runtime().QueryValue(c.cp.Server(c.instance), "postgres", sql);
+    if (v.ok() && *v == want) return Status::Ok();
+    last = v.ok() ? *v : v.status().message();
+    if (!c.cp.runtime().IsRunning(c.cp.Server(c.instance))) {
+      return Status::Internal("PostgreSQL stopped while waiting until " + what);
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Internal("timed out waiting until " + what + " (last answer: " + last + ")");
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(20));
+  }
+}
+
 Status StopServer(OpContext& c) { return c.cp.runtime().Stop(c.cp.Server(c.instance)); }
 
 // Steps that need the server first make sure it runs: after a crash of the whole machine (or of
@@ -473,18 +493,9 @@ Status RecoverRestore(OpContext& c) {
   for (;;) {
     const auto log_offset = fs::exists(server.log_file) ? fs::file_size(server.log_file) : 0;
     Status st = StartServer(c);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::hours(6);
-    while (st.ok()) {
-      auto in_recovery = c.cp.runtime().QueryValue(c.cp.Server(c.instance), "postgres",
-                                                   "SELECT pg_is_in_recovery()");
-      if (in_recovery.ok() && *in_recovery == "f") break;
-      if (!c.cp.runtime().IsRunning(c.cp.Server(c.instance))) {
-        st = Status::Internal("PostgreSQL stopped during recovery");
-      } else if (std::chrono::steady_clock::now() > deadline) {
-        st = Status::Internal("recovery did not finish in time");
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
+    if (st.ok()) {
+      st = WaitForAnswer(c, "SELECT pg_is_in_recovery()", "f", std::chrono::hours(6),
+                         "recovery ends");
     }
     if (st.ok()) break;
     std::ifstream in(server.log_file);

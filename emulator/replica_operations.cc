@@ -21,27 +21,6 @@ std::optional<InstanceRow> Source(OpContext& c) {
 
 std::string Slot(const OpContext& c) { return ReplicationSlotName(c.instance.resource_id); }
 
-// Polls `sql` on the instance's server until it answers `want` or the deadline passes.
-Status WaitForAnswer(OpContext& c, const std::string& sql, const std::string& want,
-                     std::chrono::seconds timeout, const std::string& what) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto backoff = std::chrono::milliseconds(5);
-  std::string last;
-  for (;;) {
-    auto v = c.cp.runtime().QueryValue(c.cp.Server(c.instance), "postgres", sql);
-    if (v.ok() && *v == want) return Status::Ok();
-    last = v.ok() ? *v : v.status().message();
-    if (!c.cp.runtime().IsRunning(c.cp.Server(c.instance))) {
-      return Status::Internal("PostgreSQL stopped while waiting until " + what);
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Status::Internal("timed out waiting until " + what + " (last answer: " + last + ")");
-    }
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
-  }
-}
-
 // --- create-replica --------------------------------------------------------------------------
 
 // The slot first: from its creation on, the source keeps every WAL segment the replica needs.

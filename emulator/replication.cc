@@ -49,7 +49,6 @@ std::string SqlLiteral(const std::string& s) {
   return out + "'";
 }
 
-
 // StatusInfos[0].Status of a replica ("" when it has none).
 std::string ReplicationStatus(const InstanceRow& row) {
   auto infos = row.attrs.find("StatusInfos");

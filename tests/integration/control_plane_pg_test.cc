@@ -11,57 +11,16 @@
 #include "emulator/control_plane.h"
 #include "emulator/local_runtime.h"
 #include "emulator/operation_engine.h"
+#include "tests/integration/pg_fixture.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-class ControlPlanePgTest : public ::testing::Test {
+class ControlPlanePgTest : public PgControlPlaneTest {
  protected:
-  void SetUp() override {
-    LogLine::SetQuiet(true);
-    auto r = LocalRuntime::Create("postgres", "/usr/lib/postgresql");
-    ASSERT_TRUE(r.ok());
-    runtime_ = std::move(*r);
-    dir_ = fs::path("/tmp") / ("lrcp-" + std::to_string(getpid()) + "-" +
-                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    layout_ = std::make_unique<Layout>(dir_);
-    Open();
-  }
-  void TearDown() override {
-    OperationEngine::SetCrashHook(nullptr);
-    if (cp_) cp_->Shutdown(true);
-    cp_.reset();
-    catalog_.reset();
-    fs::remove_all(dir_);
-    fs::remove_all(layout_->SocketDir());
-  }
-  void Open() {
-    if (cp_) cp_->Shutdown(false);
-    cp_.reset();
-    catalog_.reset();
-    layout_->CreateDirectories();
-    auto c = Catalog::Open(layout_->CatalogPath().string());
-    ASSERT_TRUE(c.ok());
-    catalog_ = std::move(*c);
-    EmulatorConfig config;
-    config.pool_size = 0;
-    int base = 21000 + (getpid() % 400) * 10;
-    config.port_range_lo = base;
-    config.port_range_hi = base + 9;
-    config.default_port = base;
-    cp_ = std::make_unique<ControlPlane>(config, *catalog_, *runtime_, *layout_);
-    ASSERT_TRUE(cp_->Recover().ok());
-  }
-  void Wait(int64_t op) {
-    std::promise<void> done;
-    cp_->WhenOperationDone(op, [&] { done.set_value(); });
-    ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
-  }
-  json Describe(const std::string& id) {
-    return (*cp_->DescribeDBInstances({{"DBInstanceIdentifier", id}}))["DBInstances"][0];
-  }
+  ControlPlanePgTest() : PgControlPlaneTest("lrcp-", 21000) {}
+  // psql as the master user with a given password (the tests also try wrong ones).
   int Psql(int port, const std::string& password, const std::string& sql, std::string* out) {
     CommandOptions o;
     o.extra_env = {"PGPASSWORD=" + password, "PGCONNECT_TIMEOUT=5"};
@@ -76,12 +35,6 @@ class ControlPlanePgTest : public ::testing::Test {
             {"DBInstanceClass", "db.t3.micro"}, {"MasterUsername", "root"},
             {"MasterUserPassword", "secret99"}, {"DBName", "test"}};
   }
-
-  std::unique_ptr<LocalRuntime> runtime_;
-  fs::path dir_;
-  std::unique_ptr<Layout> layout_;
-  std::unique_ptr<Catalog> catalog_;
-  std::unique_ptr<ControlPlane> cp_;
 };
 
 TEST_F(ControlPlanePgTest, BootstrapInterruptedHalfwayConvergesOnResume) {

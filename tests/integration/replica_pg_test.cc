@@ -9,6 +9,7 @@
 #include <functional>
 #include <thread>
 
+#include "tests/eventually.h"
 #include "tests/integration/pg_fixture.h"
 
 namespace localrds {
@@ -28,14 +29,7 @@ class ReplicaPgTest : public PgControlPlaneTest {
   // Polls `done` until it holds or `timeout` passes.
   static bool Eventually(const std::function<bool()>& done,
                          std::chrono::seconds timeout = std::chrono::seconds(20)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto backoff = std::chrono::milliseconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(250));
-    }
-    return true;
+    return localrds::Eventually(done, timeout);
   }
   // A value on the instance's server, as the superuser (slots are not the master user's).
   std::string Superuser(const std::string& id, const std::string& sql) {

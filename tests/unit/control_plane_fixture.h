@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "emulator/control_plane.h"
 #include "emulator/operation_engine.h"
+#include "tests/eventually.h"
 #include "tests/unit/fake_runtime.h"
 
 namespace localrds {
@@ -111,14 +112,7 @@ class ControlPlaneTest : public ::testing::Test {
   }
   // Polls `done` until it holds or 10 s pass.
   static bool Eventually(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    auto backoff = std::chrono::milliseconds(1);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(50));
-    }
-    return true;
+    return localrds::Eventually(done, std::chrono::seconds(10));
   }
   std::vector<std::string> EventMessages(const std::string& id) {
     auto r = cp_->DescribeEvents({{"SourceType", "db-instance"}, {"SourceIdentifier", id}});

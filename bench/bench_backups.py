@@ -925,6 +925,37 @@ def failed(res):
     return False
 
 
+def measure_a_copy(args, run, report, failed, json_tag):
+    """Runs `run(args)` against a private copy of args.bin (others may rebuild build/localrds
+    while a bench runs), prints `report(res)` and one `<json_tag> {...}` line with every figure,
+    and exits 1 when `failed(res)`. SIGTERM/SIGHUP become KeyboardInterrupt, so that the
+    benches' finally blocks clean up."""
+    def on_signal(signum, _frame):  # SIGTERM/SIGHUP -> KeyboardInterrupt: finally blocks clean up
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    # Measure a private copy: others may rebuild build/localrds while the bench runs.
+    snap_dir = tempfile.mkdtemp(prefix="localrds-bench-bin-")
+    try:
+        copy = os.path.join(snap_dir, "localrds")
+        shutil.copy2(args.bin, copy)
+        os.chmod(snap_dir, 0o755)
+        log(f"measuring a copy of {args.bin} ({bi.binary_id(args.bin)})")
+        source_bin, args.bin = args.bin, copy
+        res = run(args)
+        res["bin"], res["bin_id"] = source_bin, bi.binary_id(copy)
+    finally:
+        shutil.rmtree(snap_dir, ignore_errors=True)
+    try:
+        report(res)
+    except Exception as e:  # noqa: BLE001 - the JSON line must still come out
+        traceback.print_exc()
+        log(f"report failed: {e!r}")
+    print(json_tag + " " + json.dumps(res, sort_keys=True, default=str), flush=True)
+    sys.exit(1 if failed(res) else 0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -969,30 +1000,7 @@ def main():
     if os.geteuid() != 0:
         log("not root: reading the instances' pgdata and archive directories will fail")
 
-    def on_signal(signum, _frame):  # SIGTERM/SIGHUP -> KeyboardInterrupt: finally blocks clean up
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-
-    # Measure a private copy: others may rebuild build/localrds while the bench runs.
-    snap_dir = tempfile.mkdtemp(prefix="localrds-bench-bin-")
-    try:
-        copy = os.path.join(snap_dir, "localrds")
-        shutil.copy2(args.bin, copy)
-        os.chmod(snap_dir, 0o755)
-        log(f"measuring a copy of {args.bin} ({bi.binary_id(args.bin)})")
-        source_bin, args.bin = args.bin, copy
-        res = run(args)
-        res["bin"], res["bin_id"] = source_bin, bi.binary_id(copy)
-    finally:
-        shutil.rmtree(snap_dir, ignore_errors=True)
-    try:
-        report(res)
-    except Exception as e:  # noqa: BLE001 - the JSON line must still come out
-        traceback.print_exc()
-        log(f"report failed: {e!r}")
-    print("BENCH_BACKUPS_JSON " + json.dumps(res, sort_keys=True, default=str), flush=True)
-    sys.exit(1 if failed(res) else 0)
+    measure_a_copy(args, run, report, failed, "BENCH_BACKUPS_JSON")
 
 
 if __name__ == "__main__":

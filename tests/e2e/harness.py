@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -162,6 +163,8 @@ class Localrds:
         self.proc = None
         self._log = None
         self._default_port_guard = None
+        self._default_port_stop = threading.Event()
+        self._default_port_lock = threading.Lock()
         self._hold_default_port = hold_default_port
         self.endpoint = "http://127.0.0.1:%d" % self.api_port
 
@@ -322,20 +325,41 @@ class Localrds:
         # Instances without an explicit Port ask for RDS's default 5432 and fall back to the
         # port range when it is taken. Holding 5432 while we run keeps parallel runs (and a
         # developer's own PostgreSQL) from racing for it: every instance port is then ours alone.
+        # When someone else has it, keep trying: it may be another run's instance, which frees
+        # it when that instance crashes or goes, and our localrds must not take it then.
         if not self._hold_default_port or self._default_port_guard is not None:
             return
+        self._default_port_stop.clear()
+        if self._try_hold_default_port():
+            return
+
+        def keep_trying():
+            while not self._default_port_stop.wait(0.05):
+                if self._try_hold_default_port():
+                    return
+        threading.Thread(target=keep_trying, daemon=True).start()
+
+    def _try_hold_default_port(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             s.bind(("127.0.0.1", RDS_DEFAULT_PORT))
             s.listen(1)
-            self._default_port_guard = s
         except OSError:
-            s.close()  # someone else has it: just as good
+            s.close()
+            return False
+        with self._default_port_lock:
+            if self._default_port_stop.is_set():  # released meanwhile
+                s.close()
+            else:
+                self._default_port_guard = s
+        return True
 
     def _release_default_port(self):
-        if self._default_port_guard is not None:
-            self._default_port_guard.close()
-            self._default_port_guard = None
+        with self._default_port_lock:
+            self._default_port_stop.set()
+            if self._default_port_guard is not None:
+                self._default_port_guard.close()
+                self._default_port_guard = None
 
     def _close_log(self):
         if self._log is not None:

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "common/log.h"
 #include "common/time_util.h"
@@ -186,8 +187,8 @@ ServerSpec ControlPlane::Server(const InstanceRow& row) const {
   s.resource_id = row.resource_id;
   std::string v = row.attrs.value("EngineVersion", "");
   s.major = v.substr(0, v.find('.'));
-  s.pgdata = layout_.PgData(row.resource_id);
-  s.log_file = layout_.ServerLog(row.resource_id);
+  s.pgdata = layout_.HostPgData(row.resource_id, PrimaryHost(row));
+  s.log_file = layout_.HostLog(row.resource_id, PrimaryHost(row));
   s.socket_dir = layout_.SocketDir();
   s.port = row.port;
   return s;
@@ -199,6 +200,7 @@ std::optional<int> ControlPlane::AllocatePort(int requested, const std::string& 
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [rid, row] : instances_) {
       if (rid != self) taken.insert(row.port);
+      if (row.attrs.contains("_standby_port")) taken.insert(row.attrs.value("_standby_port", 0));
     }
   }
   auto usable = [&](int p) {
@@ -221,53 +223,67 @@ std::optional<int> ControlPlane::AllocatePort(int requested, const std::string& 
   return std::nullopt;
 }
 
-Status ControlPlane::WriteServerConfig(const InstanceRow& row, const std::string& recovery) {
-  fs::path pgdata = layout_.PgData(row.resource_id);
+std::string ControlPlane::ServerSettings(const InstanceRow& row, int port,
+                                         const std::string& listen) {
   const fs::path archive = layout_.ArchiveDir(row.resource_id);
   const bool backups = row.attrs.value("BackupRetentionPeriod", 0) > 0;
-  if (backups) {
-    LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(archive));
-    LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(archive));
-  }
+  std::ostringstream out;
+  out << "# Written by localrds at every start; edits are overwritten.\n"
+      << "listen_addresses = '" << listen << "'\n"
+      << "port = " << port << "\n"
+      << "unix_socket_directories = '" << layout_.SocketDir().string() << "'\n"
+      << "shared_buffers = 16MB\n"
+      << "max_connections = 40\n"
+      << "password_encryption = 'scram-sha-256'\n"
+      << "wal_retrieve_retry_interval = 100ms\n"
+      << "log_line_prefix = '%m [%p] %q%u@%d '\n"
+      << "cluster_name = '" << row.resource_id << "'\n"
+      // Archiving is always on, so that turning backups on or off is a reload of the command
+      // (with retention 0 every segment is discarded). Commit timestamps tell localrds when
+      // there is something new to archive.
+      << "archive_mode = on\n"
+      << "archive_command = '"
+      << (backups ? backup_files::ArchiveCommand(archive) : std::string("/bin/true")) << "'\n"
+      << "track_commit_timestamp = on\n"
+      // Room for 15 replicas per source and the base backups that create them (two WAL
+      // senders each); a standby needs at least its source's value.
+      << "max_wal_senders = 40\n"
+      << "max_replication_slots = 20\n"
+      // A source that hangs is noticed by its replicas (StatusInfos `error`) within seconds.
+      << "wal_receiver_timeout = 10s\n"
+      << "wal_sender_timeout = 10s\n"
+      // A server starting from a base backup (replica, restore) flushes its data directory
+      // first: one syncfs instead of an fsync per file (seconds when the disk is busy).
+      << "recovery_init_sync_method = syncfs\n";
+  return out.str();
+}
+
+Status ControlPlane::WriteConfigFile(const fs::path& pgdata, const std::string& settings) {
   // Its own temporary name: a source's start rewrites its replicas' files while their own
   // operations may be writing them too (both write what the catalog says; the last rename wins).
   static std::atomic<uint64_t> writes{0};
   fs::path tmp = pgdata / ("localrds.conf.tmp" + std::to_string(writes.fetch_add(1)));
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "# Written by localrds at every start; edits are overwritten.\n"
-        << "listen_addresses = '127.0.0.1'\n"
-        << "port = " << row.port << "\n"
-        << "unix_socket_directories = '" << layout_.SocketDir().string() << "'\n"
-        << "shared_buffers = 16MB\n"
-        << "max_connections = 40\n"
-        << "password_encryption = 'scram-sha-256'\n"
-        << "wal_retrieve_retry_interval = 100ms\n"
-        << "log_line_prefix = '%m [%p] %q%u@%d '\n"
-        << "cluster_name = '" << row.resource_id << "'\n"
-        // Archiving is always on, so that turning backups on or off is a reload of the command
-        // (with retention 0 every segment is discarded). Commit timestamps tell localrds when
-        // there is something new to archive.
-        << "archive_mode = on\n"
-        << "archive_command = '"
-        << (backups ? backup_files::ArchiveCommand(archive) : std::string("/bin/true")) << "'\n"
-        << "track_commit_timestamp = on\n"
-        // Room for 15 replicas per source and the base backups that create them (two WAL
-        // senders each); a standby needs at least its source's value.
-        << "max_wal_senders = 40\n"
-        << "max_replication_slots = 20\n"
-        // A source that hangs is noticed by its replicas (StatusInfos `error`) within seconds.
-        << "wal_receiver_timeout = 10s\n"
-        << "wal_sender_timeout = 10s\n"
-        // A server starting from a base backup (replica, restore) flushes its data directory
-        // first: one syncfs instead of an fsync per file (seconds when the disk is busy).
-        << "recovery_init_sync_method = syncfs\n"
-        << StandbySettings(row) << recovery;
+    out << settings;
     if (!out) return Status::Internal("cannot write " + tmp.string());
   }
   std::error_code ec;
   fs::rename(tmp, pgdata / "localrds.conf", ec);
   if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+Status ControlPlane::WriteServerConfig(const InstanceRow& row, const std::string& recovery) {
+  const fs::path pgdata = Server(row).pgdata;
+  if (row.attrs.value("BackupRetentionPeriod", 0) > 0) {
+    const fs::path archive = layout_.ArchiveDir(row.resource_id);
+    LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(archive));
+    LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(archive));
+  }
+  LOCALRDS_RETURN_IF_ERROR(WriteConfigFile(
+      pgdata, ServerSettings(row, row.port, "127.0.0.1") + StandbySettings(row) +
+                  MultiAzPrimarySettings(row) + recovery));
   // A replica starts as a hot standby. Only promotion removes the file (PostgreSQL does, and
   // fails if it is gone while the standby runs): localrds never deletes it behind a server.
   if (row.attrs.contains("_replica_source") && !fs::exists(pgdata / "standby.signal")) {
@@ -294,8 +310,10 @@ Status ControlPlane::Recover() {
     if (known.count(name)) continue;
     ServerSpec orphan;
     orphan.resource_id = name;
-    orphan.pgdata = e.path() / "pgdata";
-    runtime_.Kill(orphan);
+    for (const char* host : {"a", "b"}) {
+      orphan.pgdata = layout_.HostPgData(name, host);
+      runtime_.Kill(orphan);
+    }
     Layout::RemoveTree(e.path(), layout_.TrashDir());
     LogLine("reconciler") << "removed orphan directory " << name;
   }
@@ -374,12 +392,14 @@ Status ControlPlane::Recover() {
 void ControlPlane::StartBackground() {
   pool_->Start();
   reconciler_ = std::thread([this] { ReconcilerLoop(); });
+  monitor_ = std::thread([this] { MonitorLoop(); });
 }
 
 void ControlPlane::Shutdown(bool stop_servers) {
   if (stopping_.exchange(true)) return;
   timer_cv_.notify_all();
   if (reconciler_.joinable()) reconciler_.join();
+  if (monitor_.joinable()) monitor_.join();
   {
     std::vector<ControlThread> threads;
     {
@@ -396,7 +416,10 @@ void ControlPlane::Shutdown(bool stop_servers) {
       std::lock_guard<std::mutex> lock(mutex_);
       for (const auto& [rid, row] : instances_) rows.push_back(row);
     }
-    for (const auto& row : rows) runtime_.Stop(Server(row));
+    for (const auto& row : rows) {
+      runtime_.Stop(Server(row));
+      StopStandby(row);
+    }
     std::error_code ec;
     std::filesystem::remove(layout_.SocketDir(), ec);  // only when empty: every server is down
   }
@@ -441,11 +464,19 @@ std::string ControlPlane::ReconcileOnce() {
     op.params = nlohmann::json::object();
     op.created_ms = NowMs();
     Mutation m;
-    if (row.status == "available" && row.desired_state == "running" &&
+    const bool failover_ready = IsMultiAz(row) && StandbyState(row) == "ready";
+    if (row.status == "available" && row.desired_state == "running" && !failover_ready &&
         !runtime_.IsRunning(Server(row))) {
       op.kind = "recover";
       m.events.push_back(MakeEvent(row, rds_events::kRecoveryStarted));
       said += "restarting " + row.identifier + ", whose PostgreSQL server stopped unexpectedly. ";
+    } else if (IsMultiAz(row) && row.status == "available" &&
+               (StandbyState(row) == "building" || StandbyState(row) == "rebuild") &&
+               StandbyRetryDue(row.resource_id)) {
+      // A standby whose build failed (or was cut short) is built again.
+      op.kind = "standby";
+      op.params = {{"recovery", true}};
+      said += "building the Multi-AZ standby of " + row.identifier + " again. ";
     } else if (row.status == "stopped" && row.stopped_ms > 0 &&
                NowMs() - row.stopped_ms > kSevenDaysMs) {
       op.kind = "start";
@@ -463,6 +494,17 @@ std::string ControlPlane::ReconcileOnce() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     said += ScheduleBackupsLocked(NowMs());
+  }
+  // A standby that stopped (killed, or its host restarted) is started again: its primary's
+  // commits wait for it.
+  for (const auto& row : rows) {
+    if (row.status != "available" || StandbyState(row) != "ready" || !StandbyBuilt(row) ||
+        runtime_.IsRunning(StandbyServer(row)) || !runtime_.IsRunning(Server(row))) {
+      continue;
+    }
+    Status st = EnsureStandbyRunning(row);
+    said += "restarted the Multi-AZ standby of " + row.identifier +
+            (st.ok() ? ". " : " (failed: " + st.message() + "). ");
   }
   std::string expired = ExpireBackups(NowMs());
   if (!expired.empty()) said += expired + " ";
@@ -569,6 +611,7 @@ void ControlPlane::ResetAsync(std::function<void(Status)> done) {
       if (result.ok()) {
         for (const auto& row : rows) {
           runtime_.Stop(Server(row));
+          StopStandby(row);
           Layout::RemoveTree(layout_.InstanceDir(row.resource_id), layout_.TrashDir());
         }
         RemoveBackupOrphans();

@@ -55,6 +55,13 @@ struct EmulatorConfig {
   //! How often the WAL of an instance with new commits is switched and archived: bounds how far
   //! LatestRestorableTime trails the newest commit. RDS ships WAL every 5 minutes (300 s).
   std::chrono::milliseconds wal_ship_interval{std::chrono::seconds(5)};
+  //! The Multi-AZ health monitor: how often it looks at every primary (is its server there?),
+  //! how often and how long it asks each one `SELECT 1`, and how long without an answer makes
+  //! a primary hung (then it fails over).
+  std::chrono::milliseconds monitor_interval{100};
+  std::chrono::milliseconds probe_interval{500};
+  std::chrono::milliseconds probe_timeout{1000};
+  std::chrono::milliseconds hung_after{3000};
   std::string version = "0.0.0";
 };
 
@@ -102,6 +109,11 @@ nlohmann::json ReplicationStatusInfos(const std::string& status, const std::stri
 //! Removes what makes an instance's fields a read replica's (its source, StatusInfos, the
 //! replication bookkeeping): for an instance made from a replica, or one being promoted.
 void ForgetReplication(nlohmann::json& attrs);
+
+//! The Multi-AZ fields of an instance made new (create, restore, read replica): MultiAZ, the
+//! SecondaryAvailabilityZone after its AvailabilityZone, and none of the standby bookkeeping of
+//! the instance it was copied from (its data is in host "a").
+void ResetMultiAzFields(nlohmann::json& attrs, bool multi_az);
 
 class ControlPlane {
  public:
@@ -230,6 +242,28 @@ class ControlPlane {
   //! standby.signal. `recovery` adds settings for a point-in-time restore (restore_command, …).
   Status WriteServerConfig(const InstanceRow& row, const std::string& recovery = "");
 
+  // Multi-AZ (emulator/multi_az.cc). Two hosts per instance, "a" and "b": the primary serves
+  // the endpoint's port, the hidden standby listens on a Unix socket only (`_standby_port`).
+  static bool IsMultiAz(const InstanceRow& row);
+  static std::string PrimaryHost(const InstanceRow& row);
+  static std::string StandbyHost(const InstanceRow& row);
+  //! "" (no standby), "building", "ready" (in sync: failover may promote it) or "rebuild" (the
+  //! old primary's host after a failover, to be wiped).
+  static std::string StandbyState(const InstanceRow& row);
+  ServerSpec StandbyServer(const InstanceRow& row) const;
+  //! Writes the standby's localrds.conf (a hot standby of the primary, no TCP) and its
+  //! standby.signal.
+  Status WriteStandbyConfig(const InstanceRow& row);
+  //! True when the instance's standby is (being) built and its data directory is there.
+  bool StandbyBuilt(const InstanceRow& row);
+  //! Rewrites the standby's settings (the primary's port may have moved) and reloads or starts
+  //! it. OK when the instance has no built standby.
+  Status EnsureStandbyRunning(const InstanceRow& row);
+  Status StopStandby(const InstanceRow& row);
+  //! One pass of the health monitor: fails over Multi-AZ instances whose primary's server is
+  //! gone or has not answered for `hung_after`. Returns what it did ("" when nothing).
+  std::string MonitorPrimariesOnce();
+
   //! Renders the DBInstance shape.
   nlohmann::json RenderInstance(const InstanceRow& row) const;
 
@@ -292,6 +326,19 @@ class ControlPlane {
   //! settings it gets (retention, window).
   Result<Accepted> StartPromotionLocked(InstanceRow row, nlohmann::json params);
   void ReconcilerLoop();
+  void MonitorLoop();
+  //! One server in /_localrds/instances/<id>: running, frozen, pid, pgdata, log.
+  nlohmann::json ServerDetails(const ServerSpec& spec);
+  //! Starts a failover (forced: RebootDBInstance ForceFailover, status `rebooting`).
+  Result<Accepted> StartFailoverLocked(InstanceRow row, bool forced, const std::string& why);
+  //! The settings every server of `row` gets (port, sockets, memory, archiving, WAL senders).
+  std::string ServerSettings(const InstanceRow& row, int port, const std::string& listen);
+  //! synchronous_standby_names for a Multi-AZ primary whose standby is in sync ("" otherwise).
+  std::string MultiAzPrimarySettings(const InstanceRow& row);
+  //! True at most once every 30 s per instance: when a standby build may be tried again.
+  bool StandbyRetryDue(const std::string& resource_id);
+  //! Writes `settings` as pgdata/localrds.conf atomically.
+  Status WriteConfigFile(const std::filesystem::path& pgdata, const std::string& settings);
   //! Runs `fn` on a control thread that Shutdown joins (reset, crash drills); never throws.
   void RunControlTask(std::function<void()> fn);
 
@@ -337,6 +384,19 @@ class ControlPlane {
   };
   std::mutex replica_mutex_;                            //!< guards replica_state_
   std::map<std::string, ReplicaState> replica_state_;   //!< by the replica's resource id
+
+  //! What the health monitor knows of each Multi-AZ primary (in memory: a restart starts over).
+  struct PrimaryHealth {
+    int64_t last_ok_ms = 0;     //!< last answer (or when this server was first seen)
+    int64_t last_probe_ms = 0;
+    bool probing = false;       //!< a probe runs on a control thread
+    int server_pid = 0;         //!< the postmaster these figures are about
+  };
+  std::mutex health_mutex_;                          //!< guards health_, standby_retry_
+  std::map<std::string, PrimaryHealth> health_;      //!< by resource id
+  //! When a failed standby build may next be retried, by resource id.
+  std::map<std::string, int64_t> standby_retry_;
+  std::thread monitor_;
 
   std::mutex reconcile_mutex_;  //!< one reconciler pass at a time
   std::atomic<bool> stopping_{false};

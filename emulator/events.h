@@ -77,6 +77,35 @@ inline constexpr EventSpec kRecoveryStarted{
     "be recovered."};
 inline constexpr EventSpec kRecoveryFinished{"", "recovery",
                                              "Recovery of the DB instance is complete."};
+// Multi-AZ (USER_Events.Messages).
+inline constexpr EventSpec kFailoverStarted{"RDS-EVENT-0013", "failover",
+                                            "Multi-AZ instance failover started."};
+inline constexpr EventSpec kFailoverToStandbyComplete{
+    "RDS-EVENT-0015", "failover",
+    "Multi-AZ failover to standby complete - DNS propagation may take a few minutes."};
+inline constexpr EventSpec kFailoverCompleted{"RDS-EVENT-0049", "failover",
+                                              "Multi-AZ instance failover completed."};
+inline constexpr EventSpec kMultiAzRecoveryStarted{"RDS-EVENT-0052", "failover",
+                                                   "Multi-AZ instance recovery started."};
+inline constexpr EventSpec kMultiAzRecoveryFinished{
+    "RDS-EVENT-0053", "failover",
+    "Multi-AZ instance recovery completed. Pending failover or activation."};
+// RDS documents no event for a failover that could not finish.
+inline constexpr EventSpec kFailoverFailed{"", "failover", "Multi-AZ instance failover failed"};
+inline constexpr EventSpec kStandbyFailed{"", "failover",
+                                          "The Multi-AZ standby could not be built"};
+inline constexpr EventSpec kConvertingToMultiAz{
+    "RDS-EVENT-0024", "configuration change",
+    "Applying modification to convert to a Multi-AZ DB instance."};
+inline constexpr EventSpec kConvertedToMultiAz{
+    "RDS-EVENT-0025", "configuration change",
+    "Finished applying modification to convert to a Multi-AZ DB instance."};
+inline constexpr EventSpec kConvertingToSingleAz{
+    "RDS-EVENT-0030", "configuration change",
+    "Applying modification to convert to a standard (Single-AZ) DB instance."};
+inline constexpr EventSpec kConvertedToSingleAz{
+    "RDS-EVENT-0029", "configuration change",
+    "Finished applying modification to convert to a standard (Single-AZ) DB instance."};
 }  // namespace rds_events
 
 }  // namespace localrds

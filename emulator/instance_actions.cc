@@ -237,12 +237,9 @@ Result<Accepted> ControlPlane::CreateDBInstance(const nlohmann::json& req) {
   if (WindowsOverlap(backup_window, maint_window)) {
     return Status::InvalidParameter("The backup window and maintenance window must not overlap.");
   }
-  if (ReqBool(req, "MultiAZ").value_or(false)) {
-    return Status::Error(AwsError::kInvalidParameterCombination,
-                         "localrds does not run Multi-AZ instances yet; create the instance "
-                         "without MultiAZ.");
-  }
+  const bool multi_az = ReqBool(req, "MultiAZ").value_or(false);
   std::string az = ReqString(req, "AvailabilityZone").value_or("");
+  LOCALRDS_RETURN_IF_ERROR(ValidateMultiAzZone(multi_az, !az.empty()));
   if (!az.empty()) {
     LOCALRDS_RETURN_IF_ERROR(ValidateAvailabilityZone(config_.region, az));
   } else {
@@ -296,7 +293,7 @@ Result<Accepted> ControlPlane::CreateDBInstance(const nlohmann::json& req) {
                         {"Subnets", nlohmann::json::array()}};
   a["PreferredMaintenanceWindow"] = maint_window;
   a["PendingModifiedValues"] = nlohmann::json::object();
-  a["MultiAZ"] = false;
+  ResetMultiAzFields(a, multi_az);
   a["EngineVersion"] = version.full;
   a["AutoMinorVersionUpgrade"] = ReqBool(req, "AutoMinorVersionUpgrade").value_or(true);
   a["ReadReplicaDBInstanceIdentifiers"] = nlohmann::json::array();
@@ -454,10 +451,7 @@ Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
     LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("NewDBInstanceIdentifier", *new_id));
     *new_id = ToLower(*new_id);
   }
-  if (ReqBool(req, "MultiAZ").value_or(false)) {
-    return Status::Error(AwsError::kInvalidParameterCombination,
-                         "localrds does not run Multi-AZ instances yet.");
-  }
+  const auto multi_az = ReqBool(req, "MultiAZ");
   if (ReqBool(req, "ManageMasterUserPassword").value_or(false)) {
     return Status::Error(AwsError::kInvalidParameterCombination,
                          "localrds cannot manage master passwords in AWS Secrets Manager.");
@@ -621,6 +615,20 @@ Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
   if (new_port && *new_port != row.port) {
     params["port"] = *new_port;  // RDS applies port changes at once, with a reboot
   }
+  if (multi_az && *multi_az != IsMultiAz(row)) {
+    if (apply_now) {
+      params["multi_az"] = *multi_az;
+      if (*multi_az) {
+        params["secondary_az"] = NextAvailabilityZone(a.value("AvailabilityZone", ""));
+      }
+      pending["MultiAZ"] = *multi_az;
+      clear.push_back("MultiAZ");
+      events.push_back(MakeEvent(row, *multi_az ? rds_events::kConvertingToMultiAz
+                                                : rds_events::kConvertingToSingleAz));
+    } else {
+      pending["MultiAZ"] = *multi_az;
+    }
+  }
   if (!apply.empty()) params["attrs"] = apply;
   if (!clear.empty()) params["clear_pending"] = clear;
   std::vector<SnapshotRow> snapshots;
@@ -717,15 +725,30 @@ Result<Accepted> ControlPlane::TransitionLocked(
 Result<Accepted> ControlPlane::RebootDBInstance(const nlohmann::json& req) {
   const bool force_failover = ReqBool(req, "ForceFailover").value_or(false);
   std::lock_guard<std::mutex> lock(mutex_);
-  return TransitionLocked(ReqString(req, "DBInstanceIdentifier").value_or(""), "available",
-                          "rebooting", "reboot", [&](const InstanceRow& row) {
-                            if (force_failover && !row.attrs.value("MultiAZ", false)) {
-                              return Status::Error(
-                                  AwsError::kInvalidParameterCombination,
-                                  "Cannot force failover on a DB instance that is not Multi-AZ.");
-                            }
-                            return Status::Ok();
-                          });
+  const std::string ident = ReqString(req, "DBInstanceIdentifier").value_or("");
+  auto check = [&](const InstanceRow& row) {
+    if (force_failover && !IsMultiAz(row)) {
+      return Status::Error(AwsError::kInvalidParameterCombination,
+                           "Cannot force failover on a DB instance that is not Multi-AZ.");
+    }
+    return Status::Ok();
+  };
+  if (!force_failover) return TransitionLocked(ident, "available", "rebooting", "reboot", check);
+  auto found = FindLocked(ident);
+  if (!found.ok()) return found.status();
+  LOCALRDS_RETURN_IF_ERROR(CheckIdleLocked(*found));
+  LOCALRDS_RETURN_IF_ERROR(check(*found));
+  if (found->status != "available") {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "DB instance " + found->identifier + " is not in available state (it is " +
+                             found->status + ").");
+  }
+  if (StandbyState(*found) != "ready") {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "The Multi-AZ standby of DB instance " + found->identifier +
+                             " is not in sync yet; try the failover again once it is.");
+  }
+  return StartFailoverLocked(*found, true, "RebootDBInstance with ForceFailover");
 }
 
 Status ControlPlane::CheckStoppableLocked(const InstanceRow& row) {

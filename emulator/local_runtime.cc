@@ -1,6 +1,7 @@
 #include "emulator/local_runtime.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -351,6 +352,60 @@ Status LocalRuntime::Resume(const ServerSpec& spec) {
 bool LocalRuntime::IsPaused(const ServerSpec& spec) {
   auto pid = LivePostmasterPid(spec.pgdata);
   return pid && ProcessState(*pid) == 'T';
+}
+
+int LocalRuntime::PostmasterPid(const ServerSpec& spec) {
+  return LivePostmasterPid(spec.pgdata).value_or(0);
+}
+
+int LocalRuntime::ServingPort(const ServerSpec& spec) {
+  if (!IsRunning(spec)) return 0;
+  return ListeningPort(spec.pgdata).value_or(0);
+}
+
+// libpq's asynchronous API with our own deadline: connect_timeout has a 2 s floor and covers
+// only the connection, and a hung server answers neither the startup packet nor a query.
+Status LocalRuntime::Probe(const ServerSpec& spec, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::string port = std::to_string(spec.port);
+  const std::string host = spec.socket_dir.string();
+  const char* keys[] = {"host", "port", "user", "dbname", "application_name", nullptr};
+  const char* values[] = {host.c_str(), port.c_str(), kSuperuser, "postgres", "localrds-health",
+                          nullptr};
+  PGconn* conn = PQconnectStartParams(keys, values, 0);
+  auto fail = [&](const std::string& why) {
+    std::string msg = why.empty() ? std::string(PQerrorMessage(conn)) : why;
+    PQfinish(conn);
+    return Status::Internal("health check of " + spec.resource_id + " failed: " + msg);
+  };
+  // Waits until the socket is ready for `events`, or the deadline passes.
+  auto wait = [&](short events) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd pfd{PQsocket(conn), events, 0};
+    return poll(&pfd, 1, static_cast<int>(left.count())) > 0;
+  };
+  if (conn == nullptr || PQstatus(conn) == CONNECTION_BAD) return fail("");
+  for (PostgresPollingStatusType st = PGRES_POLLING_WRITING; st != PGRES_POLLING_OK;) {
+    if (st == PGRES_POLLING_FAILED) return fail("");
+    if (!wait(st == PGRES_POLLING_READING ? POLLIN : POLLOUT)) return fail("no answer in time");
+    st = PQconnectPoll(conn);
+  }
+  if (!PQsendQuery(conn, "SELECT 1")) return fail("");
+  for (;;) {
+    if (!PQconsumeInput(conn)) return fail("");
+    if (!PQisBusy(conn)) break;
+    if (!wait(POLLIN)) return fail("no answer in time");
+  }
+  bool ok = true;
+  while (PGresult* res = PQgetResult(conn)) {
+    ok = ok && PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+  }
+  if (!ok) return fail("");
+  PQfinish(conn);
+  return Status::Ok();
 }
 
 void LocalRuntime::Reap() {

@@ -41,6 +41,9 @@ class LocalRuntime : public PgRuntime {
   Status Pause(const ServerSpec& spec) override;
   Status Resume(const ServerSpec& spec) override;
   bool IsPaused(const ServerSpec& spec) override;
+  Status Probe(const ServerSpec& spec, std::chrono::milliseconds timeout) override;
+  int PostmasterPid(const ServerSpec& spec) override;
+  int ServingPort(const ServerSpec& spec) override;
   void Reap() override;
 
   //! The postmaster's pid from postmaster.pid when it is alive and serves `pgdata`.

@@ -33,10 +33,18 @@ Status EnsureRunning(OpContext& c);
 void FailInstance(OpContext& c, const Status& why);
 //! Takes the base backup of the snapshot named in the params' `snapshot_id` (if any).
 Status TakeSnapshot(OpContext& c);
+//! Builds a Multi-AZ instance's standby and waits until it is in sync (no-op otherwise).
+Status BuildStandby(OpContext& c);
+//! ModifyDBInstance MultiAZ (the params' `multi_az`): builds or removes the standby.
+Status ApplyMultiAzModification(OpContext& c);
+//! Stops the primary, then the standby of a Multi-AZ instance.
+Status StopServers(OpContext& c);
 
 }  // namespace steps
 
 //! Adds the read replica kinds: create-replica (on the new replica's resource id) and promote.
 void AddReplicaOperationKinds(std::map<std::string, OperationKind>& kinds);
+//! Adds the Multi-AZ kinds: failover, and standby (a standby built again after a failure).
+void AddMultiAzOperationKinds(std::map<std::string, OperationKind>& kinds);
 
 }  // namespace localrds

@@ -53,6 +53,10 @@ Status StartServer(OpContext& c) {
     if (st.ok()) {
       c.cp.DropStaleReplicationSlots(c.instance);
       c.cp.RefreshReplicaConnections(c.instance.resource_id);
+      Status standby = c.cp.EnsureStandbyRunning(c.instance);
+      if (!standby.ok()) {
+        LogLine("ops") << c.instance.identifier << ": standby not started: " << standby.ToString();
+      }
       return st;
     }
     if (st.message().find("Address already in use") == std::string::npos) return st;
@@ -330,7 +334,7 @@ Status Forget(OpContext& c) {
 void MarkArchivedAtStop(OpContext& c, int64_t stop_requested_ms) {
   if (c.instance.attrs.value("BackupRetentionPeriod", 0) <= 0) return;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(c.cp.layout().PgData(c.instance.resource_id) / "pg_wal" / "archive_status", ec)) {
+  for (const auto& e : fs::directory_iterator(c.cp.Server(c.instance).pgdata / "pg_wal" / "archive_status", ec)) {
     if (e.path().extension() == ".ready") return;  // not all archived: keep the older mark
   }
   bf::WriteRestorableUntil(c.cp.layout().ArchiveDir(c.instance.resource_id), stop_requested_ms);
@@ -339,7 +343,7 @@ void MarkArchivedAtStop(OpContext& c, int64_t stop_requested_ms) {
 
 Status StopServerMarkingArchive(OpContext& c) {
   const int64_t t0 = NowMs();
-  LOCALRDS_RETURN_IF_ERROR(StopServer(c));
+  LOCALRDS_RETURN_IF_ERROR(StopServers(c));
   MarkArchivedAtStop(c, t0);
   return Status::Ok();
 }
@@ -554,6 +558,7 @@ const std::map<std::string, OperationKind>& OperationKinds() {
          {"configure", Configure},
          {"start", StartServer},
          {"bootstrap", Bootstrap},
+         {"standby", BuildStandby},
          {"created", Created},
          {"backup", TakeSnapshot},
          {"finish", FinishBackup}},
@@ -562,6 +567,7 @@ const std::map<std::string, OperationKind>& OperationKinds() {
        {{{"copy-data", CopyRestoreData},
          {"configure", ConfigureRestore},
          {"recover", RecoverRestore},
+         {"standby", BuildStandby},
          {"created", Created},
          {"backup", TakeSnapshot},
          {"finish", FinishBackup}},
@@ -613,6 +619,7 @@ const std::map<std::string, OperationKind>& OperationKinds() {
          {"backups", ModifyBackups},
          {"remove-backups", RemoveDroppedBackupFiles},
          {"backup", TakeSnapshot},
+         {"multi-az", ApplyMultiAzModification},
          {"finish", ModifyFinish}},
         ReflectReality}},
       {"recover",
@@ -627,6 +634,7 @@ const std::map<std::string, OperationKind>& OperationKinds() {
         FailInstance}},
   };
   AddReplicaOperationKinds(kinds);
+  AddMultiAzOperationKinds(kinds);
   return kinds;
   }();
   return kKinds;

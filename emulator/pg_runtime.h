@@ -7,6 +7,7 @@
 // for calls on different servers; the control plane never drives one server from two threads.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -72,6 +73,13 @@ class PgRuntime {
   virtual Status Pause(const ServerSpec& spec) = 0;
   virtual Status Resume(const ServerSpec& spec) = 0;
   virtual bool IsPaused(const ServerSpec& spec) = 0;
+  //! Connects and runs `SELECT 1` within `timeout`, never longer: the health check of a
+  //! Multi-AZ primary (a hung server accepts connections into its backlog and then says nothing).
+  virtual Status Probe(const ServerSpec& spec, std::chrono::milliseconds timeout) = 0;
+  //! The live postmaster's pid, 0 when none runs (shown to drills and tests).
+  virtual int PostmasterPid(const ServerSpec& spec) = 0;
+  //! The port the live postmaster listens on (its postmaster.pid), 0 when none runs.
+  virtual int ServingPort(const ServerSpec& spec) = 0;
   //! Reaps exited servers this process started (a zombie postmaster blocks its port).
   virtual void Reap() = 0;
 };

@@ -34,11 +34,7 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
                          "The request must contain the parameter SourceDBInstanceIdentifier.");
   }
   // Validate every parameter before looking at the source.
-  if (ReqBool(req, "MultiAZ").value_or(false)) {
-    return Status::Error(AwsError::kInvalidParameterCombination,
-                         "localrds does not run Multi-AZ instances yet; create the read replica "
-                         "without MultiAZ.");
-  }
+  const bool multi_az = ReqBool(req, "MultiAZ").value_or(false);
   if (auto mode = ReqString(req, "ReplicaMode"); mode && *mode != "open-read-only") {
     return Status::Error(AwsError::kInvalidParameterCombination,
                          "ReplicaMode " + *mode +
@@ -56,6 +52,7 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
   if (port_req) LOCALRDS_RETURN_IF_ERROR(ValidatePort(static_cast<int>(*port_req)));
   auto az = ReqString(req, "AvailabilityZone");
   if (az) LOCALRDS_RETURN_IF_ERROR(ValidateAvailabilityZone(config_.region, *az));
+  LOCALRDS_RETURN_IF_ERROR(ValidateMultiAzZone(multi_az, az.has_value()));
   auto storage_type = ReqString(req, "StorageType");
   if (storage_type) LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(*storage_type));
   if (auto p = ReqString(req, "DBParameterGroupName"); p && p->rfind("default.postgres", 0) != 0) {
@@ -139,7 +136,6 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
   a.erase("LatestRestorableTime");
   a["_replica_source"] = source.resource_id;
   a["BackupRetentionPeriod"] = 0;  // RDS creates replicas with backups off
-  a["MultiAZ"] = false;
   a["PendingModifiedValues"] = nlohmann::json::object();
   a["TagList"] = tags;
   if (db_class) a["DBInstanceClass"] = *db_class;
@@ -147,9 +143,9 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
     a["AvailabilityZone"] = *az;
   } else {  // another zone than the source's, as a user spreading replicas would pick
     std::string source_az = source.attrs.value("AvailabilityZone", config_.region + "a");
-    a["AvailabilityZone"] =
-        config_.region + static_cast<char>('a' + (source_az.back() - 'a' + 1) % 3);
+    a["AvailabilityZone"] = NextAvailabilityZone(source_az);
   }
+  ResetMultiAzFields(a, multi_az);
   if (storage_type) a["StorageType"] = *storage_type;
   if (auto s = ReqInt(req, "AllocatedStorage")) {
     LOCALRDS_RETURN_IF_ERROR(

@@ -168,6 +168,7 @@ void AddReplicaOperationKinds(std::map<std::string, OperationKind>& kinds) {
                               {"copy-data", CopySourceData},
                               {"configure", Configure},
                               {"start", StartServer},
+                              {"standby", BuildStandby},
                               {"stream", WaitStreaming}},
                              FailReplicaCreation};
   kinds["promote"] = {{{"detach", Detach},

@@ -203,7 +203,7 @@ void ControlPlane::DropStaleReplicationSlots(const InstanceRow& row) {
 
 void ControlPlane::RefreshReplicaConnections(const std::string& source_resource_id) {
   for (const auto& replica : ReplicasOf(source_resource_id)) {
-    if (!fs::exists(layout_.PgData(replica.resource_id) / "PG_VERSION")) continue;  // creating
+    if (!fs::exists(Server(replica).pgdata / "PG_VERSION")) continue;  // creating
     if (!WriteServerConfig(replica).ok()) continue;
     const ServerSpec spec = Server(replica);
     if (runtime_.IsRunning(spec) && !runtime_.IsPaused(spec)) {
@@ -310,6 +310,14 @@ std::string ControlPlane::PollReplicationOnce() {
   return said;
 }
 
+nlohmann::json ControlPlane::ServerDetails(const ServerSpec& spec) {
+  return {{"running", runtime_.IsRunning(spec)},
+          {"frozen", runtime_.IsPaused(spec)},
+          {"pid", runtime_.PostmasterPid(spec)},
+          {"pgdata", spec.pgdata.string()},
+          {"log", spec.log_file.string()}};
+}
+
 Result<nlohmann::json> ControlPlane::InstanceDetails(const std::string& identifier) {
   InstanceRow row;
   nlohmann::json replicas;
@@ -328,12 +336,20 @@ Result<nlohmann::json> ControlPlane::InstanceDetails(const std::string& identifi
                         {"DbiResourceId", row.resource_id},
                         {"DBInstanceStatus", row.status},
                         {"port", row.port},
-                        {"server",
-                         {{"running", runtime_.IsRunning(spec)},
-                          {"frozen", runtime_.IsPaused(spec)},
-                          {"pgdata", spec.pgdata.string()},
-                          {"log", spec.log_file.string()}}},
+                        {"server", ServerDetails(spec)},
                         {"read_replicas", replicas}};
+  if (IsMultiAz(row)) {
+    nlohmann::json standby = ServerDetails(StandbyServer(row));
+    standby["state"] = StandbyState(row);
+    standby["socket_port"] = row.attrs.value("_standby_port", 0);
+    standby["tcp"] = false;  // hidden: clients cannot reach it
+    out["multi_az"] = {{"primary_host", PrimaryHost(row)},
+                       {"standby_host", StandbyHost(row)},
+                       {"availability_zone", row.attrs.value("AvailabilityZone", "")},
+                       {"secondary_availability_zone",
+                        row.attrs.value("SecondaryAvailabilityZone", "")},
+                       {"standby", standby}};
+  }
   if (row.attrs.contains("_replica_source")) {
     nlohmann::json r = {{"source", source},
                         {"slot", ReplicationSlotName(row.resource_id)},

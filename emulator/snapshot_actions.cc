@@ -349,10 +349,9 @@ Result<InstanceRow> ControlPlane::NewRestoredInstanceLocked(const nlohmann::json
                          "DB instance quota exceeded (" + std::to_string(config_.max_instances) +
                              " instances; raise it with --max-instances).");
   }
-  if (ReqBool(req, "MultiAZ").value_or(false)) {
-    return Status::Error(AwsError::kInvalidParameterCombination,
-                         "localrds does not run Multi-AZ instances yet; restore without MultiAZ.");
-  }
+  const bool multi_az = ReqBool(req, "MultiAZ").value_or(false);
+  LOCALRDS_RETURN_IF_ERROR(
+      ValidateMultiAzZone(multi_az, ReqString(req, "AvailabilityZone").has_value()));
   if (ReqBool(req, "ManageMasterUserPassword").value_or(false)) {
     return Status::Error(AwsError::kInvalidParameterCombination,
                          "localrds cannot manage master passwords in AWS Secrets Manager.");
@@ -422,7 +421,7 @@ Result<InstanceRow> ControlPlane::NewRestoredInstanceLocked(const nlohmann::json
   a["TagList"] = tags;
   a["PendingModifiedValues"] = nlohmann::json::object();
   a["ReadReplicaDBInstanceIdentifiers"] = nlohmann::json::array();
-  a["MultiAZ"] = false;
+  ResetMultiAzFields(a, multi_az);
   a.erase("LatestRestorableTime");
   // The port: the request's, else the source's (RDS's default). The configure step moves it
   // when another server has it (AllocatePort cannot run under mutex_).

@@ -260,6 +260,22 @@ Status ValidateTagValue(const std::string& value) {
   return Status::Ok();
 }
 
+std::string NextAvailabilityZone(const std::string& az) {
+  if (az.empty()) return az;
+  std::string next = az;
+  next.back() = static_cast<char>('a' + (az.back() - 'a' + 1) % 3);
+  return next;
+}
+
+Status ValidateMultiAzZone(bool multi_az, bool az_given) {
+  if (multi_az && az_given) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Requesting a specific availability zone is not valid for Multi-AZ "
+                         "instances.");
+  }
+  return Status::Ok();
+}
+
 Status ValidateAvailabilityZone(const std::string& region, const std::string& az) {
   if (az.size() != region.size() + 1 || az.rfind(region, 0) != 0 || az.back() < 'a' ||
       az.back() > 'f') {

@@ -29,6 +29,10 @@ Status ValidateMaintenanceWindow(const std::string& window);
 //! The two windows must not overlap (backup is daily, maintenance weekly).
 bool WindowsOverlap(const std::string& backup_window, const std::string& maintenance_window);
 //! An availability zone of `region`: the region's name and a letter a-f (us-east-1a).
+//! The zone after `az` in its region (a → b → c → a): a Multi-AZ standby's, a replica's default.
+std::string NextAvailabilityZone(const std::string& az);
+//! RDS refuses a chosen AvailabilityZone with MultiAZ (InvalidParameterCombination).
+Status ValidateMultiAzZone(bool multi_az, bool az_given);
 Status ValidateAvailabilityZone(const std::string& region, const std::string& az);
 //! True when the class is one localrds offers (DescribeOrderableDBInstanceOptions).
 bool IsKnownInstanceClass(const std::string& db_instance_class);

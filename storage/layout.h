@@ -1,8 +1,10 @@
 // Every on-disk path under the data directory, in one place.
 //
 //   catalog.db                        the SQLite catalog
-//   instances/<resource-id>/pgdata    an instance's PostgreSQL cluster
+//   instances/<resource-id>/pgdata    an instance's PostgreSQL cluster (host "a")
 //   instances/<resource-id>/postgresql.log
+//   instances/<resource-id>/pgdata-b  the second host of a Multi-AZ instance (primary and
+//   instances/<resource-id>/postgresql-b.log   standby swap hosts at each failover)
 //   pool/<major>/<name>               ready-made clusters waiting to become instances
 //   archive/<resource-id>/            an instance's WAL archive (gzip'd segments; kept with its
 //                                     automated backups after the instance is deleted)
@@ -34,6 +36,13 @@ class Layout {
   }
   std::filesystem::path ServerLog(const std::string& resource_id) const {
     return InstanceDir(resource_id) / "postgresql.log";
+  }
+  //! The data directory of one host of an instance: "a" is PgData, "b" the Multi-AZ second one.
+  std::filesystem::path HostPgData(const std::string& resource_id, const std::string& host) const {
+    return host == "b" ? InstanceDir(resource_id) / "pgdata-b" : PgData(resource_id);
+  }
+  std::filesystem::path HostLog(const std::string& resource_id, const std::string& host) const {
+    return host == "b" ? InstanceDir(resource_id) / "postgresql-b.log" : ServerLog(resource_id);
   }
   std::filesystem::path PoolDir(const std::string& major) const {
     return data_dir_ / "pool" / major;

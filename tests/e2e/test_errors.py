@@ -206,7 +206,8 @@ class ErrorsTest(LocalrdsTestCase):
         before = self.instance_ids()
         dirs = self.h.instance_dirs()
         for kw in (dict(DBInstanceIdentifier="1abc"), dict(MasterUserPassword="x"),
-                   dict(DBInstanceClass="db.foo.bar"), dict(MultiAZ=True)):
+                   dict(DBInstanceClass="db.foo.bar"),
+                   dict(MultiAZ=True, AvailabilityZone="us-east-1a")):
             with self.assertRaises(ClientError):
                 self.rds.create_db_instance(**self.create_args(**kw))
         self.assertEqual(self.instance_ids(), before)
@@ -231,7 +232,8 @@ class ErrorsTest(LocalrdsTestCase):
     def test_invalid_combinations(self):
         for what, kw in {"class db.foo.bar": dict(DBInstanceClass="db.foo.bar"),
                          "EngineVersion 14.9": dict(EngineVersion="14.9"),
-                         "MultiAZ": dict(MultiAZ=True)}.items():
+                         "MultiAZ in a chosen zone": dict(MultiAZ=True,
+                                                          AvailabilityZone="us-east-1a")}.items():
             with self.subTest(what):
                 self.assertCreateFails("InvalidParameterCombination", **kw)
         with self.subTest("modify to class db.foo.bar"):

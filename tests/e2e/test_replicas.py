@@ -462,10 +462,10 @@ class ReplicaErrorsTest(ReplicaTestCase):
         self.assertUnchanged()
 
     def test_multi_az_replica(self):
-        """MultiAZ replicas are refused."""
+        """A Multi-AZ replica cannot be put in a chosen zone (RDS's rule)."""
         self.assertClientError("InvalidParameterCombination", 400, self.create_replica,
                                DBInstanceIdentifier="bad", SourceDBInstanceIdentifier="src",
-                               MultiAZ=True)
+                               MultiAZ=True, AvailabilityZone="us-east-1b")
         self.assertUnchanged()
 
     def test_missing_source(self):

@@ -68,7 +68,9 @@ TEST_F(ControlPlaneTest, CreateErrors) {
   ExpectError(cp_->CreateDBInstance(bad).status(), "DBParameterGroupNotFound", 404);
   bad = CreateReq("other");
   bad["MultiAZ"] = true;
-  ExpectError(cp_->CreateDBInstance(bad).status(), "InvalidParameterCombination", 400);
+  bad["AvailabilityZone"] = "us-east-1a";
+  ExpectError(cp_->CreateDBInstance(bad).status(), "InvalidParameterCombination", 400,
+              "Requesting a specific availability zone is not valid for Multi-AZ instances.");
   bad = CreateReq("other");
   bad["PreferredBackupWindow"] = "05:00-05:30";
   bad["PreferredMaintenanceWindow"] = "sun:05:15-sun:05:45";

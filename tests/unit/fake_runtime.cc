@@ -28,8 +28,17 @@ Status FakeRuntime::Start(const ServerSpec& spec) {
     return Status::Internal(start_failure_);
   }
   if (!fs::exists(spec.pgdata / "PG_VERSION")) return Status::Internal("no cluster at " + spec.pgdata.string());
-  if (running_.insert(spec.pgdata.string()).second) ++starts_;
+  if (running_.insert(spec.pgdata.string()).second) {
+    ++starts_;
+    ports_[spec.pgdata.string()] = spec.port;
+  }
   return Status::Ok();
+}
+
+int FakeRuntime::ServingPort(const ServerSpec& spec) {
+  std::lock_guard<std::mutex> l(mutex_);
+  if (!running_.count(spec.pgdata.string())) return 0;
+  return ports_[spec.pgdata.string()];
 }
 
 Status FakeRuntime::Stop(const ServerSpec& spec) {
@@ -62,6 +71,15 @@ Status FakeRuntime::Resume(const ServerSpec& spec) {
 bool FakeRuntime::IsPaused(const ServerSpec& spec) {
   std::lock_guard<std::mutex> l(mutex_);
   return paused_.count(spec.pgdata.string()) > 0;
+}
+
+Status FakeRuntime::Probe(const ServerSpec& spec, std::chrono::milliseconds) {
+  std::lock_guard<std::mutex> l(mutex_);
+  if (!running_.count(spec.pgdata.string())) return Status::Internal("server not running");
+  if (fail_probes_ || paused_.count(spec.pgdata.string())) {
+    return Status::Internal("no answer (injected)");
+  }
+  return Status::Ok();
 }
 
 bool FakeRuntime::IsRunning(const ServerSpec& spec) {

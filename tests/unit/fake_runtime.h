@@ -35,7 +35,13 @@ class FakeRuntime : public PgRuntime {
   Status Pause(const ServerSpec& spec) override;
   Status Resume(const ServerSpec& spec) override;
   bool IsPaused(const ServerSpec& spec) override;
+  //! OK when the server runs and is not paused (or FailProbes is off).
+  Status Probe(const ServerSpec& spec, std::chrono::milliseconds timeout) override;
+  int PostmasterPid(const ServerSpec& spec) override { return IsRunning(spec) ? 4242 : 0; }
+  int ServingPort(const ServerSpec& spec) override;
   void Reap() override {}
+  //! Makes every Probe fail (a server that hangs without being paused).
+  void FailProbes(bool fail) { std::lock_guard<std::mutex> l(mutex_); fail_probes_ = fail; }
 
   // Fault injection and inspection.
   void FailNextStart(bool fail, std::string message = "PostgreSQL did not start (injected)") {
@@ -74,6 +80,8 @@ class FakeRuntime : public PgRuntime {
   std::map<std::string, std::string> answers_;
   std::vector<std::string> backup_slots_;
   std::set<std::string> paused_;  //!< pgdata paths
+  std::map<std::string, int> ports_;  //!< pgdata path -> the port it was started with
+  bool fail_probes_ = false;
 };
 
 }  // namespace localrds

@@ -113,9 +113,11 @@ TEST_F(ReplicaControlTest, CreateReadReplicaChecksLikeRds) {
               "DBInstanceAlreadyExists", 400);
   ExpectError(cp_->CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "r"},
                                                 {"SourceDBInstanceIdentifier", "test"},
-                                                {"MultiAZ", true}})
+                                                {"MultiAZ", true},
+                                                {"AvailabilityZone", "us-east-1b"}})
                   .status(),
-              "InvalidParameterCombination", 400);
+              "InvalidParameterCombination", 400,
+              "Requesting a specific availability zone is not valid for Multi-AZ instances.");
   ExpectError(cp_->CreateDBInstanceReadReplica(
                      {{"DBInstanceIdentifier", "-bad"}, {"SourceDBInstanceIdentifier", "test"}})
                   .status(),

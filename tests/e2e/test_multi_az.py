@@ -1,0 +1,1 @@
+"""Multi-AZ end-to-end tests (being written)."""

@@ -1,0 +1,2 @@
+// Unit tests of Multi-AZ over the fake runtime (being written).
+#include <gtest/gtest.h>

@@ -26,9 +26,11 @@ Status CheckConfigSafePath(const fs::path& p) {
 std::string ArchiveCommand(const fs::path& archive) {
   // %p is relative to the data directory (PostgreSQL's working directory), %f a file name.
   const std::string a = archive.string();
-  return "f=\"" + a + "/%f.gz\"; if [ -f \"$f\" ]; then gzip -dc \"$f\" | cmp -s - %p; "
-         "else gzip -1 -c %p > \"$f.tmp\" && sync \"$f.tmp\" && mv \"$f.tmp\" \"$f\" && sync \"" +
-         a + "\"; fi";
+  // The temporary file is the archiver's own ($$): a Multi-AZ primary and its standby archive
+  // the same segments into one archive, often at the same moment.
+  return "f=\"" + a + "/%f.gz\"; t=\"$f.$$.tmp\"; if [ -f \"$f\" ]; then "
+         "gzip -dc \"$f\" | cmp -s - %p; else gzip -1 -c %p > \"$t\" && sync \"$t\" && "
+         "mv \"$t\" \"$f\" && sync \"" + a + "\"; fi";
 }
 
 std::string RestoreCommand(const fs::path& wal_dir) {

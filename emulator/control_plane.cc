@@ -365,13 +365,29 @@ Status ControlPlane::Recover() {
   }
   for (const auto& row : rows) {
     bool running = runtime_.IsRunning(Server(row));
-    if (row.desired_state == "running" && row.status != "failed" && !running) {
+    // A failover that failed after fencing its old primary is finished, never restarted in
+    // place: the host the catalog names may still be a standby.
+    const bool finish_failover = FailoverPending(row);
+    if (!finish_failover && !running && row.desired_state == "running" &&
+        row.status == "available" && IsMultiAz(row) && StandbyState(row) == "ready" &&
+        runtime_.IsRunning(StandbyServer(row))) {
+      // The primary died while localrds was down, its standby did not: fail over, as the health
+      // monitor would have (when both died, the primary is restarted where it is).
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (StartFailoverLocked(row, false, "the primary's PostgreSQL server is gone").ok()) {
+        LogLine("reconciler") << "failing over " << row.identifier
+                              << ": its primary's PostgreSQL server is gone";
+      }
+      continue;
+    }
+    if (finish_failover || (row.desired_state == "running" && row.status != "failed" && !running)) {
       std::lock_guard<std::mutex> lock(mutex_);
       OperationRow op;
       op.resource_id = row.resource_id;
-      op.kind = "recover";
+      op.kind = finish_failover ? "standby" : "recover";
       op.state = "running";
-      op.params = nlohmann::json::object();
+      op.params = finish_failover ? nlohmann::json{{"recovery", true}} : nlohmann::json::object();
+      if (finish_failover) LogLine("reconciler") << "finishing the failover of " << row.identifier;
       op.created_ms = NowMs();
       Mutation m;
       m.new_operation = op;
@@ -465,14 +481,19 @@ std::string ControlPlane::ReconcileOnce() {
     op.created_ms = NowMs();
     Mutation m;
     const bool failover_ready = IsMultiAz(row) && StandbyState(row) == "ready";
-    if (row.status == "available" && row.desired_state == "running" && !failover_ready &&
-        !runtime_.IsRunning(Server(row))) {
+    if (FailoverPending(row) && StandbyRetryDue(row)) {
+      // A failover that failed after its old primary was fenced: finish it.
+      op.kind = "standby";
+      op.params = {{"recovery", true}};
+      said += "finishing the failover of " + row.identifier + ". ";
+    } else if (row.status == "available" && row.desired_state == "running" && !failover_ready &&
+               !runtime_.IsRunning(Server(row))) {
       op.kind = "recover";
       m.events.push_back(MakeEvent(row, rds_events::kRecoveryStarted));
       said += "restarting " + row.identifier + ", whose PostgreSQL server stopped unexpectedly. ";
     } else if (IsMultiAz(row) && row.status == "available" &&
                (StandbyState(row) == "building" || StandbyState(row) == "rebuild") &&
-               StandbyRetryDue(row.resource_id)) {
+               StandbyRetryDue(row)) {
       // A standby whose build failed (or was cut short) is built again.
       op.kind = "standby";
       op.params = {{"recovery", true}};

@@ -201,7 +201,8 @@ class ControlPlane {
   //! Drops a replica's slot on its source, waiting briefly for the walsender to let go of it.
   //! OK when the slot or the source's server is not there.
   Status DropReplicationSlot(const InstanceRow& source, const std::string& slot);
-  //! Drops the localrds slots on `row`'s server that no replica of it owns any more.
+  //! Drops the localrds slots on `row`'s server that no replica of it (nor its Multi-AZ
+  //! standby) owns any more.
   void DropStaleReplicationSlots(const InstanceRow& row);
   //! Rewrites the standby settings of `source`'s running replicas (its port may have moved)
   //! and reloads them.
@@ -250,6 +251,9 @@ class ControlPlane {
   //! "" (no standby), "building", "ready" (in sync: failover may promote it) or "rebuild" (the
   //! old primary's host after a failover, to be wiped).
   static std::string StandbyState(const InstanceRow& row);
+  //! True from a failover's `fence` until the new primary serves the endpoint (then the
+  //! instance's zones swap): the primary host the catalog names may still be a standby.
+  static bool FailoverPending(const InstanceRow& row);
   ServerSpec StandbyServer(const InstanceRow& row) const;
   //! Writes the standby's localrds.conf (a hot standby of the primary, no TCP) and its
   //! standby.signal.
@@ -335,8 +339,9 @@ class ControlPlane {
   std::string ServerSettings(const InstanceRow& row, int port, const std::string& listen);
   //! synchronous_standby_names for a Multi-AZ primary whose standby is in sync ("" otherwise).
   std::string MultiAzPrimarySettings(const InstanceRow& row);
-  //! True at most once every 30 s per instance: when a standby build may be tried again.
-  bool StandbyRetryDue(const std::string& resource_id);
+  //! True at most once every 30 s per instance (5 s while a failover is pending): when a
+  //! standby build, or a failover that failed after fencing, may be tried again.
+  bool StandbyRetryDue(const InstanceRow& row);
   //! Writes `settings` as pgdata/localrds.conf atomically.
   Status WriteConfigFile(const std::filesystem::path& pgdata, const std::string& settings);
   //! Runs `fn` on a control thread that Shutdown joins (reset, crash drills); never throws.

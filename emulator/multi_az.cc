@@ -7,16 +7,20 @@
 // the primary's server is gone or has not answered for `hung_after`) runs these steps:
 //   fence    stop the old primary (cleanly when forced, SIGKILL otherwise: a frozen server
 //            holds the endpoint's port and must never write again), then flip _primary_host in
-//            the catalog: from here on localrds never starts the old host as a primary;
+//            the catalog and mark the failover pending (_failover): from here on localrds never
+//            starts the old host as a primary;
 //   promote  pg_promote on the standby (a new timeline, so the WAL archive never gets two
 //            different segments under one name);
 //   serve    rewrite its settings as the primary's and restart it on the endpoint's port (the
-//            endpoint does not move); swap AvailabilityZone / SecondaryAvailabilityZone;
+//            endpoint does not move); swap AvailabilityZone / SecondaryAvailabilityZone and
+//            clear _failover in the same commit;
 //   rebuild  wipe the old host;
 //   standby  build a new standby there with pg_basebackup and turn synchronous replication back
 //            on once it is in sync.
 // The same standby step builds the standby of a new Multi-AZ instance, a restore and a
-// ModifyDBInstance MultiAZ=true. Each step is idempotent.
+// ModifyDBInstance MultiAZ=true. Each step is idempotent. A failover that fails after `fence`
+// (the standby would not promote, say) cannot go back: the reconciler runs the `standby` kind,
+// whose first steps finish the pending promotion, until the endpoint is served again.
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -37,7 +41,8 @@ constexpr const char* kStandbyName = "localrds_standby";
 }  // namespace
 
 void ResetMultiAzFields(nlohmann::json& attrs, bool multi_az) {
-  for (const char* k : {"_primary_host", "_standby", "_standby_port", "SecondaryAvailabilityZone"}) {
+  for (const char* k : {"_primary_host", "_standby", "_standby_port", "_failover", "_converting",
+                        "SecondaryAvailabilityZone"}) {
     attrs.erase(k);
   }
   attrs["MultiAZ"] = multi_az;
@@ -60,6 +65,10 @@ std::string ControlPlane::StandbyHost(const InstanceRow& row) {
 
 std::string ControlPlane::StandbyState(const InstanceRow& row) {
   return row.attrs.value("_standby", "");
+}
+
+bool ControlPlane::FailoverPending(const InstanceRow& row) {
+  return row.attrs.value("_failover", false);
 }
 
 ServerSpec ControlPlane::StandbyServer(const InstanceRow& row) const {
@@ -108,7 +117,15 @@ Status ControlPlane::EnsureStandbyRunning(const InstanceRow& row) {
   const ServerSpec spec = StandbyServer(row);
   LOCALRDS_RETURN_IF_ERROR(WriteStandbyConfig(row));
   if (runtime_.IsRunning(spec)) {
-    if (!runtime_.IsPaused(spec)) runtime_.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"});
+    if (runtime_.IsPaused(spec)) return Status::Ok();  // a drill: thawed, it reloads next time
+    // Started by a step that was cut short before it could record the port it had picked:
+    // localrds reaches the standby only through the socket of the port the catalog names, and
+    // that port may be handed to another server. A socket-only standby restarts in milliseconds.
+    if (runtime_.ServingPort(spec) != spec.port) {
+      LOCALRDS_RETURN_IF_ERROR(runtime_.Stop(spec));
+      return runtime_.Start(spec);
+    }
+    runtime_.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"});
     return Status::Ok();
   }
   return runtime_.Start(spec);
@@ -190,11 +207,13 @@ std::string ControlPlane::MonitorPrimariesOnce() {
   return said;
 }
 
-bool ControlPlane::StandbyRetryDue(const std::string& resource_id) {
+bool ControlPlane::StandbyRetryDue(const InstanceRow& row) {
+  // A pending failover leaves the endpoint unserved: it is tried again at every pass.
+  const int64_t interval = FailoverPending(row) ? 5'000 : 30'000;
   std::lock_guard<std::mutex> lock(health_mutex_);
-  int64_t& next = standby_retry_[resource_id];
+  int64_t& next = standby_retry_[row.resource_id];
   if (NowMs() < next) return false;
-  next = NowMs() + 30'000;
+  next = NowMs() + interval;
   return true;
 }
 
@@ -318,6 +337,15 @@ Status FinishStandby(OpContext& c, const EventSpec& event) {
   return Status::Ok();
 }
 
+// RDS-EVENT-0025 ends a ModifyDBInstance MultiAZ=true once its standby is in sync (perhaps on
+// the reconciler's retry).
+Status ConvertedToMultiAz(OpContext& c) {
+  InstanceRow row = c.instance;
+  row.attrs.erase("_converting");
+  c.Put(row);
+  return FinishStandby(c, rds_events::kConvertedToMultiAz);
+}
+
 // --- failover ----------------------------------------------------------------------------
 
 Status Fence(OpContext& c) {
@@ -334,6 +362,7 @@ Status Fence(OpContext& c) {
   InstanceRow row = c.instance;
   row.attrs["_primary_host"] = ControlPlane::StandbyHost(row);
   row.attrs["_standby"] = "rebuild";  // the old host is never started again as it is
+  row.attrs["_failover"] = true;      // until the new host serves the endpoint
   c.Put(row);
   return Status::Ok();
 }
@@ -341,8 +370,11 @@ Status Fence(OpContext& c) {
 Status PromoteStandby(OpContext& c) {
   ControlPlane& cp = c.cp;
   const ServerSpec spec = cp.Server(c.instance);
-  // A Multi-AZ read replica's new host stays a standby of the source.
-  if (c.instance.attrs.contains("_replica_source")) return Status::Ok();
+  // Nothing pending: the `standby` kind's retry of a standby build. A Multi-AZ read replica's
+  // new host stays a standby of the source.
+  if (!ControlPlane::FailoverPending(c.instance) || c.instance.attrs.contains("_replica_source")) {
+    return Status::Ok();
+  }
   if (!cp.runtime().IsRunning(spec)) {
     // Down too (localrds and its servers died): start it on the endpoint's port, still in
     // recovery (standby.signal), then promote it like a running one.
@@ -366,6 +398,7 @@ Status PromoteStandby(OpContext& c) {
 // The new primary takes the endpoint's port: the old one is dead, so the port is free (a
 // client's TIME_WAIT does not block a listener). Never another port: the endpoint must not move.
 Status ServeEndpoint(OpContext& c) {
+  if (!ControlPlane::FailoverPending(c.instance)) return Status::Ok();  // served already
   ControlPlane& cp = c.cp;
   const ServerSpec spec = cp.Server(c.instance);
   LOCALRDS_RETURN_IF_ERROR(cp.WriteServerConfig(c.instance));
@@ -393,6 +426,7 @@ Status ServeEndpoint(OpContext& c) {
   const nlohmann::json az = row.attrs["AvailabilityZone"];
   row.attrs["AvailabilityZone"] = row.attrs["SecondaryAvailabilityZone"];
   row.attrs["SecondaryAvailabilityZone"] = az;
+  row.attrs.erase("_failover");
   row.status = "available";
   c.Put(row);
   if (c.op.params.value("forced", false)) c.Event(rds_events::kRestarted);
@@ -430,12 +464,15 @@ void FailStandby(OpContext& c, const Status& why) {
           std::string(rds_events::kStandbyFailed.message) + " (" + why.message() + ")");
 }
 
-// Before `serve` the failover itself failed: the instance serves from the host the catalog
-// names (the reconciler restarts it there). After it, only the new standby did.
+// The failover itself failed. At `fence` nothing changed: the old primary still is the
+// primary (the monitor fails over again if it is gone). After it the failover is pending: the
+// instance stays `rebooting` (nothing serves its endpoint, and no other action may start) and
+// the reconciler finishes it with the `standby` kind. After `serve`, only the new standby failed.
 void FailFailover(OpContext& c, const Status& why) {
-  if (c.op.step > 2) return FailStandby(c, why);
+  const bool pending = ControlPlane::FailoverPending(c.instance);
+  if (!pending && !(c.op.kind == "failover" && c.op.step == 0)) return FailStandby(c, why);
   InstanceRow row = c.instance;
-  if (row.status == "rebooting") row.status = "available";
+  row.status = pending ? "rebooting" : "available";
   c.Put(row);
   c.Event(rds_events::kFailoverFailed,
           std::string(rds_events::kFailoverFailed.message) + " (" + why.message() + ")");
@@ -451,10 +488,16 @@ Status ModifyMultiAz(OpContext& c) {
       InstanceRow row = c.instance;
       row.attrs["MultiAZ"] = true;
       row.attrs["SecondaryAvailabilityZone"] = c.op.params.value("secondary_az", "");
+      row.attrs["_converting"] = true;  // RDS-EVENT-0025 once the standby is in sync
       c.Put(row);
     }
-    LOCALRDS_RETURN_IF_ERROR(BuildStandby(c));
-    return FinishStandby(c, rds_events::kConvertedToMultiAz);
+    // The instance is Multi-AZ from here on, like one whose standby is being replaced: a standby
+    // that cannot be built now is said so and built again by the reconciler.
+    if (Status st = BuildStandby(c); !st.ok()) {
+      FailStandby(c, st);
+      return Status::Ok();
+    }
+    return ConvertedToMultiAz(c);
   }
   // Off: synchronous replication first (no commit may wait for a standby that is going away).
   const ServerSpec standby = c.cp.StandbyServer(c.instance);
@@ -462,6 +505,7 @@ Status ModifyMultiAz(OpContext& c) {
   row.attrs["MultiAZ"] = false;
   row.attrs.erase("SecondaryAvailabilityZone");
   row.attrs.erase("_standby");
+  row.attrs.erase("_converting");
   c.Put(row);
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
   LOCALRDS_RETURN_IF_ERROR(c.cp.WriteServerConfig(c.instance));
@@ -477,8 +521,10 @@ Status ModifyMultiAz(OpContext& c) {
   return FinishStandby(c, rds_events::kConvertedToSingleAz);
 }
 
-// RDS-EVENT-0053 ends a standby's replacement (after a failover, or a failed build retried).
+// RDS-EVENT-0053 ends a standby's replacement (after a failover, or a failed build retried);
+// a conversion to Multi-AZ whose first build failed ends with RDS-EVENT-0025 instead.
 Status RecoveryFinished(OpContext& c) {
+  if (c.instance.attrs.value("_converting", false)) return ConvertedToMultiAz(c);
   if (c.op.kind == "failover" || c.op.params.value("recovery", false)) {
     c.Event(rds_events::kMultiAzRecoveryFinished);
   }
@@ -495,9 +541,14 @@ void AddMultiAzOperationKinds(std::map<std::string, OperationKind>& kinds) {
                         {"standby", BuildStandby},
                         {"finish", RecoveryFinished}},
                        FailFailover};
-  kinds["standby"] = {
-      {{"rebuild", WipeOldPrimary}, {"standby", BuildStandby}, {"finish", RecoveryFinished}},
-      FailStandby};
+  // The reconciler's: finishes a failover that failed after `fence` (promote and serve do
+  // nothing when none is pending), then builds the standby again.
+  kinds["standby"] = {{{"promote", PromoteStandby},
+                       {"serve", ServeEndpoint},
+                       {"rebuild", WipeOldPrimary},
+                       {"standby", BuildStandby},
+                       {"finish", RecoveryFinished}},
+                      FailFailover};
 }
 
 Status steps::ApplyMultiAzModification(OpContext& c) { return ModifyMultiAz(c); }

@@ -271,7 +271,14 @@ Status ModifyPort(OpContext& c) {
   c.Put(row);
   Status st = c.cp.WriteServerConfig(c.instance);
   if (st.ok()) st = c.cp.runtime().Start(c.cp.Server(c.instance));
-  if (st.ok()) c.cp.RefreshReplicaConnections(c.instance.resource_id);
+  if (st.ok()) {
+    // Its replicas and its Multi-AZ standby follow it to the new port.
+    c.cp.RefreshReplicaConnections(c.instance.resource_id);
+    Status standby = c.cp.EnsureStandbyRunning(c.instance);
+    if (!standby.ok()) {
+      LogLine("ops") << c.instance.identifier << ": standby not restarted: " << standby.ToString();
+    }
+  }
   if (!st.ok()) {
     // Back to the old port, so that the instance keeps serving where it did.
     row.port = old_port;

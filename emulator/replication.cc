@@ -192,6 +192,10 @@ void ControlPlane::DropStaleReplicationSlots(const InstanceRow& row) {
   for (const auto& replica : ReplicasOf(row.resource_id)) {
     owned.insert(ReplicationSlotName(replica.resource_id));
   }
+  // A Multi-AZ standby streams through the instance's own slot. While the primary starts, the
+  // standby is not connected yet (the slot is inactive), and without the slot it could never
+  // connect again: every commit would wait for it.
+  if (IsMultiAz(row)) owned.insert(ReplicationSlotName(row.resource_id));
   for (const auto& slot : Split(*slots, ',')) {
     if (slot.empty() || owned.count(slot)) continue;
     Status st = runtime_.ExecSql(spec, "postgres",

@@ -100,6 +100,9 @@ Result<std::string> FakeRuntime::QueryValue(const ServerSpec& spec, const std::s
   std::lock_guard<std::mutex> l(mutex_);
   if (!running_.count(spec.pgdata.string())) return Status::Internal("server not running");
   sql_.push_back(sql);
+  if (!failing_query_.empty() && sql.find(failing_query_) != std::string::npos) {
+    return Status::Internal(query_failure_);
+  }
   const std::string* answer = nullptr;  // the longest needle that matches wins
   size_t longest = 0;
   for (const auto& [needle, value] : answers_) {

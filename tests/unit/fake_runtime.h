@@ -63,6 +63,13 @@ class FakeRuntime : public PgRuntime {
     std::lock_guard<std::mutex> l(mutex_);
     answers_[needle] = value;
   }
+  //! QueryValue fails with `message` for every query containing `needle` (a query that errors
+  //! out); an empty needle turns that off.
+  void FailQuery(std::string needle, std::string message = "query failed (injected)") {
+    std::lock_guard<std::mutex> l(mutex_);
+    failing_query_ = std::move(needle);
+    query_failure_ = std::move(message);
+  }
   //! The slot named in each BaseBackup, in order ("" for none).
   std::vector<std::string> BackupSlots() { std::lock_guard<std::mutex> l(mutex_); return backup_slots_; }
 
@@ -82,6 +89,8 @@ class FakeRuntime : public PgRuntime {
   std::set<std::string> paused_;  //!< pgdata paths
   std::map<std::string, int> ports_;  //!< pgdata path -> the port it was started with
   bool fail_probes_ = false;
+  std::string failing_query_;  //!< FailQuery's needle ("" for none)
+  std::string query_failure_;
 };
 
 }  // namespace localrds

@@ -56,8 +56,11 @@ class ControlPlaneTest : public ::testing::Test {
     config.port_range_lo = 40000;
     config.port_range_hi = 40999;
     config.default_port = 40000;
+    Tune(config);
     cp_ = std::make_unique<ControlPlane>(config, *catalog_, runtime_, *layout_);
   }
+  //! A suite's own settings on top of the ones above (Open and Restart use them).
+  virtual void Tune(EmulatorConfig& config) {}
   void Restart() {
     OperationEngine::SetCrashHook(nullptr);
     Open();

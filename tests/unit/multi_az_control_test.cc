@@ -28,33 +28,12 @@ class MultiAzControlTest : public ControlPlaneTest {
   void SetUp() override {
     ControlPlaneTest::SetUp();
     InSync(true);
-    OpenWithFastMonitor();
   }
-  // The fixture's Open, with the monitor timings above.
-  void OpenWithFastMonitor() {
-    cp_.reset();
-    catalog_.reset();
-    auto c = Catalog::Open(layout_->CatalogPath().string());
-    ASSERT_TRUE(c.ok());
-    catalog_ = std::move(*c);
-    EmulatorConfig config;
-    config.reset_wait = std::chrono::milliseconds(100);
-    config.pool_size = 0;
-    config.port_range_lo = 40000;
-    config.port_range_hi = 40999;
-    config.default_port = 40000;
+  void Tune(EmulatorConfig& config) override {
     config.monitor_interval = std::chrono::milliseconds(10);
     config.probe_interval = std::chrono::milliseconds(10);
     config.probe_timeout = std::chrono::milliseconds(100);
     config.hung_after = kHungAfter;
-    cp_ = std::make_unique<ControlPlane>(config, *catalog_, runtime_, *layout_);
-  }
-  // A restart of localrds (its servers keep running); Recover resumes unfinished operations and
-  // waits for them.
-  void RestartWithFastMonitor() {
-    OperationEngine::SetCrashHook(nullptr);
-    OpenWithFastMonitor();
-    ASSERT_TRUE(cp_->Recover().ok());
   }
   // What the fake standby's WAL receiver and the primary's pg_stat_replication report.
   void InSync(bool yes) {
@@ -368,7 +347,7 @@ TEST_F(MultiAzControlTest, MultiAzCallsAreRefusedLikeRds) {
   ExpectError(cp_->RebootDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
               "InvalidDBInstanceState", 400,
               "Instance test is currently rebooting; wait until it is available and try again.");
-  RestartWithFastMonitor();
+  Restart();
   ExpectHealthy("test", "after the restart");
 
   // A standby that is not in sync yet cannot take over.
@@ -528,7 +507,7 @@ TEST_F(MultiAzControlTest, AFailedStandbyBuildTurnsSynchronousReplicationOffAndI
   EXPECT_EQ(StatusOf("test"), "available");
 
   runtime_.FailQuery("");
-  RestartWithFastMonitor();  // the retry clock is in memory
+  Restart();  // the retry clock is in memory
   EXPECT_EQ(cp_->ReconcileOnce(), "building the Multi-AZ standby of test again.");
   WaitIdle();
   ExpectHealthy("test", "after the retry");
@@ -707,7 +686,7 @@ TEST_F(MultiAzControlTest, ACrashInsideTheStandbyStepIsResumedOnTheStandbysPort)
   standby.port = 40999;  // what the interrupted step had picked
   ASSERT_TRUE(runtime_.Start(standby).ok());
 
-  RestartWithFastMonitor();
+  Restart();
   EXPECT_EQ(StatusOf("test"), "available");
   // The standby must run where the catalog says (localrds reaches it only through that socket).
   ExpectHealthy("test", "resumed");
@@ -743,7 +722,7 @@ TEST_F(MultiAzControlTest, AFailoverThatCannotPromoteIsFinishedByTheReconciler) 
 
   // Once the standby can be promoted, the next try finishes the failover.
   runtime_.FailQuery("");
-  RestartWithFastMonitor();  // a restart of localrds finishes it too (and forgets the 5 s)
+  Restart();  // a restart of localrds finishes it too (and forgets the 5 s)
   const json after = Describe("test");
   EXPECT_EQ(after["DBInstanceStatus"], "available");
   EXPECT_EQ(after["Endpoint"]["Port"], port);
@@ -760,7 +739,7 @@ TEST_F(MultiAzControlTest, APrimaryThatDiedWithLocalrdsIsFailedOverAtRestart) {
   const json before = Describe("test");
   // localrds and the primary die together; the standby survives.
   ASSERT_TRUE(runtime_.Kill(cp_->Server(Row("test"))).ok());
-  RestartWithFastMonitor();
+  Restart();
   const json after = Describe("test");
   EXPECT_EQ(PrimaryHost("test"), "b");
   EXPECT_EQ(after["AvailabilityZone"], before["SecondaryAvailabilityZone"]);
@@ -771,7 +750,7 @@ TEST_F(MultiAzControlTest, APrimaryThatDiedWithLocalrdsIsFailedOverAtRestart) {
   // Both die (the machine restarted): the primary is restarted where it is, with its standby.
   ASSERT_TRUE(runtime_.Kill(cp_->Server(Row("test"))).ok());
   ASSERT_TRUE(runtime_.Kill(cp_->StandbyServer(Row("test"))).ok());
-  RestartWithFastMonitor();
+  Restart();
   EXPECT_EQ(PrimaryHost("test"), "b");
   ExpectHealthy("test", "restarted in place");
   EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover completed."), 1);
@@ -827,7 +806,7 @@ TEST_F(MultiAzControlTest, ACrashBeforeAnyStepOfAFailoverIsResumed) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     Wait(r->operation_id);
     EXPECT_EQ(StatusOf("test"), step <= 2 ? "rebooting" : "available");  // `serve` is step 2
-    RestartWithFastMonitor();  // Recover resumes the failover and waits for it
+    Restart();  // Recover resumes the failover and waits for it
 
     json after = Describe("test");
     EXPECT_EQ(after["DBInstanceStatus"], "available");

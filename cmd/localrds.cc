@@ -17,6 +17,7 @@
 #include "api/router.h"
 #include "common/log.h"
 #include "emulator/control_plane.h"
+#include "emulator/docker_runtime.h"
 #include "emulator/local_runtime.h"
 #include "emulator/operation_engine.h"
 #include "storage/catalog.h"
@@ -42,13 +43,20 @@ const Flag kFlags[] = {
     {"host", "LOCALRDS_HOST", "127.0.0.1", "address the API listens on (loopback by default)"},
     {"port", "LOCALRDS_PORT", "4566", "API port"},
     {"data-dir", "LOCALRDS_DATA_DIR", "./.localrds", "where the catalog and every cluster live"},
-    {"runtime", "LOCALRDS_RUNTIME", "local", "how PostgreSQL servers run: local"},
+    {"runtime", "LOCALRDS_RUNTIME", "local",
+     "how PostgreSQL servers run: local (processes) or docker (a container each)"},
+    {"docker-image", "LOCALRDS_DOCKER_IMAGE", "localrds/postgres",
+     "--runtime docker: the image repository, one tag per major version (docker/build-image.sh)"},
     {"region", "LOCALRDS_REGION", "us-east-1", "the AWS region localrds pretends to be"},
     {"account-id", "LOCALRDS_ACCOUNT_ID", "000000000000", "the account id in ARNs"},
     {"pg-user", "LOCALRDS_PG_USER", "postgres", "OS user for PostgreSQL when run as root"},
     {"pg-bin-root", "LOCALRDS_PG_BIN_ROOT", "/usr/lib/postgresql", "one directory per major version"},
     {"port-range", "LOCALRDS_PORT_RANGE", "15432-16431",
      "instance ports used when the asked Port is busy (keep below 32768)"},
+    {"default-port", "LOCALRDS_DEFAULT_PORT", "5432",
+     "the port of an instance created without Port (RDS: 5432)"},
+    {"pg-listen-address", "LOCALRDS_PG_LISTEN_ADDRESS", "127.0.0.1",
+     "where instance servers listen (* inside the localrds image, for published ports)"},
     {"pool-size", "LOCALRDS_POOL_SIZE", "3", "ready-made clusters kept per engine version"},
     {"max-instances", "LOCALRDS_MAX_INSTANCES", "40", "DB instance quota (RDS's default is 40)"},
     {"threads", "LOCALRDS_THREADS", "2", "HTTP threads"},
@@ -149,6 +157,17 @@ int main(int argc, char** argv) {
   config.region = opts["region"];
   config.account_id = opts["account-id"];
   config.pool_size = ParseInt(opts, "pool-size");
+  config.default_port = ParseInt(opts, "default-port");
+  if (config.default_port < 1150 || config.default_port > 65535) {
+    std::cerr << "localrds: --default-port must be between 1150 and 65535 (RDS's range)\n";
+    return 2;
+  }
+  config.pg_listen_address = opts["pg-listen-address"];
+  if (config.pg_listen_address.empty() ||
+      config.pg_listen_address.find_first_of("'\\\n") != std::string::npos) {
+    std::cerr << "localrds: --pg-listen-address must be an address (or *)\n";
+    return 2;
+  }
   config.max_instances = ParseInt(opts, "max-instances");
   const int ship = ParseInt(opts, "wal-ship-seconds");
   if (ship < 1 || ship > 3600) {
@@ -172,9 +191,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (opts["runtime"] != "local") {
-    std::cerr << "localrds: runtime '" << opts["runtime"]
-              << "' is not available in this build; use --runtime local\n";
+  if (opts["runtime"] != "local" && opts["runtime"] != "docker") {
+    std::cerr << "localrds: --runtime must be local or docker, not '" << opts["runtime"] << "'\n";
     return 2;
   }
 
@@ -193,10 +211,26 @@ int main(int argc, char** argv) {
   }
   if (geteuid() == 0) MakeTraversable(layout.data_dir());
 
-  auto runtime = localrds::LocalRuntime::Create(opts["pg-user"], opts["pg-bin-root"]);
-  if (!runtime.ok()) {
-    std::cerr << "localrds: " << runtime.status().message() << "\n";
-    return 1;
+  std::unique_ptr<localrds::PgRuntime> runtime;
+  if (opts["runtime"] == "docker") {
+    localrds::DockerRuntime::Config dc;
+    dc.data_dir = layout.data_dir();
+    dc.runtime_dir = layout.RuntimeDir();
+    dc.image = opts["docker-image"];
+    dc.os_user = opts["pg-user"];
+    auto r = localrds::DockerRuntime::Create(dc);
+    if (!r.ok()) {
+      std::cerr << "localrds: " << r.status().message() << "\n";
+      return 1;
+    }
+    runtime = std::move(*r);
+  } else {
+    auto r = localrds::LocalRuntime::Create(opts["pg-user"], opts["pg-bin-root"]);
+    if (!r.ok()) {
+      std::cerr << "localrds: " << r.status().message() << "\n";
+      return 1;
+    }
+    runtime = std::move(*r);
   }
   auto catalog = localrds::Catalog::Open(layout.CatalogPath().string());
   if (!catalog.ok()) {
@@ -218,7 +252,7 @@ int main(int argc, char** argv) {
       return true;
     });
   }
-  localrds::ControlPlane cp(config, **catalog, **runtime, layout);
+  localrds::ControlPlane cp(config, **catalog, *runtime, layout);
   LogLine() << "localrds " << LOCALRDS_VERSION << " recovering " << layout.data_dir().string();
   localrds::Status st = cp.Recover();
   if (!st.ok()) {

@@ -191,6 +191,7 @@ ServerSpec ControlPlane::Server(const InstanceRow& row) const {
   s.log_file = layout_.HostLog(row.resource_id, PrimaryHost(row));
   s.socket_dir = layout_.SocketDir();
   s.port = row.port;
+  s.instance_class = row.attrs.value("DBInstanceClass", "");
   return s;
 }
 
@@ -282,7 +283,7 @@ Status ControlPlane::WriteServerConfig(const InstanceRow& row, const std::string
     LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(archive));
   }
   LOCALRDS_RETURN_IF_ERROR(WriteConfigFile(
-      pgdata, ServerSettings(row, row.port, "127.0.0.1") + StandbySettings(row) +
+      pgdata, ServerSettings(row, row.port, config_.pg_listen_address) + StandbySettings(row) +
                   MultiAzPrimarySettings(row) + recovery));
   // A replica starts as a hot standby. Only promotion removes the file (PostgreSQL does, and
   // fails if it is gone while the standby runs): localrds never deletes it behind a server.
@@ -316,6 +317,15 @@ Status ControlPlane::Recover() {
     }
     Layout::RemoveTree(e.path(), layout_.TrashDir());
     LogLine("reconciler") << "removed orphan directory " << name;
+  }
+  {
+    std::vector<fs::path> known_servers;
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [rid, row] : instances_) {
+      for (const char* host : {"a", "b"}) known_servers.push_back(layout_.HostPgData(rid, host));
+    }
+    const std::string stray = runtime_.StopStrayServers(known_servers);
+    if (!stray.empty()) LogLine("reconciler") << stray;
   }
   RemoveBackupOrphans();
   for (const auto& e : fs::directory_iterator(layout_.TrashDir(), ec)) {

@@ -46,6 +46,8 @@ struct EmulatorConfig {
   int port_range_lo = 15432;                   //!< ports handed out when Port is busy or taken
   int port_range_hi = 16431;
   int default_port = 5432;                     //!< RDS's default for PostgreSQL
+  //! listen_addresses of every instance's server (never of a Multi-AZ standby: it has no TCP).
+  std::string pg_listen_address = "127.0.0.1";
   int pool_size = 3;                           //!< ready-made clusters kept per engine version
   int workers = 4;                             //!< operation worker threads
   int max_instances = 40;                      //!< RDS's default DB instance quota

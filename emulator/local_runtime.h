@@ -56,8 +56,6 @@ class LocalRuntime : public PgRuntime {
                std::vector<EngineVersionInfo> versions)
       : run_as_(std::move(run_as)), bin_root_(std::move(bin_root)), versions_(std::move(versions)) {}
   std::filesystem::path Bin(const std::string& major, const char* tool) const;
-  //! Creates the shared socket directory safely (no symlinks, right owner).
-  Status PrepareSocketDir(const std::filesystem::path& dir);
   //! One attempt: spawn the postmaster and wait until it is ready or gone.
   Status StartOnce(const ServerSpec& spec);
   CommandOptions Options() const;

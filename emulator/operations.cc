@@ -304,7 +304,14 @@ Status ModifyFinish(OpContext& c) {
   if (p.contains("new_identifier")) row.identifier = p["new_identifier"].get<std::string>();
   row.status = "available";
   c.Put(row);
-  if (p.contains("attrs") && p["attrs"].contains("DBInstanceClass")) c.Event(rds_events::kClassChanged);
+  if (p.contains("attrs") && p["attrs"].contains("DBInstanceClass")) {
+    // The docker runtime's memory and CPU limits follow the class (the local runtime has none).
+    LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().ApplyResourceLimits(c.cp.Server(c.instance)));
+    if (c.cp.StandbyBuilt(c.instance)) {
+      LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().ApplyResourceLimits(c.cp.StandbyServer(c.instance)));
+    }
+    c.Event(rds_events::kClassChanged);
+  }
   if (p.contains("attrs") && p["attrs"].contains("AllocatedStorage")) c.Event(rds_events::kStorageChanged);
   if (p.contains("new_identifier")) {
     c.Event(rds_events::kRenamed, "Renamed instance from " + old_id + " to " + row.identifier);

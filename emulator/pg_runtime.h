@@ -1,6 +1,7 @@
 // PgRuntime: the one boundary between localrds and the operating system's PostgreSQL, like
-// leveldb's Env. Implementations: LocalRuntime (processes on this machine, the default), and
-// FakeRuntime (tests/, unit tests of the control plane with fault injection).
+// leveldb's Env. Implementations: LocalRuntime (processes on this machine, the default),
+// DockerRuntime (one container per server), and FakeRuntime (tests/, unit tests of the control
+// plane with fault injection).
 //
 // Every method may block (subprocesses, waits for a server), so call them only from operation
 // workers or the reconciler, never from an io_context thread. Implementations are thread-safe
@@ -24,6 +25,7 @@ struct ServerSpec {
   std::filesystem::path log_file;
   std::filesystem::path socket_dir;
   int port = 0;
+  std::string instance_class;      //!< DBInstanceClass: the docker runtime's memory/CPU limits
 };
 
 struct EngineVersionInfo {
@@ -82,6 +84,15 @@ class PgRuntime {
   virtual int ServingPort(const ServerSpec& spec) = 0;
   //! Reaps exited servers this process started (a zombie postmaster blocks its port).
   virtual void Reap() = 0;
+  //! Makes a running server's resource limits follow `spec.instance_class` (a class change).
+  //! OK when the runtime has no limits (local) or the server is not running.
+  virtual Status ApplyResourceLimits(const ServerSpec& spec) { return Status::Ok(); }
+  //! Stops the servers of this data directory that the runtime finds running and that serve
+  //! none of `known` (what a crash of localrds left behind whose directory is gone); says what
+  //! it did ("" when nothing). The local runtime finds its orphans by their directories instead.
+  virtual std::string StopStrayServers(const std::vector<std::filesystem::path>& known) {
+    return "";
+  }
 };
 
 //! The superuser every cluster is initialised with (as on RDS, it is not the master user).

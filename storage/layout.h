@@ -10,6 +10,8 @@
 //                                     automated backups after the instance is deleted)
 //   snapshots/<snapshot-id>/          one base backup per DB snapshot, manual or automated
 //   trash/                            directories being removed (renamed here first)
+//   runtime/                          what a runtime keeps (the docker runtime: the passwd and
+//                                     group files its containers see)
 //
 // Directories are named by immutable resource ids, never by user-chosen identifiers, so renames
 // are free and no identifier can escape the data directory. Immutable after construction;
@@ -59,6 +61,7 @@ class Layout {
     return InstanceDir(resource_id) / "restore-wal";
   }
   std::filesystem::path TrashDir() const { return data_dir_ / "trash"; }
+  std::filesystem::path RuntimeDir() const { return data_dir_ / "runtime"; }
   //! Unix sockets of every server of this data directory. Kept short (sun_path is 108 bytes):
   //! /tmp/localrds-<hash of the data dir>.
   const std::filesystem::path& SocketDir() const { return socket_dir_; }

@@ -1,0 +1,61 @@
+// A PostgreSQL server's processes as the host sees them: is a postmaster alive, which processes
+// it started, signals to all of them, and what its data directory's postmaster.pid says. Both
+// runtimes use these: a server in a container is an ordinary process tree from the host's side.
+//
+// Reads /proc and sends signals; never throws while processes come and go. Thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace localrds {
+
+//! The file's bytes from `offset` on ("" when it cannot be read).
+std::string ReadFileFrom(const std::filesystem::path& p, uintmax_t offset);
+//! The last `n` bytes of a file (a server's log, for error messages).
+std::string FileTail(const std::filesystem::path& p, uintmax_t n = 1500);
+
+//! The state letter of /proc/<pid>/stat ('Z' zombie, 'T' stopped by a signal), or 0.
+char ProcessState(pid_t pid);
+//! Alive and not a zombie.
+bool ProcessAlive(pid_t pid);
+//! The processes whose parent is `pid` (PostgreSQL's children each call setsid(), so a signal
+//! to the postmaster's process group does not reach them).
+std::vector<pid_t> ChildrenOf(pid_t pid);
+//! Signals the postmaster and every process it started.
+void SignalServer(pid_t pid, int sig);
+//! SIGKILLs the postmaster first (it cannot start new children then), and every child.
+void KillTree(pid_t pid);
+//! True when `pid` runs `postgres -D <pgdata>` (its command line names this data directory).
+bool RunsDataDirectory(pid_t pid, const std::filesystem::path& pgdata);
+
+//! The lines of pgdata/postmaster.pid (pid, data directory, start time, port, socket directory,
+//! listen address, shared memory key, status), empty when there is none.
+std::vector<std::string> PidFileLines(const std::filesystem::path& pgdata);
+//! The port in postmaster.pid.
+std::optional<int> PidFilePort(const std::filesystem::path& pgdata);
+//! The pid in postmaster.pid when it is a live process of this host's pid namespace that runs
+//! in `pgdata` (a stale file may name a pid now used by another process; a server in a
+//! container writes its own namespace's pid, which this never matches).
+std::optional<pid_t> HostPostmasterPid(const std::filesystem::path& pgdata);
+
+//! Polls `done` (every 0.5 ms at first, backing off to 5 ms) until it holds or `timeout` passes.
+template <class F>
+bool WaitUntil(F done, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto interval = std::chrono::microseconds(500);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(interval);
+    interval = std::min(interval * 2, std::chrono::microseconds(5000));
+  }
+  return true;
+}
+
+}  // namespace localrds

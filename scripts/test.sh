@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # The "test" command: installs what is missing, builds, and runs every test (unit, integration
-# against real PostgreSQL, end-to-end with boto3 and the AWS CLI). Pass a ctest label to run a
-# part: scripts/test.sh unit | integration | e2e
+# against real PostgreSQL, end-to-end with boto3 and the AWS CLI, the latter also with
+# --runtime docker). Pass a ctest label to run a part:
+#   scripts/test.sh unit | integration | e2e | docker
+# The docker tests need a Docker engine: as root this script starts one (scripts/start-dockerd.sh)
+# unless LOCALRDS_DOCKER=0. Without an engine they are skipped with the reason, or fail when
+# LOCALRDS_REQUIRE_DOCKER=1 (CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 label=()
 [ $# -gt 0 ] && label=(-L "$1")
+if [ "${LOCALRDS_DOCKER:-1}" != 0 ] && [ "$(id -u)" -eq 0 ] && [[ " unit " != " ${1:-} " ]]; then
+  if ! scripts/start-dockerd.sh; then
+    if [ "${LOCALRDS_REQUIRE_DOCKER:-0}" = 1 ]; then
+      echo "test.sh: LOCALRDS_REQUIRE_DOCKER=1 and no Docker engine could be started" >&2
+      exit 1
+    fi
+    echo "test.sh: no Docker engine; the docker tests will be skipped" >&2
+  fi
+fi
 cd build
 ctest --output-on-failure -j2 "${label[@]}"

@@ -12,6 +12,10 @@ a random block of 200 instance ports within 20000-29999, so parallel runs do not
 Environment:
     LOCALRDS_BIN        the binary (default /work/main/build/localrds)
     LOCALRDS_E2E_KEEP   set to 1 to keep the temporary directories after the tests
+    LOCALRDS_E2E_RUNTIME  `docker` runs every suite's localrds with --runtime docker (a
+                        container per PostgreSQL server); the suites are skipped, saying why,
+                        when no Docker engine or image is there, unless
+    LOCALRDS_REQUIRE_DOCKER=1 (CI), which makes that a failure
 """
 
 import contextlib
@@ -51,6 +55,45 @@ DUMMY_ENV = {
 
 def binary():
     return os.environ.get("LOCALRDS_BIN", DEFAULT_BIN)
+
+
+def runtime():
+    """The runtime the suites run localrds with: local (the default) or docker."""
+    return os.environ.get("LOCALRDS_E2E_RUNTIME", "local")
+
+
+DOCKER_IMAGE = "localrds/postgres"
+
+
+def docker_unavailable():
+    """Why the docker runtime cannot run here (None when it can): no docker CLI, no engine
+    answering, or no localrds/postgres:<major> image (docker/build-image.sh builds it)."""
+    if not shutil.which("docker"):
+        return "no docker command (apt-get install docker.io)"
+    try:
+        info = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "docker version: %s" % e
+    if info.returncode != 0:
+        return "no Docker engine answers (%s); start one with scripts/start-dockerd.sh" % (
+            info.stderr.strip() or info.stdout.strip())
+    tags = subprocess.run(["docker", "image", "ls", DOCKER_IMAGE, "--format", "{{.Tag}}"],
+                          capture_output=True, text=True, timeout=30).stdout.split()
+    if not any(t.isdigit() for t in tags):
+        return "no %s:<major> image; build it with sudo docker/build-image.sh" % DOCKER_IMAGE
+    return None
+
+
+def docker_containers(data_dir, all_states=True):
+    """{name: pgdata} of the server containers of localrds' data directory."""
+    cmd = ["docker", "ps", "--filter", "label=org.localrds.data-dir=%s" % data_dir,
+           "--filter", "label=org.localrds.role=server",
+           "--format", '{{.Names}}\t{{.Label "org.localrds.pgdata"}}']
+    if all_states:
+        cmd.insert(2, "-a")
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout
+    return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
 
 
 def arn(identifier):
@@ -150,7 +193,7 @@ class Localrds:
     """One localrds server process with its own data directory."""
 
     def __init__(self, name="e2e", max_instances=None, pool_size=None, extra_args=(),
-                 hold_default_port=True):
+                 hold_default_port=True, runtime_name=None):
         self.name = name
         self.root = tempfile.mkdtemp(prefix="localrds-e2e-%s-" % name, dir="/tmp")
         self.data_dir = os.path.join(self.root, "data")
@@ -167,6 +210,7 @@ class Localrds:
         self._default_port_lock = threading.Lock()
         self._hold_default_port = hold_default_port
         self.endpoint = "http://127.0.0.1:%d" % self.api_port
+        self.runtime = runtime_name or runtime()
 
     @staticmethod
     def _pick_port_block(size=200):
@@ -182,7 +226,8 @@ class Localrds:
 
     def command(self):
         cmd = [binary(), "serve", "--host", "127.0.0.1", "--port", str(self.api_port),
-               "--data-dir", self.data_dir, "--port-range", "%d-%d" % (self.port_lo, self.port_hi)]
+               "--data-dir", self.data_dir, "--port-range", "%d-%d" % (self.port_lo, self.port_hi),
+               "--runtime", self.runtime]
         if self.max_instances is not None:
             cmd += ["--max-instances", str(self.max_instances)]
         if self.pool_size is not None:
@@ -272,6 +317,8 @@ class Localrds:
                 self._close_log()
         finally:
             self.kill_leftover_postgres()
+            if self.runtime == "docker":
+                self.remove_containers()
             self._release_default_port()
             self._remove_socket_dirs()
             if not os.environ.get("LOCALRDS_E2E_KEEP"):
@@ -302,6 +349,14 @@ class Localrds:
                                  % (sorted(killed), self.data_dir))
                 return
             time.sleep(0.05)
+
+    def remove_containers(self):
+        """Removes every container of this data dir (servers and jobs); never anyone else's."""
+        ids = subprocess.run(["docker", "ps", "-aq", "--filter",
+                              "label=org.localrds.data-dir=%s" % self.data_dir],
+                             capture_output=True, text=True, timeout=30).stdout.split()
+        if ids:
+            subprocess.run(["docker", "rm", "-f"] + ids, capture_output=True, timeout=60)
 
     def socket_dir(self):
         """The directory of the instances' Unix sockets, as /_localrds/health reported it."""
@@ -609,13 +664,21 @@ class LocalrdsTestCase(unittest.TestCase):
     server's log tail when a test fails or errors."""
 
     server_kwargs = {}
+    runtime_name = None  # a suite that needs one runtime names it; else LOCALRDS_E2E_RUNTIME
     h = None
     rds = None
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.h = Localrds(name=cls.__name__, **cls.server_kwargs)
+        if (cls.runtime_name or runtime()) == "docker":
+            why = docker_unavailable()
+            if why and os.environ.get("LOCALRDS_REQUIRE_DOCKER") == "1":
+                raise RuntimeError("LOCALRDS_REQUIRE_DOCKER=1 but the docker runtime cannot "
+                                   "run: " + why)
+            if why:
+                raise unittest.SkipTest("--runtime docker: " + why)
+        cls.h = Localrds(name=cls.__name__, runtime_name=cls.runtime_name, **cls.server_kwargs)
         try:
             cls.h.start()
         except BaseException:

@@ -136,10 +136,11 @@ class ReplicaTestCase(LocalrdsTestCase):
         return body
 
     def postmaster_pid(self, ident):
-        rid = self.describe(ident)["DbiResourceId"]
-        path = os.path.join(self.h.data_dir, "instances", rid, "pgdata", "postmaster.pid")
-        with open(path) as f:
-            return int(f.readline())
+        """The pid of the instance's postmaster as this host sees it (in a container, its
+        postmaster.pid says 1)."""
+        pid = self.details(ident)["server"]["pid"]
+        self.assertGreater(pid, 0)
+        return pid
 
     # -- events --
 

@@ -93,14 +93,16 @@ Result<std::unique_ptr<DockerRuntime>> DockerRuntime::Create(Config config, Comm
   if (geteuid() == 0) {
     auto r = RunAs::Lookup(config.os_user);
     if (!r.ok()) {
-      return Status::Internal("localrds runs as root and PostgreSQL refuses to: create the OS user '" +
-                              config.os_user + "' or pass --pg-user (its uid runs the containers)");
+      return Status::Internal(
+          "localrds runs as root and PostgreSQL refuses to: create the OS user '" + config.os_user +
+          "' or pass --pg-user (its uid runs the containers)");
     }
     run_as = r.value();
   }
-  if (!run) run = [](const std::vector<std::string>& argv, const CommandOptions& o) {
-    return RunCommand(argv, o);
-  };
+  if (!run)
+    run = [](const std::vector<std::string>& argv, const CommandOptions& o) {
+      return RunCommand(argv, o);
+    };
   std::unique_ptr<DockerRuntime> rt(new DockerRuntime(std::move(config), std::move(run), run_as));
   const std::string& image = rt->config_.image;
 
@@ -116,15 +118,15 @@ Result<std::unique_ptr<DockerRuntime>> DockerRuntime::Create(Config config, Comm
   if (!tags.ok()) return tags.status();
   for (const auto& tag : Lines(*tags)) {
     if (!AllDigits(tag)) continue;  // majors only: 15, not 15.18 or latest
-    auto label = rt->Docker({"image", "inspect", "-f",
-                             std::string("{{index .Config.Labels \"") + kVersionLabel + "\"}}",
-                             image + ":" + tag},
-                            "docker image inspect");
+    auto label = rt->Docker(
+        {"image", "inspect", "-f",
+         std::string("{{index .Config.Labels \"") + kVersionLabel + "\"}}", image + ":" + tag},
+        "docker image inspect");
     std::string full = label.ok() ? VersionWord(*label) : "";
     if (full.empty()) {  // an image built otherwise (docker/postgres.Dockerfile without labels)
-      auto out = rt->Docker({"run", "--rm", "--network", "none", image + ":" + tag, "postgres",
-                             "--version"},
-                            "postgres --version in " + image + ":" + tag);
+      auto out = rt->Docker(
+          {"run", "--rm", "--network", "none", image + ":" + tag, "postgres", "--version"},
+          "postgres --version in " + image + ":" + tag);
       if (out.ok()) full = VersionWord(*out);
     }
     if (!full.empty()) rt->versions_.push_back({tag, full});
@@ -135,17 +137,16 @@ Result<std::unique_ptr<DockerRuntime>> DockerRuntime::Create(Config config, Comm
                             "docker/build-image.sh (or, with a registry: docker build -t " +
                             image + ":15 -f docker/postgres.Dockerfile docker)");
   }
-  std::sort(rt->versions_.begin(), rt->versions_.end(), [](const auto& a, const auto& b) {
-    return std::stoi(a.major) > std::stoi(b.major);
-  });
+  std::sort(rt->versions_.begin(), rt->versions_.end(),
+            [](const auto& a, const auto& b) { return std::stoi(a.major) > std::stoi(b.major); });
   LOCALRDS_RETURN_IF_ERROR(rt->WriteAccounts());
 
   // A job (initdb, pg_basebackup) of a localrds that was killed would go on writing into a
   // directory that the resumed step is about to redo.
-  auto jobs = rt->Docker({"ps", "-aq", "--filter",
-                          "label=" + Label(kDataDirLabel, rt->config_.data_dir.string()),
-                          "--filter", "label=" + Label(kRoleLabel, "job")},
-                         "docker ps");
+  auto jobs = rt->Docker(
+      {"ps", "-aq", "--filter", "label=" + Label(kDataDirLabel, rt->config_.data_dir.string()),
+       "--filter", "label=" + Label(kRoleLabel, "job")},
+      "docker ps");
   if (jobs.ok() && !Lines(*jobs).empty()) {
     std::vector<std::string> rm = {"rm", "-f"};
     for (const auto& id : Lines(*jobs)) rm.push_back(id);
@@ -174,8 +175,8 @@ Status DockerRuntime::WriteAccounts() {
   // initdb looks its user up; the image's own postgres user may have another uid than the one
   // that owns the data directory here.
   LOCALRDS_RETURN_IF_ERROR(PrepareOwnedDirectory(config_.runtime_dir, std::nullopt));
-  fs::permissions(config_.runtime_dir, fs::perms::owner_all | fs::perms::group_exec |
-                                           fs::perms::others_exec);
+  fs::permissions(config_.runtime_dir,
+                  fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
   const std::string uid = std::to_string(uid_), gid = std::to_string(gid_);
   const std::pair<const char*, std::string> files[] = {
       {"passwd", "root:x:0:0:root:/root:/bin/sh\npostgres:x:" + uid + ":" + gid +
@@ -188,8 +189,8 @@ Status DockerRuntime::WriteAccounts() {
       out << text;
       if (!out) return Status::Internal("cannot write " + tmp.string());
     }
-    fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write |
-                             fs::perms::group_read | fs::perms::others_read);
+    fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                             fs::perms::others_read);
     std::error_code ec;
     fs::rename(tmp, config_.runtime_dir / name, ec);
     if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
@@ -223,13 +224,14 @@ std::vector<std::string> DockerRuntime::LimitFlags(const std::string& instance_c
 
 std::vector<std::string> DockerRuntime::CommonFlags(const std::string& role) const {
   const std::string data = config_.data_dir.string();
-  return {"--user", std::to_string(uid_) + ":" + std::to_string(gid_),
-          "-v", Mount(config_.runtime_dir / "passwd", "/etc/passwd", true),
-          "-v", Mount(config_.runtime_dir / "group", "/etc/group", true),
-          "-v", Mount(data, data),
+  return {"--user",  std::to_string(uid_) + ":" + std::to_string(gid_),
+          "-v",      Mount(config_.runtime_dir / "passwd", "/etc/passwd", true),
+          "-v",      Mount(config_.runtime_dir / "group", "/etc/group", true),
+          "-v",      Mount(data, data),
           "--label", Label(kDataDirLabel, data),
           "--label", Label(kRoleLabel, role),
-          "-e", "LC_ALL=C.UTF-8", "-e", "LANG=C.UTF-8"};
+          "-e",      "LC_ALL=C.UTF-8",
+          "-e",      "LANG=C.UTF-8"};
 }
 
 std::vector<std::string> DockerRuntime::ServerRunArgs(const ServerSpec& spec) const {
@@ -239,26 +241,27 @@ std::vector<std::string> DockerRuntime::ServerRunArgs(const ServerSpec& spec) co
                                    // `docker stop` would send SIGTERM, a smart shutdown.
                                    "--stop-signal", "SIGINT", "--shm-size", "128m"};
   for (auto& f : CommonFlags("server")) args.push_back(std::move(f));
-  for (auto& f : std::vector<std::string>{
-           "--label", Label(kPgDataLabel, spec.pgdata.string()), "--label",
-           Label(kResourceLabel, spec.resource_id), "-v", Mount(spec.socket_dir, spec.socket_dir)}) {
+  for (auto& f : std::vector<std::string>{"--label", Label(kPgDataLabel, spec.pgdata.string()),
+                                          "--label", Label(kResourceLabel, spec.resource_id), "-v",
+                                          Mount(spec.socket_dir, spec.socket_dir)}) {
     args.push_back(std::move(f));
   }
   const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (auto& f : LimitFlags(spec.instance_class, cpus)) args.push_back(std::move(f));
   // The postmaster is the container's process (pid 1 inside); its log goes where the local
   // runtime's goes.
-  args.insert(args.end(), {ImageFor(spec.major), "sh", "-c",
-                           "exec postgres -D \"$0\" >>\"$1\" 2>&1", spec.pgdata.string(),
-                           spec.log_file.string()});
+  args.insert(args.end(),
+              {ImageFor(spec.major), "sh", "-c", "exec postgres -D \"$0\" >>\"$1\" 2>&1",
+               spec.pgdata.string(), spec.log_file.string()});
   return args;
 }
 
 Status DockerRuntime::Adopt() {
-  auto listed = Docker({"ps", "--filter", "label=" + Label(kDataDirLabel, config_.data_dir.string()),
-                        "--filter", "label=" + Label(kRoleLabel, "server"), "--format",
-                        std::string("{{.Names}}\t{{.Label \"") + kPgDataLabel + "\"}}"},
-                       "docker ps");
+  auto listed =
+      Docker({"ps", "--filter", "label=" + Label(kDataDirLabel, config_.data_dir.string()),
+              "--filter", "label=" + Label(kRoleLabel, "server"), "--format",
+              std::string("{{.Names}}\t{{.Label \"") + kPgDataLabel + "\"}}"},
+             "docker ps");
   if (!listed.ok()) return listed.status();
   std::map<std::string, std::string> pgdata_of;  // by container name
   std::vector<std::string> inspect = {"inspect", "-f", "{{.Name}}\t{{.State.Pid}}"};
@@ -333,9 +336,20 @@ Status DockerRuntime::InitCluster(const std::string& major, const fs::path& pgda
 
 Status DockerRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest,
                                  const std::string& slot) {
-  std::vector<std::string> command = {"pg_basebackup", "-h", spec.socket_dir.string(), "-p",
-                                      std::to_string(spec.port), "-U", kSuperuser, "-D",
-                                      dest.string(), "-X", "stream", "-c", "fast", "--no-sync",
+  std::vector<std::string> command = {"pg_basebackup",
+                                      "-h",
+                                      spec.socket_dir.string(),
+                                      "-p",
+                                      std::to_string(spec.port),
+                                      "-U",
+                                      kSuperuser,
+                                      "-D",
+                                      dest.string(),
+                                      "-X",
+                                      "stream",
+                                      "-c",
+                                      "fast",
+                                      "--no-sync",
                                       "-Fp"};
   if (!slot.empty()) {
     command.push_back("-S");
@@ -383,7 +397,8 @@ Status DockerRuntime::Start(const ServerSpec& spec) {
     std::this_thread::sleep_for(backoff);
     backoff *= 2;
   }
-  if (!started.ok()) return Status::Internal("PostgreSQL did not start: " + started.status().message());
+  if (!started.ok())
+    return Status::Internal("PostgreSQL did not start: " + started.status().message());
   auto pid_text = Docker({"inspect", "-f", "{{.State.Pid}}", name}, "docker inspect");
   const pid_t pid = pid_text.ok() ? static_cast<pid_t>(std::atol(pid_text->c_str())) : 0;
   if (pid <= 0) {
@@ -421,7 +436,7 @@ Status DockerRuntime::Start(const ServerSpec& spec) {
 Status DockerRuntime::Stop(const ServerSpec& spec) {
   auto c = Live(spec.pgdata);
   if (!c) return Status::Ok();
-  kill(c->pid, SIGINT);          // fast shutdown
+  kill(c->pid, SIGINT);           // fast shutdown
   SignalServer(c->pid, SIGCONT);  // a frozen server must run to shut down
   auto gone = [&] { return !ProcessAlive(c->pid); };
   bool stopped = WaitUntil(gone, std::chrono::seconds(60));
@@ -516,11 +531,11 @@ Status DockerRuntime::ApplyResourceLimits(const ServerSpec& spec) {
 std::string DockerRuntime::StopStrayServers(const std::vector<fs::path>& known) {
   std::set<std::string> wanted;
   for (const auto& p : known) wanted.insert(p.string());
-  auto listed = Docker({"ps", "-a", "--filter",
-                        "label=" + Label(kDataDirLabel, config_.data_dir.string()), "--filter",
-                        "label=" + Label(kRoleLabel, "server"), "--format",
-                        std::string("{{.Names}}\t{{.Label \"") + kPgDataLabel + "\"}}"},
-                       "docker ps");
+  auto listed =
+      Docker({"ps", "-a", "--filter", "label=" + Label(kDataDirLabel, config_.data_dir.string()),
+              "--filter", "label=" + Label(kRoleLabel, "server"), "--format",
+              std::string("{{.Names}}\t{{.Label \"") + kPgDataLabel + "\"}}"},
+             "docker ps");
   if (!listed.ok()) return "could not list server containers: " + listed.status().message();
   std::vector<std::string> stray;
   for (const auto& line : Lines(*listed)) {
@@ -535,8 +550,9 @@ std::string DockerRuntime::StopStrayServers(const std::vector<fs::path>& known) 
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = servers_.begin(); it != servers_.end();) {
-      it = std::find(stray.begin(), stray.end(), it->second.name) != stray.end() ? servers_.erase(it)
-                                                                                  : std::next(it);
+      it = std::find(stray.begin(), stray.end(), it->second.name) != stray.end()
+               ? servers_.erase(it)
+               : std::next(it);
     }
   }
   std::string names;

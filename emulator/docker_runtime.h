@@ -48,8 +48,7 @@ class DockerRuntime : public PgRuntime {
   //! Checks that an engine answers and that an image exists, removes the jobs a previous
   //! localrds left, and adopts the running server containers of this data directory. Fails with
   //! what to run when there is no engine or no image.
-  static Result<std::unique_ptr<DockerRuntime>> Create(Config config,
-                                                       CommandRunner run = nullptr);
+  static Result<std::unique_ptr<DockerRuntime>> Create(Config config, CommandRunner run = nullptr);
 
   std::string Name() const override { return "docker"; }
   std::vector<EngineVersionInfo> InstalledVersions() override;
@@ -115,8 +114,8 @@ class DockerRuntime : public PgRuntime {
   uid_t uid_ = 0;                      //!< the containers' user
   gid_t gid_ = 0;
   std::vector<EngineVersionInfo> versions_;
-  std::mutex mutex_;                               //!< guards servers_
-  std::map<std::string, Container> servers_;       //!< by data directory of the server
+  std::mutex mutex_;                          //!< guards servers_
+  std::map<std::string, Container> servers_;  //!< by data directory of the server
 };
 
 }  // namespace localrds

@@ -51,8 +51,8 @@ Status PgExecSql(const ServerSpec& spec, const std::string& database,
     ExecStatusType st = PQresultStatus(res);
     const char* sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     // duplicate_object / duplicate_database: the statement already took effect (a re-run).
-    bool already_done = sqlstate != nullptr && (std::string(sqlstate) == "42710" ||
-                                                std::string(sqlstate) == "42P04");
+    bool already_done = sqlstate != nullptr &&
+                        (std::string(sqlstate) == "42710" || std::string(sqlstate) == "42P04");
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !already_done) {
       std::string msg = PQresultErrorMessage(res);
       PQclear(res);
@@ -72,8 +72,8 @@ Status PgProbe(const ServerSpec& spec, std::chrono::milliseconds timeout) {
   const std::string port = std::to_string(spec.port);
   const std::string host = spec.socket_dir.string();
   const char* keys[] = {"host", "port", "user", "dbname", "application_name", nullptr};
-  const char* values[] = {host.c_str(), port.c_str(), kSuperuser, "postgres", "localrds-health",
-                          nullptr};
+  const char* values[] = {host.c_str(), port.c_str(),      kSuperuser,
+                          "postgres",   "localrds-health", nullptr};
   PGconn* conn = PQconnectStartParams(keys, values, 0);
   auto fail = [&](const std::string& why) {
     std::string msg = why.empty() ? std::string(PQerrorMessage(conn)) : why;

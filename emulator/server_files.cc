@@ -24,7 +24,7 @@ Status PrepareSocketDirectory(const fs::path& dir, const std::optional<RunAs>& o
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Status::Internal("cannot create " + dir.string() + ": " + std::strerror(errno));
   }
-  struct stat st{};
+  struct stat st {};
   const uid_t uid = owner ? owner->uid : geteuid();
   if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
       (st.st_uid != uid && st.st_uid != geteuid())) {

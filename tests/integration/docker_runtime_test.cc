@@ -53,8 +53,8 @@ class DockerRuntimeTest : public ::testing::Test {
     if (runtime_) {
       for (const auto& s : started_) runtime_->Kill(s);
       // Whatever a failing test left: every container of this data directory.
-      auto ids = RunCommand({"docker", "ps", "-aq", "--filter",
-                             "label=org.localrds.data-dir=" + dir_.string()});
+      auto ids = RunCommand(
+          {"docker", "ps", "-aq", "--filter", "label=org.localrds.data-dir=" + dir_.string()});
       if (ids.ok() && !ids->output.empty()) {
         std::vector<std::string> rm = {"docker", "rm", "-f"};
         std::istringstream in(ids->output);
@@ -91,7 +91,8 @@ class DockerRuntimeTest : public ::testing::Test {
     std::ofstream(s.pgdata / "localrds.conf")
         << "listen_addresses = '" << listen << "'\nport = " << s.port
         << "\nunix_socket_directories = '" << s.socket_dir.string()
-        << "'\nshared_buffers = 16MB\nmax_connections = 20\n" << extra;
+        << "'\nshared_buffers = 16MB\nmax_connections = 20\n"
+        << extra;
   }
   Status Start(const ServerSpec& s) {
     started_.push_back(s);
@@ -144,10 +145,11 @@ TEST_F(DockerRuntimeTest, AServerRunsInAContainerWithItsClassLimitsAndChecksPass
   ASSERT_GT(pid, 0);
   EXPECT_TRUE(RunsDataDirectory(pid, spec_.pgdata));
 
-  ASSERT_TRUE(runtime_->ExecSql(spec_, "postgres",
-                                {"CREATE ROLE app LOGIN PASSWORD '" +
-                                 ScramSha256Verifier("secret99") + "'"})
-                  .ok());
+  ASSERT_TRUE(
+      runtime_
+          ->ExecSql(spec_, "postgres",
+                    {"CREATE ROLE app LOGIN PASSWORD '" + ScramSha256Verifier("secret99") + "'"})
+          .ok());
   std::string out;
   EXPECT_EQ(Psql("app", "secret99", "SELECT current_user", &out), 0) << out;
   EXPECT_EQ(out, "app\n");
@@ -202,9 +204,10 @@ TEST_F(DockerRuntimeTest, AFrozenServerAnswersNothingUntilThawed) {
 
 TEST_F(DockerRuntimeTest, ABaseBackupJobMakesAStreamingStandby) {
   ASSERT_TRUE(Start(spec_).ok());
-  ASSERT_TRUE(runtime_->ExecSql(spec_, "postgres",
-                                {"SELECT pg_create_physical_replication_slot('s1', true)",
-                                 "CREATE TABLE t(x int)", "INSERT INTO t VALUES (1)"})
+  ASSERT_TRUE(runtime_
+                  ->ExecSql(spec_, "postgres",
+                            {"SELECT pg_create_physical_replication_slot('s1', true)",
+                             "CREATE TABLE t(x int)", "INSERT INTO t VALUES (1)"})
                   .ok());
   ServerSpec standby = SpecFor(spec_.resource_id, "pgdata-b", spec_.port + 1);
   ASSERT_TRUE(runtime_->PrepareDirectory(standby.pgdata).ok());
@@ -212,8 +215,8 @@ TEST_F(DockerRuntimeTest, ABaseBackupJobMakesAStreamingStandby) {
   EXPECT_TRUE(fs::exists(standby.pgdata / "backup_label"));
   WriteConf(standby, "",
             "hot_standby = on\nprimary_slot_name = 's1'\nprimary_conninfo = 'host=" +
-                standby.socket_dir.string() + " port=" + std::to_string(spec_.port) + " user=" +
-                kSuperuser + "'\n");
+                standby.socket_dir.string() + " port=" + std::to_string(spec_.port) +
+                " user=" + kSuperuser + "'\n");
   std::ofstream(standby.pgdata / "standby.signal");
   ASSERT_TRUE(Start(standby).ok());
   EXPECT_EQ(Docker({"inspect", "-f", "{{.Name}}", DockerRuntime::ContainerName(standby)}),

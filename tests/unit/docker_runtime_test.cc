@@ -3,6 +3,8 @@
 // with what it refuses (no engine, no image, a server outside Docker on the same directory).
 // "Containers" are ordinary processes started here whose command line names their data
 // directory, as the postmaster's does.
+#include "emulator/docker_runtime.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -15,7 +17,6 @@
 #include <thread>
 
 #include "common/subprocess.h"
-#include "emulator/docker_runtime.h"
 #include "emulator/process_tree.h"
 #include "tests/eventually.h"
 
@@ -34,7 +35,9 @@ class ScriptedDocker {
     std::function<CommandOutput(const Argv&)> answer;
   };
   void On(Argv prefix, int exit_code, std::string output) {
-    On(std::move(prefix), [exit_code, output](const Argv&) { return CommandOutput{exit_code, output}; });
+    On(std::move(prefix), [exit_code, output](const Argv&) {
+      return CommandOutput{exit_code, output};
+    });
   }
   void On(Argv prefix, std::function<CommandOutput(const Argv&)> answer) {
     std::lock_guard<std::mutex> l(mutex_);
@@ -126,9 +129,9 @@ class DockerRuntimeTest : public ::testing::Test {
   pid_t FakePostmaster(const fs::path& pgdata) {
     CommandOptions o;
     // A shell that ends on SIGINT, as a postmaster does on a fast shutdown.
-    auto pid = SpawnDaemon({"/bin/sh", "-c", "trap 'exit 0' INT; while :; do sleep 0.05; done",
-                            "-D", pgdata.string()},
-                           o, (dir_ / "fake.log").string());
+    auto pid = SpawnDaemon(
+        {"/bin/sh", "-c", "trap 'exit 0' INT; while :; do sleep 0.05; done", "-D", pgdata.string()},
+        o, (dir_ / "fake.log").string());
     EXPECT_TRUE(pid.ok()) << pid.status().ToString();
     children_.push_back(*pid);
     EXPECT_TRUE(localrds::Eventually([&] { return RunsDataDirectory(*pid, pgdata); },
@@ -137,7 +140,8 @@ class DockerRuntimeTest : public ::testing::Test {
   }
   // What a postmaster writes once it accepts connections.
   static void WriteReadyPidFile(const fs::path& pgdata, int port, const std::string& status) {
-    std::ofstream(pgdata / "postmaster.pid") << "1\n" << pgdata.string() << "\n1796113674\n"
+    std::ofstream(pgdata / "postmaster.pid") << "1\n"
+                                             << pgdata.string() << "\n1796113674\n"
                                              << port << "\n/sock\n127.0.0.1\n  1  0\n"
                                              << status << "\n";
   }
@@ -191,7 +195,8 @@ TEST_F(DockerRuntimeTest, WithoutAnImageItSaysHowToBuildOne) {
 TEST_F(DockerRuntimeTest, EngineVersionsComeFromTheImageTags) {
   docker_.On({"image", "ls"}, 0, "14\n15\n15.18\n");
   docker_.On({"image", "inspect"}, [](const Argv& a) {
-    return a.back() == "localrds/postgres:15" ? CommandOutput{0, "15.18\n"} : CommandOutput{0, "\n"};
+    return a.back() == "localrds/postgres:15" ? CommandOutput{0, "15.18\n"}
+                                              : CommandOutput{0, "\n"};
   });
   // An image without the label: its postgres is asked.
   docker_.On({"run", "--rm", "--network", "none", "localrds/postgres:14"}, 0,
@@ -200,8 +205,10 @@ TEST_F(DockerRuntimeTest, EngineVersionsComeFromTheImageTags) {
   ASSERT_TRUE(rt);
   auto v = rt->InstalledVersions();
   ASSERT_EQ(v.size(), 2u);
-  EXPECT_EQ((std::pair{v[0].major, v[0].full}), (std::pair<std::string, std::string>{"15", "15.18"}));
-  EXPECT_EQ((std::pair{v[1].major, v[1].full}), (std::pair<std::string, std::string>{"14", "14.13"}));
+  EXPECT_EQ((std::pair{v[0].major, v[0].full}),
+            (std::pair<std::string, std::string>{"15", "15.18"}));
+  EXPECT_EQ((std::pair{v[1].major, v[1].full}),
+            (std::pair<std::string, std::string>{"14", "14.13"}));
   EXPECT_EQ(rt->Name(), "docker");
   // initdb finds its user: the containers see a passwd naming the data directory's owner.
   const std::string passwd = ReadFileFrom(config_.runtime_dir / "passwd", 0);
@@ -241,12 +248,15 @@ TEST_F(DockerRuntimeTest, AServerRunsInAContainerOfItsOwn) {
   ASSERT_TRUE(rt);
   const Argv args = rt->ServerRunArgs(spec_);
   const std::string data = config_.data_dir.string();
-  EXPECT_EQ(Argv(args.begin(), args.begin() + 5), (Argv{"run", "-d", "--rm", "--name", "localrds-db-x1-a"}));
+  EXPECT_EQ(Argv(args.begin(), args.begin() + 5),
+            (Argv{"run", "-d", "--rm", "--name", "localrds-db-x1-a"}));
   EXPECT_TRUE(Has(args, "--network", "host"));
   EXPECT_TRUE(Has(args, "--stop-signal", "SIGINT")) << "docker stop must be a fast shutdown";
-  EXPECT_TRUE(Has(args, "--user", std::to_string(geteuid() == 0 ? RunAs::Lookup("postgres")->uid : geteuid()) +
-                                      ":" +
-                                      std::to_string(geteuid() == 0 ? RunAs::Lookup("postgres")->gid : getegid())));
+  // As root, the uid of --pg-user (who owns the data directories); else localrds' own.
+  const auto pg =
+      geteuid() == 0 ? RunAs::Lookup("postgres") : Result<RunAs>(RunAs{geteuid(), getegid(), ""});
+  ASSERT_TRUE(pg.ok());
+  EXPECT_TRUE(Has(args, "--user", std::to_string(pg->uid) + ":" + std::to_string(pg->gid)));
   EXPECT_TRUE(Has(args, "-v", data + ":" + data)) << "the data directory, at the same path";
   EXPECT_TRUE(Has(args, "-v", spec_.socket_dir.string() + ":" + spec_.socket_dir.string()));
   EXPECT_TRUE(Has(args, "-v", (config_.runtime_dir / "passwd").string() + ":/etc/passwd:ro"));
@@ -256,7 +266,8 @@ TEST_F(DockerRuntimeTest, AServerRunsInAContainerOfItsOwn) {
   EXPECT_TRUE(Has(args, "--label", "org.localrds.resource-id=db-X1"));
   EXPECT_TRUE(Has(args, "--memory", "1024m"));
   EXPECT_TRUE(Has(args, "--memory-swap", "1024m"));
-  EXPECT_TRUE(Has(args, "--cpus", std::to_string(std::min(2u, std::thread::hardware_concurrency()))));
+  EXPECT_TRUE(
+      Has(args, "--cpus", std::to_string(std::min(2u, std::thread::hardware_concurrency()))));
   EXPECT_EQ(Argv(args.end() - 6, args.end()),
             (Argv{"localrds/postgres:15", "sh", "-c", "exec postgres -D \"$0\" >>\"$1\" 2>&1",
                   spec_.pgdata.string(), spec_.log_file.string()}));
@@ -276,8 +287,9 @@ TEST_F(DockerRuntimeTest, StartWaitsForTheServerAndStopEndsIt) {
     }).detach();
     return CommandOutput{0, "f00d\n"};
   });
-  docker_.On({"inspect", "-f", "{{.State.Pid}}", "localrds-db-x1-a"},
-             [&](const Argv&) { return CommandOutput{0, std::to_string(pid) + "\n"}; });
+  docker_.On({"inspect", "-f", "{{.State.Pid}}", "localrds-db-x1-a"}, [&](const Argv&) {
+    return CommandOutput{0, std::to_string(pid) + "\n"};
+  });
   ASSERT_TRUE(rt->Start(spec_).ok());
   EXPECT_EQ(rt->PostmasterPid(spec_), pid);
   EXPECT_TRUE(rt->IsRunning(spec_));

@@ -436,19 +436,7 @@ Status DockerRuntime::Start(const ServerSpec& spec) {
 Status DockerRuntime::Stop(const ServerSpec& spec) {
   auto c = Live(spec.pgdata);
   if (!c) return Status::Ok();
-  kill(c->pid, SIGINT);           // fast shutdown
-  SignalServer(c->pid, SIGCONT);  // a frozen server must run to shut down
-  auto gone = [&] { return !ProcessAlive(c->pid); };
-  bool stopped = WaitUntil(gone, std::chrono::seconds(60));
-  if (!stopped) {
-    kill(c->pid, SIGQUIT);  // immediate shutdown
-    stopped = WaitUntil(gone, std::chrono::seconds(10));
-  }
-  if (!stopped) {
-    KillTree(c->pid);
-    stopped = WaitUntil(gone, std::chrono::seconds(10));
-  }
-  if (!stopped) return Status::Internal("PostgreSQL (container " + c->name + ") did not stop");
+  LOCALRDS_RETURN_IF_ERROR(StopServerProcess(c->pid));  // docker removes the container (--rm)
   std::lock_guard<std::mutex> lock(mutex_);
   servers_.erase(spec.pgdata.string());
   return Status::Ok();
@@ -458,8 +446,7 @@ Status DockerRuntime::Kill(const ServerSpec& spec) {
   auto c = Live(spec.pgdata);
   if (!c) return Status::Ok();
   // The postmaster is pid 1 of its container: with it, the kernel kills every other process.
-  KillTree(c->pid);
-  WaitUntil([&] { return !ProcessAlive(c->pid); }, std::chrono::seconds(10));
+  KillServerProcess(c->pid);
   std::lock_guard<std::mutex> lock(mutex_);
   servers_.erase(spec.pgdata.string());
   return Status::Ok();
@@ -470,21 +457,13 @@ bool DockerRuntime::IsRunning(const ServerSpec& spec) { return Live(spec.pgdata)
 Status DockerRuntime::Pause(const ServerSpec& spec) {
   auto c = Live(spec.pgdata);
   if (!c) return Status::Internal("the server of " + spec.resource_id + " is not running");
-  SignalServer(c->pid, SIGSTOP);
-  if (!WaitUntil([&] { return ProcessState(c->pid) == 'T'; }, std::chrono::seconds(5))) {
-    return Status::Internal("the server of " + spec.resource_id + " did not stop on SIGSTOP");
-  }
-  return Status::Ok();
+  return FreezeServerProcess(c->pid, true, "the server of " + spec.resource_id);
 }
 
 Status DockerRuntime::Resume(const ServerSpec& spec) {
   auto c = Live(spec.pgdata);
   if (!c) return Status::Internal("the server of " + spec.resource_id + " is not running");
-  SignalServer(c->pid, SIGCONT);
-  if (!WaitUntil([&] { return ProcessState(c->pid) != 'T'; }, std::chrono::seconds(5))) {
-    return Status::Internal("the server of " + spec.resource_id + " did not resume on SIGCONT");
-  }
-  return Status::Ok();
+  return FreezeServerProcess(c->pid, false, "the server of " + spec.resource_id);
 }
 
 bool DockerRuntime::IsPaused(const ServerSpec& spec) {

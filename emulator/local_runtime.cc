@@ -168,52 +168,25 @@ Status LocalRuntime::StartOnce(const ServerSpec& spec) {
 Status LocalRuntime::Stop(const ServerSpec& spec) {
   auto pid = LivePostmasterPid(spec.pgdata);
   if (!pid) return Status::Ok();
-  kill(*pid, SIGINT);  // fast shutdown
-  SignalServer(*pid, SIGCONT);  // a paused server must run to shut down
-  auto gone = [&] {
-    Reap();
-    return !ProcessAlive(*pid);
-  };
-  if (WaitUntil(gone, std::chrono::seconds(60))) return Status::Ok();
-  kill(*pid, SIGQUIT);  // immediate shutdown
-  if (WaitUntil(gone, std::chrono::seconds(10))) return Status::Ok();
-  KillTree(*pid);
-  if (WaitUntil(gone, std::chrono::seconds(10))) return Status::Ok();
-  return Status::Internal("PostgreSQL (pid " + std::to_string(*pid) + ") did not stop");
+  return StopServerProcess(*pid, [this] { Reap(); });
 }
 
 Status LocalRuntime::Kill(const ServerSpec& spec) {
   auto pid = LivePostmasterPid(spec.pgdata);
-  if (!pid) return Status::Ok();
-  KillTree(*pid);
-  WaitUntil(
-      [&] {
-        Reap();
-        return !ProcessAlive(*pid);
-      },
-      std::chrono::seconds(10));
+  if (pid) KillServerProcess(*pid, [this] { Reap(); });
   return Status::Ok();
 }
 
 Status LocalRuntime::Pause(const ServerSpec& spec) {
   auto pid = LivePostmasterPid(spec.pgdata);
   if (!pid) return Status::Internal("the server of " + spec.resource_id + " is not running");
-  SignalServer(*pid, SIGSTOP);  // the postmaster first: it cannot start new children then
-  // kill() returns before the signal is acted on: answer once the server really is stopped.
-  if (!WaitUntil([&] { return ProcessState(*pid) == 'T'; }, std::chrono::seconds(5))) {
-    return Status::Internal("the server of " + spec.resource_id + " did not stop on SIGSTOP");
-  }
-  return Status::Ok();
+  return FreezeServerProcess(*pid, true, "the server of " + spec.resource_id);
 }
 
 Status LocalRuntime::Resume(const ServerSpec& spec) {
   auto pid = LivePostmasterPid(spec.pgdata);
   if (!pid) return Status::Internal("the server of " + spec.resource_id + " is not running");
-  SignalServer(*pid, SIGCONT);
-  if (!WaitUntil([&] { return ProcessState(*pid) != 'T'; }, std::chrono::seconds(5))) {
-    return Status::Internal("the server of " + spec.resource_id + " did not resume on SIGCONT");
-  }
-  return Status::Ok();
+  return FreezeServerProcess(*pid, false, "the server of " + spec.resource_id);
 }
 
 bool LocalRuntime::IsPaused(const ServerSpec& spec) {

@@ -67,6 +67,41 @@ void SignalServer(pid_t pid, int sig) {
 
 void KillTree(pid_t pid) { SignalServer(pid, SIGKILL); }
 
+Status StopServerProcess(pid_t pid, const std::function<void()>& reap) {
+  kill(pid, SIGINT);           // fast shutdown
+  SignalServer(pid, SIGCONT);  // a frozen server must run to shut down
+  auto gone = [&] {
+    if (reap) reap();
+    return !ProcessAlive(pid);
+  };
+  if (WaitUntil(gone, std::chrono::seconds(60))) return Status::Ok();
+  kill(pid, SIGQUIT);  // immediate shutdown
+  if (WaitUntil(gone, std::chrono::seconds(10))) return Status::Ok();
+  KillTree(pid);
+  if (WaitUntil(gone, std::chrono::seconds(10))) return Status::Ok();
+  return Status::Internal("PostgreSQL (pid " + std::to_string(pid) + ") did not stop");
+}
+
+void KillServerProcess(pid_t pid, const std::function<void()>& reap) {
+  KillTree(pid);
+  WaitUntil(
+      [&] {
+        if (reap) reap();
+        return !ProcessAlive(pid);
+      },
+      std::chrono::seconds(10));
+}
+
+Status FreezeServerProcess(pid_t pid, bool freeze, const std::string& what) {
+  // SIGSTOP to the postmaster first: it cannot start new children then.
+  SignalServer(pid, freeze ? SIGSTOP : SIGCONT);
+  if (!WaitUntil([&] { return (ProcessState(pid) == 'T') == freeze; }, std::chrono::seconds(5))) {
+    return Status::Internal(what +
+                            (freeze ? " did not stop on SIGSTOP" : " did not resume on SIGCONT"));
+  }
+  return Status::Ok();
+}
+
 bool RunsDataDirectory(pid_t pid, const fs::path& pgdata) {
   const std::string cmdline = ReadFileFrom("/proc/" + std::to_string(pid) + "/cmdline", 0);
   std::vector<std::string> args;

@@ -9,10 +9,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/status.h"
 
 namespace localrds {
 
@@ -32,6 +35,15 @@ std::vector<pid_t> ChildrenOf(pid_t pid);
 void SignalServer(pid_t pid, int sig);
 //! SIGKILLs the postmaster first (it cannot start new children then), and every child.
 void KillTree(pid_t pid);
+//! Fast shutdown of the postmaster `pid` (SIGINT; SIGCONT first reaches a frozen one), then an
+//! immediate one (SIGQUIT) after 60 s, then SIGKILL of every process after 10 s more. Returns
+//! once it is gone; `reap` runs while waiting (the local runtime reaps its children).
+Status StopServerProcess(pid_t pid, const std::function<void()>& reap = nullptr);
+//! SIGKILL of the postmaster and every child; returns once the postmaster is gone (10 s at most).
+void KillServerProcess(pid_t pid, const std::function<void()>& reap = nullptr);
+//! SIGSTOP (`freeze`) or SIGCONT of every process of the server; returns once the postmaster
+//! shows the new state (kill() returns before a signal is acted on). `what` names it in errors.
+Status FreezeServerProcess(pid_t pid, bool freeze, const std::string& what);
 //! True when `pid` runs `postgres -D <pgdata>` (its command line names this data directory).
 bool RunsDataDirectory(pid_t pid, const std::filesystem::path& pgdata);
 

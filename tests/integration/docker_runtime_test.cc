@@ -21,6 +21,7 @@
 #include "emulator/cluster_pool.h"
 #include "emulator/process_tree.h"
 #include "storage/layout.h"
+#include "tests/integration/psql_client.h"
 #include "tests/eventually.h"
 
 namespace localrds {
@@ -100,14 +101,7 @@ class DockerRuntimeTest : public ::testing::Test {
   }
   int Psql(const std::string& user, const std::string& password, const std::string& sql,
            std::string* out = nullptr) {
-    CommandOptions o;
-    o.extra_env = {"PGPASSWORD=" + password, "PGCONNECT_TIMEOUT=5"};
-    auto r = RunCommand({"psql", "-h", "127.0.0.1", "-p", std::to_string(spec_.port), "-U", user,
-                         "-d", "postgres", "-Atc", sql},
-                        o);
-    if (!r.ok()) return -1;
-    if (out) *out = r->output;
-    return r->exit_code;
+    return PsqlOverTcp(spec_.port, user, password, sql, out);
   }
   static std::string Docker(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"docker"};

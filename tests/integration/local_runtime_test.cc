@@ -11,6 +11,7 @@
 #include "common/subprocess.h"
 #include "emulator/cluster_pool.h"
 #include "storage/layout.h"
+#include "tests/integration/psql_client.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -49,17 +50,9 @@ class LocalRuntimeTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::remove_all(layout_->SocketDir());
   }
-  // psql over TCP with a password, as a client of the instance would connect.
   int Psql(const std::string& user, const std::string& password, const std::string& sql,
            std::string* out = nullptr) {
-    CommandOptions o;
-    o.extra_env = {"PGPASSWORD=" + password, "PGCONNECT_TIMEOUT=5"};
-    auto r = RunCommand({"psql", "-h", "127.0.0.1", "-p", std::to_string(spec_.port), "-U", user,
-                         "-d", "postgres", "-Atc", sql},
-                        o);
-    if (!r.ok()) return -1;
-    if (out) *out = r->output;
-    return r->exit_code;
+    return PsqlOverTcp(spec_.port, user, password, sql, out);
   }
 
   static LocalRuntime* runtime_;

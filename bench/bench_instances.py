@@ -259,10 +259,13 @@ def boto_client(endpoint):
 # the servers under test
 
 class Localrds:
-    """One `localrds serve` on a temp data dir and random ports; stop() cleans up everything."""
+    """One `localrds serve` on a temp data dir and random ports; stop() cleans up everything.
+    extra_args go after the flags set here (e.g. ["--runtime", "docker"])."""
 
-    def __init__(self, binary, pool_size=3, max_instances=40, label="localrds", keep=False):
+    def __init__(self, binary, pool_size=3, max_instances=40, label="localrds", keep=False,
+                 extra_args=()):
         self.binary = binary
+        self.extra_args = list(extra_args)
         self.pool_size = pool_size
         self.max_instances = max_instances
         self.label = label
@@ -283,7 +286,7 @@ class Localrds:
                     "--data-dir", self.data_dir,
                     "--port-range", f"{self.port_lo}-{self.port_hi}",
                     "--pool-size", str(self.pool_size),
-                    "--max-instances", str(self.max_instances)]
+                    "--max-instances", str(self.max_instances), *self.extra_args]
             self.log_file = open(self.log_path, "ab")
             self.bin_id = binary_id(self.binary)
             self.proc = subprocess.Popen(argv, stdout=self.log_file, stderr=subprocess.STDOUT,

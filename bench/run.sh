@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the localrds benchmarks from the repo root:
 #   bench/run.sh [--quick] [options...]            instances (with every option), then backups,
-#                                                  replicas and failover
+#                                                  replicas, failover and (when `docker info`
+#                                                  works) docker
 #   bench/run.sh instances [--quick] [options...]  bench_instances.py only
 #   bench/run.sh backups [--quick] [options...]    bench_backups.py only
 #   bench/run.sh replicas [--quick] [options...]   bench_replicas.py only
 #   bench/run.sh failover [--quick] [options...]   bench_failover.py only
+#   bench/run.sh docker [--quick] [options...]     bench_docker.py only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LOCALRDS_BIN="${LOCALRDS_BIN:-build/localrds}"
@@ -14,8 +16,9 @@ case "${1:-}" in
   backups) shift; exec python3 bench/bench_backups.py "$@" ;;
   replicas) shift; exec python3 bench/bench_replicas.py "$@" ;;
   failover) shift; exec python3 bench/bench_failover.py "$@" ;;
+  docker) shift; exec python3 bench/bench_docker.py "$@" ;;
 esac
-# All. The backups and replicas sections get only the options the scripts share.
+# All. The sections after instances get only the options the scripts share.
 shared=()
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
@@ -29,4 +32,10 @@ python3 bench/bench_instances.py "$@" || rc=$?
 python3 bench/bench_backups.py "${shared[@]}" || rc=$?
 python3 bench/bench_replicas.py "${shared[@]}" || rc=$?
 python3 bench/bench_failover.py "${shared[@]}" || rc=$?
+if docker info >/dev/null 2>&1; then
+  python3 bench/bench_docker.py "${shared[@]}" || rc=$?
+else
+  echo "bench/run.sh: docker skipped: no Docker engine answers \`docker info\` (start one:" \
+    "dockerd --bridge=none --iptables=false, then docker/build-image.sh)"
+fi
 exit "$rc"

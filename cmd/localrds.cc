@@ -57,6 +57,8 @@ const Flag kFlags[] = {
      "the port of an instance created without Port (RDS: 5432)"},
     {"pg-listen-address", "LOCALRDS_PG_LISTEN_ADDRESS", "127.0.0.1",
      "where instance servers listen (* inside the localrds image, for published ports)"},
+    {"endpoint-address", "LOCALRDS_ENDPOINT_ADDRESS", "127.0.0.1",
+     "the Endpoint.Address reported for instances (where clients reach their ports)"},
     {"pool-size", "LOCALRDS_POOL_SIZE", "3", "ready-made clusters kept per engine version"},
     {"max-instances", "LOCALRDS_MAX_INSTANCES", "40", "DB instance quota (RDS's default is 40)"},
     {"threads", "LOCALRDS_THREADS", "2", "HTTP threads"},
@@ -163,6 +165,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.pg_listen_address = opts["pg-listen-address"];
+  config.endpoint_address = opts["endpoint-address"];
+  if (config.endpoint_address.empty()) {
+    std::cerr << "localrds: --endpoint-address must not be empty\n";
+    return 2;
+  }
   if (config.pg_listen_address.empty() ||
       config.pg_listen_address.find_first_of("'\\\n") != std::string::npos) {
     std::cerr << "localrds: --pg-listen-address must be an address (or *)\n";

@@ -259,19 +259,51 @@ std::string ControlPlane::ServerSettings(const InstanceRow& row, int port,
   return out.str();
 }
 
-Status ControlPlane::WriteConfigFile(const fs::path& pgdata, const std::string& settings) {
-  // Its own temporary name: a source's start rewrites its replicas' files while their own
+std::string ControlPlane::HbaRules(const std::string& listen) {
+  // initdb's rules for --auth-local=trust --auth-host=scram-sha-256: the superuser (no
+  // password) and replication connect over the socket directory only; clients with a SCRAM
+  // password over TCP. A server listening beyond loopback (inside the localrds image, where
+  // published ports arrive from the container's own network) takes them from anywhere.
+  std::string out =
+      "# Written by localrds at every start; edits are overwritten.\n"
+      "local   all          all                   trust\n"
+      "local   replication  all                   trust\n"
+      "host    all          all   127.0.0.1/32    scram-sha-256\n"
+      "host    all          all   ::1/128         scram-sha-256\n"
+      "host    replication  all   127.0.0.1/32    scram-sha-256\n"
+      "host    replication  all   ::1/128         scram-sha-256\n";
+  const bool loopback = listen.empty() || listen == "localhost" || listen == "::1" ||
+                        listen.rfind("127.", 0) == 0;
+  if (!loopback) {
+    out +=
+        "host    all          all   0.0.0.0/0       scram-sha-256\n"
+        "host    all          all   ::/0            scram-sha-256\n";
+  }
+  return out;
+}
+
+Status ControlPlane::WriteConfigFile(const fs::path& pgdata, const std::string& settings,
+                                     const std::string& listen) {
+  // Each its own temporary name: a source's start rewrites its replicas' files while their own
   // operations may be writing them too (both write what the catalog says; the last rename wins).
   static std::atomic<uint64_t> writes{0};
-  fs::path tmp = pgdata / ("localrds.conf.tmp" + std::to_string(writes.fetch_add(1)));
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << settings;
-    if (!out) return Status::Internal("cannot write " + tmp.string());
+  LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(pgdata));
+  // Who may connect how is localrds' too (an absolute path: the server resolves a relative one
+  // against the directory it was started in).
+  const std::pair<const char*, std::string> files[] = {
+      {kHbaFile, HbaRules(listen)},
+      {"localrds.conf", settings + "hba_file = '" + (pgdata / kHbaFile).string() + "'\n"}};
+  for (const auto& [name, text] : files) {
+    fs::path tmp = pgdata / (std::string(name) + ".tmp" + std::to_string(writes.fetch_add(1)));
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << text;
+      if (!out) return Status::Internal("cannot write " + tmp.string());
+    }
+    std::error_code ec;
+    fs::rename(tmp, pgdata / name, ec);
+    if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
   }
-  std::error_code ec;
-  fs::rename(tmp, pgdata / "localrds.conf", ec);
-  if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
   return Status::Ok();
 }
 
@@ -283,8 +315,10 @@ Status ControlPlane::WriteServerConfig(const InstanceRow& row, const std::string
     LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(archive));
   }
   LOCALRDS_RETURN_IF_ERROR(WriteConfigFile(
-      pgdata, ServerSettings(row, row.port, config_.pg_listen_address) + StandbySettings(row) +
-                  MultiAzPrimarySettings(row) + recovery));
+      pgdata,
+      ServerSettings(row, row.port, config_.pg_listen_address) + StandbySettings(row) +
+          MultiAzPrimarySettings(row) + recovery,
+      config_.pg_listen_address));
   // A replica starts as a hot standby. Only promotion removes the file (PostgreSQL does, and
   // fails if it is gone while the standby runs): localrds never deletes it behind a server.
   if (row.attrs.contains("_replica_source") && !fs::exists(pgdata / "standby.signal")) {

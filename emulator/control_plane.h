@@ -244,6 +244,11 @@ class ControlPlane {
   //! replica also gets its standby settings (primary_conninfo to its source, its slot) and a
   //! standby.signal. `recovery` adds settings for a point-in-time restore (restore_command, …).
   Status WriteServerConfig(const InstanceRow& row, const std::string& recovery = "");
+  //! The pg_hba.conf rules of a server that listens on `listen` ("" for no TCP): SCRAM over
+  //! loopback, or from anywhere when it listens beyond loopback; trust on the socket directory.
+  static std::string HbaRules(const std::string& listen);
+  //! The file they go to in every data directory (localrds.conf names it in hba_file).
+  static constexpr const char* kHbaFile = "localrds_hba.conf";
 
   // Multi-AZ (emulator/multi_az.cc). Two hosts per instance, "a" and "b": the primary serves
   // the endpoint's port, the hidden standby listens on a Unix socket only (`_standby_port`).
@@ -344,8 +349,11 @@ class ControlPlane {
   //! True at most once every 30 s per instance (5 s while a failover is pending): when a
   //! standby build, or a failover that failed after fencing, may be tried again.
   bool StandbyRetryDue(const InstanceRow& row);
-  //! Writes `settings` as pgdata/localrds.conf atomically.
-  Status WriteConfigFile(const std::filesystem::path& pgdata, const std::string& settings);
+  //! Writes `settings` as pgdata/localrds.conf and the client authentication rules for a
+  //! server listening on `listen` as pgdata/localrds_hba.conf, each atomically.
+  Status WriteConfigFile(const std::filesystem::path& pgdata, const std::string& settings,
+                         const std::string& listen);
+
   //! Runs `fn` on a control thread that Shutdown joins (reset, crash drills); never throws.
   void RunControlTask(std::function<void()> fn);
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -110,12 +111,16 @@ Status LocalRuntime::Start(const ServerSpec& spec) {
   auto old = PidFileLines(spec.pgdata);
   if (!old.empty()) {
     pid_t old_pid = static_cast<pid_t>(std::atol(old[0].c_str()));
+    // Until it is gone, or is a live process after all (then not ours: checked above).
     WaitUntil(
         [&] {
           Reap();
-          return old_pid <= 0 || kill(old_pid, 0) != 0;
+          return old_pid <= 0 || kill(old_pid, 0) != 0 || ProcessAlive(old_pid);
         },
         std::chrono::seconds(15));
+    if (old_pid > 0 && ProcessAlive(old_pid)) {
+      LOCALRDS_RETURN_IF_ERROR(ClaimStalePidFile(spec.pgdata, old));
+    }
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   auto backoff = std::chrono::milliseconds(50);
@@ -132,6 +137,30 @@ Status LocalRuntime::Start(const ServerSpec& spec) {
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
   }
+}
+
+// The pid in postmaster.pid names another process now: pids are reused, quickly so after the
+// machine (or the localrds container) restarted, and PostgreSQL would refuse to start beside a
+// live pid. It takes a lock file that names its own parent for stale (miscinit.c,
+// CreateLockFile) and then still checks the old shared memory block for attached processes
+// itself: so the file is made to name localrds, the parent of the postmaster about to start.
+Status LocalRuntime::ClaimStalePidFile(const fs::path& pgdata, std::vector<std::string> lines) {
+  LogLine("runtime") << pgdata.string() << ": postmaster.pid names pid " << lines[0]
+                     << ", which is not its server now; claiming the stale file";
+  lines[0] = std::to_string(getpid());
+  const fs::path tmp = pgdata / "postmaster.pid.localrds";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& line : lines) out << line << "\n";
+    if (!out) return Status::Internal("cannot write " + tmp.string());
+  }
+  if (run_as_ && chown(tmp.c_str(), run_as_->uid, run_as_->gid) != 0) {
+    return Status::Internal("cannot chown " + tmp.string());
+  }
+  std::error_code ec;
+  fs::rename(tmp, pgdata / "postmaster.pid", ec);
+  if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
+  return Status::Ok();
 }
 
 Status LocalRuntime::StartOnce(const ServerSpec& spec) {

@@ -58,6 +58,8 @@ class LocalRuntime : public PgRuntime {
   std::filesystem::path Bin(const std::string& major, const char* tool) const;
   //! One attempt: spawn the postmaster and wait until it is ready or gone.
   Status StartOnce(const ServerSpec& spec);
+  //! Makes a postmaster.pid whose pid is another live process now name localrds instead.
+  Status ClaimStalePidFile(const std::filesystem::path& pgdata, std::vector<std::string> lines);
   CommandOptions Options() const;
 
   const std::optional<RunAs> run_as_;  //!< set when localrds runs as root

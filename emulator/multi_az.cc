@@ -98,7 +98,7 @@ Status ControlPlane::WriteStandbyConfig(const InstanceRow& row) {
                          " user=" + kSuperuser + " application_name=" + kStandbyName +
                          " connect_timeout=5'\n" + "primary_slot_name = '" +
                          ReplicationSlotName(row.resource_id) + "'\n";
-  LOCALRDS_RETURN_IF_ERROR(WriteConfigFile(spec.pgdata, settings));
+  LOCALRDS_RETURN_IF_ERROR(WriteConfigFile(spec.pgdata, settings, ""));
   if (!fs::exists(spec.pgdata / "standby.signal")) {
     std::ofstream signal(spec.pgdata / "standby.signal");
     if (!signal) return Status::Internal("cannot write " + (spec.pgdata / "standby.signal").string());

@@ -141,7 +141,11 @@ std::optional<pid_t> HostPostmasterPid(const fs::path& pgdata) {
   if (!ProcessAlive(pid)) return std::nullopt;
   std::error_code ec;
   fs::path cwd = fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
-  if (ec) return std::nullopt;
+  if (ec) {
+    // Reading another user's cwd takes CAP_SYS_PTRACE, which root in a container lacks (the
+    // localrds image); the command line (`postgres -D <pgdata>`) is readable by anyone.
+    return RunsDataDirectory(pid, pgdata) ? std::optional<pid_t>(pid) : std::nullopt;
+  }
   fs::path want = fs::weakly_canonical(pgdata, ec);
   if (ec || cwd != want) return std::nullopt;
   return pid;

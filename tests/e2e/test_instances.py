@@ -4,8 +4,11 @@ Run: cd tests/e2e && LOCALRDS_BIN=/work/main/build/localrds python3 -m unittest 
 """
 
 import concurrent.futures
+import contextlib
 import datetime
 import re
+import socket
+import threading
 import unittest
 
 from botocore.exceptions import ClientError
@@ -17,6 +20,48 @@ WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 MAINT_WINDOW = re.compile(
     r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):"
     r"([01]\d|2[0-3]):[0-5]\d$")
+
+
+@contextlib.contextmanager
+def relay_from(source_ip, target_port):
+    """A TCP relay on 127.0.0.1 whose connections reach 127.0.0.1:target_port from source_ip:
+    what the server sees of a client that comes from another address (as Docker's published
+    ports do). Yields the relay's port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def pump(a, b):
+        with contextlib.suppress(OSError):
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        for s in (a, b):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def serve():
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket()
+            upstream.bind((source_ip, 0))
+            upstream.connect(("127.0.0.1", target_port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pump, args=(a, b), daemon=True).start()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        listener.close()
 
 
 def event_messages(rds, identifier, **kw):
@@ -614,6 +659,31 @@ class DescribePaginationTest(LocalrdsTestCase):
         for p in (ports[0], ports[-1]):
             self.assertEqual(psql(p, MASTER_USER, MASTER_PASSWORD, "postgres", "select 1")[:2],
                              (0, "1"))
+
+
+class ListenAddressTest(LocalrdsTestCase):
+    """--pg-listen-address '*' (what the localrds image sets, for published ports): a client that
+    comes from another address logs in with its password; by default only loopback may."""
+
+    server_kwargs = {"extra_args": ["--pg-listen-address", "*"]}
+
+    def test_a_client_from_another_address_logs_in_with_its_password(self):
+        inst = self.create("everywhere", DBName="app")
+        with relay_from("127.0.0.2", inst["Endpoint"]["Port"]) as port:
+            self.assertEqual(psql(port, MASTER_USER, MASTER_PASSWORD, "app",
+                                  "select inet_client_addr()")[:2], (0, "127.0.0.2"))
+            rc, _, err = psql(port, MASTER_USER, "wrong-password", "app", "select 1")
+            self.assertNotEqual(rc, 0)
+            self.assertIn("password authentication failed", err)
+
+
+class LoopbackOnlyTest(LocalrdsTestCase):
+    def test_a_client_from_another_address_is_refused_by_default(self):
+        inst = self.create("loopback", DBName="app")
+        with relay_from("127.0.0.2", inst["Endpoint"]["Port"]) as port:
+            rc, _, err = psql(port, MASTER_USER, MASTER_PASSWORD, "app", "select 1")
+        self.assertNotEqual(rc, 0)
+        self.assertIn('no pg_hba.conf entry for host "127.0.0.2"', err)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 #include "emulator/local_runtime.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -153,6 +154,36 @@ TEST_F(LocalRuntimeTest, AStalePidFileNamingAnotherProcessIsNotARunningServer) {
   EXPECT_FALSE(runtime_->IsRunning(spec_));
   ASSERT_TRUE(runtime_->Start(spec_).ok());  // and it does not stop a real start
   EXPECT_TRUE(runtime_->IsRunning(spec_));
+}
+
+TEST_F(LocalRuntimeTest, AStalePidFileNamingAnotherLiveProcessDoesNotBlockAStart) {
+  // As after a restart of the machine or of the localrds container: the crashed server's
+  // postmaster.pid (shared memory key included) names a pid that another process has now.
+  ASSERT_TRUE(runtime_->Start(spec_).ok());
+  ASSERT_TRUE(runtime_->ExecSql(spec_, "postgres", {"CREATE TABLE kept(x int)"}).ok());
+  ASSERT_TRUE(runtime_->Kill(spec_).ok());
+  auto other = SpawnDaemon({"sleep", "60"}, CommandOptions{}, (dir_ / "sleep.log").string());
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(spec_.pgdata / "postmaster.pid");
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  ASSERT_GE(lines.size(), 7u);
+  lines[0] = std::to_string(*other);
+  {
+    std::ofstream out(spec_.pgdata / "postmaster.pid", std::ios::trunc);
+    for (const auto& line : lines) out << line << "\n";
+  }
+  EXPECT_FALSE(runtime_->IsRunning(spec_));
+  const auto t0 = std::chrono::steady_clock::now();
+  Status st = runtime_->Start(spec_);
+  kill(*other, SIGKILL);
+  ReapChild(*other);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  // Not after waiting 15 s for that process to go away.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  EXPECT_TRUE(runtime_->ExecSql(spec_, "postgres", {"SELECT * FROM kept"}).ok());
 }
 
 TEST_F(LocalRuntimeTest, ALinkPlantedAtTheSocketDirectoryIsRefused) {

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include <fstream>
+
 #include <filesystem>
 #include <algorithm>
 #include <future>
@@ -722,6 +726,61 @@ TEST_F(ControlPlaneTest, DeletingDropsAutomatedBackupsByDefault) {
   EXPECT_EQ((*all)["DBSnapshots"][0]["DBSnapshotIdentifier"], "final");
   EXPECT_EQ((*all)["DBSnapshots"][0]["Status"], "available");
   EXPECT_TRUE((*cp_->DescribeDBInstanceAutomatedBackups(json::object()))["DBInstanceAutomatedBackups"].empty());
+}
+
+namespace {
+std::string FileText(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+TEST_F(ControlPlaneTest, ClientsConnectOverLoopbackWithAScramPasswordOnly) {
+  Create("test");
+  const auto pgdata = cp_->Server(*cp_->GetInstance(Describe("test")["DbiResourceId"])).pgdata;
+  const std::string conf = FileText(pgdata / "localrds.conf");
+  EXPECT_NE(conf.find("listen_addresses = '127.0.0.1'\n"), std::string::npos) << conf;
+  EXPECT_NE(conf.find("hba_file = '" + (pgdata / "localrds_hba.conf").string() + "'\n"),
+            std::string::npos)
+      << conf;
+  const std::string hba = FileText(pgdata / "localrds_hba.conf");
+  EXPECT_NE(hba.find("host    all          all   127.0.0.1/32    scram-sha-256\n"),
+            std::string::npos)
+      << hba;
+  EXPECT_EQ(hba.find("0.0.0.0/0"), std::string::npos) << hba;
+  std::istringstream lines(hba);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("trust") != std::string::npos) {
+      EXPECT_EQ(line.rfind("local ", 0), 0u) << "trust is for the socket directory only: " << line;
+    }
+  }
+  EXPECT_EQ(hba.find("host    all          all   ::/0"), std::string::npos) << hba;
+}
+
+// Inside the localrds image, servers listen on every address: published ports arrive from the
+// container's own network, not from its loopback.
+class ListenEverywhereTest : public ControlPlaneTest {
+ protected:
+  void Tune(EmulatorConfig& config) override { config.pg_listen_address = "*"; }
+};
+
+TEST_F(ListenEverywhereTest, ClientsConnectFromAnywhereWithAScramPassword) {
+  Create("test");
+  const auto pgdata = cp_->Server(*cp_->GetInstance(Describe("test")["DbiResourceId"])).pgdata;
+  EXPECT_NE(FileText(pgdata / "localrds.conf").find("listen_addresses = '*'\n"), std::string::npos);
+  const std::string hba = FileText(pgdata / "localrds_hba.conf");
+  EXPECT_NE(hba.find("host    all          all   0.0.0.0/0       scram-sha-256\n"),
+            std::string::npos)
+      << hba;
+  EXPECT_NE(hba.find("host    all          all   ::/0            scram-sha-256\n"),
+            std::string::npos)
+      << hba;
+  EXPECT_EQ(ControlPlane::HbaRules("127.0.0.1").find("0.0.0.0/0"), std::string::npos);
+  EXPECT_EQ(ControlPlane::HbaRules("localhost").find("0.0.0.0/0"), std::string::npos);
+  EXPECT_EQ(ControlPlane::HbaRules("").find("0.0.0.0/0"), std::string::npos);
+  EXPECT_NE(ControlPlane::HbaRules("0.0.0.0").find("0.0.0.0/0"), std::string::npos);
 }
 
 }  // namespace localrds

@@ -99,10 +99,11 @@ Result<std::unique_ptr<DockerRuntime>> DockerRuntime::Create(Config config, Comm
     }
     run_as = r.value();
   }
-  if (!run)
+  if (!run) {
     run = [](const std::vector<std::string>& argv, const CommandOptions& o) {
       return RunCommand(argv, o);
     };
+  }
   std::unique_ptr<DockerRuntime> rt(new DockerRuntime(std::move(config), std::move(run), run_as));
   const std::string& image = rt->config_.image;
 
@@ -175,8 +176,11 @@ Status DockerRuntime::WriteAccounts() {
   // initdb looks its user up; the image's own postgres user may have another uid than the one
   // that owns the data directory here.
   LOCALRDS_RETURN_IF_ERROR(PrepareOwnedDirectory(config_.runtime_dir, std::nullopt));
+  std::error_code ec;
+  // Containers read the files as the servers' user: the directory may be traversed.
   fs::permissions(config_.runtime_dir,
-                  fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+                  fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
+  if (ec) return Status::Internal("cannot chmod " + config_.runtime_dir.string());
   const std::string uid = std::to_string(uid_), gid = std::to_string(gid_);
   const std::pair<const char*, std::string> files[] = {
       {"passwd", "root:x:0:0:root:/root:/bin/sh\npostgres:x:" + uid + ":" + gid +
@@ -189,10 +193,11 @@ Status DockerRuntime::WriteAccounts() {
       out << text;
       if (!out) return Status::Internal("cannot write " + tmp.string());
     }
-    fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                             fs::perms::others_read);
-    std::error_code ec;
-    fs::rename(tmp, config_.runtime_dir / name, ec);
+    fs::permissions(tmp,
+                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                        fs::perms::others_read,
+                    ec);
+    if (!ec) fs::rename(tmp, config_.runtime_dir / name, ec);
     if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
   }
   return Status::Ok();

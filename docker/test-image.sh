@@ -101,6 +101,15 @@ psql_smoke() {
     -X -q -At -v ON_ERROR_STOP=1 "$@"
 }
 
+# A new container on the same data directory: the instance is available, its row there.
+start_again_with_the_row() {
+  docker rm -v "$name" >/dev/null
+  run_container
+  wait_health
+  rds wait db-instance-available --db-instance-identifier smoke || fail "not available after $1"
+  [ "$(psql_smoke -c 'SELECT sum(x) FROM smoke')" = 42 ] || fail "the row is gone after $1"
+}
+
 step "container starts, /_localrds/health answers"
 run_container
 wait_health
@@ -178,21 +187,13 @@ docker stop "$name" >/dev/null || fail "docker stop failed"
 [ "$(docker inspect -f '{{.State.ExitCode}}' "$name")" = 0 ] ||
   fail "localrds exited with $(docker inspect -f '{{.State.ExitCode}}' "$name") on docker stop"
 docker logs "$name" 2>&1 | grep -q "stopped" || fail "localrds did not log that it stopped"
-docker rm -v "$name" >/dev/null
-run_container
-wait_health
-rds wait db-instance-available --db-instance-identifier smoke || fail "not available after the restart"
-[ "$(psql_smoke -c 'SELECT sum(x) FROM smoke')" = 42 ] || fail "the row is gone after the restart"
+start_again_with_the_row "the restart"
 
 step "docker kill, then start: the instance recovers"
 # An unclean stop: the servers' postmaster.pid files name pids of the old container, which in
 # the new one soon belong to other processes.
 docker kill "$name" >/dev/null || fail "docker kill failed"
-docker rm -v "$name" >/dev/null
-run_container
-wait_health
-rds wait db-instance-available --db-instance-identifier smoke || fail "not available after docker kill"
-[ "$(psql_smoke -c 'SELECT sum(x) FROM smoke')" = 42 ] || fail "the row is gone after docker kill"
+start_again_with_the_row "docker kill"
 
 step "delete-db-instance + wait deleted"
 rds delete-db-instance --db-instance-identifier smoke --skip-final-snapshot >/dev/null ||

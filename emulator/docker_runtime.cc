@@ -118,7 +118,7 @@ Result<std::unique_ptr<DockerRuntime>> DockerRuntime::Create(Config config, Comm
   auto tags = rt->Docker({"image", "ls", image, "--format", "{{.Tag}}"}, "docker image ls");
   if (!tags.ok()) return tags.status();
   for (const auto& tag : Lines(*tags)) {
-    if (!AllDigits(tag)) continue;  // majors only: 15, not 15.18 or latest
+    if (!AllDigits(tag) || tag.size() > 3) continue;  // majors only: 15, not 15.18 or latest
     auto label = rt->Docker(
         {"image", "inspect", "-f",
          std::string("{{index .Config.Labels \"") + kVersionLabel + "\"}}", image + ":" + tag},

@@ -208,7 +208,7 @@ std::string ControlPlane::MonitorPrimariesOnce() {
 }
 
 bool ControlPlane::StandbyRetryDue(const InstanceRow& row) {
-  // A pending failover leaves the endpoint unserved: it is tried again at every pass.
+  // A pending failover leaves the endpoint unserved: it is tried again every 5 s.
   const int64_t interval = FailoverPending(row) ? 5'000 : 30'000;
   std::lock_guard<std::mutex> lock(health_mutex_);
   int64_t& next = standby_retry_[row.resource_id];

@@ -412,9 +412,7 @@ Status ControlPlane::Recover() {
     // A failover that failed after fencing its old primary is finished, never restarted in
     // place: the host the catalog names may still be a standby.
     const bool finish_failover = FailoverPending(row);
-    if (!finish_failover && !running && row.desired_state == "running" &&
-        row.status == "available" && IsMultiAz(row) && StandbyState(row) == "ready" &&
-        runtime_.IsRunning(StandbyServer(row))) {
+    if (CanFailOver(row) && !running && runtime_.IsRunning(StandbyServer(row))) {
       // The primary died while localrds was down, its standby did not: fail over, as the health
       // monitor would have (when both died, the primary is restarted where it is).
       std::lock_guard<std::mutex> lock(mutex_);
@@ -524,13 +522,12 @@ std::string ControlPlane::ReconcileOnce() {
     op.params = nlohmann::json::object();
     op.created_ms = NowMs();
     Mutation m;
-    const bool failover_ready = IsMultiAz(row) && StandbyState(row) == "ready";
     if (FailoverPending(row) && StandbyRetryDue(row)) {
       // A failover that failed after its old primary was fenced: finish it.
       op.kind = "standby";
       op.params = {{"recovery", true}};
       said += "finishing the failover of " + row.identifier + ". ";
-    } else if (row.status == "available" && row.desired_state == "running" && !failover_ready &&
+    } else if (row.status == "available" && row.desired_state == "running" && !CanFailOver(row) &&
                !runtime_.IsRunning(Server(row))) {
       op.kind = "recover";
       m.events.push_back(MakeEvent(row, rds_events::kRecoveryStarted));

@@ -258,6 +258,9 @@ class ControlPlane {
   //! "" (no standby), "building", "ready" (in sync: failover may promote it) or "rebuild" (the
   //! old primary's host after a failover, to be wiped).
   static std::string StandbyState(const InstanceRow& row);
+  //! True for an available Multi-AZ instance that should run and whose standby is in sync: its
+  //! primary's death is a failover (the monitor's, or at startup), not a restart in place.
+  static bool CanFailOver(const InstanceRow& row);
   //! True from a failover's `fence` until the new primary serves the endpoint (then the
   //! instance's zones swap): the primary host the catalog names may still be a standby.
   static bool FailoverPending(const InstanceRow& row);

@@ -67,6 +67,11 @@ std::string ControlPlane::StandbyState(const InstanceRow& row) {
   return row.attrs.value("_standby", "");
 }
 
+bool ControlPlane::CanFailOver(const InstanceRow& row) {
+  return IsMultiAz(row) && StandbyState(row) == "ready" && row.status == "available" &&
+         row.desired_state == "running";
+}
+
 bool ControlPlane::FailoverPending(const InstanceRow& row) {
   return row.attrs.value("_failover", false);
 }
@@ -149,10 +154,7 @@ std::string ControlPlane::MonitorPrimariesOnce() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [rid, row] : instances_) {
-      if (IsMultiAz(row) && StandbyState(row) == "ready" && row.status == "available" &&
-          row.desired_state == "running" && !active_ops_.count(rid)) {
-        rows.push_back(row);
-      }
+      if (CanFailOver(row) && !active_ops_.count(rid)) rows.push_back(row);
     }
   }
   std::string said;
@@ -188,7 +190,7 @@ std::string ControlPlane::MonitorPrimariesOnce() {
     std::lock_guard<std::mutex> lock(mutex_);
     auto current = instances_.find(row.resource_id);
     if (current == instances_.end() || active_ops_.count(row.resource_id) ||
-        current->second.status != "available" || StandbyState(current->second) != "ready") {
+        !CanFailOver(current->second)) {
       continue;
     }
     if (StartFailoverLocked(current->second, false, why).ok()) {

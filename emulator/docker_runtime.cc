@@ -71,6 +71,9 @@ std::string Mount(const fs::path& host, const fs::path& inside, bool read_only =
   return host.string() + ":" + inside.string() + (read_only ? ":ro" : "");
 }
 
+// What --cpus may be at most.
+int HostCpus() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
 std::string JobName() {
   static std::atomic<uint64_t> n{0};
   std::random_device rd;
@@ -251,8 +254,7 @@ std::vector<std::string> DockerRuntime::ServerRunArgs(const ServerSpec& spec) co
                                           Mount(spec.socket_dir, spec.socket_dir)}) {
     args.push_back(std::move(f));
   }
-  const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (auto& f : LimitFlags(spec.instance_class, cpus)) args.push_back(std::move(f));
+  for (auto& f : LimitFlags(spec.instance_class, HostCpus())) args.push_back(std::move(f));
   // The postmaster is the container's process (pid 1 inside); its log goes where the local
   // runtime's goes.
   args.insert(args.end(),
@@ -261,21 +263,29 @@ std::vector<std::string> DockerRuntime::ServerRunArgs(const ServerSpec& spec) co
   return args;
 }
 
-Status DockerRuntime::Adopt() {
-  auto listed =
-      Docker({"ps", "--filter", "label=" + Label(kDataDirLabel, config_.data_dir.string()),
-              "--filter", "label=" + Label(kRoleLabel, "server"), "--format",
-              std::string("{{.Names}}\t{{.Label \"") + kPgDataLabel + "\"}}"},
-             "docker ps");
+Result<std::vector<std::pair<std::string, std::string>>> DockerRuntime::ListServerContainers(
+    bool all) {
+  std::vector<std::string> args = {"ps"};
+  if (all) args.push_back("-a");
+  args.insert(args.end(), {"--filter", "label=" + Label(kDataDirLabel, config_.data_dir.string()),
+                           "--filter", "label=" + Label(kRoleLabel, "server"), "--format",
+                           std::string("{{.Names}}\t{{.Label \"") + kPgDataLabel + "\"}}"});
+  auto listed = Docker(args, "docker ps");
   if (!listed.ok()) return listed.status();
-  std::map<std::string, std::string> pgdata_of;  // by container name
-  std::vector<std::string> inspect = {"inspect", "-f", "{{.Name}}\t{{.State.Pid}}"};
+  std::vector<std::pair<std::string, std::string>> out;
   for (const auto& line : Lines(*listed)) {
     size_t tab = line.find('\t');
-    if (tab == std::string::npos) continue;
-    pgdata_of[line.substr(0, tab)] = line.substr(tab + 1);
-    inspect.push_back(line.substr(0, tab));
+    if (tab != std::string::npos) out.emplace_back(line.substr(0, tab), line.substr(tab + 1));
   }
+  return out;
+}
+
+Status DockerRuntime::Adopt() {
+  auto listed = ListServerContainers(false);
+  if (!listed.ok()) return listed.status();
+  std::map<std::string, std::string> pgdata_of(listed->begin(), listed->end());  // by name
+  std::vector<std::string> inspect = {"inspect", "-f", "{{.Name}}\t{{.State.Pid}}"};
+  for (const auto& [name, pgdata] : *listed) inspect.push_back(name);
   if (pgdata_of.empty()) return Status::Ok();
   auto pids = Docker(inspect, "docker inspect");
   if (!pids.ok()) return pids.status();
@@ -503,9 +513,8 @@ Status DockerRuntime::Probe(const ServerSpec& spec, std::chrono::milliseconds ti
 Status DockerRuntime::ApplyResourceLimits(const ServerSpec& spec) {
   auto c = Live(spec.pgdata);
   if (!c) return Status::Ok();  // the next start applies them
-  const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::string> args = {"update"};
-  for (auto& f : LimitFlags(spec.instance_class, cpus)) args.push_back(std::move(f));
+  for (auto& f : LimitFlags(spec.instance_class, HostCpus())) args.push_back(std::move(f));
   if (args.size() == 1) return Status::Ok();  // a class without documented sizes
   args.push_back(c->name);
   auto out = Docker(args, "docker update");
@@ -515,30 +524,21 @@ Status DockerRuntime::ApplyResourceLimits(const ServerSpec& spec) {
 std::string DockerRuntime::StopStrayServers(const std::vector<fs::path>& known) {
   std::set<std::string> wanted;
   for (const auto& p : known) wanted.insert(p.string());
-  auto listed =
-      Docker({"ps", "-a", "--filter", "label=" + Label(kDataDirLabel, config_.data_dir.string()),
-              "--filter", "label=" + Label(kRoleLabel, "server"), "--format",
-              std::string("{{.Names}}\t{{.Label \"") + kPgDataLabel + "\"}}"},
-             "docker ps");
+  auto listed = ListServerContainers(true);
   if (!listed.ok()) return "could not list server containers: " + listed.status().message();
   std::vector<std::string> stray;
-  for (const auto& line : Lines(*listed)) {
-    size_t tab = line.find('\t');
-    if (tab == std::string::npos || wanted.count(line.substr(tab + 1))) continue;
-    stray.push_back(line.substr(0, tab));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [name, pgdata] : *listed) {
+      if (wanted.count(pgdata)) continue;
+      stray.push_back(name);
+      servers_.erase(pgdata);
+    }
   }
   if (stray.empty()) return "";
   std::vector<std::string> rm = {"rm", "-f"};
   rm.insert(rm.end(), stray.begin(), stray.end());
   auto out = Docker(rm, "docker rm");
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (auto it = servers_.begin(); it != servers_.end();) {
-      it = std::find(stray.begin(), stray.end(), it->second.name) != stray.end()
-               ? servers_.erase(it)
-               : std::next(it);
-    }
-  }
   std::string names;
   for (const auto& n : stray) names += (names.empty() ? "" : ", ") + n;
   return "removed " + std::to_string(stray.size()) + " stray server container(s) (" + names + ")" +

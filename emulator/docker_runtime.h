@@ -102,7 +102,10 @@ class DockerRuntime : public PgRuntime {
   std::vector<std::string> CommonFlags(const std::string& role) const;
   //! The live server container of `pgdata`, from the cache (a dead one is dropped from it).
   std::optional<Container> Live(const std::filesystem::path& pgdata);
-  //! Lists this data directory's server containers and their pids into the cache.
+  //! (name, data directory served) of this data directory's server containers; `all`: also
+  //! those that are not running.
+  Result<std::vector<std::pair<std::string, std::string>>> ListServerContainers(bool all);
+  //! Lists this data directory's running server containers and their pids into the cache.
   Status Adopt();
   std::string ImageFor(const std::string& major) const;
   //! Writes the passwd and group files the containers see (initdb needs its user to exist).

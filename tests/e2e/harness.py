@@ -167,17 +167,18 @@ def processes_matching(substring):
         if pid == os.getpid():
             continue
         cmd = _cmdline(pid)
-        if cmd and substring in cmd and not _is_zombie(pid):
+        if cmd and substring in cmd and pid_alive(pid):
             out[pid] = cmd
     return out
 
 
-def _is_zombie(pid):
+def pid_alive(pid):
+    """True while the process exists and is not a zombie."""
     try:
         with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
-        return True
+        return False
 
 
 def postgres_processes(substring):
@@ -560,18 +561,24 @@ def aws_cli(endpoint, *args, timeout=120, use_env=False):
     return CliResult(p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
 
 
-def psql(port, user, password, db, sql, timeout=30):
-    """Runs SQL with the psql CLI over TCP (as an application would). Returns (rc, stdout,
-    stderr); stdout is unaligned, tuples only, '|'-separated."""
-    env = dict(os.environ)
-    for k in list(env):
-        if k.startswith("PG"):
-            del env[k]
-    env.update({"PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5", "PGSSLMODE": "disable"})
+def pg_env(password=None):
+    """The environment of a PostgreSQL client: none of the caller's PG* settings, a 5 s connect
+    timeout, no SSL, and the password when there is one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update({"PGCONNECT_TIMEOUT": "5", "PGSSLMODE": "disable"})
+    if password is not None:
+        env["PGPASSWORD"] = password
+    return env
+
+
+def psql(port, user, password, db, sql, timeout=30, host="127.0.0.1"):
+    """Runs SQL with the psql CLI, over TCP by default (as an application would; `host` a socket
+    directory and no password for the superuser). Returns (rc, stdout, stderr); stdout is
+    unaligned, tuples only, '|'-separated."""
     cmd = ["psql", "-X", "-w", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-           "-h", "127.0.0.1", "-p", str(port), "-U", user, "-d", db, "-c", sql]
-    p = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       timeout=timeout)
+           "-h", host, "-p", str(port), "-U", user, "-d", db, "-c", sql]
+    p = subprocess.run(cmd, env=pg_env(password), stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=timeout)
     return p.returncode, p.stdout.strip(), p.stderr.strip()
 
 

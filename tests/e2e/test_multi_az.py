@@ -16,8 +16,8 @@ import threading
 import time
 import unittest
 
-from harness import (MASTER_PASSWORD, MASTER_USER, LocalrdsTestCase, port_accepts, psql,
-                     wait_until)
+from harness import (MASTER_PASSWORD, MASTER_USER, LocalrdsTestCase, pg_env, pid_alive,
+                     port_accepts, psql, wait_until)
 
 # boto3 waiters poll every 30 s by default; localrds answers mutations when they are done.
 FAST = {"Delay": 1, "MaxAttempts": 60}
@@ -59,33 +59,9 @@ def next_zone(zone):
     return zone[:-1] + {"a": "b", "b": "c", "c": "a"}[zone[-1]]
 
 
-def pid_alive(pid):
-    """True while the process exists and is not a zombie."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def _pg_env(password=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env.update({"PGCONNECT_TIMEOUT": "5", "PGSSLMODE": "disable"})
-    if password is not None:
-        env["PGPASSWORD"] = password
-    return env
-
-
 def psql_socket(socket_dir, port, db, sql, user=RDSADMIN, timeout=30):
-    """psql over a Unix socket (the only way to reach a Multi-AZ standby). Returns (rc, stdout,
-    stderr) like harness.psql."""
-    cmd = ["psql", "-X", "-w", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-           "-h", socket_dir, "-p", str(port), "-U", user, "-d", db, "-c", sql]
-    p = subprocess.run(cmd, env=_pg_env(), stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=timeout)
-    return p.returncode, p.stdout.strip(), p.stderr.strip()
-
-
+    """psql over a Unix socket (the only way to reach a Multi-AZ standby), as the superuser."""
+    return psql(port, user, None, db, sql, timeout=timeout, host=socket_dir)
 
 
 class MultiAzTestCase(LocalrdsTestCase):
@@ -173,7 +149,7 @@ class MultiAzTestCase(LocalrdsTestCase):
         sql = "select pg_sleep(600)"
         cmd = ["psql", "-X", "-w", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
                "-h", "127.0.0.1", "-p", str(port), "-U", MASTER_USER, "-d", db, "-c", sql]
-        session = subprocess.Popen(cmd, env=_pg_env(MASTER_PASSWORD), stdin=subprocess.DEVNULL,
+        session = subprocess.Popen(cmd, env=pg_env(MASTER_PASSWORD), stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
         def end():

@@ -114,6 +114,18 @@ class MultiAzControlTest : public ControlPlaneTest {
     ASSERT_TRUE(localrds::Eventually([&] { return catalog_->LoadUnfinishedOperations().empty(); },
                                      std::chrono::seconds(30)));
   }
+  // Runs the health monitor's passes until one does something; returns what it said ("" when
+  // none did within 30 s, a failure).
+  std::string MonitorUntilItActs() {
+    std::string said;
+    EXPECT_TRUE(localrds::Eventually(
+        [&] {
+          said = cp_->MonitorPrimariesOnce();
+          return !said.empty();
+        },
+        std::chrono::seconds(30)));
+    return said;
+  }
   Result<Accepted> ForceFailover(const std::string& id) {
     return cp_->RebootDBInstance({{"DBInstanceIdentifier", id}, {"ForceFailover", true}});
   }
@@ -411,14 +423,8 @@ TEST_F(MultiAzControlTest, TheMonitorFailsOverAPrimaryThatStopsAnswering) {
   EXPECT_EQ(PrimaryHost("test"), "a");
 
   // Its server runs but no probe gets an answer any more.
-  const ServerSpec old_primary = cp_->Server(Row("test"));
   runtime_.FailProbes(true);
-  ASSERT_TRUE(localrds::Eventually(
-      [&] {
-        said = cp_->MonitorPrimariesOnce();
-        return !said.empty();
-      },
-      std::chrono::seconds(30)));
+  said = MonitorUntilItActs();
   EXPECT_EQ(said.rfind("failing over test: the primary has not answered for ", 0), 0u) << said;
   runtime_.FailProbes(false);
   WaitIdle();
@@ -432,13 +438,7 @@ TEST_F(MultiAzControlTest, AFrozenPrimaryIsFencedAndFailedOver) {
   CreateMultiAz("test");
   const ServerSpec old_primary = cp_->Server(Row("test"));
   ASSERT_TRUE(runtime_.Pause(old_primary).ok());
-  std::string said;
-  ASSERT_TRUE(localrds::Eventually(
-      [&] {
-        said = cp_->MonitorPrimariesOnce();
-        return !said.empty();
-      },
-      std::chrono::seconds(30)));
+  const std::string said = MonitorUntilItActs();
   EXPECT_EQ(said.rfind("failing over test: the primary has not answered for ", 0), 0u) << said;
   WaitIdle();
   EXPECT_FALSE(runtime_.IsPaused(old_primary));  // killed, and its host rebuilt as the standby

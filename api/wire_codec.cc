@@ -2,7 +2,12 @@
 
 #include <boost/url/parse_query.hpp>
 
-#include <cstdlib>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string_view>
 
 extern "C" const char kRdsModelJson[];  // api/generated/rds_model.json, embedded by CMake
 
@@ -17,6 +22,27 @@ bool HasPrefix(const QueryParams& params, const std::string& prefix) {
 std::string Lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
+}
+
+// All of `raw` as a decimal integer (an optional sign, then digits), or nothing. Reads the whole
+// string: "20%00junk" decodes to "20\0junk", which strtoll would have read as 20.
+std::optional<int64_t> ParseInteger(std::string_view raw) {
+  if (raw.size() > 1 && raw[0] == '+' && raw[1] != '-') raw.remove_prefix(1);
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+  if (raw.empty() || ec != std::errc() || end != raw.data() + raw.size()) return std::nullopt;
+  return v;
+}
+
+// All of `raw` as a finite decimal number, or nothing.
+std::optional<double> ParseDouble(std::string_view raw) {
+  if (raw.size() > 1 && raw[0] == '+' && raw[1] != '-') raw.remove_prefix(1);
+  double v = 0;
+  auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+  if (raw.empty() || ec != std::errc() || end != raw.data() + raw.size() || !std::isfinite(v)) {
+    return std::nullopt;
+  }
+  return v;
 }
 
 }  // namespace
@@ -223,16 +249,14 @@ Status WireCodec::DecodeMember(const Shape& shape, const std::string& key,
     return Status::InvalidParameter("The value of parameter " + key + " is not valid UTF-8.");
   }
   if (shape.type == Shape::kInteger || shape.type == Shape::kLong) {
-    char* end = nullptr;
-    errno = 0;
-    long long v = std::strtoll(raw.c_str(), &end, 10);
-    if (raw.empty() || *end != '\0' || errno == ERANGE ||
-        (shape.type == Shape::kInteger && (v > INT32_MAX || v < INT32_MIN))) {
+    auto v = ParseInteger(raw);
+    if (!v || (shape.type == Shape::kInteger && (*v > INT32_MAX || *v < INT32_MIN))) {
       return Status::InvalidParameter("Invalid value '" + raw + "' for parameter " + key +
                                       ": it must be an integer.");
     }
-    *out = v;
+    *out = *v;
   } else if (shape.type == Shape::kBoolean) {
+    // The whole value, compared as a std::string: "true\0junk" is not "true".
     std::string l = Lower(raw);
     if (l != "true" && l != "false") {
       return Status::InvalidParameter("Invalid value '" + raw + "' for parameter " + key +
@@ -240,12 +264,9 @@ Status WireCodec::DecodeMember(const Shape& shape, const std::string& key,
     }
     *out = (l == "true");
   } else if (shape.type == Shape::kDouble) {
-    char* end = nullptr;
-    double v = std::strtod(raw.c_str(), &end);
-    if (raw.empty() || *end != '\0') {
-      return Status::InvalidParameter("Invalid value '" + raw + "' for parameter " + key);
-    }
-    *out = v;
+    auto v = ParseDouble(raw);
+    if (!v) return Status::InvalidParameter("Invalid value '" + raw + "' for parameter " + key);
+    *out = *v;
   } else {
     *out = raw;  // string, timestamp (parsed where used), blob
   }

@@ -2,9 +2,10 @@
 //
 // Decoding turns flat query parameters ("Tags.Tag.1.Key", "Filters.Filter.2.Values.Value.1")
 // into JSON keyed by RDS member names, converting integers and booleans and enforcing the
-// model's required members. Encoding turns a JSON result into the RDS XML response, with the
-// model's element names (list members such as <DBInstance>, <Tag>, <EventCategory>). Using the
-// model (api/generated/rds_model.json, from tools/gen_model.py) means no element name is typed
+// model's required members. A scalar must be one in full ("20%00junk" is not the integer 20):
+// anything else is InvalidParameterValue. Encoding turns a JSON result into the RDS XML response,
+// with the model's element names (list members such as <DBInstance>, <Tag>, <EventCategory>). Using
+// the model (api/generated/rds_model.json, from tools/gen_model.py) means no element name is typed
 // by hand. Immutable after construction; thread-safe.
 #pragma once
 

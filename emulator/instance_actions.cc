@@ -9,6 +9,7 @@
 #include "common/time_util.h"
 #include "emulator/control_plane.h"
 #include "emulator/operation_engine.h"
+#include "emulator/paging.h"
 #include "emulator/request.h"
 #include "emulator/validation.h"
 
@@ -216,6 +217,7 @@ Result<Accepted> ControlPlane::CreateDBInstance(const nlohmann::json& req) {
   LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(storage_type));
   const int storage = static_cast<int>(ReqInt(req, "AllocatedStorage").value_or(20));
   LOCALRDS_RETURN_IF_ERROR(ValidateAllocatedStorage(storage_type, storage));
+  LOCALRDS_RETURN_IF_ERROR(ValidateInstanceSettings(req, storage_type, storage));
   const int retention = static_cast<int>(ReqInt(req, "BackupRetentionPeriod").value_or(1));
   LOCALRDS_RETURN_IF_ERROR(ValidateBackupRetention(retention));
   auto port_req = ReqInt(req, "Port");
@@ -313,6 +315,9 @@ Result<Accepted> ControlPlane::CreateDBInstance(const nlohmann::json& req) {
   a["PromotionTier"] = ReqInt(req, "PromotionTier").value_or(1);
   a["IAMDatabaseAuthenticationEnabled"] = ReqBool(req, "EnableIAMDatabaseAuthentication").value_or(false);
   a["PerformanceInsightsEnabled"] = ReqBool(req, "EnablePerformanceInsights").value_or(false);
+  if (auto days = ReqInt(req, "PerformanceInsightsRetentionPeriod")) {
+    a["PerformanceInsightsRetentionPeriod"] = *days;
+  }
   a["DeletionProtection"] = ReqBool(req, "DeletionProtection").value_or(false);
   a["AssociatedRoles"] = nlohmann::json::array();
   if (auto max = ReqInt(req, "MaxAllocatedStorage")) a["MaxAllocatedStorage"] = *max;
@@ -343,11 +348,9 @@ Result<Accepted> ControlPlane::CreateDBInstance(const nlohmann::json& req) {
 }
 
 Result<InstancePage> ControlPlane::ListDBInstances(const nlohmann::json& req) {
-  int max_records = static_cast<int>(ReqInt(req, "MaxRecords").value_or(100));
-  if (max_records < 20 || max_records > 100) {
-    return Status::InvalidParameter("Invalid value " + std::to_string(max_records) +
-                                    " for MaxRecords. It must be between 20 and 100.");
-  }
+  auto max_records_arg = MaxRecordsArg(req, 20, 100, 100);
+  if (!max_records_arg.ok()) return max_records_arg.status();
+  const int max_records = *max_records_arg;
   std::set<std::string> ids, engines, resource_ids;
   bool match_nothing = false;
   for (const auto& f : req.value("Filters", nlohmann::json::array())) {
@@ -372,7 +375,9 @@ Result<InstancePage> ControlPlane::ListDBInstances(const nlohmann::json& req) {
     }
     for (const auto& v : values) target->insert(v.get<std::string>());
   }
-  const std::string marker = ReqString(req, "Marker").value_or("");
+  const auto marker_arg = ReqString(req, "Marker");
+  if (marker_arg) LOCALRDS_RETURN_IF_ERROR(CheckIdentifierMarker(*marker_arg));
+  const std::string marker = ToLower(marker_arg.value_or(""));
   auto one = ReqString(req, "DBInstanceIdentifier");
 
   std::vector<std::shared_ptr<const nlohmann::json>> all;
@@ -500,6 +505,15 @@ Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
     }
   }
   {
+    // The settings checked against the storage the instance has once this request is applied.
+    const int64_t allocated = storage.value_or(row.attrs.value("AllocatedStorage", 0));
+    LOCALRDS_RETURN_IF_ERROR(ValidateInstanceSettings(req, storage_type, allocated));
+    const int64_t max_storage = row.attrs.value("MaxAllocatedStorage", 0);
+    if (storage && !ReqInt(req, "MaxAllocatedStorage") && max_storage > 0) {
+      LOCALRDS_RETURN_IF_ERROR(ValidateMaxAllocatedStorage(max_storage, allocated));
+    }
+  }
+  {
     std::string bw = backup_window.value_or(row.attrs.value("PreferredBackupWindow", ""));
     std::string mw = maint_window.value_or(row.attrs.value("PreferredMaintenanceWindow", ""));
     if ((backup_window || maint_window) && WindowsOverlap(bw, mw)) {
@@ -523,9 +537,10 @@ Result<Accepted> ControlPlane::ModifyDBInstance(const nlohmann::json& req) {
   for (const auto& [in, out] : kStoredBools) {
     if (auto v = ReqBool(req, in)) a[out] = *v;
   }
-  static const std::vector<const char*> kStoredInts = {"MonitoringInterval", "PromotionTier",
-                                                       "MaxAllocatedStorage", "Iops",
-                                                       "StorageThroughput"};
+  static const std::vector<const char*> kStoredInts = {
+      "MonitoringInterval",  "PromotionTier",
+      "MaxAllocatedStorage", "Iops",
+      "StorageThroughput",   "PerformanceInsightsRetentionPeriod"};
   for (const char* k : kStoredInts) {
     if (auto v = ReqInt(req, k)) a[k] = *v;
   }

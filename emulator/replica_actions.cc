@@ -161,9 +161,14 @@ Result<Accepted> ControlPlane::CreateDBInstanceReadReplica(const nlohmann::json&
   if (auto p = ReqString(req, "DBParameterGroupName")) {
     a["DBParameterGroups"] = {{{"DBParameterGroupName", *p}, {"ParameterApplyStatus", "in-sync"}}};
   }
+  // Iops, StorageThroughput and MaxAllocatedStorage are checked against the storage the replica
+  // gets (its source's, unless the request changes it).
+  LOCALRDS_RETURN_IF_ERROR(
+      ValidateInstanceSettings(req, a.value("StorageType", "gp2"), a.value("AllocatedStorage", 0)));
   ApplyRequestedSettings(req, a);
   if (auto v = ReqBool(req, "EnablePerformanceInsights")) a["PerformanceInsightsEnabled"] = *v;
-  for (const char* k : {"MonitoringInterval", "MaxAllocatedStorage"}) {
+  for (const char* k :
+       {"MonitoringInterval", "MaxAllocatedStorage", "PerformanceInsightsRetentionPeriod"}) {
     if (auto v = ReqInt(req, k)) a[k] = *v;
   }
   // Settings of the source's that a replica does not inherit on RDS.

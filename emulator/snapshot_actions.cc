@@ -412,7 +412,10 @@ Result<InstanceRow> ControlPlane::NewRestoredInstanceLocked(const nlohmann::json
     }
     a["DBParameterGroups"] = {{{"DBParameterGroupName", *p}, {"ParameterApplyStatus", "in-sync"}}};
   }
+  LOCALRDS_RETURN_IF_ERROR(
+      ValidateInstanceSettings(req, a.value("StorageType", "gp2"), a.value("AllocatedStorage", 0)));
   ApplyRequestedSettings(req, a);
+  if (auto max = ReqInt(req, "MaxAllocatedStorage")) a["MaxAllocatedStorage"] = *max;
   for (const char* k : {"DeletionProtection", "CopyTagsToSnapshot"}) {  // else the source's
     if (auto v = ReqBool(req, k)) a[k] = *v;
   }
@@ -477,11 +480,8 @@ Result<Accepted> ControlPlane::RestoreDBInstanceToPointInTime(const nlohmann::js
   auto source_name = ReqString(req, "SourceDBInstanceIdentifier");
   auto source_dbi = ReqString(req, "SourceDbiResourceId");
   auto source_arn = ReqString(req, "SourceDBInstanceAutomatedBackupsArn");
-  if (!source_name && !source_dbi && !source_arn) {
-    return Status::Error(AwsError::kInvalidParameterCombination,
-                         "One of SourceDBInstanceIdentifier, SourceDbiResourceId or "
-                         "SourceDBInstanceAutomatedBackupsArn must be specified.");
-  }
+  LOCALRDS_RETURN_IF_ERROR(ValidatePointInTimeSource(
+      source_name.has_value(), source_dbi.has_value(), source_arn.has_value()));
   std::lock_guard<std::mutex> lock(mutex_);
   InstanceRow source;
   if (source_name) {
@@ -489,8 +489,8 @@ Result<Accepted> ControlPlane::RestoreDBInstanceToPointInTime(const nlohmann::js
     if (!found.ok()) return found.status();
     source = *found;
   } else {
-    std::string wanted = source_dbi.value_or("");
-    if (source_arn) wanted = ResourceIdOfAutomatedBackupArn(*source_arn);
+    const std::string wanted =
+        source_arn ? ResourceIdOfAutomatedBackupArn(*source_arn) : *source_dbi;
     if (instances_.count(wanted)) {
       source = instances_.at(wanted);
     } else if (retained_.count(wanted)) {

@@ -4,8 +4,11 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
+#include <iterator>
+#include <string_view>
 
 #include "emulator/instance_classes.h"
+#include "emulator/request.h"
 
 namespace localrds {
 namespace {
@@ -30,6 +33,16 @@ bool IsReservedWord(const std::string& word) {
   std::string w = Lower(word);
   return std::find_if(kReserved.begin(), kReserved.end(),
                       [&](const char* r) { return w == r; }) != kReserved.end();
+}
+
+// Role names RDS keeps for PostgreSQL master users besides those: the roles it grants the
+// master user (rds_replication, rds_password; User Guide, "Understanding the rds_superuser
+// role") and "admin" ("MasterUsername admin cannot be used as it is a reserved word used by the
+// engine" for PostgreSQL engines, aws/aws-cdk#10597 and #5076).
+bool IsRdsReservedRole(const std::string& word) {
+  static constexpr std::string_view kRoles[] = {"admin", "rds_replication", "rds_password"};
+  const std::string w = Lower(word);
+  return std::find(std::begin(kRoles), std::end(kRoles), w) != std::end(kRoles);
 }
 
 // Minutes since midnight of "hh:mi", or -1.
@@ -102,7 +115,7 @@ Status ValidateMasterUsername(const std::string& value) {
   bool special = lower.rfind("pg_", 0) == 0 ||
                  std::any_of(kRoleSpecs.begin(), kRoleSpecs.end(),
                              [&](const char* r) { return lower == r; });
-  if (IsReservedWord(value) || special) {
+  if (IsReservedWord(value) || IsRdsReservedRole(value) || special) {
     return Status::InvalidParameter("MasterUsername " + value +
                                     " cannot be used as it is a reserved word used by the engine");
   }
@@ -292,6 +305,119 @@ Status ValidateTags(const nlohmann::json& tags) {
     LOCALRDS_RETURN_IF_ERROR(ValidateTagValue(t.value("Value", "")));
   }
   return Status::Ok();
+}
+
+// The messages below follow RDS's "Invalid value 3412 for MaxRecords. Must be between 20 and 1000"
+// (hashicorp/terraform-provider-aws#37221) where no RDS message for the parameter was found.
+
+Status ValidateMonitoringInterval(int64_t seconds) {
+  static constexpr int64_t kIntervals[] = {0, 1, 5, 10, 15, 30, 60};
+  if (std::find(std::begin(kIntervals), std::end(kIntervals), seconds) != std::end(kIntervals)) {
+    return Status::Ok();
+  }
+  return Status::InvalidParameter(
+      "Invalid value " + std::to_string(seconds) +
+      " for MonitoringInterval. Must be one of 0, 1, 5, 10, 15, 30, 60");
+}
+
+Status ValidatePromotionTier(int64_t tier) {
+  if (tier >= 0 && tier <= 15) return Status::Ok();
+  return Status::InvalidParameter("Invalid value " + std::to_string(tier) +
+                                  " for PromotionTier. Must be between 0 and 15");
+}
+
+Status ValidatePerformanceInsightsRetention(int64_t days) {
+  if (days == 7 || days == 731 || (days % 31 == 0 && days >= 31 && days <= 23 * 31)) {
+    return Status::Ok();
+  }
+  return Status::InvalidParameter("Invalid value " + std::to_string(days) +
+                                  " for PerformanceInsightsRetentionPeriod. Must be 7, 731, or a "
+                                  "multiple of 31 between 31 and 713");
+}
+
+Status ValidateIops(const std::string& storage_type, int64_t iops, int64_t allocated_gib) {
+  if (iops < 0) {
+    return Status::InvalidParameter("Invalid value " + std::to_string(iops) +
+                                    " for Iops. Must not be negative");
+  }
+  if ((storage_type == "io1" || storage_type == "io2") && allocated_gib > 0) {
+    // "Must be a multiple between .5 and 50 of the storage amount" (API reference, Iops).
+    const double ratio = static_cast<double>(iops) / static_cast<double>(allocated_gib);
+    if (ratio < 0.5 || ratio > 50) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.4f", ratio);
+      // RDS's own wording (hashicorp/terraform-provider-aws#26092).
+      return Status::Error(AwsError::kInvalidParameterCombination,
+                           "Invalid iops to storage (GB) ratio for engine name postgres and "
+                           "storage type " +
+                               storage_type + ": " + text);
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateStorageThroughput(const std::string& storage_type, int64_t mibps) {
+  if (mibps < 0) {
+    return Status::InvalidParameter("Invalid value " + std::to_string(mibps) +
+                                    " for StorageThroughput. Must not be negative");
+  }
+  if (mibps > 0 && storage_type != "gp3") {
+    // After RDS's "You can't specify IOPS or storage throughput for engine mysql and a storage
+    // size less than 400." (cloudtools/troposphere#2153).
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "You can't specify storage throughput for engine postgres and storage "
+                         "type " +
+                             storage_type + ".");
+  }
+  return Status::Ok();
+}
+
+Status ValidateMaxAllocatedStorage(int64_t max_gib, int64_t allocated_gib) {
+  if (max_gib == 0) return Status::Ok();  // autoscaling off
+  // RDS's own wording for both (ministryofjustice/cloud-platform-environments#7483, #24422);
+  // the User Guide: "Set the maximum storage threshold to at least 10% more than the current
+  // allocated storage."
+  if (max_gib <= allocated_gib) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Max storage size must be greater than storage size");
+  }
+  if (max_gib * 10 < allocated_gib * 11) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "The maximum allocated storage must be increased by at least 10 "
+                         "percent.");
+  }
+  return Status::Ok();
+}
+
+Status ValidateInstanceSettings(const nlohmann::json& req, const std::string& storage_type,
+                                int64_t allocated_gib) {
+  if (auto v = ReqInt(req, "MonitoringInterval")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateMonitoringInterval(*v));
+  }
+  if (auto v = ReqInt(req, "PromotionTier")) LOCALRDS_RETURN_IF_ERROR(ValidatePromotionTier(*v));
+  if (auto v = ReqInt(req, "PerformanceInsightsRetentionPeriod")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidatePerformanceInsightsRetention(*v));
+  }
+  if (auto v = ReqInt(req, "Iops")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateIops(storage_type, *v, allocated_gib));
+  }
+  if (auto v = ReqInt(req, "StorageThroughput")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateStorageThroughput(storage_type, *v));
+  }
+  if (auto v = ReqInt(req, "MaxAllocatedStorage")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateMaxAllocatedStorage(*v, allocated_gib));
+  }
+  return Status::Ok();
+}
+
+Status ValidatePointInTimeSource(bool by_identifier, bool by_resource_id, bool by_backups_arn) {
+  const int named = int{by_identifier} + int{by_resource_id} + int{by_backups_arn};
+  if (named == 1) return Status::Ok();
+  return Status::Error(AwsError::kInvalidParameterCombination,
+                       named == 0 ? "One of SourceDBInstanceIdentifier, SourceDbiResourceId or "
+                                    "SourceDBInstanceAutomatedBackupsArn must be specified."
+                                  : "Specify only one of SourceDBInstanceIdentifier, "
+                                    "SourceDbiResourceId and SourceDBInstanceAutomatedBackupsArn.");
 }
 
 }  // namespace localrds

@@ -4,6 +4,7 @@
 // Thread-safe, no I/O.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -40,5 +41,26 @@ Status ValidateTagKey(const std::string& key);
 Status ValidateTagValue(const std::string& value);
 //! A Tags list: at most 50, each key and value valid.
 Status ValidateTags(const nlohmann::json& tags);
+
+//! Enhanced Monitoring interval: 0 (off), 1, 5, 10, 15, 30 or 60 seconds.
+Status ValidateMonitoringInterval(int64_t seconds);
+//! Failover priority of a replica: 0 to 15.
+Status ValidatePromotionTier(int64_t tier);
+//! Performance Insights retention: 7, 731, or 31 days times 1 to 23 months.
+Status ValidatePerformanceInsightsRetention(int64_t days);
+//! Provisioned IOPS: never negative; on io1/io2, 0.5 to 50 IOPS per GiB of `allocated_gib`.
+Status ValidateIops(const std::string& storage_type, int64_t iops, int64_t allocated_gib);
+//! Storage throughput (MiBps): never negative, and only gp3 storage takes one.
+Status ValidateStorageThroughput(const std::string& storage_type, int64_t mibps);
+//! Storage autoscaling's ceiling: 0 (off), or at least 10% above AllocatedStorage.
+Status ValidateMaxAllocatedStorage(int64_t max_gib, int64_t allocated_gib);
+//! The settings above, each checked when `req` (a decoded Create, Modify, restore or read
+//! replica request) has it. `storage_type` and `allocated_gib` are the instance's once the
+//! request is applied.
+Status ValidateInstanceSettings(const nlohmann::json& req, const std::string& storage_type,
+                                int64_t allocated_gib);
+//! RestoreDBInstanceToPointInTime names its source exactly once: by SourceDBInstanceIdentifier,
+//! SourceDbiResourceId or SourceDBInstanceAutomatedBackupsArn.
+Status ValidatePointInTimeSource(bool by_identifier, bool by_resource_id, bool by_backups_arn);
 
 }  // namespace localrds

@@ -439,5 +439,228 @@ class QuotaTest(LocalrdsTestCase):
         self.create("second")
 
 
+class ParameterValidationTest(LocalrdsTestCase):
+    """Values RDS refuses are refused everywhere they are accepted (Create, Modify, the two
+    restores, CreateDBInstanceReadReplica), with RDS's code, status and message, and nothing is
+    stored or created."""
+
+    SOURCE = "pv"
+    SNAPSHOT = "pv-snap"
+    MARKER_REFUSED = ("Invalid value for Marker: pass the Marker returned by the previous page of "
+                      "the same request.")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.base = dict(Engine="postgres", DBInstanceClass="db.t3.micro", MasterUsername="root",
+                        MasterUserPassword=MASTER_PASSWORD, AllocatedStorage=20)
+        cls.rds.create_db_instance(DBInstanceIdentifier=cls.SOURCE, BackupRetentionPeriod=1,
+                                   **cls.base)
+        cls.rds.get_waiter("db_instance_available").wait(
+            DBInstanceIdentifier=cls.SOURCE, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        cls.rds.create_db_snapshot(DBInstanceIdentifier=cls.SOURCE,
+                                   DBSnapshotIdentifier=cls.SNAPSHOT)
+        cls.rds.get_waiter("db_snapshot_available").wait(
+            DBSnapshotIdentifier=cls.SNAPSHOT, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        wait_until(lambda: cls.rds.describe_db_instances(DBInstanceIdentifier=cls.SOURCE)
+                   ["DBInstances"][0].get("LatestRestorableTime")
+                   and cls.rds.describe_db_instances(DBInstanceIdentifier=cls.SOURCE)
+                   ["DBInstances"][0]["DBInstanceStatus"] == "available", 60, 0.5,
+                   "pv to be available and restorable")
+
+    def instance_ids(self):
+        return sorted(i["DBInstanceIdentifier"]
+                      for i in self.rds.describe_db_instances()["DBInstances"])
+
+    def refused_everywhere(self, code, message, **params):
+        """`params` are refused with (code, 400, message) by CreateDBInstance, ModifyDBInstance,
+        both restores and CreateDBInstanceReadReplica where the action has them; the source is
+        unchanged and no instance appeared."""
+        before = self.describe(self.SOURCE)
+        names = set(params)
+        calls = [("CreateDBInstance", self.rds.create_db_instance,
+                  dict(self.base, DBInstanceIdentifier="pv-new", **params)),
+                 ("ModifyDBInstance", self.rds.modify_db_instance,
+                  dict(DBInstanceIdentifier=self.SOURCE, ApplyImmediately=True, **params))]
+        if names <= {"StorageThroughput", "Iops", "AllocatedStorage", "StorageType"}:
+            calls.append(("RestoreDBInstanceFromDBSnapshot",
+                          self.rds.restore_db_instance_from_db_snapshot,
+                          dict(DBInstanceIdentifier="pv-restored",
+                               DBSnapshotIdentifier=self.SNAPSHOT, **params)))
+        if names <= {"StorageThroughput", "Iops", "AllocatedStorage", "StorageType",
+                     "MaxAllocatedStorage"}:
+            calls.append(("RestoreDBInstanceToPointInTime",
+                          self.rds.restore_db_instance_to_point_in_time,
+                          dict(SourceDBInstanceIdentifier=self.SOURCE,
+                               TargetDBInstanceIdentifier="pv-pitr",
+                               UseLatestRestorableTime=True, **params)))
+        if "PromotionTier" not in names:
+            calls.append(("CreateDBInstanceReadReplica",
+                          self.rds.create_db_instance_read_replica,
+                          dict(DBInstanceIdentifier="pv-replica",
+                               SourceDBInstanceIdentifier=self.SOURCE, **params)))
+        for action, fn, kw in calls:
+            with self.subTest(action=action, params=params):
+                err = self.assertClientError(code, 400, fn, **kw)
+                self.assertEqual(err["Message"], message)
+                self.assertEqual(err["Type"], "Sender")
+        after = self.describe(self.SOURCE)
+        for name in ("MonitoringInterval", "PromotionTier", "MaxAllocatedStorage", "Iops",
+                     "StorageThroughput", "PerformanceInsightsRetentionPeriod"):
+            self.assertEqual(after.get(name), before.get(name), name)
+        self.assertEqual(after["DBInstanceStatus"], "available")
+        self.assertEqual(self.instance_ids(), [self.SOURCE])
+
+    def test_monitoring_interval(self):
+        for value in (-1, 2, 61):
+            self.refused_everywhere(
+                "InvalidParameterValue",
+                "Invalid value %d for MonitoringInterval. Must be one of 0, 1, 5, 10, 15, 30, 60"
+                % value, MonitoringInterval=value)
+
+    def test_promotion_tier(self):
+        for value in (-1, 16):
+            self.refused_everywhere(
+                "InvalidParameterValue",
+                "Invalid value %d for PromotionTier. Must be between 0 and 15" % value,
+                PromotionTier=value)
+
+    def test_storage_throughput(self):
+        self.refused_everywhere(
+            "InvalidParameterValue", "Invalid value -1 for StorageThroughput. Must not be negative",
+            StorageThroughput=-1)
+        self.refused_everywhere(
+            "InvalidParameterCombination",
+            "You can't specify storage throughput for engine postgres and storage type gp2.",
+            StorageThroughput=125)
+
+    def test_iops(self):
+        self.refused_everywhere(
+            "InvalidParameterValue", "Invalid value -1 for Iops. Must not be negative", Iops=-1)
+        err = self.assertClientError("InvalidParameterCombination", 400,
+                                     self.rds.create_db_instance,
+                                     **dict(self.base, DBInstanceIdentifier="pv-io1",
+                                            StorageType="io1", AllocatedStorage=100, Iops=30))
+        self.assertEqual(err["Message"], "Invalid iops to storage (GB) ratio for engine name "
+                                         "postgres and storage type io1: 0.3000")
+        self.assertEqual(self.instance_ids(), [self.SOURCE])
+
+    def test_performance_insights_retention(self):
+        for value in (-1, 8, 744):
+            self.refused_everywhere(
+                "InvalidParameterValue",
+                "Invalid value %d for PerformanceInsightsRetentionPeriod. Must be 7, 731, or a "
+                "multiple of 31 between 31 and 713" % value,
+                PerformanceInsightsRetentionPeriod=value)
+
+    def test_max_allocated_storage(self):
+        for value in (-1, 10, 20):
+            self.refused_everywhere("InvalidParameterCombination",
+                                    "Max storage size must be greater than storage size",
+                                    MaxAllocatedStorage=value)
+        self.refused_everywhere(
+            "InvalidParameterCombination",
+            "The maximum allocated storage must be increased by at least 10 percent.",
+            MaxAllocatedStorage=21)
+
+    def test_valid_settings_are_still_stored(self):
+        self.rds.modify_db_instance(DBInstanceIdentifier=self.SOURCE, ApplyImmediately=True,
+                                    PerformanceInsightsRetentionPeriod=93,
+                                    MaxAllocatedStorage=100, MonitoringInterval=0)
+        inst = self.describe(self.SOURCE)
+        self.assertEqual(inst["PerformanceInsightsRetentionPeriod"], 93)
+        self.assertEqual(inst["MaxAllocatedStorage"], 100)
+        self.assertEqual(inst["DBInstanceStatus"], "available")
+        # A storage change that leaves the stored ceiling under the 10% margin is refused.
+        err = self.assertClientError("InvalidParameterCombination", 400,
+                                     self.rds.modify_db_instance,
+                                     DBInstanceIdentifier=self.SOURCE, AllocatedStorage=95,
+                                     ApplyImmediately=True)
+        self.assertEqual(err["Message"],
+                         "The maximum allocated storage must be increased by at least 10 percent.")
+        self.assertEqual(self.describe(self.SOURCE)["AllocatedStorage"], 20)
+
+    def test_reserved_master_usernames(self):
+        for user in ("rds_replication", "rds_password", "RDS_REPLICATION", "admin"):
+            with self.subTest(user=user):
+                err = self.assertClientError(
+                    "InvalidParameterValue", 400, self.rds.create_db_instance,
+                    **dict(self.base, DBInstanceIdentifier="pv-user", MasterUsername=user))
+                self.assertEqual(err["Message"], "MasterUsername %s cannot be used as it is a "
+                                                 "reserved word used by the engine" % user)
+        self.assertEqual(self.instance_ids(), [self.SOURCE])
+
+    def test_malformed_integers_and_booleans(self):
+        cases = [
+            ("MaxRecords", "Action=DescribeDBInstances&MaxRecords=20%00junk", "20\ufffdjunk",
+             "an integer"),
+            ("MaxRecords", "Action=DescribeDBInstances&MaxRecords=%2020", " 20", "an integer"),
+            ("AllocatedStorage", "Action=CreateDBInstance&DBInstanceIdentifier=pv-raw"
+             "&Engine=postgres&DBInstanceClass=db.t3.micro&MasterUsername=root"
+             "&MasterUserPassword=" + MASTER_PASSWORD + "&AllocatedStorage=20%00junk",
+             "20\ufffdjunk", "an integer"),
+            ("DeletionProtection", "Action=ModifyDBInstance&DBInstanceIdentifier=pv"
+             "&DeletionProtection=true%00junk", "true\ufffdjunk", "true or false"),
+        ]
+        for name, body, shown, kind in cases:
+            with self.subTest(body=body):
+                status, text = self.h.raw("POST", "/", body + "&Version=2014-10-31")
+                err = parse_error(text)
+                self.assertEqual((status, err["Code"], err["Type"]),
+                                 (400, "InvalidParameterValue", "Sender"), text)
+                self.assertEqual(err["Message"], "Invalid value '%s' for parameter %s: it must be "
+                                                 "%s." % (shown, name, kind))
+        self.assertEqual(self.instance_ids(), [self.SOURCE])
+        self.assertIs(self.describe(self.SOURCE)["DeletionProtection"], False)
+
+    def test_garbage_markers(self):
+        calls = [
+            (self.rds.describe_db_instances, {}, "garbage!"),
+            (self.rds.describe_db_instances, {}, "1abc"),
+            (self.rds.describe_db_snapshots, {}, "garbage"),
+            (self.rds.describe_db_snapshots, {}, "+20"),
+            (self.rds.describe_db_instance_automated_backups, {}, " 0"),
+            (self.rds.describe_events, {}, "garbage"),
+            (self.rds.describe_db_engine_versions, {}, "-1"),
+            (self.rds.describe_orderable_db_instance_options, {"Engine": "postgres"}, "x1"),
+        ]
+        for fn, kw, marker in calls:
+            with self.subTest(action=fn.__name__, marker=marker):
+                err = self.assertClientError("InvalidParameterValue", 400, fn, Marker=marker,
+                                             **kw)
+                self.assertEqual(err["Message"], self.MARKER_REFUSED)
+        # The markers localrds hands out still work.
+        first = self.rds.describe_orderable_db_instance_options(Engine="postgres", MaxRecords=20)
+        self.assertIn("Marker", first)
+        second = self.rds.describe_orderable_db_instance_options(Engine="postgres", MaxRecords=20,
+                                                                 Marker=first["Marker"])
+        self.assertTrue(second["OrderableDBInstanceOptions"])
+        self.assertEqual(self.rds.describe_db_instances(Marker="pv")["DBInstances"], [])
+
+    def test_point_in_time_source_is_named_once(self):
+        rid = self.describe(self.SOURCE)["DbiResourceId"]
+        backups_arn = self.rds.describe_db_instance_automated_backups(
+            DBInstanceIdentifier=self.SOURCE)["DBInstanceAutomatedBackups"][0][
+                "DBInstanceAutomatedBackupsArn"]
+        message = ("Specify only one of SourceDBInstanceIdentifier, SourceDbiResourceId and "
+                   "SourceDBInstanceAutomatedBackupsArn.")
+        for what, sources in {
+                "identifier and a garbage resource id": dict(
+                    SourceDBInstanceIdentifier=self.SOURCE, SourceDbiResourceId="garbage"),
+                "identifier and its own resource id": dict(
+                    SourceDBInstanceIdentifier=self.SOURCE, SourceDbiResourceId=rid),
+                "resource id and backups ARN": dict(
+                    SourceDbiResourceId=rid, SourceDBInstanceAutomatedBackupsArn=backups_arn),
+                "all three": dict(SourceDBInstanceIdentifier=self.SOURCE,
+                                  SourceDbiResourceId=rid,
+                                  SourceDBInstanceAutomatedBackupsArn=backups_arn)}.items():
+            with self.subTest(what):
+                err = self.assertClientError(
+                    "InvalidParameterCombination", 400,
+                    self.rds.restore_db_instance_to_point_in_time,
+                    TargetDBInstanceIdentifier="pv-pitr", UseLatestRestorableTime=True, **sources)
+                self.assertEqual(err["Message"], message)
+        self.assertEqual(self.instance_ids(), [self.SOURCE])
+
 if __name__ == "__main__":
     unittest.main()

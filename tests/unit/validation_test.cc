@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "emulator/paging.h"
+
 namespace localrds {
 
 TEST(ValidationTest, InstanceIdentifierRules) {
@@ -102,6 +104,171 @@ TEST(ValidationTest, ClassesAndTags) {
   EXPECT_FALSE(ValidateTagKey("aws:owner").ok());
   EXPECT_FALSE(ValidateTagKey("").ok());
   EXPECT_FALSE(ValidateTagValue(std::string(257, 'v')).ok());
+}
+
+namespace {
+
+// The code, HTTP status and message of a refusal, in one comparable string.
+std::string Refusal(const Status& s) {
+  if (s.ok()) return "OK";
+  return std::string(s.info().code) + " " + std::to_string(s.info().http_status) + " " +
+         s.message();
+}
+
+}  // namespace
+
+TEST(ValidationTest, MasterUsernameRefusesRdsRoles) {
+  for (const char* role : {"rds_replication", "rds_password", "RDS_Replication", "admin"}) {
+    EXPECT_EQ(Refusal(ValidateMasterUsername(role)),
+              std::string("InvalidParameterValue 400 MasterUsername ") + role +
+                  " cannot be used as it is a reserved word used by the engine");
+  }
+  EXPECT_TRUE(ValidateMasterUsername("rds_app").ok());
+  EXPECT_TRUE(ValidateMasterUsername("administrator").ok());
+  EXPECT_TRUE(ValidateDBName("admin").ok());  // a database may still be called so
+}
+
+TEST(ValidationTest, MonitoringInterval) {
+  for (int ok : {0, 1, 5, 10, 15, 30, 60}) EXPECT_TRUE(ValidateMonitoringInterval(ok).ok()) << ok;
+  for (int bad : {-1, 2, 20, 61, 120}) {
+    EXPECT_EQ(Refusal(ValidateMonitoringInterval(bad)),
+              "InvalidParameterValue 400 Invalid value " + std::to_string(bad) +
+                  " for MonitoringInterval. Must be one of 0, 1, 5, 10, 15, 30, 60");
+  }
+}
+
+TEST(ValidationTest, PromotionTier) {
+  EXPECT_TRUE(ValidatePromotionTier(0).ok());
+  EXPECT_TRUE(ValidatePromotionTier(15).ok());
+  EXPECT_EQ(Refusal(ValidatePromotionTier(-1)),
+            "InvalidParameterValue 400 Invalid value -1 for PromotionTier. Must be between 0 and "
+            "15");
+  EXPECT_FALSE(ValidatePromotionTier(16).ok());
+}
+
+TEST(ValidationTest, PerformanceInsightsRetention) {
+  for (int ok : {7, 31, 93, 341, 589, 713, 731}) {
+    EXPECT_TRUE(ValidatePerformanceInsightsRetention(ok).ok()) << ok;
+  }
+  for (int bad : {-1, 0, 8, 62 + 1, 94, 744, 730, 732}) {
+    EXPECT_EQ(Refusal(ValidatePerformanceInsightsRetention(bad)),
+              "InvalidParameterValue 400 Invalid value " + std::to_string(bad) +
+                  " for PerformanceInsightsRetentionPeriod. Must be 7, 731, or a multiple of 31 "
+                  "between 31 and 713")
+        << bad;
+  }
+}
+
+TEST(ValidationTest, IopsAndStorageThroughput) {
+  EXPECT_EQ(Refusal(ValidateIops("gp2", -1, 20)),
+            "InvalidParameterValue 400 Invalid value -1 for Iops. Must not be negative");
+  EXPECT_EQ(Refusal(ValidateIops("io1", -1, 100)),
+            "InvalidParameterValue 400 Invalid value -1 for Iops. Must not be negative");
+  EXPECT_TRUE(ValidateIops("io1", 1000, 100).ok());
+  EXPECT_TRUE(ValidateIops("io1", 50, 100).ok());    // 0.5 per GiB
+  EXPECT_TRUE(ValidateIops("io2", 5000, 100).ok());  // 50 per GiB
+  EXPECT_EQ(Refusal(ValidateIops("io1", 30, 100)),
+            "InvalidParameterCombination 400 Invalid iops to storage (GB) ratio for engine name "
+            "postgres and storage type io1: 0.3000");
+  EXPECT_FALSE(ValidateIops("io2", 5001, 100).ok());
+  EXPECT_TRUE(ValidateIops("gp3", 3000, 20).ok());
+
+  EXPECT_EQ(Refusal(ValidateStorageThroughput("gp3", -1)),
+            "InvalidParameterValue 400 Invalid value -1 for StorageThroughput. Must not be "
+            "negative");
+  EXPECT_TRUE(ValidateStorageThroughput("gp3", 125).ok());
+  EXPECT_TRUE(ValidateStorageThroughput("gp2", 0).ok());
+  EXPECT_EQ(Refusal(ValidateStorageThroughput("gp2", 125)),
+            "InvalidParameterCombination 400 You can't specify storage throughput for engine "
+            "postgres and storage type gp2.");
+}
+
+TEST(ValidationTest, MaxAllocatedStorage) {
+  EXPECT_TRUE(ValidateMaxAllocatedStorage(0, 20).ok());  // autoscaling off
+  EXPECT_TRUE(ValidateMaxAllocatedStorage(22, 20).ok());
+  EXPECT_TRUE(ValidateMaxAllocatedStorage(1100, 1000).ok());
+  for (int bad : {-1, 1, 19, 20}) {
+    EXPECT_EQ(Refusal(ValidateMaxAllocatedStorage(bad, 20)),
+              "InvalidParameterCombination 400 Max storage size must be greater than storage "
+              "size")
+        << bad;
+  }
+  EXPECT_EQ(Refusal(ValidateMaxAllocatedStorage(1099, 1000)),
+            "InvalidParameterCombination 400 The maximum allocated storage must be increased by "
+            "at least 10 percent.");
+}
+
+TEST(ValidationTest, InstanceSettingsChecksEachGivenSetting) {
+  EXPECT_TRUE(ValidateInstanceSettings(nlohmann::json::object(), "gp2", 20).ok());
+  EXPECT_TRUE(ValidateInstanceSettings({{"MonitoringInterval", 60},
+                                        {"PromotionTier", 3},
+                                        {"PerformanceInsightsRetentionPeriod", 7},
+                                        {"StorageThroughput", 125},
+                                        {"Iops", 3000},
+                                        {"MaxAllocatedStorage", 100}},
+                                       "gp3", 20)
+                  .ok());
+  EXPECT_EQ(ValidateInstanceSettings({{"MonitoringInterval", -1}}, "gp2", 20).message(),
+            "Invalid value -1 for MonitoringInterval. Must be one of 0, 1, 5, 10, 15, 30, 60");
+  EXPECT_EQ(ValidateInstanceSettings({{"PromotionTier", -1}}, "gp2", 20).message(),
+            "Invalid value -1 for PromotionTier. Must be between 0 and 15");
+  EXPECT_FALSE(
+      ValidateInstanceSettings({{"PerformanceInsightsRetentionPeriod", -1}}, "gp2", 20).ok());
+  EXPECT_FALSE(ValidateInstanceSettings({{"Iops", -1}}, "gp2", 20).ok());
+  EXPECT_FALSE(ValidateInstanceSettings({{"StorageThroughput", -1}}, "gp3", 20).ok());
+  EXPECT_EQ(Refusal(ValidateInstanceSettings({{"MaxAllocatedStorage", 10}}, "gp2", 20)),
+            "InvalidParameterCombination 400 Max storage size must be greater than storage size");
+}
+
+TEST(ValidationTest, PointInTimeSourceIsNamedExactlyOnce) {
+  EXPECT_TRUE(ValidatePointInTimeSource(true, false, false).ok());
+  EXPECT_TRUE(ValidatePointInTimeSource(false, true, false).ok());
+  EXPECT_TRUE(ValidatePointInTimeSource(false, false, true).ok());
+  EXPECT_EQ(Refusal(ValidatePointInTimeSource(false, false, false)),
+            "InvalidParameterCombination 400 One of SourceDBInstanceIdentifier, "
+            "SourceDbiResourceId or SourceDBInstanceAutomatedBackupsArn must be specified.");
+  const std::string more_than_one =
+      "InvalidParameterCombination 400 Specify only one of SourceDBInstanceIdentifier, "
+      "SourceDbiResourceId and SourceDBInstanceAutomatedBackupsArn.";
+  EXPECT_EQ(Refusal(ValidatePointInTimeSource(true, true, false)), more_than_one);
+  EXPECT_EQ(Refusal(ValidatePointInTimeSource(true, false, true)), more_than_one);
+  EXPECT_EQ(Refusal(ValidatePointInTimeSource(false, true, true)), more_than_one);
+  EXPECT_EQ(Refusal(ValidatePointInTimeSource(true, true, true)), more_than_one);
+}
+
+TEST(PagingTest, MaxRecordsHasRdsWording) {
+  EXPECT_EQ(*MaxRecordsArg({{"MaxRecords", 20}}, 20, 100, 100), 20);
+  EXPECT_EQ(*MaxRecordsArg(nlohmann::json::object(), 20, 100, 100), 100);
+  EXPECT_EQ(Refusal(MaxRecordsArg({{"MaxRecords", 5}}, 20, 100, 100).status()),
+            "InvalidParameterValue 400 Invalid value 5 for MaxRecords. Must be between 20 and "
+            "100");
+}
+
+TEST(PagingTest, OffsetMarkersAreDigitsOnly) {
+  auto page = PageArgs({{"MaxRecords", 20}, {"Marker", "40"}}, 20, 100, 100);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->first, 20);
+  EXPECT_EQ(page->second, 40);
+  const std::string refused =
+      "InvalidParameterValue 400 Invalid value for Marker: pass the Marker returned by the "
+      "previous page of the same request.";
+  for (std::string bad : {std::string("garbage"), std::string(""), std::string("-1"),
+                          std::string("+5"), std::string(" 5"), std::string("5 "),
+                          std::string("20\0junk", 7), std::string("0x10"), std::string(19, '9')}) {
+    EXPECT_EQ(Refusal(PageArgs({{"Marker", bad}}, 20, 100, 100).status()), refused) << bad;
+    EXPECT_EQ(Refusal(ParseOffsetMarker(bad).status()), refused) << bad;
+  }
+}
+
+TEST(PagingTest, InstanceMarkersAreIdentifiers) {
+  EXPECT_TRUE(CheckIdentifierMarker("db-20").ok());
+  for (std::string bad : {std::string("garbage!"), std::string(""), std::string("1abc"),
+                          std::string("a--b"), std::string("x\0y", 3), std::string(64, 'a')}) {
+    EXPECT_EQ(Refusal(CheckIdentifierMarker(bad)),
+              "InvalidParameterValue 400 Invalid value for Marker: pass the Marker returned by "
+              "the previous page of the same request.")
+        << bad;
+  }
 }
 
 }  // namespace localrds

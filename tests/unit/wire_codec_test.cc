@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace localrds {
 
 TEST(QueryStringTest, DecodesFormEncoding) {
@@ -78,6 +82,63 @@ TEST(WireCodecTest, BadScalarsAreInvalidParameterValue) {
   auto big = WireCodec::Builtin().DecodeRequest(
       "DescribeDBInstances", {{"MaxRecords", "99999999999"}});
   ASSERT_FALSE(big.ok());
+}
+
+TEST(WireCodecTest, IntegersMustBeWholeIntegers) {
+  // "MaxRecords=20%00junk" decodes to "20\0junk": strtoll would stop at the NUL and read 20.
+  auto parsed = ParseQueryString("MaxRecords=20%00junk");
+  ASSERT_TRUE(parsed.ok());
+  const std::string nul_junk = parsed->at("MaxRecords");
+  ASSERT_EQ(nul_junk, std::string("20\0junk", 7));
+  for (const std::string& bad :
+       {nul_junk, std::string("20junk"), std::string(" 20"), std::string("20 "), std::string(""),
+        std::string("0x14"), std::string("2e1"), std::string("20.0"), std::string("+"),
+        std::string("+-20"), std::string("--20")}) {
+    auto r = WireCodec::Builtin().DecodeRequest("DescribeDBInstances", {{"MaxRecords", bad}});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_STREQ(r.status().info().code, "InvalidParameterValue");
+    EXPECT_EQ(r.status().info().http_status, 400);
+    EXPECT_EQ(r.status().message(),
+              "Invalid value '" + bad + "' for parameter MaxRecords: it must be an integer.");
+  }
+  for (const auto& [text, value] : std::vector<std::pair<std::string, int>>{
+           {"20", 20}, {"+20", 20}, {"-1", -1}, {"0020", 20}, {"2147483647", 2147483647}}) {
+    auto r = WireCodec::Builtin().DecodeRequest("DescribeDBInstances", {{"MaxRecords", text}});
+    ASSERT_TRUE(r.ok()) << text << ": " << r.status().ToString();
+    EXPECT_EQ((*r)["MaxRecords"], value) << text;
+  }
+  EXPECT_FALSE(WireCodec::Builtin()
+                   .DecodeRequest("DescribeDBInstances", {{"MaxRecords", "2147483648"}})
+                   .ok());
+}
+
+TEST(WireCodecTest, BooleansMustBeWholeBooleans) {
+  for (const std::string& bad :
+       {std::string("true\0junk", 9), std::string("true "), std::string("1"), std::string("")}) {
+    auto r = WireCodec::Builtin().DecodeRequest(
+        "DeleteDBInstance", {{"DBInstanceIdentifier", "x"}, {"SkipFinalSnapshot", bad}});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_STREQ(r.status().info().code, "InvalidParameterValue");
+    EXPECT_EQ(r.status().message(), "Invalid value '" + bad +
+                                        "' for parameter SkipFinalSnapshot: it must be true or "
+                                        "false.");
+  }
+}
+
+TEST(WireCodecTest, DoublesMustBeWholeFiniteNumbers) {
+  const std::string key = "ServerlessV2ScalingConfiguration.MinCapacity";
+  for (const std::string& bad : {std::string("0.5\0junk", 8), std::string("0.5x"),
+                                 std::string("inf"), std::string("nan"), std::string(" 1")}) {
+    auto r = WireCodec::Builtin().DecodeRequest("ModifyDBCluster",
+                                                {{"DBClusterIdentifier", "c"}, {key, bad}});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_STREQ(r.status().info().code, "InvalidParameterValue");
+    EXPECT_EQ(r.status().message(), "Invalid value '" + bad + "' for parameter " + key);
+  }
+  auto ok = WireCodec::Builtin().DecodeRequest("ModifyDBCluster",
+                                               {{"DBClusterIdentifier", "c"}, {key, "0.5"}});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ok)["ServerlessV2ScalingConfiguration"]["MinCapacity"], 0.5);
 }
 
 TEST(WireCodecTest, InvalidUtf8IsInvalidParameterValue) {

@@ -113,9 +113,9 @@ const std::map<std::string, ActionFn>& Actions() {
 
 }  // namespace
 
-Router::Router(ControlPlane& cp, boost::asio::io_context& ioc,
+Router::Router(ControlPlane& cp, boost::asio::io_context& ioc, RequestGuard guard,
                std::chrono::milliseconds defer_deadline)
-    : cp_(cp), ioc_(ioc), defer_deadline_(defer_deadline) {}
+    : cp_(cp), ioc_(ioc), guard_(std::move(guard)), defer_deadline_(defer_deadline) {}
 
 std::string Router::NewRequestId() {
   unsigned char b[16];
@@ -130,48 +130,16 @@ std::string Router::NewRequestId() {
   return out;
 }
 
-namespace {
-// A web page the user visits may send requests to 127.0.0.1 (an <img> GET, a form POST).
-// Browsers mark them: Origin on cross-origin POSTs, Sec-Fetch-Site on everything. SDKs, the CLI,
-// curl and test scripts send neither.
-bool FromABrowserPage(const HttpRequest& req) {
-  auto site = req.find("Sec-Fetch-Site");
-  if (site != req.end() && site->value() != "none" && site->value() != "same-origin") return true;
-  return req.find(http::field::origin) != req.end();
-}
-
-// Real RDS refuses unsigned requests. localrds accepts any credentials but wants the shape of a
-// SigV4 signature, in the Authorization header or in a presigned query string.
-Status CheckSignature(const HttpRequest& req, const QueryParams& params) {
-  auto auth = req.find(http::field::authorization);
-  if (auth != req.end()) {
-    std::string_view v = auth->value();
-    if (v.rfind("AWS4-HMAC-SHA256 ", 0) != 0 || v.find("Credential=") == std::string_view::npos ||
-        v.find("Signature=") == std::string_view::npos) {
-      return Status::Error(AwsError::kIncompleteSignature,
-                           "Authorization header requires 'Credential', 'SignedHeaders' and "
-                           "'Signature' parameters of an AWS4-HMAC-SHA256 signature.");
-    }
-    return Status::Ok();
-  }
-  if (params.count("X-Amz-Algorithm") && params.count("X-Amz-Credential") &&
-      params.count("X-Amz-Signature")) {
-    return Status::Ok();
-  }
-  return Status::Error(AwsError::kMissingAuthenticationToken,
-                       "Request is missing Authentication Token");
-}
-}  // namespace
 
 void Router::Handle(const HttpRequest& req, Responder respond) {
   std::string target(req.target());
   std::string path = target.substr(0, target.find('?'));
-  if (FromABrowserPage(req)) {
-    LogLine("api") << "refused a request from a web page for " << path;
-    respond(MakeHttpResponse(req.version(), false, http::status::forbidden,
-                             "localrds refuses requests made by web pages (Origin / "
-                             "Sec-Fetch-Site).\n",
-                             "text/plain"));
+  if (auto refusal = guard_.CheckOrigin(req)) {
+    LogLine("api") << "refused " << req.method_string() << " " << Quoted(path) << " ("
+                   << refusal->reason << ")";
+    HttpResponse res = ErrorResponse(req, refusal->status, NewRequestId());
+    res.keep_alive(false);
+    respond(std::move(res));
     return;
   }
   if (path.rfind("/_localrds/", 0) == 0 || path == "/_localrds") {
@@ -211,11 +179,16 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
     }
     for (auto& [k, v] : *parsed) params[k] = v;
   }
-  if (Status st = CheckSignature(req, params); !st.ok()) {
-    fail(st);
+  auto a = params.find("Action");
+  if (auto refusal =
+          guard_.CheckSignature(req, params, a == params.end() ? std::string() : a->second)) {
+    if (refusal->status.code() == AwsError::kAccessDenied) {
+      LogLine("api") << "refused " << req.method_string() << " " << Quoted(target.substr(0, q))
+                     << " (" << refusal->reason << ")";
+    }
+    fail(refusal->status);
     return;
   }
-  auto a = params.find("Action");
   if (a == params.end() || a->second.empty()) {
     fail(Status::Error(AwsError::kMissingAction, "The request must contain the parameter Action."));
     return;

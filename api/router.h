@@ -5,6 +5,7 @@
 // never blocks: mutating actions respond once their operation finishes or after
 // `defer_deadline` (so a client's first Describe poll already sees the result), through
 // `respond`, which may then be called from another thread. `respond` is called exactly once.
+// Before either, RequestGuard refuses requests from web pages (403 AccessDenied).
 // Thread-safe; borrows the control plane and the io_context.
 #pragma once
 
@@ -15,12 +16,12 @@
 #include <functional>
 #include <string>
 
+#include "api/request_guard.h"
 #include "api/wire_codec.h"
 #include "emulator/control_plane.h"
 
 namespace localrds {
 
-using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 using Responder = std::function<void(HttpResponse)>;
 
@@ -31,7 +32,8 @@ HttpResponse MakeHttpResponse(unsigned version, bool keep_alive,
 
 class Router {
  public:
-  Router(ControlPlane& cp, boost::asio::io_context& ioc,
+  //! `guard` decides which requests may reach the API and the controls at all.
+  Router(ControlPlane& cp, boost::asio::io_context& ioc, RequestGuard guard,
          std::chrono::milliseconds defer_deadline = std::chrono::seconds(20));
 
   void Handle(const HttpRequest& req, Responder respond);
@@ -45,6 +47,7 @@ class Router {
 
   ControlPlane& cp_;
   boost::asio::io_context& ioc_;
+  const RequestGuard guard_;
   const std::chrono::milliseconds defer_deadline_;
 };
 

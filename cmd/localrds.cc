@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "api/http_server.h"
@@ -20,6 +22,8 @@
 #include "emulator/docker_runtime.h"
 #include "emulator/local_runtime.h"
 #include "emulator/operation_engine.h"
+#include "emulator/server_files.h"
+#include "emulator/server_secrets.h"
 #include "storage/catalog.h"
 #include "storage/layout.h"
 
@@ -42,6 +46,9 @@ struct Flag {
 const Flag kFlags[] = {
     {"host", "LOCALRDS_HOST", "127.0.0.1", "address the API listens on (loopback by default)"},
     {"port", "LOCALRDS_PORT", "4566", "API port"},
+    {"allowed-hosts", "LOCALRDS_ALLOWED_HOSTS", "",
+     "more names the API answers to in the Host header (comma-separated; localhost and the "
+     "loopback and --host addresses always)"},
     {"data-dir", "LOCALRDS_DATA_DIR", "./.localrds", "where the catalog and every cluster live"},
     {"runtime", "LOCALRDS_RUNTIME", "local",
      "how PostgreSQL servers run: local (processes) or docker (a container each)"},
@@ -102,6 +109,33 @@ void MakeTraversable(const fs::path& dir) {
                 << " traversable (o+x) so that the PostgreSQL user can reach the data directory";
     }
   }
+}
+
+// The data directory holds every password verifier (catalog.db) and the key of the servers'
+// replication passwords: nobody but localrds reads it. The servers' OS user, when localrds runs
+// as root, only traverses it (group x) to reach its own directories inside.
+localrds::Status ProtectDataDirectory(const localrds::Layout& paths,
+                                      const std::optional<localrds::RunAs>& pg_user) {
+  const fs::path& dir = paths.data_dir();
+  if (pg_user && chown(dir.c_str(), 0, pg_user->gid) != 0) {
+    return localrds::Status::Internal("cannot chown " + dir.string());
+  }
+  if (chmod(dir.c_str(), pg_user ? 0710 : 0700) != 0) {
+    return localrds::Status::Internal("cannot chmod " + dir.string());
+  }
+  // SQLite creates catalog.db-wal and -shm with the catalog's own mode.
+  const fs::path catalog = paths.CatalogPath();
+  int fd = open(catalog.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return localrds::Status::Internal("cannot open " + catalog.string());
+  close(fd);
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const fs::path f = catalog.string() + suffix;
+    if (fs::exists(f)) chmod(f.c_str(), 0600);
+  }
+  for (const fs::path f : {paths.SocketDirRecord(), dir / "localrds.lock"}) {
+    if (fs::exists(f)) chmod(f.c_str(), 0600);
+  }
+  return localrds::Status::Ok();
 }
 
 }  // namespace
@@ -203,20 +237,40 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  localrds::Layout layout(opts["data-dir"]);
+  const localrds::Layout paths(opts["data-dir"]);
   std::error_code ec;
-  fs::create_directories(layout.data_dir(), ec);
+  fs::create_directories(paths.data_dir(), ec);
   if (ec) {
-    std::cerr << "localrds: cannot create " << layout.data_dir() << ": " << ec.message() << "\n";
+    std::cerr << "localrds: cannot create " << paths.data_dir() << ": " << ec.message() << "\n";
     return 1;
   }
   // One localrds per data directory.
-  int lock_fd = open((layout.data_dir() / "localrds.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int lock_fd = open((paths.data_dir() / "localrds.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    std::cerr << "localrds: another localrds is using " << layout.data_dir() << "\n";
+    std::cerr << "localrds: another localrds is using " << paths.data_dir() << "\n";
     return 1;
   }
-  if (geteuid() == 0) MakeTraversable(layout.data_dir());
+  std::optional<localrds::RunAs> pg_user;
+  if (geteuid() == 0) {
+    MakeTraversable(paths.data_dir());
+    auto r = localrds::RunAs::Lookup(opts["pg-user"]);
+    if (r.ok()) pg_user = *r;
+  }
+  if (localrds::Status st = ProtectDataDirectory(paths, pg_user); !st.ok()) {
+    std::cerr << "localrds: " << st.message() << "\n";
+    return 1;
+  }
+  auto socket_dir =
+      localrds::ClaimSocketDirectory(paths.SocketDirRecord(), pg_user, paths.SocketDir());
+  if (!socket_dir.ok()) {
+    std::cerr << "localrds: " << socket_dir.status().message() << "\n";
+    return 1;
+  }
+  if (auto key = localrds::ServerSecrets::Open(paths.KeyPath()); !key.ok()) {
+    std::cerr << "localrds: " << key.status().message() << "\n";
+    return 1;
+  }
+  const localrds::Layout layout(opts["data-dir"]);  // with the socket directory just claimed
 
   std::unique_ptr<localrds::PgRuntime> runtime;
   if (opts["runtime"] == "docker") {
@@ -238,6 +292,19 @@ int main(int argc, char** argv) {
       return 1;
     }
     runtime = std::move(*r);
+  }
+  {
+    // The servers load the guard extension from the data directory (the build directory may be
+    // one the servers' OS user cannot read).
+    std::vector<std::string> majors;
+    for (const auto& v : runtime->InstalledVersions()) majors.push_back(v.major);
+    localrds::Status st = localrds::InstallGuardLibraries(
+        fs::read_symlink("/proc/self/exe", ec).parent_path(), layout.LibDir(), majors);
+    if (!st.ok()) {
+      std::cerr << "localrds: " << st.message() << "\n";
+      return 1;
+    }
+    config.guard_library_dir = layout.LibDir();
   }
   auto catalog = localrds::Catalog::Open(layout.CatalogPath().string());
   if (!catalog.ok()) {
@@ -269,7 +336,10 @@ int main(int argc, char** argv) {
   cp.StartBackground();
 
   boost::asio::io_context ioc;
-  localrds::Router router(cp, ioc);
+  localrds::Router router(
+      cp, ioc,
+      localrds::RequestGuard(opts["host"], localrds::RequestGuard::ParseHostList(opts["allowed-hosts"]),
+                             localrds::RequestGuard::LocalAddresses()));
   localrds::HttpServer server(ioc, router);
   st = server.Listen(opts["host"], ParseInt(opts, "port"));
   if (!st.ok()) {

@@ -6,6 +6,7 @@
 namespace localrds {
 
 enum class AwsError {
+  kAccessDenied,
   kAccessDeniedException,
   kAuthorizationAlreadyExists,
   kAuthorizationNotFound,
@@ -181,6 +182,7 @@ struct AwsErrorInfo {
 
 inline const AwsErrorInfo& Info(AwsError e) {
   static const AwsErrorInfo kTable[] = {
+      {"AccessDenied", 403, true},
       {"AccessDeniedException", 400, true},
       {"AuthorizationAlreadyExists", 400, true},
       {"AuthorizationNotFound", 404, true},

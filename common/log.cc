@@ -28,6 +28,33 @@ LogLine::~LogLine() {
   }
 }
 
+std::string Quoted(std::string_view value, size_t max) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (size_t i = 0; i < value.size() && i < max; ++i) {
+    const unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  if (value.size() > max) out += "...";
+  return out;
+}
+
 void LogLine::SetQuiet(bool quiet) { g_quiet.store(quiet); }
 
 }  // namespace localrds

@@ -4,6 +4,7 @@
 
 #include <sstream>
 #include <string>
+#include <string_view>
 
 namespace localrds {
 
@@ -26,5 +27,11 @@ class LogLine {
  private:
   std::ostringstream out_;
 };
+
+//! A client-supplied value made safe for one log line: in double quotes, with quotes,
+//! backslashes, control characters (newline, ESC, ...) and bytes >= 0x7f escaped (\n, \x1b),
+//! cut at `max` bytes ("..." after the quote). A client can then neither end the line nor send
+//! escape sequences to the operator's terminal.
+std::string Quoted(std::string_view value, size_t max = 200);
 
 }  // namespace localrds

@@ -19,6 +19,7 @@
 #include "emulator/backup_files.h"
 #include "emulator/cluster_pool.h"
 #include "emulator/operation_engine.h"
+#include "emulator/server_files.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -48,6 +49,11 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
       catalog_(catalog),
       runtime_(runtime),
       layout_(layout),
+      secrets_([&] {
+        auto s = ServerSecrets::Open(layout.KeyPath());
+        if (!s.ok()) throw std::runtime_error(s.status().message());
+        return std::move(s.value());
+      }()),
       started_ms_(NowMs()) {
   for (auto& row : catalog_.LoadInstances()) instances_[row.resource_id] = std::move(row);
   for (auto& snap : catalog_.LoadSnapshots()) snapshots_[snap.id] = std::move(snap);
@@ -195,6 +201,31 @@ ServerSpec ControlPlane::Server(const InstanceRow& row) const {
   return s;
 }
 
+ServerSpec ControlPlane::ReplicationSource(const InstanceRow& row) const {
+  ServerSpec s = Server(row);
+  if (auto id = ClusterSystemIdentifier(s.pgdata); id.ok()) {
+    s.replication_password = secrets_.ReplicationPassword(*id);
+  }
+  return s;
+}
+
+std::string ControlPlane::ReplicationLogin(const InstanceRow& source) const {
+  const std::string password = ReplicationSource(source).replication_password;
+  return std::string("user=") + kReplicationUser + " password=" + password;
+}
+
+Status ControlPlane::EnsureServerRoles(const InstanceRow& row) {
+  const ServerSpec spec = Server(row);
+  auto id = ClusterSystemIdentifier(spec.pgdata);
+  Status st = id.ok() ? runtime_.ExecSql(spec, "postgres",
+                                         {EnsureServerRolesSql(secrets_.ReplicationVerifier(*id))})
+                      : id.status();
+  if (!st.ok()) {
+    LogLine("ops") << row.identifier << ": the server's roles are not checked: " << st.ToString();
+  }
+  return st;
+}
+
 std::optional<int> ControlPlane::AllocatePort(int requested, const std::string& self, int avoid) {
   std::set<int> taken = {avoid};
   {
@@ -256,22 +287,36 @@ std::string ControlPlane::ServerSettings(const InstanceRow& row, int port,
       // A server starting from a base backup (replica, restore) flushes its data directory
       // first: one syncfs instead of an fsync per file (seconds when the disk is busy).
       << "recovery_init_sync_method = syncfs\n";
+  if (!config_.guard_library_dir.empty()) {
+    // The master user stays inside the database (pgext/localrds_guard.c).
+    const std::string v = row.attrs.value("EngineVersion", "");
+    out << "shared_preload_libraries = '"
+        << (config_.guard_library_dir / GuardLibraryName(v.substr(0, v.find('.')))).string()
+        << "'\n";
+  }
   return out.str();
 }
 
 std::string ControlPlane::HbaRules(const std::string& listen) {
-  // initdb's rules for --auth-local=trust --auth-host=scram-sha-256: the superuser (no
-  // password) and replication connect over the socket directory only; clients with a SCRAM
-  // password over TCP. A server listening beyond loopback (inside the localrds image, where
-  // published ports arrive from the container's own network) takes them from anywhere.
+  // No trust: every server of the machine runs as the same OS user, so a rule that trusted the
+  // socket would let one compromised server in as the superuser of every other. rdsadmin (the
+  // superuser) logs in over the socket only, by peer authentication from the OS user localrds
+  // runs as (IdentMap); rdsrepladmin only replicates, over the socket, with its password;
+  // clients log in with a SCRAM password over TCP (and the socket). A server listening beyond
+  // loopback (inside the localrds image, where published ports arrive from the container's
+  // own network) takes them from anywhere.
   std::string out =
       "# Written by localrds at every start; edits are overwritten.\n"
-      "local   all          all                   trust\n"
-      "local   replication  all                   trust\n"
+      "local   all          rdsadmin              peer map=localrds\n"
+      "local   replication  rdsrepladmin          scram-sha-256\n"
+      "local   all          rdsrepladmin          reject\n"
+      "local   replication  all                   reject\n"
+      "local   all          all                   scram-sha-256\n"
+      "host    all          rdsadmin      all     reject\n"
+      "host    all          rdsrepladmin  all     reject\n"
+      "host    replication  all           all     reject\n"
       "host    all          all   127.0.0.1/32    scram-sha-256\n"
-      "host    all          all   ::1/128         scram-sha-256\n"
-      "host    replication  all   127.0.0.1/32    scram-sha-256\n"
-      "host    replication  all   ::1/128         scram-sha-256\n";
+      "host    all          all   ::1/128         scram-sha-256\n";
   const bool loopback = listen.empty() || listen == "localhost" || listen == "::1" ||
                         listen.rfind("127.", 0) == 0;
   if (!loopback) {
@@ -282,6 +327,11 @@ std::string ControlPlane::HbaRules(const std::string& listen) {
   return out;
 }
 
+std::string ControlPlane::IdentMap(const std::string& os_user) {
+  return "# Written by localrds at every start; edits are overwritten.\n"
+         "localrds   " + os_user + "   rdsadmin\n";
+}
+
 Status ControlPlane::WriteConfigFile(const fs::path& pgdata, const std::string& settings,
                                      const std::string& listen) {
   // Each its own temporary name: a source's start rewrites its replicas' files while their own
@@ -290,9 +340,12 @@ Status ControlPlane::WriteConfigFile(const fs::path& pgdata, const std::string& 
   LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(pgdata));
   // Who may connect how is localrds' too (an absolute path: the server resolves a relative one
   // against the directory it was started in).
+  static const std::string os_user = CurrentOsUser();
   const std::pair<const char*, std::string> files[] = {
       {kHbaFile, HbaRules(listen)},
-      {"localrds.conf", settings + "hba_file = '" + (pgdata / kHbaFile).string() + "'\n"}};
+      {kIdentFile, IdentMap(os_user)},
+      {"localrds.conf", settings + "hba_file = '" + (pgdata / kHbaFile).string() + "'\n" +
+                            "ident_file = '" + (pgdata / kIdentFile).string() + "'\n"}};
   for (const auto& [name, text] : files) {
     fs::path tmp = pgdata / (std::string(name) + ".tmp" + std::to_string(writes.fetch_add(1)));
     {

@@ -31,6 +31,7 @@
 #include "common/status.h"
 #include "emulator/events.h"
 #include "emulator/pg_runtime.h"
+#include "emulator/server_secrets.h"
 #include "storage/catalog.h"
 #include "storage/layout.h"
 
@@ -65,6 +66,10 @@ struct EmulatorConfig {
   std::chrono::milliseconds probe_timeout{1000};
   std::chrono::milliseconds hung_after{3000};
   std::string version = "0.0.0";
+  //! Where localrds_guard_<major>.so lives for every server's shared_preload_libraries (a
+  //! directory the servers' OS user can read; InstallGuardLibraries fills it). Empty: no guard
+  //! (unit tests over the fake runtime).
+  std::filesystem::path guard_library_dir;
 };
 
 //! What an accepted mutating call returns: the resource as the response shows it, and the
@@ -229,6 +234,13 @@ class ControlPlane {
   void RestorableUntilChanged(const std::string& resource_id);
   Status Commit(Mutation m);
   ServerSpec Server(const InstanceRow& row) const;
+  //! Server(row) with the password of rdsrepladmin there (pg_basebackup from it).
+  ServerSpec ReplicationSource(const InstanceRow& row) const;
+  //! "user=rdsrepladmin password=…" of a standby or replica of `source` (primary_conninfo).
+  std::string ReplicationLogin(const InstanceRow& source) const;
+  //! Creates or re-keys rdsrepladmin on `row`'s running primary and takes the server-file roles
+  //! from non-superusers (EnsureServerRolesSql). A no-op on a standby; logs a failure.
+  Status EnsureServerRoles(const InstanceRow& row);
   EventRow MakeEvent(const InstanceRow& row, const EventSpec& spec,
                      const std::string& message_override = "") const;
   std::string InstanceArn(const std::string& identifier) const;
@@ -245,10 +257,17 @@ class ControlPlane {
   //! standby.signal. `recovery` adds settings for a point-in-time restore (restore_command, …).
   Status WriteServerConfig(const InstanceRow& row, const std::string& recovery = "");
   //! The pg_hba.conf rules of a server that listens on `listen` ("" for no TCP): SCRAM over
-  //! loopback, or from anywhere when it listens beyond loopback; trust on the socket directory.
+  //! loopback, or from anywhere when it listens beyond loopback. No trust anywhere: on the socket
+  //! directory rdsadmin is `peer` (only localrds' own OS user, see IdentMap), rdsrepladmin
+  //! replicates with its password, everyone else logs in with SCRAM.
   static std::string HbaRules(const std::string& listen);
-  //! The file they go to in every data directory (localrds.conf names it in hba_file).
+  //! pg_ident.conf: the map `localrds` that lets `os_user` (the one localrds runs as) in as
+  //! rdsadmin, and nobody else.
+  static std::string IdentMap(const std::string& os_user);
+  //! The files they go to in every data directory (localrds.conf names them in hba_file and
+  //! ident_file).
   static constexpr const char* kHbaFile = "localrds_hba.conf";
+  static constexpr const char* kIdentFile = "localrds_ident.conf";
 
   // Multi-AZ (emulator/multi_az.cc). Two hosts per instance, "a" and "b": the primary serves
   // the endpoint's port, the hidden standby listens on a Unix socket only (`_standby_port`).
@@ -364,6 +383,7 @@ class ControlPlane {
   Catalog& catalog_;
   PgRuntime& runtime_;
   const Layout& layout_;
+  const ServerSecrets secrets_;  //!< rdsrepladmin's passwords (<data-dir>/localrds.key)
   std::unique_ptr<OperationEngine> engine_;
   std::unique_ptr<ClusterPool> pool_;
 

@@ -16,6 +16,7 @@
 #include "emulator/pg_connection.h"
 #include "emulator/process_tree.h"
 #include "emulator/server_files.h"
+#include "emulator/server_secrets.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -351,13 +352,21 @@ Status DockerRuntime::InitCluster(const std::string& major, const fs::path& pgda
 
 Status DockerRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest,
                                  const std::string& slot) {
-  std::vector<std::string> command = {"pg_basebackup",
+  LOCALRDS_RETURN_IF_ERROR(PrepareSocketDirectory(spec.socket_dir, run_as_));
+  // The password file sits in the socket directory, which the job container mounts.
+  auto passfile =
+      PassFile::Create(spec.socket_dir, run_as_, kReplicationUser, spec.replication_password);
+  if (!passfile.ok()) return passfile.status();
+  std::vector<std::string> command = {"env",
+                                      "PGPASSFILE=" + (*passfile)->path().string(),
+                                      "pg_basebackup",
                                       "-h",
                                       spec.socket_dir.string(),
                                       "-p",
                                       std::to_string(spec.port),
                                       "-U",
-                                      kSuperuser,
+                                      kReplicationUser,
+                                      "-w",
                                       "-D",
                                       dest.string(),
                                       "-X",

@@ -13,6 +13,7 @@
 #include "emulator/pg_connection.h"
 #include "emulator/process_tree.h"
 #include "emulator/server_files.h"
+#include "emulator/server_secrets.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -254,12 +255,29 @@ Result<std::string> LocalRuntime::QueryValue(const ServerSpec& spec, const std::
 
 Status LocalRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest,
                                 const std::string& slot) {
+  LOCALRDS_RETURN_IF_ERROR(PrepareSocketDirectory(spec.socket_dir, run_as_));
+  auto passfile =
+      PassFile::Create(spec.socket_dir, run_as_, kReplicationUser, spec.replication_password);
+  if (!passfile.ok()) return passfile.status();
   CommandOptions o = Options();
   o.timeout = std::chrono::hours(6);
-  std::vector<std::string> argv = {Bin(spec.major, "pg_basebackup").string(), "-h",
-                                   spec.socket_dir.string(), "-p", std::to_string(spec.port), "-U",
-                                   kSuperuser, "-D", dest.string(), "-X", "stream", "-c", "fast",
-                                   "--no-sync", "-Fp"};
+  o.extra_env.push_back("PGPASSFILE=" + (*passfile)->path().string());
+  std::vector<std::string> argv = {Bin(spec.major, "pg_basebackup").string(),
+                                   "-h",
+                                   spec.socket_dir.string(),
+                                   "-p",
+                                   std::to_string(spec.port),
+                                   "-U",
+                                   kReplicationUser,
+                                   "-w",
+                                   "-D",
+                                   dest.string(),
+                                   "-X",
+                                   "stream",
+                                   "-c",
+                                   "fast",
+                                   "--no-sync",
+                                   "-Fp"};
   if (!slot.empty()) {
     argv.push_back("-S");
     argv.push_back(slot);

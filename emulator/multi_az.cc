@@ -100,7 +100,7 @@ Status ControlPlane::WriteStandbyConfig(const InstanceRow& row) {
   std::string settings = ServerSettings(row, spec.port, "") + "archive_mode = always\n" +
                          "hot_standby = on\n" + "primary_conninfo = 'host=" +
                          layout_.SocketDir().string() + " port=" + std::to_string(row.port) +
-                         " user=" + kSuperuser + " application_name=" + kStandbyName +
+                         " " + ReplicationLogin(row) + " application_name=" + kStandbyName +
                          " connect_timeout=5'\n" + "primary_slot_name = '" +
                          ReplicationSlotName(row.resource_id) + "'\n";
   LOCALRDS_RETURN_IF_ERROR(WriteConfigFile(spec.pgdata, settings, ""));
@@ -292,7 +292,7 @@ Status BuildStandby(OpContext& c) {
     row.attrs["_standby"] = "building";
     c.Put(row);
   }
-  const ServerSpec primary = cp.Server(c.instance);
+  const ServerSpec primary = cp.ReplicationSource(c.instance);
   const ServerSpec standby = cp.StandbyServer(c.instance);
   const std::string slot = ReplicationSlotName(c.instance.resource_id);
   LOCALRDS_RETURN_IF_ERROR(cp.EnsureReplicationSlot(c.instance, slot));

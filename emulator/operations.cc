@@ -51,6 +51,7 @@ Status StartServer(OpContext& c) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     st = c.cp.runtime().Start(c.cp.Server(c.instance));
     if (st.ok()) {
+      c.cp.EnsureServerRoles(c.instance);
       c.cp.DropStaleReplicationSlots(c.instance);
       c.cp.RefreshReplicaConnections(c.instance.resource_id);
       Status standby = c.cp.EnsureStandbyRunning(c.instance);
@@ -140,7 +141,8 @@ Status TakeSnapshot(OpContext& c) {
     std::error_code ec;
     fs::remove_all(tmp, ec);
     LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().PrepareDirectory(tmp));
-    LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().BaseBackup(c.cp.Server(c.instance), tmp, ""));
+    LOCALRDS_RETURN_IF_ERROR(
+        c.cp.runtime().BaseBackup(c.cp.ReplicationSource(c.instance), tmp, ""));
     LOCALRDS_RETURN_IF_ERROR(bf::SyncFileSystem(tmp));
     fs::rename(tmp, final_dir, ec);
     if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
@@ -211,12 +213,15 @@ Status Bootstrap(OpContext& c) {
     sql.push_back("CREATE DATABASE " + QuoteIdent(c.instance.attrs["DBName"].get<std::string>()) +
                   " OWNER " + user);
   }
-  return c.cp.runtime().ExecSql(c.cp.Server(c.instance), "postgres", sql);
+  LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().ExecSql(c.cp.Server(c.instance), "postgres", sql));
+  return c.cp.EnsureServerRoles(c.instance);  // rdsrepladmin, for standbys and replicas
 }
 
 
 Status FinishAvailable(OpContext& c, const EventSpec& event) {
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));  // `available` means a client can connect
+  // A restored or promoted cluster made before localrds had rdsrepladmin gets it now.
+  c.cp.EnsureServerRoles(c.instance);
   InstanceRow row = c.instance;
   row.status = "available";
   row.desired_state = "running";

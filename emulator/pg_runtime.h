@@ -26,6 +26,8 @@ struct ServerSpec {
   std::filesystem::path socket_dir;
   int port = 0;
   std::string instance_class;      //!< DBInstanceClass: the docker runtime's memory/CPU limits
+  //! rdsrepladmin's password on this server, for BaseBackup (ControlPlane::ReplicationSource).
+  std::string replication_password;
 };
 
 struct EngineVersionInfo {
@@ -67,7 +69,8 @@ class PgRuntime {
   //! OS user can write): pg_basebackup, plain format, with the WAL needed to make it consistent.
   //! With `slot` (an existing physical replication slot on the server), the WAL is streamed
   //! through it, so the server keeps every segment a standby made from `dest` will need.
-  //! Not fsynced: the caller flushes the file system once.
+  //! Not fsynced: the caller flushes the file system once. Connects as rdsrepladmin with
+  //! `spec.replication_password`.
   virtual Status BaseBackup(const ServerSpec& spec, const std::filesystem::path& dest,
                             const std::string& slot) = 0;
   //! SIGSTOP of the server's every process (a "hung primary" drill); Resume undoes it. A paused
@@ -95,7 +98,8 @@ class PgRuntime {
   }
 };
 
-//! The superuser every cluster is initialised with (as on RDS, it is not the master user).
+//! The superuser every cluster is initialised with (as on RDS, it is not the master user). It
+//! logs in over the socket directory by peer authentication from localrds' own OS user only.
 inline constexpr const char* kSuperuser = "rdsadmin";
 
 }  // namespace localrds

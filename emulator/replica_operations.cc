@@ -45,7 +45,7 @@ Status CopySourceData(OpContext& c) {
   std::error_code ec;
   fs::remove_all(tmp, ec);
   LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().PrepareDirectory(tmp));
-  LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().BaseBackup(c.cp.Server(*source), tmp, Slot(c)));
+  LOCALRDS_RETURN_IF_ERROR(c.cp.runtime().BaseBackup(c.cp.ReplicationSource(*source), tmp, Slot(c)));
   LOCALRDS_RETURN_IF_ERROR(backup_files::SyncFileSystem(tmp));
   fs::rename(tmp, pgdata, ec);
   if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());

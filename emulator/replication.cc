@@ -135,9 +135,9 @@ std::string ControlPlane::StandbySettings(const InstanceRow& row) {
   std::string out = "archive_mode = always\nhot_standby = on\n";
   auto source = GetInstance(src->get<std::string>());
   if (!source) return out;  // the source is gone: the replica waits for its promotion
-  // Over the shared Unix socket directory, as the superuser (local replication is trusted).
+  // Over the shared Unix socket directory, as rdsrepladmin with its password there.
   out += "primary_conninfo = 'host=" + layout_.SocketDir().string() +
-         " port=" + std::to_string(source->port) + " user=" + kSuperuser +
+         " port=" + std::to_string(source->port) + " " + ReplicationLogin(*source) +
          " application_name=" + row.resource_id + " connect_timeout=5'\n";
   out += "primary_slot_name = '" + ReplicationSlotName(row.resource_id) + "'\n";
   return out;

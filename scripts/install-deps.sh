@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Installs what localrds needs on Debian 12, only what is missing. Safe to run again.
+#   scripts/install-deps.sh          what building and running localrds needs
+#   scripts/install-deps.sh --test   also what the tests use: GoogleTest, Debian's python3 with
+#                                    boto3, the AWS CLI, and Chromium for the browser tests
 set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev
-  libsqlite3-dev libssl-dev libpq-dev libgtest-dev
-  postgresql-15 postgresql-client-15
-  python3 curl
+  libsqlite3-dev libssl-dev libpq-dev
+  postgresql-15 postgresql-client-15 postgresql-server-dev-15
+  curl
 )
+if [ "${1:-}" = "--test" ]; then
+  PACKAGES+=(libgtest-dev python3 python3-boto3 awscli chromium)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -28,12 +34,4 @@ fi
 # servers and does not need it (it only uses the binaries under /usr/lib/postgresql).
 if [ -n "${missing[*]:-}" ] && [[ " ${missing[*]} " == *" postgresql-15 "* ]] && command -v pg_ctlcluster >/dev/null; then
   pg_ctlcluster 15 main stop 2>/dev/null || true
-fi
-
-# The end-to-end tests drive localrds with boto3 and the AWS CLI.
-if ! python3 -c "import boto3" 2>/dev/null; then
-  echo "warning: python3 cannot import boto3; the end-to-end tests need it (apt-get install python3-boto3)" >&2
-fi
-if ! command -v aws >/dev/null; then
-  echo "warning: the AWS CLI is not installed; the CLI end-to-end tests need it (apt-get install awscli)" >&2
 fi

@@ -8,7 +8,7 @@
 # LOCALRDS_REQUIRE_DOCKER=1 (CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --test
 scripts/build.sh
 label=()
 [ $# -gt 0 ] && label=(-L "$1")

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <system_error>
 
@@ -15,6 +16,11 @@ Layout::Layout(std::filesystem::path data_dir)
   char buf[32];
   std::snprintf(buf, sizeof buf, "%08zx", h & 0xffffffffu);
   socket_dir_ = std::filesystem::path("/tmp") / (std::string("localrds-") + buf);
+  std::ifstream record(SocketDirRecord());
+  std::string recorded;
+  if (std::getline(record, recorded) && recorded.rfind("/tmp/localrds-", 0) == 0) {
+    socket_dir_ = recorded;
+  }
 }
 
 void Layout::CreateDirectories() const {

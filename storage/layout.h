@@ -62,8 +62,15 @@ class Layout {
   }
   std::filesystem::path TrashDir() const { return data_dir_ / "trash"; }
   std::filesystem::path RuntimeDir() const { return data_dir_ / "runtime"; }
+  //! The key rdsrepladmin's passwords derive from (ServerSecrets), 0600.
+  std::filesystem::path KeyPath() const { return data_dir_ / "localrds.key"; }
+  //! localrds_guard_<major>.so, copied here for the servers to load (owned by localrds).
+  std::filesystem::path LibDir() const { return data_dir_ / "lib"; }
+  //! Names the socket directory (ClaimSocketDirectory).
+  std::filesystem::path SocketDirRecord() const { return data_dir_ / "socket-dir"; }
   //! Unix sockets of every server of this data directory. Kept short (sun_path is 108 bytes):
-  //! /tmp/localrds-<hash of the data dir>.
+  //! the directory SocketDirRecord names (a random /tmp/localrds-XXXXXX that
+  //! ClaimSocketDirectory made), else /tmp/localrds-<hash of the data dir> (tests).
   const std::filesystem::path& SocketDir() const { return socket_dir_; }
 
   //! Creates the directory tree (not the socket directory's ownership: see PgRuntime).

@@ -20,6 +20,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Errors every AWS Query service can return (RDS API reference, "Common Errors").
 COMMON_ERRORS = [
+    # What RDS answers a request IAM does not allow ("User: ... is not authorized to perform:
+    # rds:DeleteDBInstance ..."), 403; localrds uses it for requests it refuses to serve at all.
+    ("AccessDenied", 403, True),
     ("AccessDeniedException", 400, True),
     ("IncompleteSignature", 400, True),
     ("InternalFailure", 500, False),

@@ -428,7 +428,7 @@ TEST_F(BackupPgTest, ASnapshotWhoseBackupLandedBeforeTheCrashIsKept) {
   const InstanceRow src = *cp_->GetInstance(Describe("src")["DbiResourceId"]);
   const fs::path final_dir = layout_->SnapshotDir(snap_dir_id);
   ASSERT_TRUE(runtime_->PrepareDirectory(final_dir).ok());
-  ASSERT_TRUE(runtime_->BaseBackup(cp_->Server(src), final_dir, "").ok());
+  ASSERT_TRUE(runtime_->BaseBackup(cp_->ReplicationSource(src), final_dir, "").ok());
   Commit(port, "INSERT INTO t VALUES (9)");  // after the backup: a re-run would include it
 
   OperationEngine::SetCrashHook(nullptr);

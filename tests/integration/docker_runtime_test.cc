@@ -201,11 +201,14 @@ TEST_F(DockerRuntimeTest, ABaseBackupJobMakesAStreamingStandby) {
   ASSERT_TRUE(runtime_
                   ->ExecSql(spec_, "postgres",
                             {"SELECT pg_create_physical_replication_slot('s1', true)",
+                             "CREATE ROLE rdsrepladmin LOGIN REPLICATION PASSWORD 'repl99'",
                              "CREATE TABLE t(x int)", "INSERT INTO t VALUES (1)"})
                   .ok());
   ServerSpec standby = SpecFor(spec_.resource_id, "pgdata-b", spec_.port + 1);
   ASSERT_TRUE(runtime_->PrepareDirectory(standby.pgdata).ok());
-  ASSERT_TRUE(runtime_->BaseBackup(spec_, standby.pgdata, "s1").ok());
+  ServerSpec source = spec_;
+  source.replication_password = "repl99";  // the job logs in as rdsrepladmin
+  ASSERT_TRUE(runtime_->BaseBackup(source, standby.pgdata, "s1").ok());
   EXPECT_TRUE(fs::exists(standby.pgdata / "backup_label"));
   WriteConf(standby, "",
             "hot_standby = on\nprimary_slot_name = 's1'\nprimary_conninfo = 'host=" +

@@ -17,6 +17,7 @@
 #include "emulator/control_plane.h"
 #include "emulator/local_runtime.h"
 #include "emulator/operation_engine.h"
+#include "emulator/server_files.h"
 
 namespace localrds {
 
@@ -64,6 +65,12 @@ class PgControlPlaneTest : public ::testing::Test {
     config.port_range_lo = base;
     config.port_range_hi = base + 9;
     config.default_port = base;
+    // Every server loads the guard extension, as under localrds serve.
+    std::vector<std::string> majors;
+    for (const auto& v : runtime_->InstalledVersions()) majors.push_back(v.major);
+    Status guard = InstallGuardLibraries(LOCALRDS_GUARD_DIR, layout_->LibDir(), majors);
+    ASSERT_TRUE(guard.ok()) << guard.ToString();
+    config.guard_library_dir = layout_->LibDir();
     Configure(config);
     cp_ = std::make_unique<ControlPlane>(config, *catalog_, *runtime_, *layout_);
     ASSERT_TRUE(cp_->Recover().ok());

@@ -1,5 +1,7 @@
 #include "tests/unit/fake_runtime.h"
 
+#include <atomic>
+
 #include <fstream>
 
 namespace localrds {
@@ -18,6 +20,12 @@ Status FakeRuntime::InitCluster(const std::string& major, const fs::path& pgdata
   fs::create_directories(pgdata);
   std::ofstream(pgdata / "PG_VERSION") << major << "\n";
   std::ofstream(pgdata / "postgresql.conf") << "# fake\n";
+  // pg_control starts with the cluster's system identifier (ServerSecrets derives from it).
+  fs::create_directories(pgdata / "global");
+  static std::atomic<uint64_t> next_id{0x5eed0000};
+  const uint64_t id = next_id.fetch_add(1);
+  std::ofstream(pgdata / "global" / "pg_control", std::ios::binary)
+      .write(reinterpret_cast<const char*>(&id), sizeof id);
   return Status::Ok();
 }
 
@@ -131,6 +139,11 @@ Status FakeRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest,
   fs::create_directories(dest);
   for (const auto& e : fs::directory_iterator(spec.pgdata)) {
     if (e.is_regular_file()) fs::copy_file(e.path(), dest / e.path().filename(), fs::copy_options::overwrite_existing);
+  }
+  // global/pg_control: a copy keeps its cluster's system identifier.
+  if (fs::exists(spec.pgdata / "global")) {
+    fs::copy(spec.pgdata / "global", dest / "global",
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   }
   std::ofstream(dest / "backup_label")
       << "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n";

@@ -151,10 +151,10 @@ class MultiAzControlTest : public ControlPlaneTest {
     EXPECT_EQ(Occurrences(p, "synchronous_standby_names = 'localrds_standby'\n"), 1) << p;
     EXPECT_EQ(p.find("primary_conninfo"), std::string::npos) << p;
     EXPECT_NE(s.find("listen_addresses = ''\n"), std::string::npos) << s;
-    EXPECT_NE(s.find("port=" + std::to_string(row.port) +
-                     " user=rdsadmin application_name=localrds_standby"),
+    EXPECT_NE(s.find("port=" + std::to_string(row.port) + " user=rdsrepladmin password="),
               std::string::npos)
         << s;
+    EXPECT_NE(s.find(" application_name=localrds_standby"), std::string::npos) << s;
     EXPECT_EQ(s.find("synchronous_standby_names"), std::string::npos) << s;
     EXPECT_TRUE(fs::exists(standby.pgdata / "standby.signal"));
   }
@@ -188,9 +188,11 @@ TEST_F(MultiAzControlTest, AMultiAzInstanceHasAHiddenSynchronousStandby) {
   EXPECT_NE(s.find("listen_addresses = ''\n"), std::string::npos) << s;
   EXPECT_NE(s.find("port = " + std::to_string(standby_port) + "\n"), std::string::npos) << s;
   EXPECT_NE(s.find("primary_conninfo = 'host=" + layout_->SocketDir().string() + " port=" +
-                   std::to_string(row.port) + " user=rdsadmin application_name=localrds_standby"),
+                   std::to_string(row.port) + " " + cp_->ReplicationLogin(row) +
+                   " application_name=localrds_standby"),
             std::string::npos)
       << s;
+  EXPECT_NE(s.find(" user=rdsrepladmin password="), std::string::npos) << s;
   EXPECT_NE(s.find("primary_slot_name = '" + slot + "'"), std::string::npos) << s;
   EXPECT_NE(s.find("hot_standby = on"), std::string::npos) << s;
   EXPECT_NE(s.find("archive_mode = always"), std::string::npos) << s;

@@ -85,7 +85,8 @@ TEST_F(ReplicaControlTest, AReplicaIsAStandbyOfItsSourceThroughItsOwnSlot) {
   EXPECT_TRUE(fs::exists(pgdata / "standby.signal"));
   const std::string conf = ReadFile(pgdata / "localrds.conf");
   EXPECT_NE(conf.find("primary_conninfo = 'host=" + layout_->SocketDir().string() + " port=" +
-                      std::to_string(source["Endpoint"]["Port"].get<int>()) + " user=rdsadmin"),
+                      std::to_string(source["Endpoint"]["Port"].get<int>()) +
+                      " user=rdsrepladmin password="),
             std::string::npos)
       << conf;
   EXPECT_NE(conf.find("primary_slot_name = '" + slot + "'"), std::string::npos) << conf;

@@ -1,0 +1,197 @@
+#include "api/request_guard.h"
+
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+#include <cctype>
+#include <cstring>
+
+namespace localrds {
+namespace http = boost::beast::http;
+
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The host part of a Host header value: "[::1]:4566" → "::1", "LocalHost.:80" → "localhost".
+std::string HostName(std::string_view host) {
+  std::string_view name = host;
+  if (!name.empty() && name.front() == '[') {
+    size_t close = name.find(']');
+    name = close == std::string_view::npos ? name.substr(1) : name.substr(1, close - 1);
+  } else if (size_t colon = name.rfind(':'); colon != std::string_view::npos) {
+    name = name.substr(0, colon);
+  }
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return Lower(name);
+}
+
+bool IsLoopback(const boost::asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6()).is_loopback();
+  }
+  return a.is_loopback();
+}
+
+Refusal Denied(const char* reason, std::string message) {
+  return {Status::Error(AwsError::kAccessDenied, std::move(message)), reason};
+}
+
+// "http://a:1/path?q" → "http://a:1" (lower-cased); "" when it has no scheme and authority.
+std::string OriginOf(std::string_view url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return "";
+  size_t end = url.find_first_of("/?#", scheme_end + 3);
+  return Lower(url.substr(0, end));
+}
+
+}  // namespace
+
+RequestGuard::RequestGuard(std::string listen_host, std::vector<std::string> allowed_hosts,
+                           std::vector<std::string> local_addresses)
+    : listen_host_(HostName(listen_host.find(':') != std::string::npos &&
+                                    listen_host.front() != '['
+                                ? "[" + listen_host + "]"
+                                : listen_host)),
+      allowed_hosts_(std::move(allowed_hosts)),
+      local_addresses_(std::move(local_addresses)) {
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(listen_host_, ec);
+  listen_wildcard_ = !ec && a.is_unspecified();
+  for (auto& h : allowed_hosts_) h = HostName(h);
+}
+
+bool RequestGuard::HostAllowed(std::string_view host) const {
+  const std::string name = HostName(host);
+  if (name.empty()) return false;
+  if (name == "localhost" || (name.size() > 10 && name.ends_with(".localhost"))) return true;
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(name, ec);
+  if (!ec) {
+    if (IsLoopback(address)) return true;
+    const std::string text = address.to_string();
+    if (text == listen_host_) return true;
+    if (listen_wildcard_ &&
+        std::find(local_addresses_.begin(), local_addresses_.end(), text) !=
+            local_addresses_.end()) {
+      return true;
+    }
+  } else if (name == listen_host_) {
+    return true;
+  }
+  return std::find(allowed_hosts_.begin(), allowed_hosts_.end(), name) != allowed_hosts_.end();
+}
+
+std::optional<Refusal> RequestGuard::CheckOrigin(const HttpRequest& req) const {
+  // A browser always sends Host; a request without one comes from no web page.
+  std::string host;
+  if (auto h = req.find(http::field::host); h != req.end()) {
+    host = std::string(h->value());
+    if (!HostAllowed(host)) {
+      return Denied("host-not-allowed",
+                    "localrds does not answer requests for the host '" + host.substr(0, 200) +
+                        "' (a web page on another domain can resolve it to this machine). Use "
+                        "localhost or 127.0.0.1, or start localrds with --allowed-hosts " +
+                        HostName(host).substr(0, 200) + ".");
+    }
+  }
+  const std::string self = "http://" + Lower(host);
+  const char* browser =
+      "localrds refuses requests made by web pages of another origin (Origin, Referer or "
+      "Sec-Fetch-Site name another site); use an AWS SDK, the AWS CLI or curl.";
+  if (auto o = req.find(http::field::origin); o != req.end()) {
+    if (host.empty() || Lower(o->value()) != self) return Denied("cross-site-request", browser);
+  }
+  if (auto s = req.find("Sec-Fetch-Site"); s != req.end()) {
+    const std::string site = Lower(s->value());
+    if (site != "same-origin" && site != "none") return Denied("cross-site-request", browser);
+  }
+  if (auto r = req.find(http::field::referer); r != req.end()) {
+    if (host.empty() || OriginOf(r->value()) != self) return Denied("cross-site-request", browser);
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> RequestGuard::CheckSignature(const HttpRequest& req,
+                                                    const QueryParams& params,
+                                                    const std::string& action) const {
+  if (auto auth = req.find(http::field::authorization); auth != req.end()) {
+    std::string_view v = auth->value();
+    if (v.rfind("AWS4-HMAC-SHA256 ", 0) != 0 || v.find("Credential=") == std::string_view::npos ||
+        v.find("Signature=") == std::string_view::npos) {
+      return Refusal{Status::Error(AwsError::kIncompleteSignature,
+                                   "Authorization header requires 'Credential', 'SignedHeaders' "
+                                   "and 'Signature' parameters of an AWS4-HMAC-SHA256 signature."),
+                     "incomplete-signature"};
+    }
+    return std::nullopt;
+  }
+  if (params.count("X-Amz-Algorithm") && params.count("X-Amz-Credential") &&
+      params.count("X-Amz-Signature")) {
+    if (action.empty() || IsReadOnlyAction(action)) return std::nullopt;
+    return Denied("presigned-mutation",
+                  "localrds does not verify signatures, so a presigned request (X-Amz-Signature "
+                  "in the query string or body, which any web page can make a browser send) may "
+                  "only call actions that change nothing (Describe*, List*, Download*). Send " +
+                      action.substr(0, 100) +
+                      " signed in the Authorization header, as the AWS SDKs and CLI do.");
+  }
+  return Refusal{Status::Error(AwsError::kMissingAuthenticationToken,
+                               "Request is missing Authentication Token"),
+                 "unsigned"};
+}
+
+bool RequestGuard::IsReadOnlyAction(std::string_view action) {
+  return action.starts_with("Describe") || action.starts_with("List") ||
+         action.starts_with("Download");
+}
+
+std::vector<std::string> RequestGuard::LocalAddresses() {
+  std::vector<std::string> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+      boost::asio::ip::address_v4::bytes_type b;
+      std::memcpy(b.data(), &sin->sin_addr, 4);
+      out.push_back(boost::asio::ip::address_v4(b).to_string());
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(i->ifa_addr);
+      boost::asio::ip::address_v6::bytes_type b;
+      std::memcpy(b.data(), &sin6->sin6_addr, 16);
+      out.push_back(boost::asio::ip::address_v6(b, sin6->sin6_scope_id).to_string());
+    }
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+std::vector<std::string> RequestGuard::ParseHostList(std::string_view list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string_view item =
+        list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) {
+      item.remove_prefix(1);
+    }
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) {
+      item.remove_suffix(1);
+    }
+    if (!item.empty()) out.push_back(Lower(item));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace localrds

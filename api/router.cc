@@ -45,77 +45,11 @@ std::string IdentifierOf(const nlohmann::json& req) {
   return "-";
 }
 
-// What each action does with the control plane, as a uniform call.
-using ActionResult = Result<Accepted>;
-using ActionFn = std::function<ActionResult(ControlPlane&, const nlohmann::json&)>;
-
-template <class F>
-ActionFn Immediate(F f) {
-  return [f](ControlPlane& cp, const nlohmann::json& req) -> ActionResult {
-    auto r = (cp.*f)(req);
-    if (!r.ok()) return r.status();
-    return Accepted{std::move(r.value()), 0};
-  };
-}
-
-template <class F>
-ActionFn NoOutput(F f) {
-  return [f](ControlPlane& cp, const nlohmann::json& req) -> ActionResult {
-    Status st = (cp.*f)(req);
-    if (!st.ok()) return st;
-    return Accepted{nlohmann::json::object(), 0};
-  };
-}
-
-template <class F>
-ActionFn Wrapped(F f, const char* wrapper) {
-  return [f, wrapper](ControlPlane& cp, const nlohmann::json& req) -> ActionResult {
-    auto r = (cp.*f)(req);
-    if (!r.ok()) return r.status();
-    return Accepted{nlohmann::json{{wrapper, std::move(r->body)}}, r->operation_id};
-  };
-}
-
-const std::map<std::string, ActionFn>& Actions() {
-  static const std::map<std::string, ActionFn> kActions = {
-      {"CreateDBInstance", Wrapped(&ControlPlane::CreateDBInstance, "DBInstance")},
-      {"DescribeDBInstances", Immediate(&ControlPlane::DescribeDBInstances)},
-      {"ModifyDBInstance", Wrapped(&ControlPlane::ModifyDBInstance, "DBInstance")},
-      {"DeleteDBInstance", Wrapped(&ControlPlane::DeleteDBInstance, "DBInstance")},
-      {"RebootDBInstance", Wrapped(&ControlPlane::RebootDBInstance, "DBInstance")},
-      {"StopDBInstance", Wrapped(&ControlPlane::StopDBInstance, "DBInstance")},
-      {"StartDBInstance", Wrapped(&ControlPlane::StartDBInstance, "DBInstance")},
-      {"AddTagsToResource", NoOutput(&ControlPlane::AddTagsToResource)},
-      {"RemoveTagsFromResource", NoOutput(&ControlPlane::RemoveTagsFromResource)},
-      {"ListTagsForResource", Immediate(&ControlPlane::ListTagsForResource)},
-      {"DescribeEvents", Immediate(&ControlPlane::DescribeEvents)},
-      {"DescribeDBEngineVersions", Immediate(&ControlPlane::DescribeDBEngineVersions)},
-      {"DescribeOrderableDBInstanceOptions",
-       Immediate(&ControlPlane::DescribeOrderableDBInstanceOptions)},
-      {"CreateDBSnapshot", Wrapped(&ControlPlane::CreateDBSnapshot, "DBSnapshot")},
-      {"CopyDBSnapshot", Wrapped(&ControlPlane::CopyDBSnapshot, "DBSnapshot")},
-      {"DeleteDBSnapshot", Wrapped(&ControlPlane::DeleteDBSnapshot, "DBSnapshot")},
-      {"DescribeDBSnapshots", Immediate(&ControlPlane::DescribeDBSnapshots)},
-      {"RestoreDBInstanceFromDBSnapshot",
-       Wrapped(&ControlPlane::RestoreDBInstanceFromDBSnapshot, "DBInstance")},
-      {"RestoreDBInstanceToPointInTime",
-       Wrapped(&ControlPlane::RestoreDBInstanceToPointInTime, "DBInstance")},
-      {"DescribeDBInstanceAutomatedBackups",
-       Immediate(&ControlPlane::DescribeDBInstanceAutomatedBackups)},
-      {"DeleteDBInstanceAutomatedBackup",
-       Wrapped(&ControlPlane::DeleteDBInstanceAutomatedBackup, "DBInstanceAutomatedBackup")},
-      {"CreateDBInstanceReadReplica",
-       Wrapped(&ControlPlane::CreateDBInstanceReadReplica, "DBInstance")},
-      {"PromoteReadReplica", Wrapped(&ControlPlane::PromoteReadReplica, "DBInstance")},
-  };
-  return kActions;
-}
-
 }  // namespace
 
-Router::Router(ControlPlane& cp, boost::asio::io_context& ioc, RequestGuard guard,
+Router::Router(RdsService& service, boost::asio::io_context& ioc, RequestGuard guard,
                std::chrono::milliseconds defer_deadline)
-    : cp_(cp), ioc_(ioc), guard_(std::move(guard)), defer_deadline_(defer_deadline) {}
+    : service_(service), ioc_(ioc), guard_(std::move(guard)), defer_deadline_(defer_deadline) {}
 
 std::string Router::NewRequestId() {
   unsigned char b[16];
@@ -200,8 +134,7 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
                        "The action " + action + " is not valid for this web service."));
     return;
   }
-  auto it = Actions().find(action);
-  if (it == Actions().end()) {
+  if (!service_.Implements(action)) {
     fail(Status::Error(AwsError::kInvalidAction,
                        "localrds does not implement the RDS action " + action + " yet."));
     return;
@@ -212,12 +145,12 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
     return;
   }
   ident = IdentifierOf(*decoded);
-  ActionResult result = Status::Internal("not run");
+  Result<Accepted> result = Status::Internal("not run");
   SharedList shared;
   try {
     if (action == "DescribeDBInstances") {
       // The hot path: rendered instances are encoded in place, never copied.
-      auto page = cp_.ListDBInstances(*decoded);
+      auto page = service_.ListDBInstances(*decoded);
       if (page.ok()) {
         shared.member = "DBInstances";
         shared.items = std::move(page->instances);
@@ -228,7 +161,7 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
         result = page.status();
       }
     } else {
-      result = it->second(cp_, *decoded);
+      result = service_.Call(action, *decoded);
     }
   } catch (const std::exception& e) {
     result = Status::Internal(std::string("internal error: ") + e.what());
@@ -268,7 +201,7 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
   d->line = "action=" + action + " id=" + ident + " request=" + request_id;
   d->timer.expires_after(defer_deadline_);
   d->timer.async_wait([d](const boost::system::error_code&) { d->Send(); });
-  cp_.WhenOperationDone(result->operation_id, [d] {
+  service_.WhenOperationDone(result->operation_id, [d] {
     d->Send();
     boost::asio::post(d->timer.get_executor(), [d] { d->timer.cancel(); });
   });
@@ -284,16 +217,16 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
   const bool post = req.method() == http::verb::post;
   try {
     if (path == "/_localrds/health" && get) {
-      respond(json_response(http::status::ok, cp_.Health()));
+      respond(json_response(http::status::ok, service_.Health()));
       return;
     }
     if (path == "/_localrds/events" && get) {
-      respond(json_response(http::status::ok, {{"events", cp_.EventsWithIds(1000)}}));
+      respond(json_response(http::status::ok, {{"events", service_.EventsWithIds(1000)}}));
       return;
     }
     if (path == "/_localrds/reset" && post) {
       auto shared = std::make_shared<Responder>(std::move(respond));
-      cp_.ResetAsync([shared, json_response](Status st) {
+      service_.ResetAsync([shared, json_response](Status st) {
         if (st.ok()) {
           (*shared)(json_response(http::status::ok, {{"reset", true}}));
         } else {
@@ -310,7 +243,7 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
     const std::string prefix = "/_localrds/instances/";
     // GET /_localrds/instances/<id>: the server and its replication (lag, WAL receiver).
     if (get && path.rfind(prefix, 0) == 0 && path.find('/', prefix.size()) == std::string::npos) {
-      auto details = cp_.InstanceDetails(path.substr(prefix.size()));
+      auto details = service_.InstanceDetails(path.substr(prefix.size()));
       respond(details.ok() ? json_response(http::status::ok, *details)
                            : error_response(details.status()));
       return;
@@ -324,7 +257,7 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
       if (verb == "freeze" || verb == "thaw") {
         std::string id = rest.substr(0, slash);
         auto shared = std::make_shared<Responder>(std::move(respond));
-        cp_.FreezeInstanceAsync(id, verb == "freeze",
+        service_.FreezeInstanceAsync(id, verb == "freeze",
                                 [shared, id, verb, json_response, error_response](Status st) {
                                   LogLine("api") << "control=" << verb << " id=" << id << " "
                                                  << st.ToString();
@@ -337,7 +270,7 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
         // Killing and reaping waits for the process: not on an io_context thread.
         std::string id = rest.substr(0, slash);
         auto shared = std::make_shared<Responder>(std::move(respond));
-        cp_.CrashInstanceAsync(id, [shared, id, json_response](Status st) {
+        service_.CrashInstanceAsync(id, [shared, id, json_response](Status st) {
           LogLine("api") << "control=crash id=" << id << " " << st.ToString();
           if (!st.ok()) {
             (*shared)(json_response(static_cast<http::status>(st.info().http_status),
@@ -351,7 +284,7 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
       // POST /_localrds/instances/<id>/backup: run the instance's backup window now.
       if (slash != std::string::npos && rest.substr(slash + 1) == "backup") {
         std::string id = rest.substr(0, slash);
-        auto r = cp_.BackupNow(id);
+        auto r = service_.BackupNow(id);
         LogLine("api") << "control=backup id=" << id << " " << (r.ok() ? "started" : r.status().ToString());
         if (!r.ok()) {
           respond(json_response(static_cast<http::status>(r.status().info().http_status),

@@ -6,7 +6,7 @@
 // `defer_deadline` (so a client's first Describe poll already sees the result), through
 // `respond`, which may then be called from another thread. `respond` is called exactly once.
 // Before either, RequestGuard refuses requests from web pages (403 AccessDenied).
-// Thread-safe; borrows the control plane and the io_context.
+// Thread-safe; borrows the service and the io_context.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -18,7 +18,7 @@
 
 #include "api/request_guard.h"
 #include "api/wire_codec.h"
-#include "emulator/control_plane.h"
+#include "emulator/service/rds_service.h"
 
 namespace localrds {
 
@@ -33,7 +33,7 @@ HttpResponse MakeHttpResponse(unsigned version, bool keep_alive,
 class Router {
  public:
   //! `guard` decides which requests may reach the API and the controls at all.
-  Router(ControlPlane& cp, boost::asio::io_context& ioc, RequestGuard guard,
+  Router(RdsService& service, boost::asio::io_context& ioc, RequestGuard guard,
          std::chrono::milliseconds defer_deadline = std::chrono::seconds(20));
 
   void Handle(const HttpRequest& req, Responder respond);
@@ -45,7 +45,7 @@ class Router {
   void HandleQueryApi(const HttpRequest& req, Responder respond);
   void HandleControl(const HttpRequest& req, const std::string& path, Responder respond);
 
-  ControlPlane& cp_;
+  RdsService& service_;
   boost::asio::io_context& ioc_;
   const RequestGuard guard_;
   const std::chrono::milliseconds defer_deadline_;

@@ -23,65 +23,27 @@ line `BENCH_BACKUPS_JSON {...}` with every figure.
 Usage: bench/run.sh backups [--quick] [...]   or   python3 bench/bench_backups.py --help
 """
 
-import argparse
 import datetime
-import json
 import math
 import os
-import shutil
-import signal
-import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-# The foundation benchmark's helpers: the Localrds server wrapper (temp dir, random ports, full
-# cleanup), the boto3 client, logging and summaries. Importing it also pins dummy credentials and
-# drops any AWS_ENDPOINT_URL* from the environment.
-import bench_instances as bi  # noqa: E402
-
-import boto3  # noqa: E402
-import botocore.config  # noqa: E402
-from botocore.exceptions import BotoCoreError, ClientError, WaiterError  # noqa: E402
-
-log = bi.log
-MiB = 1024 ** 2
-GONE = "(not found)"  # the "status" of an instance or snapshot that describe no longer finds
-# Statuses after which waiting for `available` is pointless: the boto3 waiters' failure states,
-# plus the ones RDS documents for a failed restore or a full disk.
-INSTANCE_FAILED = {"deleted", "deleting", "failed", "incompatible-restore",
-                   "incompatible-parameters", "restore-error", "storage-full"}
-SNAPSHOT_FAILED = {"deleted", "deleting", "failed", "incompatible-restore",
-                   "incompatible-parameters", "error"}
-
-
-class BenchError(RuntimeError):
-    """A failure the report shows as one sentence (no traceback)."""
-
-
-class ServerHung(BenchError):
-    """localrds stopped answering: the remaining sections are skipped."""
-
-
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
-def du_bytes(path):
-    """`du -sb path`, or None if path does not exist. A live directory may lose files while du
-    reads it; du then complains but still prints its total."""
-    if not os.path.exists(path):
-        return None
-    r = subprocess.run(["du", "-sb", path], capture_output=True, text=True, timeout=300)
-    try:
-        return int(r.stdout.split()[0])
-    except (IndexError, ValueError):
-        return None
+from lib import skeleton  # noqa: E402
+from lib.api import INSTANCE_FAILED, SNAPSHOT_FAILED, Rds, endpoint  # noqa: E402
+from lib.baselines import cp_baseline  # noqa: E402
+from lib.env import MiB  # noqa: E402
+from lib.errors import BenchError  # noqa: E402
+from lib.host import du_bytes  # noqa: E402
+from lib.pg import (pg_env, pgbench_argv, pgbench_init, psql, sql_check,  # noqa: E402
+                    wait_archiver)
+from lib.report import (fmt, fmt_mb, fmt_ratio, footer, host_text, log,  # noqa: E402
+                        section_errors, servers_left, stat_cols)
+from lib.skeleton import run_section, section_failed  # noqa: E402
+from lib.stats import median, summary  # noqa: E402
 
 
 def count_files(path):
@@ -96,39 +58,8 @@ def iso(epoch):
     return None if epoch is None else utc(epoch).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def fmt(v, spec=".3f", none="-"):
-    return none if v is None else format(v, spec)
-
-
-def fmt_mb(nbytes):
-    return "-" if nbytes is None else f"{nbytes / MiB:.0f}"
-
-
 # --------------------------------------------------------------------------------------------
-# PostgreSQL clients, over TCP as the master user (like an application)
-
-def pg_env():
-    # PGTZ=UTC: pgbench_history.mtime is a timestamp without time zone written in the session's
-    # time zone; with UTC everywhere, the target time can be compared with it directly.
-    return dict(os.environ, PGPASSWORD=bi.MASTER_PASSWORD, PGTZ="UTC", PGCONNECT_TIMEOUT="10")
-
-
-def psql(ep, sql, timeout=300):
-    """Runs one statement; returns its unaligned, tuples-only output."""
-    argv = ["psql", "-h", ep[0], "-p", str(ep[1]), "-U", bi.MASTER_USER, "-d", bi.DB_NAME,
-            "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql]
-    try:
-        r = subprocess.run(argv, env=pg_env(), capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"psql on {ep[0]}:{ep[1]} took more than {timeout} s: {sql}") from None
-    if r.returncode != 0:
-        raise BenchError(f"psql on {ep[0]}:{ep[1]} failed ({sql}): {r.stderr.strip()}")
-    return r.stdout.strip()
-
-
-def pgbench_argv(ep, *extra):
-    return ["pgbench", "-h", ep[0], "-p", str(ep[1]), "-U", bi.MASTER_USER, *extra, bi.DB_NAME]
-
+# the source's WAL positions
 
 def wal_mark(ep, label):
     """The source's WAL position now: {label, t (epoch, server clock), lsn}."""
@@ -142,189 +73,27 @@ def wal_bytes(ep, lsn_from, lsn_to):
 
 
 # --------------------------------------------------------------------------------------------
-# the copy baseline
-
-def cp_baseline(pgdata, scratch_parent, without_wal=False):
-    """`cp -a` of a (live) pgdata into a temp dir on the same filesystem, then one `sync -f`;
-    the copy is deleted afterwards (untimed). without_wal: every entry but pg_wal, in one cp."""
-    root = tempfile.mkdtemp(prefix="cp-baseline-", dir=scratch_parent)
-    dst = os.path.join(root, "pgdata")
-    try:
-        if without_wal:
-            os.mkdir(dst)
-            srcs = [os.path.join(pgdata, n) for n in sorted(os.listdir(pgdata)) if n != "pg_wal"]
-            argv = ["cp", "-a", "--", *srcs, dst + "/"]
-        else:
-            argv = ["cp", "-a", "--", pgdata, dst]
-        t0 = time.perf_counter()
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
-        t1 = time.perf_counter()
-        subprocess.run(["sync", "-f", root], check=True, timeout=600)
-        t2 = time.perf_counter()
-        row = {"cp_s": t1 - t0, "sync_s": t2 - t1, "total_s": t2 - t0, "bytes": du_bytes(dst)}
-        if r.returncode != 0:  # files that vanish under a live server: worth a note, not fatal
-            row["cp_stderr"] = r.stderr.strip()[:500]
-        return row
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-        subprocess.run(["sync", "-f", scratch_parent], timeout=600)  # settle the delete's I/O
-
-
-# --------------------------------------------------------------------------------------------
 # the benchmark
 
 class BackupsBench:
-    """One run: the server, its boto3 client, the source instance and what cleanup must delete."""
+    """One run: the server's API (self.rds: the instances and snapshots cleanup must delete),
+    the source instance, its WAL marks and the copy baselines."""
 
     def __init__(self, args, server):
         self.args = args
         self.server = server
-        # Not bi.boto_client: its max_attempts=1 means one *retry*, and a retried restore after
-        # a read timeout is a second restore. localrds may answer a call only once the work is
-        # done, so a call may take as long as any wait.
-        cfg = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"},
-                                     connect_timeout=10, read_timeout=args.timeout)
-        self.client = boto3.session.Session().client("rds", endpoint_url=server.endpoint,
-                                                     region_name=bi.REGION, config=cfg)
-        self.data_dir = None
-        self.instances = []  # identifiers created by the bench and not yet deleted
-        self.snapshots = []  # manual snapshot identifiers not yet deleted
+        self.rds = Rds(server, args.timeout)
         self.marks = {}  # label -> wal_mark() of the source
         self.src = None  # {"id", "ep", "rid", "pgdata"}
         self.cp = {}  # baseline rows: {"full": [...], "without_wal": [...]}
 
-    # ---- the RDS API
-
-    def api(self, op, missing=None, **kw):
-        """One RDS call. An AWS error becomes a BenchError naming the action, the code and the
-        message; when its code is `missing` (e.g. DBInstanceNotFound), returns None instead."""
-        action = self.client.meta.method_to_api_mapping.get(op, op)
-        try:
-            return getattr(self.client, op)(**kw)
-        except ClientError as e:
-            err = e.response.get("Error", {})
-            if missing and err.get("Code") == missing:
-                return None
-            status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            raise BenchError(f"{action} failed: HTTP {status} {err.get('Code')}: "
-                             f"{err.get('Message')}") from None
-        except BotoCoreError as e:
-            try:
-                bi.http_json(self.server.endpoint + "/_localrds/health", timeout=5)
-            except Exception:  # noqa: BLE001 - any failure means the same here
-                raise ServerHung(f"{action} failed: {e}; localrds no longer answers "
-                                 f"GET /_localrds/health either (log: "
-                                 f"{self.server.log_path})") from None
-            raise BenchError(f"{action} failed: {e}") from None
-
-    def instance(self, ident):
-        r = self.api("describe_db_instances", missing="DBInstanceNotFound",
-                     DBInstanceIdentifier=ident)
-        return r["DBInstances"][0] if r else None
-
-    def instance_status(self, ident):
-        inst = self.instance(ident)
-        return (inst["DBInstanceStatus"] if inst else GONE), inst
-
-    def snapshot_status(self, snap):
-        r = self.api("describe_db_snapshots", missing="DBSnapshotNotFound",
-                     DBSnapshotIdentifier=snap)
-        s = r["DBSnapshots"][0] if r and r["DBSnapshots"] else None
-        return (s["Status"] if s else GONE), s
-
-    def wait_status(self, what, fetch, want, failed, interval):
-        """Calls fetch() -> (status, obj) every `interval` s until the status is `want`. Returns
-        (perf_counter of the response showing it, obj, polls). Fails fast on a status in
-        `failed`, and after --timeout seconds, naming the statuses seen."""
-        deadline = time.perf_counter() + self.args.timeout
-        seen, polls = [], 0
-        while True:
-            status, obj = fetch()
-            t = time.perf_counter()
-            polls += 1
-            if not seen or seen[-1] != status:
-                seen.append(status)
-            if status == want:
-                return t, obj, polls
-            if status in failed:
-                raise BenchError(f"{what}: status {status} (seen {' -> '.join(seen)})")
-            if t >= deadline:
-                raise BenchError(f"{what}: not {want} after {self.args.timeout:.0f} s "
-                                 f"(seen {' -> '.join(seen)})")
-            time.sleep(interval)
-
-    def waiter(self, name, delay, **kw):
-        """A boto3 waiter with a short Delay and --timeout in all; returns its number of polls."""
-        w = self.client.get_waiter(name)
-        event = f"after-call.rds.{w.config.operation}"
-        polls = [0]
-
-        def count(**_):
-            polls[0] += 1
-        self.client.meta.events.register(event, count)
-        try:
-            w.wait(WaiterConfig={"Delay": delay,
-                                 "MaxAttempts": int(self.args.timeout / delay) + 1}, **kw)
-        except WaiterError as e:
-            raise BenchError(f"waiter {name} ({kw}): {e}") from None
-        finally:
-            self.client.meta.events.unregister(event, count)
-        return polls[0]
-
-    def create_instance(self, ident):
-        port = self.server.next_port()
-        t0 = time.perf_counter()
-        self.api("create_db_instance", DBInstanceIdentifier=ident, Engine="postgres",
-                 DBInstanceClass="db.t3.micro", AllocatedStorage=20,
-                 MasterUsername=bi.MASTER_USER, MasterUserPassword=bi.MASTER_PASSWORD,
-                 DBName=bi.DB_NAME, Port=port, BackupRetentionPeriod=7)
-        self.instances.append(ident)
-        polls = self.waiter("db_instance_available", 0.5, DBInstanceIdentifier=ident)
-        inst = self.instance(ident)
-        log(f"{ident}: available after {time.perf_counter() - t0:.2f} s ({polls} waiter polls), "
-            f"port {inst['Endpoint']['Port']}, {inst.get('DbiResourceId')}")
-        return inst
-
-    def delete_instance(self, ident):
-        """DeleteDBInstance (no final snapshot, automated backups deleted) and wait until
-        describe no longer finds it. Returns seconds."""
-        t0 = time.perf_counter()
-        self.api("delete_db_instance", DBInstanceIdentifier=ident, SkipFinalSnapshot=True,
-                 DeleteAutomatedBackups=True)
-        self.wait_status(f"deleting instance {ident}", lambda: self.instance_status(ident),
-                         GONE, set(), 0.2)
-        self.instances.remove(ident)
-        return time.perf_counter() - t0
-
-    def delete_snapshot(self, snap):
-        t0 = time.perf_counter()
-        self.api("delete_db_snapshot", DBSnapshotIdentifier=snap)
-        self.wait_status(f"deleting snapshot {snap}", lambda: self.snapshot_status(snap),
-                         GONE, set(), 0.2)
-        self.snapshots.remove(snap)
-        return time.perf_counter() - t0
-
-    def wait_trash_empty(self, timeout=60):
-        """localrds may remove a deleted directory after the API says it is gone: wait (at most
-        `timeout` s) until <data_dir>/trash is empty, so the next measurement has the disk."""
-        trash = os.path.join(self.data_dir, "trash")
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                if not os.listdir(trash):
-                    break
-            except FileNotFoundError:
-                break
-            time.sleep(0.1)
-        subprocess.run(["sync", "-f", self.data_dir], timeout=600)
-
     def wait_restored(self, ident, t0):
         """Polls a restoring instance until `available`; then checks SQL works. Returns a row."""
-        t_av, inst, polls = self.wait_status(
-            f"restored instance {ident}", lambda: self.instance_status(ident), "available",
+        t_av, inst, polls = self.rds.wait_status(
+            f"restored instance {ident}", lambda: self.rds.instance_status(ident), "available",
             INSTANCE_FAILED, self.args.poll)
         ep = endpoint(inst)
-        sql_ok = bi.sql_check(ep[1])
+        sql_ok = sql_check(ep[1])
         if sql_ok is None:
             raise BenchError(f"{ident} is available but `select 1` as the master user on "
                              f"{ep[0]}:{ep[1]} failed for 30 s")
@@ -334,59 +103,34 @@ class BackupsBench:
     # ---- setup
 
     def setup(self, res):
-        health = bi.http_json(self.server.endpoint + "/_localrds/health")
-        self.data_dir = health.get("data_dir")
-        if not self.data_dir:
-            raise BenchError(f"GET /_localrds/health has no data_dir: {health}")
+        self.rds.read_data_dir()
         # An instance nobody writes to, for the idle archive figure at the end.
-        self.create_instance("bench-idle")
-        inst = self.create_instance("bench-src")
+        self.rds.create_instance("bench-idle", BackupRetentionPeriod=7)
+        inst = self.rds.create_instance("bench-src", BackupRetentionPeriod=7)
         if inst.get("BackupRetentionPeriod") != 7:
             log(f"!! bench-src has BackupRetentionPeriod {inst.get('BackupRetentionPeriod')}")
         rid = inst["DbiResourceId"]
         self.src = {"id": "bench-src", "ep": endpoint(inst), "rid": rid,
-                    "pgdata": os.path.join(self.data_dir, "instances", rid, "pgdata")}
+                    "pgdata": os.path.join(self.rds.data_dir, "instances", rid, "pgdata")}
         if not os.path.isdir(self.src["pgdata"]):
             raise BenchError(f"no pgdata at {self.src['pgdata']}")
-        if bi.sql_check(self.src["ep"][1]) is None:
+        if sql_check(self.src["ep"][1]) is None:
             raise BenchError("bench-src: `select 1` as the master user fails")
         self.marks["created"] = wal_mark(self.src["ep"], "created")
 
         log(f"bench-src: pgbench -i -s {self.args.scale}")
-        t0 = time.perf_counter()
-        try:
-            r = subprocess.run(
-                pgbench_argv(self.src["ep"], "-i", "-q", "-s", str(self.args.scale)),
-                env=pg_env(), capture_output=True, text=True,
-                timeout=max(1800, 4 * self.args.timeout))
-        except subprocess.TimeoutExpired:
-            raise BenchError("pgbench -i did not finish") from None
-        if r.returncode != 0:
-            raise BenchError(f"pgbench -i failed: {(r.stdout + r.stderr)[-1500:]}")
-        res["load_s"] = time.perf_counter() - t0
+        res["load_s"] = pgbench_init(self.src["ep"], self.args.scale,
+                                     max(1800, 4 * self.args.timeout))
         self.marks["loaded"] = wal_mark(self.src["ep"], "loaded")
         res["load_wal_bytes"] = wal_bytes(self.src["ep"], self.marks["created"]["lsn"],
                                           self.marks["loaded"]["lsn"])
         log(f"bench-src: loaded in {res['load_s']:.1f} s, "
             f"{res['load_wal_bytes'] / MiB:.0f} MiB of WAL")
         res["archive_mode"] = psql(self.src["ep"], "SELECT current_setting('archive_mode')")
-        res["archiver_caught_up_s"] = self.wait_archiver() if res["archive_mode"] != "off" else None
+        res["archiver_caught_up_s"] = (wait_archiver(self.src["ep"], "bench-src")
+                                       if res["archive_mode"] != "off" else None)
         if res["archive_mode"] == "off":
             log("!! bench-src: archive_mode is off")
-
-    def wait_archiver(self):
-        """Waits (at most 120 s) until the source's archiver has every completed WAL segment,
-        so that it does not compete with the measurements. Returns seconds, or None."""
-        ep = self.src["ep"]
-        sql = ("SELECT coalesce(last_archived_wal, '') >= pg_walfile_name(pg_current_wal_lsn() - "
-               "pg_size_bytes(current_setting('wal_segment_size'))::numeric) FROM pg_stat_archiver")
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < 120:
-            if psql(ep, sql) == "t":
-                return time.perf_counter() - t0
-            time.sleep(0.5)
-        log("!! bench-src: the archiver had not caught up after 120 s")
-        return None
 
     # ---- 1. snapshots
 
@@ -395,14 +139,14 @@ class BackupsBench:
         available. Keeps the last snapshot for the restores; deletes the others."""
         rows = out["snapshots"] = []
         self.cp = out["cp"] = {"full": [], "without_wal": []}
-        snap_store = os.path.join(self.data_dir, "snapshots")
+        snap_store = os.path.join(self.rds.data_dir, "snapshots")
         for i in range(self.args.reps):
             pg_wal = du_bytes(os.path.join(self.src["pgdata"], "pg_wal"))
             for kind in ("full", "without_wal"):
                 row = cp_baseline(self.src["pgdata"], self.server.tmp, kind == "without_wal")
                 row["pg_wal_bytes"] = pg_wal
                 self.cp[kind].append(row)
-                out[f"cp_{kind}_s"] = bi.summary([r["total_s"] for r in self.cp[kind]])
+                out[f"cp_{kind}_s"] = summary([r["total_s"] for r in self.cp[kind]])
                 note = f" !! {row['cp_stderr']}" if "cp_stderr" in row else ""
                 log(f"baseline cp -a {kind}: {row['total_s']:.3f} s "
                     f"(cp {row['cp_s']:.3f} + sync {row['sync_s']:.3f}), "
@@ -410,16 +154,16 @@ class BackupsBench:
             snap = f"bench-snap-{i + 1}"
             store_before = du_bytes(snap_store) or 0
             t0 = time.perf_counter()
-            resp = self.api("create_db_snapshot", DBInstanceIdentifier=self.src["id"],
-                            DBSnapshotIdentifier=snap)
+            resp = self.rds.api("create_db_snapshot", DBInstanceIdentifier=self.src["id"],
+                                DBSnapshotIdentifier=snap)
             t1 = time.perf_counter()
-            self.snapshots.append(snap)
+            self.rds.snapshots.append(snap)
             out["kept_snapshot"] = snap
-            t_av, s, polls = self.wait_status(
-                f"snapshot {snap}", lambda: self.snapshot_status(snap), "available",
+            t_av, s, polls = self.rds.wait_status(
+                f"snapshot {snap}", lambda: self.rds.snapshot_status(snap), "available",
                 SNAPSHOT_FAILED, self.args.poll_snapshot)
             self.marks[f"snapshot-{i + 1}"] = wal_mark(self.src["ep"], f"after {snap}")
-            waiter_polls = self.waiter("db_snapshot_available", 0.2, DBSnapshotIdentifier=snap)
+            waiter_polls = self.rds.waiter("db_snapshot_available", 0.2, DBSnapshotIdentifier=snap)
             store_after = du_bytes(snap_store)
             row = {"id": snap, "call_s": t1 - t0, "to_available_s": t_av - t0, "polls": polls,
                    "status_in_response": resp["DBSnapshot"].get("Status"),
@@ -427,13 +171,13 @@ class BackupsBench:
                    "store_growth_bytes": None if store_after is None else
                    store_after - store_before}
             rows.append(row)
-            out["snapshot_s"] = bi.summary([r["to_available_s"] for r in rows])
+            out["snapshot_s"] = summary([r["to_available_s"] for r in rows])
             log(f"{snap}: available after {row['to_available_s']:.3f} s (call "
                 f"{row['call_s']:.3f} s, {polls} polls; waiter afterwards: {waiter_polls} "
                 f"poll(s)); snapshot store +{fmt_mb(row['store_growth_bytes'])} MiB")
             if i + 1 < self.args.reps:
-                self.delete_snapshot(snap)
-                self.wait_trash_empty()
+                self.rds.delete_snapshot(snap)
+                self.rds.wait_trash_empty()
         snap_s = out["snapshot_s"]["median"]
         out["ratio_vs_cp"] = snap_s / out["cp_full_s"]["median"]
         out["ratio_vs_cp_without_wal"] = snap_s / out["cp_without_wal_s"]["median"]
@@ -446,19 +190,19 @@ class BackupsBench:
         for i in range(self.args.reps):
             ident = f"bench-restore-{i + 1}"
             t0 = time.perf_counter()
-            self.api("restore_db_instance_from_db_snapshot", DBInstanceIdentifier=ident,
-                     DBSnapshotIdentifier=snap, Port=self.server.next_port())
-            self.instances.append(ident)
+            self.rds.api("restore_db_instance_from_db_snapshot", DBInstanceIdentifier=ident,
+                         DBSnapshotIdentifier=snap, Port=self.server.next_port())
+            self.rds.instances.append(ident)
             row = self.wait_restored(ident, t0)
             row["accounts"] = int(psql(row["ep"], "SELECT count(*) FROM pgbench_accounts"))
             row["rows_ok"] = row["accounts"] == expected
             log(f"{ident}: available after {row['to_available_s']:.3f} s ({row['polls']} polls), "
                 f"SQL ok {row['sql_ok_after_s']:.3f} s later, pgbench_accounts "
                 f"{row['accounts']} (expected {expected})")
-            row["delete_s"] = self.delete_instance(ident)
-            self.wait_trash_empty()
+            row["delete_s"] = self.rds.delete_instance(ident)
+            self.rds.wait_trash_empty()
             rows.append(row)
-            out["restore_s"] = bi.summary([r["to_available_s"] for r in rows])
+            out["restore_s"] = summary([r["to_available_s"] for r in rows])
             out["rows_ok"] = all(r["rows_ok"] for r in rows)
         cp_full = median(r["total_s"] for r in self.cp.get("full", []))
         out["ratio_vs_cp"] = out["restore_s"]["median"] / cp_full if cp_full else None
@@ -504,7 +248,7 @@ class BackupsBench:
         deadline = time.time() + a.timeout
         lrt, no_lrt_since = None, time.time()
         while True:
-            inst = self.instance(self.src["id"])
+            inst = self.rds.instance(self.src["id"])
             now = time.time()
             lrt = inst.get("LatestRestorableTime") if inst else None
             if lrt is not None:
@@ -525,10 +269,10 @@ class BackupsBench:
 
         ident = "bench-pitr"
         t0 = time.perf_counter()
-        self.api("restore_db_instance_to_point_in_time", SourceDBInstanceIdentifier=self.src["id"],
-                 TargetDBInstanceIdentifier=ident, RestoreTime=utc(target),
-                 Port=self.server.next_port())
-        self.instances.append(ident)
+        self.rds.api("restore_db_instance_to_point_in_time",
+                     SourceDBInstanceIdentifier=self.src["id"], TargetDBInstanceIdentifier=ident,
+                     RestoreTime=utc(target), Port=self.server.next_port())
+        self.rds.instances.append(ident)
         row = self.wait_restored(ident, t0)
         out.update({k: row[k] for k in ("to_available_s", "polls", "sql_ok_after_s")})
         target_sql = utc(target).strftime("%Y-%m-%d %H:%M:%S")
@@ -562,11 +306,11 @@ class BackupsBench:
         for k in ("wal_since_snapshot_bytes", "wal_since_automated_backup_bytes"):
             if out.get(k) is not None:
                 out[k.replace("_bytes", "_mb_per_s")] = out[k] / MiB / out["to_available_s"]
-        out["delete_s"] = self.delete_instance(ident)
+        out["delete_s"] = self.rds.delete_instance(ident)
 
     def newest_automated_backup(self, before_epoch):
-        r = self.api("describe_db_snapshots", DBInstanceIdentifier=self.src["id"],
-                     SnapshotType="automated")
+        r = self.rds.api("describe_db_snapshots", DBInstanceIdentifier=self.src["id"],
+                         SnapshotType="automated")
         snaps = [s for s in r.get("DBSnapshots", []) if s.get("SnapshotCreateTime") and
                  s["SnapshotCreateTime"].timestamp() <= before_epoch]
         if not snaps:
@@ -609,7 +353,7 @@ class BackupsBench:
             end = time.time() + a.lag_duration
             nxt = time.time()
             while time.time() < end:
-                inst = self.instance(self.src["id"])
+                inst = self.rds.instance(self.src["id"])
                 now = time.time()
                 lrt = inst.get("LatestRestorableTime") if inst else None
                 newest = commits[-1] if commits else None
@@ -626,8 +370,8 @@ class BackupsBench:
         out.update({"duration_s": a.lag_duration, "inserts": len(commits),
                     "insert_errors": errors[:5], "samples": len(samples),
                     "samples_without_lrt": len(samples) - len(lags),
-                    "now_minus_lrt_s": bi.summary(lags),
-                    "newest_commit_minus_lrt_s": bi.summary(gaps),
+                    "now_minus_lrt_s": summary(lags),
+                    "newest_commit_minus_lrt_s": summary(gaps),
                     "samples_lrt_covers_newest_commit": sum(1 for g in gaps if g <= 0)})
         if not lags:
             raise BenchError("DescribeDBInstances never showed a LatestRestorableTime")
@@ -641,9 +385,9 @@ class BackupsBench:
         watched = {}
         for ident, label in (("bench-idle", "bench-idle, never written to"),
                              (self.src["id"], "bench-src, idle since the lag test")):
-            inst = self.instance(ident)
+            inst = self.rds.instance(ident)
             if inst:
-                watched[label] = os.path.join(self.data_dir, "archive", inst["DbiResourceId"])
+                watched[label] = os.path.join(self.rds.data_dir, "archive", inst["DbiResourceId"])
         time.sleep(a.settle)
         series = {label: [] for label in watched}
         t0 = time.time()
@@ -673,18 +417,14 @@ class BackupsBench:
         """Deletes what the bench created, through the API (as RDS users do), and notes whether
         the source's archive directory survives DeleteAutomatedBackups=True."""
         out["errors"] = []
-        src_archive = (os.path.join(self.data_dir, "archive", self.src["rid"])
-                       if self.src and self.data_dir else None)
-        for snap in list(self.snapshots):
+        src_archive = (os.path.join(self.rds.data_dir, "archive", self.src["rid"])
+                       if self.src and self.rds.data_dir else None)
+        for snap in list(self.rds.snapshots):
             try:
-                out[f"delete_{snap}_s"] = self.delete_snapshot(snap)
+                out[f"delete_{snap}_s"] = self.rds.delete_snapshot(snap)
             except BenchError as e:
                 out["errors"].append(str(e))
-        for ident in list(self.instances):
-            try:
-                out[f"delete_{ident}_s"] = self.delete_instance(ident)
-            except BenchError as e:
-                out["errors"].append(str(e))
+        self.rds.delete_all(out)
         if src_archive:  # RDS deletes the automated backups with the instance; allow 10 s
             deadline = time.time() + 10
             while os.path.exists(src_archive) and time.time() < deadline:
@@ -692,44 +432,10 @@ class BackupsBench:
             out["source_archive_left_bytes"] = du_bytes(src_archive)
 
 
-def endpoint(inst):
-    ep = inst.get("Endpoint") or {}
-    if not ep.get("Address") or not ep.get("Port"):
-        raise BenchError(f"{inst.get('DBInstanceIdentifier')} has no Endpoint: {ep}")
-    return ep["Address"], int(ep["Port"])
+def run(args, res):
+    res.update({"scale": args.scale, "reps": args.reps})
 
-
-def run_section(res, name, fn, *args):
-    """Runs fn(out, *args), which fills res[name] = out as it goes: a failure keeps what was
-    measured before it, adds out['error'], and the run goes on (unless localrds hung)."""
-    hung = next((v["error"] for v in res.values() if isinstance(v, dict) and v.get("hung")), None)
-    if hung:
-        res[name] = {"error": "skipped: localrds stopped answering"}
-        return False
-    log(f"== {name}")
-    out = res[name] = {}
-    t0 = time.time()
-    try:
-        fn(out, *args)
-    except BenchError as e:
-        log(f"!! {name} failed: {e}")
-        out["error"] = str(e)
-        out["hung"] = isinstance(e, ServerHung)
-    except Exception as e:  # noqa: BLE001 - a bug in one section must not lose the others
-        traceback.print_exc()
-        out["error"] = f"{type(e).__name__}: {e}"
-    out["section_s"] = time.time() - t0
-    return "error" not in out
-
-
-def run(args):
-    started = time.time()
-    res = {"mode": "quick" if args.quick else "full", "scale": args.scale, "reps": args.reps,
-           "host": {"cpus": os.cpu_count(),
-                    "mem_total_kb": bi.read_kv_kb("/proc/meminfo", {"MemTotal"}).get("MemTotal")}}
-    server = bi.Localrds(args.bin, pool_size=args.pool_size, label="backups", keep=args.keep)
-    try:
-        server.start()
+    def sections(server):
         bench = BackupsBench(args, server)
         if run_section(res, "setup", bench.setup):
             if run_section(res, "snapshot", bench.measure_snapshots):
@@ -742,11 +448,7 @@ def run(args):
             run_section(res, "idle_archive", bench.measure_idle_archive)
         # Not on an interrupt or a crash of the bench itself: server.stop() resets everything.
         run_section(res, "api_cleanup", bench.api_cleanup)
-    finally:
-        server.stop()
-        res["cleanup"] = getattr(server, "cleanup_info", None)
-    res["elapsed_s"] = time.time() - started
-    return res
+    skeleton.with_server(args, "backups", res, sections)
 
 
 # --------------------------------------------------------------------------------------------
@@ -754,12 +456,10 @@ def run(args):
 
 def report(res):
     w = sys.stdout.write
-    mem = res["host"].get("mem_total_kb") or 0
     w(f"\n=== localrds backups benchmark ({res['mode']} mode, pgbench scale {res['scale']}, "
-      f"{res['host']['cpus']} CPUs, {mem / 1024 / 1024:.1f} GiB RAM) ===\n")
-    for name in ("setup", "snapshot", "restore", "pitr", "lrt_lag", "idle_archive", "api_cleanup"):
-        if res.get(name, {}).get("error"):
-            w(f"!! {name}: {res[name]['error']}\n")
+      f"{host_text(res)}) ===\n")
+    section_errors(w, res, ("setup", "snapshot", "restore", "pitr", "lrt_lag", "idle_archive",
+                            "api_cleanup"))
 
     su = res.get("setup", {})
     if "load_s" in su:
@@ -787,8 +487,8 @@ def report(res):
         for label, st, size in rows:
             if not st:
                 continue
-            w(f"{label:<44}{st['n']:>3}{st['min']:>8.3f}{st['median']:>8.3f}{st['max']:>8.3f}"
-              f"{bi.fmt_ratio(st['median'], cp_med):>10}{fmt_mb(size):>7}\n")
+            w(f"{label:<44}{stat_cols(st)}{fmt_ratio(st['median'], cp_med):>10}"
+              f"{fmt_mb(size):>7}\n")
         pg_wal = median(r["pg_wal_bytes"] for r in cp["full"])
         w(f"goal: snapshot <= 1.3x cp -a. MiB: snapshot store growth per snapshot / bytes copied;"
           f" pg_wal was {fmt_mb(pg_wal)} MiB of the pgdata\n")
@@ -873,9 +573,7 @@ def report(res):
           f"{'gone' if left is None else f'{left} bytes left'}\n")
         for e in cl["errors"]:
             w(f"!! {e}\n")
-    c = res.get("cleanup") or {}
-    if c.get("servers_running_0_5s_after_reset") or c.get("servers_left_after_sigterm"):
-        w("!! PostgreSQL servers were left running after reset/SIGTERM (the bench stopped them)\n")
+    servers_left(w, res)
 
     # the compact summary
     w("\n-- summary\n")
@@ -886,7 +584,7 @@ def report(res):
     def line(label, value, goal="", bases=(None, None)):
         number = None if isinstance(value, str) else value
         v = value if number is None else fmt(value)
-        cols = "".join(f"{fmt(b):>{width}}{bi.fmt_ratio(number, b):>8}"
+        cols = "".join(f"{fmt(b):>{width}}{fmt_ratio(number, b):>8}"
                        for b, width in zip(bases, (8, 11)))
         w(f"{label:<36}{v:>10}{cols}  {goal}\n")
 
@@ -910,13 +608,12 @@ def report(res):
         line(f"idle archive growth ({i['label'].split(',')[0]})",
              "-" if i["t0_bytes"] is None or i["end_bytes"] is None
              else f"{i['end_bytes'] - i['t0_bytes']:+d} B", f"in {ia['wait_s']:g} s")
-    w(f"\nlocalrds measured: a copy of {res.get('bin')} ({res.get('bin_id')}); total bench time "
-      f"{res['elapsed_s']:.1f} s\n")
+    footer(w, res)
 
 
 def failed(res):
     """True when a section failed or a restored instance had the wrong rows."""
-    if any(isinstance(v, dict) and v.get("error") for v in res.values()):
+    if section_failed(res):
         return True
     if res.get("restore", {}).get("rows_ok") is False:
         return True
@@ -925,43 +622,8 @@ def failed(res):
     return False
 
 
-def measure_a_copy(args, run, report, failed, json_tag):
-    """Runs `run(args)` against a private copy of args.bin (others may rebuild build/localrds
-    while a bench runs), prints `report(res)` and one `<json_tag> {...}` line with every figure,
-    and exits 1 when `failed(res)`. SIGTERM/SIGHUP become KeyboardInterrupt, so that the
-    benches' finally blocks clean up."""
-    def on_signal(signum, _frame):  # SIGTERM/SIGHUP -> KeyboardInterrupt: finally blocks clean up
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-
-    # Measure a private copy: others may rebuild build/localrds while the bench runs.
-    snap_dir = tempfile.mkdtemp(prefix="localrds-bench-bin-")
-    try:
-        copy = os.path.join(snap_dir, "localrds")
-        shutil.copy2(args.bin, copy)
-        os.chmod(snap_dir, 0o755)
-        log(f"measuring a copy of {args.bin} ({bi.binary_id(args.bin)})")
-        source_bin, args.bin = args.bin, copy
-        res = run(args)
-        res["bin"], res["bin_id"] = source_bin, bi.binary_id(copy)
-    finally:
-        shutil.rmtree(snap_dir, ignore_errors=True)
-    try:
-        report(res)
-    except Exception as e:  # noqa: BLE001 - the JSON line must still come out
-        traceback.print_exc()
-        log(f"report failed: {e!r}")
-    print(json_tag + " " + json.dumps(res, sort_keys=True, default=str), flush=True)
-    sys.exit(1 if failed(res) else 0)
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="smoke run on a small database")
-    ap.add_argument("--bin", default=os.environ.get("LOCALRDS_BIN", "build/localrds"),
-                    help="localrds binary (env LOCALRDS_BIN, default build/localrds)")
+    ap = skeleton.parser(__doc__, "smoke run on a small database")
     ap.add_argument("--scale", type=int, help="pgbench scale (default 70 = ~1 GiB, quick 5)")
     ap.add_argument("--reps", type=int, help="snapshots, copies and restores (default 3, quick 1)")
     ap.add_argument("--pitr-duration", type=int, help="pgbench -T for the PITR load "
@@ -982,25 +644,16 @@ def main():
     ap.add_argument("--pool-size", type=int, default=0,
                     help="localrds --pool-size (default 0: no initdb in the background while "
                          "measuring)")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir (debugging)")
-    args = ap.parse_args()
-    for name, full, quick in (("scale", 70, 5), ("reps", 3, 1), ("pitr_duration", 20, 5),
-                              ("lag_duration", 20.0, 6.0), ("idle_wait", 30.0, 10.0),
-                              ("settle", 5.0, 2.0)):
-        if getattr(args, name) is None:
-            setattr(args, name, quick if args.quick else full)
+    args = skeleton.parse(ap, (("scale", 70, 5), ("reps", 3, 1), ("pitr_duration", 20, 5),
+                               ("lag_duration", 20.0, 6.0), ("idle_wait", 30.0, 10.0),
+                               ("settle", 5.0, 2.0)))
     if args.reps < 1 or args.scale < 1:
         sys.exit("--reps and --scale must be at least 1")
-    args.bin = os.path.abspath(args.bin)
-    if not os.access(args.bin, os.X_OK):
-        sys.exit(f"localrds binary not found: {args.bin} (set LOCALRDS_BIN or --bin)")
-    for tool in ("psql", "pgbench", "cp", "du", "sync"):
-        if not shutil.which(tool):
-            sys.exit(f"bench_backups.py needs {tool} on PATH")
+    skeleton.require(args, "bench_backups.py", ("psql", "pgbench", "cp", "du", "sync"))
     if os.geteuid() != 0:
         log("not root: reading the instances' pgdata and archive directories will fail")
 
-    measure_a_copy(args, run, report, failed, "BENCH_BACKUPS_JSON")
+    skeleton.measure(args, run, report, failed, "BENCH_BACKUPS_JSON")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 """Benchmark of localrds' Docker runtime against its local runtime, in the same run.
 
 Two `localrds serve` run side by side on temp data dirs (the Localrds wrapper of
-bench_instances.py): one with `--runtime local` (PostgreSQL servers as local processes, the
+bench/lib/server.py): one with `--runtime local` (PostgreSQL servers as local processes, the
 default) and one with `--runtime docker` (every PostgreSQL server in its own container, host
 network). Every figure is measured on both, interleaved, and printed with the ratio
 docker / local of the medians:
@@ -12,13 +12,14 @@ docker / local of the medians:
      runtime, single-AZ and MultiAZ=true (which also builds a synchronous standby: the time
      until GET /_localrds/instances says it is `ready` is printed too). localrds' own step
      times come from its log (`[ops] op=N kind=create ... step=S ok Nms`).
-  2. Multi-AZ failover, with bench_failover.py's probe (new TCP connection + SCRAM + INSERT
-     through the endpoint) and its rep procedure: (a) kill -9 of the primary postmaster (the
-     host pid GET /_localrds/instances/<id> reports as `server.pid`; for the docker runtime the
-     container's postmaster as the host sees it) -> the first INSERT that succeeds (the health
-     monitor fails over by itself); (b) RebootDBInstance ForceFailover=true -> the first INSERT
-     on the new primary. --reps times each on each runtime, the standby `ready` again before
-     the next rep. Also every failover step's time from localrds' log, per runtime.
+  2. Multi-AZ failover, with the failover bench's probe (new TCP connection + SCRAM + INSERT
+     through the endpoint) and its rep procedure (bench/lib/multi_az.py): (a) kill -9 of the
+     primary postmaster (the host pid GET /_localrds/instances/<id> reports as `server.pid`;
+     for the docker runtime the container's postmaster as the host sees it) -> the first
+     INSERT that succeeds (the health monitor fails over by itself); (b) RebootDBInstance
+     ForceFailover=true -> the first INSERT on the new primary. --reps times each on each
+     runtime, the standby `ready` again before the next rep. Also every failover step's time
+     from localrds' log, per runtime.
 
 Needs root (the kill -9 of servers that run as `postgres`), a Docker engine (`docker info`
 must work) with the image localrds/postgres:<major> (docker/build-image.sh), psql, python3 with
@@ -29,26 +30,24 @@ stderr, a report on stdout, then one line `BENCH_DOCKER_JSON {...}` with every f
 Usage: bench/run.sh docker [--quick] [...]   or   python3 bench/bench_docker.py --help
 """
 
-import argparse
 import os
-import shutil
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-# The other benchmarks' pieces: the Localrds server wrapper (temp dir, random ports, full
-# cleanup; extra_args carries --runtime), the API helpers and section runner of the backups
-# bench, measure_a_copy (a private copy of the binary), and the failover bench's probe client,
-# its rep procedure (failover_rep: kill or ForceFailover, probe, log split, standby ready again)
-# and its Multi-AZ create.
-import bench_instances as bi  # noqa: E402
-import bench_backups as bb  # noqa: E402
-import bench_failover as bf  # noqa: E402
+from lib import skeleton  # noqa: E402
+from lib.api import INSTANCE_FAILED, Rds, create_params, endpoint  # noqa: E402
+from lib.errors import BenchError  # noqa: E402
+from lib.multi_az import MAZ, PROBE_TABLE, MultiAz  # noqa: E402
+from lib.pg import psql  # noqa: E402
+from lib.probe import connect, probe_once  # noqa: E402
+from lib.report import (fmt, fmt_ratio, footer, host_text, log, section_errors,  # noqa: E402
+                        stat_cols)
+from lib.server import Localrds  # noqa: E402
+from lib.skeleton import run_section, section_failed  # noqa: E402
+from lib.stats import step_medians, summary  # noqa: E402
 
-log = bi.log
-BenchError = bb.BenchError
-fmt, median = bb.fmt, bb.median
 RUNTIMES = ("local", "docker")
 LABEL_DATA_DIR = "org.localrds.data-dir"  # the label docker_runtime.cc puts on its containers
 
@@ -106,13 +105,14 @@ def engine_info(image):
 # the benchmark
 
 class DockerBench:
-    """Both servers (runtime -> Localrds) and a FailoverBench on each (its API helpers, probe,
-    Multi-AZ create and failover reps, bound to that server)."""
+    """Both servers (runtime -> Localrds), the API of each (runtime -> Rds) and its Multi-AZ
+    instance (runtime -> MultiAz: create, the probe, the failover reps)."""
 
     def __init__(self, args):
         self.args = args
         self.servers = {}
-        self.benches = {}
+        self.rds = {}
+        self.maz = {}
 
     # ---- setup
 
@@ -122,20 +122,20 @@ class DockerBench:
             extra = ["--runtime", rt]
             if rt == "docker":
                 extra += ["--docker-image", a.docker_image]
-            srv = bi.Localrds(a.bin, pool_size=a.pool_size, label=rt, keep=a.keep,
-                              extra_args=extra)
+            srv = Localrds(a.bin, pool_size=a.pool_size, label=rt, keep=a.keep,
+                           extra_args=extra)
             self.servers[rt] = srv
             try:
                 srv.start()
             except RuntimeError as e:
                 raise BenchError(f"localrds --runtime {rt} did not start: {e}") from None
-            health = bi.http_json(srv.endpoint + "/_localrds/health")
+            health = srv.health()
             if health.get("runtime") != rt:
                 raise BenchError(f"localrds started with --runtime {rt} reports runtime "
                                  f"{health.get('runtime')!r}")
-            bench = bf.FailoverBench(a, srv)
-            bench.data_dir = health.get("data_dir")
-            self.benches[rt] = bench
+            rds = self.rds[rt] = Rds(srv, a.timeout)
+            rds.data_dir = health.get("data_dir")
+            self.maz[rt] = MultiAz(rds, a)
             out[rt] = {"health": health, "api": srv.endpoint, "log": srv.log_path}
         out["engine"] = engine_info(a.docker_image)
 
@@ -145,25 +145,22 @@ class DockerBench:
         """CreateDBInstance, then DescribeDBInstances every --poll s until `available`; then
         the first `SELECT 1` through the endpoint (and for Multi-AZ the standby `ready`); then
         DeleteDBInstance until describe no longer finds it. Times from sending the call."""
-        a, bench, srv = self.args, self.benches[rt], self.servers[rt]
+        a, rds, srv = self.args, self.rds[rt], self.servers[rt]
         port = srv.next_port()
         t0 = time.perf_counter()
-        resp = bench.api("create_db_instance", DBInstanceIdentifier=ident, Engine="postgres",
-                         DBInstanceClass="db.t3.micro", AllocatedStorage=20,
-                         MasterUsername=bi.MASTER_USER, MasterUserPassword=bi.MASTER_PASSWORD,
-                         DBName=bi.DB_NAME, Port=port, MultiAZ=multi_az)
+        resp = rds.api("create_db_instance", **create_params(ident, port, MultiAZ=multi_az))
         call_s = time.perf_counter() - t0
-        bench.instances.append(ident)
-        t_av, inst, polls = bench.wait_status(f"{rt}: {ident}", lambda: bench.instance_status(ident),
-                                              "available", bb.INSTANCE_FAILED, a.poll)
+        rds.instances.append(ident)
+        t_av, inst, polls = rds.wait_status(f"{rt}: {ident}", lambda: rds.instance_status(ident),
+                                            "available", INSTANCE_FAILED, a.poll)
         row = {"runtime": rt, "id": ident, "multi_az": multi_az, "call_s": call_s,
                "status_in_response": resp["DBInstance"].get("DBInstanceStatus"),
                "to_available_s": t_av - t0, "polls": polls, "port_asked": port}
-        ep = bb.endpoint(inst)
+        ep = endpoint(inst)
         row["port"] = ep[1]
         deadline = time.perf_counter() + 30
         while True:
-            outcome, rows, err = bf.probe_once(ep, "SELECT 1", a.attempt_timeout)
+            outcome, rows, err = probe_once(ep, "SELECT 1", a.attempt_timeout)
             if outcome == "ok":
                 row["sql_ok_after_s"] = time.perf_counter() - t_av
                 break
@@ -172,12 +169,12 @@ class DockerBench:
                                  f"on {ep[0]}:{ep[1]} failed for 30 s: {outcome} {err or ''}")
             time.sleep(0.01)
         if multi_az:
-            bench.wait_ready(ident)
+            self.maz[rt].wait_ready(ident)
             row["standby_ready_s"] = time.perf_counter() - t0
         row["steps_ms"] = srv.op_steps().get(ident, {})
         row["server_call_ms"] = srv.api_ms("CreateDBInstance").get(ident)
-        row["delete_s"] = bench.delete_instance(ident)
-        bench.wait_trash_empty()
+        row["delete_s"] = rds.delete_instance(ident)
+        rds.wait_trash_empty()
         log(f"{rt}: {ident} available after {row['to_available_s']:.3f} s (call "
             f"{call_s:.3f} s, {polls} polls" +
             (f", standby ready after {row['standby_ready_s']:.3f} s" if multi_az else "") +
@@ -206,7 +203,7 @@ class DockerBench:
                     s = out[f"{kind}_{rt}"] = {}
                     for key in ("to_available_s", "call_s", "sql_ok_after_s", "standby_ready_s",
                                 "delete_s"):
-                        s[key] = bf.stats([r.get(key) for r in mine])
+                        s[key] = summary([r.get(key) for r in mine])
                     s["steps_ms_median"] = step_medians(r["steps_ms"] for r in mine)
                     s["creating_in_response"] = sum(1 for r in mine
                                                     if r["status_in_response"] == "creating")
@@ -219,33 +216,33 @@ class DockerBench:
     def failover_setup(self, out):
         a = self.args
         for rt in RUNTIMES:
-            bench = self.benches[rt]
-            row = out[rt] = bench.create(bf.MAZ, True)
-            bench.maz_ep = row["ep"]
-            bb.psql(bench.maz_ep, bf.PROBE_TABLE)
-            info = bench.inspect(bf.MAZ)
+            maz = self.maz[rt]
+            row = out[rt] = maz.create(MAZ, True)
+            maz.ep = row["ep"]
+            psql(maz.ep, PROBE_TABLE)
+            info = self.servers[rt].inspect(MAZ)
             row["inspect"] = {k: info.get(k) for k in ("port", "server", "multi_az")}
-            pid, pgdata = bench.primary_pid(bf.MAZ)
+            pid, pgdata = maz.primary_pid(MAZ)
             row["primary"] = {"pid": pid, "pgdata": pgdata, "cgroup": cgroup_of(pid)}
-            log(f"{rt}: {bf.MAZ} primary postmaster pid {pid} ({row['primary']['cgroup']})")
+            log(f"{rt}: {MAZ} primary postmaster pid {pid} ({row['primary']['cgroup']})")
         # the probe's healthy round-trip, the floor of every failover time below: samples
         # alternate between the runtimes, so that a burst of load hits both alike
         sql = "INSERT INTO bench_failover_probe (tag) VALUES ('baseline') RETURNING id"
         times = {rt: [] for rt in RUNTIMES}
         for rt in RUNTIMES:
-            bf.probe_once(self.benches[rt].maz_ep, sql, a.attempt_timeout)  # warm
+            probe_once(self.maz[rt].ep, sql, a.attempt_timeout)  # warm
         for _ in range(a.probe_samples):
             for rt in RUNTIMES:
                 t = time.perf_counter()
-                if bf.probe_once(self.benches[rt].maz_ep, sql, a.attempt_timeout)[0] == "ok":
+                if probe_once(self.maz[rt].ep, sql, a.attempt_timeout)[0] == "ok":
                     times[rt].append(time.perf_counter() - t)
                 time.sleep(0.005)
         for rt in RUNTIMES:
-            out[rt]["probe_s"] = bf.stats(times[rt])
+            out[rt]["probe_s"] = summary(times[rt])
         out["probe_ratio"] = ratio_of(out, None, "probe_s")
         # the same INSERT on an open connection: the commit latency with the synchronous
         # standby, without the connection's start-up and SCRAM
-        conns = {rt: bf.connect(self.benches[rt].maz_ep, a.attempt_timeout) for rt in RUNTIMES}
+        conns = {rt: connect(self.maz[rt].ep, a.attempt_timeout) for rt in RUNTIMES}
         try:
             times = {rt: [] for rt in RUNTIMES}
             for _ in range(a.probe_samples):
@@ -258,7 +255,7 @@ class DockerBench:
             for c in conns.values():
                 c.close()
         for rt in RUNTIMES:
-            out[rt]["insert_open_s"] = bf.stats(times[rt])
+            out[rt]["insert_open_s"] = summary(times[rt])
         out["insert_open_ratio"] = ratio_of(out, None, "insert_open_s")
 
     def measure_failovers(self, out, mode):
@@ -269,7 +266,7 @@ class DockerBench:
             for i in range(a.reps):
                 for rt in (RUNTIMES if i % 2 == 0 else RUNTIMES[::-1]):
                     log(f"{rt}: {mode} failover {i + 1} of {a.reps}")
-                    r = self.benches[rt].failover_rep(mode, i)
+                    r = self.maz[rt].failover_rep(mode, i)
                     r["runtime"] = rt
                     ops = [o for o in r["log"]["ops"] if o["kind"] == "failover"]
                     r["steps_ms"] = ({s["step"]: s["ms"] for s in ops[0]["steps"]}
@@ -281,9 +278,9 @@ class DockerBench:
                 mine = [r for r in rows if r["runtime"] == rt]
                 s = out[rt] = {"n": len(mine)}
                 for key in ("to_insert_s", "ready_again_s", "write_gap_s", "call_s", "tail_ms"):
-                    s[key] = bf.stats([r.get(key) for r in mine])
+                    s[key] = summary([r.get(key) for r in mine])
                 for key in ("detect_ms", "monitor_ms"):
-                    s[key] = bf.stats([r["log"].get(key) for r in mine])
+                    s[key] = summary([r["log"].get(key) for r in mine])
                 s["steps_ms_median"] = step_medians(r["steps_ms"] for r in mine)
                 s["lost_probe_inserts"] = sum(r.get("lost_probe_inserts") or 0 for r in mine)
                 s["extra_failover_ops"] = sum(max(0, r["log"]["failover_ops"] - 1) for r in mine)
@@ -293,12 +290,8 @@ class DockerBench:
 
     def api_cleanup(self, out):
         out["errors"] = []
-        for rt, bench in self.benches.items():
-            for ident in list(bench.instances):
-                try:
-                    out[f"delete_{rt}_{ident}_s"] = bench.delete_instance(ident)
-                except BenchError as e:
-                    out["errors"].append(f"{rt}: {e}")
+        for rt, rds in self.rds.items():
+            rds.delete_all(out, name=rt)
 
     def stop(self, res):
         """Stops both servers (reset, SIGTERM, stray postmasters), then removes any container
@@ -329,15 +322,6 @@ def cgroup_of(pid):
     return path if len(path) < 40 else path[:28] + "..." + path[-8:]
 
 
-def step_medians(step_dicts):
-    """[{step: ms}] -> {step: median ms}, steps in first-seen order."""
-    seen = {}
-    for d in step_dicts:
-        for k, v in d.items():
-            seen.setdefault(k, []).append(v)
-    return {k: median(v) for k, v in seen.items()}
-
-
 def ratio_of(out, kind, key):
     """docker median / local median of out[<kind>_<rt>][key] (or out[<rt>][key])."""
     def med(rt):
@@ -347,28 +331,24 @@ def ratio_of(out, kind, key):
     return d / loc if d is not None and loc else None
 
 
-def run(args):
-    started = time.time()
-    res = {"mode": "quick" if args.quick else "full", "reps": args.reps,
-           "host": {"cpus": os.cpu_count(),
-                    "mem_total_kb": bi.read_kv_kb("/proc/meminfo", {"MemTotal"}).get("MemTotal")},
-           "options": {k: getattr(args, k) for k in
-                       ("pool_size", "poll", "settle", "probe_gap", "pre_probe",
-                        "attempt_timeout", "failover_timeout", "probe_samples", "docker_image")}}
+def run(args, res):
+    res.update({"reps": args.reps,
+                "options": {k: getattr(args, k) for k in
+                            ("pool_size", "poll", "settle", "probe_gap", "pre_probe",
+                             "attempt_timeout", "failover_timeout", "probe_samples",
+                             "docker_image")}})
     bench = DockerBench(args)
     try:
-        if bb.run_section(res, "setup", bench.setup):
+        if run_section(res, "setup", bench.setup):
             if not args.no_create:
-                bb.run_section(res, "create", bench.measure_creates)
-            if not args.no_failover and bb.run_section(res, "failover_setup",
-                                                       bench.failover_setup):
-                bb.run_section(res, "kill", bench.measure_failovers, "kill")
-                bb.run_section(res, "forced", bench.measure_failovers, "forced")
-        bb.run_section(res, "api_cleanup", bench.api_cleanup)
+                run_section(res, "create", bench.measure_creates)
+            if not args.no_failover and run_section(res, "failover_setup",
+                                                    bench.failover_setup):
+                run_section(res, "kill", bench.measure_failovers, "kill")
+                run_section(res, "forced", bench.measure_failovers, "forced")
+        run_section(res, "api_cleanup", bench.api_cleanup)
     finally:
         bench.stop(res)
-    res["elapsed_s"] = time.time() - started
-    return res
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,15 +356,10 @@ def run(args):
 
 def report(res):
     w = sys.stdout.write
-    mem = res["host"].get("mem_total_kb") or 0
     o = res.get("options", {})
     w(f"\n=== localrds Docker runtime vs local runtime ({res['mode']} mode, {res['reps']} reps "
-      f"of each figure on each runtime, interleaved, {res['host']['cpus']} CPUs, "
-      f"{mem / 1024 / 1024:.1f} GiB RAM) ===\n")
-    for name in ("setup", "create", "failover_setup", "kill", "forced", "api_cleanup"):
-        err = res.get(name, {}).get("error")
-        if err:
-            w(f"!! {name}: {err}\n")
+      f"of each figure on each runtime, interleaved, {host_text(res)}) ===\n")
+    section_errors(w, res, ("setup", "create", "failover_setup", "kill", "forced", "api_cleanup"))
     su = res.get("setup", {})
     if su.get("docker"):
         eng = su.get("engine", {})
@@ -394,8 +369,7 @@ def report(res):
           f"({'; '.join(eng.get('image_tags') or [])})\n")
 
     def srow(label, st, spec=".3f", extra=""):
-        w(f"{label:<46}{st['n']:>3}{st['min']:>8{spec}}{st['median']:>8{spec}}"
-          f"{st['max']:>8{spec}}{extra}\n")
+        w(f"{label:<46}{stat_cols(st, spec=spec)}{extra}\n")
 
     cr = res.get("create", {})
     if cr.get("reps"):
@@ -437,14 +411,14 @@ def report(res):
 
     fs = res.get("failover_setup", {})
     if fs.get("docker") or fs.get("local"):
-        w(f"\n-- 2. Multi-AZ failover ({bf.MAZ} on each runtime; probe = new TCP connection + "
+        w(f"\n-- 2. Multi-AZ failover ({MAZ} on each runtime; probe = new TCP connection + "
           f"SCRAM + INSERT through the endpoint, {o.get('probe_gap', 0) * 1000:g} ms after a "
           f"failed attempt)\n")
         for rt in RUNTIMES:
             r = fs.get(rt)
             if r:
                 p = r.get("primary", {})
-                w(f"{rt}: {bf.MAZ} available after {r['available_s']:.2f} s, standby ready after "
+                w(f"{rt}: {MAZ} available after {r['available_s']:.2f} s, standby ready after "
                   f"{fmt(r.get('standby_ready_s'), '.2f')} s; primary postmaster pid "
                   f"{p.get('pid')} (cgroup {p.get('cgroup')}); probe round-trip median "
                   f"{fmt((r.get('probe_s') or {}).get('median'), '.4f')} s, INSERT on an open "
@@ -492,7 +466,7 @@ def report(res):
             w(f"{'failover step, median ms':<28}{'local':>8}{'docker':>8}{'ratio':>8}\n")
             for k, v in steps.items():
                 w(f"{k:<28}{fmt(v.get('local'), '.0f'):>8}{fmt(v.get('docker'), '.0f'):>8}"
-                  f"{bi.fmt_ratio(v.get('docker'), v.get('local')):>8}\n")
+                  f"{fmt_ratio(v.get('docker'), v.get('local')):>8}\n")
         for rt in RUNTIMES:
             s = sec.get(rt) or {}
             if s.get("lost_probe_inserts") or s.get("extra_failover_ops"):
@@ -521,14 +495,14 @@ def report(res):
         for rt in RUNTIMES:
             st = (sec.get(f"{kind}_{rt}" if kind else rt) or {}).get(key)
             vals[rt] = st and st[stat]
-        r = bi.fmt_ratio(vals["docker"], vals["local"]) if stat == "median" else ""
+        r = fmt_ratio(vals["docker"], vals["local"]) if stat == "median" else ""
         w(f"{label:<46}{fmt(vals['local'], spec):>9}{fmt(vals['docker'], spec):>9}{r:>8}\n")
 
     if cr.get("reps"):
         for kind, name in (("single", "single-AZ"), ("maz", "Multi-AZ")):
             line(f"create {name} -> available, median", cr, "to_available_s", kind)
             line(f"create {name} -> available, max", cr, "to_available_s", kind, "max")
-            line(f"  of which the call itself, median", cr, "call_s", kind)
+            line("  of which the call itself, median", cr, "call_s", kind)
         line("create Multi-AZ -> standby ready, median", cr, "standby_ready_s", "maz")
     elif "create" in res:
         w(f"{'create':<46}{'error':>9}\n")
@@ -544,13 +518,12 @@ def report(res):
             line(f"  {mode}: -> standby ready again, median", sec, "ready_again_s")
         elif mode in res:
             w(f"{name:<46}{'error':>9}\n")
-    w(f"\nlocalrds measured: a copy of {res.get('bin')} ({res.get('bin_id')}); total bench time "
-      f"{res['elapsed_s']:.1f} s\n")
+    footer(w, res)
 
 
 def failed(res):
     """True when a section failed or an acknowledged probe INSERT was lost."""
-    if any(isinstance(v, dict) and v.get("error") for v in res.values()):
+    if section_failed(res):
         return True
     for key in ("kill", "forced"):
         if any((res.get(key, {}).get(rt) or {}).get("lost_probe_inserts") for rt in RUNTIMES):
@@ -559,11 +532,7 @@ def failed(res):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="smoke run: 2 reps of everything")
-    ap.add_argument("--bin", default=os.environ.get("LOCALRDS_BIN", "build/localrds"),
-                    help="localrds binary (env LOCALRDS_BIN, default build/localrds)")
+    ap = skeleton.parser(__doc__, "smoke run: 2 reps of everything")
     ap.add_argument("--reps", type=int, help="creates of each kind and failovers of each kind, "
                                              "per runtime (default 5, quick 2)")
     ap.add_argument("--poll", type=float, default=0.02,
@@ -591,19 +560,11 @@ def main():
     ap.add_argument("--pool-size", type=int, default=0,
                     help="localrds --pool-size of both servers (default 0: every create runs "
                          "initdb, and no initdb runs in the background while measuring)")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dirs (debugging)")
-    args = ap.parse_args()
-    for name, full, quick in (("reps", 5, 2), ("probe_samples", 50, 20)):
-        if getattr(args, name) is None:
-            setattr(args, name, quick if args.quick else full)
+    args = skeleton.parse(ap, (("reps", 5, 2), ("probe_samples", 50, 20)),
+                          keep_help="keep the temp dirs (debugging)")
     if min(args.reps, args.probe_samples) < 1:
         sys.exit("--reps and --probe-samples must be at least 1")
-    args.bin = os.path.abspath(args.bin)
-    if not os.access(args.bin, os.X_OK):
-        sys.exit(f"localrds binary not found: {args.bin} (set LOCALRDS_BIN or --bin)")
-    for tool in ("psql",):
-        if not shutil.which(tool):
-            sys.exit(f"bench_docker.py needs {tool} on PATH")
+    skeleton.require(args, "bench_docker.py", ("psql",))
     if os.geteuid() != 0:
         sys.exit("bench_docker.py must run as root: it kills PostgreSQL servers that run as "
                  "the user postgres (in containers too)")
@@ -611,7 +572,7 @@ def main():
     if problem:
         sys.exit(problem)
 
-    bb.measure_a_copy(args, run, report, failed, "BENCH_DOCKER_JSON")
+    skeleton.measure(args, run, report, failed, "BENCH_DOCKER_JSON")
 
 
 if __name__ == "__main__":

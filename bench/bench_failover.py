@@ -8,9 +8,9 @@ the same machine (or, where the issue's baseline is a hand-made PostgreSQL figur
 figure with its source, /work/shared/PG-LIMITS.md):
 
   0. The probe itself on a healthy instance: a new TCP connection + SCRAM + one INSERT through
-     the endpoint (a small PostgreSQL wire-protocol client in this file, so one attempt costs a
-     few ms instead of psql's ~30 ms start-up); also `psql -c` per attempt, and INSERTs on an
-     open connection (the commit latency with and without the synchronous standby).
+     the endpoint (a small PostgreSQL wire-protocol client, bench/lib/probe.py, so one attempt
+     costs a few ms instead of psql's ~30 ms start-up); also `psql -c` per attempt, and INSERTs
+     on an open connection (the commit latency with and without the synchronous standby).
   1. kill -9 of the primary's postmaster -> the first INSERT that succeeds through the endpoint
      (the health monitor fails over by itself), --reps times; the time split from localrds' log
      (detect, fence, promote, serve, the probe's tail).
@@ -32,35 +32,32 @@ on stderr, a report on stdout, then one line `BENCH_FAILOVER_JSON {...}` with ev
 Usage: bench/run.sh failover [--quick] [...]   or   python3 bench/bench_failover.py --help
 """
 
-import argparse
-import base64
-import datetime
-import hashlib
-import hmac
 import os
 import re
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-# The other benchmarks' helpers: the Localrds server wrapper (temp dir, random ports, full
-# cleanup), the boto3 client with the backups bench's retry policy, psql and pgbench over TCP as
-# the master user, the section runner and measure_a_copy (a private copy of the binary).
-import bench_instances as bi  # noqa: E402
-import bench_backups as bb  # noqa: E402
+from lib import skeleton  # noqa: E402
+from lib.api import Rds  # noqa: E402
+from lib.baselines import (AS_POSTGRES, INITDB_FLAGS, by_hand_env, pg_tool,  # noqa: E402
+                           wait_postmaster)
+from lib.env import MASTER_PASSWORD, PG_USER, SUPERUSER  # noqa: E402
+from lib.errors import BenchError  # noqa: E402
+from lib.host import kill_postmasters_under, procs_in  # noqa: E402
+from lib.multi_az import MAZ, PROBE_TABLE, MultiAz  # noqa: E402
+from lib.pg import parse_tps, pg_env, pgbench_argv, pgbench_init, psql  # noqa: E402
+from lib.probe import PgError, classify, connect, probe_once  # noqa: E402
+from lib.report import (BaselineSummary, fmt, fmt_ratio, footer, host_text, log,  # noqa: E402
+                        section_errors, servers_left, stat_cols)
+from lib.skeleton import run_section, section_failed  # noqa: E402
+from lib.stats import median, summary  # noqa: E402
 
-log = bi.log
-BenchError = bb.BenchError
-median, fmt = bb.median, bb.fmt
-psql, pg_env, pgbench_argv, endpoint = bb.psql, bb.pg_env, bb.pgbench_argv, bb.endpoint
-
-MAZ, SINGLE = "bench-maz", "bench-single"
+SINGLE = "bench-single"
 GOAL_MEDIAN_S, GOAL_MAX_S = 1.0, 3.0
 REF_RDS = "RDS: 60-120 s"
 REF_PROMOTE = ("PG-LIMITS.md row 9 (plain PostgreSQL, kill -9 then pg_promote(false) at once on "
@@ -72,224 +69,9 @@ REF_TPS = ("PG-LIMITS.md row 9 (scale 10, -c 4 -T 15, interleaved): no standby 3
            "standby 2312 (medians): ratio 0.59 (-41%)")
 PLAIN_PROMOTE_S = 0.037  # PG-LIMITS row 9 median, for the ratio column
 
-OPS_RE = re.compile(r"^(\S+) \[ops\] op=(\d+) kind=(\S+) id=(\S+) step=(\S+) (.*) (\d+)ms$")
-TS_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ")
-
-PROBE_TABLE = ("CREATE TABLE IF NOT EXISTS bench_failover_probe (id bigserial PRIMARY KEY, "
-               "tag text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())")
 COMMITS_TABLE = ("CREATE TABLE IF NOT EXISTS bench_commits (run int NOT NULL, writer int NOT NULL,"
                  " n int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), "
                  "PRIMARY KEY (run, writer, n))")
-
-
-def log_ts(line):
-    """Epoch seconds of a localrds log line (`2026-11-25T06:25:59.429Z [ops] ...`), or None."""
-    m = TS_RE.match(line)
-    if not m:
-        return None
-    return datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
-
-
-def stats(values):
-    return bi.summary([v for v in values if v is not None])
-
-
-# --------------------------------------------------------------------------------------------
-# a minimal PostgreSQL client (protocol 3.0, SCRAM-SHA-256 / md5 / trust, simple queries)
-
-class PgError(Exception):
-    """An ErrorResponse from the server."""
-
-    def __init__(self, fields):
-        self.fields = fields
-        self.sqlstate = fields.get("C", "")
-        super().__init__(f"{fields.get('S', 'ERROR')} {self.sqlstate}: {fields.get('M', '')}")
-
-
-_SALTED = {}  # (password, salt, iterations) -> SaltedPassword: the probe need not redo PBKDF2
-
-
-class PgConn:
-    """One connection over TCP. Every socket operation has `timeout` seconds. Raises OSError
-    (ConnectionRefusedError, ConnectionResetError, TimeoutError, ...), EOFError when the server
-    closes the connection, PgError on an ErrorResponse."""
-
-    def __init__(self, host, port, user, password, database, timeout=3.0):
-        self.buf = bytearray()
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        try:
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._startup(user, password, database)
-        except BaseException:
-            self.sock.close()
-            raise
-
-    def _send(self, kind, body):
-        self.sock.sendall(kind + struct.pack("!i", len(body) + 4) + body)
-
-    def _read(self, n):
-        while len(self.buf) < n:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("the server closed the connection")
-            self.buf += chunk
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
-
-    def _message(self):
-        head = self._read(5)
-        return head[:1], self._read(struct.unpack("!i", head[1:])[0] - 4)
-
-    @staticmethod
-    def _error(body):
-        fields = {}
-        for part in body.split(b"\0"):
-            if part:
-                fields[chr(part[0])] = part[1:].decode(errors="replace")
-        return PgError(fields)
-
-    def _startup(self, user, password, database):
-        params = b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in
-                          (("user", user), ("database", database),
-                           ("application_name", "bench_failover")))
-        body = struct.pack("!i", 196608) + params + b"\0"
-        self.sock.sendall(struct.pack("!i", len(body) + 4) + body)
-        scram = None
-        while True:
-            kind, body = self._message()
-            if kind == b"E":
-                raise self._error(body)
-            if kind == b"Z":
-                return
-            if kind != b"R":
-                continue  # ParameterStatus, BackendKeyData, NoticeResponse
-            code = struct.unpack("!i", body[:4])[0]
-            if code == 0:
-                continue
-            if code == 3:  # cleartext
-                self._send(b"p", password.encode() + b"\0")
-            elif code == 5:  # md5
-                inner = hashlib.md5(password.encode() + user.encode()).hexdigest()
-                outer = hashlib.md5(inner.encode() + body[4:8]).hexdigest()
-                self._send(b"p", b"md5" + outer.encode() + b"\0")
-            elif code == 10:  # SASL
-                if b"SCRAM-SHA-256\0" not in body[4:]:
-                    raise PgError({"C": "28000", "M": f"SASL mechanisms {body[4:]!r}"})
-                nonce = base64.b64encode(os.urandom(18)).decode()
-                scram = {"first_bare": f"n=,r={nonce}", "nonce": nonce}
-                first = ("n,," + scram["first_bare"]).encode()
-                self._send(b"p", b"SCRAM-SHA-256\0" + struct.pack("!i", len(first)) + first)
-            elif code == 11:  # SASLContinue: server-first-message
-                server_first = body[4:].decode()
-                attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
-                if not attrs["r"].startswith(scram["nonce"]):
-                    raise PgError({"C": "28000", "M": "SCRAM: bad server nonce"})
-                salt, iters = base64.b64decode(attrs["s"]), int(attrs["i"])
-                key = (password, salt, iters)
-                if key not in _SALTED:
-                    _SALTED[key] = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iters)
-                salted = _SALTED[key]
-                client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-                stored_key = hashlib.sha256(client_key).digest()
-                without_proof = "c=biws,r=" + attrs["r"]
-                auth = f"{scram['first_bare']},{server_first},{without_proof}".encode()
-                sig = hmac.new(stored_key, auth, hashlib.sha256).digest()
-                proof = bytes(a ^ b for a, b in zip(client_key, sig))
-                server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-                scram["server_sig"] = hmac.new(server_key, auth, hashlib.sha256).digest()
-                self._send(b"p", (without_proof + ",p=" +
-                                  base64.b64encode(proof).decode()).encode())
-            elif code == 12:  # SASLFinal
-                final = dict(kv.split("=", 1) for kv in body[4:].decode().split(","))
-                if base64.b64decode(final.get("v", "")) != scram["server_sig"]:
-                    raise PgError({"C": "28000", "M": "SCRAM: bad server signature"})
-            else:
-                raise PgError({"C": "28000", "M": f"unsupported authentication request {code}"})
-
-    def query(self, sql):
-        """Simple query -> rows (lists of str or None) of the last result. Returns only after
-        ReadyForQuery, i.e. after the commit of an autocommit statement was acknowledged."""
-        self._send(b"Q", sql.encode() + b"\0")
-        rows, error = [], None
-        while True:
-            kind, body = self._message()
-            if kind == b"D":
-                n = struct.unpack("!h", body[:2])[0]
-                pos, row = 2, []
-                for _ in range(n):
-                    ln = struct.unpack("!i", body[pos:pos + 4])[0]
-                    pos += 4
-                    if ln < 0:
-                        row.append(None)
-                    else:
-                        row.append(body[pos:pos + ln].decode())
-                        pos += ln
-                rows.append(row)
-            elif kind == b"T":
-                rows = []
-            elif kind == b"E":
-                error = self._error(body)
-            elif kind == b"Z":
-                if error:
-                    raise error
-                return rows
-
-    def close(self):
-        try:
-            self._send(b"X", b"")
-        except OSError:
-            pass
-        self.sock.close()
-
-
-def classify(e):
-    """A short name for a failed attempt: refused, reset, eof, timeout, pg <SQLSTATE>, ..."""
-    if isinstance(e, PgError):
-        return f"pg {e.sqlstate}"
-    if isinstance(e, ConnectionRefusedError):
-        return "refused"
-    if isinstance(e, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
-        return "reset"
-    if isinstance(e, EOFError):
-        return "eof"
-    if isinstance(e, TimeoutError):
-        return "timeout"
-    if isinstance(e, OSError):
-        return f"os {e.errno}"
-    return type(e).__name__
-
-
-def connect(ep, timeout, user=bi.MASTER_USER, database=bi.DB_NAME):
-    return PgConn(ep[0], ep[1], user, bi.MASTER_PASSWORD, database, timeout)
-
-
-def probe_once(ep, sql, timeout, user=bi.MASTER_USER, database=bi.DB_NAME):
-    """One attempt: new connection + SCRAM + `sql` + close. -> (outcome, rows, PgError text)."""
-    try:
-        c = connect(ep, timeout, user, database)
-        try:
-            rows = c.query(sql)
-        finally:
-            c.close()
-        return "ok", rows, None
-    except (OSError, EOFError, PgError) as e:
-        return classify(e), None, str(e) if isinstance(e, PgError) else None
-
-
-def procs_in(directory):
-    """Pids of the processes whose working directory is `directory` (PostgreSQL's processes
-    chdir to their data directory; the children of a killed postmaster exit on their own)."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                if os.readlink(f"/proc/{pid}/cwd") == directory:
-                    found.append(int(pid))
-            except OSError:
-                pass
-    return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,7 +88,7 @@ class Handmade:
     def __init__(self, root, ports, timeout):
         self.root, self.ports, self.timeout = root, list(ports), timeout
         self.dirs = [os.path.join(root, "a"), os.path.join(root, "b")]
-        self.env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
+        self.env = by_hand_env()
         self.primary = 0  # index into dirs; the standby is 1 - primary
         self.port_of = {}  # dir index -> TCP port
         self.procs = {}  # dir index -> Popen of `runuser ... postgres -D`, reaped by us: a
@@ -314,10 +96,11 @@ class Handmade:
         #                  its socket lock file then looks held
 
     def pg(self, *argv, timeout=120):
-        r = subprocess.run(["runuser", "-u", bi.PG_USER, "--", *argv], env=self.env, cwd="/",
-                           capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run([*AS_POSTGRES, *argv], env=self.env, cwd="/", capture_output=True,
+                           text=True, timeout=timeout)
         if r.returncode != 0:
-            raise BenchError(f"by hand: {' '.join(argv[:2])} failed: {(r.stdout + r.stderr)[-800:]}")
+            raise BenchError(f"by hand: {' '.join(argv[:2])} failed: "
+                             f"{(r.stdout + r.stderr)[-800:]}")
         return r.stdout
 
     def pid(self, i):
@@ -329,21 +112,11 @@ class Handmade:
         (or standby), polled every ms."""
         with open(self.dirs[i] + ".log", "ab") as logf:
             self.procs[i] = subprocess.Popen(
-                ["runuser", "-u", bi.PG_USER, "--", os.path.join(bi.PG_BIN, "postgres"), "-D",
-                 self.dirs[i]], env=self.env, cwd="/", stdout=logf, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True)
-        if not wait:
+                [*AS_POSTGRES, pg_tool("postgres"), "-D", self.dirs[i]], env=self.env, cwd="/",
+                stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+        if not wait or wait_postmaster(self.dirs[i], self.procs[i], ("ready", "standby")):
             return
-        deadline = time.time() + 60
-        while time.time() < deadline and self.procs[i].poll() is None:
-            try:
-                with open(os.path.join(self.dirs[i], "postmaster.pid")) as f:
-                    lines = f.read().split("\n")
-                if len(lines) >= 8 and lines[7].strip() in ("ready", "standby"):
-                    return
-            except OSError:
-                pass
-            time.sleep(0.001)
         raise BenchError(f"by hand: the server of {self.dirs[i]} did not start: "
                          f"{open(self.dirs[i] + '.log', errors='replace').read()[-800:]}")
 
@@ -356,11 +129,11 @@ class Handmade:
     def set_port(self, i, port):
         with open(os.path.join(self.dirs[i], "bench_port.conf"), "w") as f:
             f.write(f"port = {port}\n")
-        shutil.chown(os.path.join(self.dirs[i], "bench_port.conf"), bi.PG_USER, bi.PG_USER)
+        shutil.chown(os.path.join(self.dirs[i], "bench_port.conf"), PG_USER, PG_USER)
         self.port_of[i] = port
 
     def conn(self, i):
-        return connect(("127.0.0.1", self.port_of[i]), 5, bi.SUPERUSER, "postgres")
+        return connect(("127.0.0.1", self.port_of[i]), 5, SUPERUSER, "postgres")
 
     def sql(self, i, q):
         c = self.conn(i)
@@ -385,11 +158,10 @@ class Handmade:
 
     def setup(self):
         os.makedirs(self.root)
-        shutil.chown(self.root, bi.PG_USER, bi.PG_USER)
+        shutil.chown(self.root, PG_USER, PG_USER)
         os.chmod(self.root, 0o700)
         a = self.dirs[0]
-        self.pg(os.path.join(bi.PG_BIN, "initdb"), "-D", a, "-U", bi.SUPERUSER, "-E", "UTF8",
-                "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256", "-N")
+        self.pg(pg_tool("initdb"), "-D", a, *INITDB_FLAGS)
         with open(os.path.join(a, "postgresql.conf"), "a") as f:
             f.write(f"\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.root}'\n"
                     "shared_buffers = 16MB\nmax_connections = 40\n"
@@ -398,9 +170,9 @@ class Handmade:
                     "include_if_exists = 'bench_port.conf'\n")
         self.set_port(0, self.ports[0])
         self.start(0)
-        self.pg("psql", "-h", self.root, "-p", str(self.ports[0]), "-U", bi.SUPERUSER,
+        self.pg("psql", "-h", self.root, "-p", str(self.ports[0]), "-U", SUPERUSER,
                 "-d", "postgres", "-Xq", "-v", "ON_ERROR_STOP=1",
-                "-c", f"ALTER ROLE {bi.SUPERUSER} PASSWORD '{bi.MASTER_PASSWORD}'",
+                "-c", f"ALTER ROLE {SUPERUSER} PASSWORD '{MASTER_PASSWORD}'",
                 "-c", PROBE_TABLE)
         self.build_standby(1, self.ports[1])
 
@@ -410,8 +182,8 @@ class Handmade:
         p = self.primary
         d = self.dirs[i]
         shutil.rmtree(d, ignore_errors=True)
-        self.pg(os.path.join(bi.PG_BIN, "pg_basebackup"), "-h", self.root, "-p",
-                str(self.port_of[p]), "-U", bi.SUPERUSER, "-D", d, "-X", "stream", "-c", "fast",
+        self.pg(pg_tool("pg_basebackup"), "-h", self.root, "-p",
+                str(self.port_of[p]), "-U", SUPERUSER, "-D", d, "-X", "stream", "-c", "fast",
                 "--no-sync", "-R")
         with open(os.path.join(d, "postgresql.auto.conf"), "a") as f:
             f.write("synchronous_standby_names = ''\n")  # it is not a primary (yet)
@@ -458,7 +230,7 @@ class Handmade:
             admin.close()
         while True:
             outcome, _, _ = probe_once(("127.0.0.1", target), sql, attempt_timeout,
-                                       bi.SUPERUSER, "postgres")
+                                       SUPERUSER, "postgres")
             row["attempts"] += 1
             if outcome == "ok":
                 break
@@ -483,7 +255,7 @@ class Handmade:
         return row
 
     def stop(self):
-        bi.kill_postmasters_under(self.root)
+        kill_postmasters_under(self.root)
         for i in list(self.procs):
             try:
                 self.reap(i, timeout=10)
@@ -495,155 +267,37 @@ class Handmade:
 # --------------------------------------------------------------------------------------------
 # the benchmark
 
-class FailoverBench(bb.BackupsBench):
-    """The backups bench's API helpers (api, instance, wait_status, waiter, delete_instance),
-    with the Multi-AZ sections."""
+class FailoverBench:
+    """One run: the server's API (self.rds: the instances cleanup must delete), its Multi-AZ
+    instance (self.maz: create, wait for the standby, one failover with the probe) and a
+    single-AZ one, and the sections."""
 
-    def inspect(self, ident):
-        return bi.http_json(f"{self.server.endpoint}/_localrds/instances/{ident}", timeout=10)
-
-    def log_size(self):
-        try:
-            return os.path.getsize(self.server.log_path)
-        except OSError:
-            return 0
-
-    def log_since(self, offset):
-        try:
-            with open(self.server.log_path, "rb") as f:
-                f.seek(offset)
-                return f.read().decode(errors="replace").splitlines()
-        except OSError:
-            return []
-
-    def create(self, ident, multi_az):
-        port = self.server.next_port()
-        t0 = time.perf_counter()
-        self.api("create_db_instance", DBInstanceIdentifier=ident, Engine="postgres",
-                 DBInstanceClass="db.t3.micro", AllocatedStorage=20,
-                 MasterUsername=bi.MASTER_USER, MasterUserPassword=bi.MASTER_PASSWORD,
-                 DBName=bi.DB_NAME, Port=port, MultiAZ=multi_az)
-        self.instances.append(ident)
-        polls = self.waiter("db_instance_available", 0.5, DBInstanceIdentifier=ident)
-        t_av = time.perf_counter() - t0
-        inst = self.instance(ident)
-        row = {"id": ident, "available_s": t_av, "waiter_polls": polls, "ep": endpoint(inst),
-               "multi_az": inst.get("MultiAZ"), "az": inst.get("AvailabilityZone"),
-               "secondary_az": inst.get("SecondaryAvailabilityZone"),
-               "backup_retention_period": inst.get("BackupRetentionPeriod")}
-        if multi_az:
-            row["standby_ready_s"] = self.wait_ready(ident)["s"] + t_av
-        log(f"{ident}: available after {t_av:.2f} s, port {row['ep'][1]}, MultiAZ "
-            f"{row['multi_az']}" + (f", standby ready after {row['standby_ready_s']:.2f} s"
-                                    if multi_az else ""))
-        return row
-
-    def wait_ready(self, ident, timeout=None):
-        """Polls GET /_localrds/instances every 50 ms until the instance is `available`, its
-        primary runs and its standby is `ready`. -> {s, seen, info}."""
-        timeout = timeout or self.args.ready_timeout
-        t0 = time.perf_counter()
-        seen = []
-        while True:
-            try:
-                info = self.inspect(ident)
-                maz = info.get("multi_az") or {}
-                state = (info.get("DBInstanceStatus"), (maz.get("standby") or {}).get("state"),
-                         (info.get("server") or {}).get("running"))
-            except Exception as e:  # noqa: BLE001 - a busy server: try again until the deadline
-                info, state = None, ("inspect failed", str(e)[:80], None)
-            if not seen or seen[-1] != state:
-                seen.append(state)
-            if state == ("available", "ready", True):
-                return {"s": time.perf_counter() - t0, "seen": seen, "info": info}
-            if time.perf_counter() - t0 > timeout:
-                raise BenchError(f"{ident}: not available with a ready standby after {timeout:.0f}"
-                                 f" s (seen {' -> '.join(map(str, seen))})")
-            time.sleep(0.05)
-
-    def primary_pid(self, ident):
-        """The primary's postmaster pid from GET /_localrds/instances, checked against
-        /proc/<pid>/cmdline (it must be a postgres -D <server.pgdata>)."""
-        srv = self.inspect(ident).get("server") or {}
-        pid, pgdata = srv.get("pid"), srv.get("pgdata")
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().decode(errors="replace").split("\0")
-        except (OSError, TypeError):
-            raise BenchError(f"{ident}: server.pid {pid} is not a running process") from None
-        if not os.path.basename(argv[0]).startswith("postgres") or pgdata not in argv:
-            raise BenchError(f"{ident}: server.pid {pid} is not the postmaster of {pgdata}: "
-                             f"{' '.join(argv)}")
-        return pid, pgdata
-
-    def healthy_start_time(self, ep):
-        """pg_postmaster_start_time() of whoever serves the endpoint now (must answer)."""
-        outcome, rows, err = probe_once(ep, "SELECT pg_postmaster_start_time()",
-                                        self.args.attempt_timeout)
-        if outcome != "ok":
-            raise BenchError(f"the endpoint {ep[0]}:{ep[1]} does not answer: {outcome} {err}")
-        return rows[0][0]
-
-    # ---- the time split from localrds' log
-
-    def failover_log(self, ident, offset, w0):
-        """What localrds logged since `offset` about `ident`: the failover operation(s), their
-        steps (ms and end times) and the time split relative to w0 (wall clock of the kill or
-        the call). The lines themselves are kept for the report."""
-        lines = [ln for ln in self.log_since(offset)
-                 if f" id={ident} " in ln or f" {ident} " in ln or f"{ident}:" in ln
-                 or "[multi-az]" in ln]
-        ops = {}
-        detected = None
-        for ln in lines:
-            m = OPS_RE.match(ln)
-            if m and m.group(4) == ident:
-                ts, op, kind, step, st, ms = (log_ts(ln), int(m.group(2)), m.group(3),
-                                              m.group(5), m.group(6), int(m.group(7)))
-                o = ops.setdefault(op, {"op": op, "kind": kind, "steps": []})
-                o["steps"].append({"step": step, "status": st, "ms": ms, "end": ts})
-            elif detected is None and f"failing over {ident}:" in ln:
-                detected = log_ts(ln)
-        fo = [o for o in ops.values() if o["kind"] == "failover"]
-        out = {"lines": lines[-60:], "ops": list(ops.values()), "failover_ops": len(fo),
-               "other_ops": sorted({o["kind"] for o in ops.values() if o["kind"] != "failover"})}
-        if detected is not None:
-            out["monitor_ms"] = (detected - w0) * 1000
-        if not fo:
-            return out
-        op = fo[0]
-        st = {s["step"]: s for s in op["steps"]}
-        out["failed_steps"] = [f"{s['step']}: {s['status']}" for s in op["steps"]
-                               if s["status"] != "ok"]
-        for name in ("fence", "promote", "serve", "rebuild", "standby", "finish"):
-            if name in st:
-                out[f"{name}_ms"] = st[name]["ms"]
-        if "fence" in st and st["fence"]["end"] is not None:
-            out["detect_ms"] = (st["fence"]["end"] - st["fence"]["ms"] / 1000 - w0) * 1000
-        if "serve" in st and st["serve"]["end"] is not None:
-            out["serve_end_s"] = st["serve"]["end"] - w0  # relative to the kill / the call
-        return out
+    def __init__(self, args, server):
+        self.args = args
+        self.server = server
+        self.rds = Rds(server, args.timeout)
+        self.maz = MultiAz(self.rds, args)
+        self.single_ep = None
 
     # ---- setup
 
     def setup(self, res):
-        health = bi.http_json(self.server.endpoint + "/_localrds/health")
-        self.data_dir = health.get("data_dir")
-        res["maz"] = self.create(MAZ, True)
-        res["single"] = self.create(SINGLE, False)
-        self.maz_ep, self.single_ep = res["maz"]["ep"], res["single"]["ep"]
+        self.rds.data_dir = self.server.health().get("data_dir")
+        res["maz"] = self.maz.create(MAZ, True)
+        res["single"] = self.maz.create(SINGLE, False)
+        self.maz.ep, self.single_ep = res["maz"]["ep"], res["single"]["ep"]
         if not res["maz"]["multi_az"]:
             raise BenchError(f"{MAZ}: DescribeDBInstances says MultiAZ "
                              f"{res['maz']['multi_az']}")
-        for ep in (self.maz_ep, self.single_ep):
+        for ep in (self.maz.ep, self.single_ep):
             psql(ep, PROBE_TABLE + ";" + COMMITS_TABLE)
-        info = self.inspect(MAZ)
+        info = self.server.inspect(MAZ)
         res["inspect"] = {k: info.get(k) for k in ("port", "server", "multi_az")}
         q = ("SELECT current_setting('synchronous_standby_names'), "
              "current_setting('synchronous_commit'), current_setting('archive_mode'), "
              "(SELECT string_agg(application_name || ':' || sync_state || ':' || state, ',') "
              "FROM pg_stat_replication)")
-        for key, ep in (("maz", self.maz_ep), ("single", self.single_ep)):
+        for key, ep in (("maz", self.maz.ep), ("single", self.single_ep)):
             res[f"settings_{key}"] = psql(ep, q)
         log(f"settings (synchronous_standby_names|synchronous_commit|archive_mode|"
             f"pg_stat_replication): {MAZ} {res['settings_maz']}; {SINGLE} "
@@ -653,8 +307,8 @@ class FailoverBench(bb.BackupsBench):
 
     def measure_probe(self, out):
         a = self.args
-        for key, ep in (("maz", self.maz_ep), ("single", self.single_ep)):
-            sql = f"INSERT INTO bench_failover_probe (tag) VALUES ('baseline') RETURNING id"
+        for key, ep in (("maz", self.maz.ep), ("single", self.single_ep)):
+            sql = "INSERT INTO bench_failover_probe (tag) VALUES ('baseline') RETURNING id"
             probe_once(ep, sql, a.attempt_timeout)  # warm: caches, the salted password
             times, errors = [], []
             for _ in range(a.probe_samples):
@@ -666,7 +320,7 @@ class FailoverBench(bb.BackupsBench):
                 else:
                     errors.append(f"{outcome} {err or ''}")
                 time.sleep(0.005)
-            out[f"probe_{key}_s"] = stats(times)
+            out[f"probe_{key}_s"] = summary(times)
             out[f"probe_{key}_errors"] = errors[:5]
             # psql per attempt (what a shell loop would use)
             if key == "maz":
@@ -675,7 +329,7 @@ class FailoverBench(bb.BackupsBench):
                     t0 = time.perf_counter()
                     psql(ep, "INSERT INTO bench_failover_probe (tag) VALUES ('psql') RETURNING id")
                     ptimes.append(time.perf_counter() - t0)
-                out["psql_maz_s"] = stats(ptimes)
+                out["psql_maz_s"] = summary(ptimes)
             # INSERT on an open connection: the commit latency (sync standby or none)
             c = connect(ep, a.attempt_timeout)
             try:
@@ -686,7 +340,7 @@ class FailoverBench(bb.BackupsBench):
                     itimes.append(time.perf_counter() - t0)
             finally:
                 c.close()
-            out[f"insert_open_{key}_s"] = stats(itimes)
+            out[f"insert_open_{key}_s"] = summary(itimes)
         p = out["probe_maz_s"]
         log(f"probe on a healthy {MAZ}: median {p['median'] * 1000:.1f} ms, max "
             f"{p['max'] * 1000:.1f} ms; psql per attempt median "
@@ -696,153 +350,23 @@ class FailoverBench(bb.BackupsBench):
 
     # ---- 1 + 2. failover time
 
-    def probe_until_new(self, old_start, tag, result, stop):
-        """Attempts (new connection + INSERT through the endpoint) until one succeeds on a
-        server whose pg_postmaster_start_time() is not old_start; after a failure it waits
-        --probe-gap, after a success on the old primary it tries again at once. Fills `result`
-        as it goes (so a timeout still shows what happened), with perf_counter times."""
-        a, ep = self.args, self.maz_ep
-        sql = (f"INSERT INTO bench_failover_probe (tag) VALUES ('{tag}') "
-               f"RETURNING id, pg_postmaster_start_time()")
-        result.update({"attempts": 0, "outcomes": {}, "ok_old": 0, "last_ok_old": None,
-                       "acked_ids": [], "first_error": None, "pg_errors": []})
-        seq = result["sequence"] = []  # (t_start, t_end, outcome), failures and the success only
-        began = time.perf_counter()
-        while not stop.is_set():
-            ts = time.perf_counter()
-            outcome, rows, err = probe_once(ep, sql, a.attempt_timeout)
-            te = time.perf_counter()
-            result["attempts"] += 1
-            if outcome == "ok":
-                result["acked_ids"].append(int(rows[0][0]))
-                if rows[0][1] != old_start:
-                    result["new_ok"] = te
-                    seq.append((ts, te, "ok-new"))
-                    return
-                result["ok_old"] += 1
-                result["last_ok_old"] = te
-                continue
-            result["outcomes"][outcome] = result["outcomes"].get(outcome, 0) + 1
-            if err and len(result["pg_errors"]) < 5 and err not in result["pg_errors"]:
-                result["pg_errors"].append(err)
-            if result["first_error"] is None:
-                result["first_error"] = ts
-            if len(seq) < 400:
-                seq.append((ts, te, outcome))
-            if te - began > a.failover_timeout:
-                result["timed_out"] = True
-                return
-            time.sleep(a.probe_gap)
-
-    def check_acked(self, ids):
-        """How many of the acknowledged probe INSERTs are missing now."""
-        if not ids:
-            return 0
-        present = psql(self.maz_ep, "SELECT count(*) FROM bench_failover_probe WHERE id IN ("
-                       + ",".join(map(str, ids)) + ")")
-        return len(set(ids)) - int(present)
-
-    def failover_rep(self, mode, i):
-        """One failover, `kill` (SIGKILL of the primary postmaster) or `forced` (RebootDBInstance
-        ForceFailover=true), with the probe running from that moment on."""
-        a = self.args
-        before = self.wait_ready(MAZ)
-        maz0 = before["info"].get("multi_az") or {}
-        if a.settle:
-            time.sleep(a.settle)
-        old_start = self.healthy_start_time(self.maz_ep)
-        pid, pgdata = self.primary_pid(MAZ)
-        standby_pid = (maz0.get("standby") or {}).get("pid")
-        offset = self.log_size()
-        row = {"rep": i + 1, "mode": mode, "old_pid": pid, "old_host": maz0.get("primary_host"),
-               "old_az": maz0.get("availability_zone"), "standby_pid_before": standby_pid}
-        probe, stop = {}, threading.Event()
-        tag = f"{mode}-{i + 1}"
-        if mode == "kill":
-            t0, w0 = time.perf_counter(), time.time()
-            os.kill(pid, signal.SIGKILL)
-            self.probe_until_new(old_start, tag, probe, stop)
-        else:
-            # The probe starts --pre-probe s before the call, so that the INSERTs the old
-            # primary still answers show when writes stopped (the write gap).
-            th = threading.Thread(target=self.probe_until_new,
-                                  args=(old_start, tag, probe, stop), daemon=True)
-            th.start()
-            time.sleep(a.pre_probe)
-            t0, w0 = time.perf_counter(), time.time()
-            try:
-                resp = self.api("reboot_db_instance", DBInstanceIdentifier=MAZ,
-                                ForceFailover=True)
-                row["call_s"] = time.perf_counter() - t0
-                row["status_in_response"] = resp["DBInstance"].get("DBInstanceStatus")
-            finally:
-                th.join(timeout=a.failover_timeout + 10)
-                stop.set()
-                th.join(timeout=10)
-        rel = (lambda t: None if t is None else t - t0)
-        row.update({k: probe.get(k) for k in ("attempts", "outcomes", "ok_old", "pg_errors",
-                                               "timed_out")})
-        row["sequence"] = [(round(ts - t0, 4), round(te - t0, 4), o)
-                           for ts, te, o in probe.get("sequence", [])]
-        row["acked"] = len(probe.get("acked_ids", []))
-        row["to_insert_s"] = rel(probe.get("new_ok"))
-        row["last_ok_old_s"] = rel(probe.get("last_ok_old"))  # < 0: before the call
-        row["first_error_s"] = rel(probe.get("first_error"))
-        if row["to_insert_s"] is not None and row["last_ok_old_s"] is not None:
-            row["write_gap_s"] = row["to_insert_s"] - row["last_ok_old_s"]
-        ready = None
-        try:
-            ready = self.wait_ready(MAZ)
-            row["ready_again_s"] = time.perf_counter() - t0
-            maz1 = ready["info"].get("multi_az") or {}
-            row.update({"new_host": maz1.get("primary_host"),
-                        "new_az": maz1.get("availability_zone"),
-                        "new_pid": (ready["info"].get("server") or {}).get("pid"),
-                        "port_after": ready["info"].get("port")})
-        except BenchError as e:
-            row["ready_error"] = str(e)
-        row["log"] = self.failover_log(MAZ, offset, w0)
-        fl = row["log"]
-        if row["to_insert_s"] is not None and fl.get("serve_end_s") is not None:
-            row["tail_ms"] = (row["to_insert_s"] - fl["serve_end_s"]) * 1000
-        if row["to_insert_s"] is not None:
-            row["lost_probe_inserts"] = self.check_acked(probe.get("acked_ids", []))
-        log(f"{mode} {i + 1}: first INSERT on the new primary after "
-            f"{fmt(row['to_insert_s'])} s ({row['attempts']} attempts {row['outcomes']}"
-            + (f", {row['ok_old']} on the old primary, the last {fmt(row['last_ok_old_s'])} s "
-               f"after the call, write gap {fmt(row.get('write_gap_s'))} s, call answered "
-               f"{fmt(row.get('call_s'))} s" if mode == "forced" else "")
-            + f"); split ms: detect {fmt(fl.get('detect_ms'), '.0f')} fence "
-            f"{fl.get('fence_ms')} promote {fl.get('promote_ms')} serve {fl.get('serve_ms')} "
-            f"tail {fmt(row.get('tail_ms'), '.0f')}; host {row['old_host']} -> "
-            f"{row.get('new_host')}; ready again after {fmt(row.get('ready_again_s'))} s; "
-            f"lost probe INSERTs {row.get('lost_probe_inserts')}")
-        if row["to_insert_s"] is None:
-            raise BenchError(f"{mode} failover {i + 1}: no INSERT succeeded on a new primary "
-                             f"within {a.failover_timeout:.0f} s ({row['attempts']} attempts, "
-                             f"{row['outcomes']}); localrds log:\n  " + "\n  ".join(fl["lines"]))
-        if "ready_error" in row:
-            raise BenchError(f"{mode} failover {i + 1}: {row['ready_error']}; localrds log:\n  "
-                             + "\n  ".join(fl["lines"]))
-        return row
-
     def measure_failovers(self, out, mode):
         a = self.args
         rows = out["reps"] = []
         out["load_avg_before"] = os.getloadavg()
         for i in range(a.reps):
             try:
-                rows.append(self.failover_rep(mode, i))
+                rows.append(self.maz.failover_rep(mode, i))
             finally:
-                out["to_insert_s"] = stats([r["to_insert_s"] for r in rows])
+                out["to_insert_s"] = summary([r["to_insert_s"] for r in rows])
         out["load_avg_after"] = os.getloadavg()
-        out["ready_again_s"] = stats([r.get("ready_again_s") for r in rows])
-        out["write_gap_s"] = stats([r.get("write_gap_s") for r in rows])
-        out["call_s"] = stats([r.get("call_s") for r in rows])
+        out["ready_again_s"] = summary([r.get("ready_again_s") for r in rows])
+        out["write_gap_s"] = summary([r.get("write_gap_s") for r in rows])
+        out["call_s"] = summary([r.get("call_s") for r in rows])
         for k in ("monitor_ms", "detect_ms", "fence_ms", "promote_ms", "serve_ms", "rebuild_ms",
                   "standby_ms"):
-            out[k] = stats([r["log"].get(k) for r in rows])
-        out["tail_ms"] = stats([r.get("tail_ms") for r in rows])
+            out[k] = summary([r["log"].get(k) for r in rows])
+        out["tail_ms"] = summary([r.get("tail_ms") for r in rows])
         out["lost_probe_inserts"] = sum(r.get("lost_probe_inserts") or 0 for r in rows)
         out["extra_failover_ops"] = sum(max(0, r["log"]["failover_ops"] - 1) for r in rows)
 
@@ -858,14 +382,14 @@ class FailoverBench(bb.BackupsBench):
             out["setup_s"] = time.perf_counter() - t0
             ep = ("127.0.0.1", hm.port_of[hm.primary])
             sql = "INSERT INTO bench_failover_probe (tag) VALUES ('baseline') RETURNING id"
-            probe_once(ep, sql, a.attempt_timeout, bi.SUPERUSER, "postgres")
+            probe_once(ep, sql, a.attempt_timeout, SUPERUSER, "postgres")
             times = []
             for _ in range(a.probe_samples):
                 t = time.perf_counter()
-                if probe_once(ep, sql, a.attempt_timeout, bi.SUPERUSER, "postgres")[0] == "ok":
+                if probe_once(ep, sql, a.attempt_timeout, SUPERUSER, "postgres")[0] == "ok":
                     times.append(time.perf_counter() - t)
                 time.sleep(0.005)
-            out["probe_s"] = stats(times)
+            out["probe_s"] = summary(times)
             for key, restart in (("own_port", False), ("same_port", True)):
                 rows = out[key] = []
                 for i in range(a.handmade_reps):
@@ -876,11 +400,11 @@ class FailoverBench(bb.BackupsBench):
                            f"start called {r['start_called_s']:.3f}) " if restart else "")
                         + f"{r['attempts']} attempts {r['outcomes']}; standby rebuilt in "
                         f"{r['rebuild_s']:.2f} s")
-                out[f"{key}_s"] = stats([r["to_insert_s"] for r in rows])
+                out[f"{key}_s"] = summary([r["to_insert_s"] for r in rows])
             sp = out["same_port"]
-            out["promoted_s"] = stats([r["promoted_s"] for r in sp])
-            out["stop_s"] = stats([r["stopped_s"] - r["promoted_s"] for r in sp])
-            out["start_s"] = stats([r["to_insert_s"] - r["stopped_s"] for r in sp])
+            out["promoted_s"] = summary([r["promoted_s"] for r in sp])
+            out["stop_s"] = summary([r["stopped_s"] - r["promoted_s"] for r in sp])
+            out["start_s"] = summary([r["to_insert_s"] - r["stopped_s"] for r in sp])
         finally:
             hm.stop()
 
@@ -891,12 +415,12 @@ class FailoverBench(bb.BackupsBench):
         (reconnecting after an error), recording every acknowledged n; kill -9 of the primary
         after --kill-after s; each writer goes on until it has --rows-after acknowledged rows on
         the new primary. Then every acknowledged row must be there."""
-        a, ep = self.args, self.maz_ep
-        self.wait_ready(MAZ)
+        a, ep = self.args, self.maz.ep
+        self.maz.wait_ready(MAZ)
         if a.settle:
             time.sleep(a.settle)
-        pid, _ = self.primary_pid(MAZ)
-        offset = self.log_size()
+        pid, _ = self.maz.primary_pid(MAZ)
+        offset = self.server.log_size()
         killed = threading.Event()
         stop = threading.Event()
         t_kill = [None]
@@ -975,10 +499,10 @@ class FailoverBench(bb.BackupsBench):
             th.join(timeout=10)
         row = {"run": run, "writers": a.writers, "acked_at_kill_approx": acked_at_kill}
         try:
-            row["ready_again_s"] = self.wait_ready(MAZ)["s"] + time.perf_counter() - t_kill[0]
+            row["ready_again_s"] = self.maz.wait_ready(MAZ)["s"] + time.perf_counter() - t_kill[0]
         except BenchError as e:
             row["ready_error"] = str(e)
-        row["log"] = self.failover_log(MAZ, offset, w0)
+        row["log"] = self.maz.failover_log(MAZ, offset, w0)
         acked = {(st["writer"], n) for _, st in writers for n in st["acked"]}
         unacked = {(st["writer"], n) for _, st in writers for n in st["unacked"]}
         rows = psql(ep, f"SELECT writer, n FROM bench_commits WHERE run = {run}", timeout=60)
@@ -1029,28 +553,23 @@ class FailoverBench(bb.BackupsBench):
                 out["runs_with_loss"] = sum(1 for r in rows if r["lost"])
                 out["lost_total"] = sum(r["lost"] for r in rows)
                 out["acked_total"] = sum(r["acked"] for r in rows)
-        out["first_ack_after_kill_s"] = stats([r["first_ack_after_kill_s"] for r in rows])
-        out["all_writers_acked_after_kill_s"] = stats([r["all_writers_acked_after_kill_s"]
-                                                       for r in rows])
-        out["last_old_ack_s"] = stats([r["last_old_ack_s"] for r in rows])
+        out["first_ack_after_kill_s"] = summary([r["first_ack_after_kill_s"] for r in rows])
+        out["all_writers_acked_after_kill_s"] = summary([r["all_writers_acked_after_kill_s"]
+                                                         for r in rows])
+        out["last_old_ack_s"] = summary([r["last_old_ack_s"] for r in rows])
         for k in ("detect_ms", "fence_ms", "promote_ms", "serve_ms"):
-            out[k] = stats([r["log"].get(k) for r in rows])
+            out[k] = summary([r["log"].get(k) for r in rows])
 
     # ---- 4. throughput
 
     def measure_tps(self, out):
         a = self.args
-        eps = {"multi": (MAZ, self.maz_ep), "single": (SINGLE, self.single_ep)}
-        self.wait_ready(MAZ)
+        eps = {"multi": (MAZ, self.maz.ep), "single": (SINGLE, self.single_ep)}
+        self.maz.wait_ready(MAZ)
         for side, (ident, ep) in eps.items():
             log(f"{ident}: pgbench -i -s {a.scale}")
-            t0 = time.perf_counter()
-            r = subprocess.run(pgbench_argv(ep, "-i", "-q", "-s", str(a.scale)), env=pg_env(),
-                               capture_output=True, text=True, timeout=1800)
-            if r.returncode != 0:
-                raise BenchError(f"pgbench -i on {ident} failed: {(r.stdout + r.stderr)[-1500:]}")
-            out[f"init_{side}_s"] = time.perf_counter() - t0
-        out["settings_maz"] = psql(self.maz_ep, "SELECT current_setting('synchronous_standby_names'"
+            out[f"init_{side}_s"] = pgbench_init(ep, a.scale, 1800, ident)
+        out["settings_maz"] = psql(self.maz.ep, "SELECT current_setting('synchronous_standby_names'"
                                    "), (SELECT string_agg(application_name || ':' || sync_state, "
                                    "',') FROM pg_stat_replication)")
         runs = out["runs"] = []
@@ -1060,9 +579,9 @@ class FailoverBench(bb.BackupsBench):
             for side in order:
                 ident, ep = eps[side]
                 if side == "multi":
-                    self.wait_ready(MAZ)
+                    self.maz.wait_ready(MAZ)
                 time.sleep(a.tps_settle)
-                offset = self.log_size()
+                offset = self.server.log_size()
                 argv = pgbench_argv(ep, "-c", str(a.clients), "-j", str(a.threads),
                                     "-T", str(a.duration))
                 log(f"{ident}: {' '.join(argv)}")
@@ -1073,7 +592,7 @@ class FailoverBench(bb.BackupsBench):
                     raise BenchError(f"pgbench on {ident} failed: {(r.stdout + r.stderr)[-1500:]}")
                 tps = parse_tps(r.stdout)
                 lat = re.search(r"^latency average = ([0-9.]+) ms", r.stdout, re.M)
-                failovers = sum(1 for ln in self.log_since(offset)
+                failovers = sum(1 for ln in self.server.log_since(offset)
                                 if " kind=failover " in ln and " step=fence " in ln)
                 runs.append({"round": rnd + 1, "side": side, "tps": tps,
                              "latency_ms": float(lat.group(1)) if lat else None,
@@ -1090,49 +609,31 @@ class FailoverBench(bb.BackupsBench):
     # ---- cleanup through the API
 
     def api_cleanup(self, out):
-        out["errors"] = []
-        for ident in list(self.instances):
-            try:
-                out[f"delete_{ident}_s"] = self.delete_instance(ident)
-            except BenchError as e:
-                out["errors"].append(str(e))
+        self.rds.delete_all(out)
 
 
-def parse_tps(output):
-    m = re.search(r"^tps = ([0-9.]+)", output or "", re.M)
-    return float(m.group(1)) if m else None
+def run(args, res):
+    res.update({"reps": args.reps, "lost_reps": args.lost_reps, "scale": args.scale,
+                "options": {k: getattr(args, k) for k in
+                            ("probe_gap", "pre_probe", "attempt_timeout", "settle", "writers",
+                             "kill_after", "rows_after", "duration", "clients", "threads",
+                             "tps_rounds")}})
 
-
-def run(args):
-    started = time.time()
-    res = {"mode": "quick" if args.quick else "full", "reps": args.reps,
-           "lost_reps": args.lost_reps, "scale": args.scale,
-           "host": {"cpus": os.cpu_count(),
-                    "mem_total_kb": bi.read_kv_kb("/proc/meminfo", {"MemTotal"}).get("MemTotal")},
-           "options": {k: getattr(args, k) for k in
-                       ("probe_gap", "pre_probe", "attempt_timeout", "settle", "writers", "kill_after",
-                        "rows_after", "duration", "clients", "threads", "tps_rounds")}}
-    server = bi.Localrds(args.bin, pool_size=args.pool_size, label="failover", keep=args.keep)
-    try:
-        server.start()
+    def sections(server):
         bench = FailoverBench(args, server)
-        if bb.run_section(res, "setup", bench.setup):
-            bb.run_section(res, "probe", bench.measure_probe)
+        if run_section(res, "setup", bench.setup):
+            run_section(res, "probe", bench.measure_probe)
             if not args.no_failover:
                 if not args.no_handmade:
-                    bb.run_section(res, "handmade", bench.measure_handmade)
-                bb.run_section(res, "kill", bench.measure_failovers, "kill")
-                bb.run_section(res, "forced", bench.measure_failovers, "forced")
+                    run_section(res, "handmade", bench.measure_handmade)
+                run_section(res, "kill", bench.measure_failovers, "kill")
+                run_section(res, "forced", bench.measure_failovers, "forced")
             if not args.no_lost:
-                bb.run_section(res, "lost", bench.measure_lost)
+                run_section(res, "lost", bench.measure_lost)
             if not args.no_tps:
-                bb.run_section(res, "tps", bench.measure_tps)
-        bb.run_section(res, "api_cleanup", bench.api_cleanup)
-    finally:
-        server.stop()
-        res["cleanup"] = getattr(server, "cleanup_info", None)
-    res["elapsed_s"] = time.time() - started
-    return res
+                run_section(res, "tps", bench.measure_tps)
+        run_section(res, "api_cleanup", bench.api_cleanup)
+    skeleton.with_server(args, "failover", res, sections)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1140,15 +641,10 @@ def run(args):
 
 def report(res):
     w = sys.stdout.write
-    mem = res["host"].get("mem_total_kb") or 0
     w(f"\n=== localrds Multi-AZ failover benchmark ({res['mode']} mode, {res['reps']} failovers "
-      f"of each kind, {res['lost_reps']} lost-commit runs, {res['host']['cpus']} CPUs, "
-      f"{mem / 1024 / 1024:.1f} GiB RAM) ===\n")
-    sections = ("setup", "probe", "handmade", "kill", "forced", "lost", "tps", "api_cleanup")
-    for name in sections:
-        err = res.get(name, {}).get("error")
-        if err:
-            w(f"!! {name}: {err}\n")
+      f"of each kind, {res['lost_reps']} lost-commit runs, {host_text(res)}) ===\n")
+    section_errors(w, res, ("setup", "probe", "handmade", "kill", "forced", "lost", "tps",
+                            "api_cleanup"))
 
     su = res.get("setup", {})
     if "maz" in su:
@@ -1177,8 +673,7 @@ def report(res):
                            ("INSERT on an open connection, single-AZ", "insert_open_single_s")):
             st = pr.get(key)
             if st:
-                w(f"{label:<58}{st['n']:>4}{st['min']:>9.4f}{st['median']:>9.4f}"
-                  f"{st['max']:>9.4f}\n")
+                w(f"{label:<58}{stat_cols(st, 4, 9, '.4f')}\n")
         w(f"the failover probes below are the first row: after a failed attempt they wait "
           f"{o.get('probe_gap', 0) * 1000:g} ms (--probe-gap), so a failover time is late by at "
           f"most about gap + one attempt; attempt timeout {o.get('attempt_timeout')} s\n")
@@ -1220,16 +715,16 @@ def report(res):
             lines.append(("-> standby ready again", sec.get("ready_again_s")))
             for label, s in lines:
                 if s:
-                    w(f"{label:<50}{s['n']:>3}{s['min']:>8.3f}{s['median']:>8.3f}"
-                      f"{s['max']:>8.3f}{bi.fmt_ratio(s['median'], probe_med):>10}\n")
+                    w(f"{label:<50}{stat_cols(s)}{fmt_ratio(s['median'], probe_med):>10}\n")
             w(f"goal: median <= {GOAL_MEDIAN_S:g} s: "
               f"{'met' if st['median'] <= GOAL_MEDIAN_S else 'NOT met'} ({st['median']:.3f} s); "
               f"max <= {GOAL_MAX_S:g} s: {'met' if st['max'] <= GOAL_MAX_S else 'NOT met'} "
               f"({st['max']:.3f} s). {REF_RDS}\n")
-            w(f"ratio to the probe's healthy round-trip ({fmt(probe_med and probe_med * 1000, '.1f')}"
-              f" ms): median {bi.fmt_ratio(st['median'], probe_med)}, max "
-              f"{bi.fmt_ratio(st['max'], probe_med)}; to plain promotion (PG-LIMITS median "
-              f"{PLAIN_PROMOTE_S} s): median {bi.fmt_ratio(st['median'], PLAIN_PROMOTE_S)}\n")
+            w(f"ratio to the probe's healthy round-trip "
+              f"({fmt(probe_med and probe_med * 1000, '.1f')} ms): median "
+              f"{fmt_ratio(st['median'], probe_med)}, max "
+              f"{fmt_ratio(st['max'], probe_med)}; to plain promotion (PG-LIMITS median "
+              f"{PLAIN_PROMOTE_S} s): median {fmt_ratio(st['median'], PLAIN_PROMOTE_S)}\n")
             parts = []
             for k, label in (("monitor_ms", "monitor logged"), ("detect_ms", "detect"),
                              ("fence_ms", "fence"), ("promote_ms", "promote"),
@@ -1283,8 +778,7 @@ def report(res):
                            ("  of which pg_ctl start -W on the old port -> INSERT", "start_s")):
             st = hm.get(key)
             if st:
-                w(f"{label:<58}{st['n']:>3}{st['min']:>8.3f}{st['median']:>8.3f}"
-                  f"{st['max']:>8.3f}\n")
+                w(f"{label:<58}{stat_cols(st)}\n")
         w(f"the second row is what the endpoint-keeping failover of localrds does (its serve "
           f"step), minus detection and bookkeeping. Reference: {REF_PROMOTE}\n")
 
@@ -1304,7 +798,7 @@ def report(res):
         for r in lo["runs"]:
             fl = r["log"]
             w(f"{r['run']:>3}{r['acked']:>8}{r['acked_at_kill_approx']:>9}{r['present']:>9}"
-              f"{r['lost']:>6}{str(r['in_doubt_committed']) + '/' + str(r['in_doubt_attempts']):>10}"
+              f"{r['lost']:>6}{'%d/%d' % (r['in_doubt_committed'], r['in_doubt_attempts']):>10}"
               f"{fmt(r.get('last_old_ack_s')):>10}{fmt(r['first_ack_after_kill_s']):>9}"
               f"{fmt(r['all_writers_acked_after_kill_s']):>9}"
               f"{fmt(fl.get('detect_ms'), '.0f'):>8}{fmt(fl.get('promote_ms'), 'd'):>8}"
@@ -1357,19 +851,9 @@ def report(res):
     cl = res.get("api_cleanup", {})
     for e in cl.get("errors", []):
         w(f"!! cleanup: {e}\n")
-    c = res.get("cleanup") or {}
-    if c.get("servers_running_0_5s_after_reset") or c.get("servers_left_after_sigterm"):
-        w("!! PostgreSQL servers were left running after reset/SIGTERM (the bench stopped them)\n")
+    servers_left(w, res)
 
-    # the compact summary
-    w("\n-- summary\n")
-    w(f"{'figure':<44}{'localrds':>10}{'baseline':>10}{'ratio':>9}  baseline / goal\n")
-
-    def line(label, value, base=None, note="", spec=".3f"):
-        v = value if isinstance(value, str) else fmt(value, spec)
-        b = fmt(base, spec) if base is not None else ""
-        r = bi.fmt_ratio(value, base) if base is not None and not isinstance(value, str) else ""
-        w(f"{label:<44}{v:>10}{b:>10}{r:>9}  {note}\n")
+    line = BaselineSummary(w, ratio_width=9).line
 
     hm_same = (hm.get("same_port_s") or {}).get("median")
     hm_own = (hm.get("own_port_s") or {}).get("median")
@@ -1407,13 +891,12 @@ def report(res):
              "single-AZ, same run; PG-LIMITS sync standby 0.59", ".0f")
     elif "tps" in res:
         line("pgbench tps, Multi-AZ", "error")
-    w(f"\nlocalrds measured: a copy of {res.get('bin')} ({res.get('bin_id')}); total bench time "
-      f"{res['elapsed_s']:.1f} s\n")
+    footer(w, res)
 
 
 def failed(res):
     """True when a section failed, an acknowledged row or probe INSERT was lost."""
-    if any(isinstance(v, dict) and v.get("error") for v in res.values()):
+    if section_failed(res):
         return True
     if res.get("lost", {}).get("runs_with_loss"):
         return True
@@ -1424,11 +907,7 @@ def failed(res):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="smoke run: 3 reps, pgbench -T 5")
-    ap.add_argument("--bin", default=os.environ.get("LOCALRDS_BIN", "build/localrds"),
-                    help="localrds binary (env LOCALRDS_BIN, default build/localrds)")
+    ap = skeleton.parser(__doc__, "smoke run: 3 reps, pgbench -T 5")
     ap.add_argument("--reps", type=int, help="failovers of each kind, kill -9 and forced "
                                              "(default 10, quick 3)")
     ap.add_argument("--lost-reps", type=int, help="lost-commit runs (default 10, quick 3)")
@@ -1474,27 +953,19 @@ def main():
     ap.add_argument("--pool-size", type=int, default=0,
                     help="localrds --pool-size (default 0: no initdb in the background while "
                          "measuring)")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir (debugging)")
-    args = ap.parse_args()
-    for name, full, quick in (("reps", 10, 3), ("lost_reps", 10, 3), ("duration", 15, 5),
-                              ("tps_rounds", 2, 1), ("probe_samples", 50, 20), ("handmade_reps", 5, 2),
-                              ("psql_samples", 10, 5), ("insert_samples", 200, 50)):
-        if getattr(args, name) is None:
-            setattr(args, name, quick if args.quick else full)
+    args = skeleton.parse(ap, (("reps", 10, 3), ("lost_reps", 10, 3), ("duration", 15, 5),
+                               ("tps_rounds", 2, 1), ("probe_samples", 50, 20),
+                               ("handmade_reps", 5, 2), ("psql_samples", 10, 5),
+                               ("insert_samples", 200, 50)))
     if min(args.reps, args.lost_reps, args.writers, args.tps_rounds, args.probe_samples,
            args.psql_samples, args.insert_samples, args.scale, args.duration) < 1:
         sys.exit("counts, --scale and --duration must be at least 1")
-    args.bin = os.path.abspath(args.bin)
-    if not os.access(args.bin, os.X_OK):
-        sys.exit(f"localrds binary not found: {args.bin} (set LOCALRDS_BIN or --bin)")
-    for tool in ("psql", "pgbench", "runuser"):
-        if not shutil.which(tool):
-            sys.exit(f"bench_failover.py needs {tool} on PATH")
+    skeleton.require(args, "bench_failover.py", ("psql", "pgbench", "runuser"))
     if os.geteuid() != 0:
         sys.exit("bench_failover.py must run as root: it kills PostgreSQL servers that run as "
                  "the user postgres")
 
-    bb.measure_a_copy(args, run, report, failed, "BENCH_FAILOVER_JSON")
+    skeleton.measure(args, run, report, failed, "BENCH_FAILOVER_JSON")
 
 
 if __name__ == "__main__":

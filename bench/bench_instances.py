@@ -17,123 +17,43 @@ the machine is small and noisy. Output: human-readable tables, then one line
 Usage: bench/run.sh [--quick] [--bin build/localrds] [...]   (see --help)
 """
 
-import argparse
 import http.client
-import json
 import multiprocessing
 import os
-import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 
-PG_BIN = os.environ.get("LOCALRDS_PG_BIN", "/usr/lib/postgresql/15/bin")
-PG_USER = "postgres"
-SUPERUSER = "rdsadmin"  # the superuser name localrds gives initdb (emulator/pg_runtime.h)
-REGION = "us-east-1"
-MASTER_USER = "benchadmin"
-MASTER_PASSWORD = "bench-password-1"
-DB_NAME = "app"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import skeleton  # noqa: E402
+from lib.api import RETRY_ONCE, boto_client, create_params  # noqa: E402
+from lib.baselines import (AS_POSTGRES, INITDB_FLAGS, by_hand_env, pg_tool,  # noqa: E402
+                           postmaster_pid_lines, wait_postmaster)
+from lib.env import DB_NAME, GiB, MASTER_PASSWORD, MASTER_USER, PG_USER, SUPERUSER  # noqa: E402
+from lib.host import (all_processes, kill_postmasters_under, pick_ports, port_free,  # noqa: E402
+                      postmasters_under, process_tree_of, read_kv_kb)
+from lib.pg import sql_check  # noqa: E402
+from lib.report import fmt, fmt_ratio, log  # noqa: E402
+from lib.server import CLEANUPS, Localrds  # noqa: E402
+from lib.stats import pct, summary  # noqa: E402
+
 DESCRIBE_BODY = b"Action=DescribeDBInstances&Version=2014-10-31"
 FAKE_AUTH = ("AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/rds/aws4_request, "
              "SignedHeaders=host, Signature=x")
-GiB = 1024 ** 3
 
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-# Never let a stray AWS_ENDPOINT_URL* or profile redirect the benchmark's clients.
-for _k in list(os.environ):
-    if _k.startswith("AWS_ENDPOINT_URL"):
-        del os.environ[_k]
 
-try:
-    import boto3
-    import botocore.config
-except ImportError:  # pragma: no cover
-    sys.exit("bench_instances.py needs boto3 (pip install boto3)")
+def rds_client(endpoint):
+    """The boto3 client of this bench (one retry, as botocore counts max_attempts)."""
+    return boto_client(endpoint, RETRY_ONCE, 300, max_pool_connections=16)
 
 
 # --------------------------------------------------------------------------------------------
-# small helpers
-
-def log(msg):
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def pct(values, p):
-    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
-    s = sorted(values)
-    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
-    return s[k]
-
-
-def summary(values):
-    if not values:
-        return None
-    return {"n": len(values), "min": min(values), "median": statistics.median(values),
-            "p90": pct(values, 90), "max": max(values)}
-
-
-def fmt_s(v):
-    return "-" if v is None else f"{v:.3f}"
-
-
-def fmt_ratio(a, b):
-    if a is None or b is None or b == 0:
-        return "-"
-    return f"{a / b:.2f}x"
-
-
-def port_free(port):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def pick_ports(width=120):
-    """A free API port and a disjoint instance port range, all within 20000-30000."""
-    for _ in range(200):
-        lo = random.randrange(20000, 30000 - width - 200)
-        hi = lo + width - 1
-        api = random.randrange(20000, 30000)
-        if lo - 5 <= api <= hi + 5:
-            continue
-        if not port_free(api):
-            continue
-        busy = sum(1 for p in range(lo, lo + 24) if not port_free(p))
-        if busy:
-            continue
-        return api, lo, hi
-    raise RuntimeError("could not find free ports in 20000-30000")
-
-
-def read_kv_kb(path, keys):
-    """Values (in kB) of `Key:   N kB` lines."""
-    out = {}
-    try:
-        with open(path) as f:
-            for line in f:
-                k, _, rest = line.partition(":")
-                if k in keys:
-                    out[k] = int(rest.split()[0])
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        pass
-    return out
-
+# /proc figures of the servers under test
 
 def proc_mem(pid):
     """{'rss_kb', 'pss_kb', 'pss_anon_kb'} of one process (0 if gone)."""
@@ -167,260 +87,8 @@ def cpu_ticks(pid):
         return 0.0
 
 
-def all_processes():
-    """pid -> (ppid, argv) for every process we can read."""
-    procs = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        pid = int(name)
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
-        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-            continue
-        procs[pid] = (ppid, argv)
-    return procs
-
-
-def process_tree_of(root, procs):
-    kids = {}
-    for pid, (ppid, _) in procs.items():
-        kids.setdefault(ppid, []).append(pid)
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(kids.get(p, []))
-    return out
-
-
-def postmasters_under(data_dir, procs=None):
-    """{pgdata: postmaster pid} for every `postgres -D <data_dir>/...` process."""
-    procs = procs if procs is not None else all_processes()
-    prefix = os.path.realpath(data_dir) + "/"
-    found = {}
-    for pid, (_, argv) in procs.items():
-        if not argv or not os.path.basename(argv[0]).startswith("postgres"):
-            continue
-        for i, a in enumerate(argv[:-1]):
-            if a == "-D" and (argv[i + 1].startswith(prefix) or
-                              os.path.realpath(argv[i + 1]).startswith(prefix)):
-                found[argv[i + 1]] = pid
-    return found
-
-
-def kill_postmasters_under(data_dir):
-    """Stops (fast, then hard) every PostgreSQL server whose data directory is under data_dir:
-    only servers this benchmark started (its temp dirs are unique)."""
-    pms = postmasters_under(data_dir)
-    for pid in pms.values():
-        try:
-            os.kill(pid, signal.SIGINT)
-        except ProcessLookupError:
-            pass
-    deadline = time.time() + 10
-    while time.time() < deadline and any(os.path.exists(f"/proc/{p}") for p in pms.values()):
-        time.sleep(0.05)
-    for pid in pms.values():
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return len(pms)
-
-
-def binary_id(path):
-    """mtime and size of the binary: it may be rebuilt while the bench runs."""
-    try:
-        st = os.stat(path)
-        return f"{time.strftime('%H:%M:%S', time.localtime(st.st_mtime))}/{st.st_size}"
-    except OSError:
-        return None
-
-
-def http_json(url, method="GET", timeout=30):
-    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return json.loads(r.read() or b"{}")
-
-
-def boto_client(endpoint):
-    cfg = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"},
-                                 connect_timeout=10, read_timeout=300,
-                                 max_pool_connections=16)
-    return boto3.session.Session().client("rds", endpoint_url=endpoint, region_name=REGION,
-                                          config=cfg)
-
-
 # --------------------------------------------------------------------------------------------
-# the servers under test
-
-class Localrds:
-    """One `localrds serve` on a temp data dir and random ports; stop() cleans up everything.
-    extra_args go after the flags set here (e.g. ["--runtime", "docker"])."""
-
-    def __init__(self, binary, pool_size=3, max_instances=40, label="localrds", keep=False,
-                 extra_args=()):
-        self.binary = binary
-        self.extra_args = list(extra_args)
-        self.pool_size = pool_size
-        self.max_instances = max_instances
-        self.label = label
-        self.keep = keep
-        self.proc = None
-        self.tmp = None
-
-    def start(self):
-        self.tmp = tempfile.mkdtemp(prefix=f"localrds-bench-{self.label}-")
-        os.chmod(self.tmp, 0o755)  # PostgreSQL runs as `postgres` and must reach its pgdata
-        self.data_dir = os.path.join(self.tmp, "data")
-        self.log_path = os.path.join(self.tmp, "localrds.log")
-        last_err = None
-        for _attempt in range(3):
-            self.api_port, self.port_lo, self.port_hi = pick_ports()
-            self.endpoint = f"http://127.0.0.1:{self.api_port}"
-            argv = [self.binary, "serve", "--host", "127.0.0.1", "--port", str(self.api_port),
-                    "--data-dir", self.data_dir,
-                    "--port-range", f"{self.port_lo}-{self.port_hi}",
-                    "--pool-size", str(self.pool_size),
-                    "--max-instances", str(self.max_instances), *self.extra_args]
-            self.log_file = open(self.log_path, "ab")
-            self.bin_id = binary_id(self.binary)
-            self.proc = subprocess.Popen(argv, stdout=self.log_file, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                if self.proc.poll() is not None:
-                    break
-                try:
-                    h = http_json(self.endpoint + "/_localrds/health", timeout=2)
-                    if h.get("status") == "running":
-                        self.pid = self.proc.pid
-                        self.port_next = self.port_lo
-                        self.version = h.get("version")
-                        log(f"{self.label}: pid {self.pid} on {self.endpoint}, "
-                            f"pool {self.pool_size}, data {self.data_dir}")
-                        return self
-                except (OSError, ValueError):
-                    pass
-                time.sleep(0.05)
-            last_err = f"localrds did not come up:\n{self.log_tail()}"
-            self._terminate()
-        raise RuntimeError(last_err)
-
-    def log_tail(self, n=30):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-n:])
-        except OSError:
-            return ""
-
-    def client(self):
-        return boto_client(self.endpoint)
-
-    def next_port(self):
-        p = self.port_next
-        self.port_next += 1
-        return p
-
-    def pool_ready(self):
-        pool = os.path.join(self.data_dir, "pool")
-        n = 0
-        try:
-            for major in os.listdir(pool):
-                n += sum(1 for d in os.listdir(os.path.join(pool, major)) if d.startswith("ready-"))
-        except OSError:
-            pass
-        return n
-
-    def wait_pool_full(self, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.pool_ready() >= self.pool_size:
-                return True
-            time.sleep(0.02)
-        return False
-
-    def op_steps(self):
-        """{identifier: {step: ms}} from the server log's `op=N kind=create id=X step=S ok Nms`."""
-        steps = {}
-        pat = re.compile(r"kind=create id=(\S+) step=(\S+) ok (\d+)ms")
-        try:
-            with open(self.log_path, errors="replace") as f:
-                for line in f:
-                    m = pat.search(line)
-                    if m:
-                        steps.setdefault(m.group(1), {})[m.group(2)] = int(m.group(3))
-        except OSError:
-            pass
-        return steps
-
-    def api_ms(self, action):
-        """{identifier: server-side ms} of `[api] action=<action> id=X ... NNms` log lines."""
-        out = {}
-        pat = re.compile(r"action=" + action + r" id=(\S+) .* status=200 (\d+)ms")
-        try:
-            with open(self.log_path, errors="replace") as f:
-                for line in f:
-                    m = pat.search(line)
-                    if m:
-                        out[m.group(1)] = int(m.group(2))
-        except OSError:
-            pass
-        return out
-
-    def _terminate(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        if getattr(self, "log_file", None):
-            self.log_file.close()
-
-    def stop(self):
-        """POST /_localrds/reset, SIGTERM, stop any PostgreSQL server still running under the
-        temp dir, remove it. Records what it found in self.cleanup_info (a reset that leaves
-        servers running is a localrds bug worth seeing)."""
-        if self.proc is None:
-            return
-        info = {"label": self.label, "bin": getattr(self, "bin_id", None),
-                "version": getattr(self, "version", None)}
-        try:
-            if self.proc.poll() is None:
-                info["servers_before_reset"] = len(postmasters_under(self.tmp))
-                t0 = time.perf_counter()
-                try:
-                    http_json(self.endpoint + "/_localrds/reset", method="POST", timeout=120)
-                    info["reset_s"] = time.perf_counter() - t0
-                except Exception as e:  # noqa: BLE001 - cleanup must go on
-                    info["reset_error"] = str(e)
-                    log(f"{self.label}: reset failed: {e}")
-                time.sleep(0.5)
-                info["servers_running_0_5s_after_reset"] = len(postmasters_under(self.tmp))
-        finally:
-            self._terminate()
-            if self.tmp:
-                left = kill_postmasters_under(self.tmp)
-                info["servers_left_after_sigterm"] = left
-                if left:
-                    log(f"{self.label}: stopped {left} PostgreSQL server(s) left behind")
-                if self.keep:
-                    log(f"{self.label}: kept {self.tmp}")
-                else:
-                    shutil.rmtree(self.tmp, ignore_errors=True)
-            self.proc = None
-            self.cleanup_info = info
-            CLEANUPS.append(info)
-
-
-CLEANUPS = []  # one entry per stopped localrds
-
+# moto_server, the baseline of the describe throughput
 
 class Moto:
     def __init__(self):
@@ -463,7 +131,7 @@ class Moto:
         return self.proc.pid
 
     def client(self):
-        return boto_client(self.endpoint)
+        return rds_client(self.endpoint)
 
     def stop(self):
         if self.proc is None:
@@ -486,32 +154,11 @@ class Moto:
 # --------------------------------------------------------------------------------------------
 # 1. CreateDBInstance -> available
 
-def create_params(ident, port):
-    return dict(DBInstanceIdentifier=ident, Engine="postgres", DBInstanceClass="db.t3.micro",
-                MasterUsername=MASTER_USER, MasterUserPassword=MASTER_PASSWORD,
-                AllocatedStorage=20, DBName=DB_NAME, Port=port)
-
-
-def sql_check(port, timeout=30):
-    """Seconds until `SELECT 1` as the master user over TCP succeeds (psql), or None."""
-    env = dict(os.environ, PGPASSWORD=MASTER_PASSWORD, PGCONNECT_TIMEOUT="5")
-    t0 = time.perf_counter()
-    deadline = t0 + timeout
-    while time.perf_counter() < deadline:
-        r = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", MASTER_USER,
-                            "-d", DB_NAME, "-XAtqc", "select 1"], env=env,
-                           capture_output=True, text=True)
-        if r.returncode == 0 and r.stdout.strip() == "1":
-            return time.perf_counter() - t0
-        time.sleep(0.01)
-    return None
-
-
 def measure_creates(server, n, prefix, wait_pool, check_sql=True):
     """n sequential creates. For each: wall time from sending CreateDBInstance to the first
     DescribeDBInstances response that shows `available` (the waiter's polls, timed by a botocore
     hook), the create call itself, the waiter call and its number of polls."""
-    client = server.client()
+    client = rds_client(server.endpoint)
     polls = []
 
     def on_describe(parsed=None, **_):
@@ -554,7 +201,7 @@ def measure_creates(server, n, prefix, wait_pool, check_sql=True):
             s = sql_check(real_port)
             row["sql_ok_after_s"] = s
         rows.append(row)
-        log(f"{server.label}: {ident} available after {fmt_s(row['to_available_s'])} s "
+        log(f"{server.label}: {ident} available after {fmt(row['to_available_s'])} s "
             f"(create call {row['create_call_s']:.3f} s, waiter {row['waiter_s']:.3f} s / "
             f"{row['waiter_polls']} poll(s), pool had {pool_before})")
     steps = server.op_steps()
@@ -594,7 +241,7 @@ def measure_baseline(reps, port_lo):
     flags and settings localrds uses. Returns per-rep part timings."""
     tmp = tempfile.mkdtemp(prefix="localrds-bench-baseline-")
     os.chmod(tmp, 0o755)
-    env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
+    env = by_hand_env()
     rows = []
     try:
         for i in range(reps):
@@ -607,11 +254,8 @@ def measure_baseline(reps, port_lo):
             port = port_lo + i
             while not port_free(port):
                 port += 1
-            as_pg = ["runuser", "-u", PG_USER, "--"]
             t0 = time.perf_counter()
-            r = subprocess.run(as_pg + [f"{PG_BIN}/initdb", "-D", pgdata, "-U", SUPERUSER,
-                                        "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=trust",
-                                        "--auth-host=scram-sha-256", "-N"],
+            r = subprocess.run(AS_POSTGRES + [pg_tool("initdb"), "-D", pgdata, *INITDB_FLAGS],
                                env=env, cwd="/", capture_output=True, text=True)
             t1 = time.perf_counter()
             if r.returncode != 0:
@@ -622,39 +266,27 @@ def measure_baseline(reps, port_lo):
                         f"max_connections = 40\npassword_encryption = 'scram-sha-256'\n")
             logf = open(os.path.join(tmp, f"pg{i}", "server.log"), "wb")
             t1b = time.perf_counter()
-            proc = subprocess.Popen(as_pg + [f"{PG_BIN}/postgres", "-D", pgdata], env=env,
+            proc = subprocess.Popen(AS_POSTGRES + [pg_tool("postgres"), "-D", pgdata], env=env,
                                     cwd="/", stdout=logf, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
-            pidfile = os.path.join(pgdata, "postmaster.pid")
-            deadline = time.time() + 60
-            ready = False
-            while time.time() < deadline and proc.poll() is None:
-                try:
-                    with open(pidfile) as f:
-                        lines = f.read().split("\n")
-                    if len(lines) >= 8 and "ready" in lines[7]:
-                        ready = True
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.001)
+            ready = wait_postmaster(pgdata, proc)
             t2 = time.perf_counter()
             if not ready:
                 raise RuntimeError("baseline postgres did not start")
-            r = subprocess.run(as_pg + ["psql", "-h", sock, "-p", str(port), "-U", SUPERUSER,
-                                        "-d", "postgres", "-Xq",
-                                        "-c", "CREATE ROLE rds_superuser NOLOGIN",
-                                        "-c", f"CREATE ROLE {MASTER_USER} LOGIN CREATEDB "
-                                              f"CREATEROLE IN ROLE rds_superuser "
-                                              f"PASSWORD '{MASTER_PASSWORD}'",
-                                        "-c", f"CREATE DATABASE {DB_NAME} OWNER {MASTER_USER}"],
+            r = subprocess.run(AS_POSTGRES + ["psql", "-h", sock, "-p", str(port), "-U", SUPERUSER,
+                                              "-d", "postgres", "-Xq",
+                                              "-c", "CREATE ROLE rds_superuser NOLOGIN",
+                                              "-c", f"CREATE ROLE {MASTER_USER} LOGIN CREATEDB "
+                                                    f"CREATEROLE IN ROLE rds_superuser "
+                                                    f"PASSWORD '{MASTER_PASSWORD}'",
+                                              "-c", f"CREATE DATABASE {DB_NAME} OWNER "
+                                                    f"{MASTER_USER}"],
                                env=env, cwd="/", capture_output=True, text=True)
             t3 = time.perf_counter()
             if r.returncode != 0:
                 raise RuntimeError(f"baseline SQL failed: {r.stdout}{r.stderr}")
             try:
-                with open(pidfile) as f:
-                    os.kill(int(f.readline()), signal.SIGINT)
+                os.kill(int(postmaster_pid_lines(pgdata)[0]), signal.SIGINT)
             except (OSError, ValueError):
                 pass
             proc.wait(timeout=30)
@@ -763,7 +395,8 @@ def wrk_throughput(port, duration, clients):
                 'wrk.headers["X-Amz-Date"] = "20260101T000000Z"\n')
         script = f.name
     try:
-        r = subprocess.run([exe, "-t", "1", "-c", str(clients), "-d", f"{max(1, int(round(duration)))}s",
+        r = subprocess.run([exe, "-t", "1", "-c", str(clients),
+                            "-d", f"{max(1, int(round(duration)))}s",
                             "--timeout", "10s", "-s", script, f"http://127.0.0.1:{port}/"],
                            capture_output=True, text=True, timeout=duration + 60)
     finally:
@@ -798,11 +431,7 @@ def instance_memory(data_dir):
 # --------------------------------------------------------------------------------------------
 # the run
 
-def run(args):
-    results = {"mode": "quick" if args.quick else "full", "bin": args.bin,
-               "host": {"cpus": os.cpu_count(),
-                        "mem_total_kb": read_kv_kb("/proc/meminfo", {"MemTotal"})["MemTotal"]}}
-    started = time.time()
+def run(args, results):
     cleanup = []  # servers to stop whatever happens
 
     def stop_all():
@@ -916,13 +545,12 @@ def run(args):
             results["describe_ratio_wrk"] = (results["describe_localrds_wrk"]["req_per_s"] /
                                              results["describe_moto_wrk"]["req_per_s"])
         if lr["server_cpu_us_per_req"] and mo["server_cpu_us_per_req"]:
-            results["describe_cpu_ratio"] = mo["server_cpu_us_per_req"] / lr["server_cpu_us_per_req"]
+            results["describe_cpu_ratio"] = (mo["server_cpu_us_per_req"] /
+                                             lr["server_cpu_us_per_req"])
         stop_all()
     finally:
         stop_all()
         results["cleanup"] = CLEANUPS
-    results["elapsed_s"] = time.time() - started
-    return results
 
 
 # --------------------------------------------------------------------------------------------
@@ -969,7 +597,7 @@ def report(res):
         steps = " ".join(f"{k}={v:g}" for k, v in s["server_steps_ms_median"].items())
         w(f"{name:<34}{s['create_call_s']['median']:>8.3f}{s['waiter_s']['median']:>10.3f}"
           f"{s['waiter_polls']['max']:>7}{s['waiter_first_poll_hits']:>6}/{s['n']:<3}"
-          f"{s['create_status_creating']:>6}/{s['n']:<3}{fmt_s(sql):>10}  {steps}\n")
+          f"{s['create_status_creating']:>6}/{s['n']:<3}{fmt(sql):>10}  {steps}\n")
     w("polls = most DescribeDBInstances polls any waiter call needed; 1st-poll = waiter calls "
       "done on their first poll; creating = create responses saying `creating`;\n"
       "SQL ok = seconds from `available` until psql `select 1` as the master user succeeded "
@@ -1033,7 +661,7 @@ def report(res):
           f"{'left after SIGTERM':>20}\n")
         for c in cl:
             w(f"{c['label']:<12}{c.get('servers_before_reset', '-'):>9}"
-              f"{fmt_s(c.get('reset_s')):>9}{c.get('servers_running_0_5s_after_reset', '-'):>27}"
+              f"{fmt(c.get('reset_s')):>9}{c.get('servers_running_0_5s_after_reset', '-'):>27}"
               f"{c.get('servers_left_after_sigterm', '-'):>20}\n")
         if any(c.get("servers_running_0_5s_after_reset") for c in cl):
             w("!! reset left PostgreSQL servers running (the bench stopped them itself)\n")
@@ -1043,11 +671,7 @@ def report(res):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="smoke run (< ~60 s)")
-    ap.add_argument("--bin", default=os.environ.get("LOCALRDS_BIN", "build/localrds"),
-                    help="localrds binary (env LOCALRDS_BIN, default build/localrds)")
+    ap = skeleton.parser(__doc__, "smoke run (< ~60 s)")
     ap.add_argument("--creates", type=int, help="warm-pool creates (default 10, quick 3)")
     ap.add_argument("--cold-creates", type=int, help="--pool-size 0 creates (default 5, quick 2)")
     ap.add_argument("--baseline-reps", type=int, help="hand-made baselines (default 3, quick 1)")
@@ -1061,47 +685,18 @@ def main():
     ap.add_argument("--warmup", type=float, help="uncounted seconds before each load")
     ap.add_argument("--settle", type=float, help="seconds idle before memory is read")
     ap.add_argument("--no-wrk", action="store_true", help="skip wrk even if installed")
-    ap.add_argument("--keep", action="store_true", help="keep temp dirs (debugging)")
-    args = ap.parse_args()
-    q = args.quick
-    for name, full, quick in (("creates", 10, 3), ("cold_creates", 5, 2), ("baseline_reps", 3, 1),
-                              ("duration", 10.0, 2.0), ("moto_duration", 10.0, 2.0),
-                              ("warmup", 1.0, 0.3), ("settle", 3.0, 1.0)):
-        if getattr(args, name) is None:
-            setattr(args, name, quick if q else full)
-    if q and args.no_wrk is False:
+    args = skeleton.parse(ap, (("creates", 10, 3), ("cold_creates", 5, 2),
+                               ("baseline_reps", 3, 1), ("duration", 10.0, 2.0),
+                               ("moto_duration", 10.0, 2.0), ("warmup", 1.0, 0.3),
+                               ("settle", 3.0, 1.0)),
+                          keep_help="keep temp dirs (debugging)")
+    if args.quick:
         args.no_wrk = True
-    args.bin = os.path.abspath(args.bin)
-    if not os.access(args.bin, os.X_OK):
-        sys.exit(f"localrds binary not found: {args.bin} (set LOCALRDS_BIN or --bin)")
+    skeleton.require(args, "bench_instances.py")
     if os.geteuid() != 0:
         log("not root: the hand-made baseline needs `runuser -u postgres`; it may fail")
 
-    # SIGTERM/SIGHUP -> KeyboardInterrupt, so that the finally blocks clean up.
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-
-    # Run a private copy: others may rebuild build/localrds while the bench runs, and the
-    # sections must all measure the same build.
-    snap_dir = tempfile.mkdtemp(prefix="localrds-bench-bin-")
-    try:
-        snap = os.path.join(snap_dir, "localrds")
-        shutil.copy2(args.bin, snap)
-        os.chmod(snap_dir, 0o755)
-        log(f"measuring a copy of {args.bin} ({binary_id(args.bin)})")
-        args.source_bin, args.bin = args.bin, snap
-        res = run(args)
-        res["bin"] = args.source_bin
-        res["bin_id"] = binary_id(snap)
-    finally:
-        shutil.rmtree(snap_dir, ignore_errors=True)
-    try:
-        report(res)
-    except Exception as e:  # noqa: BLE001 - the JSON line must still come out
-        log(f"report failed: {e!r}")
-    print("BENCH_JSON " + json.dumps(res, sort_keys=True, default=str), flush=True)
+    skeleton.measure(args, run, report, lambda res: False, "BENCH_JSON")
 
 
 if __name__ == "__main__":

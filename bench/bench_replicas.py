@@ -25,32 +25,27 @@ report on stdout, then one line `BENCH_REPLICAS_JSON {...}` with every figure.
 Usage: bench/run.sh replicas [--quick] [...]   or   python3 bench/bench_replicas.py --help
 """
 
-import argparse
-import json
 import os
-import queue
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-# The other benchmarks' helpers: the Localrds server wrapper (temp dir, random ports, full
-# cleanup), the boto3 client with the backups bench's retry policy, the `cp -a` baseline, psql
-# and pgbench over TCP as the master user, section runner.
-import bench_instances as bi  # noqa: E402
-import bench_backups as bb  # noqa: E402
-
-log = bi.log
-MiB = bb.MiB
-BenchError = bb.BenchError
-median, fmt, fmt_mb = bb.median, bb.fmt, bb.fmt_mb
-psql, pg_env, pgbench_argv, endpoint = bb.psql, bb.pg_env, bb.pgbench_argv, bb.endpoint
+from lib import skeleton  # noqa: E402
+from lib.api import INSTANCE_FAILED, Rds, endpoint  # noqa: E402
+from lib.baselines import AS_POSTGRES, cp_baseline, pg_tool, postmaster_socket  # noqa: E402
+from lib.env import PG_USER, SUPERUSER  # noqa: E402
+from lib.errors import BenchError  # noqa: E402
+from lib.host import du_bytes  # noqa: E402
+from lib.pg import (PsqlSession, parse_tps, pg_env, pgbench_argv, pgbench_init,  # noqa: E402
+                    psql, sql_check, wait_archiver)
+from lib.report import (BaselineSummary, fmt, fmt_mb, fmt_ratio, footer, host_text,  # noqa: E402
+                        log, section_errors, servers_left, stat_cols)
+from lib.skeleton import run_section, section_failed  # noqa: E402
+from lib.stats import dist, median, step_medians, summary  # noqa: E402
 
 # The plain-PostgreSQL figures the issue compares with (PG-LIMITS.md, same machine type).
 REF_CREATE = ("PG-LIMITS.md row 7 (plain PostgreSQL, 157 MiB database, n=15): pg_basebackup -R -C "
@@ -63,8 +58,6 @@ REF_TPS = ("PG-LIMITS.md row 9 (scale 10, -c 4 -T 15): no standby 3890 tps, asyn
 REF_PROMOTE = ("PG-LIMITS.md row 8: pg_promote(false) + INSERT probe every 1 ms 0.017 / 0.022 / "
                "0.028 s; pg_ctl promote -w 0.102 s")
 LAG_GOAL_MS = 50.0
-
-STEP_RE = re.compile(r"kind=(create-replica|promote) id=(\S+) step=(\S+) ok (\d+)ms")
 
 # Created on the source before any replica, so every replica has it: true once the server
 # accepts writes, false while it refuses them (read_only_sql_transaction, SQLSTATE 25006, which
@@ -83,112 +76,8 @@ END $$;
 """
 
 
-def pct(values, p):
-    return bi.pct(values, p) if values else None
-
-
-def dist(values):
-    """p50 / p95 / p99 / max (nearest rank) of a list, or None."""
-    if not values:
-        return None
-    return {"n": len(values), "min": min(values), "p50": pct(values, 50), "p95": pct(values, 95),
-            "p99": pct(values, 99), "max": max(values), "mean": sum(values) / len(values)}
-
-
-def parse_tps(output):
-    m = re.search(r"^tps = ([0-9.]+)", output or "", re.M)
-    return float(m.group(1)) if m else None
-
-
-# --------------------------------------------------------------------------------------------
-# one persistent psql session (cheap sampling: no psql start-up and no new connection per query)
-
-class PsqlSession:
-    """A `psql -XAtq` process fed queries on stdin. Each query is followed by `\\echo` of an end
-    marker, so the answer is every line up to the marker; a reader thread puts the lines in a
-    queue, so that every wait has a timeout. Queries should not fail (errors come back as
-    lines containing ERROR:/FATAL:, and the answer is then an error)."""
-
-    END = "__BENCH_END__"
-    ERROR_MARKS = ("ERROR:", "FATAL:", "PANIC:", "psql:", "server closed the connection",
-                   "connection to server", "could not")
-
-    def __init__(self, ep, label):
-        self.ep, self.label = ep, label
-        self.proc = None
-        self.opens = 0
-        self.open()
-
-    def open(self):
-        self.close()
-        self.lines = queue.Queue()
-        self.proc = subprocess.Popen(
-            ["psql", "-h", self.ep[0], "-p", str(self.ep[1]), "-U", bi.MASTER_USER,
-             "-d", bi.DB_NAME, "-XAtq"],
-            env=pg_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, bufsize=1)
-        self.opens += 1
-        threading.Thread(target=self._reader, args=(self.proc, self.lines), daemon=True).start()
-
-    @staticmethod
-    def _reader(proc, lines):
-        for ln in proc.stdout:
-            lines.put(ln.rstrip("\n"))
-        lines.put(None)  # EOF: psql exited
-
-    def query(self, sql, timeout=30):
-        """-> list of rows (lists of fields, '' for NULL). Raises BenchError on an error answer,
-        EOFError when psql exited (e.g. the connection was lost)."""
-        try:
-            self.proc.stdin.write(f"{sql};\n\\echo {self.END}\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, ValueError, OSError):
-            raise EOFError(f"psql session to {self.label} is closed") from None
-        out = []
-        deadline = time.perf_counter() + timeout
-        while True:
-            try:
-                ln = self.lines.get(timeout=max(0.0, deadline - time.perf_counter()))
-            except queue.Empty:
-                raise BenchError(f"psql session to {self.label}: no answer within {timeout} s "
-                                 f"to {sql!r}") from None
-            if ln is None:
-                raise EOFError(f"psql session to {self.label} ended: {' / '.join(out)[-300:]}")
-            if ln == self.END:
-                break
-            out.append(ln)
-        if any(any(m in ln for m in self.ERROR_MARKS) for ln in out):
-            raise BenchError(f"psql session to {self.label}: {sql!r} -> {' / '.join(out)[:300]}")
-        return [ln.split("|") for ln in out]
-
-    def value(self, sql, timeout=30):
-        rows = self.query(sql, timeout)
-        return rows[0][0] if rows and rows[0] else None
-
-    def close(self):
-        if self.proc is None:
-            return
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        self.proc = None
-
-
 # --------------------------------------------------------------------------------------------
 # the hand-made pg_basebackup baseline
-
-def postmaster_socket(pgdata):
-    """(socket directory, port) from the server's postmaster.pid (lines 5 and 4)."""
-    with open(os.path.join(pgdata, "postmaster.pid")) as f:
-        lines = f.read().split("\n")
-    return lines[4].strip(), int(lines[3])
-
 
 def basebackup_baseline(pgdata, scratch_parent):
     """What localrds' copy step runs, by hand: `pg_basebackup -X stream -c fast --no-sync -Fp`
@@ -196,12 +85,11 @@ def basebackup_baseline(pgdata, scratch_parent):
     No slot (creating one takes a few ms). The copy is deleted afterwards (untimed)."""
     sock, port = postmaster_socket(pgdata)
     root = tempfile.mkdtemp(prefix="basebackup-baseline-", dir=scratch_parent)
-    shutil.chown(root, bi.PG_USER, bi.PG_USER)
+    shutil.chown(root, PG_USER, PG_USER)
     dst = os.path.join(root, "pgdata")
     try:
-        argv = ["runuser", "-u", bi.PG_USER, "--", os.path.join(bi.PG_BIN, "pg_basebackup"),
-                "-h", sock, "-p", str(port), "-U", bi.SUPERUSER, "-D", dst, "-X", "stream",
-                "-c", "fast", "--no-sync", "-Fp"]
+        argv = [*AS_POSTGRES, pg_tool("pg_basebackup"), "-h", sock, "-p", str(port),
+                "-U", SUPERUSER, "-D", dst, "-X", "stream", "-c", "fast", "--no-sync", "-Fp"]
         t0 = time.perf_counter()
         r = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
         t1 = time.perf_counter()
@@ -210,7 +98,7 @@ def basebackup_baseline(pgdata, scratch_parent):
         subprocess.run(["sync", "-f", root], check=True, timeout=600)
         t2 = time.perf_counter()
         return {"basebackup_s": t1 - t0, "sync_s": t2 - t1, "total_s": t2 - t0,
-                "bytes": bb.du_bytes(dst)}
+                "bytes": du_bytes(dst)}
     finally:
         shutil.rmtree(root, ignore_errors=True)
         subprocess.run(["sync", "-f", scratch_parent], timeout=600)
@@ -219,27 +107,20 @@ def basebackup_baseline(pgdata, scratch_parent):
 # --------------------------------------------------------------------------------------------
 # the benchmark
 
-class ReplicasBench(bb.BackupsBench):
-    """The backups bench's API helpers (api, instance, wait_status, create_instance with
-    BackupRetentionPeriod=7, delete_instance with DeleteAutomatedBackups, wait_trash_empty,
-    wait_archiver), with the replica sections."""
+class ReplicasBench:
+    """One run: the server's API (self.rds: the instances cleanup must delete), the source
+    instance, and the replica sections."""
 
-    def inspect(self, ident):
-        return bi.http_json(f"{self.server.endpoint}/_localrds/instances/{ident}", timeout=10)
+    def __init__(self, args, server):
+        self.args = args
+        self.server = server
+        self.rds = Rds(server, args.timeout)
+        self.src = None  # {"id", "ep", "rid", "pgdata"}
 
     def steps(self, kind, ident):
         """{step: ms} parsed from localrds' log lines `op=N kind=<kind> id=<ident> step=S ok Nms`
         (the last operation of that kind on that identifier wins)."""
-        out = {}
-        try:
-            with open(self.server.log_path, errors="replace") as f:
-                for line in f:
-                    m = STEP_RE.search(line)
-                    if m and m.group(1) == kind and m.group(2) == ident:
-                        out[m.group(3)] = int(m.group(4))
-        except OSError:
-            pass
-        return out
+        return self.server.op_steps(kind).get(ident, {})
 
     def source_slots(self):
         rows = psql(self.src["ep"], "SELECT slot_name FROM pg_replication_slots ORDER BY 1")
@@ -248,39 +129,28 @@ class ReplicasBench(bb.BackupsBench):
     # ---- setup
 
     def setup(self, res):
-        health = bi.http_json(self.server.endpoint + "/_localrds/health")
-        self.data_dir = health.get("data_dir")
-        if not self.data_dir:
-            raise BenchError(f"GET /_localrds/health has no data_dir: {health}")
-        inst = self.create_instance("bench-src")
+        self.rds.read_data_dir()
+        inst = self.rds.create_instance("bench-src", BackupRetentionPeriod=7)
         ident = inst["DBInstanceIdentifier"]
         res["backup_retention_period"] = inst.get("BackupRetentionPeriod")
-        pgdata = (self.inspect(ident).get("server") or {}).get("pgdata")
+        pgdata = (self.server.inspect(ident).get("server") or {}).get("pgdata")
         if not pgdata or not os.path.isdir(pgdata):
             raise BenchError(f"GET /_localrds/instances/{ident} gives no usable server.pgdata: "
                              f"{pgdata}")
         self.src = {"id": ident, "ep": endpoint(inst), "rid": inst["DbiResourceId"],
                     "pgdata": pgdata}
-        if bi.sql_check(self.src["ep"][1]) is None:
+        if sql_check(self.src["ep"][1]) is None:
             raise BenchError("bench-src: `select 1` as the master user fails")
         ep = self.src["ep"]
         log(f"bench-src: pgbench -i -s {self.args.scale}")
-        t0 = time.perf_counter()
-        try:
-            r = subprocess.run(pgbench_argv(ep, "-i", "-q", "-s", str(self.args.scale)),
-                               env=pg_env(), capture_output=True, text=True,
-                               timeout=max(1800, 4 * self.args.timeout))
-        except subprocess.TimeoutExpired:
-            raise BenchError("pgbench -i did not finish") from None
-        if r.returncode != 0:
-            raise BenchError(f"pgbench -i failed: {(r.stdout + r.stderr)[-1500:]}")
-        res["load_s"] = time.perf_counter() - t0
+        res["load_s"] = pgbench_init(ep, self.args.scale, max(1800, 4 * self.args.timeout))
         psql(ep, PROBE_SQL)
         res["db_size_bytes"] = int(psql(ep, "SELECT pg_database_size(current_database())"))
         res["archive_mode"] = psql(ep, "SELECT current_setting('archive_mode')")
-        res["archiver_caught_up_s"] = self.wait_archiver() if res["archive_mode"] != "off" else None
-        res["pgdata_bytes"] = bb.du_bytes(pgdata)
-        res["pg_wal_bytes"] = bb.du_bytes(os.path.join(pgdata, "pg_wal"))
+        res["archiver_caught_up_s"] = (wait_archiver(ep, "bench-src")
+                                       if res["archive_mode"] != "off" else None)
+        res["pgdata_bytes"] = du_bytes(pgdata)
+        res["pg_wal_bytes"] = du_bytes(os.path.join(pgdata, "pg_wal"))
         res["monitor_ok"] = psql(ep, "SELECT pg_has_role(current_user, 'pg_monitor', 'MEMBER')")
         log(f"bench-src: loaded in {res['load_s']:.1f} s; database "
             f"{fmt_mb(res['db_size_bytes'])} MiB, pgdata {fmt_mb(res['pgdata_bytes'])} MiB "
@@ -294,13 +164,13 @@ class ReplicasBench(bb.BackupsBench):
         `available`. Returns a row with the times from sending the call."""
         port = self.server.next_port()
         t0 = time.perf_counter()
-        resp = self.api("create_db_instance_read_replica", DBInstanceIdentifier=ident,
-                        SourceDBInstanceIdentifier=self.src["id"], Port=port)
+        resp = self.rds.api("create_db_instance_read_replica", DBInstanceIdentifier=ident,
+                            SourceDBInstanceIdentifier=self.src["id"], Port=port)
         t1 = time.perf_counter()
-        self.instances.append(ident)
-        t_av, inst, polls = self.wait_status(
-            f"replica {ident}", lambda: self.instance_status(ident), "available",
-            bb.INSTANCE_FAILED, self.args.poll)
+        self.rds.instances.append(ident)
+        t_av, inst, polls = self.rds.wait_status(
+            f"replica {ident}", lambda: self.rds.instance_status(ident), "available",
+            INSTANCE_FAILED, self.args.poll)
         return {"id": ident, "call_s": t1 - t0, "to_available_s": t_av - t0, "polls": polls,
                 "status_in_response": resp["DBInstance"].get("DBInstanceStatus"),
                 "rid": inst.get("DbiResourceId"), "ep": endpoint(inst),
@@ -310,7 +180,7 @@ class ReplicasBench(bb.BackupsBench):
     def check_replica(self, row):
         """select 1 works, the server is in recovery, every row is there, writes are refused."""
         ep = row["ep"]
-        sql_ok = bi.sql_check(ep[1])
+        sql_ok = sql_check(ep[1])
         if sql_ok is None:
             raise BenchError(f"{row['id']} is available but `select 1` as the master user on "
                              f"{ep[0]}:{ep[1]} failed for 30 s")
@@ -319,8 +189,8 @@ class ReplicasBench(bb.BackupsBench):
         row["accounts"] = int(psql(ep, "SELECT count(*) FROM pgbench_accounts"))
         row["rows_ok"] = row["accounts"] == self.args.scale * 100000
         row["write_refused"] = psql(ep, "SELECT bench_try_write()") == "f"
-        row["bytes"] = bb.du_bytes((self.inspect(row["id"]).get("server") or {}).get("pgdata")
-                                   or "/nonexistent")
+        row["bytes"] = du_bytes((self.server.inspect(row["id"]).get("server") or {}).get("pgdata")
+                                or "/nonexistent")
 
     def promote(self, row):
         """PromoteReadReplica while a persistent session on the replica calls bench_try_write()
@@ -359,17 +229,17 @@ class ReplicasBench(bb.BackupsBench):
             th = threading.Thread(target=prober, daemon=True)
             t0 = time.perf_counter()
             th.start()
-            resp = self.api("promote_read_replica", DBInstanceIdentifier=ident)
+            resp = self.rds.api("promote_read_replica", DBInstanceIdentifier=ident)
             t1 = time.perf_counter()
             seen = []
 
             def fetch():
-                status, inst = self.instance_status(ident)
+                status, inst = self.rds.instance_status(ident)
                 if not seen or seen[-1] != status:
                     seen.append(status)
                 return status, inst
-            t_av, inst, polls = self.wait_status(f"promoted {ident}", fetch, "available",
-                                                 bb.INSTANCE_FAILED, self.args.poll)
+            t_av, inst, polls = self.rds.wait_status(f"promoted {ident}", fetch, "available",
+                                                     INSTANCE_FAILED, self.args.poll)
             th.join(timeout=60)
         finally:
             stop.set()
@@ -395,7 +265,7 @@ class ReplicasBench(bb.BackupsBench):
         for i in range(a.reps):
             # the baselines first, then the replica: same order every rep
             for kind in ("full", "without_wal"):
-                r = bb.cp_baseline(self.src["pgdata"], self.server.tmp, kind == "without_wal")
+                r = cp_baseline(self.src["pgdata"], self.server.tmp, kind == "without_wal")
                 base[f"cp_{kind}"].append(r)
                 note = f" !! {r['cp_stderr']}" if "cp_stderr" in r else ""
                 log(f"baseline cp -a {kind}: {r['total_s']:.3f} s (cp {r['cp_s']:.3f} + sync "
@@ -411,14 +281,14 @@ class ReplicasBench(bb.BackupsBench):
                     out.setdefault("basebackup_error", str(e))
                     log(f"!! {e}")
             for k, v in base.items():
-                out[f"{k}_s"] = bi.summary([r["total_s"] for r in v])
+                out[f"{k}_s"] = summary([r["total_s"] for r in v])
 
             ident = f"bench-replica-{i + 1}"
             row = self.create_replica(ident)
             rows.append(row)
             row["steps_ms"] = self.steps("create-replica", ident)
             self.check_replica(row)
-            out["create_s"] = bi.summary([r["to_available_s"] for r in rows])
+            out["create_s"] = summary([r["to_available_s"] for r in rows])
             log(f"{ident}: available after {row['to_available_s']:.3f} s (call "
                 f"{row['call_s']:.3f} s, {row['polls']} polls), steps {row['steps_ms']}; "
                 f"in recovery {row['in_recovery']}, accounts {row['accounts']}, write refused "
@@ -431,8 +301,8 @@ class ReplicasBench(bb.BackupsBench):
                     f"({' -> '.join(p['statuses_seen_after_call'])}); steps {p['steps_ms']}"
                     + (f"; probe errors {p['probe_errors']}" if p["probe_errors"] else ""))
                 row["slots_after_promote"] = self.source_slots()
-            row["delete_s"] = self.delete_instance(ident)
-            self.wait_trash_empty()
+            row["delete_s"] = self.rds.delete_instance(ident)
+            self.rds.wait_trash_empty()
             row["slots_after_delete"] = self.source_slots()
             if row["slots_after_delete"]:
                 log(f"!! slots left on bench-src after deleting {ident}: "
@@ -447,10 +317,10 @@ class ReplicasBench(bb.BackupsBench):
             out[f"ratio_vs_{k}"] = med / b["median"] if b else None
         promos = [r["promote"] for r in rows if "promote" in r]
         if promos:
-            out["promote_writable_s"] = bi.summary([p["writable_s"] for p in promos
-                                                    if p["writable_s"] is not None])
-            out["promote_call_s"] = bi.summary([p["call_s"] for p in promos])
-            out["promote_available_s"] = bi.summary([p["to_available_s"] for p in promos])
+            out["promote_writable_s"] = summary([p["writable_s"] for p in promos
+                                                 if p["writable_s"] is not None])
+            out["promote_call_s"] = summary([p["call_s"] for p in promos])
+            out["promote_available_s"] = summary([p["to_available_s"] for p in promos])
 
     # ---- 2. replication lag under load
 
@@ -549,7 +419,7 @@ class ReplicasBench(bb.BackupsBench):
                     k += 1
                     if k % round(1 / a.sample_interval) == 0:  # localrds' own figure, 1/s
                         try:
-                            r = (self.inspect(ident).get("replication") or {})
+                            r = (self.server.inspect(ident).get("replication") or {})
                             inspects.append({"t_s": time.perf_counter() - t_start,
                                              "lag_s": r.get("replica_lag_seconds"),
                                              "bytes": r.get("replay_lag_bytes"),
@@ -653,32 +523,19 @@ class ReplicasBench(bb.BackupsBench):
     # ---- cleanup through the API
 
     def api_cleanup(self, out):
-        out["errors"] = []
-        for ident in reversed(list(self.instances)):  # replicas before their source
-            try:
-                out[f"delete_{ident}_s"] = self.delete_instance(ident)
-            except BenchError as e:
-                out["errors"].append(str(e))
+        self.rds.delete_all(out, newest_first=True)  # replicas before their source
 
 
-def run(args):
-    started = time.time()
-    res = {"mode": "quick" if args.quick else "full", "scale": args.scale, "reps": args.reps,
-           "host": {"cpus": os.cpu_count(),
-                    "mem_total_kb": bi.read_kv_kb("/proc/meminfo", {"MemTotal"}).get("MemTotal")}}
-    server = bi.Localrds(args.bin, pool_size=args.pool_size, label="replicas", keep=args.keep)
-    try:
-        server.start()
+def run(args, res):
+    res.update({"scale": args.scale, "reps": args.reps})
+
+    def sections(server):
         bench = ReplicasBench(args, server)
-        if bb.run_section(res, "setup", bench.setup):
-            bb.run_section(res, "create", bench.measure_creates)
-            bb.run_section(res, "lag", bench.measure_lag)
-        bb.run_section(res, "api_cleanup", bench.api_cleanup)
-    finally:
-        server.stop()
-        res["cleanup"] = getattr(server, "cleanup_info", None)
-    res["elapsed_s"] = time.time() - started
-    return res
+        if run_section(res, "setup", bench.setup):
+            run_section(res, "create", bench.measure_creates)
+            run_section(res, "lag", bench.measure_lag)
+        run_section(res, "api_cleanup", bench.api_cleanup)
+    skeleton.with_server(args, "replicas", res, sections)
 
 
 # --------------------------------------------------------------------------------------------
@@ -686,12 +543,9 @@ def run(args):
 
 def report(res):
     w = sys.stdout.write
-    mem = res["host"].get("mem_total_kb") or 0
     w(f"\n=== localrds read-replica benchmark ({res['mode']} mode, pgbench scale {res['scale']}, "
-      f"{res['host']['cpus']} CPUs, {mem / 1024 / 1024:.1f} GiB RAM) ===\n")
-    for name in ("setup", "create", "lag", "api_cleanup"):
-        if res.get(name, {}).get("error"):
-            w(f"!! {name}: {res[name]['error']}\n")
+      f"{host_text(res)}) ===\n")
+    section_errors(w, res, ("setup", "create", "lag", "api_cleanup"))
 
     su = res.get("setup", {})
     if "load_s" in su:
@@ -720,8 +574,8 @@ def report(res):
         for label, st, size in table:
             if not st:
                 continue
-            w(f"{label:<46}{st['n']:>3}{st['min']:>8.3f}{st['median']:>8.3f}{st['max']:>8.3f}"
-              f"{bi.fmt_ratio(st['median'], cp_med):>10}{fmt_mb(size):>7}\n")
+            w(f"{label:<46}{stat_cols(st)}{fmt_ratio(st['median'], cp_med):>10}"
+              f"{fmt_mb(size):>7}\n")
         if cr.get("basebackup_error"):
             w(f"!! pg_basebackup baseline: {cr['basebackup_error']}\n")
         w(f"reference: {REF_CREATE}\n")
@@ -729,13 +583,10 @@ def report(res):
           f"without pg_wal {fmt(cr.get('ratio_vs_cp_without_wal'), '.2f')}x, vs pg_basebackup by "
           f"hand {fmt(cr.get('ratio_vs_basebackup'), '.2f')}x. MiB: the replica's pgdata / "
           f"bytes copied\n")
-        steps = {}
-        for r in rows:
-            for k, v in r.get("steps_ms", {}).items():
-                steps.setdefault(k, []).append(v)
+        steps = step_medians(r.get("steps_ms", {}) for r in rows)
         if steps:
-            w("server steps, median ms: " + ", ".join(f"{k} {median(v):.0f}"
-                                                     for k, v in steps.items()) + "\n")
+            w("server steps, median ms: " + ", ".join(f"{k} {v:.0f}" for k, v in steps.items())
+              + "\n")
         w(f"the call answered in {median(r['call_s'] for r in rows):.3f} s (median) with status "
           f"{sorted({r['status_in_response'] for r in rows})}; polls to available: "
           f"{max(r['polls'] for r in rows)} at most; `select 1` ok "
@@ -824,16 +675,12 @@ def report(res):
                            ("call -> available", "promote_available_s")):
             st = cr.get(key)
             if st:
-                w(f"{label:<46}{st['n']:>3}{st['min']:>8.3f}{st['median']:>8.3f}"
-                  f"{st['max']:>8.3f}\n")
+                w(f"{label:<46}{stat_cols(st)}\n")
         w(f"reference: {REF_PROMOTE}\n")
-        steps = {}
-        for p in promos:
-            for k, v in p.get("steps_ms", {}).items():
-                steps.setdefault(k, []).append(v)
+        steps = step_medians(p.get("steps_ms", {}) for p in promos)
         if steps:
-            w("server steps, median ms: " + ", ".join(f"{k} {median(v):.0f}"
-                                                     for k, v in steps.items()) + "\n")
+            w("server steps, median ms: " + ", ".join(f"{k} {v:.0f}" for k, v in steps.items())
+              + "\n")
         seen = sorted({" -> ".join(p["statuses_seen_after_call"]) for p in promos})
         errs = sum(len(p["probe_errors"]) for p in promos)
         w(f"statuses after the call: {seen}; status in the response "
@@ -846,19 +693,9 @@ def report(res):
     if cl.get("errors"):
         for e in cl["errors"]:
             w(f"!! cleanup: {e}\n")
-    c = res.get("cleanup") or {}
-    if c.get("servers_running_0_5s_after_reset") or c.get("servers_left_after_sigterm"):
-        w("!! PostgreSQL servers were left running after reset/SIGTERM (the bench stopped them)\n")
+    servers_left(w, res)
 
-    # the compact summary
-    w("\n-- summary\n")
-    w(f"{'figure':<44}{'localrds':>10}{'baseline':>10}{'ratio':>8}  baseline / goal\n")
-
-    def line(label, value, base=None, note="", spec=".3f"):
-        v = value if isinstance(value, str) else fmt(value, spec)
-        b = fmt(base, spec) if base is not None else ""
-        r = bi.fmt_ratio(value, base) if base is not None and not isinstance(value, str) else ""
-        w(f"{label:<44}{v:>10}{b:>10}{r:>8}  {note}\n")
+    line = BaselineSummary(w, ratio_width=8).line
 
     if cr.get("create_s"):
         line("create replica -> available, s (median)", cr["create_s"]["median"], cp_med,
@@ -897,13 +734,12 @@ def report(res):
         line("promote -> writable, s (median)", cr["promote_writable_s"]["median"], 0.022,
              "PG-LIMITS row 8 pg_promote(false) + probe")
         line("promote -> available, s (median)", cr["promote_available_s"]["median"])
-    w(f"\nlocalrds measured: a copy of {res.get('bin')} ({res.get('bin_id')}); total bench time "
-      f"{res['elapsed_s']:.1f} s\n")
+    footer(w, res)
 
 
 def failed(res):
     """True when a section failed or a check did."""
-    if any(isinstance(v, dict) and v.get("error") for v in res.values()):
+    if section_failed(res):
         return True
     cr, lg = res.get("create", {}), res.get("lag", {})
     for key in ("rows_ok", "write_refused_all", "in_recovery_all"):
@@ -915,11 +751,7 @@ def failed(res):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="smoke run on a small database")
-    ap.add_argument("--bin", default=os.environ.get("LOCALRDS_BIN", "build/localrds"),
-                    help="localrds binary (env LOCALRDS_BIN, default build/localrds)")
+    ap = skeleton.parser(__doc__, "smoke run on a small database")
     ap.add_argument("--scale", type=int, help="pgbench scale (default 10 = ~150 MiB, quick 3)")
     ap.add_argument("--reps", type=int, help="replica creations, each with its copy baselines "
                                              "and a promotion (default 5, quick 2)")
@@ -945,25 +777,16 @@ def main():
     ap.add_argument("--pool-size", type=int, default=0,
                     help="localrds --pool-size (default 0: no initdb in the background while "
                          "measuring)")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir (debugging)")
-    args = ap.parse_args()
-    for name, full, quick in (("scale", 10, 3), ("reps", 5, 2), ("duration", 20, 5)):
-        if getattr(args, name) is None:
-            setattr(args, name, quick if args.quick else full)
+    args = skeleton.parse(ap, (("scale", 10, 3), ("reps", 5, 2), ("duration", 20, 5)))
     if args.reps < 1 or args.scale < 1 or args.duration < 1:
         sys.exit("--reps, --scale and --duration must be at least 1")
     if not 0.01 <= args.sample_interval <= 1:
         sys.exit("--sample-interval must be within 0.01..1 s")
-    args.bin = os.path.abspath(args.bin)
-    if not os.access(args.bin, os.X_OK):
-        sys.exit(f"localrds binary not found: {args.bin} (set LOCALRDS_BIN or --bin)")
-    for tool in ("psql", "pgbench", "cp", "du", "sync", "runuser"):
-        if not shutil.which(tool):
-            sys.exit(f"bench_replicas.py needs {tool} on PATH")
+    skeleton.require(args, "bench_replicas.py", ("psql", "pgbench", "cp", "du", "sync", "runuser"))
     if os.geteuid() != 0:
         log("not root: reading the instances' pgdata and the pg_basebackup baseline will fail")
 
-    bb.measure_a_copy(args, run, report, failed, "BENCH_REPLICAS_JSON")
+    skeleton.measure(args, run, report, failed, "BENCH_REPLICAS_JSON")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
-# Configures and builds localrds into build/ (RelWithDebInfo).
+# Configures and builds into build/ (RelWithDebInfo): everything, tests included, or with
+# `--run-only` just what `localrds serve` runs (the binary and its PostgreSQL extension), which
+# needs no test tools (GoogleTest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
-cmake --build build -j"$(nproc)"
+if [ "${1:-}" = "--run-only" ]; then
+  cmake -S . -B build -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" -DLOCALRDS_TESTS=OFF \
+    >/dev/null
+  cmake --build build -j"$(nproc)" --target localrds
+else
+  cmake -S . -B build -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" -DLOCALRDS_TESTS=ON \
+    >/dev/null
+  cmake --build build -j"$(nproc)"
+fi

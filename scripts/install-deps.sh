@@ -3,6 +3,11 @@
 #   scripts/install-deps.sh          what building and running localrds needs
 #   scripts/install-deps.sh --test   also what the tests use: GoogleTest, Debian's python3 with
 #                                    boto3, the AWS CLI, and Chromium for the browser tests
+# The tests use nothing else: the e2e suites run with Debian's /usr/bin/python3 and a PATH of
+# Debian's directories only (tests/CMakeLists.txt), so a tool missing from this list fails them
+# (no pyenv, pip or /usr/local tool can stand in). What they run: python3 + boto3/botocore, aws,
+# psql (postgresql-client-15), chromium, runuser (util-linux), curl; docker (docker.io) only for
+# the docker tests, which scripts/start-dockerd.sh installs.
 set -euo pipefail
 
 PACKAGES=(
@@ -13,7 +18,7 @@ PACKAGES=(
   curl
 )
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(libgtest-dev python3 python3-boto3 awscli chromium)
+  PACKAGES+=(libgtest-dev python3 python3-boto3 python3-botocore awscli chromium util-linux)
 fi
 
 missing=()

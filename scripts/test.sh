@@ -22,4 +22,13 @@ if [ "${LOCALRDS_DOCKER:-1}" != 0 ] && [ "$(id -u)" -eq 0 ] && [[ " unit " != " 
   fi
 fi
 cd build
-ctest --output-on-failure -j2 "${label[@]}"
+rc=0
+ctest --output-on-failure -j2 "${label[@]}" || rc=$?
+# What was skipped, and why (the docker tests without an engine; nothing else should be).
+skipped=$(grep -hE "\.\.\. skipped '|^\[  SKIPPED \] [^ ]+\.[^ ]+" Testing/Temporary/LastTest.log \
+            2>/dev/null | sed -E 's/^[[:space:]]+//; s/ \([0-9]+ ms\)$//' | sort | uniq -c | sort -rn || true)
+if [ -n "$skipped" ]; then
+  echo "test.sh: skipped tests (count, test, reason):"
+  echo "$skipped"
+fi
+exit "$rc"

@@ -1,5 +1,7 @@
 #include "storage/catalog.h"
 
+#include <sqlite3.h>
+
 #include <stdexcept>
 
 namespace localrds {
@@ -109,7 +111,7 @@ CREATE TABLE retained_backups(
 )sql";
 
 nlohmann::json InstanceToJson(const InstanceRow& r) {
-  return {{"resource_id", r.resource_id}, {"identifier", r.identifier}, {"status", r.status},
+  return {{"resource_id", r.resource_id}, {"identifier", r.identifier}, {"status", ToString(r.status)},
           {"desired_state", r.desired_state}, {"port", r.port},
           {"password_verifier", r.password_verifier}, {"created_ms", r.created_ms},
           {"stopped_ms", r.stopped_ms}, {"attrs", r.attrs}};
@@ -119,7 +121,7 @@ InstanceRow InstanceFromJson(const nlohmann::json& j) {
   InstanceRow r;
   r.resource_id = j.value("resource_id", "");
   r.identifier = j.value("identifier", "");
-  r.status = j.value("status", "");
+  r.status = ParseDbStatus(j.value("status", "")).value_or(DbStatus::kFailed);
   r.desired_state = j.value("desired_state", "");
   r.port = j.value("port", 0);
   r.password_verifier = j.value("password_verifier", "");
@@ -206,7 +208,7 @@ Status CatalogTxn::PutInstance(const InstanceRow& r) {
            " attrs=excluded.attrs");
     s.Bind(1, r.resource_id)
         .Bind(2, r.identifier)
-        .Bind(3, r.status)
+        .Bind(3, std::string(ToString(r.status)))
         .Bind(4, r.desired_state)
         .Bind(5, static_cast<int64_t>(r.port))
         .Bind(6, r.password_verifier)
@@ -367,7 +369,8 @@ std::vector<InstanceRow> Catalog::LoadInstances() {
     InstanceRow r;
     r.resource_id = s.Text(0);
     r.identifier = s.Text(1);
-    r.status = s.Text(2);
+    // A name this localrds does not know (written by a newer one) reads as failed.
+    r.status = ParseDbStatus(s.Text(2)).value_or(DbStatus::kFailed);
     r.desired_state = s.Text(3);
     r.port = static_cast<int>(s.Int(4));
     r.password_verifier = s.Text(5);

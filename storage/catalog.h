@@ -9,7 +9,8 @@
 // InternalFailure or stops localrds at startup).
 #pragma once
 
-#include <sqlite3.h>
+// SQLite stays inside storage/: its handle is only named here.
+struct sqlite3;
 
 #include <cstdint>
 #include <functional>
@@ -22,13 +23,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "storage/db_status.h"
 
 namespace localrds {
 
 struct InstanceRow {
   std::string resource_id;        //!< immutable, names the directories ("db-…")
   std::string identifier;         //!< DBInstanceIdentifier, lowercase, unique
-  std::string status;             //!< DBInstanceStatus as reported
+  DbStatus status = DbStatus::kCreating;  //!< DBInstanceStatus as reported
   std::string desired_state;      //!< "running" or "stopped": what the reconciler restores
   int port = 0;                   //!< Endpoint.Port
   std::string password_verifier;  //!< SCRAM verifier of the master password

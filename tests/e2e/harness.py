@@ -9,8 +9,15 @@ a random block of 200 instance ports within 20000-29999, so parallel runs do not
     ...
     h.stop()   # resets (stops every PostgreSQL server), SIGTERMs, cleans up
 
+Tools: `aws`, `psql` (and `docker` for --runtime docker) are looked up on PATH, and fail the test,
+naming the Debian package, when missing. ctest runs the suites with Debian's /usr/bin/python3
+and a PATH of Debian's directories only (tests/CMakeLists.txt), and sets
+LOCALRDS_E2E_DEBIAN_TOOLS=1, which makes this module refuse, at import, a Python, boto3, botocore,
+`aws` or `psql` that is not Debian's (a pyenv or pip one would hide what a fresh machine lacks).
+
 Environment:
-    LOCALRDS_BIN        the binary (default /work/main/build/localrds)
+    LOCALRDS_BIN        the binary (default build/localrds of this repository)
+    LOCALRDS_E2E_DEBIAN_TOOLS  1: only Debian's interpreter, boto3 and tools (set by ctest)
     LOCALRDS_E2E_KEEP   set to 1 to keep the temporary directories after the tests
     LOCALRDS_E2E_RUNTIME  `docker` runs every suite's localrds with --runtime docker (a
                         container per PostgreSQL server); the suites are skipped, saying why,
@@ -36,9 +43,13 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 
 import boto3
+import botocore
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 
-DEFAULT_BIN = "/work/main/build/localrds"
+DEFAULT_BIN = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                            "..", "..", "build", "localrds"))
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
 API_VERSION = "2014-10-31"
@@ -55,6 +66,51 @@ DUMMY_ENV = {
 
 def binary():
     return os.environ.get("LOCALRDS_BIN", DEFAULT_BIN)
+
+
+# --- the tools the suites use ------------------------------------------------------------------
+
+# Each tool and the Debian package that provides it (scripts/install-deps.sh --test installs them).
+TOOL_PACKAGES = {"aws": "awscli", "psql": "postgresql-client-15", "runuser": "util-linux",
+                 "docker": "docker.io"}
+
+
+def tool(name):
+    """The path of a command the tests run, from PATH; raises (a test error, never a skip) naming
+    the Debian package when it is missing."""
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError("%s is not on PATH (%s): the tests need Debian's %s package, which "
+                           "scripts/install-deps.sh --test installs"
+                           % (name, os.environ.get("PATH", ""), TOOL_PACKAGES.get(name, name)))
+    return path
+
+
+def _check_debian_tools():
+    """With LOCALRDS_E2E_DEBIAN_TOOLS=1 (ctest): the interpreter, boto3/botocore, `aws` and `psql`
+    must be Debian's, as on a fresh machine after scripts/install-deps.sh --test."""
+    problems = []
+    exe = os.path.realpath(sys.executable)
+    if not exe.startswith("/usr/bin/python3"):
+        problems.append("Python is %s, not Debian's /usr/bin/python3" % sys.executable)
+    for mod in (boto3, botocore):
+        if not os.path.realpath(mod.__file__).startswith("/usr/lib/python3/dist-packages/"):
+            problems.append("%s %s comes from %s, not Debian's python3-%s"
+                            % (mod.__name__, mod.__version__, mod.__file__, mod.__name__))
+    for name in ("aws", "psql"):
+        path = shutil.which(name)
+        if path is None:
+            problems.append("no %s on PATH (Debian's %s)" % (name, TOOL_PACKAGES[name]))
+        elif os.path.dirname(path) not in ("/usr/bin", "/bin"):
+            problems.append("%s is %s, not Debian's %s in /usr/bin" % (name, path,
+                                                                        TOOL_PACKAGES[name]))
+    if problems:
+        raise RuntimeError("LOCALRDS_E2E_DEBIAN_TOOLS=1: " + "; ".join(problems) +
+                           " (scripts/install-deps.sh --test installs Debian's)")
+
+
+if os.environ.get("LOCALRDS_E2E_DEBIAN_TOOLS") == "1":
+    _check_debian_tools()
 
 
 def runtime():
@@ -501,10 +557,59 @@ class Localrds:
 
 # --- clients ------------------------------------------------------------------------------------
 
+# What today's RDS API has and Debian 12's botocore (1.29, from early 2023) does not know, among
+# what localrds implements and the suites send: without these, that botocore refuses the call
+# before it reaches localrds (ParamValidationError), so the test would test the client's stale
+# model instead of localrds. Applied only where the loaded model lacks them; newer botocores
+# already say exactly this.
+RDS_MODEL_ADDITIONS = {
+    # SourceDBInstanceIdentifier is optional since RDS took SourceDBClusterIdentifier instead
+    # (localrds answers MissingParameter itself when neither is given).
+    "CreateDBInstanceReadReplicaMessage": {"required": ["DBInstanceIdentifier"], "members": {}},
+    # Restores take the new instance's backup settings and storage (2024).
+    "RestoreDBInstanceFromDBSnapshotMessage": {"members": {
+        "AllocatedStorage": "IntegerOptional", "BackupRetentionPeriod": "IntegerOptional",
+        "PreferredBackupWindow": "String"}},
+    "RestoreDBInstanceToPointInTimeMessage": {"members": {
+        "AllocatedStorage": "IntegerOptional", "BackupRetentionPeriod": "IntegerOptional",
+        "PreferredBackupWindow": "String"}},
+}
+
+
+class _RdsModelLoader(botocore.loaders.Loader):
+    """botocore's loader, with RDS_MODEL_ADDITIONS in the RDS model it loads."""
+
+    def load_service_model(self, service_name, type_name, api_version=None):
+        data = super().load_service_model(service_name, type_name, api_version)
+        if service_name == "rds" and type_name == "service-2":
+            _add_to_rds_model(data)
+        return data
+
+
+_rds_model_loader = None
+
+
+def _add_to_rds_model(service_data):
+    shapes = service_data["shapes"]
+    for shape_name, change in RDS_MODEL_ADDITIONS.items():
+        shape = shapes.get(shape_name)
+        if shape is None:
+            continue
+        for member, member_shape in change["members"].items():
+            shape["members"].setdefault(member, {"shape": member_shape})
+        if "required" in change:
+            shape["required"] = [r for r in shape.get("required", []) if r in change["required"]]
+
+
 def rds_client(endpoint, read_timeout=60):
     """A boto3 RDS client for localrds: dummy credentials, us-east-1, and no retries, so every
-    error reaches the test as it was answered."""
-    return boto3.client(
+    error reaches the test as it was answered; the model knows RDS_MODEL_ADDITIONS."""
+    global _rds_model_loader
+    if _rds_model_loader is None:  # one, shared: it caches the (large) model it loaded
+        _rds_model_loader = _RdsModelLoader()
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _rds_model_loader)
+    return boto3.session.Session(botocore_session=core).client(
         "rds", endpoint_url=endpoint, region_name=REGION,
         aws_access_key_id="test", aws_secret_access_key="test",
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
@@ -535,8 +640,8 @@ class CliResult:
 
 def aws_cli(endpoint, *args, timeout=120, use_env=False):
     """Runs `aws <args>` against localrds with --endpoint-url (or, with use_env, through
-    AWS_ENDPOINT_URL_RDS, which the AWS CLI v2 honours but v1 does not), dummy credentials and
-    no user configuration. Returns a CliResult."""
+    AWS_ENDPOINT_URL_RDS, which only the AWS CLI v2 from 2.13 honours: not v1, not Debian 12's
+    2.9.19), dummy credentials and no user configuration. Returns a CliResult."""
     env = dict(os.environ)
     for k in list(env):
         if k.startswith("AWS_"):
@@ -549,7 +654,7 @@ def aws_cli(endpoint, *args, timeout=120, use_env=False):
         "AWS_RETRY_MODE": "standard",
         "AWS_MAX_ATTEMPTS": "1",
     })
-    cmd = ["aws"]
+    cmd = [tool("aws")]
     if use_env:
         env["AWS_ENDPOINT_URL_RDS"] = endpoint
     else:
@@ -575,7 +680,7 @@ def psql(port, user, password, db, sql, timeout=30, host="127.0.0.1"):
     """Runs SQL with the psql CLI, over TCP by default (as an application would; `host` a socket
     directory and no password for the superuser). Returns (rc, stdout, stderr); stdout is
     unaligned, tuples only, '|'-separated."""
-    cmd = ["psql", "-X", "-w", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+    cmd = [tool("psql"), "-X", "-w", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
            "-h", host, "-p", str(port), "-U", user, "-d", db, "-c", sql]
     p = subprocess.run(cmd, env=pg_env(password), stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, timeout=timeout)
@@ -675,9 +780,16 @@ class LocalrdsTestCase(unittest.TestCase):
     h = None
     rds = None
 
+    _tools_reported = False
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        if not LocalrdsTestCase._tools_reported:  # once per run: what the suites run with
+            LocalrdsTestCase._tools_reported = True
+            sys.stderr.write("harness: Python %s (%s), boto3 %s, botocore %s, aws %s, psql %s\n"
+                             % (sys.version.split()[0], sys.executable, boto3.__version__,
+                                botocore.__version__, shutil.which("aws"), shutil.which("psql")))
         if (cls.runtime_name or runtime()) == "docker":
             why = docker_unavailable()
             if why and os.environ.get("LOCALRDS_REQUIRE_DOCKER") == "1":

@@ -8,6 +8,7 @@ import unittest
 from unittest import mock
 
 import boto3
+import botocore
 
 from harness import LocalrdsTestCase, arn, psql
 
@@ -153,13 +154,20 @@ class CliStoryTest(LocalrdsTestCase):
 
 
     def test_sdk_endpoint_from_environment(self):
-        # `localrds --help` says: export AWS_ENDPOINT_URL_RDS=http://127.0.0.1:<port>. SDKs (and
-        # the AWS CLI v2) read it; boto3 is the SDK at hand. (The AWS CLI v1 ignores it, hence
-        # --endpoint-url above.)
+        # `localrds --help` says: export AWS_ENDPOINT_URL_RDS=http://127.0.0.1:<port>. SDKs read
+        # it since botocore 1.31 (boto3 1.28, AWS CLI v2 2.13); boto3 is the SDK at hand. Debian
+        # 12's boto3 (1.26) and AWS CLI (2.9.19), which the suites run with, predate it and
+        # ignore it (so do the AWS CLI v1: hence --endpoint-url above): there the README's
+        # other way, endpoint_url=, is what reaches localrds.
         env = {"AWS_ENDPOINT_URL_RDS": self.h.endpoint, "AWS_ACCESS_KEY_ID": "test",
                "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
         with mock.patch.dict(os.environ, env):
             rds = boto3.session.Session().client("rds")
+        if tuple(int(x) for x in botocore.__version__.split(".")[:2]) < (1, 31):
+            self.assertEqual(rds.meta.endpoint_url, "https://rds.us-east-1.amazonaws.com",
+                             "botocore %s read AWS_ENDPOINT_URL_RDS" % botocore.__version__)
+            with mock.patch.dict(os.environ, env):
+                rds = boto3.session.Session().client("rds", endpoint_url=self.h.endpoint)
         self.assertEqual(rds.meta.endpoint_url, self.h.endpoint)
         r = rds.describe_db_instances()
         self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 200)

@@ -15,10 +15,10 @@
 #include "common/log.h"
 #include "common/subprocess.h"
 #include "common/time_util.h"
-#include "emulator/backup_files.h"
-#include "emulator/control_plane.h"
-#include "emulator/local_runtime.h"
-#include "emulator/operation_engine.h"
+#include "emulator/postgres/backup_files.h"
+#include "emulator/service/control_plane.h"
+#include "emulator/runtime/local_runtime.h"
+#include "emulator/engine/operation_engine.h"
 #include "tests/integration/pg_fixture.h"
 
 namespace localrds {
@@ -146,7 +146,7 @@ class BackupPgTest : public PgControlPlaneTest {
         << out;
   }
   int64_t LatestRestorable(const std::string& rid) {
-    auto w = cp_->RestoreWindow(rid);
+    auto w = cp_->registry().Window(rid);
     return w ? w->second : 0;
   }
   // Calls ShipWalOnce, as the reconciler would, until LatestRestorableTime reaches `ms` or
@@ -155,7 +155,7 @@ class BackupPgTest : public PgControlPlaneTest {
   bool ShipWalUntil(const std::string& rid, int64_t ms, bool heartbeat,
                     std::chrono::seconds timeout = std::chrono::seconds(20)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    ServerSpec spec = cp_->Server(*cp_->GetInstance(rid));
+    ServerSpec spec = cp_->servers().Server(*cp_->registry().GetInstance(rid));
     if (heartbeat) {
       EXPECT_TRUE(
           runtime_->ExecSql(spec, "test", {"CREATE TABLE IF NOT EXISTS heartbeat(t timestamptz)"})
@@ -164,7 +164,7 @@ class BackupPgTest : public PgControlPlaneTest {
     while (LatestRestorable(rid) < ms) {
       if (std::chrono::steady_clock::now() > deadline) return false;
       if (heartbeat) runtime_->ExecSql(spec, "test", {"INSERT INTO heartbeat VALUES (now())"});
-      cp_->ShipWalOnce();
+      cp_->wal_shipper().ShipWalOnce();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return true;
@@ -196,7 +196,7 @@ class BackupPgTest : public PgControlPlaneTest {
     return names;
   }
   json Snapshots(const std::string& instance_id) {
-    auto r = cp_->DescribeDBSnapshots({{"DBInstanceIdentifier", instance_id}});
+    auto r = cp_->snapshots().DescribeDBSnapshots({{"DBInstanceIdentifier", instance_id}});
     EXPECT_TRUE(r.ok());
     return r.ok() ? (*r)["DBSnapshots"] : json::array();
   }
@@ -225,17 +225,17 @@ TEST_F(BackupPgTest, ASnapshotRestoresIntoAWritableInstanceWithTheData) {
   const int port = Port("src");
   Commit(port, "CREATE TABLE t(x int); INSERT INTO t VALUES (1), (2), (3)");
   auto s =
-      cp_->CreateDBSnapshot({{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "snap1"}});
+      cp_->snapshots().CreateDBSnapshot({{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "snap1"}});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   Wait(s->operation_id);
-  json snap = (*cp_->DescribeDBSnapshots({{"DBSnapshotIdentifier", "snap1"}}))["DBSnapshots"][0];
+  json snap = (*cp_->snapshots().DescribeDBSnapshots({{"DBSnapshotIdentifier", "snap1"}}))["DBSnapshots"][0];
   EXPECT_EQ(snap["Status"], "available");
   EXPECT_EQ(snap["SnapshotType"], "manual");
   EXPECT_EQ(Describe("src")["DBInstanceStatus"], "available");
   Commit(port, "INSERT INTO t VALUES (4)");  // after the snapshot: not in it
 
   const int restored =
-      WaitAvailable(cp_->RestoreDBInstanceFromDBSnapshot(
+      WaitAvailable(cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
                         {{"DBInstanceIdentifier", "copy"}, {"DBSnapshotIdentifier", "snap1"}}),
                     "copy");
   ASSERT_NE(restored, 0);
@@ -262,7 +262,7 @@ TEST_F(BackupPgTest, PointInTimeRestoreStopsBetweenTwoCommits) {
       << "LatestRestorableTime is " << FormatIso8601(LatestRestorable(rid));
 
   const int restored = WaitAvailable(
-      cp_->RestoreDBInstanceToPointInTime({{"SourceDBInstanceIdentifier", "src"},
+      cp_->snapshots().RestoreDBInstanceToPointInTime({{"SourceDBInstanceIdentifier", "src"},
                                            {"TargetDBInstanceIdentifier", "pitr"},
                                            {"RestoreTime", FormatIso8601(target, false)}}),
       "pitr");
@@ -284,7 +284,7 @@ TEST_F(BackupPgTest, ExpiryDropsOldBackupsAndTheirWalButKeepsTheNewestRestorable
     Wait(b->operation_id);
     Commit(port, "INSERT INTO t VALUES (" + std::to_string(i + 2) + ")");
   }
-  auto autos = cp_->AutomatedSnapshotsOf(rid);
+  auto autos = cp_->registry().AutomatedSnapshotsOf(rid);
   ASSERT_EQ(autos.size(), 3u);
   for (const auto& s : autos) ASSERT_EQ(s.status, "available") << s.identifier;
   const SnapshotRow newest = autos.back();
@@ -297,8 +297,8 @@ TEST_F(BackupPgTest, ExpiryDropsOldBackupsAndTheirWalButKeepsTheNewestRestorable
   ASSERT_FALSE(older.empty()) << "the older backups left no WAL to expire";
   ASSERT_FALSE(kept.empty());
 
-  EXPECT_EQ(cp_->ExpireBackups(NowMs()), "");  // nothing is past retention yet
-  EXPECT_EQ(cp_->ExpireBackups(NowMs() + 2 * kDayMs), "expired 2 automated snapshot(s) and " +
+  EXPECT_EQ(cp_->backups().ExpireBackups(NowMs()), "");  // nothing is past retention yet
+  EXPECT_EQ(cp_->backups().ExpireBackups(NowMs() + 2 * kDayMs), "expired 2 automated snapshot(s) and " +
                                                           std::to_string(older.size()) +
                                                           " WAL file(s) of exp.");
   json snaps = Snapshots("exp");
@@ -313,9 +313,9 @@ TEST_F(BackupPgTest, ExpiryDropsOldBackupsAndTheirWalButKeepsTheNewestRestorable
   for (const auto& n : older) EXPECT_FALSE(after.count(n)) << n << " precedes " << start;
   for (const auto& n : kept) EXPECT_TRUE(after.count(n)) << n << " was removed";
   // The restorable window now starts at the newest backup; a time before it is refused.
-  ASSERT_TRUE(cp_->RestoreWindow(rid).has_value());
-  EXPECT_EQ(cp_->RestoreWindow(rid)->first, newest.attrs.value("_consistent_ms", int64_t{0}));
-  auto too_early = cp_->RestoreDBInstanceToPointInTime(
+  ASSERT_TRUE(cp_->registry().Window(rid).has_value());
+  EXPECT_EQ(cp_->registry().Window(rid)->first, newest.attrs.value("_consistent_ms", int64_t{0}));
+  auto too_early = cp_->snapshots().RestoreDBInstanceToPointInTime(
       {{"SourceDBInstanceIdentifier", "exp"},
        {"TargetDBInstanceIdentifier", "early"},
        {"RestoreTime", FormatIso8601(autos[1].attrs.value("_consistent_ms", int64_t{0}))}});
@@ -326,7 +326,7 @@ TEST_F(BackupPgTest, ExpiryDropsOldBackupsAndTheirWalButKeepsTheNewestRestorable
   const int64_t x_done = Commit(port, "INSERT INTO t VALUES (100)");
   ASSERT_TRUE(ShipWalUntil(rid, x_done, /*heartbeat=*/true));
   const int restored =
-      WaitAvailable(cp_->RestoreDBInstanceToPointInTime({{"SourceDBInstanceIdentifier", "exp"},
+      WaitAvailable(cp_->snapshots().RestoreDBInstanceToPointInTime({{"SourceDBInstanceIdentifier", "exp"},
                                                          {"TargetDBInstanceIdentifier", "later"},
                                                          {"UseLatestRestorableTime", true},
                                                          {"BackupRetentionPeriod", 0}}),
@@ -335,21 +335,21 @@ TEST_F(BackupPgTest, ExpiryDropsOldBackupsAndTheirWalButKeepsTheNewestRestorable
   EXPECT_EQ(Query(restored, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"), "1,2,3,100\n");
 
   // A retained backup (its instance deleted) goes entirely once its retention has passed.
-  auto del = cp_->DeleteDBInstance({{"DBInstanceIdentifier", "exp"},
+  auto del = cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "exp"},
                                     {"SkipFinalSnapshot", true},
                                     {"DeleteAutomatedBackups", false}});
   ASSERT_TRUE(del.ok()) << del.status().ToString();
   Wait(del->operation_id);
   json retained =
-      (*cp_->DescribeDBInstanceAutomatedBackups(json::object()))["DBInstanceAutomatedBackups"];
+      (*cp_->snapshots().DescribeDBInstanceAutomatedBackups(json::object()))["DBInstanceAutomatedBackups"];
   ASSERT_EQ(retained.size(), 1u) << retained.dump();
   EXPECT_EQ(retained[0]["Status"], "retained");
   EXPECT_TRUE(fs::exists(layout_->ArchiveDir(rid)));
-  EXPECT_EQ(cp_->ExpireBackups(NowMs()), "");
-  EXPECT_EQ(cp_->ExpireBackups(NowMs() + 3 * kDayMs),
+  EXPECT_EQ(cp_->backups().ExpireBackups(NowMs()), "");
+  EXPECT_EQ(cp_->backups().ExpireBackups(NowMs() + 3 * kDayMs),
             "expired 1 automated snapshot(s) and 0 WAL file(s) of exp.");
   EXPECT_TRUE(
-      (*cp_->DescribeDBInstanceAutomatedBackups(json::object()))["DBInstanceAutomatedBackups"]
+      (*cp_->snapshots().DescribeDBInstanceAutomatedBackups(json::object()))["DBInstanceAutomatedBackups"]
           .empty());
   EXPECT_TRUE(Snapshots("exp").empty());
   EXPECT_FALSE(fs::exists(layout_->ArchiveDir(rid)));
@@ -366,10 +366,10 @@ TEST_F(BackupPgTest, ASnapshotInterruptedByACrashEndsCompleteOrFailed) {
   OperationEngine::SetCrashHook(
       [](const std::string& k, int s) { return !(k == "snapshot" && s == 0); });
   auto s =
-      cp_->CreateDBSnapshot({{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "snap1"}});
+      cp_->snapshots().CreateDBSnapshot({{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "snap1"}});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   Wait(s->operation_id);
-  json snap = (*cp_->DescribeDBSnapshots({{"DBSnapshotIdentifier", "snap1"}}))["DBSnapshots"][0];
+  json snap = (*cp_->snapshots().DescribeDBSnapshots({{"DBSnapshotIdentifier", "snap1"}}))["DBSnapshots"][0];
   ASSERT_EQ(snap["Status"], "creating");
   std::string id;
   for (const auto& e : fs::directory_iterator(layout_->SnapshotsDir())) {
@@ -390,7 +390,7 @@ TEST_F(BackupPgTest, ASnapshotInterruptedByACrashEndsCompleteOrFailed) {
 
   OperationEngine::SetCrashHook(nullptr);
   Open();  // the restart: resumes the snapshot
-  snap = (*cp_->DescribeDBSnapshots({{"DBSnapshotIdentifier", "snap1"}}))["DBSnapshots"][0];
+  snap = (*cp_->snapshots().DescribeDBSnapshots({{"DBSnapshotIdentifier", "snap1"}}))["DBSnapshots"][0];
   ASSERT_TRUE(snap["Status"] == "available" || snap["Status"] == "failed") << snap.dump();
   EXPECT_FALSE(fs::exists(partial));
   if (snap["Status"] == "failed") {
@@ -400,7 +400,7 @@ TEST_F(BackupPgTest, ASnapshotInterruptedByACrashEndsCompleteOrFailed) {
   ASSERT_TRUE(fs::exists(layout_->SnapshotDir(snap_dir_id) / "backup_label"));
   EXPECT_EQ(Describe("src")["DBInstanceStatus"], "available");
   const int restored =
-      WaitAvailable(cp_->RestoreDBInstanceFromDBSnapshot(
+      WaitAvailable(cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
                         {{"DBInstanceIdentifier", "copy"}, {"DBSnapshotIdentifier", "snap1"}}),
                     "copy");
   ASSERT_NE(restored, 0);
@@ -416,7 +416,7 @@ TEST_F(BackupPgTest, ASnapshotWhoseBackupLandedBeforeTheCrashIsKept) {
   OperationEngine::SetCrashHook(
       [](const std::string& k, int s) { return !(k == "snapshot" && s == 0); });
   auto s =
-      cp_->CreateDBSnapshot({{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "snap1"}});
+      cp_->snapshots().CreateDBSnapshot({{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "snap1"}});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   Wait(s->operation_id);
   std::string snap_dir_id;
@@ -425,19 +425,19 @@ TEST_F(BackupPgTest, ASnapshotWhoseBackupLandedBeforeTheCrashIsKept) {
   }
   ASSERT_FALSE(snap_dir_id.empty());
   // The step's work, done by hand: the backup in its final place.
-  const InstanceRow src = *cp_->GetInstance(Describe("src")["DbiResourceId"]);
+  const InstanceRow src = *cp_->registry().GetInstance(Describe("src")["DbiResourceId"]);
   const fs::path final_dir = layout_->SnapshotDir(snap_dir_id);
   ASSERT_TRUE(runtime_->PrepareDirectory(final_dir).ok());
-  ASSERT_TRUE(runtime_->BaseBackup(cp_->ReplicationSource(src), final_dir, "").ok());
+  ASSERT_TRUE(runtime_->BaseBackup(cp_->servers().ReplicationSource(src), final_dir, "").ok());
   Commit(port, "INSERT INTO t VALUES (9)");  // after the backup: a re-run would include it
 
   OperationEngine::SetCrashHook(nullptr);
   Open();
-  json snap = (*cp_->DescribeDBSnapshots({{"DBSnapshotIdentifier", "snap1"}}))["DBSnapshots"][0];
+  json snap = (*cp_->snapshots().DescribeDBSnapshots({{"DBSnapshotIdentifier", "snap1"}}))["DBSnapshots"][0];
   ASSERT_EQ(snap["Status"], "available") << snap.dump();
   EXPECT_EQ(Describe("src")["DBInstanceStatus"], "available");
   const int restored =
-      WaitAvailable(cp_->RestoreDBInstanceFromDBSnapshot(
+      WaitAvailable(cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
                         {{"DBInstanceIdentifier", "copy"}, {"DBSnapshotIdentifier", "snap1"}}),
                     "copy");
   ASSERT_NE(restored, 0);
@@ -453,20 +453,20 @@ TEST_F(BackupPgTest, ARetainedBackupRestoresTheLastCommitBeforeTheDelete) {
   ASSERT_FALSE(rid.empty());
   const int port = Port("gone");
   const int64_t committed = Commit(port, "CREATE TABLE t(x int); INSERT INTO t VALUES (5)");
-  auto del = cp_->DeleteDBInstance({{"DBInstanceIdentifier", "gone"},
+  auto del = cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "gone"},
                                     {"SkipFinalSnapshot", true},
                                     {"DeleteAutomatedBackups", false}});
   ASSERT_TRUE(del.ok()) << del.status().ToString();
   Wait(del->operation_id);
-  ASSERT_TRUE(cp_->RestoreWindow(rid).has_value());
-  const int64_t latest = cp_->RestoreWindow(rid)->second;
+  ASSERT_TRUE(cp_->registry().Window(rid).has_value());
+  const int64_t latest = cp_->registry().Window(rid)->second;
   EXPECT_GE(latest, committed)
       << "BUG: LatestRestorableTime of the retained backup is stale; the stop step wrote "
       << FormatIso8601(bf::ReadRestorableUntil(layout_->ArchiveDir(rid)).value_or(0))
       << " to the archive but the in-memory window was not refreshed";
 
   const int restored =
-      WaitAvailable(cp_->RestoreDBInstanceToPointInTime({{"SourceDbiResourceId", rid},
+      WaitAvailable(cp_->snapshots().RestoreDBInstanceToPointInTime({{"SourceDbiResourceId", rid},
                                                          {"TargetDBInstanceIdentifier", "back"},
                                                          {"UseLatestRestorableTime", true},
                                                          {"BackupRetentionPeriod", 0}}),
@@ -479,8 +479,8 @@ TEST_F(BackupPgTest, ARetainedBackupRestoresTheLastCommitBeforeTheDelete) {
                         << FormatIso8601(committed);
   // The archive itself had it: a restart (which rereads restorable-until) sees the window.
   Open();
-  ASSERT_TRUE(cp_->RestoreWindow(rid).has_value());
-  EXPECT_GE(cp_->RestoreWindow(rid)->second, committed);
+  ASSERT_TRUE(cp_->registry().Window(rid).has_value());
+  EXPECT_GE(cp_->registry().Window(rid)->second, committed);
 }
 
 // The same for a stopped instance: its last commits are restorable as soon as it is stopped.
@@ -488,13 +488,13 @@ TEST_F(BackupPgTest, StoppingAnInstanceMakesItsLastCommitRestorable) {
   const std::string rid = Create("rest", 1);
   ASSERT_FALSE(rid.empty());
   const int64_t committed = Commit(Port("rest"), "CREATE TABLE t(x int); INSERT INTO t VALUES (5)");
-  auto stop = cp_->StopDBInstance({{"DBInstanceIdentifier", "rest"}});
+  auto stop = cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "rest"}});
   ASSERT_TRUE(stop.ok()) << stop.status().ToString();
   Wait(stop->operation_id);
   ASSERT_EQ(Describe("rest")["DBInstanceStatus"], "stopped");
   ASSERT_GE(bf::ReadRestorableUntil(layout_->ArchiveDir(rid)).value_or(0), committed);
-  ASSERT_TRUE(cp_->RestoreWindow(rid).has_value());
-  EXPECT_GE(cp_->RestoreWindow(rid)->second, committed)
+  ASSERT_TRUE(cp_->registry().Window(rid).has_value());
+  EXPECT_GE(cp_->registry().Window(rid)->second, committed)
       << "BUG: the stop step wrote restorable-until to the archive but LatestRestorableTime ("
       << Describe("rest").value("LatestRestorableTime", "none") << ") was not refreshed";
 }

@@ -8,9 +8,9 @@
 
 #include "common/log.h"
 #include "common/subprocess.h"
-#include "emulator/control_plane.h"
-#include "emulator/local_runtime.h"
-#include "emulator/operation_engine.h"
+#include "emulator/service/control_plane.h"
+#include "emulator/runtime/local_runtime.h"
+#include "emulator/engine/operation_engine.h"
 #include "tests/integration/pg_fixture.h"
 
 namespace localrds {
@@ -41,7 +41,7 @@ TEST_F(ControlPlanePgTest, BootstrapInterruptedHalfwayConvergesOnResume) {
   // Crash before the bootstrap step, then do half of its work by hand (the role exists, the
   // database does not), as if the crash had happened in the middle of the step.
   OperationEngine::SetCrashHook([](const std::string& k, int s) { return !(k == "create" && s == 3); });
-  auto r = cp_->CreateDBInstance(CreateReq());
+  auto r = cp_->instances().CreateDBInstance(CreateReq());
   ASSERT_TRUE(r.ok());
   Wait(r->operation_id);
   json d = Describe("test");
@@ -52,7 +52,7 @@ TEST_F(ControlPlanePgTest, BootstrapInterruptedHalfwayConvergesOnResume) {
   spec.pgdata = layout_->PgData(spec.resource_id);
   spec.socket_dir = layout_->SocketDir();
   spec.log_file = layout_->ServerLog(spec.resource_id);
-  spec.port = cp_->GetInstance(spec.resource_id)->port;  // no Endpoint while creating
+  spec.port = cp_->registry().GetInstance(spec.resource_id)->port;  // no Endpoint while creating
   ASSERT_TRUE(runtime_->IsRunning(spec));
   ASSERT_TRUE(runtime_->ExecSql(spec, "postgres",
                                 {"CREATE ROLE rds_superuser NOLOGIN",
@@ -76,21 +76,21 @@ TEST_F(ControlPlanePgTest, BootstrapInterruptedHalfwayConvergesOnResume) {
 }
 
 TEST_F(ControlPlanePgTest, PasswordChangeAndKilledPostmasterRecovery) {
-  auto r = cp_->CreateDBInstance(CreateReq());
+  auto r = cp_->instances().CreateDBInstance(CreateReq());
   ASSERT_TRUE(r.ok());
   Wait(r->operation_id);
   int port = Describe("test")["Endpoint"]["Port"];
   std::string out;
   ASSERT_EQ(Psql(port, "secret99", "CREATE TABLE t(x int); INSERT INTO t VALUES (7)", &out), 0) << out;
-  auto m = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"MasterUserPassword", "changed99"}});
+  auto m = cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"MasterUserPassword", "changed99"}});
   ASSERT_TRUE(m.ok());
   Wait(m->operation_id);
   EXPECT_NE(Psql(port, "secret99", "SELECT 1", &out), 0);
   ASSERT_EQ(Psql(port, "changed99", "SELECT x FROM t", &out), 0) << out;
   EXPECT_EQ(out, "7\n");
 
-  ASSERT_TRUE(cp_->CrashInstance("test").ok());
-  EXPECT_EQ(cp_->ReconcileOnce(), "restarting test, whose PostgreSQL server stopped unexpectedly.");
+  ASSERT_TRUE(cp_->controls().CrashInstance("test").ok());
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "restarting test, whose PostgreSQL server stopped unexpectedly.");
   bool back = false;
   for (int i = 0; i < 300 && !back; ++i) {
     back = Psql(port, "changed99", "SELECT x FROM t", &out) == 0;

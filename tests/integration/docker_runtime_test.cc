@@ -5,7 +5,7 @@
 //
 // Skipped, with the reason, where no engine answers or no image exists; with
 // LOCALRDS_REQUIRE_DOCKER=1 (CI) that is a failure instead.
-#include "emulator/docker_runtime.h"
+#include "emulator/runtime/docker_runtime.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -18,8 +18,8 @@
 
 #include "common/scram.h"
 #include "common/subprocess.h"
-#include "emulator/cluster_pool.h"
-#include "emulator/process_tree.h"
+#include "emulator/runtime/cluster_pool.h"
+#include "emulator/runtime/process_tree.h"
 #include "storage/layout.h"
 #include "tests/integration/psql_client.h"
 #include "tests/eventually.h"

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "common/subprocess.h"
-#include "emulator/server_secrets.h"
+#include "emulator/postgres/server_secrets.h"
 #include "tests/eventually.h"
 #include "tests/integration/pg_fixture.h"
 
@@ -30,7 +30,7 @@ class GuardPgTest : public PgControlPlaneTest {
   }
   //! As rdsadmin, the way localrds itself connects.
   void AsSuperuser(const std::string& id, const std::string& sql) {
-    Status st = runtime_->ExecSql(cp_->Server(*cp_->GetInstance(Describe(id)["DbiResourceId"])),
+    Status st = runtime_->ExecSql(cp_->servers().Server(*cp_->registry().GetInstance(Describe(id)["DbiResourceId"])),
                                   "test", {sql});
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
@@ -120,7 +120,7 @@ TEST_F(GuardPgTest, AGrantMadeBeforeTheGuardGivesNothing) {
   const std::string member = "SELECT pg_has_role('root', 'pg_execute_server_program', 'MEMBER'), "
                              "pg_has_role('root', 'pg_read_server_files', 'MEMBER')";
   EXPECT_EQ(Query(port, member), "t|t\n");
-  Wait(cp_->RebootDBInstance({{"DBInstanceIdentifier", "old"}})->operation_id);
+  Wait(cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "old"}})->operation_id);
   EXPECT_EQ(Query(port, member), "f|f\n");
 }
 
@@ -128,8 +128,8 @@ TEST_F(GuardPgTest, NoInstanceIsReachableWithoutItsOwnCredentials) {
   Create("a", 0);
   Create("b", 0);
   const int a = Port("a"), b = Port("b");
-  const InstanceRow row_a = *cp_->GetInstance(Describe("a")["DbiResourceId"]);
-  const InstanceRow row_b = *cp_->GetInstance(Describe("b")["DbiResourceId"]);
+  const InstanceRow row_a = *cp_->registry().GetInstance(Describe("a")["DbiResourceId"]);
+  const InstanceRow row_b = *cp_->registry().GetInstance(Describe("b")["DbiResourceId"]);
   const std::string sock = layout_->SocketDir().string();
   // dblink and postgres_fdw, installed by the superuser as RDS installs them.
   AsSuperuser("a", "CREATE EXTENSION dblink");
@@ -171,8 +171,8 @@ TEST_F(GuardPgTest, NoInstanceIsReachableWithoutItsOwnCredentials) {
   EXPECT_NE(out_admin.find("Peer authentication failed for user \"rdsadmin\""), std::string::npos)
       << out_admin;
   // rdsrepladmin: only with the password of that cluster, and only to replicate.
-  const std::string pw_a = cp_->ReplicationSource(row_a).replication_password;
-  const std::string pw_b = cp_->ReplicationSource(row_b).replication_password;
+  const std::string pw_a = cp_->servers().ReplicationSource(row_a).replication_password;
+  const std::string pw_b = cp_->servers().ReplicationSource(row_b).replication_password;
   ASSERT_EQ(pw_a.size(), 64u);
   EXPECT_NE(pw_a, pw_b);
   auto [rc_wrong, out_wrong] = os_psql(b, "rdsrepladmin", pw_a, " replication=true");
@@ -195,31 +195,31 @@ TEST_F(GuardPgTest, ARestoredClusterKeepsItsLineagesPasswordAndStreams) {
   // A snapshot's restore keeps the source's system identifier, hence its rdsrepladmin: a
   // Multi-AZ standby and a read replica of the restored instance stream at once.
   Create("src", 1);
-  ASSERT_TRUE(cp_->CreateDBSnapshot({{"DBInstanceIdentifier", "src"},
+  ASSERT_TRUE(cp_->snapshots().CreateDBSnapshot({{"DBInstanceIdentifier", "src"},
                                      {"DBSnapshotIdentifier", "snap"}})
                   .ok());
   EXPECT_TRUE(Eventually(
       [&] {
-        auto s = cp_->DescribeDBSnapshots({{"DBSnapshotIdentifier", "snap"}});
+        auto s = cp_->snapshots().DescribeDBSnapshots({{"DBSnapshotIdentifier", "snap"}});
         return s.ok() && (*s)["DBSnapshots"][0]["Status"] == "available";
       },
       std::chrono::seconds(60)));
-  auto restored = cp_->RestoreDBInstanceFromDBSnapshot(
+  auto restored = cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
       {{"DBInstanceIdentifier", "copy"}, {"DBSnapshotIdentifier", "snap"},
        {"BackupRetentionPeriod", 1}, {"MultiAZ", true}});
   const int port = WaitAvailable(restored, "copy");
   ASSERT_GT(port, 0);
-  const InstanceRow copy = *cp_->GetInstance(Describe("copy")["DbiResourceId"]);
-  const InstanceRow src = *cp_->GetInstance(Describe("src")["DbiResourceId"]);
-  EXPECT_EQ(cp_->ReplicationSource(copy).replication_password,
-            cp_->ReplicationSource(src).replication_password);
+  const InstanceRow copy = *cp_->registry().GetInstance(Describe("copy")["DbiResourceId"]);
+  const InstanceRow src = *cp_->registry().GetInstance(Describe("src")["DbiResourceId"]);
+  EXPECT_EQ(cp_->servers().ReplicationSource(copy).replication_password,
+            cp_->servers().ReplicationSource(src).replication_password);
   EXPECT_TRUE(Eventually(
       [&] {
         auto d = cp_->InstanceDetails("copy");
         return d.ok() && (*d)["multi_az"]["standby"]["state"] == "ready";
       },
       std::chrono::seconds(60)));
-  WaitAvailable(cp_->CreateDBInstanceReadReplica(
+  WaitAvailable(cp_->replicas().CreateDBInstanceReadReplica(
                     {{"DBInstanceIdentifier", "copy-replica"}, {"SourceDBInstanceIdentifier", "copy"}}),
                 "copy-replica");
   EXPECT_EQ(Describe("copy-replica")["StatusInfos"][0]["Status"], "replicating");

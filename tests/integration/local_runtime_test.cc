@@ -1,5 +1,5 @@
 // LocalRuntime against real PostgreSQL: initdb, start, SCRAM login, stop, kill and reap.
-#include "emulator/local_runtime.h"
+#include "emulator/runtime/local_runtime.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -10,7 +10,7 @@
 
 #include "common/scram.h"
 #include "common/subprocess.h"
-#include "emulator/cluster_pool.h"
+#include "emulator/runtime/cluster_pool.h"
 #include "storage/layout.h"
 #include "tests/integration/psql_client.h"
 

@@ -15,6 +15,7 @@
 #include <future>
 #include <thread>
 
+#include "emulator/core/instance_state.h"
 #include "tests/eventually.h"
 #include "tests/integration/pg_fixture.h"
 
@@ -43,15 +44,15 @@ class MultiAzPgTest : public PgControlPlaneTest {
                 {"DBInstanceClass", "db.t3.micro"}, {"MasterUsername", "root"},
                 {"MasterUserPassword", "secret99"}, {"DBName", "test"},
                 {"BackupRetentionPeriod", 1},       {"MultiAZ", true}};
-    const int port = WaitAvailable(cp_->CreateDBInstance(req), id);
+    const int port = WaitAvailable(cp_->instances().CreateDBInstance(req), id);
     if (port > 0) Query(port, "CREATE TABLE t(v text)");
     return port;
   }
   InstanceRow Row(const std::string& id) {
-    return *cp_->GetInstance(Describe(id)["DbiResourceId"]);
+    return *cp_->registry().GetInstance(Describe(id)["DbiResourceId"]);
   }
-  ServerSpec Primary(const std::string& id) { return cp_->Server(Row(id)); }
-  ServerSpec Standby(const std::string& id) { return cp_->StandbyServer(Row(id)); }
+  ServerSpec Primary(const std::string& id) { return cp_->servers().Server(Row(id)); }
+  ServerSpec Standby(const std::string& id) { return cp_->servers().StandbyServer(Row(id)); }
   // A value on one of the instance's servers, as the superuser over its Unix socket.
   std::string On(const ServerSpec& spec, const std::string& sql) {
     auto v = runtime_->QueryValue(spec, "postgres", sql);
@@ -197,7 +198,7 @@ TEST_F(MultiAzPgTest, AForcedFailoverKeepsTheEndpointAndEveryCommit) {
   const int timeline = Timeline(Primary("test"));
   const size_t seen = EventIds("test").size();
 
-  auto r = cp_->RebootDBInstance({{"DBInstanceIdentifier", "test"}, {"ForceFailover", true}});
+  auto r = cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "test"}, {"ForceFailover", true}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->body["DBInstanceStatus"], "rebooting");
   EXPECT_EQ(WaitAvailable(r, "test"), port);
@@ -270,7 +271,7 @@ TEST_F(MultiAzPgTest, AFrozenPrimaryIsFencedAndFailedOver) {
   ASSERT_TRUE(runtime_->Pause(Primary("test")).ok());
   std::string said;
   ASSERT_TRUE(Eventually([&] {
-    said = cp_->MonitorPrimariesOnce();
+    said = cp_->ha_monitor().MonitorPrimariesOnce();
     return !said.empty();
   }));
   EXPECT_EQ(said.rfind("failing over test: the primary has not answered for ", 0), 0u) << said;
@@ -278,7 +279,7 @@ TEST_F(MultiAzPgTest, AFrozenPrimaryIsFencedAndFailedOver) {
   EXPECT_NE(kill(*frozen, 0), 0) << "the frozen primary still exists";
   ExpectFailedOver("test", port, 10, timeline, "b");
   EXPECT_EQ(Standby("test").pgdata, old_host);
-  EXPECT_EQ(cp_->MonitorPrimariesOnce(), "");
+  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");
 }
 
 TEST_F(MultiAzPgTest, MultiAzOffAndOnRemovesAndRebuildsTheStandby) {
@@ -287,7 +288,7 @@ TEST_F(MultiAzPgTest, MultiAzOffAndOnRemovesAndRebuildsTheStandby) {
   Query(port, "INSERT INTO t VALUES ('multi-az')");
   const ServerSpec old_standby = Standby("test");
 
-  auto off = cp_->ModifyDBInstance(
+  auto off = cp_->instances().ModifyDBInstance(
       {{"DBInstanceIdentifier", "test"}, {"MultiAZ", false}, {"ApplyImmediately", true}});
   EXPECT_EQ(WaitAvailable(off, "test"), port);
   EXPECT_EQ(Describe("test")["MultiAZ"], false);
@@ -299,7 +300,7 @@ TEST_F(MultiAzPgTest, MultiAzOffAndOnRemovesAndRebuildsTheStandby) {
       PsqlWithin(port, "INSERT INTO t VALUES ('single-az')", std::chrono::seconds(60));
   EXPECT_EQ(single.exit_code, 0) << single.output;
 
-  auto on = cp_->ModifyDBInstance(
+  auto on = cp_->instances().ModifyDBInstance(
       {{"DBInstanceIdentifier", "test"}, {"MultiAZ", true}, {"ApplyImmediately", true}});
   EXPECT_EQ(WaitAvailable(on, "test"), port);
   EXPECT_EQ(Describe("test")["MultiAZ"], true);
@@ -314,18 +315,18 @@ TEST_F(MultiAzPgTest, MultiAzOffAndOnRemovesAndRebuildsTheStandby) {
 TEST_F(MultiAzPgTest, TheStandbyStreamsAgainAfterARebootAndAStopAndAStart) {
   const int port = CreateMultiAz("test");
   ASSERT_GT(port, 0);
-  auto reboot = cp_->RebootDBInstance({{"DBInstanceIdentifier", "test"}});
+  auto reboot = cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "test"}});
   EXPECT_EQ(WaitAvailable(reboot, "test"), port);
   EXPECT_TRUE(Eventually([&] { return SyncState("test") == "sync"; }, std::chrono::seconds(20)))
       << SyncState("test") << "; slots: "
       << On(Primary("test"), "SELECT string_agg(slot_name, ',') FROM pg_replication_slots")
       << "; the standby's log ends:\n"
       << LogTail(Standby("test").log_file);
-  auto stop = cp_->StopDBInstance({{"DBInstanceIdentifier", "test"}});
+  auto stop = cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "test"}});
   ASSERT_TRUE(stop.ok()) << stop.status().ToString();
   Wait(stop->operation_id);
   EXPECT_FALSE(LocalRuntime::LivePostmasterPid(Standby("test").pgdata).has_value());
-  auto start = cp_->StartDBInstance({{"DBInstanceIdentifier", "test"}});
+  auto start = cp_->instances().StartDBInstance({{"DBInstanceIdentifier", "test"}});
   EXPECT_EQ(WaitAvailable(start, "test"), port);
   EXPECT_TRUE(Eventually([&] { return SyncState("test") == "sync"; }, std::chrono::seconds(20)))
       << SyncState("test") << "; slots: "

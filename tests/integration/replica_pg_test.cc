@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/eventually.h"
+#include "emulator/core/instance_state.h"
 #include "tests/integration/pg_fixture.h"
 
 namespace localrds {
@@ -22,7 +23,7 @@ class ReplicaPgTest : public PgControlPlaneTest {
 
   // Creates a read replica of `source` and waits until it is available; returns its port.
   int CreateReplica(const std::string& id, const std::string& source) {
-    return WaitAvailable(cp_->CreateDBInstanceReadReplica({{"DBInstanceIdentifier", id},
+    return WaitAvailable(cp_->replicas().CreateDBInstanceReadReplica({{"DBInstanceIdentifier", id},
                                                            {"SourceDBInstanceIdentifier", source}}),
                          id);
   }
@@ -33,8 +34,8 @@ class ReplicaPgTest : public PgControlPlaneTest {
   }
   // A value on the instance's server, as the superuser (slots are not the master user's).
   std::string Superuser(const std::string& id, const std::string& sql) {
-    auto row = cp_->GetInstance(Describe(id)["DbiResourceId"]);
-    auto v = runtime_->QueryValue(cp_->Server(*row), "postgres", sql);
+    auto row = cp_->registry().GetInstance(Describe(id)["DbiResourceId"]);
+    auto v = runtime_->QueryValue(cp_->servers().Server(*row), "postgres", sql);
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     return v.ok() ? *v : "";
   }
@@ -86,7 +87,7 @@ TEST_F(ReplicaPgTest, AStandbyStreamsTheSourcesCommitsAndRefusesWrites) {
   auto details = cp_->InstanceDetails("test-replica");
   ASSERT_TRUE(details.ok());
   EXPECT_EQ((*details)["replication"]["source"], "test");
-  EXPECT_EQ(cp_->PollReplicationOnce(), "");  // still replicating: nothing to say
+  EXPECT_EQ(cp_->replication().PollReplicationOnce(), "");  // still replicating: nothing to say
   details = cp_->InstanceDetails("test-replica");
   EXPECT_EQ((*details)["replication"]["wal_receiver"], "streaming");
   EXPECT_GE((*details)["replication"]["replica_lag_seconds"].get<double>(), 0.0);
@@ -102,7 +103,7 @@ TEST_F(ReplicaPgTest, PromotionMakesAWritablePrimaryAndDropsItsSlot) {
   Query(source, "INSERT INTO t VALUES ('two')");
   ASSERT_TRUE(Eventually([&] { return Replicated(replica, "two"); }));
 
-  auto r = cp_->PromoteReadReplica({{"DBInstanceIdentifier", "test-replica"}});
+  auto r = cp_->replicas().PromoteReadReplica({{"DBInstanceIdentifier", "test-replica"}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->body["DBInstanceStatus"], "modifying");
   EXPECT_EQ(WaitAvailable(r, "test-replica"), replica);  // same endpoint
@@ -129,10 +130,10 @@ TEST_F(ReplicaPgTest, DeletingAReplicaDropsItsSlotOnTheSource) {
   CreateReplica("test-replica", "test");
   const std::string slot = ReplicationSlotName(Describe("test-replica")["DbiResourceId"]);
   ASSERT_EQ(Superuser("test", "SELECT count(*) FROM pg_replication_slots"), "1");
-  auto r = cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test-replica"}});
+  auto r = cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "test-replica"}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   Wait(r->operation_id);
-  EXPECT_FALSE(cp_->DescribeDBInstances({{"DBInstanceIdentifier", "test-replica"}}).ok());
+  EXPECT_FALSE(cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", "test-replica"}}).ok());
   EXPECT_EQ(Superuser("test", "SELECT count(*) FROM pg_replication_slots"), "0");
   EXPECT_EQ(Describe("test")["ReadReplicaDBInstanceIdentifiers"], json::array());
 }
@@ -145,7 +146,7 @@ TEST_F(ReplicaPgTest, ACrashWhileCopyingTheSourceIsResumedAndTheReplicaStreams) 
   // half-written pgdata.tmp, as a killed pg_basebackup leaves it, must not get in the way.
   OperationEngine::SetCrashHook(
       [](const std::string& k, int s) { return !(k == "create-replica" && s == 1); });
-  auto r = cp_->CreateDBInstanceReadReplica(
+  auto r = cp_->replicas().CreateDBInstanceReadReplica(
       {{"DBInstanceIdentifier", "test-replica"}, {"SourceDBInstanceIdentifier", "test"}});
   ASSERT_TRUE(r.ok());
   Wait(r->operation_id);
@@ -182,7 +183,7 @@ TEST_F(ReplicaPgTest, ReplicationContinuesThroughARestartOfLocalrdsAndReboots) {
   EXPECT_TRUE(Eventually([&] { return Replicated(replica, "after restart"); }));
 
   for (const char* who : {"test", "test-replica"}) {
-    auto r = cp_->RebootDBInstance({{"DBInstanceIdentifier", who}});
+    auto r = cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", who}});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     WaitAvailable(r, who);
     const std::string value = std::string("after rebooting ") + who;
@@ -198,14 +199,14 @@ TEST_F(ReplicaPgTest, AFrozenSourceShowsAsAnErrorUntilItThaws) {
   const int source = Port("test");
   Query(source, "CREATE TABLE t(v text)");
   const int replica = CreateReplica("test-replica", "test");
-  const ServerSpec source_spec = cp_->Server(*cp_->GetInstance(Describe("test")["DbiResourceId"]));
+  const ServerSpec source_spec = cp_->servers().Server(*cp_->registry().GetInstance(Describe("test")["DbiResourceId"]));
   ASSERT_TRUE(runtime_->Pause(source_spec).ok());
   EXPECT_TRUE(runtime_->IsPaused(source_spec));
   // The replica's WAL receiver gives up after wal_receiver_timeout (10 s).
   std::string said;
   ASSERT_TRUE(Eventually(
       [&] {
-        said += cp_->PollReplicationOnce();
+        said += cp_->replication().PollReplicationOnce();
         return ReplicationStatus("test-replica") == "error";
       },
       std::chrono::seconds(40)));
@@ -218,7 +219,7 @@ TEST_F(ReplicaPgTest, AFrozenSourceShowsAsAnErrorUntilItThaws) {
   ASSERT_TRUE(runtime_->Resume(source_spec).ok());
   ASSERT_TRUE(Eventually(
       [&] {
-        cp_->PollReplicationOnce();
+        cp_->replication().PollReplicationOnce();
         return ReplicationStatus("test-replica") == "replicating";
       },
       std::chrono::seconds(30)));
@@ -240,11 +241,11 @@ TEST_F(ReplicaPgTest, TheReplicasOfADeletedSourceArePromotedWithAllItsData) {
   Query(source, "CREATE TABLE t(v text)");
   const int replica = CreateReplica("test-replica", "test");
   Query(source, "INSERT INTO t VALUES ('last words')");
-  auto r = cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}});
+  auto r = cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}});
   ASSERT_TRUE(r.ok());
   Wait(r->operation_id);
   EXPECT_EQ(Describe("test-replica").value("ReadReplicaSourceDBInstanceIdentifier", ""), "");
-  EXPECT_EQ(cp_->PollReplicationOnce(), "promoting test-replica, whose source was deleted.");
+  EXPECT_EQ(cp_->replication().PollReplicationOnce(), "promoting test-replica, whose source was deleted.");
   ASSERT_TRUE(
       Eventually([&] { return Describe("test-replica")["DBInstanceStatus"] == "available"; }));
   EXPECT_FALSE(Describe("test-replica").contains("StatusInfos"));
@@ -256,12 +257,12 @@ TEST_F(ReplicaPgTest, SlotsNoReplicaOwnsAreDroppedWhenTheSourceStarts) {
   Create("test", 1);
   const int source = Port("test");
   ASSERT_TRUE(runtime_
-                  ->ExecSql(cp_->Server(*cp_->GetInstance(Describe("test")["DbiResourceId"])),
+                  ->ExecSql(cp_->servers().Server(*cp_->registry().GetInstance(Describe("test")["DbiResourceId"])),
                             "postgres",
                             {"SELECT pg_create_physical_replication_slot('localrds_db_gone', true)",
                              "SELECT pg_create_physical_replication_slot('users_own_slot', true)"})
                   .ok());
-  auto r = cp_->RebootDBInstance({{"DBInstanceIdentifier", "test"}});
+  auto r = cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "test"}});
   EXPECT_EQ(WaitAvailable(r, "test"), source);
   EXPECT_EQ(Superuser("test", "SELECT string_agg(slot_name, ',') FROM pg_replication_slots"),
             "users_own_slot");
@@ -273,11 +274,11 @@ TEST_F(ReplicaPgTest, AReplicaOfAReplicaStreamsAndFollowsItsPromotion) {
   Query(top, "CREATE TABLE t(v text)");
   CreateReplica("r1", "test");
   // A replica is a source only with backups on (RDS's rule for every source).
-  auto refused = cp_->CreateDBInstanceReadReplica(
+  auto refused = cp_->replicas().CreateDBInstanceReadReplica(
       {{"DBInstanceIdentifier", "r2"}, {"SourceDBInstanceIdentifier", "r1"}});
   ASSERT_FALSE(refused.ok());
   EXPECT_STREQ(refused.status().info().code, "InvalidDBInstanceState");
-  auto m = cp_->ModifyDBInstance(
+  auto m = cp_->instances().ModifyDBInstance(
       {{"DBInstanceIdentifier", "r1"}, {"BackupRetentionPeriod", 1}, {"ApplyImmediately", true}});
   WaitAvailable(m, "r1");
   const int bottom = CreateReplica("r2", "r1");
@@ -286,7 +287,7 @@ TEST_F(ReplicaPgTest, AReplicaOfAReplicaStreamsAndFollowsItsPromotion) {
   EXPECT_EQ(Describe("r2")["ReadReplicaSourceDBInstanceIdentifier"], "r1");
 
   // The middle becomes a primary on a new timeline; the bottom follows it.
-  auto p = cp_->PromoteReadReplica({{"DBInstanceIdentifier", "r1"}});
+  auto p = cp_->replicas().PromoteReadReplica({{"DBInstanceIdentifier", "r1"}});
   const int middle = WaitAvailable(p, "r1");
   Query(middle, "INSERT INTO t VALUES ('from the middle')");
   EXPECT_TRUE(Eventually([&] { return Replicated(bottom, "from the middle"); }));
@@ -299,11 +300,11 @@ TEST_F(ReplicaPgTest, ASnapshotOfAReplicaRestoresAsAWritablePrimary) {
   Query(source, "CREATE TABLE t(v text); INSERT INTO t VALUES ('one')");
   const int replica = CreateReplica("test-replica", "test");
   ASSERT_TRUE(Eventually([&] { return Replicated(replica, "one"); }));
-  auto snap = cp_->CreateDBSnapshot(
+  auto snap = cp_->snapshots().CreateDBSnapshot(
       {{"DBInstanceIdentifier", "test-replica"}, {"DBSnapshotIdentifier", "of-the-replica"}});
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   Wait(snap->operation_id);
-  auto r = cp_->RestoreDBInstanceFromDBSnapshot(
+  auto r = cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
       {{"DBInstanceIdentifier", "restored"}, {"DBSnapshotIdentifier", "of-the-replica"}});
   const int restored = WaitAvailable(r, "restored");
   EXPECT_EQ(Query(restored, "SELECT pg_is_in_recovery()"), "f\n");

@@ -1,5 +1,5 @@
 // The files behind backups: WAL file names, archive expiry, backup labels, the restorable mark.
-#include "emulator/backup_files.h"
+#include "emulator/postgres/backup_files.h"
 
 #include <gtest/gtest.h>
 

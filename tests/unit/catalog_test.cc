@@ -24,7 +24,7 @@ InstanceRow Row(const std::string& rid, const std::string& id) {
   InstanceRow r;
   r.resource_id = rid;
   r.identifier = id;
-  r.status = "creating";
+  r.status = DbStatus::kCreating;
   r.desired_state = "running";
   r.port = 5432;
   r.password_verifier = "SCRAM-SHA-256$x";

@@ -17,8 +17,8 @@
 #include <thread>
 
 #include "common/log.h"
-#include "emulator/control_plane.h"
-#include "emulator/operation_engine.h"
+#include "emulator/service/control_plane.h"
+#include "emulator/engine/operation_engine.h"
 #include "tests/eventually.h"
 #include "tests/unit/fake_runtime.h"
 
@@ -79,13 +79,13 @@ class ControlPlaneTest : public ::testing::Test {
             {"BackupRetentionPeriod", 7}};
   }
   Accepted Create(const std::string& id) {
-    auto r = cp_->CreateDBInstance(CreateReq(id));
+    auto r = cp_->instances().CreateDBInstance(CreateReq(id));
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     Wait(r->operation_id);
     return *r;
   }
   nlohmann::json Describe(const std::string& id) {
-    auto r = cp_->DescribeDBInstances({{"DBInstanceIdentifier", id}});
+    auto r = cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", id}});
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? (*r)["DBInstances"][0] : nlohmann::json();
   }
@@ -118,7 +118,7 @@ class ControlPlaneTest : public ::testing::Test {
     return localrds::Eventually(done, std::chrono::seconds(10));
   }
   std::vector<std::string> EventMessages(const std::string& id) {
-    auto r = cp_->DescribeEvents({{"SourceType", "db-instance"}, {"SourceIdentifier", id}});
+    auto r = cp_->metadata().DescribeEvents({{"SourceType", "db-instance"}, {"SourceIdentifier", id}});
     std::vector<std::string> out;
     for (auto& e : (*r)["Events"]) out.push_back(e["Message"]);
     return out;

@@ -3,7 +3,7 @@
 // with what it refuses (no engine, no image, a server outside Docker on the same directory).
 // "Containers" are ordinary processes started here whose command line names their data
 // directory, as the postmaster's does.
-#include "emulator/docker_runtime.h"
+#include "emulator/runtime/docker_runtime.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "common/subprocess.h"
-#include "emulator/process_tree.h"
+#include "emulator/runtime/process_tree.h"
 #include "tests/eventually.h"
 
 namespace localrds {

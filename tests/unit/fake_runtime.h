@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "emulator/pg_runtime.h"
+#include "emulator/runtime/pg_runtime.h"
 
 namespace localrds {
 

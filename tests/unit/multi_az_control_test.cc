@@ -12,7 +12,8 @@
 #include <sstream>
 #include <utility>
 
-#include "emulator/validation.h"
+#include "emulator/core/instance_state.h"
+#include "emulator/core/validation.h"
 #include "tests/unit/control_plane_fixture.h"
 
 namespace localrds {
@@ -50,7 +51,7 @@ class MultiAzControlTest : public ControlPlaneTest {
     return req;
   }
   Accepted CreateMultiAz(const std::string& id) {
-    auto r = cp_->CreateDBInstance(MultiAzReq(id));
+    auto r = cp_->instances().CreateDBInstance(MultiAzReq(id));
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok()) return {};
     Wait(r->operation_id);
@@ -58,7 +59,7 @@ class MultiAzControlTest : public ControlPlaneTest {
     return *r;
   }
   std::string Rid(const std::string& id) { return Describe(id)["DbiResourceId"]; }
-  InstanceRow Row(const std::string& id) { return *cp_->GetInstance(Rid(id)); }
+  InstanceRow Row(const std::string& id) { return *cp_->registry().GetInstance(Rid(id)); }
   json MultiAzDetails(const std::string& id) {
     auto d = cp_->InstanceDetails(id);
     EXPECT_TRUE(d.ok()) << d.status().ToString();
@@ -85,10 +86,10 @@ class MultiAzControlTest : public ControlPlaneTest {
     return n;
   }
   std::string PrimaryConf(const std::string& id) {
-    return ReadFile(cp_->Server(Row(id)).pgdata / "localrds.conf");
+    return ReadFile(cp_->servers().Server(Row(id)).pgdata / "localrds.conf");
   }
   std::string StandbyConf(const std::string& id) {
-    return ReadFile(cp_->StandbyServer(Row(id)).pgdata / "localrds.conf");
+    return ReadFile(cp_->servers().StandbyServer(Row(id)).pgdata / "localrds.conf");
   }
   // The instance's events as (RDS event id, message), oldest first.
   std::vector<std::pair<std::string, std::string>> Events(const std::string& id) {
@@ -120,14 +121,14 @@ class MultiAzControlTest : public ControlPlaneTest {
     std::string said;
     EXPECT_TRUE(localrds::Eventually(
         [&] {
-          said = cp_->MonitorPrimariesOnce();
+          said = cp_->ha_monitor().MonitorPrimariesOnce();
           return !said.empty();
         },
         std::chrono::seconds(30)));
     return said;
   }
   Result<Accepted> ForceFailover(const std::string& id) {
-    return cp_->RebootDBInstance({{"DBInstanceIdentifier", id}, {"ForceFailover", true}});
+    return cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", id}, {"ForceFailover", true}});
   }
   // Everything a healthy Multi-AZ instance is after a failover or a standby build: available,
   // the primary on the endpoint's port with synchronous replication on, the hidden standby on
@@ -135,8 +136,8 @@ class MultiAzControlTest : public ControlPlaneTest {
   void ExpectHealthy(const std::string& id, const std::string& where) {
     SCOPED_TRACE(where);
     const InstanceRow row = Row(id);
-    const ServerSpec primary = cp_->Server(row), standby = cp_->StandbyServer(row);
-    EXPECT_EQ(row.status, "available");
+    const ServerSpec primary = cp_->servers().Server(row), standby = cp_->servers().StandbyServer(row);
+    EXPECT_EQ(row.status, DbStatus::kAvailable);
     EXPECT_EQ(StandbyState(id), "ready");
     EXPECT_NE(primary.pgdata, standby.pgdata);
     EXPECT_EQ(runtime_.ServingPort(primary), row.port);
@@ -171,7 +172,7 @@ TEST_F(MultiAzControlTest, AMultiAzInstanceHasAHiddenSynchronousStandby) {
   for (const auto& [k, v] : d.items()) EXPECT_NE(k[0], '_') << k;  // no bookkeeping shows
 
   const InstanceRow row = Row("test");
-  const ServerSpec primary = cp_->Server(row), standby = cp_->StandbyServer(row);
+  const ServerSpec primary = cp_->servers().Server(row), standby = cp_->servers().StandbyServer(row);
   EXPECT_EQ(primary.pgdata, layout_->PgData(row.resource_id));  // host "a"
   EXPECT_EQ(standby.pgdata, layout_->InstanceDir(row.resource_id) / "pgdata-b");
   EXPECT_EQ(runtime_.Running(),
@@ -188,7 +189,7 @@ TEST_F(MultiAzControlTest, AMultiAzInstanceHasAHiddenSynchronousStandby) {
   EXPECT_NE(s.find("listen_addresses = ''\n"), std::string::npos) << s;
   EXPECT_NE(s.find("port = " + std::to_string(standby_port) + "\n"), std::string::npos) << s;
   EXPECT_NE(s.find("primary_conninfo = 'host=" + layout_->SocketDir().string() + " port=" +
-                   std::to_string(row.port) + " " + cp_->ReplicationLogin(row) +
+                   std::to_string(row.port) + " " + cp_->servers().ReplicationLogin(row) +
                    " application_name=localrds_standby"),
             std::string::npos)
       << s;
@@ -234,13 +235,13 @@ TEST_F(MultiAzControlTest, AMultiAzInstanceHasAHiddenSynchronousStandby) {
 TEST_F(MultiAzControlTest, CommitsWaitForTheStandbyOnlyOnceItStreams) {
   Streaming(false);
   runtime_.AnswerQuery("sync_state = 'sync' AND flush_lsn >= ", "f");
-  auto r = cp_->CreateDBInstance(MultiAzReq("test"));
+  auto r = cp_->instances().CreateDBInstance(MultiAzReq("test"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   // The standby runs and does not stream yet: the primary must not wait for it.
   ASSERT_TRUE(Eventually([&] {
-    auto row = cp_->GetInstance(r->body["DbiResourceId"]);
-    return row && runtime_.IsRunning(cp_->StandbyServer(*row)) &&
-           fs::exists(cp_->StandbyServer(*row).pgdata / "localrds.conf");
+    auto row = cp_->registry().GetInstance(r->body["DbiResourceId"]);
+    return row && runtime_.IsRunning(cp_->servers().StandbyServer(*row)) &&
+           fs::exists(cp_->servers().StandbyServer(*row).pgdata / "localrds.conf");
   }));
   EXPECT_EQ(StatusOf("test"), "creating");
   EXPECT_NE(StandbyState("test"), "ready");
@@ -283,8 +284,8 @@ TEST_F(MultiAzControlTest, AForcedFailoverSwapsHostsAndZonesAndRebuildsTheOldPri
   EXPECT_EQ(after["SecondaryAvailabilityZone"], az);
   EXPECT_EQ(after["Endpoint"]["Port"], port);  // the endpoint does not move
   EXPECT_EQ(PrimaryHost("test"), "b");
-  EXPECT_EQ(cp_->Server(Row("test")).pgdata, host_b);
-  EXPECT_EQ(runtime_.ServingPort(cp_->Server(Row("test"))), port);
+  EXPECT_EQ(cp_->servers().Server(Row("test")).pgdata, host_b);
+  EXPECT_EQ(runtime_.ServingPort(cp_->servers().Server(Row("test"))), port);
   // Host a was wiped and made again from the new primary.
   EXPECT_EQ(runtime_.Backups(), backups + 1);
   EXPECT_EQ(runtime_.BackupSlots().back(), ReplicationSlotName(Rid("test")));
@@ -311,8 +312,8 @@ TEST_F(MultiAzControlTest, AForcedFailoverSwapsHostsAndZonesAndRebuildsTheOldPri
   EXPECT_EQ(Describe("test")["AvailabilityZone"], az);
   EXPECT_EQ(Describe("test")["Endpoint"]["Port"], port);
   ExpectHealthy("test", "after failing back");
-  EXPECT_EQ(cp_->ReconcileOnce(), "");
-  EXPECT_EQ(cp_->MonitorPrimariesOnce(), "");
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
+  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");
 }
 
 TEST_F(MultiAzControlTest, MultiAzCallsAreRefusedLikeRds) {
@@ -323,14 +324,14 @@ TEST_F(MultiAzControlTest, MultiAzCallsAreRefusedLikeRds) {
               "DBInstance nope not found.");
   json bad = MultiAzReq("zoned");
   bad["AvailabilityZone"] = "us-east-1b";
-  ExpectError(cp_->CreateDBInstance(bad).status(), "InvalidParameterCombination", 400,
+  ExpectError(cp_->instances().CreateDBInstance(bad).status(), "InvalidParameterCombination", 400,
               "Requesting a specific availability zone is not valid for Multi-AZ instances.");
-  EXPECT_FALSE(cp_->DescribeDBInstances({{"DBInstanceIdentifier", "zoned"}}).ok());
+  EXPECT_FALSE(cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", "zoned"}}).ok());
   auto snap =
-      cp_->CreateDBSnapshot({{"DBInstanceIdentifier", "single"}, {"DBSnapshotIdentifier", "s1"}});
+      cp_->snapshots().CreateDBSnapshot({{"DBInstanceIdentifier", "single"}, {"DBSnapshotIdentifier", "s1"}});
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   Wait(snap->operation_id);
-  ExpectError(cp_->RestoreDBInstanceFromDBSnapshot({{"DBInstanceIdentifier", "zoned"},
+  ExpectError(cp_->snapshots().RestoreDBInstanceFromDBSnapshot({{"DBInstanceIdentifier", "zoned"},
                                                     {"DBSnapshotIdentifier", "s1"},
                                                     {"MultiAZ", true},
                                                     {"AvailabilityZone", "us-east-1b"}})
@@ -340,14 +341,14 @@ TEST_F(MultiAzControlTest, MultiAzCallsAreRefusedLikeRds) {
 
   // Not available, or busy.
   CreateMultiAz("test");
-  auto stop = cp_->StopDBInstance({{"DBInstanceIdentifier", "test"}});
+  auto stop = cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "test"}});
   ASSERT_TRUE(stop.ok()) << stop.status().ToString();
   Wait(stop->operation_id);
-  EXPECT_FALSE(runtime_.IsRunning(cp_->Server(Row("test"))));
-  EXPECT_FALSE(runtime_.IsRunning(cp_->StandbyServer(Row("test"))));
+  EXPECT_FALSE(runtime_.IsRunning(cp_->servers().Server(Row("test"))));
+  EXPECT_FALSE(runtime_.IsRunning(cp_->servers().StandbyServer(Row("test"))));
   ExpectError(ForceFailover("test").status(), "InvalidDBInstanceState", 400,
               "DB instance test is not in available state (it is stopped).");
-  auto start = cp_->StartDBInstance({{"DBInstanceIdentifier", "test"}});
+  auto start = cp_->instances().StartDBInstance({{"DBInstanceIdentifier", "test"}});
   ASSERT_TRUE(start.ok()) << start.status().ToString();
   Wait(start->operation_id);
   ExpectHealthy("test", "after a stop and a start");
@@ -358,7 +359,7 @@ TEST_F(MultiAzControlTest, MultiAzCallsAreRefusedLikeRds) {
   Wait(first->operation_id);  // unfinished: the instance stays busy
   ExpectError(ForceFailover("test").status(), "InvalidDBInstanceState", 400,
               "Instance test is currently rebooting; wait until it is available and try again.");
-  ExpectError(cp_->RebootDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
+  ExpectError(cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
               "InvalidDBInstanceState", 400,
               "Instance test is currently rebooting; wait until it is available and try again.");
   Restart();
@@ -380,13 +381,13 @@ TEST_F(MultiAzControlTest, TheMonitorFailsOverWhenThePrimaryServerIsGone) {
   CreateMultiAz("test");
   const json before = Describe("test");
   const size_t seen = Events("test").size();
-  const ServerSpec old_primary = cp_->Server(Row("test"));
-  EXPECT_EQ(cp_->MonitorPrimariesOnce(), "");
+  const ServerSpec old_primary = cp_->servers().Server(Row("test"));
+  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");
   ASSERT_TRUE(runtime_.Kill(old_primary).ok());
   // The reconciler leaves it to the failover: no restart in place while a standby is ready.
-  EXPECT_EQ(cp_->ReconcileOnce(), "");
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
   EXPECT_FALSE(runtime_.IsRunning(old_primary));
-  EXPECT_EQ(cp_->MonitorPrimariesOnce(),
+  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(),
             "failing over test: the primary's PostgreSQL server is gone.");
   WaitIdle();
 
@@ -406,8 +407,8 @@ TEST_F(MultiAzControlTest, TheMonitorFailsOverWhenThePrimaryServerIsGone) {
                 {"RDS-EVENT-0052", "Multi-AZ instance recovery started."},
                 {"RDS-EVENT-0053",
                  "Multi-AZ instance recovery completed. Pending failover or activation."}}));
-  EXPECT_EQ(cp_->MonitorPrimariesOnce(), "");
-  EXPECT_EQ(cp_->ReconcileOnce(), "");
+  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
 }
 
 TEST_F(MultiAzControlTest, TheMonitorFailsOverAPrimaryThatStopsAnswering) {
@@ -417,7 +418,7 @@ TEST_F(MultiAzControlTest, TheMonitorFailsOverAPrimaryThatStopsAnswering) {
   std::string said;
   ASSERT_TRUE(localrds::Eventually(
       [&] {
-        said += cp_->MonitorPrimariesOnce();
+        said += cp_->ha_monitor().MonitorPrimariesOnce();
         return std::chrono::steady_clock::now() > until;
       },
       std::chrono::seconds(30)));
@@ -438,14 +439,14 @@ TEST_F(MultiAzControlTest, TheMonitorFailsOverAPrimaryThatStopsAnswering) {
 
 TEST_F(MultiAzControlTest, AFrozenPrimaryIsFencedAndFailedOver) {
   CreateMultiAz("test");
-  const ServerSpec old_primary = cp_->Server(Row("test"));
+  const ServerSpec old_primary = cp_->servers().Server(Row("test"));
   ASSERT_TRUE(runtime_.Pause(old_primary).ok());
   const std::string said = MonitorUntilItActs();
   EXPECT_EQ(said.rfind("failing over test: the primary has not answered for ", 0), 0u) << said;
   WaitIdle();
   EXPECT_FALSE(runtime_.IsPaused(old_primary));  // killed, and its host rebuilt as the standby
   EXPECT_EQ(PrimaryHost("test"), "b");
-  EXPECT_EQ(cp_->StandbyServer(Row("test")).pgdata, old_primary.pgdata);
+  EXPECT_EQ(cp_->servers().StandbyServer(Row("test")).pgdata, old_primary.pgdata);
   ExpectHealthy("test", "after the failover");
 }
 
@@ -462,17 +463,17 @@ TEST_F(MultiAzControlTest, WithoutAReadyStandbyACrashedPrimaryIsRestartedInPlace
             "The Multi-AZ standby could not be built (pg_basebackup failed (injected))");
   EXPECT_EQ(PrimaryConf("test").find("synchronous_standby_names"), std::string::npos);
 
-  const ServerSpec primary = cp_->Server(Row("test"));
+  const ServerSpec primary = cp_->servers().Server(Row("test"));
   ASSERT_TRUE(runtime_.Kill(primary).ok());
-  EXPECT_EQ(cp_->MonitorPrimariesOnce(), "");  // nothing to fail over to
-  EXPECT_EQ(cp_->ReconcileOnce(), "restarting test, whose PostgreSQL server stopped unexpectedly.");
+  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");  // nothing to fail over to
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "restarting test, whose PostgreSQL server stopped unexpectedly.");
   WaitIdle();
   EXPECT_TRUE(runtime_.IsRunning(primary));
   EXPECT_EQ(PrimaryHost("test"), "b");
   EXPECT_EQ(StatusOf("test"), "available");
 
   // The next pass builds the standby again.
-  EXPECT_EQ(cp_->ReconcileOnce(), "building the Multi-AZ standby of test again.");
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "building the Multi-AZ standby of test again.");
   WaitIdle();
   ExpectHealthy("test", "after the standby was built again");
   EXPECT_EQ(Events("test").back(),
@@ -498,19 +499,19 @@ TEST_F(MultiAzControlTest, AFailedStandbyBuildTurnsSynchronousReplicationOffAndI
             (std::pair<std::string, std::string>{
                 "", "The Multi-AZ standby could not be built (query failed (injected))"}));
   EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover completed."), 1);
-  EXPECT_EQ(cp_->MonitorPrimariesOnce(), "");
+  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");
 
   // The reconciler tries again, at most every 30 seconds.
-  EXPECT_EQ(cp_->ReconcileOnce(), "building the Multi-AZ standby of test again.");
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "building the Multi-AZ standby of test again.");
   WaitIdle();
   EXPECT_EQ(
       CountEvents("test", "The Multi-AZ standby could not be built (query failed (injected))"), 2);
-  EXPECT_EQ(cp_->ReconcileOnce(), "");
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
   EXPECT_EQ(StatusOf("test"), "available");
 
   runtime_.FailQuery("");
   Restart();  // the retry clock is in memory
-  EXPECT_EQ(cp_->ReconcileOnce(), "building the Multi-AZ standby of test again.");
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "building the Multi-AZ standby of test again.");
   WaitIdle();
   ExpectHealthy("test", "after the retry");
   EXPECT_EQ(Events("test").back().first, "RDS-EVENT-0053");
@@ -519,10 +520,10 @@ TEST_F(MultiAzControlTest, AFailedStandbyBuildTurnsSynchronousReplicationOffAndI
 
 TEST_F(MultiAzControlTest, AStoppedStandbyIsStartedAgain) {
   CreateMultiAz("test");
-  const ServerSpec standby = cp_->StandbyServer(Row("test"));
+  const ServerSpec standby = cp_->servers().StandbyServer(Row("test"));
   ASSERT_TRUE(runtime_.Kill(standby).ok());
-  EXPECT_EQ(cp_->MonitorPrimariesOnce(), "");  // the primary is fine
-  EXPECT_EQ(cp_->ReconcileOnce(), "restarted the Multi-AZ standby of test.");
+  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");  // the primary is fine
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "restarted the Multi-AZ standby of test.");
   EXPECT_TRUE(runtime_.IsRunning(standby));
   EXPECT_EQ(PrimaryHost("test"), "a");
   ExpectHealthy("test", "after the restart of the standby");
@@ -532,14 +533,14 @@ TEST_F(MultiAzControlTest, ModifyTurnsMultiAzOnAndOff) {
   Create("test");
   const std::string rid = Rid("test"), az = Describe("test")["AvailabilityZone"];
   // Without ApplyImmediately it waits for the maintenance window.
-  auto later = cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"MultiAZ", true}});
+  auto later = cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"MultiAZ", true}});
   ASSERT_TRUE(later.ok()) << later.status().ToString();
   EXPECT_EQ(later->operation_id, 0);
   EXPECT_EQ(Describe("test")["PendingModifiedValues"]["MultiAZ"], true);
   EXPECT_EQ(Describe("test")["MultiAZ"], false);
 
   size_t seen = Events("test").size();
-  auto on = cp_->ModifyDBInstance(
+  auto on = cp_->instances().ModifyDBInstance(
       {{"DBInstanceIdentifier", "test"}, {"MultiAZ", true}, {"ApplyImmediately", true}});
   ASSERT_TRUE(on.ok()) << on.status().ToString();
   EXPECT_EQ(on->body["DBInstanceStatus"], "modifying");
@@ -557,10 +558,10 @@ TEST_F(MultiAzControlTest, ModifyTurnsMultiAzOnAndOff) {
                  "Finished applying modification to convert to a Multi-AZ DB instance."}}));
 
   seen = Events("test").size();
-  const ServerSpec standby = cp_->StandbyServer(Row("test"));
+  const ServerSpec standby = cp_->servers().StandbyServer(Row("test"));
   const std::string slot = ReplicationSlotName(rid);
   runtime_.AnswerQuery("SELECT coalesce((SELECT active::text FROM pg_replication_slots", "false");
-  auto off = cp_->ModifyDBInstance(
+  auto off = cp_->instances().ModifyDBInstance(
       {{"DBInstanceIdentifier", "test"}, {"MultiAZ", false}, {"ApplyImmediately", true}});
   ASSERT_TRUE(off.ok()) << off.status().ToString();
   Wait(off->operation_id);
@@ -572,7 +573,7 @@ TEST_F(MultiAzControlTest, ModifyTurnsMultiAzOnAndOff) {
   EXPECT_FALSE(runtime_.IsRunning(standby));
   EXPECT_FALSE(fs::exists(standby.pgdata));
   EXPECT_EQ(PrimaryConf("test").find("synchronous_standby_names"), std::string::npos);
-  EXPECT_TRUE(runtime_.IsRunning(cp_->Server(Row("test"))));
+  EXPECT_TRUE(runtime_.IsRunning(cp_->servers().Server(Row("test"))));
   const auto sql = runtime_.Sql();
   EXPECT_NE(std::find(sql.begin(), sql.end(), "SELECT pg_drop_replication_slot('" + slot + "')"),
             sql.end());
@@ -586,13 +587,13 @@ TEST_F(MultiAzControlTest, ModifyTurnsMultiAzOnAndOff) {
                  "Finished applying modification to convert to a standard (Single-AZ) DB "
                  "instance."}}));
   // Single-AZ again: a crash is a restart in place.
-  ASSERT_TRUE(runtime_.Kill(cp_->Server(Row("test"))).ok());
-  EXPECT_EQ(cp_->MonitorPrimariesOnce(), "");
-  EXPECT_EQ(cp_->ReconcileOnce(), "restarting test, whose PostgreSQL server stopped unexpectedly.");
+  ASSERT_TRUE(runtime_.Kill(cp_->servers().Server(Row("test"))).ok());
+  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "restarting test, whose PostgreSQL server stopped unexpectedly.");
   WaitIdle();
 
   // And on again: a new standby.
-  auto again = cp_->ModifyDBInstance(
+  auto again = cp_->instances().ModifyDBInstance(
       {{"DBInstanceIdentifier", "test"}, {"MultiAZ", true}, {"ApplyImmediately", true}});
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   Wait(again->operation_id);
@@ -605,13 +606,13 @@ TEST_F(MultiAzControlTest, AConversionToMultiAzWhoseStandbyCannotBeBuiltSaysSo) 
   runtime_.AnswerQuery("SELECT coalesce((SELECT active::text FROM pg_replication_slots", "false");
   runtime_.FailNextBackup(true);
   const size_t seen = Events("test").size();
-  auto on = cp_->ModifyDBInstance(
+  auto on = cp_->instances().ModifyDBInstance(
       {{"DBInstanceIdentifier", "test"}, {"MultiAZ", true}, {"ApplyImmediately", true}});
   ASSERT_TRUE(on.ok()) << on.status().ToString();
   Wait(on->operation_id);
   json d = Describe("test");
   EXPECT_EQ(d["DBInstanceStatus"], "available");
-  EXPECT_TRUE(runtime_.IsRunning(cp_->Server(Row("test"))));
+  EXPECT_TRUE(runtime_.IsRunning(cp_->servers().Server(Row("test"))));
   EXPECT_EQ(PrimaryConf("test").find("synchronous_standby_names"), std::string::npos);
   const auto events = EventsSince("test", seen);
   EXPECT_EQ(std::count(events.begin(), events.end(),
@@ -628,7 +629,7 @@ TEST_F(MultiAzControlTest, AConversionToMultiAzWhoseStandbyCannotBeBuiltSaysSo) 
         "Finished applying modification to convert to a Multi-AZ DB instance.";
     EXPECT_EQ(CountEvents("test", finished), 0);
     EXPECT_FALSE(d["PendingModifiedValues"].contains("MultiAZ")) << d["PendingModifiedValues"];
-    EXPECT_EQ(cp_->ReconcileOnce(), "building the Multi-AZ standby of test again.");
+    EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "building the Multi-AZ standby of test again.");
     WaitIdle();
     ExpectHealthy("test", "after the retry");
     EXPECT_EQ(CountEvents("test", finished), 1);
@@ -649,17 +650,17 @@ TEST_F(MultiAzControlTest, AConversionToMultiAzWhoseStandbyCannotBeBuiltSaysSo) 
 TEST_F(MultiAzControlTest, ARestoreAsMultiAzGetsAStandby) {
   CreateMultiAz("test");
   auto snap =
-      cp_->CreateDBSnapshot({{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s1"}});
+      cp_->snapshots().CreateDBSnapshot({{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s1"}});
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   Wait(snap->operation_id);
-  auto single = cp_->RestoreDBInstanceFromDBSnapshot(
+  auto single = cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
       {{"DBInstanceIdentifier", "single"}, {"DBSnapshotIdentifier", "s1"}});
   ASSERT_TRUE(single.ok()) << single.status().ToString();
   Wait(single->operation_id);
   EXPECT_EQ(Describe("single")["MultiAZ"], false);  // not copied from the snapshot's instance
   EXPECT_FALSE(Row("single").attrs.contains("_standby"));
   EXPECT_FALSE(Row("single").attrs.contains("_primary_host"));
-  auto multi = cp_->RestoreDBInstanceFromDBSnapshot(
+  auto multi = cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
       {{"DBInstanceIdentifier", "multi"}, {"DBSnapshotIdentifier", "s1"}, {"MultiAZ", true}});
   ASSERT_TRUE(multi.ok()) << multi.status().ToString();
   Wait(multi->operation_id);
@@ -674,15 +675,15 @@ TEST_F(MultiAzControlTest, ACrashInsideTheStandbyStepIsResumedOnTheStandbysPort)
   // picked. Crash before that step, then leave exactly that behind.
   OperationEngine::SetCrashHook(
       [](const std::string& k, int s) { return !(k == "create" && s == 4); });
-  auto r = cp_->CreateDBInstance(MultiAzReq("test"));
+  auto r = cp_->instances().CreateDBInstance(MultiAzReq("test"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   Wait(r->operation_id);
   ASSERT_EQ(StatusOf("test"), "creating");
   const InstanceRow row = Row("test");
-  ServerSpec standby = cp_->StandbyServer(row);
+  ServerSpec standby = cp_->servers().StandbyServer(row);
   ASSERT_FALSE(row.attrs.contains("_standby_port"));
   ASSERT_TRUE(
-      runtime_.BaseBackup(cp_->Server(row), standby.pgdata, ReplicationSlotName(row.resource_id))
+      runtime_.BaseBackup(cp_->servers().Server(row), standby.pgdata, ReplicationSlotName(row.resource_id))
           .ok());
   std::ofstream(standby.pgdata / "standby.signal");
   standby.port = 40999;  // what the interrupted step had picked
@@ -708,19 +709,19 @@ TEST_F(MultiAzControlTest, AFailoverThatCannotPromoteIsFinishedByTheReconciler) 
   EXPECT_EQ(Events("test").back(),
             (std::pair<std::string, std::string>{
                 "", "Multi-AZ instance failover failed (query failed (injected))"}));
-  EXPECT_FALSE(runtime_.IsRunning(cp_->StandbyServer(Row("test"))))
+  EXPECT_FALSE(runtime_.IsRunning(cp_->servers().StandbyServer(Row("test"))))
       << "the fenced old primary runs again";
   ExpectError(ForceFailover("test").status(), "InvalidDBInstanceState", 400);
-  ExpectError(cp_->ModifyDBInstance(
+  ExpectError(cp_->instances().ModifyDBInstance(
                      {{"DBInstanceIdentifier", "test"}, {"MultiAZ", false}, {"ApplyImmediately", true}})
                   .status(),
               "InvalidDBInstanceState", 400);
   // While promotion still fails, the reconciler tries again (at most every 5 s) and the instance
   // stays as it is.
-  EXPECT_EQ(cp_->ReconcileOnce(), "finishing the failover of test.");
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "finishing the failover of test.");
   WaitIdle();
   EXPECT_EQ(StatusOf("test"), "rebooting");
-  EXPECT_EQ(cp_->ReconcileOnce(), "");
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
 
   // Once the standby can be promoted, the next try finishes the failover.
   runtime_.FailQuery("");
@@ -733,14 +734,14 @@ TEST_F(MultiAzControlTest, AFailoverThatCannotPromoteIsFinishedByTheReconciler) 
   EXPECT_EQ(PrimaryHost("test"), "b");
   ExpectHealthy("test", "after the failover was finished");
   EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover completed."), 1);
-  EXPECT_EQ(cp_->ReconcileOnce(), "");
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
 }
 
 TEST_F(MultiAzControlTest, APrimaryThatDiedWithLocalrdsIsFailedOverAtRestart) {
   CreateMultiAz("test");
   const json before = Describe("test");
   // localrds and the primary die together; the standby survives.
-  ASSERT_TRUE(runtime_.Kill(cp_->Server(Row("test"))).ok());
+  ASSERT_TRUE(runtime_.Kill(cp_->servers().Server(Row("test"))).ok());
   Restart();
   const json after = Describe("test");
   EXPECT_EQ(PrimaryHost("test"), "b");
@@ -750,8 +751,8 @@ TEST_F(MultiAzControlTest, APrimaryThatDiedWithLocalrdsIsFailedOverAtRestart) {
   EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover completed."), 1);
 
   // Both die (the machine restarted): the primary is restarted where it is, with its standby.
-  ASSERT_TRUE(runtime_.Kill(cp_->Server(Row("test"))).ok());
-  ASSERT_TRUE(runtime_.Kill(cp_->StandbyServer(Row("test"))).ok());
+  ASSERT_TRUE(runtime_.Kill(cp_->servers().Server(Row("test"))).ok());
+  ASSERT_TRUE(runtime_.Kill(cp_->servers().StandbyServer(Row("test"))).ok());
   Restart();
   EXPECT_EQ(PrimaryHost("test"), "b");
   ExpectHealthy("test", "restarted in place");
@@ -761,7 +762,7 @@ TEST_F(MultiAzControlTest, APrimaryThatDiedWithLocalrdsIsFailedOverAtRestart) {
 TEST_F(MultiAzControlTest, APortChangeTakesTheStandbyAlong) {
   CreateMultiAz("test");
   const int port = FreePort(41500);
-  auto r = cp_->ModifyDBInstance(
+  auto r = cp_->instances().ModifyDBInstance(
       {{"DBInstanceIdentifier", "test"}, {"DBPortNumber", port}, {"ApplyImmediately", true}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   Wait(r->operation_id);
@@ -779,13 +780,13 @@ TEST_F(MultiAzControlTest, StartingThePrimaryKeepsTheStandbysSlot) {
   const std::string slot = ReplicationSlotName(Rid("test"));
   // While the primary starts its standby is not connected yet: the slot is inactive.
   runtime_.AnswerQuery("FROM pg_replication_slots WHERE slot_name LIKE 'localrds", slot);
-  auto reboot = cp_->RebootDBInstance({{"DBInstanceIdentifier", "test"}});
+  auto reboot = cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "test"}});
   ASSERT_TRUE(reboot.ok()) << reboot.status().ToString();
   Wait(reboot->operation_id);
-  auto stop = cp_->StopDBInstance({{"DBInstanceIdentifier", "test"}});
+  auto stop = cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "test"}});
   ASSERT_TRUE(stop.ok()) << stop.status().ToString();
   Wait(stop->operation_id);
-  auto start = cp_->StartDBInstance({{"DBInstanceIdentifier", "test"}});
+  auto start = cp_->instances().StartDBInstance({{"DBInstanceIdentifier", "test"}});
   ASSERT_TRUE(start.ok()) << start.status().ToString();
   Wait(start->operation_id);
   ExpectHealthy("test", "after a reboot, a stop and a start");
@@ -823,8 +824,8 @@ TEST_F(MultiAzControlTest, ACrashBeforeAnyStepOfAFailoverIsResumed) {
                           "Multi-AZ instance recovery completed. Pending failover or activation."),
               step + 1);
     EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover failed"), 0);
-    EXPECT_EQ(cp_->ReconcileOnce(), "");
-    EXPECT_EQ(cp_->MonitorPrimariesOnce(), "");
+    EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
+    EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");
   }
 }
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "emulator/core/instance_state.h"
 #include "tests/unit/control_plane_fixture.h"
 
 namespace localrds {
@@ -28,7 +29,7 @@ class ReplicaControlTest : public ControlPlaneTest {
     runtime_.AnswerQuery("FROM pg_replication_slots WHERE slot_name", "none");
   }
   Result<Accepted> CreateReplica(const std::string& id, const std::string& source) {
-    auto r = cp_->CreateDBInstanceReadReplica(
+    auto r = cp_->replicas().CreateDBInstanceReadReplica(
         {{"DBInstanceIdentifier", id}, {"SourceDBInstanceIdentifier", source}});
     if (r.ok()) Wait(r->operation_id);
     return r;
@@ -41,7 +42,7 @@ class ReplicaControlTest : public ControlPlaneTest {
   }
   std::string Rid(const std::string& id) { return Describe(id)["DbiResourceId"]; }
   void EnableBackups(const std::string& id) {
-    auto m = cp_->ModifyDBInstance(
+    auto m = cp_->instances().ModifyDBInstance(
         {{"DBInstanceIdentifier", id}, {"BackupRetentionPeriod", 1}, {"ApplyImmediately", true}});
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     Wait(m->operation_id);
@@ -98,28 +99,28 @@ TEST_F(ReplicaControlTest, AReplicaIsAStandbyOfItsSourceThroughItsOwnSlot) {
 
 TEST_F(ReplicaControlTest, CreateReadReplicaChecksLikeRds) {
   Create("test");
-  ExpectError(cp_->CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "r"}}).status(),
+  ExpectError(cp_->replicas().CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "r"}}).status(),
               "MissingParameter", 400);
-  ExpectError(cp_->CreateDBInstanceReadReplica(
+  ExpectError(cp_->replicas().CreateDBInstanceReadReplica(
                      {{"DBInstanceIdentifier", "r"}, {"SourceDBInstanceIdentifier", "nope"}})
                   .status(),
               "DBInstanceNotFound", 404, "DBInstance nope not found.");
-  ExpectError(cp_->CreateDBInstanceReadReplica(
+  ExpectError(cp_->replicas().CreateDBInstanceReadReplica(
                      {{"DBInstanceIdentifier", "r"}, {"SourceDBClusterIdentifier", "c"}})
                   .status(),
               "DBClusterNotFoundFault", 404);
-  ExpectError(cp_->CreateDBInstanceReadReplica(
+  ExpectError(cp_->replicas().CreateDBInstanceReadReplica(
                      {{"DBInstanceIdentifier", "test"}, {"SourceDBInstanceIdentifier", "test"}})
                   .status(),
               "DBInstanceAlreadyExists", 400);
-  ExpectError(cp_->CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "r"},
+  ExpectError(cp_->replicas().CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "r"},
                                                 {"SourceDBInstanceIdentifier", "test"},
                                                 {"MultiAZ", true},
                                                 {"AvailabilityZone", "us-east-1b"}})
                   .status(),
               "InvalidParameterCombination", 400,
               "Requesting a specific availability zone is not valid for Multi-AZ instances.");
-  ExpectError(cp_->CreateDBInstanceReadReplica(
+  ExpectError(cp_->replicas().CreateDBInstanceReadReplica(
                      {{"DBInstanceIdentifier", "-bad"}, {"SourceDBInstanceIdentifier", "test"}})
                   .status(),
               "InvalidParameterValue", 400);
@@ -132,7 +133,7 @@ TEST_F(ReplicaControlTest, CreateReadReplicaChecksLikeRds) {
               "backups, use ModifyDBInstance to set the backup retention period to a non-zero "
               "value.");
   EXPECT_FALSE(
-      cp_->DescribeDBInstances({{"DBInstanceIdentifier", "r"}}).ok());  // nothing half made
+      cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", "r"}}).ok());  // nothing half made
 }
 
 TEST_F(ReplicaControlTest, ChainsHaveThreeLevelsAndSourcesAtMostFifteenReplicas) {
@@ -157,32 +158,32 @@ TEST_F(ReplicaControlTest, ChainsHaveThreeLevelsAndSourcesAtMostFifteenReplicas)
 TEST_F(ReplicaControlTest, SourcesAndReplicasRefuseWhatRdsRefuses) {
   Create("test");
   ASSERT_TRUE(CreateReplica("test-replica", "test").ok());
-  ExpectError(cp_->StopDBInstance({{"DBInstanceIdentifier", "test-replica"}}).status(),
+  ExpectError(cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "test-replica"}}).status(),
               "InvalidDBInstanceState", 400, "Cannot stop or start a Read-Replica instance");
-  ExpectError(cp_->StopDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
+  ExpectError(cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
               "InvalidDBInstanceState", 400,
               "Cannot stop or start a DB instance that has read replicas (test-replica).");
-  ExpectError(cp_->StopDBInstance({{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s"}})
+  ExpectError(cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s"}})
                   .status(),
               "InvalidDBInstanceState", 400);
-  ExpectError(cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test"},
+  ExpectError(cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", "test"},
                                      {"BackupRetentionPeriod", 0},
                                      {"ApplyImmediately", true}})
                   .status(),
               "InvalidParameterCombination", 400);
-  ExpectError(cp_->ModifyDBInstance({{"DBInstanceIdentifier", "test-replica"},
+  ExpectError(cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", "test-replica"},
                                      {"MasterUserPassword", "another-one"}})
                   .status(),
               "InvalidParameterCombination", 400);
-  ExpectError(cp_->PromoteReadReplica({{"DBInstanceIdentifier", "test"}}).status(),
+  ExpectError(cp_->replicas().PromoteReadReplica({{"DBInstanceIdentifier", "test"}}).status(),
               "InvalidDBInstanceState", 400, "DB Instance is not a read replica.");
-  ExpectError(cp_->PromoteReadReplica({{"DBInstanceIdentifier", "nope"}}).status(),
+  ExpectError(cp_->replicas().PromoteReadReplica({{"DBInstanceIdentifier", "nope"}}).status(),
               "DBInstanceNotFound", 404);
-  ExpectError(cp_->PromoteReadReplica(
+  ExpectError(cp_->replicas().PromoteReadReplica(
                      {{"DBInstanceIdentifier", "test-replica"}, {"BackupRetentionPeriod", 36}})
                   .status(),
               "InvalidParameterValue", 400);
-  ExpectError(cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test-replica"},
+  ExpectError(cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "test-replica"},
                                      {"FinalDBSnapshotIdentifier", "final"}})
                   .status(),
               "InvalidParameterCombination", 400,
@@ -190,11 +191,11 @@ TEST_F(ReplicaControlTest, SourcesAndReplicasRefuseWhatRdsRefuses) {
   EXPECT_EQ(StatusOf("test"), "available");
   EXPECT_EQ(StatusOf("test-replica"), "available");
   // A replica needs no final-snapshot choice; its slot goes with it.
-  auto d = cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test-replica"}});
+  auto d = cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "test-replica"}});
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   Wait(d->operation_id);
   EXPECT_EQ(Describe("test")["ReadReplicaDBInstanceIdentifiers"], json::array());
-  auto stop = cp_->StopDBInstance({{"DBInstanceIdentifier", "test"}});
+  auto stop = cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "test"}});
   EXPECT_TRUE(stop.ok()) << stop.status().ToString();  // no replicas left
   Wait(stop->operation_id);
 }
@@ -202,7 +203,7 @@ TEST_F(ReplicaControlTest, SourcesAndReplicasRefuseWhatRdsRefuses) {
 TEST_F(ReplicaControlTest, ThePollReportsErrorsAndRecoveryWithRdsEvents) {
   Create("test");
   ASSERT_TRUE(CreateReplica("test-replica", "test").ok());
-  EXPECT_EQ(cp_->PollReplicationOnce(), "");
+  EXPECT_EQ(cp_->replication().PollReplicationOnce(), "");
   auto details = *cp_->InstanceDetails("test-replica");
   EXPECT_EQ(details["replication"]["replica_lag_seconds"], 0.25);
   EXPECT_EQ(details["replication"]["replay_lag_bytes"], 128);
@@ -210,7 +211,7 @@ TEST_F(ReplicaControlTest, ThePollReportsErrorsAndRecoveryWithRdsEvents) {
   EXPECT_EQ((*cp_->InstanceDetails("test"))["read_replicas"], json::array({"test-replica"}));
 
   Streaming(false);
-  EXPECT_EQ(cp_->PollReplicationOnce(), "replication of test-replica is error.");
+  EXPECT_EQ(cp_->replication().PollReplicationOnce(), "replication of test-replica is error.");
   json info = Describe("test-replica")["StatusInfos"][0];
   EXPECT_EQ(info["Status"], "error");
   EXPECT_EQ(info["Normal"], false);
@@ -218,10 +219,10 @@ TEST_F(ReplicaControlTest, ThePollReportsErrorsAndRecoveryWithRdsEvents) {
             "The WAL receiver is not running: replication from the source DB instance is not "
             "streaming.");
   EXPECT_EQ((*cp_->InstanceDetails("test-replica"))["replication"]["replica_lag_seconds"], -1);
-  EXPECT_EQ(cp_->PollReplicationOnce(), "");  // no second event for the same state
+  EXPECT_EQ(cp_->replication().PollReplicationOnce(), "");  // no second event for the same state
 
   Streaming(true);
-  EXPECT_EQ(cp_->PollReplicationOnce(), "replication of test-replica is replicating.");
+  EXPECT_EQ(cp_->replication().PollReplicationOnce(), "replication of test-replica is replicating.");
   EXPECT_EQ(Describe("test-replica")["StatusInfos"][0]["Status"], "replicating");
   EXPECT_FALSE(Describe("test-replica")["StatusInfos"][0].contains("Message"));
   const auto events = EventMessages("test-replica");
@@ -234,7 +235,7 @@ TEST_F(ReplicaControlTest, PromotionDetachesTheReplicaAndTakesItsFirstBackup) {
   Create("test");
   ASSERT_TRUE(CreateReplica("test-replica", "test").ok());
   const std::string rid = Rid("test-replica");
-  auto p = cp_->PromoteReadReplica({{"DBInstanceIdentifier", "test-replica"},
+  auto p = cp_->replicas().PromoteReadReplica({{"DBInstanceIdentifier", "test-replica"},
                                     {"BackupRetentionPeriod", 3},
                                     {"PreferredBackupWindow", "01:00-01:30"}});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
@@ -248,7 +249,7 @@ TEST_F(ReplicaControlTest, PromotionDetachesTheReplicaAndTakesItsFirstBackup) {
   EXPECT_EQ(d["PreferredBackupWindow"], "01:00-01:30");
   EXPECT_TRUE(d.contains("LatestRestorableTime"));
   EXPECT_EQ(Describe("test")["ReadReplicaDBInstanceIdentifiers"], json::array());
-  EXPECT_EQ(cp_->AutomatedSnapshotsOf(rid).size(), 1u);
+  EXPECT_EQ(cp_->registry().AutomatedSnapshotsOf(rid).size(), 1u);
   const std::string conf = ReadFile(layout_->PgData(rid) / "localrds.conf");
   EXPECT_EQ(conf.find("primary_conninfo"), std::string::npos) << conf;
   const auto events = EventMessages("test-replica");
@@ -264,10 +265,10 @@ TEST_F(ReplicaControlTest, TheReplicasOfADeletedSourceArePromoted) {
   Create("test");
   ASSERT_TRUE(CreateReplica("a", "test").ok());
   ASSERT_TRUE(CreateReplica("b", "test").ok());
-  auto d = cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}});
+  auto d = cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}});
   ASSERT_TRUE(d.ok());
   Wait(d->operation_id);
-  const std::string said = cp_->PollReplicationOnce();  // in resource id order
+  const std::string said = cp_->replication().PollReplicationOnce();  // in resource id order
   EXPECT_NE(said.find("promoting a, whose source was deleted."), std::string::npos) << said;
   EXPECT_NE(said.find("promoting b, whose source was deleted."), std::string::npos) << said;
   // The promotions run on the engine's workers.
@@ -290,7 +291,7 @@ TEST_F(ReplicaControlTest, ACrashAtAnyStepOfCreatingAReplicaIsResumed) {
     const std::string id = "crash-at-" + std::to_string(step);
     OperationEngine::SetCrashHook(
         [step](const std::string& k, int s) { return !(k == "create-replica" && s == step); });
-    auto r = cp_->CreateDBInstanceReadReplica(
+    auto r = cp_->replicas().CreateDBInstanceReadReplica(
         {{"DBInstanceIdentifier", id}, {"SourceDBInstanceIdentifier", "test"}});
     ASSERT_TRUE(r.ok());
     Wait(r->operation_id);
@@ -319,7 +320,7 @@ TEST_F(ReplicaControlTest, AReplicaThatCannotStreamFailsAndGivesBackItsSlot) {
   }
   EXPECT_TRUE(dropped);
   runtime_.AnswerQuery("FROM pg_replication_slots WHERE slot_name", "none");
-  auto d = cp_->DeleteDBInstance({{"DBInstanceIdentifier", "test-replica"}});
+  auto d = cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "test-replica"}});
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   Wait(d->operation_id);
   EXPECT_EQ(Describe("test")["ReadReplicaDBInstanceIdentifiers"], json::array());
@@ -329,7 +330,7 @@ TEST_F(ReplicaControlTest, RenamesShowOnBothSides) {
   Create("test");
   ASSERT_TRUE(CreateReplica("test-replica", "test").ok());
   for (auto [from, to] : {std::pair{"test", "primary"}, std::pair{"test-replica", "copy"}}) {
-    auto m = cp_->ModifyDBInstance({{"DBInstanceIdentifier", from},
+    auto m = cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", from},
                                     {"NewDBInstanceIdentifier", to},
                                     {"ApplyImmediately", true}});
     ASSERT_TRUE(m.ok()) << m.status().ToString();
@@ -349,7 +350,7 @@ TEST_F(ReplicaControlTest, ACrashAtAnyStepOfAPromotionIsResumed) {
     ASSERT_TRUE(CreateReplica(id, "test").ok());
     OperationEngine::SetCrashHook(
         [step](const std::string& k, int s) { return !(k == "promote" && s == step); });
-    auto p = cp_->PromoteReadReplica({{"DBInstanceIdentifier", id}});
+    auto p = cp_->replicas().PromoteReadReplica({{"DBInstanceIdentifier", id}});
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     Wait(p->operation_id);
     EXPECT_EQ(StatusOf(id), step < 4 ? "modifying" : "backing-up");  // unfinished
@@ -359,7 +360,7 @@ TEST_F(ReplicaControlTest, ACrashAtAnyStepOfAPromotionIsResumed) {
     EXPECT_FALSE(d.contains("ReadReplicaSourceDBInstanceIdentifier")) << step;
     EXPECT_FALSE(d.contains("StatusInfos")) << step;
     EXPECT_EQ(d["BackupRetentionPeriod"], 1) << step;
-    EXPECT_EQ(cp_->AutomatedSnapshotsOf(d["DbiResourceId"]).size(), 1u) << step;
+    EXPECT_EQ(cp_->registry().AutomatedSnapshotsOf(d["DbiResourceId"]).size(), 1u) << step;
     // Configured as a primary from the detach on: never a standby again after a restart.
     EXPECT_EQ(
         ReadFile(layout_->PgData(d["DbiResourceId"]) / "localrds.conf").find("primary_conninfo"),

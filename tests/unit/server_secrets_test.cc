@@ -1,6 +1,7 @@
 // What keeps one server from another: no trust in pg_hba, the replication passwords, the socket
 // directory nobody can take first, the guard library, quoted log values.
-#include "emulator/server_secrets.h"
+#include "emulator/postgres/server_config.h"
+#include "emulator/postgres/server_secrets.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -12,8 +13,8 @@
 
 #include "common/log.h"
 #include "common/scram.h"
-#include "emulator/control_plane.h"
-#include "emulator/server_files.h"
+#include "emulator/service/control_plane.h"
+#include "emulator/runtime/server_files.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -107,7 +108,7 @@ TEST(ServerSecretsTest, EnsureServerRolesSqlKeysTheRoleAndTakesServerFileRoles) 
 
 TEST(ServerSecretsTest, NoServerTrustsAnyConnection) {
   for (const char* listen : {"127.0.0.1", "", "0.0.0.0"}) {
-    const std::string hba = ControlPlane::HbaRules(listen);
+    const std::string hba = HbaRules(listen);
     EXPECT_EQ(hba.find("trust"), std::string::npos) << hba;
     EXPECT_NE(hba.find("local   all          rdsadmin              peer map=localrds\n"),
               std::string::npos)
@@ -121,7 +122,7 @@ TEST(ServerSecretsTest, NoServerTrustsAnyConnection) {
     EXPECT_LT(hba.find("local   all          rdsrepladmin          reject"),
               hba.find("local   all          all"));
   }
-  EXPECT_EQ(ControlPlane::IdentMap("root"),
+  EXPECT_EQ(IdentMap("root"),
             "# Written by localrds at every start; edits are overwritten.\n"
             "localrds   root   rdsadmin\n");
 }

@@ -1,8 +1,8 @@
-#include "emulator/validation.h"
+#include "emulator/core/validation.h"
 
 #include <gtest/gtest.h>
 
-#include "emulator/paging.h"
+#include "emulator/core/paging.h"
 
 namespace localrds {
 

@@ -1,0 +1,139 @@
+#include "emulator/core/instance_state.h"
+
+#include <cctype>
+
+#include "emulator/core/validation.h"
+
+namespace localrds {
+namespace {
+// The bookkeeping keys in an instance row's attributes (never rendered: they start with '_').
+constexpr const char* kReplicaSource = "_replica_source";
+constexpr const char* kReplicationErrorSince = "_replication_error_since_ms";
+constexpr const char* kPromotedFrom = "_promoted_from";
+constexpr const char* kPrimaryHost = "_primary_host";
+constexpr const char* kStandby = "_standby";
+constexpr const char* kStandbyPort = "_standby_port";
+constexpr const char* kFailover = "_failover";
+constexpr const char* kConverting = "_converting";
+}  // namespace
+
+std::optional<std::string> ReplicaSource(const InstanceRow& row) {
+  auto it = row.attrs.find(kReplicaSource);
+  if (it == row.attrs.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+void SetReplicaSource(nlohmann::json& attrs, const std::string& source_resource_id) {
+  attrs[kReplicaSource] = source_resource_id;
+}
+
+int64_t ReplicationErrorSinceMs(const InstanceRow& row) {
+  return row.attrs.value(kReplicationErrorSince, int64_t{0});
+}
+
+void SetReplicationErrorSinceMs(nlohmann::json& attrs, int64_t since_ms) {
+  if (since_ms == 0) {
+    attrs.erase(kReplicationErrorSince);
+  } else {
+    attrs[kReplicationErrorSince] = since_ms;
+  }
+}
+
+std::string PromotedFrom(const InstanceRow& row) { return row.attrs.value(kPromotedFrom, ""); }
+
+void SetPromotedFrom(nlohmann::json& attrs, const std::string& source_resource_id) {
+  if (source_resource_id.empty()) {
+    attrs.erase(kPromotedFrom);
+  } else {
+    attrs[kPromotedFrom] = source_resource_id;
+  }
+}
+
+void ForgetReplication(nlohmann::json& attrs) {
+  for (const char* k : {kReplicaSource, kPromotedFrom, "StatusInfos", kReplicationErrorSince}) {
+    attrs.erase(k);
+  }
+}
+
+nlohmann::json ReplicationStatusInfos(const std::string& status, const std::string& message) {
+  nlohmann::json info = {
+      {"StatusType", "read replication"}, {"Normal", status == "replicating"}, {"Status", status}};
+  if (!message.empty()) info["Message"] = message;
+  return nlohmann::json::array({info});
+}
+
+std::string ReplicationSlotName(const std::string& replica_resource_id) {
+  std::string slot = "localrds_";
+  for (char c : replica_resource_id) {
+    slot += std::isalnum(static_cast<unsigned char>(c))
+                ? static_cast<char>(std::tolower(static_cast<unsigned char>(c)))
+                : '_';
+  }
+  return slot;
+}
+
+bool IsMultiAz(const InstanceRow& row) { return row.attrs.value("MultiAZ", false); }
+
+std::string PrimaryHost(const InstanceRow& row) { return row.attrs.value(kPrimaryHost, "a"); }
+
+std::string StandbyHost(const InstanceRow& row) { return PrimaryHost(row) == "a" ? "b" : "a"; }
+
+void SetPrimaryHost(nlohmann::json& attrs, const std::string& host) { attrs[kPrimaryHost] = host; }
+
+std::string StandbyState(const InstanceRow& row) { return row.attrs.value(kStandby, ""); }
+
+void SetStandbyState(nlohmann::json& attrs, const std::string& state) {
+  if (state.empty()) {
+    attrs.erase(kStandby);
+  } else {
+    attrs[kStandby] = state;
+  }
+}
+
+int StandbyPort(const InstanceRow& row) { return row.attrs.value(kStandbyPort, 0); }
+
+void SetStandbyPort(nlohmann::json& attrs, int port) {
+  if (port == 0) {
+    attrs.erase(kStandbyPort);
+  } else {
+    attrs[kStandbyPort] = port;
+  }
+}
+
+bool CanFailOver(const InstanceRow& row) {
+  return IsMultiAz(row) && StandbyState(row) == "ready" && row.status == DbStatus::kAvailable &&
+         row.desired_state == "running";
+}
+
+bool FailoverPending(const InstanceRow& row) { return row.attrs.value(kFailover, false); }
+
+void SetFailoverPending(nlohmann::json& attrs, bool pending) {
+  if (pending) {
+    attrs[kFailover] = true;
+  } else {
+    attrs.erase(kFailover);
+  }
+}
+
+bool ConvertingToMultiAz(const InstanceRow& row) { return row.attrs.value(kConverting, false); }
+
+void SetConvertingToMultiAz(nlohmann::json& attrs, bool converting) {
+  if (converting) {
+    attrs[kConverting] = true;
+  } else {
+    attrs.erase(kConverting);
+  }
+}
+
+void ResetMultiAzFields(nlohmann::json& attrs, bool multi_az) {
+  for (const char* k : {kPrimaryHost, kStandby, kStandbyPort, kFailover, kConverting,
+                        "SecondaryAvailabilityZone"}) {
+    attrs.erase(k);
+  }
+  attrs["MultiAZ"] = multi_az;
+  if (multi_az) {
+    attrs["SecondaryAvailabilityZone"] = NextAvailabilityZone(attrs.value("AvailabilityZone", ""));
+  }
+}
+
+}  // namespace localrds

@@ -1,0 +1,72 @@
+// The state of a DB instance beyond what RDS shows: its replication link and its Multi-AZ hosts.
+//
+// localrds keeps this bookkeeping in the instance row's attributes under keys that start with
+// an underscore (the renderer never shows them). These functions are the only code that names
+// those keys: everything else asks here. Pure, thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "storage/catalog.h"
+
+namespace localrds {
+
+// --- read replicas ------------------------------------------------------------------------
+
+//! The resource id of the instance `row` replicates from; nullopt for a primary.
+std::optional<std::string> ReplicaSource(const InstanceRow& row);
+inline bool IsReplica(const InstanceRow& row) { return ReplicaSource(row).has_value(); }
+//! Makes `attrs` a replica of `source_resource_id`.
+void SetReplicaSource(nlohmann::json& attrs, const std::string& source_resource_id);
+//! Since when a replica's replication has been failing (ms; 0 when it is not).
+int64_t ReplicationErrorSinceMs(const InstanceRow& row);
+void SetReplicationErrorSinceMs(nlohmann::json& attrs, int64_t since_ms);
+//! The resource id of the source a replica being promoted was detached from ("" otherwise).
+std::string PromotedFrom(const InstanceRow& row);
+void SetPromotedFrom(nlohmann::json& attrs, const std::string& source_resource_id);
+//! Removes what makes an instance's fields a read replica's (its source, StatusInfos, the
+//! replication bookkeeping): for an instance made from a replica, or one being promoted.
+void ForgetReplication(nlohmann::json& attrs);
+//! A replica's StatusInfos: one `read replication` entry, Normal only when `replicating`.
+nlohmann::json ReplicationStatusInfos(const std::string& status, const std::string& message = "");
+//! The physical replication slot a read replica (or a Multi-AZ standby: the instance's own
+//! resource id) streams through on its source.
+std::string ReplicationSlotName(const std::string& replica_resource_id);
+
+// --- Multi-AZ -------------------------------------------------------------------------------
+
+//! The application_name of every Multi-AZ standby: the one name in its primary's
+//! synchronous_standby_names (read replicas use their resource ids).
+inline constexpr const char* kStandbyName = "localrds_standby";
+
+bool IsMultiAz(const InstanceRow& row);
+//! The host ("a" or "b") that runs the primary; the other one runs the standby.
+std::string PrimaryHost(const InstanceRow& row);
+std::string StandbyHost(const InstanceRow& row);
+void SetPrimaryHost(nlohmann::json& attrs, const std::string& host);
+//! "" (no standby), "building", "ready" (in sync: failover may promote it) or "rebuild" (the
+//! old primary's host after a failover, to be wiped).
+std::string StandbyState(const InstanceRow& row);
+void SetStandbyState(nlohmann::json& attrs, const std::string& state);
+//! The Unix socket port of the standby (0 before it is chosen).
+int StandbyPort(const InstanceRow& row);
+void SetStandbyPort(nlohmann::json& attrs, int port);
+//! True for an available Multi-AZ instance that should run and whose standby is in sync: its
+//! primary's death is a failover (the monitor's, or at startup), not a restart in place.
+bool CanFailOver(const InstanceRow& row);
+//! True from a failover's `fence` until the new primary serves the endpoint (then the
+//! instance's zones swap): the primary host the catalog names may still be a standby.
+bool FailoverPending(const InstanceRow& row);
+void SetFailoverPending(nlohmann::json& attrs, bool pending);
+//! True while a ModifyDBInstance MultiAZ=true builds the first standby.
+bool ConvertingToMultiAz(const InstanceRow& row);
+void SetConvertingToMultiAz(nlohmann::json& attrs, bool converting);
+//! The Multi-AZ fields of an instance made new (create, restore, read replica): MultiAZ, the
+//! SecondaryAvailabilityZone after its AvailabilityZone, and none of the standby bookkeeping of
+//! the instance it was copied from (its data is in host "a").
+void ResetMultiAzFields(nlohmann::json& attrs, bool multi_az);
+
+}  // namespace localrds

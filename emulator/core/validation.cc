@@ -1,0 +1,423 @@
+#include "emulator/core/validation.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+#include <iterator>
+#include <string_view>
+
+#include "emulator/core/instance_classes.h"
+#include "emulator/core/request.h"
+
+namespace localrds {
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// Words RDS refuses as a PostgreSQL master user name (PostgreSQL reserved key words plus the
+// roles RDS keeps for itself).
+bool IsReservedWord(const std::string& word) {
+  static const std::array<const char*, 46> kReserved = {
+      "all",        "analyse",   "analyze",   "and",       "any",          "array",
+      "as",         "asc",       "both",      "case",      "cast",         "check",
+      "collate",    "column",    "constraint", "create",   "current_user", "default",
+      "desc",       "distinct",  "do",        "else",      "end",          "except",
+      "false",      "for",       "from",      "grant",     "group",        "having",
+      "in",         "into",      "limit",     "not",       "null",         "or",
+      "order",      "select",    "table",     "to",        "true",         "union",
+      "user",       "where",     "rdsadmin",  "rds_superuser"};
+  std::string w = Lower(word);
+  return std::find_if(kReserved.begin(), kReserved.end(),
+                      [&](const char* r) { return w == r; }) != kReserved.end();
+}
+
+// Role names RDS keeps for PostgreSQL master users besides those: the roles it grants the
+// master user (rds_replication, rds_password; User Guide, "Understanding the rds_superuser
+// role") and "admin" ("MasterUsername admin cannot be used as it is a reserved word used by the
+// engine" for PostgreSQL engines, aws/aws-cdk#10597 and #5076).
+bool IsRdsReservedRole(const std::string& word) {
+  static constexpr std::string_view kRoles[] = {"admin", "rds_replication", "rds_password"};
+  const std::string w = Lower(word);
+  return std::find(std::begin(kRoles), std::end(kRoles), w) != std::end(kRoles);
+}
+
+// Minutes since midnight of "hh:mi", or -1.
+int ParseHhMi(const std::string& s) {
+  if (s.size() != 5 || s[2] != ':' || !isdigit(s[0]) || !isdigit(s[1]) || !isdigit(s[3]) ||
+      !isdigit(s[4])) {
+    return -1;
+  }
+  int h = (s[0] - '0') * 10 + (s[1] - '0');
+  int m = (s[3] - '0') * 10 + (s[4] - '0');
+  if (h > 23 || m > 59) return -1;
+  return h * 60 + m;
+}
+
+int DayIndex(const std::string& d) {
+  static const std::array<const char*, 7> kDays = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+  std::string l = Lower(d);
+  for (int i = 0; i < 7; ++i) {
+    if (l == kDays[i]) return i;
+  }
+  return -1;
+}
+
+// Minutes since Monday 00:00 of "ddd:hh:mi", or -1.
+int ParseWeekly(const std::string& s) {
+  if (s.size() != 9 || s[3] != ':') return -1;
+  int d = DayIndex(s.substr(0, 3));
+  int t = ParseHhMi(s.substr(4));
+  if (d < 0 || t < 0) return -1;
+  return d * 1440 + t;
+}
+
+}  // namespace
+
+Status ValidateIdentifier(const std::string& param, const std::string& value, size_t max_len) {
+  bool ok = !value.empty() && value.size() <= max_len && std::isalpha(static_cast<unsigned char>(value[0]));
+  for (char c : value) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-') ||
+        static_cast<unsigned char>(c) > 127) {
+      ok = false;
+    }
+  }
+  if (ok && (value.back() == '-' || value.find("--") != std::string::npos)) ok = false;
+  if (ok) return Status::Ok();
+  return Status::InvalidParameter(
+      "The parameter " + param +
+      " is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII "
+      "letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive "
+      "hyphens.");
+}
+
+Status ValidateMasterUsername(const std::string& value) {
+  if (value.empty()) {
+    return Status::InvalidParameter("The parameter MasterUsername must be provided and must not be blank.");
+  }
+  bool ok = value.size() <= 63 && std::isalpha(static_cast<unsigned char>(value[0]));
+  for (char c : value) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) ok = false;
+  }
+  if (!ok) {
+    return Status::InvalidParameter(
+        "The parameter MasterUsername is not a valid identifier. It must be 1 to 63 letters, "
+        "digits or underscores, and begin with a letter.");
+  }
+  // PostgreSQL refuses role names starting with pg_ and these special role names (current_user
+  // and user are reserved words, above).
+  static const std::array<const char*, 4> kRoleSpecs = {"public", "none", "session_user",
+                                                        "current_role"};
+  std::string lower = Lower(value);
+  bool special = lower.rfind("pg_", 0) == 0 ||
+                 std::any_of(kRoleSpecs.begin(), kRoleSpecs.end(),
+                             [&](const char* r) { return lower == r; });
+  if (IsReservedWord(value) || IsRdsReservedRole(value) || special) {
+    return Status::InvalidParameter("MasterUsername " + value +
+                                    " cannot be used as it is a reserved word used by the engine");
+  }
+  return Status::Ok();
+}
+
+Status ValidateMasterPassword(const std::string& value) {
+  if (value.empty()) {
+    return Status::InvalidParameter(
+        "The parameter MasterUserPassword must be provided and must not be blank.");
+  }
+  if (value.size() < 8) {
+    return Status::InvalidParameter(
+        "The parameter MasterUserPassword is not a valid password because it is shorter than 8 "
+        "characters.");
+  }
+  if (value.size() > 128) {
+    return Status::InvalidParameter(
+        "The parameter MasterUserPassword is not a valid password because it is longer than 128 "
+        "characters.");
+  }
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u > 0x7e || c == '/' || c == '@' || c == '"') {
+      return Status::InvalidParameter(
+          "The parameter MasterUserPassword is not a valid password. Only printable ASCII "
+          "characters besides '/', '@', '\"', ' ' may be used.");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateDBName(const std::string& value) {
+  bool ok = !value.empty() && value.size() <= 63 && std::isalpha(static_cast<unsigned char>(value[0]));
+  for (char c : value) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) ok = false;
+  }
+  if (!ok) {
+    return Status::InvalidParameter(
+        "The parameter DBName is not a valid identifier. It must contain 1 to 63 letters, digits "
+        "or underscores and begin with a letter.");
+  }
+  if (IsReservedWord(value) || Lower(value) == "postgres" || Lower(value) == "template0" ||
+      Lower(value) == "template1" || Lower(value) == "rdsadmin") {
+    return Status::InvalidParameter("DBName " + value +
+                                    " cannot be used as it is a reserved word used by the engine");
+  }
+  return Status::Ok();
+}
+
+Status ValidateBackupRetention(int value) {
+  if (value < 0 || value > 35) {
+    return Status::InvalidParameter("Invalid backup retention period: " + std::to_string(value) +
+                                    ". The retention period must be between 0 and 35 days.");
+  }
+  return Status::Ok();
+}
+
+Status ValidateStorageType(const std::string& storage_type) {
+  if (storage_type == "gp2" || storage_type == "gp3" || storage_type == "io1" ||
+      storage_type == "io2" || storage_type == "standard") {
+    return Status::Ok();
+  }
+  return Status::InvalidParameter("Invalid storage type: " + storage_type);
+}
+
+Status ValidateAllocatedStorage(const std::string& storage_type, int gib) {
+  int lo = 20, hi = 65536;
+  if (storage_type == "io1" || storage_type == "io2") lo = 100;
+  if (storage_type == "standard") {
+    lo = 5;
+    hi = 3072;
+  }
+  if (gib < lo || gib > hi) {
+    return Status::InvalidParameter("Invalid storage size for engine name postgres and storage type " +
+                                    storage_type + ": " + std::to_string(gib));
+  }
+  return Status::Ok();
+}
+
+Status ValidatePort(int port) {
+  if (port < 1150 || port > 65535) {
+    return Status::InvalidParameter("Invalid port " + std::to_string(port) +
+                                    ". The port must be between 1150 and 65535.");
+  }
+  return Status::Ok();
+}
+
+Status ValidateBackupWindow(const std::string& window) {
+  int a = window.size() == 11 && window[5] == '-' ? ParseHhMi(window.substr(0, 5)) : -1;
+  int b = a >= 0 ? ParseHhMi(window.substr(6)) : -1;
+  if (a < 0 || b < 0) {
+    return Status::InvalidParameter("The parameter PreferredBackupWindow must be in the format "
+                                    "hh24:mi-hh24:mi, in Universal Coordinated Time (UTC).");
+  }
+  int len = (b - a + 1440) % 1440;
+  if (len < 30) {
+    return Status::InvalidParameter(
+        "The backup window must be at least 30 minutes (PreferredBackupWindow " + window + ").");
+  }
+  return Status::Ok();
+}
+
+Status ValidateMaintenanceWindow(const std::string& window) {
+  int a = window.size() == 19 && window[9] == '-' ? ParseWeekly(window.substr(0, 9)) : -1;
+  int b = a >= 0 ? ParseWeekly(window.substr(10)) : -1;
+  if (a < 0 || b < 0) {
+    return Status::InvalidParameter("Invalid maintenance window format: " + window +
+                                    ". The format is ddd:hh24:mi-ddd:hh24:mi.");
+  }
+  int len = (b - a + 7 * 1440) % (7 * 1440);
+  if (len < 30) {
+    return Status::InvalidParameter("The maintenance window must be at least 30 minutes.");
+  }
+  return Status::Ok();
+}
+
+bool WindowsOverlap(const std::string& backup_window, const std::string& maintenance_window) {
+  int ba = ParseHhMi(backup_window.substr(0, 5));
+  int bb = ParseHhMi(backup_window.substr(6));
+  int ma = ParseWeekly(maintenance_window.substr(0, 9));
+  int mb = ParseWeekly(maintenance_window.substr(10));
+  if (ba < 0 || bb < 0 || ma < 0 || mb < 0) return false;
+  int blen = (bb - ba + 1440) % 1440;
+  int mlen = (mb - ma + 7 * 1440) % (7 * 1440);
+  // The backup window recurs every day: check each day's occurrence against the weekly window.
+  for (int day = 0; day < 7; ++day) {
+    int s1 = day * 1440 + ba;
+    for (int shift : {-7 * 1440, 0, 7 * 1440}) {
+      int s2 = ma + shift;
+      if (s1 < s2 + mlen && s2 < s1 + blen) return true;
+    }
+  }
+  return false;
+}
+
+bool IsKnownInstanceClass(const std::string& db_instance_class) {
+  return FindInstanceClass(db_instance_class) != nullptr;
+}
+
+Status ValidateTagKey(const std::string& key) {
+  if (key.empty() || key.size() > 128) {
+    return Status::InvalidParameter("Tag keys must be between 1 and 128 Unicode characters.");
+  }
+  if (key.rfind("aws:", 0) == 0 || key.rfind("rds:", 0) == 0) {
+    return Status::InvalidParameter("Tag keys must not begin with \"aws:\" or \"rds:\".");
+  }
+  return Status::Ok();
+}
+
+Status ValidateTagValue(const std::string& value) {
+  if (value.size() > 256) {
+    return Status::InvalidParameter("Tag values must be at most 256 Unicode characters.");
+  }
+  return Status::Ok();
+}
+
+std::string NextAvailabilityZone(const std::string& az) {
+  if (az.empty()) return az;
+  std::string next = az;
+  next.back() = static_cast<char>('a' + (az.back() - 'a' + 1) % 3);
+  return next;
+}
+
+Status ValidateMultiAzZone(bool multi_az, bool az_given) {
+  if (multi_az && az_given) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Requesting a specific availability zone is not valid for Multi-AZ "
+                         "instances.");
+  }
+  return Status::Ok();
+}
+
+Status ValidateAvailabilityZone(const std::string& region, const std::string& az) {
+  if (az.size() != region.size() + 1 || az.rfind(region, 0) != 0 || az.back() < 'a' ||
+      az.back() > 'f') {
+    return Status::InvalidParameter("Invalid availability zone: " + az);
+  }
+  return Status::Ok();
+}
+
+Status ValidateTags(const nlohmann::json& tags) {
+  if (!tags.is_array()) return Status::Ok();
+  if (tags.size() > 50) return Status::InvalidParameter("A resource can have at most 50 tags.");
+  for (const auto& t : tags) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateTagKey(t.value("Key", "")));
+    LOCALRDS_RETURN_IF_ERROR(ValidateTagValue(t.value("Value", "")));
+  }
+  return Status::Ok();
+}
+
+// The messages below follow RDS's "Invalid value 3412 for MaxRecords. Must be between 20 and 1000"
+// (hashicorp/terraform-provider-aws#37221) where no RDS message for the parameter was found.
+
+Status ValidateMonitoringInterval(int64_t seconds) {
+  static constexpr int64_t kIntervals[] = {0, 1, 5, 10, 15, 30, 60};
+  if (std::find(std::begin(kIntervals), std::end(kIntervals), seconds) != std::end(kIntervals)) {
+    return Status::Ok();
+  }
+  return Status::InvalidParameter(
+      "Invalid value " + std::to_string(seconds) +
+      " for MonitoringInterval. Must be one of 0, 1, 5, 10, 15, 30, 60");
+}
+
+Status ValidatePromotionTier(int64_t tier) {
+  if (tier >= 0 && tier <= 15) return Status::Ok();
+  return Status::InvalidParameter("Invalid value " + std::to_string(tier) +
+                                  " for PromotionTier. Must be between 0 and 15");
+}
+
+Status ValidatePerformanceInsightsRetention(int64_t days) {
+  if (days == 7 || days == 731 || (days % 31 == 0 && days >= 31 && days <= 23 * 31)) {
+    return Status::Ok();
+  }
+  return Status::InvalidParameter("Invalid value " + std::to_string(days) +
+                                  " for PerformanceInsightsRetentionPeriod. Must be 7, 731, or a "
+                                  "multiple of 31 between 31 and 713");
+}
+
+Status ValidateIops(const std::string& storage_type, int64_t iops, int64_t allocated_gib) {
+  if (iops < 0) {
+    return Status::InvalidParameter("Invalid value " + std::to_string(iops) +
+                                    " for Iops. Must not be negative");
+  }
+  if ((storage_type == "io1" || storage_type == "io2") && allocated_gib > 0) {
+    // "Must be a multiple between .5 and 50 of the storage amount" (API reference, Iops).
+    const double ratio = static_cast<double>(iops) / static_cast<double>(allocated_gib);
+    if (ratio < 0.5 || ratio > 50) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.4f", ratio);
+      // RDS's own wording (hashicorp/terraform-provider-aws#26092).
+      return Status::Error(AwsError::kInvalidParameterCombination,
+                           "Invalid iops to storage (GB) ratio for engine name postgres and "
+                           "storage type " +
+                               storage_type + ": " + text);
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateStorageThroughput(const std::string& storage_type, int64_t mibps) {
+  if (mibps < 0) {
+    return Status::InvalidParameter("Invalid value " + std::to_string(mibps) +
+                                    " for StorageThroughput. Must not be negative");
+  }
+  if (mibps > 0 && storage_type != "gp3") {
+    // After RDS's "You can't specify IOPS or storage throughput for engine mysql and a storage
+    // size less than 400." (cloudtools/troposphere#2153).
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "You can't specify storage throughput for engine postgres and storage "
+                         "type " +
+                             storage_type + ".");
+  }
+  return Status::Ok();
+}
+
+Status ValidateMaxAllocatedStorage(int64_t max_gib, int64_t allocated_gib) {
+  if (max_gib == 0) return Status::Ok();  // autoscaling off
+  // RDS's own wording for both (ministryofjustice/cloud-platform-environments#7483, #24422);
+  // the User Guide: "Set the maximum storage threshold to at least 10% more than the current
+  // allocated storage."
+  if (max_gib <= allocated_gib) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Max storage size must be greater than storage size");
+  }
+  if (max_gib * 10 < allocated_gib * 11) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "The maximum allocated storage must be increased by at least 10 "
+                         "percent.");
+  }
+  return Status::Ok();
+}
+
+Status ValidateInstanceSettings(const nlohmann::json& req, const std::string& storage_type,
+                                int64_t allocated_gib) {
+  if (auto v = ReqInt(req, "MonitoringInterval")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateMonitoringInterval(*v));
+  }
+  if (auto v = ReqInt(req, "PromotionTier")) LOCALRDS_RETURN_IF_ERROR(ValidatePromotionTier(*v));
+  if (auto v = ReqInt(req, "PerformanceInsightsRetentionPeriod")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidatePerformanceInsightsRetention(*v));
+  }
+  if (auto v = ReqInt(req, "Iops")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateIops(storage_type, *v, allocated_gib));
+  }
+  if (auto v = ReqInt(req, "StorageThroughput")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateStorageThroughput(storage_type, *v));
+  }
+  if (auto v = ReqInt(req, "MaxAllocatedStorage")) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateMaxAllocatedStorage(*v, allocated_gib));
+  }
+  return Status::Ok();
+}
+
+Status ValidatePointInTimeSource(bool by_identifier, bool by_resource_id, bool by_backups_arn) {
+  const int named = int{by_identifier} + int{by_resource_id} + int{by_backups_arn};
+  if (named == 1) return Status::Ok();
+  return Status::Error(AwsError::kInvalidParameterCombination,
+                       named == 0 ? "One of SourceDBInstanceIdentifier, SourceDbiResourceId or "
+                                    "SourceDBInstanceAutomatedBackupsArn must be specified."
+                                  : "Specify only one of SourceDBInstanceIdentifier, "
+                                    "SourceDbiResourceId and SourceDBInstanceAutomatedBackupsArn.");
+}
+
+}  // namespace localrds

@@ -1,0 +1,181 @@
+#include "emulator/engine/operation_engine.h"
+
+#include "common/log.h"
+#include "common/time_util.h"
+
+namespace localrds {
+namespace {
+std::mutex g_hook_mutex;
+OperationEngine::CrashHook g_crash_hook;
+}  // namespace
+
+void OperationEngine::SetCrashHook(CrashHook hook) {
+  std::lock_guard<std::mutex> lock(g_hook_mutex);
+  g_crash_hook = std::move(hook);
+}
+
+OperationEngine::OperationEngine(StepEnv& env, int workers) : env_(env) {
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+OperationEngine::~OperationEngine() { Stop(); }
+
+void OperationEngine::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
+}
+
+void OperationEngine::Submit(OperationRow op) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_[op.id] = true;
+    queue_.push_back(std::move(op));
+  }
+  cv_.notify_one();
+}
+
+void OperationEngine::WhenDone(int64_t id, std::function<void()> cb) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (running_.count(id)) {
+      waiters_[id].push_back(std::move(cb));
+      return;
+    }
+  }
+  cb();
+}
+
+bool OperationEngine::WaitIdle(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return idle_cv_.wait_for(lock, timeout, [&] { return running_.empty(); });
+}
+
+void OperationEngine::WorkerLoop() {
+  for (;;) {
+    OperationRow op;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      op = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    try {
+      Run(op);
+    } catch (const std::exception& e) {
+      LogLine("ops") << "operation " << op.id << " aborted: " << e.what();
+    } catch (...) {
+      LogLine("ops") << "operation " << op.id << " aborted by an unknown exception";
+    }
+    Finish(op.id);
+  }
+}
+
+void OperationEngine::Finish(int64_t id) {
+  std::vector<std::function<void()>> cbs;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_.erase(id);
+    auto it = waiters_.find(id);
+    if (it != waiters_.end()) {
+      cbs = std::move(it->second);
+      waiters_.erase(it);
+    }
+    if (running_.empty()) idle_cv_.notify_all();
+  }
+  for (auto& cb : cbs) {
+    try {
+      cb();
+    } catch (const std::exception& e) {
+      LogLine("ops") << "a waiter of operation " << id << " threw: " << e.what();
+    }
+  }
+}
+
+void OperationEngine::Run(OperationRow op) {
+  const auto& kinds = OperationKinds();
+  auto kind_it = kinds.find(op.kind);
+  if (kind_it == kinds.end()) {
+    RecordFailure(op, "unknown operation kind " + op.kind);
+    return;
+  }
+  const OperationKind& kind = kind_it->second;
+  const int n = static_cast<int>(kind.steps.size());
+  while (op.step < n) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return;  // resumes at this step after a restart
+    }
+    {
+      std::lock_guard<std::mutex> lock(g_hook_mutex);
+      if (g_crash_hook && !g_crash_hook(op.kind, op.step)) return;
+    }
+    const OperationStep& step = kind.steps[op.step];
+    auto current = env_.registry.GetInstance(op.resource_id);
+    if (!env_.registry.ResourceExists(op.resource_id) && op.kind != "delete") {
+      // The instance is gone (a reset): nothing is left to act on, and no step may write a row.
+      RecordFailure(op, "the instance no longer exists");
+      return;
+    }
+    OpContext ctx{env_, op, current.value_or(InstanceRow{}), {}};
+    auto t0 = NowMs();
+    Status st;
+    try {
+      st = step.run(ctx);
+    } catch (const std::exception& e) {
+      st = Status::Internal(std::string("step ") + step.name + " threw: " + e.what());
+    }
+    LogLine("ops") << "op=" << op.id << " kind=" << op.kind << " id=" << ctx.instance.identifier
+                   << " step=" << step.name << " " << (st.ok() ? "ok" : st.ToString()) << " "
+                   << (NowMs() - t0) << "ms";
+    if (st.ok()) {
+      ctx.staged.op_update =
+          Mutation::OpUpdate{op.id, op.step + 1, op.step + 1 == n ? "done" : "running", ""};
+      st = env_.registry.Commit(std::move(ctx.staged));
+      if (!st.ok()) LogLine("ops") << "op=" << op.id << " could not record step: " << st.ToString();
+    }
+    if (!st.ok()) {
+      // A failed step, or a step whose result cannot be recorded: the operation ends here, and
+      // the instance shows the outcome (and is free for the next call).
+      OpContext fail{env_, op, env_.registry.GetInstance(op.resource_id).value_or(InstanceRow{}),
+                     {}};
+      if (kind.on_failure && env_.registry.ResourceExists(op.resource_id)) {
+        try {
+          kind.on_failure(fail, st);
+        } catch (const std::exception& e) {
+          LogLine("ops") << "op=" << op.id << " on_failure threw: " << e.what();
+          fail.staged = Mutation{};
+        }
+      }
+      fail.staged.op_update = Mutation::OpUpdate{op.id, op.step, "failed", st.ToString()};
+      Status c = env_.registry.Commit(std::move(fail.staged));
+      if (!c.ok()) {
+        // Even the failure cannot be written (the catalog is broken): record only the end of
+        // the operation so the instance is not busy forever.
+        LogLine("ops") << "op=" << op.id << " could not record failure: " << c.ToString();
+        RecordFailure(op, st.ToString());
+      }
+      return;
+    }
+    op.step++;
+  }
+}
+
+void OperationEngine::RecordFailure(const OperationRow& op, const std::string& why) {
+  Mutation m;
+  m.op_update = Mutation::OpUpdate{op.id, op.step, "failed", why};
+  Status st = env_.registry.Commit(std::move(m));
+  if (!st.ok()) {
+    LogLine("ops") << "op=" << op.id << " could not record its end (" << why
+                   << "): " << st.ToString();
+  }
+}
+
+}  // namespace localrds

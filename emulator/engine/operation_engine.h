@@ -1,0 +1,119 @@
+// OperationEngine: runs persisted operations as ordered, idempotent steps on worker threads.
+//
+// An operation kind is a list of named steps. Each step looks at reality first, acts, and may
+// stage catalog changes in its OpContext; the engine commits those changes together with
+// "step + 1" in one transaction, so a crash between steps resumes at the first unfinished step,
+// and a crash inside a step re-runs it (which is why steps must be idempotent). A step that
+// fails (or throws) ends the operation: the kind's on_failure stages the visible outcome (a
+// `failed` status and an event, as RDS does) and the operation is recorded as failed.
+//
+// Steps see a StepEnv: the registry, the instance's servers, the runtime, the layout and the
+// cluster pool, never the services above them.
+//
+// Thread-safety: Submit and WhenDone are thread-safe. One operation per resource runs at a time
+// (the registry's active operations refuse a second one). The engine owns its worker threads
+// and borrows the StepEnv, which must outlive it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "emulator/engine/servers.h"
+#include "emulator/runtime/cluster_pool.h"
+#include "emulator/state/registry.h"
+
+namespace localrds {
+
+//! What a step may use.
+struct StepEnv {
+  Registry& registry;
+  InstanceServers& servers;
+  PgRuntime& runtime;
+  const Layout& layout;
+  ClusterPool& pool;
+};
+
+//! What a step sees and stages. Not thread-safe: owned by the worker running the step.
+struct OpContext {
+  StepEnv& env;
+  OperationRow op;
+  InstanceRow instance;  //!< the instance as committed before this step
+  Mutation staged;       //!< committed with the step's completion
+
+  //! Stages `row` as the instance's new state (and updates `instance`).
+  void Put(InstanceRow row) {
+    instance = row;
+    staged.put.push_back(std::move(row));
+  }
+  void Event(const EventSpec& spec, const std::string& message = "") {
+    staged.events.push_back(env.registry.MakeEvent(instance, spec, message));
+  }
+  void PutSnapshot(const SnapshotRow& snap) { staged.put_snapshots.push_back(snap); }
+  void SnapshotEvent(const SnapshotRow& snap, const EventSpec& spec,
+                     const std::string& message = "") {
+    staged.events.push_back(env.registry.MakeSnapshotEvent(snap, spec, message));
+  }
+  //! The instance's primary server as the catalog has it now.
+  ServerSpec Server() const { return env.servers.Server(instance); }
+};
+
+struct OperationStep {
+  const char* name;
+  std::function<Status(OpContext&)> run;
+};
+
+struct OperationKind {
+  std::vector<OperationStep> steps;
+  //! Stages the visible outcome of a failure (status, event). May be empty.
+  std::function<void(OpContext&, const Status&)> on_failure;
+};
+
+//! The kinds localrds runs: create, delete, stop, start, reboot, modify, recover, snapshot,
+//! backup, copy-snapshot, restore (steps_instance.cc, steps_backup.cc), create-replica and
+//! promote (steps_replica.cc), failover and standby (steps_multi_az.cc). Instance kinds run on
+//! the instance's resource id; copy-snapshot runs on the new snapshot's id.
+const std::map<std::string, OperationKind>& OperationKinds();
+
+class OperationEngine {
+ public:
+  //! Test hook: called before each step with (kind, step index); returning false simulates a
+  //! crash right there (the step is not run, the operation stays unfinished in the catalog).
+  using CrashHook = std::function<bool(const std::string&, int)>;
+
+  OperationEngine(StepEnv& env, int workers);
+  ~OperationEngine();
+
+  void Submit(OperationRow op);
+  //! Calls `cb` once operation `id` is finished; at once if it is not known to be running.
+  void WhenDone(int64_t id, std::function<void()> cb);
+  //! Blocks until no operation is queued or running, or the timeout passes.
+  bool WaitIdle(std::chrono::milliseconds timeout);
+  void Stop();
+  static void SetCrashHook(CrashHook hook);
+
+ private:
+  void WorkerLoop();
+  void Run(OperationRow op);
+  void Finish(int64_t id);
+  //! Records the end of an operation whose failure cannot be staged normally.
+  void RecordFailure(const OperationRow& op, const std::string& why);
+
+  StepEnv& env_;
+  std::mutex mutex_;  //!< guards queue_, running_, waiters_, stopping_
+  std::condition_variable cv_;
+  std::condition_variable idle_cv_;
+  std::deque<OperationRow> queue_;
+  std::map<int64_t, bool> running_;  //!< submitted and not finished
+  std::map<int64_t, std::vector<std::function<void()>>> waiters_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace localrds

@@ -1,0 +1,663 @@
+// The operation kinds: create, delete, stop, start, reboot, modify, recover, and the backup
+// kinds (snapshot, backup, copy-snapshot, restore). Each step looks at reality first so that
+// running it twice (after a crash) is harmless.
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/log.h"
+#include "common/time_util.h"
+#include "emulator/core/instance_state.h"
+#include "emulator/postgres/backup_files.h"
+#include "emulator/runtime/cluster_pool.h"
+#include "emulator/engine/operation_engine.h"
+#include "emulator/engine/operation_steps.h"
+
+namespace localrds {
+namespace fs = std::filesystem;
+namespace bf = backup_files;
+
+namespace steps {
+
+std::optional<std::string> ParamString(const OpContext& c, const char* name) {
+  auto it = c.op.params.find(name);
+  if (it == c.op.params.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+void SetStatus(OpContext& c, DbStatus status) {
+  InstanceRow row = c.instance;
+  row.status = status;
+  c.Put(row);
+}
+
+Status Configure(OpContext& c) {
+  // The port may have been taken while the server was down: move to a free one.
+  auto port = c.env.servers.AllocatePort(c.instance.port, c.instance.resource_id);
+  if (!port) return Status::Internal("no free port for the instance's PostgreSQL server");
+  if (*port != c.instance.port) {
+    LogLine("ops") << c.instance.identifier << ": port " << c.instance.port << " is busy, moving to "
+                   << *port;
+    InstanceRow row = c.instance;
+    row.port = *port;
+    c.Put(row);
+  }
+  return c.env.servers.WriteServerConfig(c.instance);
+}
+
+// Starts the server; when its port was taken between the check and the bind (another program,
+// or another localrds), moves to a free port and tries again.
+Status StartServer(OpContext& c) {
+  Status st;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    st = c.env.runtime.Start(c.Server());
+    if (st.ok()) {
+      c.env.servers.EnsureServerRoles(c.instance);
+      c.env.servers.DropStaleReplicationSlots(c.instance);
+      c.env.servers.RefreshReplicaConnections(c.instance.resource_id);
+      Status standby = c.env.servers.EnsureStandbyRunning(c.instance);
+      if (!standby.ok()) {
+        LogLine("ops") << c.instance.identifier << ": standby not started: " << standby.ToString();
+      }
+      return st;
+    }
+    if (st.message().find("Address already in use") == std::string::npos) return st;
+    auto port = c.env.servers.AllocatePort(0, c.instance.resource_id, c.instance.port);
+    if (!port) return st;
+    LogLine("ops") << c.instance.identifier << ": port " << c.instance.port
+                   << " was taken meanwhile, moving to " << *port;
+    InstanceRow row = c.instance;
+    row.port = *port;
+    c.Put(row);
+    LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(c.instance));
+  }
+  return st;
+}
+
+Status WaitForAnswer(OpContext& c, const std::string& sql, const std::string& want,
+                     std::chrono::seconds timeout, const std::string& what) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto backoff = std::chrono::milliseconds(5);
+  std::string last;
+  for (;;) {
+    auto v = c.env.runtime.QueryValue(c.Server(), "postgres", sql);
+    if (v.ok() && *v == want) return Status::Ok();
+    last = v.ok() ? *v : v.status().message();
+    if (!c.env.runtime.IsRunning(c.Server())) {
+      return Status::Internal("PostgreSQL stopped while waiting until " + what);
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Internal("timed out waiting until " + what + " (last answer: " + last + ")");
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(20));
+  }
+}
+
+Status StopServer(OpContext& c) { return c.env.runtime.Stop(c.Server()); }
+
+// Steps that need the server first make sure it runs: after a crash of the whole machine (or of
+// localrds with its servers) a resumed operation finds it stopped.
+Status EnsureRunning(OpContext& c) {
+  if (c.env.runtime.IsRunning(c.Server())) return Status::Ok();
+  LOCALRDS_RETURN_IF_ERROR(Configure(c));
+  return StartServer(c);
+}
+
+// A snapshot this operation was taking ends `failed` (with an event) when the operation fails.
+void FailPendingSnapshot(OpContext& c, const Status& why) {
+  auto id = c.op.params.find("snapshot_id");
+  if (id == c.op.params.end()) return;
+  auto snap = c.env.registry.GetSnapshot(id->get<std::string>());
+  if (!snap || snap->status != "creating") return;
+  snap->status = "failed";
+  c.PutSnapshot(*snap);
+  c.SnapshotEvent(*snap, rds_events::kSnapshotFailed,
+                  std::string(rds_events::kSnapshotFailed.message) + ": " + why.message());
+  Layout::RemoveTree(c.env.layout.SnapshotDir(snap->id) += ".tmp", c.env.layout.TrashDir());
+}
+
+void FailInstance(OpContext& c, const Status& why) {
+  FailPendingSnapshot(c, why);
+  c.env.runtime.Stop(c.Server());
+  SetStatus(c, DbStatus::kFailed);
+  c.Event(rds_events::kFailed, std::string(rds_events::kFailed.message) + " (" + why.message() + ")");
+}
+
+// Takes the base backup of the snapshot named in the operation's params (if any): an online
+// pg_basebackup into snapshots/<id>.tmp, one syncfs, and a rename. The snapshot becomes
+// `available` only with that rename: never with partial data.
+Status TakeSnapshot(OpContext& c) {
+  auto id = ParamString(c, "snapshot_id");
+  if (!id) return Status::Ok();
+  auto snap = c.env.registry.GetSnapshot(*id);
+  if (!snap) return Status::Internal("snapshot " + *id + " no longer exists");
+  if (snap->status == "available") return Status::Ok();
+  const Layout& layout = c.env.layout;
+  fs::path final_dir = layout.SnapshotDir(*id);
+  if (!fs::exists(final_dir / "backup_label")) {
+    LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
+    fs::path tmp = final_dir;
+    tmp += ".tmp";
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    LOCALRDS_RETURN_IF_ERROR(c.env.runtime.PrepareDirectory(tmp));
+    LOCALRDS_RETURN_IF_ERROR(
+        c.env.runtime.BaseBackup(c.env.servers.ReplicationSource(c.instance), tmp, ""));
+    LOCALRDS_RETURN_IF_ERROR(bf::SyncFileSystem(tmp));
+    fs::rename(tmp, final_dir, ec);
+    if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
+  }
+  auto start_wal = bf::StartWalFile(final_dir);
+  if (!start_wal.ok()) return start_wal.status();
+  snap->status = "available";
+  snap->attrs["PercentProgress"] = 100;
+  snap->attrs["_start_wal"] = *start_wal;
+  snap->attrs["_consistent_ms"] = NowMs();  // the backup was consistent by now
+  snap->attrs["AllocatedStorage"] = c.instance.attrs.value("AllocatedStorage", 20);
+  c.PutSnapshot(*snap);
+  if (snap->type == "automated") {
+    c.SnapshotEvent(*snap, rds_events::kAutomatedSnapshotCreated);
+    c.Event(rds_events::kBackupFinished);
+  } else {
+    c.SnapshotEvent(*snap, rds_events::kManualSnapshotCreated);
+  }
+  return Status::Ok();
+}
+
+}  // namespace steps
+
+namespace {
+using namespace steps;
+
+std::string Major(const InstanceRow& row) {
+  std::string v = row.attrs.value("EngineVersion", "");
+  return v.substr(0, v.find('.'));
+}
+
+std::string QuoteIdent(const std::string& s) { return "\"" + s + "\""; }
+
+Status PrepareCluster(OpContext& c) {
+  const Layout& layout = c.env.layout;
+  fs::path pgdata = layout.PgData(c.instance.resource_id);
+  // pgdata only ever appears by an atomic rename of a complete cluster.
+  if (fs::exists(pgdata / "PG_VERSION")) return Status::Ok();
+  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.PrepareDirectory(layout.InstanceDir(c.instance.resource_id)));
+  if (c.env.pool.Take(Major(c.instance), pgdata)) return Status::Ok();
+  return c.env.pool.MakeCluster(Major(c.instance), pgdata);
+}
+
+
+
+
+Status Bootstrap(OpContext& c) {
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
+  const std::string user = QuoteIdent(c.instance.attrs.value("MasterUsername", ""));
+  const std::string verifier = c.instance.password_verifier;
+  std::vector<std::string> sql = {
+      "CREATE ROLE rds_superuser NOLOGIN",
+      "GRANT pg_monitor, pg_signal_backend, pg_read_all_settings, pg_read_all_stats, "
+      "pg_stat_scan_tables TO rds_superuser WITH ADMIN OPTION",
+      "CREATE ROLE " + user + " LOGIN CREATEDB CREATEROLE IN ROLE rds_superuser PASSWORD '" +
+          verifier + "'",
+      // Converges a role left by an interrupted run to the same attributes.
+      "ALTER ROLE " + user + " LOGIN CREATEDB CREATEROLE NOSUPERUSER PASSWORD '" + verifier + "'",
+      "GRANT rds_superuser TO " + user + " WITH ADMIN OPTION",
+      // As on RDS, the master user owns the default databases (rdsadmin keeps template0).
+      "ALTER DATABASE postgres OWNER TO " + user,
+      "ALTER DATABASE template1 OWNER TO " + user,
+  };
+  if (std::stoi(Major(c.instance)) >= 15) {  // pg_checkpoint is new in PostgreSQL 15
+    sql.push_back("GRANT pg_checkpoint TO rds_superuser WITH ADMIN OPTION");
+  }
+  if (c.instance.attrs.contains("DBName")) {
+    sql.push_back("CREATE DATABASE " + QuoteIdent(c.instance.attrs["DBName"].get<std::string>()) +
+                  " OWNER " + user);
+  }
+  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.ExecSql(c.Server(), "postgres", sql));
+  return c.env.servers.EnsureServerRoles(c.instance);  // rdsrepladmin, for standbys and replicas
+}
+
+
+Status FinishAvailable(OpContext& c, const EventSpec& event) {
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));  // `available` means a client can connect
+  // A restored or promoted cluster made before localrds had rdsrepladmin gets it now.
+  c.env.servers.EnsureServerRoles(c.instance);
+  InstanceRow row = c.instance;
+  row.status = DbStatus::kAvailable;
+  row.desired_state = "running";
+  row.stopped_ms = 0;
+  c.Put(row);
+  c.Event(event);
+  return Status::Ok();
+}
+
+
+
+// After a failed stop/start/reboot, report what is really true.
+void ReflectReality(OpContext& c, const Status& why) {
+  FailPendingSnapshot(c, why);
+  bool running = c.env.runtime.IsRunning(c.Server());
+  InstanceRow row = c.instance;
+  row.status = running ? DbStatus::kAvailable : DbStatus::kStopped;
+  row.desired_state = running ? "running" : "stopped";
+  c.Put(row);
+  LogLine("ops") << c.instance.identifier << ": operation failed (" << why.ToString()
+                 << "), instance is " << row.status;
+}
+
+Status ModifyPassword(OpContext& c) {
+  auto it = c.op.params.find("password_verifier");
+  if (it == c.op.params.end()) return Status::Ok();
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
+  const std::string user = QuoteIdent(c.instance.attrs.value("MasterUsername", ""));
+  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.ExecSql(
+      c.Server(), "postgres",
+      {"ALTER ROLE " + user + " PASSWORD '" + it->get<std::string>() + "'"}));
+  InstanceRow row = c.instance;
+  row.password_verifier = it->get<std::string>();
+  c.Put(row);
+  c.Event(rds_events::kResetCredentials);
+  return Status::Ok();
+}
+
+Status ModifyPort(OpContext& c) {
+  auto it = c.op.params.find("port");
+  if (it == c.op.params.end()) return Status::Ok();
+  const int port = it->get<int>();
+  const int old_port = c.instance.port;
+  if (port == old_port && c.env.runtime.IsRunning(c.Server())) return Status::Ok();
+  // The port was free when the call was accepted; it must still be.
+  if (c.env.servers.AllocatePort(port, c.instance.resource_id) != port) {
+    return Status::Internal("port " + std::to_string(port) + " is no longer free");
+  }
+  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Stop(c.Server()));
+  InstanceRow row = c.instance;
+  row.port = port;
+  c.Put(row);
+  Status st = c.env.servers.WriteServerConfig(c.instance);
+  if (st.ok()) st = c.env.runtime.Start(c.Server());
+  if (st.ok()) {
+    // Its replicas and its Multi-AZ standby follow it to the new port.
+    c.env.servers.RefreshReplicaConnections(c.instance.resource_id);
+    Status standby = c.env.servers.EnsureStandbyRunning(c.instance);
+    if (!standby.ok()) {
+      LogLine("ops") << c.instance.identifier << ": standby not restarted: " << standby.ToString();
+    }
+  }
+  if (!st.ok()) {
+    // Back to the old port, so that the instance keeps serving where it did.
+    row.port = old_port;
+    c.Put(row);
+    if (c.env.servers.WriteServerConfig(c.instance).ok()) c.env.runtime.Start(c.Server());
+    return st;
+  }
+  c.Event(rds_events::kRestarted);
+  return Status::Ok();
+}
+
+Status ModifyFinish(OpContext& c) {
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
+  InstanceRow row = c.instance;
+  const auto& p = c.op.params;
+  if (p.contains("attrs")) {
+    for (auto& [k, v] : p["attrs"].items()) row.attrs[k] = v;
+  }
+  if (p.contains("clear_pending")) {
+    for (auto& k : p["clear_pending"]) row.attrs["PendingModifiedValues"].erase(k.get<std::string>());
+  }
+  std::string old_id = row.identifier;
+  if (p.contains("new_identifier")) row.identifier = p["new_identifier"].get<std::string>();
+  row.status = DbStatus::kAvailable;
+  c.Put(row);
+  if (p.contains("attrs") && p["attrs"].contains("DBInstanceClass")) {
+    // The docker runtime's memory and CPU limits follow the class (the local runtime has none).
+    LOCALRDS_RETURN_IF_ERROR(c.env.runtime.ApplyResourceLimits(c.Server()));
+    if (c.env.servers.StandbyBuilt(c.instance)) {
+      LOCALRDS_RETURN_IF_ERROR(c.env.runtime.ApplyResourceLimits(c.env.servers.StandbyServer(c.instance)));
+    }
+    c.Event(rds_events::kClassChanged);
+  }
+  if (p.contains("attrs") && p["attrs"].contains("AllocatedStorage")) c.Event(rds_events::kStorageChanged);
+  if (p.contains("new_identifier")) {
+    c.Event(rds_events::kRenamed, "Renamed instance from " + old_id + " to " + row.identifier);
+  }
+  return Status::Ok();
+}
+
+// A deleted read replica's slot would keep its source's WAL forever.
+Status DropOwnSlot(OpContext& c) {
+  auto source = c.env.registry.GetInstance(ReplicaSource(c.instance).value_or(""));
+  if (!source) return Status::Ok();
+  return c.env.servers.DropReplicationSlot(*source, ReplicationSlotName(c.instance.resource_id));
+}
+
+Status RemoveFiles(OpContext& c) {
+  const Layout& layout = c.env.layout;
+  Layout::RemoveTree(layout.InstanceDir(c.op.resource_id), layout.TrashDir());
+  return Status::Ok();
+}
+
+Status Forget(OpContext& c) {
+  if (!c.instance.resource_id.empty()) {
+    c.Event(rds_events::kDeleted);
+    c.staged.remove.push_back(c.instance.resource_id);
+  }
+  return Status::Ok();
+}
+
+// --- backups -----------------------------------------------------------------------------
+
+
+// When a clean shutdown has archived every segment, everything committed before it is
+// restorable.
+void MarkArchivedAtStop(OpContext& c, int64_t stop_requested_ms) {
+  if (c.instance.attrs.value("BackupRetentionPeriod", 0) <= 0) return;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(c.Server().pgdata / "pg_wal" / "archive_status", ec)) {
+    if (e.path().extension() == ".ready") return;  // not all archived: keep the older mark
+  }
+  bf::WriteRestorableUntil(c.env.layout.ArchiveDir(c.instance.resource_id), stop_requested_ms);
+  c.env.registry.RestorableUntilChanged(c.instance.resource_id);
+}
+
+Status StopServerMarkingArchive(OpContext& c) {
+  const int64_t t0 = NowMs();
+  LOCALRDS_RETURN_IF_ERROR(StopServers(c));
+  MarkArchivedAtStop(c, t0);
+  return Status::Ok();
+}
+
+
+// The instance's status goes back to what it was before the snapshot (`available`).
+Status FinishBackup(OpContext& c) {
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
+  SetStatus(c, DbStatus::kAvailable);
+  return Status::Ok();
+}
+
+// After create or restore: the instance exists; it is `backing-up` while its first automated
+// backup is taken.
+Status Created(OpContext& c) {
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
+  if (auto from = ParamString(c, "restored_from_snapshot")) {
+    c.Event(rds_events::kRestoredFromSnapshot,
+            std::string(rds_events::kRestoredFromSnapshot.message) + " " + *from);
+  } else if (auto src = ParamString(c, "restored_from_instance")) {
+    c.Event(rds_events::kRestoredFromInstance, std::string(rds_events::kRestoredFromInstance.message) +
+                                                   " " + *src + " to " + c.instance.identifier);
+  } else {
+    c.Event(rds_events::kCreated);
+  }
+  if (auto id = ParamString(c, "snapshot_id")) {
+    SetStatus(c, DbStatus::kBackingUp);
+    c.Event(rds_events::kBackupStarted);
+    if (auto snap = c.env.registry.GetSnapshot(*id)) c.SnapshotEvent(*snap, rds_events::kAutomatedSnapshotCreating);
+  }
+  return Status::Ok();
+}
+
+// Modify: turning automated backups on or off (BackupRetentionPeriod 0 <-> N). The new
+// retention is already in the instance's attributes.
+Status ModifyBackups(OpContext& c) {
+  auto change = ParamString(c, "backups");
+  if (!change) return Status::Ok();
+  LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(c.instance));
+  if (*change == "on") {
+    // Restart, so that no segment written from now on can reach the old command (RDS also
+    // has an outage here).
+    LOCALRDS_RETURN_IF_ERROR(StopServer(c));
+    LOCALRDS_RETURN_IF_ERROR(StartServer(c));
+    if (auto id = ParamString(c, "snapshot_id")) {
+      c.Event(rds_events::kBackupStarted);
+      if (auto snap = c.env.registry.GetSnapshot(*id)) c.SnapshotEvent(*snap, rds_events::kAutomatedSnapshotCreating);
+    }
+    return Status::Ok();
+  }
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
+  LOCALRDS_RETURN_IF_ERROR(
+      c.env.runtime.ExecSql(c.Server(), "postgres", {"SELECT pg_reload_conf()"}));
+  for (const auto& snap : c.env.registry.AutomatedSnapshotsOf(c.instance.resource_id)) {
+    c.staged.remove_snapshots.push_back(snap.id);
+  }
+  return Status::Ok();
+}
+
+// Removes the files of automated backups whose rows are gone (after retention 0 or a delete).
+Status RemoveDroppedBackupFiles(OpContext& c) {
+  const Layout& layout = c.env.layout;
+  bool keep_archive = false;
+  if (c.env.registry.GetInstance(c.op.resource_id)) {
+    keep_archive = c.instance.attrs.value("BackupRetentionPeriod", 0) > 0;
+  }
+  if (c.op.params.value("retain_automated_backups", false)) keep_archive = true;
+  if (!keep_archive) Layout::RemoveTree(layout.ArchiveDir(c.op.resource_id), layout.TrashDir());
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(layout.SnapshotsDir(), ec)) {
+    std::string name = e.path().filename().string();
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) continue;  // in progress
+    if (!c.env.registry.GetSnapshot(name)) Layout::RemoveTree(e.path(), layout.TrashDir());
+  }
+  return Status::Ok();
+}
+
+// Delete: the instance row goes; its automated backups are kept as a retained backup or dropped.
+Status ForgetInstance(OpContext& c) {
+  if (c.instance.resource_id.empty()) return Status::Ok();  // done before a crash
+  if (c.op.params.value("retain_automated_backups", false) &&
+      !c.env.registry.AutomatedSnapshotsOf(c.instance.resource_id).empty()) {
+    RetainedBackupRow r;
+    r.resource_id = c.instance.resource_id;
+    r.instance = c.instance;
+    r.deleted_ms = NowMs();
+    c.staged.put_retained.push_back(r);
+  } else {
+    for (const auto& snap : c.env.registry.AutomatedSnapshotsOf(c.instance.resource_id)) {
+      c.staged.remove_snapshots.push_back(snap.id);
+    }
+  }
+  return Forget(c);
+}
+
+// Restore: the data of a snapshot (and, for a point in time, a frozen view of the source's
+// archive) in the new instance's directory.
+Status CopyRestoreData(OpContext& c) {
+  const Layout& layout = c.env.layout;
+  const std::string rid = c.instance.resource_id;
+  fs::path pgdata = layout.PgData(rid);
+  if (fs::exists(pgdata / "PG_VERSION")) return Status::Ok();
+  auto snap_id = ParamString(c, "base_snapshot_id");
+  if (!snap_id) return Status::Internal("restore without a base snapshot");
+  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.PrepareDirectory(layout.InstanceDir(rid)));
+  if (auto source = ParamString(c, "pitr_source_resource_id")) {
+    LOCALRDS_RETURN_IF_ERROR(bf::FreezeArchive(layout.ArchiveDir(*source), layout.RestoreWalDir(rid)));
+  }
+  LOCALRDS_RETURN_IF_ERROR(bf::CopyTree(layout.SnapshotDir(*snap_id), pgdata, /*link=*/false));
+  return Status::Ok();
+}
+
+std::string RecoverySettings(OpContext& c, bool with_target) {
+  std::string out = "restore_command = '" + bf::RestoreCommand(c.env.layout.RestoreWalDir(c.instance.resource_id)) +
+                    "'\nrecovery_target_timeline = 'latest'\nrecovery_target_action = 'promote'\n";
+  auto target = c.op.params.find("restore_time_ms");
+  if (with_target && target != c.op.params.end()) {
+    std::string t = FormatIso8601(target->get<int64_t>(), true);  // 2026-11-25T10:00:00.500Z
+    t[10] = ' ';
+    t.pop_back();
+    out += "recovery_target_time = '" + t + "+00'\n";
+  }
+  return out;
+}
+
+fs::path RecoveredMarker(OpContext& c) {
+  return c.env.layout.InstanceDir(c.instance.resource_id) / "recovered";
+}
+
+Status ConfigureRestore(OpContext& c) {
+  // A snapshot of a read replica holds its standby.signal: the restored instance is a primary.
+  std::error_code ec;
+  fs::remove(c.env.layout.PgData(c.instance.resource_id) / "standby.signal", ec);
+  LOCALRDS_RETURN_IF_ERROR(Configure(c));
+  if (!ParamString(c, "pitr_source_resource_id") || fs::exists(RecoveredMarker(c))) {
+    return Status::Ok();
+  }
+  LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(c.instance, RecoverySettings(c, true)));
+  std::ofstream(c.env.layout.PgData(c.instance.resource_id) / "recovery.signal");
+  return Status::Ok();
+}
+
+// Starts the restored server and waits until it has recovered and been promoted. A target
+// time after the archive's last commit makes PostgreSQL stop with "recovery ended before
+// configured recovery target was reached"; every commit up to the target is then in the frozen
+// archive (the target is at most LatestRestorableTime), so replaying all of it is the answer.
+Status RecoverRestore(OpContext& c) {
+  if (fs::exists(RecoveredMarker(c))) return EnsureRunning(c);
+  const ServerSpec server = c.Server();
+  bool fell_back = false;
+  for (;;) {
+    const auto log_offset = fs::exists(server.log_file) ? fs::file_size(server.log_file) : 0;
+    Status st = StartServer(c);
+    if (st.ok()) {
+      st = WaitForAnswer(c, "SELECT pg_is_in_recovery()", "f", std::chrono::hours(6),
+                         "recovery ends");
+    }
+    if (st.ok()) break;
+    std::ifstream in(server.log_file);
+    in.seekg(static_cast<std::streamoff>(log_offset));
+    std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (fell_back || said.find("recovery ended before configured recovery target was reached") ==
+                         std::string::npos) {
+      return st;
+    }
+    LogLine("ops") << c.instance.identifier
+                   << ": no commit after the target in the archive; replaying all of it";
+    c.env.runtime.Stop(c.Server());
+    LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(c.instance, RecoverySettings(c, false)));
+    std::ofstream(c.env.layout.PgData(c.instance.resource_id) / "recovery.signal");
+    fell_back = true;
+  }
+  std::ofstream(RecoveredMarker(c)) << NowMs() << "\n";
+  LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(c.instance));
+  const Layout& layout = c.env.layout;
+  Layout::RemoveTree(layout.RestoreWalDir(c.instance.resource_id), layout.TrashDir());
+  return Status::Ok();
+}
+
+// Copy of a snapshot: hard links (a snapshot's files never change), on the new snapshot's id.
+Status CopySnapshot(OpContext& c) {
+  auto target = c.env.registry.GetSnapshot(c.op.resource_id);
+  auto source = ParamString(c, "source_snapshot_id");
+  if (!target || !source) return Status::Internal("snapshot copy without its snapshots");
+  if (target->status == "available") return Status::Ok();
+  LOCALRDS_RETURN_IF_ERROR(bf::CopyTree(c.env.layout.SnapshotDir(*source),
+                                        c.env.layout.SnapshotDir(target->id), /*link=*/true));
+  target->status = "available";
+  target->attrs["PercentProgress"] = 100;
+  c.PutSnapshot(*target);
+  c.SnapshotEvent(*target, rds_events::kSnapshotCopied,
+                  "Finished copy of snapshot " + target->attrs.value("SourceDBSnapshotIdentifier", ""));
+  return Status::Ok();
+}
+
+void FailCopy(OpContext& c, const Status& why) {
+  auto target = c.env.registry.GetSnapshot(c.op.resource_id);
+  if (!target || target->status != "creating") return;
+  target->status = "failed";
+  c.PutSnapshot(*target);
+  c.SnapshotEvent(*target, rds_events::kSnapshotFailed,
+                  std::string(rds_events::kSnapshotFailed.message) + ": " + why.message());
+}
+
+}  // namespace
+
+const std::map<std::string, OperationKind>& OperationKinds() {
+  static const std::map<std::string, OperationKind> kKinds = [] {
+  std::map<std::string, OperationKind> kinds = {
+      {"create",
+       {{{"prepare-cluster", PrepareCluster},
+         {"configure", Configure},
+         {"start", StartServer},
+         {"bootstrap", Bootstrap},
+         {"standby", BuildStandby},
+         {"created", Created},
+         {"backup", TakeSnapshot},
+         {"finish", FinishBackup}},
+        FailInstance}},
+      {"restore",
+       {{{"copy-data", CopyRestoreData},
+         {"configure", ConfigureRestore},
+         {"recover", RecoverRestore},
+         {"standby", BuildStandby},
+         {"created", Created},
+         {"backup", TakeSnapshot},
+         {"finish", FinishBackup}},
+        FailInstance}},
+      {"delete",
+       {{{"final-snapshot", TakeSnapshot},
+         {"stop", StopServerMarkingArchive},
+         {"drop-slot", DropOwnSlot},
+         {"remove-files", RemoveFiles},
+         {"forget", ForgetInstance},
+         {"remove-backups", RemoveDroppedBackupFiles}},
+        [](OpContext& c, const Status& why) { FailInstance(c, why); }}},
+      {"snapshot", {{{"backup", TakeSnapshot}, {"finish", FinishBackup}}, ReflectReality}},
+      {"backup", {{{"backup", TakeSnapshot}, {"finish", FinishBackup}}, ReflectReality}},
+      {"copy-snapshot", {{{"copy", CopySnapshot}}, FailCopy}},
+      {"stop",
+       {{{"snapshot", TakeSnapshot},
+         {"stop", StopServerMarkingArchive},
+         {"finish",
+          [](OpContext& c) {
+            InstanceRow row = c.instance;
+            row.status = DbStatus::kStopped;
+            row.desired_state = "stopped";
+            row.stopped_ms = NowMs();
+            c.Put(row);
+            c.Event(rds_events::kStopped);
+            return Status::Ok();
+          }}},
+        ReflectReality}},
+      {"start",
+       {{{"configure", Configure},
+         {"start", StartServer},
+         {"finish", [](OpContext& c) { return FinishAvailable(c, rds_events::kStarted); }}},
+        ReflectReality}},
+      {"reboot",
+       {{{"stop",
+          [](OpContext& c) {
+            LOCALRDS_RETURN_IF_ERROR(StopServer(c));
+            c.Event(rds_events::kShutdown);
+            return Status::Ok();
+          }},
+         {"configure", Configure},
+         {"start", StartServer},
+         {"finish", [](OpContext& c) { return FinishAvailable(c, rds_events::kRestarted); }}},
+        ReflectReality}},
+      {"modify",
+       {{{"password", ModifyPassword},
+         {"port", ModifyPort},
+         {"backups", ModifyBackups},
+         {"remove-backups", RemoveDroppedBackupFiles},
+         {"backup", TakeSnapshot},
+         {"multi-az", ApplyMultiAzModification},
+         {"finish", ModifyFinish}},
+        ReflectReality}},
+      {"recover",
+       {{{"configure", Configure},
+         {"start", StartServer},
+         {"finish",
+          [](OpContext& c) {
+            LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
+            c.Event(rds_events::kRecoveryFinished);
+            return Status::Ok();
+          }}},
+        FailInstance}},
+  };
+  AddReplicaOperationKinds(kinds);
+  AddMultiAzOperationKinds(kinds);
+  return kinds;
+  }();
+  return kKinds;
+}
+
+}  // namespace localrds

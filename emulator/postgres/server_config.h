@@ -1,0 +1,33 @@
+// What localrds writes into every data directory at every start of its server: localrds.conf
+// (included last by postgresql.conf), the client authentication rules and the ident map.
+// Pure text, apart from WriteConfigFiles. Thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "common/status.h"
+
+namespace localrds {
+
+//! The file names, next to postgresql.conf.
+inline constexpr const char* kServerConfFile = "localrds.conf";
+inline constexpr const char* kHbaFile = "localrds_hba.conf";
+inline constexpr const char* kIdentFile = "localrds_ident.conf";
+
+//! The pg_hba.conf rules of a server that listens on `listen` ("" for no TCP): SCRAM over
+//! loopback, or from anywhere when it listens beyond loopback. No trust anywhere: on the socket
+//! directory rdsadmin is `peer` (only localrds' own OS user, see IdentMap), rdsrepladmin
+//! replicates with its password, everyone else logs in with SCRAM.
+std::string HbaRules(const std::string& listen);
+//! pg_ident.conf: the map `localrds` that lets `os_user` (the one localrds runs as) in as
+//! rdsadmin, and nobody else.
+std::string IdentMap(const std::string& os_user);
+//! Writes `settings` (plus hba_file and ident_file) as pgdata/localrds.conf, and the rules for a
+//! server listening on `listen` and the ident map, each atomically (a temporary name, then a
+//! rename): a source's start rewrites its replicas' files while their own operations may be
+//! writing them too, and the last rename wins.
+Status WriteConfigFiles(const std::filesystem::path& pgdata, const std::string& settings,
+                        const std::string& listen);
+
+}  // namespace localrds

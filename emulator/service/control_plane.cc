@@ -1,0 +1,182 @@
+#include "emulator/service/control_plane.h"
+
+#include <filesystem>
+#include <vector>
+
+#include "common/log.h"
+
+namespace localrds {
+namespace {
+
+std::vector<std::string> Majors(PgRuntime& runtime) {
+  std::vector<std::string> majors;
+  for (const auto& v : runtime.InstalledVersions()) majors.push_back(v.major);
+  return majors;
+}
+
+ServerSecrets OpenSecrets(const Layout& layout) {
+  auto s = ServerSecrets::Open(layout.KeyPath());
+  if (!s.ok()) throw std::runtime_error(s.status().message());
+  return std::move(s.value());
+}
+
+// The action shapes: one whose result is the response body, one with no output, and one whose
+// resource goes under a wrapper member (CreateDBInstanceResult/DBInstance).
+template <class S, class F>
+ControlPlane::Action Immediate(S& (ControlPlane::*service)(), F f) {
+  return [service, f](ControlPlane& cp, const nlohmann::json& req) -> Result<Accepted> {
+    auto r = ((cp.*service)().*f)(req);
+    if (!r.ok()) return r.status();
+    return Accepted{std::move(r.value()), 0};
+  };
+}
+
+template <class S, class F>
+ControlPlane::Action NoOutput(S& (ControlPlane::*service)(), F f) {
+  return [service, f](ControlPlane& cp, const nlohmann::json& req) -> Result<Accepted> {
+    Status st = ((cp.*service)().*f)(req);
+    if (!st.ok()) return st;
+    return Accepted{nlohmann::json::object(), 0};
+  };
+}
+
+template <class S, class F>
+ControlPlane::Action Wrapped(S& (ControlPlane::*service)(), F f, const char* wrapper) {
+  return [service, f, wrapper](ControlPlane& cp, const nlohmann::json& req) -> Result<Accepted> {
+    auto r = ((cp.*service)().*f)(req);
+    if (!r.ok()) return r.status();
+    return Accepted{nlohmann::json{{wrapper, std::move(r->body)}}, r->operation_id};
+  };
+}
+
+}  // namespace
+
+ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& runtime,
+                           const Layout& layout)
+    : config_(std::move(config)),
+      clock_(config_.clock ? *config_.clock : SystemClock::Get()),
+      catalog_(catalog),
+      runtime_(runtime),
+      layout_(layout),
+      secrets_(OpenSecrets(layout)),
+      registry_(catalog, layout,
+                RegistryConfig{config_.region, config_.account_id, config_.endpoint_address}),
+      servers_(registry_, runtime, layout, secrets_,
+               ServersConfig{config_.port_range_lo, config_.port_range_hi,
+                             config_.pg_listen_address, config_.guard_library_dir}),
+      pool_(runtime, layout, Majors(runtime), config_.pool_size),
+      env_{registry_, servers_, runtime, layout, pool_},
+      engine_(env_, config_.workers),
+      starter_(registry_, engine_),
+      ha_(registry_, servers_, runtime, starter_, executor_, clock_,
+          HaConfig{config_.monitor_interval, config_.probe_interval, config_.probe_timeout,
+                   config_.hung_after}),
+      wal_shipper_(registry_, servers_, runtime, layout, clock_, config_.wal_ship_interval),
+      backups_(registry_, starter_, layout),
+      replication_(registry_, servers_, runtime, starter_, clock_),
+      reconciler_(catalog, registry_, servers_, runtime, layout, engine_, starter_, backups_, ha_,
+                  clock_),
+      instances_(registry_, servers_, runtime, layout, starter_,
+                 ServiceConfig{config_.default_port, config_.max_instances}),
+      snapshots_(registry_, servers_, runtime, layout, starter_,
+                 ServiceConfig{config_.default_port, config_.max_instances}, executor_),
+      replicas_(registry_, servers_, runtime, layout, starter_,
+                ServiceConfig{config_.default_port, config_.max_instances}),
+      metadata_(registry_, servers_, runtime, layout, starter_,
+                ServiceConfig{config_.default_port, config_.max_instances}, catalog),
+      controls_(catalog, registry_, servers_, runtime, layout, engine_, starter_, reconciler_,
+                backups_, replication_, executor_,
+                ControlsConfig{config_.version, config_.reset_wait}) {}
+
+ControlPlane::~ControlPlane() { Shutdown(false); }
+
+void ControlPlane::StartBackground() {
+  pool_.Start();
+  executor_.Loop("reconciler", config_.reconcile_interval, [this] {
+    wal_shipper_.ShipWalOnce();
+    std::string did = reconciler_.ReconcileOnce();
+    const std::string replication = replication_.PollReplicationOnce();
+    if (!replication.empty()) did += (did.empty() ? "" : " ") + replication;
+    if (!did.empty()) LogLine("reconciler") << did;
+  });
+  executor_.Loop("multi-az", config_.monitor_interval, [this] {
+    const std::string did = ha_.MonitorPrimariesOnce();
+    if (!did.empty()) LogLine("multi-az") << did;
+  });
+}
+
+void ControlPlane::Shutdown(bool stop_servers) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  executor_.Stop();
+  pool_.Stop();
+  engine_.Stop();
+  if (!stop_servers) return;
+  for (const auto& row : registry_.Instances()) {
+    Status st = runtime_.Stop(servers_.Server(row));
+    if (st.ok()) st = servers_.StopStandby(row);
+    if (!st.ok()) LogLine() << "cannot stop the servers of " << row.identifier << ": " << st.ToString();
+  }
+  std::error_code ec;
+  std::filesystem::remove(layout_.SocketDir(), ec);  // only when empty: every server is down
+}
+
+const std::map<std::string, ControlPlane::Action>& ControlPlane::Actions() {
+  using CP = ControlPlane;
+  static const std::map<std::string, Action> kActions = {
+      {"CreateDBInstance",
+       Wrapped(&CP::instances, &InstanceService::CreateDBInstance, "DBInstance")},
+      {"DescribeDBInstances", Immediate(&CP::instances, &InstanceService::DescribeDBInstances)},
+      {"ModifyDBInstance",
+       Wrapped(&CP::instances, &InstanceService::ModifyDBInstance, "DBInstance")},
+      {"DeleteDBInstance",
+       Wrapped(&CP::instances, &InstanceService::DeleteDBInstance, "DBInstance")},
+      {"RebootDBInstance",
+       Wrapped(&CP::instances, &InstanceService::RebootDBInstance, "DBInstance")},
+      {"StopDBInstance", Wrapped(&CP::instances, &InstanceService::StopDBInstance, "DBInstance")},
+      {"StartDBInstance",
+       Wrapped(&CP::instances, &InstanceService::StartDBInstance, "DBInstance")},
+      {"AddTagsToResource", NoOutput(&CP::metadata, &MetadataService::AddTagsToResource)},
+      {"RemoveTagsFromResource",
+       NoOutput(&CP::metadata, &MetadataService::RemoveTagsFromResource)},
+      {"ListTagsForResource", Immediate(&CP::metadata, &MetadataService::ListTagsForResource)},
+      {"DescribeEvents", Immediate(&CP::metadata, &MetadataService::DescribeEvents)},
+      {"DescribeDBEngineVersions",
+       Immediate(&CP::metadata, &MetadataService::DescribeDBEngineVersions)},
+      {"DescribeOrderableDBInstanceOptions",
+       Immediate(&CP::metadata, &MetadataService::DescribeOrderableDBInstanceOptions)},
+      {"CreateDBSnapshot",
+       Wrapped(&CP::snapshots, &SnapshotService::CreateDBSnapshot, "DBSnapshot")},
+      {"CopyDBSnapshot", Wrapped(&CP::snapshots, &SnapshotService::CopyDBSnapshot, "DBSnapshot")},
+      {"DeleteDBSnapshot",
+       Wrapped(&CP::snapshots, &SnapshotService::DeleteDBSnapshot, "DBSnapshot")},
+      {"DescribeDBSnapshots", Immediate(&CP::snapshots, &SnapshotService::DescribeDBSnapshots)},
+      {"RestoreDBInstanceFromDBSnapshot",
+       Wrapped(&CP::snapshots, &SnapshotService::RestoreDBInstanceFromDBSnapshot, "DBInstance")},
+      {"RestoreDBInstanceToPointInTime",
+       Wrapped(&CP::snapshots, &SnapshotService::RestoreDBInstanceToPointInTime, "DBInstance")},
+      {"DescribeDBInstanceAutomatedBackups",
+       Immediate(&CP::snapshots, &SnapshotService::DescribeDBInstanceAutomatedBackups)},
+      {"DeleteDBInstanceAutomatedBackup",
+       Wrapped(&CP::snapshots, &SnapshotService::DeleteDBInstanceAutomatedBackup,
+               "DBInstanceAutomatedBackup")},
+      {"CreateDBInstanceReadReplica",
+       Wrapped(&CP::replicas, &ReplicaService::CreateDBInstanceReadReplica, "DBInstance")},
+      {"PromoteReadReplica",
+       Wrapped(&CP::replicas, &ReplicaService::PromoteReadReplica, "DBInstance")},
+  };
+  return kActions;
+}
+
+bool ControlPlane::Implements(const std::string& action) const { return Actions().count(action); }
+
+Result<Accepted> ControlPlane::Call(const std::string& action, const nlohmann::json& req) {
+  auto it = Actions().find(action);
+  if (it == Actions().end()) {
+    return Status::Error(AwsError::kInvalidAction,
+                         "localrds does not implement the RDS action " + action + " yet.");
+  }
+  return it->second(*this, req);
+}
+
+}  // namespace localrds

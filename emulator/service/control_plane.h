@@ -1,0 +1,174 @@
+// ControlPlane: localrds put together. It builds the registry, the instances' servers, the
+// operation engine, the background loops and the services from one configuration, implements
+// RdsService for the API layer, and owns all of them; it borrows the catalog, the runtime and
+// the layout, which must outlive it.
+//
+// What lives where:
+//   state/registry        the in-memory view of the catalog and its commits
+//   engine/servers        what is done to an instance's PostgreSQL servers
+//   engine/*              the operation engine and the steps of every operation kind
+//   background/*          the reconciler, WAL shipper, backup scheduler, replication and
+//                         health monitors, on one Executor
+//   service/*             the RDS actions, one service per family, and the /_localrds/ controls
+//
+// Lock order (a lock may be taken while holding the ones before it, never the other way):
+//   Reconciler::pass_mutex_ → WalShipper::mutex_ → Registry::mutex_ →
+//   { OperationEngine::mutex_, HaMonitor::mutex_, ReplicationMonitor::mutex_,
+//     Executor::mutex_ } (leaves: nothing is locked or called while holding them).
+// Neither the registry's lock nor a leaf is held while calling PostgreSQL.
+//
+// Thread-safety: every public method is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "emulator/background/backup_scheduler.h"
+#include "emulator/background/executor.h"
+#include "emulator/background/ha_monitor.h"
+#include "emulator/background/reconciler.h"
+#include "emulator/background/replication_monitor.h"
+#include "emulator/background/wal_shipper.h"
+#include "emulator/engine/operation_engine.h"
+#include "emulator/engine/servers.h"
+#include "emulator/engine/starter.h"
+#include "emulator/postgres/server_secrets.h"
+#include "emulator/runtime/cluster_pool.h"
+#include "emulator/service/controls.h"
+#include "emulator/service/instance_service.h"
+#include "emulator/service/metadata_service.h"
+#include "emulator/service/rds_service.h"
+#include "emulator/service/replica_service.h"
+#include "emulator/service/snapshot_service.h"
+#include "emulator/state/registry.h"
+
+namespace localrds {
+
+struct EmulatorConfig {
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string endpoint_address = "127.0.0.1";  //!< Endpoint.Address reported to clients
+  int port_range_lo = 15432;                   //!< ports handed out when Port is busy or taken
+  int port_range_hi = 16431;
+  int default_port = 5432;                     //!< RDS's default for PostgreSQL
+  //! listen_addresses of every instance's server (never of a Multi-AZ standby: it has no TCP).
+  std::string pg_listen_address = "127.0.0.1";
+  int pool_size = 3;                           //!< ready-made clusters kept per engine version
+  int workers = 4;                             //!< operation worker threads
+  int max_instances = 40;                      //!< RDS's default DB instance quota
+  std::chrono::milliseconds reconcile_interval{1000};
+  //! How long a reset waits for running operations before it goes ahead without them.
+  std::chrono::milliseconds reset_wait{std::chrono::minutes(2)};
+  //! How often the WAL of an instance with new commits is switched and archived: bounds how far
+  //! LatestRestorableTime trails the newest commit. RDS ships WAL every 5 minutes (300 s).
+  std::chrono::milliseconds wal_ship_interval{std::chrono::seconds(5)};
+  //! The Multi-AZ health monitor: how often it looks at every primary (is its server there?),
+  //! how often and how long it asks each one `SELECT 1`, and how long without an answer makes
+  //! a primary hung (then it fails over).
+  std::chrono::milliseconds monitor_interval{100};
+  std::chrono::milliseconds probe_interval{500};
+  std::chrono::milliseconds probe_timeout{1000};
+  std::chrono::milliseconds hung_after{3000};
+  std::string version = "0.0.0";
+  //! Where localrds_guard_<major>.so lives for every server's shared_preload_libraries (a
+  //! directory the servers' OS user can read; InstallGuardLibraries fills it). Empty: no guard
+  //! (unit tests over the fake runtime).
+  std::filesystem::path guard_library_dir;
+  //! The time the background work reads (a FakeClock in tests); null: the system's.
+  const Clock* clock = nullptr;
+};
+
+class ControlPlane : public RdsService {
+ public:
+  ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& runtime, const Layout& layout);
+  ~ControlPlane() override;
+
+  //! Startup reconciliation, before the API opens: removes orphans, resumes unfinished
+  //! operations and brings back every server that should run. Blocks until done.
+  Status Recover() { return reconciler_.Recover(); }
+  //! Starts the background loops and the cluster pool.
+  void StartBackground();
+  //! Stops background work; with `stop_servers`, shuts every PostgreSQL server down.
+  void Shutdown(bool stop_servers);
+
+  // RdsService.
+  bool Implements(const std::string& action) const override;
+  Result<Accepted> Call(const std::string& action, const nlohmann::json& req) override;
+  Result<InstancePage> ListDBInstances(const nlohmann::json& req) override {
+    return instances_.ListDBInstances(req);
+  }
+  void WhenOperationDone(int64_t operation_id, std::function<void()> cb) override {
+    engine_.WhenDone(operation_id, std::move(cb));
+  }
+  nlohmann::json Health() override { return controls_.Health(); }
+  nlohmann::json EventsWithIds(int limit) override { return controls_.EventsWithIds(limit); }
+  void ResetAsync(std::function<void(Status)> done) override {
+    controls_.ResetAsync(std::move(done));
+  }
+  void CrashInstanceAsync(const std::string& identifier,
+                          std::function<void(Status)> done) override {
+    controls_.CrashInstanceAsync(identifier, std::move(done));
+  }
+  void FreezeInstanceAsync(const std::string& identifier, bool freeze,
+                           std::function<void(Status)> done) override {
+    controls_.FreezeInstanceAsync(identifier, freeze, std::move(done));
+  }
+  Result<nlohmann::json> InstanceDetails(const std::string& identifier) override {
+    return controls_.InstanceDetails(identifier);
+  }
+  Result<Accepted> BackupNow(const std::string& identifier) override {
+    return controls_.BackupNow(identifier);
+  }
+
+  // The parts, for cmd/ and the tests.
+  InstanceService& instances() { return instances_; }
+  SnapshotService& snapshots() { return snapshots_; }
+  ReplicaService& replicas() { return replicas_; }
+  MetadataService& metadata() { return metadata_; }
+  Controls& controls() { return controls_; }
+  Registry& registry() { return registry_; }
+  InstanceServers& servers() { return servers_; }
+  Reconciler& reconciler() { return reconciler_; }
+  WalShipper& wal_shipper() { return wal_shipper_; }
+  BackupScheduler& backups() { return backups_; }
+  ReplicationMonitor& replication() { return replication_; }
+  HaMonitor& ha_monitor() { return ha_; }
+
+  //! Each RDS action as a uniform call on the services.
+  using Action = std::function<Result<Accepted>(ControlPlane&, const nlohmann::json&)>;
+
+ private:
+  static const std::map<std::string, Action>& Actions();
+
+  const EmulatorConfig config_;
+  const Clock& clock_;
+  Catalog& catalog_;
+  PgRuntime& runtime_;
+  const Layout& layout_;
+  const ServerSecrets secrets_;  //!< rdsrepladmin's passwords (<data-dir>/localrds.key)
+  Registry registry_;
+  InstanceServers servers_;
+  ClusterPool pool_;
+  StepEnv env_;
+  OperationEngine engine_;
+  OperationStarter starter_;
+  Executor executor_;
+  HaMonitor ha_;
+  WalShipper wal_shipper_;
+  BackupScheduler backups_;
+  ReplicationMonitor replication_;
+  Reconciler reconciler_;
+  InstanceService instances_;
+  SnapshotService snapshots_;
+  ReplicaService replicas_;
+  MetadataService metadata_;
+  Controls controls_;
+  bool shut_down_ = false;  //!< Shutdown ran (guarded by being called from one thread)
+};
+
+}  // namespace localrds

@@ -1,0 +1,211 @@
+#include "emulator/service/controls.h"
+
+#include <filesystem>
+
+#include "common/log.h"
+#include "common/time_util.h"
+#include "emulator/core/instance_state.h"
+
+namespace localrds {
+
+Controls::Controls(Catalog& catalog, Registry& registry, InstanceServers& servers,
+                   PgRuntime& runtime, const Layout& layout, OperationEngine& engine,
+                   OperationStarter& starter, Reconciler& reconciler, BackupScheduler& backups,
+                   ReplicationMonitor& replication, Executor& executor, ControlsConfig config)
+    : catalog_(catalog),
+      registry_(registry),
+      servers_(servers),
+      runtime_(runtime),
+      layout_(layout),
+      engine_(engine),
+      starter_(starter),
+      reconciler_(reconciler),
+      backups_(backups),
+      replication_(replication),
+      executor_(executor),
+      config_(std::move(config)),
+      started_ms_(NowMs()) {}
+
+nlohmann::json Controls::Health() {
+  nlohmann::json by_status = nlohmann::json::object();
+  size_t total = 0;
+  for (const auto& row : registry_.Instances()) {
+    by_status[ToString(row.status)] = by_status.value(ToString(row.status), 0) + 1;
+    ++total;
+  }
+  nlohmann::json versions = nlohmann::json::array();
+  for (const auto& v : runtime_.InstalledVersions()) versions.push_back(v.full);
+  return {{"status", "running"},
+          {"version", config_.version},
+          {"runtime", runtime_.Name()},
+          {"region", registry_.config().region},
+          {"data_dir", layout_.data_dir().string()},
+          {"socket_dir", layout_.SocketDir().string()},
+          {"engine_versions", versions},
+          {"uptime_seconds", (NowMs() - started_ms_) / 1000},
+          {"instances", {{"total", total}, {"by_status", by_status}}}};
+}
+
+nlohmann::json Controls::EventsWithIds(int limit) {
+  EventQuery q;
+  q.limit = limit;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : catalog_.QueryEvents(q)) {
+    out.push_back({{"date", FormatIso8601(e.date_ms)},
+                   {"event_id", e.event_id},
+                   {"source_identifier", e.source_identifier},
+                   {"source_type", e.source_type},
+                   {"message", e.message},
+                   {"categories", e.categories}});
+  }
+  return out;
+}
+
+void Controls::CrashInstanceAsync(const std::string& identifier,
+                                      std::function<void(Status)> done) {
+  executor_.Post([this, identifier, done = std::move(done)] { done(CrashInstance(identifier)); });
+}
+
+void Controls::ResetAsync(std::function<void(Status)> done) {
+  executor_.Post([this, done = std::move(done)] {
+    Status result;
+    try {
+      if (!engine_.WaitIdle(config_.reset_wait)) {
+        // An operation that still runs finds its instance gone and ends without writing it.
+        LogLine("control") << "reset: going ahead while operations still run";
+      }
+      // No reconciler pass may see a server stopped by the reset and restart it.
+      std::lock_guard<std::mutex> pass(reconciler_.pass_mutex());
+      std::vector<InstanceRow> rows;
+      {
+        // Forget first: a crash from here on leaves orphan directories, which the next start
+        // removes (stopping their servers), never an instance whose files are half gone.
+        Registry::Locked reg = registry_.Lock();
+        for (const auto& [rid, row] : reg.instances()) rows.push_back(row);
+        result = catalog_.Transact([](CatalogTxn& t) { return t.DeleteEverything(); });
+        if (result.ok()) reg.Clear();
+      }
+      if (result.ok()) {
+        for (const auto& row : rows) {
+          runtime_.Stop(servers_.Server(row));
+          servers_.StopStandby(row);
+          Layout::RemoveTree(layout_.InstanceDir(row.resource_id), layout_.TrashDir());
+        }
+        backups_.RemoveBackupOrphans();
+        std::error_code ec;
+        std::filesystem::remove(layout_.SocketDir(), ec);  // only when empty
+        LogLine("control") << "reset: removed " << rows.size() << " instances";
+      }
+    } catch (const std::exception& e) {
+      result = Status::Internal(e.what());
+    }
+    done(result);
+  });
+}
+
+Status Controls::CrashInstance(const std::string& identifier) {
+  InstanceRow row;
+  {
+    Registry::Locked reg = registry_.Lock();
+    auto r = reg.Find(identifier);
+    if (!r.ok()) return r.status();
+    row = *r;
+  }
+  return runtime_.Kill(servers_.Server(row));
+}
+
+nlohmann::json Controls::ServerDetails(const ServerSpec& spec) {
+  return {{"running", runtime_.IsRunning(spec)},
+          {"frozen", runtime_.IsPaused(spec)},
+          {"pid", runtime_.PostmasterPid(spec)},
+          {"pgdata", spec.pgdata.string()},
+          {"log", spec.log_file.string()}};
+}
+
+Result<nlohmann::json> Controls::InstanceDetails(const std::string& identifier) {
+  InstanceRow row;
+  nlohmann::json replicas;
+  std::string source;
+  {
+    Registry::Locked reg = registry_.Lock();
+    auto found = reg.Find(identifier);
+    if (!found.ok()) return found.status();
+    row = *found;
+    const nlohmann::json& rendered = *reg.Rendered(row.resource_id);  // both sides, as described
+    source = rendered.value("ReadReplicaSourceDBInstanceIdentifier", "");
+    replicas = rendered["ReadReplicaDBInstanceIdentifiers"];
+  }
+  const ServerSpec spec = servers_.Server(row);
+  nlohmann::json out = {{"DBInstanceIdentifier", row.identifier},
+                        {"DbiResourceId", row.resource_id},
+                        {"DBInstanceStatus", ToString(row.status)},
+                        {"port", row.port},
+                        {"server", ServerDetails(spec)},
+                        {"read_replicas", replicas}};
+  if (IsMultiAz(row)) {
+    nlohmann::json standby = ServerDetails(servers_.StandbyServer(row));
+    standby["state"] = StandbyState(row);
+    standby["socket_port"] = StandbyPort(row);
+    standby["tcp"] = false;  // hidden: clients cannot reach it
+    out["multi_az"] = {{"primary_host", PrimaryHost(row)},
+                       {"standby_host", StandbyHost(row)},
+                       {"availability_zone", row.attrs.value("AvailabilityZone", "")},
+                       {"secondary_availability_zone",
+                        row.attrs.value("SecondaryAvailabilityZone", "")},
+                       {"standby", standby}};
+  }
+  if (IsReplica(row)) {
+    nlohmann::json r = {{"source", source},
+                        {"slot", ReplicationSlotName(row.resource_id)},
+                        {"status", ReplicationStatus(row)},
+                        {"wal_receiver", nullptr},
+                        {"replica_lag_seconds", -1},
+                        {"replay_lag_bytes", -1}};
+    if (auto seen = replication_.LastSeen(row.resource_id)) {
+      r["wal_receiver"] = seen->receiver;
+      r["replica_lag_seconds"] = seen->lag_seconds;
+      r["replay_lag_bytes"] = seen->lag_bytes;
+      r["polled"] = FormatIso8601(seen->polled_ms, true);
+    }
+    out["replication"] = r;
+  }
+  return out;
+}
+
+void Controls::FreezeInstanceAsync(const std::string& identifier, bool freeze,
+                                       std::function<void(Status)> done) {
+  executor_.Post([this, identifier, freeze, done = std::move(done)] {
+    InstanceRow row;
+    {
+      Registry::Locked reg = registry_.Lock();
+      auto found = reg.Find(identifier);
+      if (!found.ok()) {
+        done(found.status());
+        return;
+      }
+      row = *found;
+    }
+    const ServerSpec spec = servers_.Server(row);
+    done(freeze ? runtime_.Pause(spec) : runtime_.Resume(spec));
+  });
+}
+
+Result<Accepted> Controls::BackupNow(const std::string& identifier) {
+  Registry::Locked reg = registry_.Lock();
+  auto found = reg.Find(identifier);
+  if (!found.ok()) return found.status();
+  InstanceRow row = *found;
+  LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(row));
+  if (row.attrs.value("BackupRetentionPeriod", 0) <= 0) {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Automated backups are disabled for " + row.identifier +
+                             " (BackupRetentionPeriod is 0).");
+  }
+  if (row.status != DbStatus::kAvailable) {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "DB instance " + row.identifier + " is not available (it is " + row.status + ").");
+  }
+  return starter_.StartBackup(reg, row);
+}
+
+}  // namespace localrds

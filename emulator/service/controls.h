@@ -1,0 +1,74 @@
+// Controls: the emulator's own /_localrds/ controls, which RDS does not have: health and
+// version, the events with their RDS ids, reset (delete everything), the crash and freeze
+// drills, an instance's servers and replication, and "run the backup window now".
+//
+// Thread-safety: thread-safe. Reset and the drills run on the executor's pool (they wait for
+// processes) and call `done` there. Borrows everything it is given.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "emulator/background/backup_scheduler.h"
+#include "emulator/background/executor.h"
+#include "emulator/background/reconciler.h"
+#include "emulator/background/replication_monitor.h"
+#include "emulator/engine/operation_engine.h"
+#include "emulator/engine/servers.h"
+#include "emulator/engine/starter.h"
+#include "emulator/state/registry.h"
+#include "storage/catalog.h"
+#include "storage/layout.h"
+
+namespace localrds {
+
+struct ControlsConfig {
+  std::string version = "0.0.0";
+  //! How long a reset waits for running operations before it goes ahead without them.
+  std::chrono::milliseconds reset_wait{std::chrono::minutes(2)};
+};
+
+class Controls {
+ public:
+  Controls(Catalog& catalog, Registry& registry, InstanceServers& servers, PgRuntime& runtime,
+           const Layout& layout, OperationEngine& engine, OperationStarter& starter,
+           Reconciler& reconciler, BackupScheduler& backups, ReplicationMonitor& replication,
+           Executor& executor, ControlsConfig config);
+
+  nlohmann::json Health();
+  nlohmann::json EventsWithIds(int limit);
+  //! Deletes every instance and its files, stopping their servers.
+  void ResetAsync(std::function<void(Status)> done);
+  //! SIGKILLs an instance's postmaster (a crash drill); the reconciler then recovers it.
+  Status CrashInstance(const std::string& identifier);
+  void CrashInstanceAsync(const std::string& identifier, std::function<void(Status)> done);
+  //! Freezes (SIGSTOP) or thaws an instance's server: a hung-server drill.
+  void FreezeInstanceAsync(const std::string& identifier, bool freeze,
+                           std::function<void(Status)> done);
+  //! The instance's server and its replication (source, replicas, WAL receiver, replica lag).
+  Result<nlohmann::json> InstanceDetails(const std::string& identifier);
+  //! Runs the instance's backup window now (an automated backup); returns its operation.
+  Result<Accepted> BackupNow(const std::string& identifier);
+
+ private:
+  //! One server in InstanceDetails: running, frozen, pid, pgdata, log.
+  nlohmann::json ServerDetails(const ServerSpec& spec);
+
+  Catalog& catalog_;
+  Registry& registry_;
+  InstanceServers& servers_;
+  PgRuntime& runtime_;
+  const Layout& layout_;
+  OperationEngine& engine_;
+  OperationStarter& starter_;
+  Reconciler& reconciler_;
+  BackupScheduler& backups_;
+  ReplicationMonitor& replication_;
+  Executor& executor_;
+  const ControlsConfig config_;
+  const int64_t started_ms_;
+};
+
+}  // namespace localrds

@@ -1,0 +1,256 @@
+// Tags, events, engine versions and orderable options.
+#include <algorithm>
+#include <set>
+
+#include "common/time_util.h"
+#include "emulator/service/metadata_service.h"
+#include "emulator/core/instance_state.h"
+#include "emulator/core/instance_classes.h"
+#include "emulator/core/paging.h"
+#include "emulator/core/request.h"
+#include "emulator/core/validation.h"
+
+namespace localrds {
+Result<std::string> ServiceBase::ResolveArn(Registry::Locked& reg, const std::string& arn) const {
+  // arn:aws:rds:<region>:<account>:db:<identifier>
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (int i = 0; i < 6; ++i) {
+    size_t colon = arn.find(':', start);
+    if (colon == std::string::npos) break;
+    parts.push_back(arn.substr(start, colon - start));
+    start = colon + 1;
+  }
+  parts.push_back(arn.substr(start));
+  if (parts.size() != 7 || parts[0] != "arn" || parts[2] != "rds") {
+    return Status::InvalidParameter("The specified resource name " + arn +
+                                    " is not a valid Amazon RDS ARN.");
+  }
+  if (parts[5] != "db") {
+    return Status::InvalidParameter("localrds has no resource of type " + parts[5] + " (" + arn + ").");
+  }
+  if (parts[3] != registry_.config().region || parts[4] != registry_.config().account_id) {
+    return Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + parts[6] + " not found.");
+  }
+  auto row = reg.Find(parts[6]);
+  if (!row.ok()) return row.status();
+  return row->resource_id;
+}
+
+Status MetadataService::AddTagsToResource(const nlohmann::json& req) {
+  nlohmann::json tags = req.value("Tags", nlohmann::json::array());
+  for (const auto& t : tags) {
+    LOCALRDS_RETURN_IF_ERROR(ValidateTagKey(t.value("Key", "")));
+    LOCALRDS_RETURN_IF_ERROR(ValidateTagValue(t.value("Value", "")));
+  }
+  Registry::Locked reg = registry_.Lock();
+  auto rid = ResolveArn(reg, ReqString(req, "ResourceName").value_or(""));
+  if (!rid.ok()) return rid.status();
+  InstanceRow row = reg.instances().at(*rid);
+  nlohmann::json& list = row.attrs["TagList"];
+  if (!list.is_array()) list = nlohmann::json::array();
+  for (const auto& t : tags) {
+    std::string key = t.value("Key", "");
+    auto it = std::find_if(list.begin(), list.end(),
+                           [&](const nlohmann::json& x) { return x.value("Key", "") == key; });
+    nlohmann::json tag = {{"Key", key}, {"Value", t.value("Value", "")}};
+    if (it != list.end()) {
+      *it = tag;
+    } else {
+      list.push_back(tag);
+    }
+  }
+  if (list.size() > 50) return Status::InvalidParameter("A resource can have at most 50 tags.");
+  Mutation m;
+  m.put.push_back(row);
+  return reg.Commit(m);
+}
+
+Status MetadataService::RemoveTagsFromResource(const nlohmann::json& req) {
+  std::set<std::string> keys;
+  for (const auto& k : req.value("TagKeys", nlohmann::json::array())) keys.insert(k.get<std::string>());
+  Registry::Locked reg = registry_.Lock();
+  auto rid = ResolveArn(reg, ReqString(req, "ResourceName").value_or(""));
+  if (!rid.ok()) return rid.status();
+  InstanceRow row = reg.instances().at(*rid);
+  nlohmann::json kept = nlohmann::json::array();
+  for (const auto& t : row.attrs.value("TagList", nlohmann::json::array())) {
+    if (!keys.count(t.value("Key", ""))) kept.push_back(t);
+  }
+  row.attrs["TagList"] = kept;
+  Mutation m;
+  m.put.push_back(row);
+  return reg.Commit(m);
+}
+
+Result<nlohmann::json> MetadataService::ListTagsForResource(const nlohmann::json& req) {
+  Registry::Locked reg = registry_.Lock();
+  auto rid = ResolveArn(reg, ReqString(req, "ResourceName").value_or(""));
+  if (!rid.ok()) return rid.status();
+  return nlohmann::json{
+      {"TagList", reg.instances().at(*rid).attrs.value("TagList", nlohmann::json::array())}};
+}
+
+Result<nlohmann::json> MetadataService::DescribeEvents(const nlohmann::json& req) {
+  auto page = PageArgs(req, 20, 100, 100);
+  if (!page.ok()) return page.status();
+  EventQuery q;
+  int64_t now = NowMs();
+  auto parse_time = [](const nlohmann::json& r, const char* name) -> Result<std::optional<int64_t>> {
+    auto s = ReqString(r, name);
+    if (!s) return std::optional<int64_t>();
+    auto t = ParseIso8601(*s);
+    if (!t) return Status::InvalidParameter("Invalid " + std::string(name) + ": " + *s);
+    return std::optional<int64_t>(*t);
+  };
+  auto start = parse_time(req, "StartTime");
+  if (!start.ok()) return start.status();
+  auto end = parse_time(req, "EndTime");
+  if (!end.ok()) return end.status();
+  auto duration = ReqInt(req, "Duration");
+  q.end_ms = end->value_or(now);
+  if (start->has_value()) {
+    q.start_ms = **start;
+  } else if (duration) {
+    q.start_ms = q.end_ms - *duration * 60 * 1000;
+  } else {
+    q.start_ms = q.end_ms - 60 * 60 * 1000;  // RDS's default: the past hour
+  }
+  static const std::set<std::string> kSourceTypes = {
+      "db-instance", "db-parameter-group", "db-security-group", "db-snapshot", "db-cluster",
+      "db-cluster-snapshot", "custom-engine-version", "db-proxy", "blue-green-deployment",
+      "db-shard-group", "zero-etl"};
+  q.source_type = ReqString(req, "SourceType").value_or("");
+  if (!q.source_type.empty() && !kSourceTypes.count(q.source_type)) {
+    return Status::InvalidParameter("Invalid value for SourceType: " + q.source_type);
+  }
+  if (auto sid = ReqString(req, "SourceIdentifier")) {
+    if (q.source_type.empty()) {
+      return Status::Error(AwsError::kInvalidParameterCombination,
+                           "Cannot specify source identifier without source type");
+    }
+    q.source_identifier = q.source_type == "db-instance" ? ToLower(*sid) : *sid;
+  }
+  std::set<std::string> categories;
+  for (const auto& c : req.value("EventCategories", nlohmann::json::array())) {
+    categories.insert(c.get<std::string>());
+  }
+  q.after_seq = page->second;
+  q.limit = 100000;
+  nlohmann::json list = nlohmann::json::array();
+  std::string marker;
+  for (const auto& e : catalog_.QueryEvents(q)) {
+    if (!categories.empty() &&
+        std::none_of(e.categories.begin(), e.categories.end(),
+                     [&](const std::string& c) { return categories.count(c); })) {
+      continue;
+    }
+    if (static_cast<int>(list.size()) == page->first) {
+      break;
+    }
+    list.push_back({{"SourceIdentifier", e.source_identifier},
+                    {"SourceType", e.source_type},
+                    {"Message", e.message},
+                    {"EventCategories", e.categories},
+                    {"Date", FormatIso8601(e.date_ms)},
+                    {"SourceArn", e.source_arn}});
+    marker = std::to_string(e.seq);
+  }
+  nlohmann::json out = {{"Events", list}};
+  if (static_cast<int>(list.size()) == page->first) out["Marker"] = marker;
+  return out;
+}
+
+Result<nlohmann::json> MetadataService::DescribeDBEngineVersions(const nlohmann::json& req) {
+  auto page = PageArgs(req, 20, 100, 100);
+  if (!page.ok()) return page.status();
+  std::string engine = ReqString(req, "Engine").value_or("postgres");
+  auto wanted = ReqString(req, "EngineVersion");
+  auto family = ReqString(req, "DBParameterGroupFamily");
+  bool default_only = ReqBool(req, "DefaultOnly").value_or(false);
+  nlohmann::json list = nlohmann::json::array();
+  if (engine == "postgres") {
+    for (const auto& v : runtime_.InstalledVersions()) {
+      if (wanted && *wanted != v.full && *wanted != v.major) continue;
+      if (family && *family != "postgres" + v.major) continue;
+      list.push_back({{"Engine", "postgres"},
+                      {"EngineVersion", v.full},
+                      {"MajorEngineVersion", v.major},
+                      {"DBParameterGroupFamily", "postgres" + v.major},
+                      {"DBEngineDescription", "PostgreSQL"},
+                      {"DBEngineVersionDescription", "PostgreSQL " + v.full + "-R1"},
+                      {"ValidUpgradeTarget", nlohmann::json::array()},
+                      {"ExportableLogTypes", {"postgresql", "upgrade"}},
+                      {"SupportsLogExportsToCloudwatchLogs", true},
+                      {"SupportsReadReplica", true},
+                      {"SupportedEngineModes", {"provisioned"}},
+                      {"SupportedFeatureNames", nlohmann::json::array()},
+                      {"Status", "available"},
+                      {"SupportsParallelQuery", false},
+                      {"SupportsGlobalDatabases", false},
+                      {"SupportsBabelfish", false},
+                      {"SupportsLimitlessDatabase", false},
+                      {"SupportsCertificateRotationWithoutRestart", true},
+                      {"SupportsLocalWriteForwarding", false},
+                      {"SupportsIntegrations", false},
+                      {"SupportedCACertificateIdentifiers", {"rds-ca-rsa2048-g1"}}});
+      if (default_only) break;
+    }
+  }
+  return OffsetPage(list, "DBEngineVersions", *page);
+}
+
+Result<nlohmann::json> MetadataService::DescribeOrderableDBInstanceOptions(const nlohmann::json& req) {
+  auto page = PageArgs(req, 20, 10000, 100);
+  if (!page.ok()) return page.status();
+  std::string engine = ReqString(req, "Engine").value_or("");
+  auto wanted_version = ReqString(req, "EngineVersion");
+  auto wanted_class = ReqString(req, "DBInstanceClass");
+  auto wanted_license = ReqString(req, "LicenseModel");
+  auto vpc = ReqBool(req, "Vpc");
+  nlohmann::json azs = nlohmann::json::array();
+  for (char c = 'a'; c <= 'f'; ++c) azs.push_back({{"Name", registry_.config().region + c}});
+  nlohmann::json list = nlohmann::json::array();
+  if (engine == "postgres" && (!wanted_license || *wanted_license == "postgresql-license") &&
+      vpc.value_or(true)) {
+    for (const auto& v : runtime_.InstalledVersions()) {
+      if (wanted_version && *wanted_version != v.full && *wanted_version != v.major) continue;
+      for (const auto& cls : AllInstanceClasses()) {
+        if (wanted_class && *wanted_class != cls.name) continue;
+        for (const char* storage : {"gp2", "gp3", "io1", "standard"}) {
+          std::string st = storage;
+          nlohmann::json o = {{"Engine", "postgres"},
+                              {"EngineVersion", v.full},
+                              {"DBInstanceClass", cls.name},
+                              {"LicenseModel", "postgresql-license"},
+                              {"AvailabilityZones", azs},
+                              {"MultiAZCapable", true},
+                              {"ReadReplicaCapable", true},
+                              {"Vpc", true},
+                              {"SupportsStorageEncryption", true},
+                              {"StorageType", st},
+                              {"SupportsIops", st == "io1" || st == "gp3"},
+                              {"SupportsStorageThroughput", st == "gp3"},
+                              {"SupportsEnhancedMonitoring", true},
+                              {"SupportsIAMDatabaseAuthentication", true},
+                              {"SupportsPerformanceInsights", true},
+                              {"MinStorageSize", st == "io1" ? 100 : (st == "standard" ? 5 : 20)},
+                              {"MaxStorageSize", st == "standard" ? 3072 : 65536},
+                              {"SupportedEngineModes", {"provisioned"}},
+                              {"SupportsStorageAutoscaling", true},
+                              {"SupportsKerberosAuthentication", true},
+                              {"OutpostCapable", false},
+                              {"SupportsGlobalDatabases", false},
+                              {"SupportedNetworkTypes", {"IPV4", "DUAL"}},
+                              {"SupportsClusters", false},
+                              {"SupportsDedicatedLogVolume", false},
+                              {"SupportsHttpEndpoint", false}};
+          list.push_back(std::move(o));
+        }
+      }
+    }
+  }
+  return OffsetPage(list, "OrderableDBInstanceOptions", *page);
+}
+
+}  // namespace localrds

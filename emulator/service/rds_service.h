@@ -1,0 +1,48 @@
+// RdsService: what the API layer needs from localrds, and all it may use: the RDS actions by
+// name, the hot DescribeDBInstances path, waiting for an operation, and the emulator's own
+// /_localrds/ controls. ControlPlane implements it; the API's unit tests use a fake.
+//
+// Thread-safety: every method is thread-safe and none blocks on PostgreSQL, so that they can
+// run on an io_context thread. The *Async controls run on a background thread and call `done`
+// there.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "emulator/engine/starter.h"
+#include "emulator/service/service_base.h"
+
+namespace localrds {
+
+class RdsService {
+ public:
+  virtual ~RdsService() = default;
+
+  //! True when localrds implements the RDS action `action`.
+  virtual bool Implements(const std::string& action) const = 0;
+  //! Runs an implemented action on its decoded request (RDS member names). The body is the
+  //! action's result, as the service model names its members (e.g. {"DBInstance": {...}}).
+  virtual Result<Accepted> Call(const std::string& action, const nlohmann::json& req) = 0;
+  //! DescribeDBInstances without copying the rendered instances.
+  virtual Result<InstancePage> ListDBInstances(const nlohmann::json& req) = 0;
+  //! Calls `cb` (on a worker thread, or at once) when the operation is no longer running.
+  virtual void WhenOperationDone(int64_t operation_id, std::function<void()> cb) = 0;
+
+  // The emulator's own controls (/_localrds/).
+  virtual nlohmann::json Health() = 0;
+  virtual nlohmann::json EventsWithIds(int limit) = 0;
+  virtual void ResetAsync(std::function<void(Status)> done) = 0;
+  virtual void CrashInstanceAsync(const std::string& identifier,
+                                  std::function<void(Status)> done) = 0;
+  virtual void FreezeInstanceAsync(const std::string& identifier, bool freeze,
+                                   std::function<void(Status)> done) = 0;
+  virtual Result<nlohmann::json> InstanceDetails(const std::string& identifier) = 0;
+  virtual Result<Accepted> BackupNow(const std::string& identifier) = 0;
+};
+
+}  // namespace localrds

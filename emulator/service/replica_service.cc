@@ -1,0 +1,214 @@
+// The read replica actions: CreateDBInstanceReadReplica and PromoteReadReplica, with RDS's rules
+// (User Guide USER_ReadRepl, USER_PostgreSQL.Replication.ReadReplicas; API reference).
+#include "common/log.h"
+#include "common/time_util.h"
+#include "emulator/service/replica_service.h"
+#include "emulator/core/instance_state.h"
+#include "emulator/core/instance_classes.h"
+#include "emulator/engine/operation_engine.h"
+#include "emulator/core/request.h"
+#include "emulator/core/validation.h"
+
+namespace localrds {
+namespace {
+
+// "Up to 15 read replicas per source"; cascading from PostgreSQL 14.1: "a series of up to three
+// read replicas in a chain", with 5 replicas per replica (User Guide, CHAP_Limits and
+// USER_PostgreSQL.Replication.ReadReplicas.Cascading).
+constexpr int kMaxReplicasOfPrimary = 15;
+constexpr int kMaxReplicasOfReplica = 5;
+constexpr int kMaxChain = 3;
+
+}  // namespace
+
+Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::json& req) {
+  const std::string raw_id = ReqString(req, "DBInstanceIdentifier").value_or("");
+  LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("DBInstanceIdentifier", raw_id));
+  const std::string id = ToLower(raw_id);
+  auto source_ident = ReqString(req, "SourceDBInstanceIdentifier");
+  if (!source_ident) {
+    if (auto cluster = ReqString(req, "SourceDBClusterIdentifier")) {
+      return Status::Error(AwsError::kDBClusterNotFoundFault,
+                           "DBCluster " + *cluster + " not found (localrds has no DB clusters).");
+    }
+    return Status::Error(AwsError::kMissingParameter,
+                         "The request must contain the parameter SourceDBInstanceIdentifier.");
+  }
+  // Validate every parameter before looking at the source.
+  const bool multi_az = ReqBool(req, "MultiAZ").value_or(false);
+  if (auto mode = ReqString(req, "ReplicaMode"); mode && *mode != "open-read-only") {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "ReplicaMode " + *mode +
+                             " is only supported for Oracle; PostgreSQL "
+                             "replicas are open-read-only.");
+  }
+  auto db_class = ReqString(req, "DBInstanceClass");
+  if (db_class && !IsKnownInstanceClass(*db_class)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "RDS does not support creating a DB instance with the following "
+                         "combination: DBInstanceClass=" +
+                             *db_class + ", Engine=postgres.");
+  }
+  auto port_req = ReqInt(req, "Port");
+  if (port_req) LOCALRDS_RETURN_IF_ERROR(ValidatePort(static_cast<int>(*port_req)));
+  auto az = ReqString(req, "AvailabilityZone");
+  if (az) LOCALRDS_RETURN_IF_ERROR(ValidateAvailabilityZone(registry_.config().region, *az));
+  LOCALRDS_RETURN_IF_ERROR(ValidateMultiAzZone(multi_az, az.has_value()));
+  auto storage_type = ReqString(req, "StorageType");
+  if (storage_type) LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(*storage_type));
+  if (auto p = ReqString(req, "DBParameterGroupName"); p && p->rfind("default.postgres", 0) != 0) {
+    return Status::Error(AwsError::kDBParameterGroupNotFound, "DBParameterGroup not found: " + *p);
+  }
+  nlohmann::json tags = req.value("Tags", nlohmann::json::array());
+  LOCALRDS_RETURN_IF_ERROR(ValidateTags(tags));
+
+  auto find_source = [&](Registry::Locked& reg) -> Result<InstanceRow> {
+    if (source_ident->rfind("arn:", 0) == 0) {  // cross-Region sources are given by ARN
+      auto rid = ResolveArn(reg, *source_ident);
+      if (!rid.ok()) return rid.status();
+      return reg.instances().at(*rid);
+    }
+    return reg.Find(*source_ident);
+  };
+  int wanted_port = 0;
+  {
+    Registry::Locked reg = registry_.Lock();
+    auto source = find_source(reg);
+    if (!source.ok()) return source.status();
+    wanted_port = static_cast<int>(port_req.value_or(source->port));
+  }
+  auto port = servers_.AllocatePort(wanted_port, "");
+  if (!port) {
+    return Status::Error(AwsError::kInsufficientDBInstanceCapacity,
+                         "No free port is left in localrds' port range for a new DB instance.");
+  }
+
+  Registry::Locked reg = registry_.Lock();
+  auto found = find_source(reg);
+  if (!found.ok()) return found.status();
+  const InstanceRow source = *found;
+  if (reg.IdentifierTaken(id)) {
+    return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
+  }
+  LOCALRDS_RETURN_IF_ERROR(CheckInstanceQuota(reg));
+  if (source.attrs.value("BackupRetentionPeriod", 0) <= 0) {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Automated backups are not enabled for this database instance. To enable "
+                         "automated backups, use ModifyDBInstance to set the backup retention "
+                         "period to a non-zero value.");
+  }
+  LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(source));
+  if (source.status != DbStatus::kAvailable) {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "DB instance " + source.identifier + " is not in available state (it is " +
+                             source.status + ").");
+  }
+  const int depth = reg.ReplicaDepth(source) + 1;
+  if (depth > kMaxChain) {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Cannot create a read replica of " + source.identifier +
+                             ": a chain of read replicas can have at most " +
+                             std::to_string(kMaxChain) + " levels.");
+  }
+  const int siblings = static_cast<int>(reg.ReplicasOf(source.resource_id).size());
+  const int max_replicas = depth == 1 ? kMaxReplicasOfPrimary : kMaxReplicasOfReplica;
+  if (siblings >= max_replicas) {
+    return Status::Error(AwsError::kInstanceQuotaExceeded,
+                         "DB instance " + source.identifier + " already has " +
+                             std::to_string(siblings) + " read replicas, the most RDS allows (" +
+                             std::to_string(max_replicas) + ").");
+  }
+
+  InstanceRow row;
+  row.resource_id = NewResourceId();
+  row.identifier = id;
+  row.status = DbStatus::kCreating;
+  row.desired_state = "running";
+  row.port = *port;
+  row.password_verifier = source.password_verifier;  // the replica has the source's roles
+  row.created_ms = NowMs();
+  row.attrs = source.attrs;
+  nlohmann::json& a = row.attrs;
+  ForgetReplication(a);  // the source may itself be a replica
+  a.erase("LatestRestorableTime");
+  SetReplicaSource(a, source.resource_id);
+  a["BackupRetentionPeriod"] = 0;  // RDS creates replicas with backups off
+  a["PendingModifiedValues"] = nlohmann::json::object();
+  a["TagList"] = tags;
+  if (db_class) a["DBInstanceClass"] = *db_class;
+  if (az) {
+    a["AvailabilityZone"] = *az;
+  } else {  // another zone than the source's, as a user spreading replicas would pick
+    std::string source_az = source.attrs.value("AvailabilityZone", registry_.config().region + "a");
+    a["AvailabilityZone"] = NextAvailabilityZone(source_az);
+  }
+  ResetMultiAzFields(a, multi_az);
+  if (storage_type) a["StorageType"] = *storage_type;
+  if (auto s = ReqInt(req, "AllocatedStorage")) {
+    LOCALRDS_RETURN_IF_ERROR(
+        ValidateAllocatedStorage(a.value("StorageType", "gp2"), static_cast<int>(*s)));
+    if (*s < source.attrs.value("AllocatedStorage", 0)) {
+      return Status::InvalidParameter(
+          "The allocated storage of a read replica cannot be smaller "
+          "than its source's (" +
+          std::to_string(source.attrs.value("AllocatedStorage", 0)) + " GiB).");
+    }
+    a["AllocatedStorage"] = *s;
+  }
+  if (auto p = ReqString(req, "DBParameterGroupName")) {
+    a["DBParameterGroups"] = {{{"DBParameterGroupName", *p}, {"ParameterApplyStatus", "in-sync"}}};
+  }
+  // Iops, StorageThroughput and MaxAllocatedStorage are checked against the storage the replica
+  // gets (its source's, unless the request changes it).
+  LOCALRDS_RETURN_IF_ERROR(
+      ValidateInstanceSettings(req, a.value("StorageType", "gp2"), a.value("AllocatedStorage", 0)));
+  ApplyRequestedSettings(req, a);
+  if (auto v = ReqBool(req, "EnablePerformanceInsights")) a["PerformanceInsightsEnabled"] = *v;
+  for (const char* k :
+       {"MonitoringInterval", "MaxAllocatedStorage", "PerformanceInsightsRetentionPeriod"}) {
+    if (auto v = ReqInt(req, k)) a[k] = *v;
+  }
+  // Settings of the source's that a replica does not inherit on RDS.
+  a["DeletionProtection"] = ReqBool(req, "DeletionProtection").value_or(false);
+  a["CopyTagsToSnapshot"] = ReqBool(req, "CopyTagsToSnapshot").value_or(false);
+  return starter_.Start(reg, 
+      row, "create-replica",
+      {{"source", source.resource_id}, {"slot", ReplicationSlotName(row.resource_id)}}, {});
+}
+
+Result<Accepted> ReplicaService::PromoteReadReplica(const nlohmann::json& req) {
+  auto retention = ReqInt(req, "BackupRetentionPeriod");
+  if (retention) LOCALRDS_RETURN_IF_ERROR(ValidateBackupRetention(static_cast<int>(*retention)));
+  auto window = ReqString(req, "PreferredBackupWindow");
+  if (window) LOCALRDS_RETURN_IF_ERROR(ValidateBackupWindow(*window));
+  Registry::Locked reg = registry_.Lock();
+  auto found = reg.Find(ReqString(req, "DBInstanceIdentifier").value_or(""));
+  if (!found.ok()) return found.status();
+  const InstanceRow& row = *found;
+  if (!IsReplica(row)) {
+    return Status::Error(AwsError::kInvalidDBInstanceState, "DB Instance is not a read replica.");
+  }
+  LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(row));
+  if (row.status != DbStatus::kAvailable) {  // backing-up included (API reference)
+    return Status::Error(
+        AwsError::kInvalidDBInstanceState,
+        "DB instance " + row.identifier + " is not in available state (it is " + row.status + ").");
+  }
+  const int days = static_cast<int>(retention.value_or(1));  // "Default: 1"
+  const bool has_replicas = !reg.ReplicasOf(row.resource_id).empty();
+  if (days == 0 && has_replicas) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "BackupRetentionPeriod can't be set to 0 for a DB instance that is a "
+                         "source to read replicas.");
+  }
+  std::string bw = window.value_or(row.attrs.value("PreferredBackupWindow", ""));
+  if (window && WindowsOverlap(bw, row.attrs.value("PreferredMaintenanceWindow", ""))) {
+    return Status::InvalidParameter("The backup window and maintenance window must not overlap.");
+  }
+  nlohmann::json params = {{"retention", days}};
+  if (window) params["backup_window"] = *window;
+  return starter_.StartPromotion(reg, row, std::move(params));
+}
+
+
+}  // namespace localrds

@@ -1,0 +1,66 @@
+// What every RDS action family is built on: the registry (checks and commits in its lock), the
+// instances' servers, the runtime, the layout and the operation starter. The services are the
+// RDS actions: they validate a decoded request as RDS does, check state, and record the change
+// and the operation that carries it out in one commit; they never wait for PostgreSQL.
+//
+// Thread-safety: every service method is thread-safe (state lives in the registry). Borrows
+// everything it is given.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "emulator/engine/servers.h"
+#include "emulator/engine/starter.h"
+#include "emulator/state/registry.h"
+#include "storage/layout.h"
+
+namespace localrds {
+
+struct ServiceConfig {
+  int default_port = 5432;  //!< RDS's default for PostgreSQL
+  int max_instances = 40;   //!< RDS's default DB instance quota
+};
+
+//! One page of DescribeDBInstances: the rendered instances are shared and immutable, so a
+//! describe copies nothing (the API layer encodes them in place).
+struct InstancePage {
+  std::vector<std::shared_ptr<const nlohmann::json>> instances;
+  std::string marker;  //!< empty on the last page
+};
+
+class ServiceBase {
+ public:
+  ServiceBase(Registry& registry, InstanceServers& servers, PgRuntime& runtime,
+              const Layout& layout, OperationStarter& starter, ServiceConfig config)
+      : registry_(registry),
+        servers_(servers),
+        runtime_(runtime),
+        layout_(layout),
+        starter_(starter),
+        config_(config) {}
+
+ protected:
+  //! The resource id an RDS ARN of a DB instance or snapshot names, for tag actions and
+  //! describe-by-ARN; DBInstanceNotFound / DBSnapshotNotFound otherwise.
+  Result<std::string> ResolveArn(Registry::Locked& reg, const std::string& arn) const;
+  //! InstanceQuotaExceeded when one more instance would pass --max-instances.
+  Status CheckInstanceQuota(Registry::Locked& reg) const {
+    if (static_cast<int>(reg.instances().size()) < config_.max_instances) return Status::Ok();
+    return Status::Error(AwsError::kInstanceQuotaExceeded,
+                         "DB instance quota exceeded (" + std::to_string(config_.max_instances) +
+                             " instances; raise it with --max-instances).");
+  }
+
+  Registry& registry_;
+  InstanceServers& servers_;
+  PgRuntime& runtime_;
+  const Layout& layout_;
+  OperationStarter& starter_;
+  const ServiceConfig config_;
+};
+
+}  // namespace localrds

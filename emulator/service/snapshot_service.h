@@ -1,0 +1,37 @@
+// SnapshotService: the backup actions: DB snapshots (create, copy, delete, describe), the two
+// restores, and automated backups (describe, delete retained ones). See ServiceBase.
+#pragma once
+
+#include "emulator/background/executor.h"
+#include "emulator/service/service_base.h"
+
+namespace localrds {
+
+class SnapshotService : public ServiceBase {
+ public:
+  //! `background` removes the files of deleted snapshots after the call has answered.
+  SnapshotService(Registry& registry, InstanceServers& servers, PgRuntime& runtime,
+                  const Layout& layout, OperationStarter& starter, ServiceConfig config,
+                  Executor& background)
+      : ServiceBase(registry, servers, runtime, layout, starter, config),
+        background_(background) {}
+
+  Result<Accepted> CreateDBSnapshot(const nlohmann::json& req);
+  Result<Accepted> CopyDBSnapshot(const nlohmann::json& req);
+  Result<Accepted> DeleteDBSnapshot(const nlohmann::json& req);
+  Result<nlohmann::json> DescribeDBSnapshots(const nlohmann::json& req);
+  Result<Accepted> RestoreDBInstanceFromDBSnapshot(const nlohmann::json& req);
+  Result<Accepted> RestoreDBInstanceToPointInTime(const nlohmann::json& req);
+  Result<nlohmann::json> DescribeDBInstanceAutomatedBackups(const nlohmann::json& req);
+  Result<Accepted> DeleteDBInstanceAutomatedBackup(const nlohmann::json& req);
+
+ private:
+  //! The checks and the new row shared by both restores; `source` gives the defaults.
+  Result<InstanceRow> NewRestoredInstance(Registry::Locked& reg, const nlohmann::json& req,
+                                          const std::string& target_identifier,
+                                          const InstanceRow& source);
+
+  Executor& background_;
+};
+
+}  // namespace localrds

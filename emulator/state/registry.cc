@@ -1,0 +1,440 @@
+#include "emulator/state/registry.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <atomic>
+
+#include "common/log.h"
+#include "common/time_util.h"
+#include "emulator/core/instance_state.h"
+#include "emulator/core/request.h"
+#include "emulator/core/validation.h"
+#include "emulator/postgres/backup_files.h"
+
+namespace localrds {
+namespace {
+constexpr int kManualSnapshotQuota = 100;  // RDS's default "Manual DB instance snapshots"
+}  // namespace
+
+std::string NewResourceId() {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  unsigned char buf[26];
+  RAND_bytes(buf, sizeof buf);
+  std::string id = "db-";
+  for (unsigned char b : buf) id += kAlphabet[b % 32];
+  return id;
+}
+
+std::string NewSnapshotId() {
+  static std::atomic<uint64_t> counter{0};
+  return "snap-" + std::to_string(NowMs()) + "-" + std::to_string(counter.fetch_add(1));
+}
+
+Registry::Registry(Catalog& catalog, const Layout& layout, RegistryConfig config)
+    : catalog_(catalog), layout_(layout), config_(std::move(config)) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& row : catalog_.LoadInstances()) instances_[row.resource_id] = std::move(row);
+  for (auto& snap : catalog_.LoadSnapshots()) snapshots_[snap.id] = std::move(snap);
+  for (auto& r : catalog_.LoadRetainedBackups()) retained_[r.resource_id] = std::move(r);
+  // Rendered once every row is in: a replica and its source show each other.
+  Locked view(*this, Locked::Borrowed{});
+  for (const auto& [rid, row] : instances_) {
+    rendered_[rid] = std::make_shared<const nlohmann::json>(view.RenderInstance(row));
+  }
+  std::set<std::string> with_backups;
+  for (const auto& [id, snap] : snapshots_) with_backups.insert(snap.dbi_resource_id);
+  for (const auto& rid : with_backups) RefreshRestoreWindowLocked(rid);
+}
+
+// --- commits ------------------------------------------------------------------------------
+
+Status Registry::Commit(Mutation m) { return Lock().Commit(m); }
+
+Status Registry::Locked::Commit(Mutation& m, int64_t* new_op_id) {
+  Registry& r = *r_;
+  int64_t op_id = 0;
+  Status st = r.catalog_.Transact([&](CatalogTxn& txn) -> Status {
+    for (const auto& row : m.put) LOCALRDS_RETURN_IF_ERROR(txn.PutInstance(row));
+    for (const auto& rid : m.remove) LOCALRDS_RETURN_IF_ERROR(txn.DeleteInstance(rid));
+    for (const auto& e : m.events) LOCALRDS_RETURN_IF_ERROR(txn.InsertEvent(e));
+    for (const auto& snap : m.put_snapshots) LOCALRDS_RETURN_IF_ERROR(txn.PutSnapshot(snap));
+    for (const auto& id : m.remove_snapshots) LOCALRDS_RETURN_IF_ERROR(txn.DeleteSnapshot(id));
+    for (const auto& ret : m.put_retained) LOCALRDS_RETURN_IF_ERROR(txn.PutRetainedBackup(ret));
+    for (const auto& rid : m.remove_retained) {
+      LOCALRDS_RETURN_IF_ERROR(txn.DeleteRetainedBackup(rid));
+    }
+    if (m.new_operation) {
+      auto id = txn.InsertOperation(*m.new_operation);
+      if (!id.ok()) return id.status();
+      op_id = *id;
+    }
+    if (m.op_update) {
+      LOCALRDS_RETURN_IF_ERROR(txn.UpdateOperation(m.op_update->id, m.op_update->step,
+                                                   m.op_update->state, m.op_update->error));
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  std::set<std::string> changed, old_sources;
+  auto note_source = [&](const InstanceRow& row) {
+    if (auto src = ReplicaSource(row)) old_sources.insert(*src);
+  };
+  for (auto& row : m.put) {
+    auto old = r.instances_.find(row.resource_id);
+    if (old != r.instances_.end()) note_source(old->second);
+    r.instances_[row.resource_id] = row;
+    changed.insert(row.resource_id);
+  }
+  for (const auto& rid : m.remove) {
+    auto old = r.instances_.find(rid);
+    if (old != r.instances_.end()) note_source(old->second);
+    r.instances_.erase(rid);
+    r.rendered_.erase(rid);
+    changed.insert(rid);
+  }
+  for (const auto& row : m.put) {
+    r.rendered_[row.resource_id] = std::make_shared<const nlohmann::json>(RenderInstance(row));
+  }
+  if (!changed.empty()) r.RerenderRelativesLocked(changed, old_sources);
+  std::set<std::string> windows;  // instances whose restorable window may have moved
+  for (const auto& snap : m.put_snapshots) {
+    r.snapshots_[snap.id] = snap;
+    windows.insert(snap.dbi_resource_id);
+  }
+  for (const auto& id : m.remove_snapshots) {
+    auto it = r.snapshots_.find(id);
+    if (it == r.snapshots_.end()) continue;
+    windows.insert(it->second.dbi_resource_id);
+    r.snapshots_.erase(it);
+  }
+  for (const auto& rid : windows) r.RefreshRestoreWindowLocked(rid);
+  for (const auto& ret : m.put_retained) r.retained_[ret.resource_id] = ret;
+  for (const auto& rid : m.remove_retained) r.retained_.erase(rid);
+  for (const auto& e : m.events) {
+    LogLine("event") << e.source_identifier << " " << (e.event_id.empty() ? "-" : e.event_id)
+                     << " " << e.message;
+  }
+  if (m.new_operation) {
+    r.active_ops_[m.new_operation->resource_id] = op_id;
+    m.new_operation->id = op_id;
+  }
+  if (m.op_update && m.op_update->state != "running") {
+    for (auto it = r.active_ops_.begin(); it != r.active_ops_.end(); ++it) {
+      if (it->second == m.op_update->id) {
+        r.pending_renames_.erase(it->first);
+        r.active_ops_.erase(it);
+        break;
+      }
+    }
+  }
+  if (new_op_id) *new_op_id = op_id;
+  return Status::Ok();
+}
+
+void Registry::Locked::Clear() {
+  r_->instances_.clear();
+  r_->snapshots_.clear();
+  r_->retained_.clear();
+  r_->rendered_.clear();
+  r_->active_ops_.clear();
+  r_->pending_renames_.clear();
+}
+
+// --- lookups ------------------------------------------------------------------------------
+
+Result<InstanceRow> Registry::Locked::Find(const std::string& identifier) const {
+  const std::string id = ToLower(identifier);
+  for (const auto& [rid, row] : r_->instances_) {
+    if (row.identifier == id) return row;
+  }
+  return Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + identifier + " not found.");
+}
+
+bool Registry::Locked::IdentifierTaken(const std::string& identifier) const {
+  for (const auto& [rid, other] : r_->instances_) {
+    if (other.identifier == identifier) return true;
+  }
+  for (const auto& [rid, target] : r_->pending_renames_) {
+    if (target == identifier) return true;
+  }
+  return false;
+}
+
+Status Registry::Locked::CheckIdle(const InstanceRow& row) const {
+  if (r_->active_ops_.count(row.resource_id)) {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Instance " + row.identifier + " is currently " + row.status +
+                             "; wait until it is available and try again.");
+  }
+  return Status::Ok();
+}
+
+Result<SnapshotRow> Registry::Locked::FindSnapshot(const std::string& identifier) const {
+  const std::string id = ToLower(FromArn(identifier, "snapshot"));
+  for (const auto& [sid, snap] : r_->snapshots_) {
+    if (snap.identifier == id) return snap;
+  }
+  return Status::Error(AwsError::kDBSnapshotNotFound, "DBSnapshot " + identifier + " not found.");
+}
+
+bool Registry::Locked::SnapshotIdentifierTaken(const std::string& identifier) const {
+  return std::any_of(r_->snapshots_.begin(), r_->snapshots_.end(),
+                     [&](const auto& kv) { return kv.second.identifier == identifier; });
+}
+
+SnapshotRow Registry::Locked::NewAutomatedSnapshot(const InstanceRow& row) const {
+  const std::string stamp = FormatIso8601(NowMs(), false);  // 2026-11-25T10:00:00Z
+  const std::string name = "rds:" + row.identifier + "-" + stamp.substr(0, 10) + "-" +
+                           stamp.substr(11, 2) + "-" + stamp.substr(14, 2);
+  std::string unique = name;
+  for (int i = 2; SnapshotIdentifierTaken(unique); ++i) unique = name + "-" + std::to_string(i);
+  SnapshotRow snap = r_->NewSnapshotRow(row, unique, "automated", "creating");
+  snap.attrs["_op_resource"] = row.resource_id;
+  return snap;
+}
+
+Result<SnapshotRow> Registry::Locked::NewManualSnapshot(const InstanceRow& row, const char* param,
+                                                       const std::string& identifier,
+                                                       const nlohmann::json& tags) const {
+  LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier(param, identifier, 255));
+  const std::string id = ToLower(identifier);
+  if (SnapshotIdentifierTaken(id)) {
+    return Status::Error(AwsError::kDBSnapshotAlreadyExists,
+                         "Cannot create the snapshot because a snapshot with the identifier " + id +
+                             " already exists.");
+  }
+  int manual = 0;
+  for (const auto& [sid, snap] : r_->snapshots_) manual += snap.type == "manual";
+  if (manual >= kManualSnapshotQuota) {
+    return Status::Error(AwsError::kSnapshotQuotaExceeded,
+                         "Cannot create more than " + std::to_string(kManualSnapshotQuota) +
+                             " manual snapshots");
+  }
+  SnapshotRow snap = r_->NewSnapshotRow(row, id, "manual", "creating");
+  snap.attrs["_op_resource"] = row.resource_id;
+  nlohmann::json list = tags.is_array() ? tags : nlohmann::json::array();
+  if (list.empty() && row.attrs.value("CopyTagsToSnapshot", false)) {
+    list = row.attrs.value("TagList", nlohmann::json::array());
+  }
+  snap.attrs["TagList"] = list;
+  return snap;
+}
+
+std::vector<const InstanceRow*> Registry::Locked::ReplicasOf(
+    const std::string& source_resource_id) const {
+  std::vector<const InstanceRow*> out;
+  for (const auto& [rid, row] : r_->instances_) {
+    if (ReplicaSource(row) == source_resource_id) out.push_back(&row);
+  }
+  return out;
+}
+
+int Registry::Locked::ReplicaDepth(const InstanceRow& row) const {
+  int depth = 0;
+  const InstanceRow* at = &row;
+  while (depth < 16) {
+    auto src = ReplicaSource(*at);
+    if (!src) break;
+    ++depth;
+    auto it = r_->instances_.find(*src);
+    if (it == r_->instances_.end()) break;
+    at = &it->second;
+  }
+  return depth;
+}
+
+std::shared_ptr<const nlohmann::json> Registry::Locked::Rendered(
+    const std::string& resource_id) const {
+  auto it = r_->rendered_.find(resource_id);
+  return it == r_->rendered_.end() ? nullptr : it->second;
+}
+
+std::optional<RestoreWindow> Registry::Locked::Window(const std::string& dbi_resource_id) const {
+  auto it = r_->restorable_.find(dbi_resource_id);
+  if (it == r_->restorable_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<InstanceRow> Registry::GetInstance(const std::string& resource_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = instances_.find(resource_id);
+  if (it == instances_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<SnapshotRow> Registry::GetSnapshot(const std::string& snapshot_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = snapshots_.find(snapshot_id);
+  if (it == snapshots_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<InstanceRow> Registry::Instances() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<InstanceRow> out;
+  for (const auto& [rid, row] : instances_) out.push_back(row);
+  return out;
+}
+
+std::vector<InstanceRow> Registry::IdleInstances() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<InstanceRow> out;
+  for (const auto& [rid, row] : instances_) {
+    if (!active_ops_.count(rid)) out.push_back(row);
+  }
+  return out;
+}
+
+bool Registry::Busy(const std::string& resource_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return active_ops_.count(resource_id) > 0;
+}
+
+std::vector<InstanceRow> Registry::ReplicasOf(const std::string& source_resource_id) {
+  Locked view = Lock();
+  std::vector<InstanceRow> out;
+  for (const InstanceRow* row : view.ReplicasOf(source_resource_id)) out.push_back(*row);
+  return out;
+}
+
+bool Registry::ResourceExists(const std::string& resource_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return instances_.count(resource_id) > 0 || snapshots_.count(resource_id) > 0;
+}
+
+std::vector<SnapshotRow> Registry::AutomatedSnapshotsOf(const std::string& dbi_resource_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<SnapshotRow> out;
+  for (const auto& [id, snap] : snapshots_) {
+    if (snap.type == "automated" && snap.dbi_resource_id == dbi_resource_id) out.push_back(snap);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SnapshotRow& a, const SnapshotRow& b) { return a.created_ms < b.created_ms; });
+  return out;
+}
+
+std::optional<RestoreWindow> Registry::Window(const std::string& dbi_resource_id) {
+  return Lock().Window(dbi_resource_id);
+}
+
+// --- restore windows ------------------------------------------------------------------------
+
+void Registry::RefreshRestoreWindowLocked(const std::string& dbi_resource_id) {
+  int64_t earliest = 0, newest_base = 0;
+  for (const auto& [id, snap] : snapshots_) {
+    if (snap.type != "automated" || snap.dbi_resource_id != dbi_resource_id ||
+        snap.status != "available") {
+      continue;
+    }
+    int64_t consistent = snap.attrs.value("_consistent_ms", snap.created_ms);
+    if (earliest == 0 || consistent < earliest) earliest = consistent;
+    newest_base = std::max(newest_base, consistent);
+  }
+  if (earliest == 0) {
+    restorable_.erase(dbi_resource_id);
+  } else {
+    int64_t& live = restorable_until_[dbi_resource_id];
+    live = std::max(live, backup_files::ReadRestorableUntil(layout_.ArchiveDir(dbi_resource_id))
+                              .value_or(0));
+    restorable_[dbi_resource_id] = {earliest, std::max(newest_base, live)};
+  }
+  auto it = instances_.find(dbi_resource_id);
+  if (it != instances_.end()) {
+    Locked view(*this, Locked::Borrowed{});
+    rendered_[dbi_resource_id] =
+        std::make_shared<const nlohmann::json>(view.RenderInstance(it->second));
+  }
+}
+
+void Registry::AdvanceRestorableUntil(const std::string& resource_id, int64_t until_ms,
+                                      bool persist) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  int64_t& current = restorable_until_[resource_id];
+  if (until_ms <= current) return;
+  current = until_ms;
+  if (persist) backup_files::WriteRestorableUntil(layout_.ArchiveDir(resource_id), until_ms);
+  RefreshRestoreWindowLocked(resource_id);
+}
+
+void Registry::RestorableUntilChanged(const std::string& resource_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  restorable_until_.erase(resource_id);  // the file is newer
+  RefreshRestoreWindowLocked(resource_id);
+}
+
+void Registry::RerenderRelativesLocked(const std::set<std::string>& changed,
+                                       const std::set<std::string>& old_sources) {
+  std::set<std::string> relatives = old_sources;
+  for (const auto& [rid, row] : instances_) {
+    const std::string source = ReplicaSource(row).value_or("");
+    if (changed.count(rid) && !source.empty()) relatives.insert(source);
+    if (!changed.count(rid) && changed.count(source)) relatives.insert(rid);
+  }
+  Locked view(*this, Locked::Borrowed{});
+  for (const auto& rid : relatives) {
+    auto it = instances_.find(rid);
+    if (it != instances_.end()) {
+      rendered_[rid] = std::make_shared<const nlohmann::json>(view.RenderInstance(it->second));
+    }
+  }
+}
+
+// --- ARNs, events, rendering -----------------------------------------------------------------
+
+std::string Registry::InstanceArn(const std::string& identifier) const {
+  return "arn:aws:rds:" + config_.region + ":" + config_.account_id + ":db:" + identifier;
+}
+
+std::string Registry::SnapshotArn(const std::string& identifier) const {
+  return "arn:aws:rds:" + config_.region + ":" + config_.account_id + ":snapshot:" + identifier;
+}
+
+EventRow Registry::MakeEvent(const InstanceRow& row, const EventSpec& spec,
+                             const std::string& message_override) const {
+  return MakeEventFor("db-instance", row.identifier, InstanceArn(row.identifier), spec,
+                      message_override);
+}
+
+EventRow Registry::MakeSnapshotEvent(const SnapshotRow& snap, const EventSpec& spec,
+                                     const std::string& message_override) const {
+  return MakeEventFor("db-snapshot", snap.identifier, SnapshotArn(snap.identifier), spec,
+                      message_override);
+}
+
+EventRow Registry::MakeEventFor(const std::string& source_type, const std::string& identifier,
+                                const std::string& arn, const EventSpec& spec,
+                                const std::string& message_override) const {
+  EventRow e;
+  e.date_ms = NowMs();
+  e.source_type = source_type;
+  e.source_identifier = identifier;
+  e.source_arn = arn;
+  e.event_id = spec.id;
+  e.message = message_override.empty() ? spec.message : message_override;
+  e.categories = {spec.category};
+  return e;
+}
+
+SnapshotRow Registry::NewSnapshotRow(const InstanceRow& row, const std::string& identifier,
+                                     const std::string& type, const std::string& status) const {
+  SnapshotRow snap;
+  snap.id = NewSnapshotId();
+  snap.identifier = identifier;
+  snap.type = type;
+  snap.status = status;
+  snap.dbi_resource_id = row.resource_id;
+  snap.created_ms = NowMs();
+  nlohmann::json& a = snap.attrs;
+  a = nlohmann::json::object();
+  a["DBInstanceIdentifier"] = row.identifier;
+  a["PercentProgress"] = 0;
+  // What a restore needs to rebuild the instance: its fields and its master password verifier.
+  a["_instance"] = row.attrs;
+  a["_password_verifier"] = row.password_verifier;
+  a["_instance_port"] = row.port;
+  a["_instance_created_ms"] = row.created_ms;
+  return snap;
+}
+
+}  // namespace localrds

@@ -1,0 +1,200 @@
+// Registry: the in-memory view of the catalog, and the one place it changes.
+//
+// It holds every instance, snapshot and retained backup, the operation running for each
+// resource, the identifiers running renames reserve, the restorable window of every instance's
+// automated backups, and the rendered DBInstance of every instance (so that a describe copies
+// nothing). Commit writes a Mutation in one catalog transaction, then applies it to the view
+// and re-renders what it changed (an instance, and the sources and replicas that show it).
+//
+// Thread-safety: one mutex guards all of it. A caller that checks and then changes (an action:
+// "is it idle? then start an operation") holds a Registry::Locked for the whole time; the plain
+// getters lock by themselves. While holding it, code only touches the view, renders, writes the
+// catalog (SQLite) and the small restorable-until file, submits operations and takes leaf locks
+// (the lock order is in emulator/service/control_plane.h); it never calls the PostgreSQL runtime
+// and never waits for an operation. The catalog and the layout are borrowed and must outlive
+// the registry.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "emulator/core/events.h"
+#include "storage/catalog.h"
+#include "storage/layout.h"
+
+namespace localrds {
+
+//! A set of changes committed in one catalog transaction and then applied to the view.
+struct Mutation {
+  std::vector<InstanceRow> put;
+  std::vector<std::string> remove;  //!< resource ids
+  std::vector<EventRow> events;
+  std::vector<SnapshotRow> put_snapshots;
+  std::vector<std::string> remove_snapshots;  //!< snapshot ids
+  std::vector<RetainedBackupRow> put_retained;
+  std::vector<std::string> remove_retained;  //!< resource ids
+  std::optional<OperationRow> new_operation;
+  struct OpUpdate {
+    int64_t id;
+    int step;
+    std::string state;
+    std::string error;
+  };
+  std::optional<OpUpdate> op_update;
+};
+
+//! What ARNs, endpoints and events need to know of where localrds runs.
+struct RegistryConfig {
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string endpoint_address = "127.0.0.1";  //!< Endpoint.Address reported to clients
+};
+
+//! (EarliestRestorableTime, LatestRestorableTime) of an instance's automated backups, in ms.
+using RestoreWindow = std::pair<int64_t, int64_t>;
+
+class Registry {
+ public:
+  //! Loads every row of `catalog`.
+  Registry(Catalog& catalog, const Layout& layout, RegistryConfig config);
+
+  //! The view while the registry's mutex is held (see the header comment). Move-only; the lock
+  //! is released when it goes out of scope.
+  class Locked {
+   public:
+    std::map<std::string, InstanceRow>& instances() { return r_->instances_; }
+    std::map<std::string, SnapshotRow>& snapshots() { return r_->snapshots_; }
+    std::map<std::string, RetainedBackupRow>& retained() { return r_->retained_; }
+    //! resource id → the operation running for it.
+    std::map<std::string, int64_t>& active_ops() { return r_->active_ops_; }
+    //! resource id → the identifier a running rename will give it (reserved until it ends).
+    std::map<std::string, std::string>& pending_renames() { return r_->pending_renames_; }
+
+    //! Writes `m` in one catalog transaction and applies it; the id of a new operation goes to
+    //! `new_op_id` (and `m.new_operation->id`).
+    Status Commit(Mutation& m, int64_t* new_op_id = nullptr);
+    //! Forgets everything (the catalog was emptied: a reset).
+    void Clear();
+    //! A live instance by identifier (case-insensitive); DBInstanceNotFound otherwise.
+    Result<InstanceRow> Find(const std::string& identifier) const;
+    //! True when an instance has `identifier`, or a running rename is taking it.
+    bool IdentifierTaken(const std::string& identifier) const;
+    //! InvalidDBInstanceState while an operation runs for the instance.
+    Status CheckIdle(const InstanceRow& row) const;
+    //! A snapshot by identifier or ARN (case-insensitive); DBSnapshotNotFound otherwise.
+    Result<SnapshotRow> FindSnapshot(const std::string& identifier) const;
+    bool SnapshotIdentifierTaken(const std::string& identifier) const;
+    //! A new automated snapshot row (status "creating") of `row`, named
+    //! rds:<id>-YYYY-MM-DD-HH-MM (with a suffix when that is taken).
+    SnapshotRow NewAutomatedSnapshot(const InstanceRow& row) const;
+    //! Validates a manual snapshot identifier (`param` names it in errors), checks it is free
+    //! and within the quota, and returns a new "creating" snapshot row of `row`.
+    Result<SnapshotRow> NewManualSnapshot(const InstanceRow& row, const char* param,
+                                          const std::string& identifier,
+                                          const nlohmann::json& tags) const;
+    //! The read replicas whose source is `source_resource_id`, in resource id order.
+    std::vector<const InstanceRow*> ReplicasOf(const std::string& source_resource_id) const;
+    //! How many replicas stand between `row` and a writable primary (0 for a primary).
+    int ReplicaDepth(const InstanceRow& row) const;
+    //! The DBInstance shape of `row` as it is now (replication from the live rows).
+    nlohmann::json RenderInstance(const InstanceRow& row) const;
+    //! Every instance's rendering, by resource id.
+    const std::map<std::string, std::shared_ptr<const nlohmann::json>>& rendered() const {
+      return r_->rendered_;
+    }
+    //! The rendering Commit keeps for an instance (null when there is none).
+    std::shared_ptr<const nlohmann::json> Rendered(const std::string& resource_id) const;
+    //! The DBInstanceAutomatedBackup shape of `row`'s automated backups.
+    nlohmann::json RenderAutomatedBackup(const InstanceRow& row, const std::string& status) const;
+    std::optional<RestoreWindow> Window(const std::string& dbi_resource_id) const;
+
+   private:
+    friend class Registry;
+    explicit Locked(Registry& r) : r_(&r), lock_(r.mutex_) {}
+    //! A view for the registry's own code that already holds the mutex (does not unlock).
+    struct Borrowed {};
+    Locked(Registry& r, Borrowed) : r_(&r) {}
+    Registry* r_;
+    std::unique_lock<std::mutex> lock_;
+  };
+  Locked Lock() { return Locked(*this); }
+
+  // Each of these takes the lock.
+  Status Commit(Mutation m);
+  std::optional<InstanceRow> GetInstance(const std::string& resource_id);
+  std::optional<SnapshotRow> GetSnapshot(const std::string& snapshot_id);
+  //! Every instance, copied.
+  std::vector<InstanceRow> Instances();
+  //! The instances no operation runs for, copied.
+  std::vector<InstanceRow> IdleInstances();
+  //! True while an operation runs for the resource.
+  bool Busy(const std::string& resource_id);
+  std::vector<InstanceRow> ReplicasOf(const std::string& source_resource_id);
+  //! True when an instance or a snapshot has this resource id.
+  bool ResourceExists(const std::string& resource_id);
+  //! The automated snapshots of an instance (live or deleted), oldest first.
+  std::vector<SnapshotRow> AutomatedSnapshotsOf(const std::string& dbi_resource_id);
+  std::optional<RestoreWindow> Window(const std::string& dbi_resource_id);
+  //! Moves LatestRestorableTime forward (never back); `persist` also writes the archive's file.
+  void AdvanceRestorableUntil(const std::string& resource_id, int64_t until_ms, bool persist);
+  //! Re-reads an archive's restorable-until file (written by a clean stop) into the window.
+  void RestorableUntilChanged(const std::string& resource_id);
+
+  // No lock: ARNs and events only need the configuration.
+  const RegistryConfig& config() const { return config_; }
+  std::string InstanceArn(const std::string& identifier) const;
+  std::string SnapshotArn(const std::string& identifier) const;
+  EventRow MakeEvent(const InstanceRow& row, const EventSpec& spec,
+                     const std::string& message_override = "") const;
+  EventRow MakeSnapshotEvent(const SnapshotRow& snap, const EventSpec& spec,
+                             const std::string& message_override = "") const;
+  //! The DBSnapshot shape of `row`.
+  nlohmann::json RenderSnapshot(const SnapshotRow& row) const;
+  //! A snapshot row in `status` describing `row` (the instance it is taken from).
+  SnapshotRow NewSnapshotRow(const InstanceRow& row, const std::string& identifier,
+                             const std::string& type, const std::string& status) const;
+
+ private:
+  //! Recomputes an instance's restorable window and re-renders it (after backups change).
+  void RefreshRestoreWindowLocked(const std::string& dbi_resource_id);
+  //! Re-renders the instances whose rendering shows one of `changed` (as source or replica);
+  //! `old_sources` are sources they had before the commit.
+  void RerenderRelativesLocked(const std::set<std::string>& changed,
+                               const std::set<std::string>& old_sources);
+  EventRow MakeEventFor(const std::string& source_type, const std::string& identifier,
+                        const std::string& arn, const EventSpec& spec,
+                        const std::string& message_override) const;
+
+  Catalog& catalog_;
+  const Layout& layout_;
+  const RegistryConfig config_;
+
+  std::mutex mutex_;  //!< guards every field below (and orders catalog writes)
+  std::map<std::string, InstanceRow> instances_;         //!< by resource id
+  std::map<std::string, SnapshotRow> snapshots_;         //!< by snapshot id
+  std::map<std::string, RetainedBackupRow> retained_;    //!< by the deleted instance's resource id
+  std::map<std::string, int64_t> active_ops_;            //!< resource id → running operation
+  std::map<std::string, std::string> pending_renames_;   //!< resource id → its new identifier
+  //! RenderInstance of every instance, refreshed whenever it is committed.
+  std::map<std::string, std::shared_ptr<const nlohmann::json>> rendered_;
+  std::map<std::string, RestoreWindow> restorable_;      //!< by DbiResourceId
+  //! Newest time every commit of an instance is archived by (ms), also kept in its archive.
+  std::map<std::string, int64_t> restorable_until_;
+};
+
+//! A new DbiResourceId ("db-" and 26 random base32 characters): names an instance's directories.
+std::string NewResourceId();
+//! A new snapshot id ("snap-<ms>-<n>"): immutable, unique in this process, names the directory.
+std::string NewSnapshotId();
+
+}  // namespace localrds

@@ -1,0 +1,131 @@
+// The Registry's renderings: the DBInstance, DBSnapshot and DBInstanceAutomatedBackup shapes, as
+// DescribeDBInstances, DescribeDBSnapshots and DescribeDBInstanceAutomatedBackups return them.
+#include "common/time_util.h"
+#include "emulator/core/instance_state.h"
+#include "emulator/core/request.h"
+#include "emulator/state/registry.h"
+
+namespace localrds {
+
+nlohmann::json Registry::Locked::RenderInstance(const InstanceRow& row) const {
+  nlohmann::json j = nlohmann::json::object();
+  for (auto& [k, v] : row.attrs.items()) {
+    if (!k.empty() && k[0] != '_') j[k] = v;  // localrds' own bookkeeping (instance_state.h)
+  }
+  j["DBInstanceIdentifier"] = row.identifier;
+  j["DBInstanceStatus"] = ToString(row.status);
+  j["DbiResourceId"] = row.resource_id;
+  j["DBInstanceArn"] = r_->InstanceArn(row.identifier);
+  j["InstanceCreateTime"] = FormatIso8601(row.created_ms);
+  if (row.status != DbStatus::kCreating) {
+    j["Endpoint"] = {{"Address", r_->config_.endpoint_address},
+                     {"Port", row.port},
+                     {"HostedZoneId", "Z2R2ITUGPM61AM"}};
+  }
+  if (!j.contains("TagList")) j["TagList"] = nlohmann::json::array();
+  // Replication, as both sides see it now (renames included): read from the live rows.
+  if (auto source = ReplicaSource(row)) {
+    auto it = r_->instances_.find(*source);
+    if (it != r_->instances_.end()) {
+      j["ReadReplicaSourceDBInstanceIdentifier"] = it->second.identifier;
+    }
+  }
+  nlohmann::json replicas = nlohmann::json::array();
+  for (const InstanceRow* replica : ReplicasOf(row.resource_id)) {
+    replicas.push_back(replica->identifier);
+  }
+  j["ReadReplicaDBInstanceIdentifiers"] = std::move(replicas);
+  auto window = r_->restorable_.find(row.resource_id);
+  if (window != r_->restorable_.end() && row.attrs.value("BackupRetentionPeriod", 0) > 0) {
+    j["LatestRestorableTime"] = FormatIso8601(window->second.second);
+  }
+  return j;
+}
+
+nlohmann::json Registry::RenderSnapshot(const SnapshotRow& s) const {
+  const nlohmann::json& inst =
+      s.attrs.contains("_instance") ? s.attrs["_instance"] : nlohmann::json::object();
+  const std::string& region = config_.region;
+  const std::string version = inst.value("EngineVersion", "15");
+  nlohmann::json j = nlohmann::json::object();
+  j["DBSnapshotIdentifier"] = s.identifier;
+  j["DBInstanceIdentifier"] = s.attrs.value("DBInstanceIdentifier", "");
+  j["SnapshotCreateTime"] = FormatIso8601(s.created_ms);
+  j["Engine"] = inst.value("Engine", "postgres");
+  j["AllocatedStorage"] = s.attrs.value("AllocatedStorage", inst.value("AllocatedStorage", 20));
+  j["Status"] = s.status;
+  j["Port"] = s.attrs.value("_instance_port", 5432);
+  j["AvailabilityZone"] = inst.value("AvailabilityZone", region + "a");
+  j["VpcId"] = "vpc-00000000";
+  j["InstanceCreateTime"] = FormatIso8601(s.attrs.value("_instance_created_ms", s.created_ms));
+  j["MasterUsername"] = inst.value("MasterUsername", "");
+  j["EngineVersion"] = inst.value("EngineVersion", "");
+  j["LicenseModel"] = "postgresql-license";
+  j["SnapshotType"] = s.type;
+  if (inst.contains("Iops")) j["Iops"] = inst["Iops"];
+  j["OptionGroupName"] = "default:postgres-" + version.substr(0, version.find('.'));
+  j["PercentProgress"] = s.attrs.value("PercentProgress", 0);
+  if (s.attrs.contains("SourceDBSnapshotIdentifier")) {
+    j["SourceDBSnapshotIdentifier"] = s.attrs["SourceDBSnapshotIdentifier"];
+    j["SourceRegion"] = region;
+  }
+  j["StorageType"] = inst.value("StorageType", "gp2");
+  j["Encrypted"] = inst.value("StorageEncrypted", false);
+  j["DBSnapshotArn"] = SnapshotArn(s.identifier);
+  j["IAMDatabaseAuthenticationEnabled"] = inst.value("IAMDatabaseAuthenticationEnabled", false);
+  j["ProcessorFeatures"] = nlohmann::json::array();
+  j["DbiResourceId"] = s.dbi_resource_id;
+  j["TagList"] = s.attrs.value("TagList", nlohmann::json::array());
+  j["OriginalSnapshotCreateTime"] =
+      FormatIso8601(s.attrs.value("_original_created_ms", s.created_ms));
+  j["SnapshotDatabaseTime"] = FormatIso8601(s.attrs.value("_consistent_ms", s.created_ms));
+  j["SnapshotTarget"] = "region";
+  j["StorageThroughput"] = inst.value("StorageThroughput", 0);
+  j["DedicatedLogVolume"] = false;
+  j["MultiTenant"] = false;
+  return j;
+}
+
+nlohmann::json Registry::Locked::RenderAutomatedBackup(const InstanceRow& row,
+                                                       const std::string& status) const {
+  const nlohmann::json& a = row.attrs;
+  const RegistryConfig& config = r_->config_;
+  const std::string ab_id = "ab-" + ToLower(row.resource_id.substr(3));
+  nlohmann::json j = nlohmann::json::object();
+  j["DBInstanceArn"] = r_->InstanceArn(row.identifier);
+  j["DbiResourceId"] = row.resource_id;
+  j["Region"] = config.region;
+  j["DBInstanceIdentifier"] = row.identifier;
+  auto window = r_->restorable_.find(row.resource_id);
+  if (window != r_->restorable_.end()) {
+    j["RestoreWindow"] = {{"EarliestTime", FormatIso8601(window->second.first)},
+                          {"LatestTime", FormatIso8601(window->second.second)}};
+  } else {
+    j["RestoreWindow"] = nlohmann::json::object();
+  }
+  j["AllocatedStorage"] = a.value("AllocatedStorage", 20);
+  j["Status"] = status;
+  j["Port"] = row.port;
+  j["AvailabilityZone"] = a.value("AvailabilityZone", "");
+  j["VpcId"] = "vpc-00000000";
+  j["InstanceCreateTime"] = FormatIso8601(row.created_ms);
+  j["MasterUsername"] = a.value("MasterUsername", "");
+  j["Engine"] = "postgres";
+  j["EngineVersion"] = a.value("EngineVersion", "");
+  j["LicenseModel"] = "postgresql-license";
+  j["Encrypted"] = a.value("StorageEncrypted", false);
+  j["StorageType"] = a.value("StorageType", "gp2");
+  j["IAMDatabaseAuthenticationEnabled"] = a.value("IAMDatabaseAuthenticationEnabled", false);
+  j["BackupRetentionPeriod"] = a.value("BackupRetentionPeriod", 0);
+  j["PreferredBackupWindow"] = a.value("PreferredBackupWindow", "");
+  j["DBInstanceAutomatedBackupsArn"] =
+      "arn:aws:rds:" + config.region + ":" + config.account_id + ":auto-backup:" + ab_id;
+  j["DBInstanceAutomatedBackupsReplications"] = nlohmann::json::array();
+  j["BackupTarget"] = "region";
+  j["StorageThroughput"] = a.value("StorageThroughput", 0);
+  j["MultiTenant"] = false;
+  j["DedicatedLogVolume"] = false;
+  return j;
+}
+
+}  // namespace localrds

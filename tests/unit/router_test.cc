@@ -1,0 +1,234 @@
+// The Router over a fake RdsService: routing of actions and controls, the request guard and the
+// signature checks, and RDS's error envelope, with no PostgreSQL and no sockets.
+#include "api/router.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <map>
+#include <optional>
+
+#include "common/log.h"
+
+namespace localrds {
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+const char* kSigV4 =
+    "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/rds/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=0000";
+
+class FakeService : public RdsService {
+ public:
+  bool Implements(const std::string& action) const override { return results.count(action); }
+  Result<Accepted> Call(const std::string& action, const json& req) override {
+    calls.push_back({action, req});
+    return results.at(action);
+  }
+  Result<InstancePage> ListDBInstances(const json& req) override {
+    calls.push_back({"DescribeDBInstances", req});
+    InstancePage page;
+    page.instances.push_back(std::make_shared<const json>(
+        json{{"DBInstanceIdentifier", "one"}, {"DBInstanceStatus", "available"}}));
+    return page;
+  }
+  void WhenOperationDone(int64_t operation_id, std::function<void()> cb) override {
+    waited.push_back(operation_id);
+    cb();
+  }
+  json Health() override { return {{"status", "running"}}; }
+  json EventsWithIds(int limit) override { return json::array(); }
+  void ResetAsync(std::function<void(Status)> done) override {
+    ++resets;
+    done(Status::Ok());
+  }
+  void CrashInstanceAsync(const std::string& id, std::function<void(Status)> done) override {
+    done(Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + id + " not found."));
+  }
+  void FreezeInstanceAsync(const std::string& id, bool freeze,
+                           std::function<void(Status)> done) override {
+    done(Status::Ok());
+  }
+  Result<json> InstanceDetails(const std::string& id) override {
+    return json{{"DBInstanceIdentifier", id}};
+  }
+  Result<Accepted> BackupNow(const std::string& id) override {
+    return Accepted{{{"DBInstanceStatus", "backing-up"}}, 7};
+  }
+
+  std::map<std::string, Result<Accepted>> results;
+  std::vector<std::pair<std::string, json>> calls;
+  std::vector<int64_t> waited;
+  int resets = 0;
+};
+
+class RouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override { LogLine::SetQuiet(true); }
+  void TearDown() override { LogLine::SetQuiet(false); }
+
+  HttpResponse Send(http::verb method, const std::string& target, const std::string& body,
+                    std::vector<std::pair<std::string, std::string>> headers) {
+    HttpRequest req{method, target, 11};
+    req.set(http::field::host, "127.0.0.1:4566");
+    for (auto& [k, v] : headers) {
+      if (v.empty()) {
+        req.erase(k);
+      } else {
+        req.set(k, v);
+      }
+    }
+    req.body() = body;
+    req.prepare_payload();
+    std::optional<HttpResponse> got;
+    router_.Handle(req, [&](HttpResponse res) { got = std::move(res); });
+    ioc_.poll();
+    EXPECT_TRUE(got.has_value()) << "no response";
+    return got ? *got : HttpResponse{};
+  }
+  HttpResponse Api(const std::string& body, const char* auth = kSigV4) {
+    return Send(http::verb::post, "/", body, {{"Authorization", auth ? auth : ""}});
+  }
+  //! The Code of an ErrorResponse body.
+  static std::string Code(const HttpResponse& res) {
+    const std::string& b = res.body();
+    auto start = b.find("<Code>"), end = b.find("</Code>");
+    return start == std::string::npos ? "" : b.substr(start + 6, end - start - 6);
+  }
+  static std::string Message(const HttpResponse& res) {
+    const std::string& b = res.body();
+    auto start = b.find("<Message>"), end = b.find("</Message>");
+    return start == std::string::npos ? "" : b.substr(start + 9, end - start - 9);
+  }
+
+  FakeService service_;
+  boost::asio::io_context ioc_;
+  Router router_{service_, ioc_, RequestGuard("127.0.0.1", {}), std::chrono::seconds(5)};
+};
+
+}  // namespace
+
+TEST_F(RouterTest, AnActionReachesItsServiceDecodedAndAnswersInTheQueryShape) {
+  service_.results.emplace("DescribeDBEngineVersions",
+                           Accepted{{{"DBEngineVersions", json::array()}}, 0});
+  HttpResponse res = Api("Action=DescribeDBEngineVersions&Version=2014-10-31&Engine=postgres");
+  EXPECT_EQ(res.result_int(), 200);
+  ASSERT_EQ(service_.calls.size(), 1u);
+  EXPECT_EQ(service_.calls[0].first, "DescribeDBEngineVersions");
+  EXPECT_EQ(service_.calls[0].second["Engine"], "postgres");
+  EXPECT_NE(res.body().find("<DescribeDBEngineVersionsResponse xmlns=\"http://rds.amazonaws.com/"
+                            "doc/2014-10-31/\"><DescribeDBEngineVersionsResult>"),
+            std::string::npos)
+      << res.body();
+  EXPECT_NE(res.body().find("<RequestId>" + std::string(res["x-amzn-RequestId"]) + "</RequestId>"),
+            std::string::npos);
+}
+
+TEST_F(RouterTest, DescribeDBInstancesTakesTheSharedRenderings) {
+  service_.results.emplace("DescribeDBInstances", Accepted{});  // answered by ListDBInstances
+  HttpResponse res = Api("Action=DescribeDBInstances&Version=2014-10-31");
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_NE(res.body().find("<DBInstanceIdentifier>one</DBInstanceIdentifier>"), std::string::npos)
+      << res.body();
+}
+
+TEST_F(RouterTest, AMutatingActionAnswersOnceItsOperationEnds) {
+  service_.results.emplace("RebootDBInstance",
+                           Accepted{{{"DBInstance", {{"DBInstanceStatus", "rebooting"}}}}, 42});
+  HttpResponse res = Api("Action=RebootDBInstance&Version=2014-10-31&DBInstanceIdentifier=a");
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(service_.waited, (std::vector<int64_t>{42}));
+  EXPECT_NE(res.body().find("<DBInstanceStatus>rebooting</DBInstanceStatus>"), std::string::npos);
+}
+
+TEST_F(RouterTest, ServiceErrorsGoOutInRdsEnvelopeWithTheirStatus) {
+  service_.results.emplace("DeleteDBInstance",
+                           Status::Error(AwsError::kDBInstanceNotFound, "DBInstance x not found."));
+  HttpResponse res = Api("Action=DeleteDBInstance&Version=2014-10-31&DBInstanceIdentifier=x");
+  EXPECT_EQ(res.result_int(), 404);
+  EXPECT_EQ(Code(res), "DBInstanceNotFound");
+  EXPECT_EQ(Message(res), "DBInstance x not found.");
+  EXPECT_NE(res.body().find("<ErrorResponse><Error><Type>Sender</Type>"), std::string::npos);
+}
+
+TEST_F(RouterTest, ActionsLocalrdsDoesNotKnowOrImplement) {
+  HttpResponse unknown = Api("Action=Nope&Version=2014-10-31");
+  EXPECT_EQ(unknown.result_int(), 400);
+  EXPECT_EQ(Code(unknown), "InvalidAction");
+  EXPECT_EQ(Message(unknown), "The action Nope is not valid for this web service.");
+  HttpResponse later = Api("Action=CreateDBCluster&Version=2014-10-31");
+  EXPECT_EQ(Code(later), "InvalidAction");
+  EXPECT_EQ(Message(later), "localrds does not implement the RDS action CreateDBCluster yet.");
+  HttpResponse missing = Api("Version=2014-10-31");
+  EXPECT_EQ(missing.result_int(), 400);
+  EXPECT_EQ(Code(missing), "MissingAction");
+  HttpResponse put = Send(http::verb::put, "/", "Action=DescribeDBInstances", {});
+  EXPECT_EQ(put.result_int(), 400);
+  EXPECT_EQ(Code(put), "InvalidAction");
+  EXPECT_TRUE(service_.calls.empty());
+}
+
+TEST_F(RouterTest, SignaturesAreCheckedBeforeAnything) {
+  service_.results.emplace("DeleteDBInstance", Accepted{{{"DBInstance", json::object()}}, 0});
+  service_.results.emplace("DescribeDBInstances", Accepted{});
+  HttpResponse unsigned_req = Api("Action=DeleteDBInstance&Version=2014-10-31", nullptr);
+  EXPECT_EQ(unsigned_req.result_int(), 403);
+  EXPECT_EQ(Code(unsigned_req), "MissingAuthenticationToken");
+  EXPECT_EQ(Message(unsigned_req), "Request is missing Authentication Token");
+  HttpResponse basic = Api("Action=DeleteDBInstance&Version=2014-10-31", "Basic dXNlcjpwYXNz");
+  EXPECT_EQ(basic.result_int(), 400);
+  EXPECT_EQ(Code(basic), "IncompleteSignature");
+  const std::string presign =
+      "&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20260101%2Fus-east-1%2Frds%2F"
+      "aws4_request&X-Amz-Signature=00";
+  HttpResponse presigned_delete =
+      Send(http::verb::get, "/?Action=DeleteDBInstance&Version=2014-10-31" + presign, "", {});
+  EXPECT_EQ(presigned_delete.result_int(), 403);
+  EXPECT_EQ(Code(presigned_delete), "AccessDenied");
+  EXPECT_TRUE(service_.calls.empty());
+  HttpResponse presigned_read =
+      Send(http::verb::get, "/?Action=DescribeDBInstances&Version=2014-10-31" + presign, "", {});
+  EXPECT_EQ(presigned_read.result_int(), 200);
+}
+
+TEST_F(RouterTest, WebPagesAreRefusedOnTheApiAndTheControls) {
+  HttpResponse rebinding = Send(http::verb::get, "/_localrds/health", "",
+                                {{"Host", "evil.example:4566"}, {"Sec-Fetch-Site", "same-origin"}});
+  EXPECT_EQ(rebinding.result_int(), 403);
+  EXPECT_EQ(Code(rebinding), "AccessDenied");
+  EXPECT_EQ(rebinding.body().find("running"), std::string::npos);
+  HttpResponse form = Send(http::verb::post, "/_localrds/reset", "",
+                           {{"Origin", "http://evil.example"}});
+  EXPECT_EQ(form.result_int(), 403);
+  EXPECT_EQ(service_.resets, 0);
+  HttpResponse api = Send(http::verb::post, "/", "Action=DescribeDBInstances&Version=2014-10-31",
+                          {{"Authorization", kSigV4}, {"Sec-Fetch-Site", "cross-site"}});
+  EXPECT_EQ(api.result_int(), 403);
+  EXPECT_EQ(Code(api), "AccessDenied");
+  EXPECT_TRUE(service_.calls.empty());
+}
+
+TEST_F(RouterTest, TheControls) {
+  HttpResponse health = Send(http::verb::get, "/_localrds/health", "", {});
+  EXPECT_EQ(health.result_int(), 200);
+  EXPECT_EQ(json::parse(health.body())["status"], "running");
+  HttpResponse reset = Send(http::verb::post, "/_localrds/reset", "", {});
+  EXPECT_EQ(reset.result_int(), 200);
+  EXPECT_EQ(service_.resets, 1);
+  HttpResponse crash = Send(http::verb::post, "/_localrds/instances/nope/crash", "", {});
+  EXPECT_EQ(crash.result_int(), 404);
+  EXPECT_EQ(json::parse(crash.body())["error"], "DBInstanceNotFound");
+  HttpResponse details = Send(http::verb::get, "/_localrds/instances/db1", "", {});
+  EXPECT_EQ(json::parse(details.body())["DBInstanceIdentifier"], "db1");
+  HttpResponse backup = Send(http::verb::post, "/_localrds/instances/db1/backup", "", {});
+  EXPECT_EQ(backup.result_int(), 202);
+  EXPECT_EQ(json::parse(backup.body())["status"], "backing-up");
+  // Changing things takes POST: a GET of a drill is no control.
+  HttpResponse get_reset = Send(http::verb::get, "/_localrds/reset", "", {});
+  EXPECT_EQ(get_reset.result_int(), 404);
+  EXPECT_EQ(service_.resets, 1);
+}
+
+}  // namespace localrds

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/poll.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/postgres/backup_files.h"
 #include "emulator/postgres/server_config.h"
@@ -219,27 +220,30 @@ Status InstanceServers::DropReplicationSlot(const InstanceRow& source, const std
     return Status::Ok();
   }
   // The walsender of a replica that just stopped holds the slot for a moment.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  auto backoff = std::chrono::milliseconds(10);
-  for (;;) {
-    auto state = runtime_.QueryValue(
-        spec, "postgres",
-        "SELECT coalesce((SELECT active::text FROM pg_replication_slots WHERE slot_name = " +
-            SqlLiteral(slot) + "), 'none')");
-    if (!state.ok()) return state.status();
-    if (*state == "none") return Status::Ok();
-    if (*state == "false") {
-      Status st = runtime_.ExecSql(spec, "postgres",
-                                   {"SELECT pg_drop_replication_slot(" + SqlLiteral(slot) + ")"});
-      if (st.ok()) return st;
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Status::Internal("replication slot " + slot + " on " + source.identifier +
-                              " is still in use");
-    }
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
+  Status result;
+  const bool done = PollUntil(
+      [&] {
+        auto state = runtime_.QueryValue(
+            spec, "postgres",
+            "SELECT coalesce((SELECT active::text FROM pg_replication_slots WHERE slot_name = " +
+                SqlLiteral(slot) + "), 'none')");
+        if (!state.ok()) {
+          result = state.status();
+          return true;
+        }
+        if (*state == "none") return true;
+        return *state == "false" &&
+               runtime_
+                   .ExecSql(spec, "postgres",
+                            {"SELECT pg_drop_replication_slot(" + SqlLiteral(slot) + ")"})
+                   .ok();
+      },
+      std::chrono::seconds(15), Backoff{std::chrono::milliseconds(10), std::chrono::milliseconds(500)});
+  if (!done) {
+    return Status::Internal("replication slot " + slot + " on " + source.identifier +
+                            " is still in use");
   }
+  return result;
 }
 
 void InstanceServers::DropStaleReplicationSlots(const InstanceRow& row) {

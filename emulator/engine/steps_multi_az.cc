@@ -32,6 +32,8 @@
 #include "emulator/engine/operation_steps.h"
 #include "emulator/postgres/backup_files.h"
 #include "emulator/postgres/sql.h"
+#include "emulator/postgres/wait.h"
+#include "common/poll.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -50,25 +52,6 @@ ServerSpec WhereItRuns(OpContext& c, ServerSpec spec) {
   return spec;
 }
 
-Status WaitOn(OpContext& c, const ServerSpec& spec, const std::string& sql, const std::string& want,
-              std::chrono::seconds timeout, const std::string& what) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto backoff = std::chrono::milliseconds(2);
-  std::string last;
-  for (;;) {
-    auto v = c.env.runtime.QueryValue(spec, "postgres", sql);
-    if (v.ok() && *v == want) return Status::Ok();
-    last = v.ok() ? *v : v.status().message();
-    if (!c.env.runtime.IsRunning(spec)) {
-      return Status::Internal("PostgreSQL stopped while waiting until " + what);
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Status::Internal("timed out waiting until " + what + " (last answer: " + last + ")");
-    }
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(20));
-  }
-}
 
 }  // namespace
 
@@ -107,7 +90,7 @@ Status BuildStandby(OpContext& c) {
     if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
   }
   LOCALRDS_RETURN_IF_ERROR(c.env.servers.EnsureStandbyRunning(c.instance));
-  LOCALRDS_RETURN_IF_ERROR(WaitOn(c, standby,
+  LOCALRDS_RETURN_IF_ERROR(WaitForAnswer(c.env.runtime, standby,
                                   "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), '')",
                                   "streaming", std::chrono::seconds(120),
                                   "the Multi-AZ standby streams from its primary"));
@@ -189,7 +172,7 @@ Status PromoteStandby(OpContext& c) {
     auto promoted = c.env.runtime.QueryValue(at, "postgres", "SELECT pg_promote(false)");
     if (!promoted.ok()) return promoted.status();
   }
-  return WaitOn(c, at, "SELECT pg_is_in_recovery()", "f", std::chrono::seconds(60),
+  return WaitForAnswer(c.env.runtime, at, "SELECT pg_is_in_recovery()", "f", std::chrono::seconds(60),
                 "the standby's promotion ends");
 }
 
@@ -201,16 +184,15 @@ Status ServeEndpoint(OpContext& c) {
   LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(c.instance));
   if (c.env.runtime.ServingPort(spec) != spec.port) {
     LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Stop(spec));
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    for (;;) {
-      Status st = c.env.runtime.Start(spec);
-      if (st.ok()) break;
-      if (st.message().find("Address already in use") == std::string::npos ||
-          std::chrono::steady_clock::now() > deadline) {
-        return st;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    // The old primary's port may still be held for a moment (a killed postmaster's socket).
+    Status st;
+    PollUntil(
+        [&] {
+          st = c.env.runtime.Start(spec);
+          return st.ok() || st.message().find("Address already in use") == std::string::npos;
+        },
+        std::chrono::seconds(30), Backoff{std::chrono::milliseconds(50), std::chrono::milliseconds(50)});
+    LOCALRDS_RETURN_IF_ERROR(st);
   } else {
     c.env.runtime.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"});
   }

@@ -14,13 +14,15 @@ std::string HbaRules(const std::string& listen) {
   // No trust: every server of the machine runs as the same OS user, so a rule that trusted the
   // socket would let one compromised server in as the superuser of every other. rdsadmin (the
   // superuser) logs in over the socket only, by peer authentication from the OS user localrds
-  // runs as (IdentMap); rdsrepladmin only replicates, over the socket, with its password;
+  // runs as (IdentMap), also to replicate (pg_basebackup by hand); rdsrepladmin only replicates,
+  // over the socket, with its password;
   // clients log in with a SCRAM password over TCP (and the socket). A server listening beyond
   // loopback (inside the localrds image, where published ports arrive from the container's
   // own network) takes them from anywhere.
   std::string out =
       "# Written by localrds at every start; edits are overwritten.\n"
       "local   all          rdsadmin              peer map=localrds\n"
+      "local   replication  rdsadmin              peer map=localrds\n"
       "local   replication  rdsrepladmin          scram-sha-256\n"
       "local   all          rdsrepladmin          reject\n"
       "local   replication  all                   reject\n"

@@ -122,21 +122,23 @@ Status LocalRuntime::Start(const ServerSpec& spec) {
       LOCALRDS_RETURN_IF_ERROR(ClaimStalePidFile(spec.pgdata, old));
     }
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  auto backoff = std::chrono::milliseconds(50);
-  for (;;) {
-    auto log_offset = fs::file_size(spec.log_file, ec);
-    if (ec) log_offset = 0;
-    Status st = StartOnce(spec);
-    if (st.ok()) return st;
-    std::string said = ReadFileFrom(spec.log_file, ec ? 0 : log_offset);
-    bool transient = said.find("already exists") != std::string::npos ||
-                     said.find("is still in use") != std::string::npos;
-    if (!transient || std::chrono::steady_clock::now() + backoff > deadline) return st;
-    LogLine("runtime") << spec.resource_id << ": the previous server is not gone yet; retrying";
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
-  }
+  Status st;
+  PollUntil(
+      [&] {
+        auto log_offset = fs::file_size(spec.log_file, ec);
+        if (ec) log_offset = 0;
+        st = StartOnce(spec);
+        if (st.ok()) return true;
+        const std::string said = ReadFileFrom(spec.log_file, ec ? 0 : log_offset);
+        const bool transient = said.find("already exists") != std::string::npos ||
+                               said.find("is still in use") != std::string::npos;
+        if (transient) {
+          LogLine("runtime") << spec.resource_id << ": the previous server is not gone yet; retrying";
+        }
+        return !transient;
+      },
+      std::chrono::seconds(20), Backoff{std::chrono::milliseconds(50), std::chrono::seconds(1)});
+  return st;
 }
 
 // The pid in postmaster.pid names another process now: pids are reused, quickly so after the

@@ -5,6 +5,8 @@
 // Reads /proc and sends signals; never throws while processes come and go. Thread-safe.
 #pragma once
 
+#include "common/poll.h"
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -60,14 +62,7 @@ std::optional<pid_t> HostPostmasterPid(const std::filesystem::path& pgdata);
 //! Polls `done` (every 0.5 ms at first, backing off to 5 ms) until it holds or `timeout` passes.
 template <class F>
 bool WaitUntil(F done, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto interval = std::chrono::microseconds(500);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(interval);
-    interval = std::min(interval * 2, std::chrono::microseconds(5000));
-  }
-  return true;
+  return PollUntil(done, timeout);
 }
 
 }  // namespace localrds

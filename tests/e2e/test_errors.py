@@ -411,13 +411,23 @@ class ErrorsTest(LocalrdsTestCase):
         status, body = self.h.control("GET", "/_localrds/nothing-here")
         self.assertEqual(status, 404)
 
-    def test_zz_server_is_healthy_after_everything(self):
-        # Runs last (unittest sorts by name): nothing above broke the server or the instances.
-        self.assertHealthy()
-        self.assertEqual(self.describe("err-stopped")["DBInstanceStatus"], "stopped")
-        self.assertEqual(self.describe("err-protected")["DBInstanceStatus"], "available")
-        self.assertEqual(set(self.instance_ids()), {"err", "err-stopped", "err-protected"})
-        self.assertTrue(self.h.alive())
+    @classmethod
+    def tearDownClass(cls):
+        # After every test, whatever their order: nothing they did broke the server or the
+        # instances (a failure here fails the suite as an error in tearDownClass).
+        try:
+            if cls.h is not None and cls.h.alive():
+                statuses = {i["DBInstanceIdentifier"]: i["DBInstanceStatus"]
+                            for i in cls.rds.describe_db_instances()["DBInstances"]}
+                expected = {"err": "available", "err-stopped": "stopped",
+                            "err-protected": "available"}
+                if cls.h.health()["status"] != "running" or statuses != expected:
+                    raise AssertionError("after the suite: health %r, instances %r (expected %r)"
+                                         % (cls.h.health(), statuses, expected))
+            elif cls.h is not None:
+                raise AssertionError("localrds died during the suite")
+        finally:
+            super().tearDownClass()
 
 
 class QuotaTest(LocalrdsTestCase):

@@ -55,6 +55,10 @@ std::string Quoted(std::string_view value, size_t max) {
   return out;
 }
 
+void LogIfFailed(const Status& st, const char* component, const std::string& what) {
+  if (!st.ok()) LogLine(component) << what << ": " << st.ToString();
+}
+
 void LogLine::SetQuiet(bool quiet) { g_quiet.store(quiet); }
 
 }  // namespace localrds

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
+
 namespace localrds {
 
 class LogLine {
@@ -27,6 +29,10 @@ class LogLine {
  private:
   std::ostringstream out_;
 };
+
+//! For what is done on a best effort (a reload, a stop during clean-up): a failure is logged under
+//! `component` as "<what>: <error>", never dropped silently.
+void LogIfFailed(const Status& st, const char* component, const std::string& what);
 
 //! A client-supplied value made safe for one log line: in double quotes, with quotes,
 //! backslashes, control characters (newline, ESC, ...) and bytes >= 0x7f escaped (\n, \x1b),

@@ -15,7 +15,9 @@
 
 namespace localrds {
 
-class Status {
+//! [[nodiscard]]: a Status that is dropped is an error nobody looked at; write `(void)` with a
+//! comment where dropping one is meant.
+class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
@@ -34,8 +36,9 @@ class Status {
   }
 
   bool ok() const { return !code_.has_value(); }
-  AwsError code() const { return *code_; }
-  const AwsErrorInfo& info() const { return Info(*code_); }
+  //! The error; on an OK status (a bug in the caller) InternalFailure, never undefined.
+  AwsError code() const { return code_.value_or(AwsError::kInternalFailure); }
+  const AwsErrorInfo& info() const { return Info(code()); }
   const std::string& message() const { return message_; }
   std::string ToString() const {
     return ok() ? std::string("OK") : std::string(info().code) + ": " + message_;
@@ -47,7 +50,7 @@ class Status {
 };
 
 template <class T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}   // NOLINT: implicit by design

@@ -169,7 +169,7 @@ Status Catalog::Migrate() {
       Status st = Exec(db_, kMigrations[v]);
       if (st.ok()) st = Exec(db_, ("PRAGMA user_version=" + std::to_string(v + 1)).c_str());
       if (!st.ok()) {
-        Exec(db_, "ROLLBACK");
+        (void)Exec(db_, "ROLLBACK");  // the error that made us roll back is what is reported
         return st;
       }
       LOCALRDS_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
@@ -189,11 +189,11 @@ Status Catalog::Transact(const std::function<Status(CatalogTxn&)>& fn) {
     st = Status::Internal(std::string("catalog transaction: ") + e.what());
   }
   if (!st.ok()) {
-    Exec(db_, "ROLLBACK");
+    (void)Exec(db_, "ROLLBACK");  // as above
     return st;
   }
   Status commit = Exec(db_, "COMMIT");
-  if (!commit.ok()) Exec(db_, "ROLLBACK");
+  if (!commit.ok()) (void)Exec(db_, "ROLLBACK");  // the COMMIT error is reported
   return commit;
 }
 

@@ -15,7 +15,7 @@ constexpr int64_t kSevenDaysMs = 7LL * 24 * 3600 * 1000;
 
 Status Reconciler::Recover() {
   layout_.CreateDirectories();
-  runtime_.PrepareDirectory(layout_.InstancesDir());
+  LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(layout_.InstancesDir()));
   // 1. Orphans: directories no catalog row owns (a crash of a reset, or a hand-made mess).
   std::set<std::string> known;
   for (const auto& row : registry_.Instances()) known.insert(row.resource_id);
@@ -27,7 +27,7 @@ Status Reconciler::Recover() {
     orphan.resource_id = name;
     for (const char* host : {"a", "b"}) {
       orphan.pgdata = layout_.HostPgData(name, host);
-      runtime_.Kill(orphan);
+      LogIfFailed(runtime_.Kill(orphan), "reconciler", "cannot kill the server of " + name);
     }
     Layout::RemoveTree(e.path(), layout_.TrashDir());
     LogLine("reconciler") << "removed orphan directory " << name;
@@ -113,7 +113,8 @@ Status Reconciler::Recover() {
                               << started.status().ToString();
       }
     } else if (row.desired_state == "stopped" && running) {
-      runtime_.Stop(servers_.Server(row));
+      LogIfFailed(runtime_.Stop(servers_.Server(row)), "reconciler",
+                  "cannot stop " + row.identifier);
       LogLine("reconciler") << "stopped " << row.identifier << ", which should not be running";
     } else if (running) {
       LogLine("reconciler") << "adopted the running server of " << row.identifier;

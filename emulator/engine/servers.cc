@@ -276,7 +276,8 @@ void InstanceServers::RefreshReplicaConnections(const std::string& source_resour
     if (!WriteServerConfig(replica).ok()) continue;
     const ServerSpec spec = Server(replica);
     if (runtime_.IsRunning(spec) && !runtime_.IsPaused(spec)) {
-      runtime_.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"});
+      LogIfFailed(runtime_.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"}), "replication",
+                  "cannot reload " + replica.identifier);
     }
   }
 }
@@ -302,7 +303,8 @@ Status InstanceServers::EnsureStandbyRunning(const InstanceRow& row) {
       LOCALRDS_RETURN_IF_ERROR(runtime_.Stop(spec));
       return runtime_.Start(spec);
     }
-    runtime_.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"});
+    LogIfFailed(runtime_.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"}), "multi-az",
+                "cannot reload the standby of " + row.identifier);
     return Status::Ok();
   }
   return runtime_.Start(spec);

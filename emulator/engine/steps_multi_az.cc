@@ -78,7 +78,7 @@ Status BuildStandby(OpContext& c) {
   const std::string slot = ReplicationSlotName(c.instance.resource_id);
   LOCALRDS_RETURN_IF_ERROR(c.env.servers.EnsureReplicationSlot(c.instance, slot));
   if (!fs::exists(standby.pgdata / "PG_VERSION")) {
-    c.env.runtime.Kill(standby);
+    LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Kill(standby));  // a half-built one's server
     fs::path tmp = standby.pgdata;
     tmp += ".tmp";
     std::error_code ec;
@@ -135,8 +135,9 @@ Status Fence(OpContext& c) {
   const ServerSpec old = c.Server();
   if (c.op.params.value("forced", false) && c.env.runtime.IsRunning(old) &&
       !c.env.runtime.IsPaused(old)) {
-    // A clean shutdown sends every WAL record to the standby before the server exits.
-    c.env.runtime.Stop(old);
+    // A clean shutdown sends every WAL record to the standby before the server exits; if it
+    // fails, the kill below fences it anyway.
+    LogIfFailed(c.env.runtime.Stop(old), "multi-az", "clean stop of " + c.instance.identifier);
     c.Event(rds_events::kShutdown);
   }
   LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Kill(old));  // works on a frozen server too
@@ -194,11 +195,13 @@ Status ServeEndpoint(OpContext& c) {
         std::chrono::seconds(30), Backoff{std::chrono::milliseconds(50), std::chrono::milliseconds(50)});
     LOCALRDS_RETURN_IF_ERROR(st);
   } else {
-    c.env.runtime.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"});
+    LOCALRDS_RETURN_IF_ERROR(c.env.runtime.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"}));
   }
   // Slots are not replicated: the read replicas' slots are made again on the new primary.
   for (const auto& replica : c.env.registry.ReplicasOf(c.instance.resource_id)) {
-    c.env.servers.EnsureReplicationSlot(c.instance, ReplicationSlotName(replica.resource_id));
+    LogIfFailed(
+        c.env.servers.EnsureReplicationSlot(c.instance, ReplicationSlotName(replica.resource_id)),
+        "multi-az", "the slot of " + replica.identifier + " on " + c.instance.identifier);
   }
   c.env.servers.RefreshReplicaConnections(c.instance.resource_id);
   InstanceRow row = c.instance;
@@ -237,7 +240,9 @@ void FailStandby(OpContext& c, const Status& why) {
   if (row.status == DbStatus::kRebooting || row.status == DbStatus::kModifying) row.status = DbStatus::kAvailable;
   c.Put(row);
   if (c.env.runtime.IsRunning(c.env.servers.Server(row)) && c.env.servers.WriteServerConfig(row).ok()) {
-    c.env.runtime.ExecSql(c.env.servers.Server(row), "postgres", {"SELECT pg_reload_conf()"});
+    LogIfFailed(c.env.runtime.ExecSql(c.env.servers.Server(row), "postgres",
+                                      {"SELECT pg_reload_conf()"}),
+                "multi-az", "cannot reload " + row.identifier);
   }
   c.Event(rds_events::kStandbyFailed,
           std::string(rds_events::kStandbyFailed.message) + " (" + why.message() + ")");

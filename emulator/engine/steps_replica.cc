@@ -71,7 +71,10 @@ Status WaitStreaming(OpContext& c) {
 void FailReplicaCreation(OpContext& c, const Status& why) {
   c.Event(rds_events::kReplicaCreationFailed,
           std::string(rds_events::kReplicaCreationFailed.message) + " " + why.message());
-  if (auto source = Source(c)) c.env.servers.DropReplicationSlot(*source, Slot(c));
+  if (auto source = Source(c)) {
+    LogIfFailed(c.env.servers.DropReplicationSlot(*source, Slot(c)), "replication",
+                "the slot of a failed replica on " + source->identifier);
+  }
   FailInstance(c, why);
 }
 

@@ -27,7 +27,7 @@ void ClusterPool::Start() {
   std::error_code ec;
   for (const auto& major : majors_) {
     fs::path dir = layout_.PoolDir(major);
-    runtime_.PrepareDirectory(dir);
+    LogIfFailed(runtime_.PrepareDirectory(dir), "pool", "cannot prepare " + dir.string());
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       if (e.path().filename().string().rfind("tmp-", 0) == 0) {
         Layout::RemoveTree(e.path(), layout_.TrashDir());

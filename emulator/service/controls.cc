@@ -87,8 +87,10 @@ void Controls::ResetAsync(std::function<void(Status)> done) {
       }
       if (result.ok()) {
         for (const auto& row : rows) {
-          runtime_.Stop(servers_.Server(row));
-          servers_.StopStandby(row);
+          LogIfFailed(runtime_.Stop(servers_.Server(row)), "control",
+                      "reset: cannot stop " + row.identifier);
+          LogIfFailed(servers_.StopStandby(row), "control",
+                      "reset: cannot stop the standby of " + row.identifier);
           Layout::RemoveTree(layout_.InstanceDir(row.resource_id), layout_.TrashDir());
         }
         backups_.RemoveBackupOrphans();

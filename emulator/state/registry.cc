@@ -353,7 +353,10 @@ void Registry::AdvanceRestorableUntil(const std::string& resource_id, int64_t un
   int64_t& current = restorable_until_[resource_id];
   if (until_ms <= current) return;
   current = until_ms;
-  if (persist) backup_files::WriteRestorableUntil(layout_.ArchiveDir(resource_id), until_ms);
+  if (persist) {
+    LogIfFailed(backup_files::WriteRestorableUntil(layout_.ArchiveDir(resource_id), until_ms), "wal",
+                "cannot record the restorable time of " + resource_id);
+  }
   RefreshRestoreWindowLocked(resource_id);
 }
 

@@ -52,7 +52,7 @@ class DockerRuntimeTest : public ::testing::Test {
   }
   void TearDown() override {
     if (runtime_) {
-      for (const auto& s : started_) runtime_->Kill(s);
+      for (const auto& s : started_) (void)runtime_->Kill(s);  // clean-up
       // Whatever a failing test left: every container of this data directory.
       auto ids = RunCommand(
           {"docker", "ps", "-aq", "--filter", "label=org.localrds.data-dir=" + dir_.string()});
@@ -60,7 +60,7 @@ class DockerRuntimeTest : public ::testing::Test {
         std::vector<std::string> rm = {"docker", "rm", "-f"};
         std::istringstream in(ids->output);
         for (std::string id; in >> id;) rm.push_back(id);
-        RunCommand(rm);
+        (void)RunCommand(rm);  // clean-up
       }
     }
     fs::remove_all(dir_);

@@ -47,7 +47,7 @@ class LocalRuntimeTest : public ::testing::Test {
         << "'\nshared_buffers = 16MB\nmax_connections = 20\n";
   }
   void TearDown() override {
-    runtime_->Kill(spec_);
+    (void)runtime_->Kill(spec_);  // clean-up
     fs::remove_all(dir_);
     fs::remove_all(layout_->SocketDir());
   }

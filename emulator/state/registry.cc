@@ -334,10 +334,17 @@ void Registry::RefreshRestoreWindowLocked(const std::string& dbi_resource_id) {
   if (earliest == 0) {
     restorable_.erase(dbi_resource_id);
   } else {
-    int64_t& live = restorable_until_[dbi_resource_id];
-    live = std::max(live, backup_files::ReadRestorableUntil(layout_.ArchiveDir(dbi_resource_id))
-                              .value_or(0));
-    restorable_[dbi_resource_id] = {earliest, std::max(newest_base, live)};
+    // The archive's restorable-until file is read once (or again after RestorableUntilChanged);
+    // from then on the WAL shipper keeps the value here, so commits do no file I/O.
+    auto live = restorable_until_.find(dbi_resource_id);
+    if (live == restorable_until_.end()) {
+      live = restorable_until_
+                 .emplace(dbi_resource_id,
+                          backup_files::ReadRestorableUntil(layout_.ArchiveDir(dbi_resource_id))
+                              .value_or(0))
+                 .first;
+    }
+    restorable_[dbi_resource_id] = {earliest, std::max(newest_base, live->second)};
   }
   auto it = instances_.find(dbi_resource_id);
   if (it != instances_.end()) {
@@ -349,20 +356,25 @@ void Registry::RefreshRestoreWindowLocked(const std::string& dbi_resource_id) {
 
 void Registry::AdvanceRestorableUntil(const std::string& resource_id, int64_t until_ms,
                                       bool persist) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  int64_t& current = restorable_until_[resource_id];
-  if (until_ms <= current) return;
-  current = until_ms;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    int64_t& current = restorable_until_[resource_id];
+    if (until_ms <= current) return;
+    current = until_ms;
+    RefreshRestoreWindowLocked(resource_id);
+  }
+  // Outside the lock (only the WAL shipper advances, one call at a time).
   if (persist) {
     LogIfFailed(backup_files::WriteRestorableUntil(layout_.ArchiveDir(resource_id), until_ms), "wal",
                 "cannot record the restorable time of " + resource_id);
   }
-  RefreshRestoreWindowLocked(resource_id);
 }
 
 void Registry::RestorableUntilChanged(const std::string& resource_id) {
+  const int64_t from_file =
+      backup_files::ReadRestorableUntil(layout_.ArchiveDir(resource_id)).value_or(0);
   std::lock_guard<std::mutex> lock(mutex_);
-  restorable_until_.erase(resource_id);  // the file is newer
+  restorable_until_[resource_id] = from_file;  // the file is newer
   RefreshRestoreWindowLocked(resource_id);
 }
 

@@ -190,7 +190,7 @@ Status ServeEndpoint(OpContext& c) {
     PollUntil(
         [&] {
           st = c.env.runtime.Start(spec);
-          return st.ok() || st.message().find("Address already in use") == std::string::npos;
+          return !PortInUse(st);
         },
         std::chrono::seconds(30), Backoff{std::chrono::milliseconds(50), std::chrono::milliseconds(50)});
     LOCALRDS_RETURN_IF_ERROR(st);

@@ -98,6 +98,12 @@ class PgRuntime {
   }
 };
 
+//! True when `start` (what Start returned) failed because the server's port is taken: the log
+//! tail it carries has PostgreSQL's own words for it. The one place that reads them.
+inline bool PortInUse(const Status& start) {
+  return !start.ok() && start.message().find("Address already in use") != std::string::npos;
+}
+
 //! The superuser every cluster is initialised with (as on RDS, it is not the master user). It
 //! logs in over the socket directory by peer authentication from localrds' own OS user only.
 inline constexpr const char* kSuperuser = "rdsadmin";

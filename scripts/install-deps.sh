@@ -18,7 +18,7 @@ PACKAGES=(
   curl
 )
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(libgtest-dev python3 python3-boto3 python3-botocore awscli chromium util-linux)
+  PACKAGES+=(libgtest-dev clang-format python3 python3-boto3 python3-botocore awscli chromium util-linux)
 fi
 
 missing=()

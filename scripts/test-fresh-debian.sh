@@ -9,13 +9,13 @@
 #      (no Docker engine in the container: the docker-labelled suites skip there, saying why)
 # and prints how long each step took. Exit status 0 only when everything passed.
 #
-# NOT run by CI (.ci/run): it takes long (about an hour on 2 cores: apt, a full build, every
-# suite). Run it by hand, as root, on a machine with a Docker engine (scripts/start-dockerd.sh)
-# and debootstrap, and a reachable Debian mirror:
+# NOT run by CI (.ci/run): it takes long (about 20 minutes on 2 cores: apt twice, two builds,
+# every suite; more when the machine is busy). Run it by hand, as root, on a machine with a
+# Docker engine (scripts/start-dockerd.sh), debootstrap, and a reachable Debian mirror:
 #
 #   scripts/test-fresh-debian.sh                 # the working tree's files (tracked + new, not
 #                                                # ignored: what a clone would have once committed)
-#   scripts/test-fresh-debian.sh --commit HEAD   # a clone of a commit instead
+#   scripts/test-fresh-debian.sh --commit HEAD   # a commit's files instead (what a clone has)
 #   scripts/test-fresh-debian.sh --rebuild-image # debootstrap again (else fresh-debian:12 is reused)
 #   scripts/test-fresh-debian.sh --shell         # then a shell in the container (kept afterwards)
 #   scripts/test-fresh-debian.sh --image-only    # only make the image
@@ -92,12 +92,8 @@ fi
 # 2. The repository, as a clone would have it: no build/, no ignored files.
 src="$WORK/localrds-src.tar"
 if [ -n "$commit" ]; then
-  rm -rf "$WORK/clone"
-  git clone -q "$repo" "$WORK/clone"
-  git -C "$WORK/clone" -c advice.detachedHead=false checkout -q "$(git rev-parse "$commit")"
-  git -C "$WORK/clone" archive --format=tar HEAD >"$src"
-  rm -rf "$WORK/clone"
-  echo "== source: clone of $commit ($(git rev-parse --short "$commit"))"
+  git archive --format=tar "$commit" >"$src"
+  echo "== source: commit $commit ($(git rev-parse --short "$commit"), $(tar -tf "$src" | grep -vc '/$') files)"
 else
   # (build directories other than the ignored build/ left out too)
   git ls-files -z --cached --others --exclude-standard |
@@ -143,7 +139,7 @@ done
 t1=$(stamp)
 if [ "$healthy" = 1 ]; then
   echo "   curl http://127.0.0.1:$PORT/_localrds/health (after $(dur "$t0" "$t1")):"
-  echo "   $(cat /tmp/health.json)"
+  echo "   $(tr -d '\n' </tmp/health.json | tr -s ' ')"
 else
   echo "   FAILED: localrds did not answer; scripts/run.sh's output:"; tail -40 /tmp/run.log
   fail=1

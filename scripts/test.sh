@@ -24,11 +24,16 @@ fi
 cd build
 rc=0
 ctest --output-on-failure -j2 "${label[@]}" || rc=$?
-# What was skipped, and why (the docker tests without an engine; nothing else should be).
-skipped=$(grep -hE "\.\.\. skipped '|^\[  SKIPPED \] [^ ]+\.[^ ]+" Testing/Temporary/LastTest.log \
-            2>/dev/null | sed -E 's/^[[:space:]]+//; s/ \([0-9]+ ms\)$//' | sort | uniq -c | sort -rn || true)
+# What was skipped, and why (the docker tests without an engine; nothing else should be):
+# unittest's "... skipped 'why'" lines, and GoogleTest's "[  SKIPPED ] Test (n ms)" with the
+# message printed after its "file:line: Skipped".
+skipped=$(awk '
+  /\.\.\. skipped \047/ { sub(/^[ \t]+/, ""); print; next }
+  /: Skipped$/ { getline why; next }
+  /^\[  SKIPPED \] [^ ]+ \([0-9]+ ms\)$/ { print $4 " ... skipped \047" why "\047"; why = "" }
+' Testing/Temporary/LastTest.log 2>/dev/null | sort || true)
 if [ -n "$skipped" ]; then
-  echo "test.sh: skipped tests (count, test, reason):"
+  echo "test.sh: $(echo "$skipped" | wc -l) tests skipped:"
   echo "$skipped"
 fi
 exit "$rc"

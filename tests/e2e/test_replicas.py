@@ -311,7 +311,7 @@ class ReplicaStoryTest(ReplicaTestCase):
         self.assertReadOnly(rport, db="test")
 
         r = self.cli("rds", "promote-read-replica", "--db-instance-identifier", "clirep",
-                     "--backup-retention-period", "3", "--preferred-backup-window", "03:00-03:30")
+                     "--backup-retention-period", "3", "--preferred-backup-window", "23:00-23:30")
         self.assertEqual(r.json["DBInstance"]["DBInstanceIdentifier"], "clirep")
         self.assertIn(r.json["DBInstance"]["DBInstanceStatus"],
                       ("modifying", "backing-up", "available"))
@@ -320,7 +320,7 @@ class ReplicaStoryTest(ReplicaTestCase):
         got = self.cli_query("clirep", "DBInstances[0].[DBInstanceStatus, "
                                        "ReadReplicaSourceDBInstanceIdentifier, StatusInfos, "
                                        "BackupRetentionPeriod, PreferredBackupWindow]")
-        self.assertEqual(got, ["available", None, None, 3, "03:00-03:30"])
+        self.assertEqual(got, ["available", None, None, 3, "23:00-23:30"])
         self.assertEqual(self.cli_replicas_of("clisrc"), [])
         self.sql(rport, "insert into t values (3, 'three')", db="test")
         self.assertEqual(self.rows(rport, db="test"), "1,2,3")

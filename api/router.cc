@@ -30,7 +30,8 @@ HttpResponse MakeResponse(const HttpRequest& req, http::status status, std::stri
   return MakeHttpResponse(req.version(), req.keep_alive(), status, std::move(body), content_type);
 }
 
-HttpResponse ErrorResponse(const HttpRequest& req, const Status& st, const std::string& request_id) {
+HttpResponse ErrorResponse(const HttpRequest& req, const Status& st,
+                           const std::string& request_id) {
   HttpResponse res = MakeResponse(req, static_cast<http::status>(st.info().http_status),
                                   WireCodec::EncodeError(st, request_id), "text/xml");
   res.set("x-amzn-RequestId", request_id);
@@ -43,6 +44,110 @@ std::string IdentifierOf(const nlohmann::json& req) {
     if (it != req.end() && it->is_string()) return it->get<std::string>();
   }
   return "-";
+}
+
+// The Query API's parameters: the query string's, then (POST) the form body's, which win.
+Result<QueryParams> ReadQueryParams(const HttpRequest& req) {
+  std::string target(req.target());
+  size_t q = target.find('?');
+  std::string query = q == std::string::npos ? "" : target.substr(q + 1);
+  QueryParams params;
+  const std::string empty;
+  const std::string* parts[] = {&query, req.method() == http::verb::post ? &req.body() : &empty};
+  for (const std::string* part : parts) {
+    auto parsed = ParseQueryString(*part);
+    if (!parsed.ok()) return parsed.status();
+    for (auto& [k, v] : *parsed) params[k] = v;
+  }
+  return params;
+}
+
+// A mutating action's response, sent once: when its operation ends or at the deadline,
+// whichever comes first (both fire; `sent` lets the first through).
+struct DeferredResponse {
+  std::atomic<bool> sent{false};
+  HttpResponse res;
+  Responder respond;
+  boost::asio::steady_timer timer;
+  std::string line;
+  int64_t t0;
+  explicit DeferredResponse(boost::asio::io_context& ioc) : timer(ioc) {}
+  void Send() {
+    if (sent.exchange(true)) return;
+    LogLine("api") << line << " status=" << res.result_int() << " " << (NowMs() - t0) << "ms";
+    respond(std::move(res));
+  }
+};
+
+// Builds the controls' JSON responses from a copy of the request's version and keep-alive: the
+// reset and the drills answer from another thread, after the request is gone.
+class JsonReply {
+ public:
+  explicit JsonReply(const HttpRequest& req)
+      : version_(req.version()), keep_alive_(req.keep_alive()) {}
+  HttpResponse operator()(http::status st, const nlohmann::json& body) const {
+    return MakeHttpResponse(version_, keep_alive_, st, body.dump(2) + "\n", "application/json");
+  }
+  HttpResponse Error(const Status& st) const {
+    return (*this)(static_cast<http::status>(st.info().http_status),
+                   {{"error", st.info().code}, {"message", st.message()}});
+  }
+
+ private:
+  unsigned version_;
+  bool keep_alive_;
+};
+
+// POST /_localrds/reset: answers once every instance is gone.
+void ResetControl(RdsService& service, const JsonReply& reply, Responder respond) {
+  auto shared = std::make_shared<Responder>(std::move(respond));
+  service.ResetAsync([shared, reply](Status st) {
+    if (st.ok()) {
+      (*shared)(reply(http::status::ok, {{"reset", true}}));
+    } else {
+      (*shared)(reply(http::status::internal_server_error, {{"error", st.ToString()}}));
+    }
+  });
+  LogLine("api") << "control=reset";
+}
+
+// POST /_localrds/instances/<id>/freeze | thaw: SIGSTOP / SIGCONT of its server (a drill).
+void FreezeControl(RdsService& service, const JsonReply& reply, const std::string& id,
+                   const std::string& verb, Responder respond) {
+  auto shared = std::make_shared<Responder>(std::move(respond));
+  service.FreezeInstanceAsync(id, verb == "freeze", [shared, id, verb, reply](Status st) {
+    LogLine("api") << "control=" << verb << " id=" << id << " " << st.ToString();
+    (*shared)(st.ok() ? reply(http::status::ok, {{verb, id}}) : reply.Error(st));
+  });
+}
+
+// POST /_localrds/instances/<id>/crash: SIGKILL the instance's postmaster (a drill). Killing and
+// reaping waits for the process: not on an io_context thread.
+void CrashControl(RdsService& service, const JsonReply& reply, const std::string& id,
+                  Responder respond) {
+  auto shared = std::make_shared<Responder>(std::move(respond));
+  service.CrashInstanceAsync(id, [shared, id, reply](Status st) {
+    LogLine("api") << "control=crash id=" << id << " " << st.ToString();
+    if (!st.ok()) {
+      (*shared)(reply.Error(st));
+    } else {
+      (*shared)(reply(http::status::ok, {{"crashed", id}}));
+    }
+  });
+}
+
+// POST /_localrds/instances/<id>/backup: run the instance's backup window now.
+void BackupControl(RdsService& service, const JsonReply& reply, const std::string& id,
+                   const Responder& respond) {
+  auto r = service.BackupNow(id);
+  LogLine("api") << "control=backup id=" << id << " "
+                 << (r.ok() ? "started" : r.status().ToString());
+  if (!r.ok()) {
+    respond(reply.Error(r.status()));
+  } else {
+    respond(reply(http::status::accepted,
+                  {{"backup", id}, {"status", r->body.value("DBInstanceStatus", "")}}));
+  }
 }
 
 }  // namespace
@@ -63,7 +168,6 @@ std::string Router::NewRequestId() {
                 b[15]);
   return out;
 }
-
 
 void Router::Handle(const HttpRequest& req, Responder respond) {
   std::string target(req.target());
@@ -95,211 +199,147 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
   };
   auto fail = [&](const Status& st) { finish(ErrorResponse(req, st, request_id)); };
 
-  if (req.method() != http::verb::post && req.method() != http::verb::get) {
-    fail(Status::Error(AwsError::kInvalidAction, "Only GET and POST are supported."));
-    return;
-  }
-  std::string target(req.target());
-  size_t q = target.find('?');
-  std::string query = q == std::string::npos ? "" : target.substr(q + 1);
-  QueryParams params;
-  const std::string empty;
-  const std::string* parts[] = {&query, req.method() == http::verb::post ? &req.body() : &empty};
-  for (const std::string* part : parts) {
-    auto parsed = ParseQueryString(*part);
-    if (!parsed.ok()) {
-      fail(parsed.status());
-      return;
-    }
-    for (auto& [k, v] : *parsed) params[k] = v;
-  }
-  auto a = params.find("Action");
-  if (auto refusal =
-          guard_.CheckSignature(req, params, a == params.end() ? std::string() : a->second)) {
-    if (refusal->status.code() == AwsError::kAccessDenied) {
-      LogLine("api") << "refused " << req.method_string() << " " << Quoted(target.substr(0, q))
-                     << " (" << refusal->reason << ")";
-    }
-    fail(refusal->status);
-    return;
-  }
-  if (a == params.end() || a->second.empty()) {
-    fail(Status::Error(AwsError::kMissingAction, "The request must contain the parameter Action."));
-    return;
-  }
-  action = a->second;
-  const WireCodec& codec = WireCodec::Builtin();
-  if (!codec.HasOperation(action)) {
-    fail(Status::Error(AwsError::kInvalidAction,
-                       "The action " + action + " is not valid for this web service."));
-    return;
-  }
-  if (!service_.Implements(action)) {
-    fail(Status::Error(AwsError::kInvalidAction,
-                       "localrds does not implement the RDS action " + action + " yet."));
-    return;
-  }
-  auto decoded = codec.DecodeRequest(action, params);
+  auto decoded = DecodeQueryRequest(req, &action);
   if (!decoded.ok()) {
     fail(decoded.status());
     return;
   }
   ident = IdentifierOf(*decoded);
-  Result<Accepted> result = Status::Internal("not run");
   SharedList shared;
-  try {
-    if (action == "DescribeDBInstances") {
-      // The hot path: rendered instances are encoded in place, never copied.
-      auto page = service_.ListDBInstances(*decoded);
-      if (page.ok()) {
-        shared.member = "DBInstances";
-        shared.items = std::move(page->instances);
-        nlohmann::json rest = nlohmann::json::object();
-        if (!page->marker.empty()) rest["Marker"] = page->marker;
-        result = Accepted{std::move(rest), 0};
-      } else {
-        result = page.status();
-      }
-    } else {
-      result = service_.Call(action, *decoded);
-    }
-  } catch (const std::exception& e) {
-    result = Status::Internal(std::string("internal error: ") + e.what());
-  }
+  Result<Accepted> result = CallService(action, *decoded, &shared);
   if (!result.ok()) {
     fail(result.status());
     return;
   }
-  HttpResponse res = MakeResponse(req, http::status::ok,
-                                  codec.EncodeResponse(action, result->body, request_id,
+  HttpResponse res =
+      MakeResponse(req, http::status::ok,
+                   WireCodec::Builtin().EncodeResponse(action, result->body, request_id,
                                                        shared.member.empty() ? nullptr : &shared),
-                                  "text/xml");
+                   "text/xml");
   res.set("x-amzn-RequestId", request_id);
   if (result->operation_id == 0) {
     finish(std::move(res));
     return;
   }
-  // Respond when the operation ends, or at the deadline, whichever comes first.
-  struct Deferred {
-    std::atomic<bool> sent{false};
-    HttpResponse res;
-    Responder respond;
-    boost::asio::steady_timer timer;
-    std::string line;
-    int64_t t0;
-    explicit Deferred(boost::asio::io_context& ioc) : timer(ioc) {}
-    void Send() {
-      if (sent.exchange(true)) return;
-      LogLine("api") << line << " status=" << res.result_int() << " " << (NowMs() - t0) << "ms";
-      respond(std::move(res));
+  RespondWhenDone(result->operation_id, std::move(res), std::move(respond),
+                  "action=" + action + " id=" + ident + " request=" + request_id, t0);
+}
+
+Result<nlohmann::json> Router::DecodeQueryRequest(const HttpRequest& req,
+                                                  std::string* action) const {
+  if (req.method() != http::verb::post && req.method() != http::verb::get) {
+    return Status::Error(AwsError::kInvalidAction, "Only GET and POST are supported.");
+  }
+  auto params = ReadQueryParams(req);
+  if (!params.ok()) return params.status();
+  auto a = params->find("Action");
+  if (auto refusal =
+          guard_.CheckSignature(req, *params, a == params->end() ? std::string() : a->second)) {
+    if (refusal->status.code() == AwsError::kAccessDenied) {
+      std::string target(req.target());
+      LogLine("api") << "refused " << req.method_string() << " "
+                     << Quoted(target.substr(0, target.find('?'))) << " (" << refusal->reason
+                     << ")";
     }
-  };
-  auto d = std::make_shared<Deferred>(ioc_);
+    return refusal->status;
+  }
+  if (a == params->end() || a->second.empty()) {
+    return Status::Error(AwsError::kMissingAction,
+                         "The request must contain the parameter Action.");
+  }
+  *action = a->second;
+  const WireCodec& codec = WireCodec::Builtin();
+  if (!codec.HasOperation(*action)) {
+    return Status::Error(AwsError::kInvalidAction,
+                         "The action " + *action + " is not valid for this web service.");
+  }
+  if (!service_.Implements(*action)) {
+    return Status::Error(AwsError::kInvalidAction,
+                         "localrds does not implement the RDS action " + *action + " yet.");
+  }
+  return codec.DecodeRequest(*action, *params);
+}
+
+Result<Accepted> Router::CallService(const std::string& action, const nlohmann::json& request,
+                                     SharedList* shared) {
+  try {
+    if (action == "DescribeDBInstances") {
+      // The hot path: rendered instances are encoded in place, never copied.
+      auto page = service_.ListDBInstances(request);
+      if (!page.ok()) return page.status();
+      shared->member = "DBInstances";
+      shared->items = std::move(page->instances);
+      nlohmann::json rest = nlohmann::json::object();
+      if (!page->marker.empty()) rest["Marker"] = page->marker;
+      return Accepted{std::move(rest), 0};
+    }
+    return service_.Call(action, request);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("internal error: ") + e.what());
+  }
+}
+
+void Router::RespondWhenDone(int64_t operation_id, HttpResponse res, Responder respond,
+                             std::string log_line, int64_t t0) {
+  auto d = std::make_shared<DeferredResponse>(ioc_);
   d->res = std::move(res);
   d->respond = std::move(respond);
   d->t0 = t0;
-  d->line = "action=" + action + " id=" + ident + " request=" + request_id;
+  d->line = std::move(log_line);
   d->timer.expires_after(defer_deadline_);
   d->timer.async_wait([d](const boost::system::error_code&) { d->Send(); });
-  service_.WhenOperationDone(result->operation_id, [d] {
+  service_.WhenOperationDone(operation_id, [d] {
     d->Send();
     boost::asio::post(d->timer.get_executor(), [d] { d->timer.cancel(); });
   });
 }
 
 void Router::HandleControl(const HttpRequest& req, const std::string& path, Responder respond) {
-  // Copies what it needs of the request: reset and crash drills answer from another thread.
-  auto json_response = [version = req.version(), keep_alive = req.keep_alive()](
-                           http::status st, const nlohmann::json& body) {
-    return MakeHttpResponse(version, keep_alive, st, body.dump(2) + "\n", "application/json");
-  };
+  const JsonReply reply(req);
   const bool get = req.method() == http::verb::get;
   const bool post = req.method() == http::verb::post;
+  const std::string prefix = "/_localrds/instances/";
   try {
     if (path == "/_localrds/health" && get) {
-      respond(json_response(http::status::ok, service_.Health()));
+      respond(reply(http::status::ok, service_.Health()));
       return;
     }
     if (path == "/_localrds/events" && get) {
-      respond(json_response(http::status::ok, {{"events", service_.EventsWithIds(1000)}}));
+      respond(reply(http::status::ok, {{"events", service_.EventsWithIds(1000)}}));
       return;
     }
     if (path == "/_localrds/reset" && post) {
-      auto shared = std::make_shared<Responder>(std::move(respond));
-      service_.ResetAsync([shared, json_response](Status st) {
-        if (st.ok()) {
-          (*shared)(json_response(http::status::ok, {{"reset", true}}));
-        } else {
-          (*shared)(json_response(http::status::internal_server_error, {{"error", st.ToString()}}));
-        }
-      });
-      LogLine("api") << "control=reset";
+      ResetControl(service_, reply, std::move(respond));
       return;
     }
-    auto error_response = [json_response](const Status& st) {
-      return json_response(static_cast<http::status>(st.info().http_status),
-                           {{"error", st.info().code}, {"message", st.message()}});
-    };
-    const std::string prefix = "/_localrds/instances/";
-    // GET /_localrds/instances/<id>: the server and its replication (lag, WAL receiver).
-    if (get && path.rfind(prefix, 0) == 0 && path.find('/', prefix.size()) == std::string::npos) {
-      auto details = service_.InstanceDetails(path.substr(prefix.size()));
-      respond(details.ok() ? json_response(http::status::ok, *details)
-                           : error_response(details.status()));
-      return;
-    }
-    // POST /_localrds/instances/<id>/crash: SIGKILL the instance's postmaster (a drill).
-    if (post && path.rfind(prefix, 0) == 0) {
-      std::string rest = path.substr(prefix.size());
-      size_t slash = rest.find('/');
-      // POST /_localrds/instances/<id>/freeze | thaw: SIGSTOP / SIGCONT of its server (a drill).
+    if (path.rfind(prefix, 0) == 0) {
+      const std::string rest = path.substr(prefix.size());
+      const size_t slash = rest.find('/');
+      // GET /_localrds/instances/<id>: the server and its replication (lag, WAL receiver).
+      if (get && slash == std::string::npos) {
+        auto details = service_.InstanceDetails(rest);
+        respond(details.ok() ? reply(http::status::ok, *details) : reply.Error(details.status()));
+        return;
+      }
+      const std::string id = rest.substr(0, slash);
       const std::string verb = slash == std::string::npos ? "" : rest.substr(slash + 1);
-      if (verb == "freeze" || verb == "thaw") {
-        std::string id = rest.substr(0, slash);
-        auto shared = std::make_shared<Responder>(std::move(respond));
-        service_.FreezeInstanceAsync(id, verb == "freeze",
-                                [shared, id, verb, json_response, error_response](Status st) {
-                                  LogLine("api") << "control=" << verb << " id=" << id << " "
-                                                 << st.ToString();
-                                  (*shared)(st.ok() ? json_response(http::status::ok, {{verb, id}})
-                                                    : error_response(st));
-                                });
+      if (post && (verb == "freeze" || verb == "thaw")) {
+        FreezeControl(service_, reply, id, verb, std::move(respond));
         return;
       }
-      if (slash != std::string::npos && rest.substr(slash + 1) == "crash") {
-        // Killing and reaping waits for the process: not on an io_context thread.
-        std::string id = rest.substr(0, slash);
-        auto shared = std::make_shared<Responder>(std::move(respond));
-        service_.CrashInstanceAsync(id, [shared, id, json_response](Status st) {
-          LogLine("api") << "control=crash id=" << id << " " << st.ToString();
-          if (!st.ok()) {
-            (*shared)(json_response(static_cast<http::status>(st.info().http_status),
-                                    {{"error", st.info().code}, {"message", st.message()}}));
-          } else {
-            (*shared)(json_response(http::status::ok, {{"crashed", id}}));
-          }
-        });
+      if (post && verb == "crash") {
+        CrashControl(service_, reply, id, std::move(respond));
         return;
       }
-      // POST /_localrds/instances/<id>/backup: run the instance's backup window now.
-      if (slash != std::string::npos && rest.substr(slash + 1) == "backup") {
-        std::string id = rest.substr(0, slash);
-        auto r = service_.BackupNow(id);
-        LogLine("api") << "control=backup id=" << id << " " << (r.ok() ? "started" : r.status().ToString());
-        if (!r.ok()) {
-          respond(json_response(static_cast<http::status>(r.status().info().http_status),
-                                {{"error", r.status().info().code}, {"message", r.status().message()}}));
-        } else {
-          respond(json_response(http::status::accepted,
-                                {{"backup", id}, {"status", r->body.value("DBInstanceStatus", "")}}));
-        }
+      if (post && verb == "backup") {
+        BackupControl(service_, reply, id, respond);
         return;
       }
     }
-    respond(json_response(http::status::not_found,
-                          {{"error", "NotFound"}, {"message", "no such localrds control: " + path}}));
+    respond(reply(http::status::not_found,
+                  {{"error", "NotFound"}, {"message", "no such localrds control: " + path}}));
   } catch (const std::exception& e) {
-    respond(json_response(http::status::internal_server_error, {{"error", e.what()}}));
+    respond(reply(http::status::internal_server_error, {{"error", e.what()}}));
   }
 }
 

@@ -11,8 +11,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/http.hpp>
-
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -26,9 +26,8 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 using Responder = std::function<void(HttpResponse)>;
 
 //! A complete response (Server and Content-Type set, payload prepared).
-HttpResponse MakeHttpResponse(unsigned version, bool keep_alive,
-                              boost::beast::http::status status, std::string body,
-                              const char* content_type);
+HttpResponse MakeHttpResponse(unsigned version, bool keep_alive, boost::beast::http::status status,
+                              std::string body, const char* content_type);
 
 class Router {
  public:
@@ -43,6 +42,17 @@ class Router {
 
  private:
   void HandleQueryApi(const HttpRequest& req, Responder respond);
+  //! The request's action (stored in `action` once known, for the log line) decoded into its
+  //! parameters, or the RDS error that refuses it (method, signature, unknown action).
+  Result<nlohmann::json> DecodeQueryRequest(const HttpRequest& req, std::string* action) const;
+  //! Runs the action; DescribeDBInstances fills `shared` instead of copying every instance.
+  //! An exception becomes an InternalFailure.
+  Result<Accepted> CallService(const std::string& action, const nlohmann::json& request,
+                               SharedList* shared);
+  //! Sends `res` when operation `operation_id` ends or after defer_deadline_, whichever first.
+  void RespondWhenDone(int64_t operation_id, HttpResponse res, Responder respond,
+                       std::string log_line, int64_t t0);
+  //! The /_localrds/ controls: health, events, reset, and the per-instance details and drills.
   void HandleControl(const HttpRequest& req, const std::string& path, Responder respond);
 
   RdsService& service_;

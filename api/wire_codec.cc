@@ -1,7 +1,6 @@
 #include "api/wire_codec.h"
 
 #include <boost/url/parse_query.hpp>
-
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -76,11 +75,21 @@ bool IsValidUtf8(const std::string& s) {
 void AppendXmlEscaped(const std::string& s, std::string& out) {
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
           out += "\xEF\xBF\xBD";  // U+FFFD: XML 1.0 cannot carry other control characters
@@ -123,7 +132,8 @@ Result<QueryParams> ParseQueryString(const std::string& body) {
   QueryParams out;
   if (body.empty()) return out;
   auto parsed = boost::urls::parse_query(body);
-  if (!parsed) return Status::Error(AwsError::kMalformedQueryString, "The query string is malformed.");
+  if (!parsed)
+    return Status::Error(AwsError::kMalformedQueryString, "The query string is malformed.");
   for (auto param : *parsed) {
     if (param.key.empty()) continue;
     out[FormDecode(param.key)] = param.has_value ? FormDecode(param.value) : std::string();
@@ -189,58 +199,70 @@ Status WireCodec::DecodeMember(const Shape& shape, const std::string& key,
                                const QueryParams& params, nlohmann::json* out,
                                bool* present) const {
   *present = false;
-  if (shape.type == Shape::kStructure) {
-    std::string prefix = key.empty() ? "" : key + ".";
-    if (!key.empty() && !HasPrefix(params, prefix)) return Status::Ok();
-    nlohmann::json obj = nlohmann::json::object();
-    for (const auto& member : shape.members) {
-      bool member_present = false;
-      nlohmann::json value;
-      LOCALRDS_RETURN_IF_ERROR(
-          DecodeMember(*member.shape, prefix + member.loc, params, &value, &member_present));
-      if (member_present) obj[member.name] = std::move(value);
-    }
-    for (const auto& req : shape.required) {
-      if (!obj.contains(req)) {
-        return Status::Error(AwsError::kMissingParameter,
-                             "The request must contain the parameter " + req);
-      }
-    }
-    *out = std::move(obj);
-    *present = true;
-    return Status::Ok();
-  }
-  if (shape.type == Shape::kList) {
-    std::vector<std::string> item_prefixes;
-    if (shape.flattened) {
-      item_prefixes.push_back(key + ".");
-    } else {
-      item_prefixes.push_back(key + "." + shape.item_loc + ".");
-      if (shape.item_has_loc) item_prefixes.push_back(key + ".member.");
-    }
-    nlohmann::json arr = nlohmann::json::array();
-    auto whole = params.find(key);
-    bool any = whole != params.end() && whole->second.empty();  // "Tags=" is an empty list
-    for (const auto& item_prefix : item_prefixes) {
-      for (int i = 1;; ++i) {
-        if (i > 1000) return Status::InvalidParameter("Too many list members in " + key);
-        bool item_present = false;
-        nlohmann::json item;
-        LOCALRDS_RETURN_IF_ERROR(DecodeMember(*shape.item, item_prefix + std::to_string(i), params,
-                                              &item, &item_present));
-        if (!item_present) break;
-        arr.push_back(std::move(item));
-        any = true;
-      }
-      if (!arr.empty()) break;
-    }
-    if (any) {
-      *out = std::move(arr);
-      *present = true;
-    }
-    return Status::Ok();
-  }
+  if (shape.type == Shape::kStructure) return DecodeStructure(shape, key, params, out, present);
+  if (shape.type == Shape::kList) return DecodeList(shape, key, params, out, present);
   if (shape.type == Shape::kMap) return Status::Ok();  // RDS inputs have no maps
+  return DecodeScalar(shape.type, key, params, out, present);
+}
+
+Status WireCodec::DecodeStructure(const Shape& shape, const std::string& key,
+                                  const QueryParams& params, nlohmann::json* out,
+                                  bool* present) const {
+  std::string prefix = key.empty() ? "" : key + ".";
+  if (!key.empty() && !HasPrefix(params, prefix)) return Status::Ok();
+  nlohmann::json obj = nlohmann::json::object();
+  for (const auto& member : shape.members) {
+    bool member_present = false;
+    nlohmann::json value;
+    LOCALRDS_RETURN_IF_ERROR(
+        DecodeMember(*member.shape, prefix + member.loc, params, &value, &member_present));
+    if (member_present) obj[member.name] = std::move(value);
+  }
+  for (const auto& req : shape.required) {
+    if (!obj.contains(req)) {
+      return Status::Error(AwsError::kMissingParameter,
+                           "The request must contain the parameter " + req);
+    }
+  }
+  *out = std::move(obj);
+  *present = true;
+  return Status::Ok();
+}
+
+Status WireCodec::DecodeList(const Shape& shape, const std::string& key, const QueryParams& params,
+                             nlohmann::json* out, bool* present) const {
+  std::vector<std::string> item_prefixes;
+  if (shape.flattened) {
+    item_prefixes.push_back(key + ".");
+  } else {
+    item_prefixes.push_back(key + "." + shape.item_loc + ".");
+    if (shape.item_has_loc) item_prefixes.push_back(key + ".member.");
+  }
+  nlohmann::json arr = nlohmann::json::array();
+  auto whole = params.find(key);
+  bool any = whole != params.end() && whole->second.empty();  // "Tags=" is an empty list
+  for (const auto& item_prefix : item_prefixes) {
+    for (int i = 1;; ++i) {
+      if (i > 1000) return Status::InvalidParameter("Too many list members in " + key);
+      bool item_present = false;
+      nlohmann::json item;
+      LOCALRDS_RETURN_IF_ERROR(
+          DecodeMember(*shape.item, item_prefix + std::to_string(i), params, &item, &item_present));
+      if (!item_present) break;
+      arr.push_back(std::move(item));
+      any = true;
+    }
+    if (!arr.empty()) break;
+  }
+  if (any) {
+    *out = std::move(arr);
+    *present = true;
+  }
+  return Status::Ok();
+}
+
+Status WireCodec::DecodeScalar(Shape::Type type, const std::string& key, const QueryParams& params,
+                               nlohmann::json* out, bool* present) {
   auto it = params.find(key);
   if (it == params.end()) return Status::Ok();
   const std::string& raw = it->second;
@@ -248,14 +270,14 @@ Status WireCodec::DecodeMember(const Shape& shape, const std::string& key,
   if (!IsValidUtf8(raw)) {
     return Status::InvalidParameter("The value of parameter " + key + " is not valid UTF-8.");
   }
-  if (shape.type == Shape::kInteger || shape.type == Shape::kLong) {
+  if (type == Shape::kInteger || type == Shape::kLong) {
     auto v = ParseInteger(raw);
-    if (!v || (shape.type == Shape::kInteger && (*v > INT32_MAX || *v < INT32_MIN))) {
+    if (!v || (type == Shape::kInteger && (*v > INT32_MAX || *v < INT32_MIN))) {
       return Status::InvalidParameter("Invalid value '" + raw + "' for parameter " + key +
                                       ": it must be an integer.");
     }
     *out = *v;
-  } else if (shape.type == Shape::kBoolean) {
+  } else if (type == Shape::kBoolean) {
     // The whole value, compared as a std::string: "true\0junk" is not "true".
     std::string l = Lower(raw);
     if (l != "true" && l != "false") {
@@ -263,7 +285,7 @@ Status WireCodec::DecodeMember(const Shape& shape, const std::string& key,
                                       ": it must be true or false.");
     }
     *out = (l == "true");
-  } else if (shape.type == Shape::kDouble) {
+  } else if (type == Shape::kDouble) {
     auto v = ParseDouble(raw);
     if (!v) return Status::InvalidParameter("Invalid value '" + raw + "' for parameter " + key);
     *out = *v;

@@ -11,11 +11,10 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 
@@ -48,13 +47,23 @@ class WireCodec {
  private:
   //! A shape of the model, compiled once so that encoding never looks names up.
   struct Shape {
-    enum Type { kStructure, kList, kMap, kString, kInteger, kLong, kBoolean, kDouble, kTimestamp,
-                kOther };
+    enum Type {
+      kStructure,
+      kList,
+      kMap,
+      kString,
+      kInteger,
+      kLong,
+      kBoolean,
+      kDouble,
+      kTimestamp,
+      kOther
+    };
     struct Member {
-      std::string name;  //!< member name (JSON key)
-      std::string open;  //!< "<LocationName>"
+      std::string name;   //!< member name (JSON key)
+      std::string open;   //!< "<LocationName>"
       std::string close;  //!< "</LocationName>"
-      std::string loc;   //!< wire name in queries
+      std::string loc;    //!< wire name in queries
       const Shape* shape = nullptr;
     };
     Type type = kOther;
@@ -71,8 +80,16 @@ class WireCodec {
     std::string wrapper;
   };
 
+  //! Decodes the member at `key` (its wire name; "" for the request itself) into `out`;
+  //! `present` says whether the request has it. One function per kind of shape below.
   Status DecodeMember(const Shape& shape, const std::string& key, const QueryParams& params,
                       nlohmann::json* out, bool* present) const;
+  Status DecodeStructure(const Shape& shape, const std::string& key, const QueryParams& params,
+                         nlohmann::json* out, bool* present) const;
+  Status DecodeList(const Shape& shape, const std::string& key, const QueryParams& params,
+                    nlohmann::json* out, bool* present) const;
+  static Status DecodeScalar(Shape::Type type, const std::string& key, const QueryParams& params,
+                             nlohmann::json* out, bool* present);
   void EncodeValue(const Shape& shape, const nlohmann::json& value, std::string& out) const;
 
   std::unordered_map<std::string, Shape> shapes_;  //!< node-based: pointers stay valid

@@ -12,18 +12,18 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "api/http_server.h"
 #include "api/router.h"
 #include "common/log.h"
-#include "emulator/service/control_plane.h"
+#include "emulator/engine/operation_engine.h"
+#include "emulator/postgres/server_secrets.h"
 #include "emulator/runtime/docker_runtime.h"
 #include "emulator/runtime/local_runtime.h"
-#include "emulator/engine/operation_engine.h"
 #include "emulator/runtime/server_files.h"
-#include "emulator/postgres/server_secrets.h"
+#include "emulator/service/control_plane.h"
 #include "storage/catalog.h"
 #include "storage/layout.h"
 
@@ -57,7 +57,8 @@ const Flag kFlags[] = {
     {"region", "LOCALRDS_REGION", "us-east-1", "the AWS region localrds pretends to be"},
     {"account-id", "LOCALRDS_ACCOUNT_ID", "000000000000", "the account id in ARNs"},
     {"pg-user", "LOCALRDS_PG_USER", "postgres", "OS user for PostgreSQL when run as root"},
-    {"pg-bin-root", "LOCALRDS_PG_BIN_ROOT", "/usr/lib/postgresql", "one directory per major version"},
+    {"pg-bin-root", "LOCALRDS_PG_BIN_ROOT", "/usr/lib/postgresql",
+     "one directory per major version"},
     {"port-range", "LOCALRDS_PORT_RANGE", "15432-16431",
      "instance ports used when the asked Port is busy (keep below 32768)"},
     {"default-port", "LOCALRDS_DEFAULT_PORT", "5432",
@@ -81,8 +82,8 @@ void PrintHelp() {
                "(each also read from its environment variable):\n";
   for (const auto& f : kFlags) {
     std::string left = std::string("  --") + f.name + " (" + f.env + ")";
-    std::cout << left << std::string(left.size() < 44 ? 44 - left.size() : 1, ' ') << f.help
-              << " [" << f.def << "]\n";
+    std::cout << left << std::string(left.size() < 44 ? 44 - left.size() : 1, ' ') << f.help << " ["
+              << f.def << "]\n";
   }
   std::cout << "\nPoint an SDK at it with AWS_ENDPOINT_URL_RDS=http://127.0.0.1:4566 (or its\n"
                "endpoint_url option); the AWS CLI v1 needs --endpoint-url http://127.0.0.1:4566.\n";
@@ -102,7 +103,7 @@ int ParseInt(const std::map<std::string, std::string>& opts, const char* name) {
 // PostgreSQL runs as an unprivileged user: it must be able to traverse to the data directory.
 void MakeTraversable(const fs::path& dir) {
   for (fs::path p = dir; !p.empty() && p != p.root_path(); p = p.parent_path()) {
-    struct stat st{};
+    struct stat st {};
     if (stat(p.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH)) {
       chmod(p.c_str(), st.st_mode | S_IXOTH);
       LogLine() << "made " << p.string()
@@ -138,14 +139,19 @@ localrds::Status ProtectDataDirectory(const localrds::Layout& paths,
   return localrds::Status::Ok();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// Every flag at its environment variable's value, else its default.
+std::map<std::string, std::string> FlagDefaults() {
   std::map<std::string, std::string> opts;
   for (const auto& f : kFlags) {
     const char* e = std::getenv(f.env);
     opts[f.name] = e && *e ? e : f.def;
   }
+  return opts;
+}
+
+// Reads the arguments into `opts`. Returns the exit code when localrds must stop here (--help,
+// --version, a mistake, no `serve`), nullopt to serve.
+std::optional<int> ParseArguments(int argc, char** argv, std::map<std::string, std::string>& opts) {
   bool serve = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -187,65 +193,78 @@ int main(int argc, char** argv) {
     PrintHelp();
     return 2;
   }
-  signal(SIGPIPE, SIG_IGN);
+  return std::nullopt;
+}
 
-  localrds::EmulatorConfig config;
+// The control plane's configuration from the flags; false (having said why) when one is invalid.
+bool ConfigFromFlags(std::map<std::string, std::string>& opts, localrds::EmulatorConfig& config) {
   config.region = opts["region"];
   config.account_id = opts["account-id"];
   config.pool_size = ParseInt(opts, "pool-size");
   config.default_port = ParseInt(opts, "default-port");
   if (config.default_port < 1150 || config.default_port > 65535) {
     std::cerr << "localrds: --default-port must be between 1150 and 65535 (RDS's range)\n";
-    return 2;
+    return false;
   }
   config.pg_listen_address = opts["pg-listen-address"];
   config.endpoint_address = opts["endpoint-address"];
   if (config.endpoint_address.empty()) {
     std::cerr << "localrds: --endpoint-address must not be empty\n";
-    return 2;
+    return false;
   }
   if (config.pg_listen_address.empty() ||
       config.pg_listen_address.find_first_of("'\\\n") != std::string::npos) {
     std::cerr << "localrds: --pg-listen-address must be an address (or *)\n";
-    return 2;
+    return false;
   }
   config.max_instances = ParseInt(opts, "max-instances");
   const int ship = ParseInt(opts, "wal-ship-seconds");
   if (ship < 1 || ship > 3600) {
     std::cerr << "localrds: --wal-ship-seconds must be between 1 and 3600\n";
-    return 2;
+    return false;
   }
   config.wal_ship_interval = std::chrono::seconds(ship);
   config.version = LOCALRDS_VERSION;
-  {
-    const std::string& r = opts["port-range"];
-    size_t dash = r.find('-');
-    if (dash == std::string::npos) {
-      std::cerr << "localrds: --port-range must look like 15432-16431\n";
-      return 2;
-    }
-    config.port_range_lo = std::atoi(r.substr(0, dash).c_str());
-    config.port_range_hi = std::atoi(r.substr(dash + 1).c_str());
-    if (config.port_range_lo < 1150 || config.port_range_hi < config.port_range_lo ||
-        config.port_range_hi > 65535) {
-      std::cerr << "localrds: invalid --port-range " << r << "\n";
-      return 2;
-    }
+  const std::string& r = opts["port-range"];
+  size_t dash = r.find('-');
+  if (dash == std::string::npos) {
+    std::cerr << "localrds: --port-range must look like 15432-16431\n";
+    return false;
+  }
+  config.port_range_lo = std::atoi(r.substr(0, dash).c_str());
+  config.port_range_hi = std::atoi(r.substr(dash + 1).c_str());
+  if (config.port_range_lo < 1150 || config.port_range_hi < config.port_range_lo ||
+      config.port_range_hi > 65535) {
+    std::cerr << "localrds: invalid --port-range " << r << "\n";
+    return false;
   }
   if (opts["runtime"] != "local" && opts["runtime"] != "docker") {
     std::cerr << "localrds: --runtime must be local or docker, not '" << opts["runtime"] << "'\n";
-    return 2;
+    return false;
   }
+  return true;
+}
 
-  const localrds::Layout paths(opts["data-dir"]);
+// "localrds: <message>" on stderr; the exit code of a failed start.
+int StartFailed(const std::string& message) {
+  std::cerr << "localrds: " << message << "\n";
+  return 1;
+}
+
+// Creates and locks the data directory (one localrds per data directory: the lock is held until
+// the process exits), protects it, claims the socket directory and opens the servers' key.
+// Returns the exit code when that fails.
+std::optional<int> PrepareDataDirectory(const std::string& data_dir,
+                                        const std::string& pg_user_name) {
+  const localrds::Layout paths(data_dir);
   std::error_code ec;
   fs::create_directories(paths.data_dir(), ec);
   if (ec) {
     std::cerr << "localrds: cannot create " << paths.data_dir() << ": " << ec.message() << "\n";
     return 1;
   }
-  // One localrds per data directory.
-  int lock_fd = open((paths.data_dir() / "localrds.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int lock_fd =
+      open((paths.data_dir() / "localrds.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     std::cerr << "localrds: another localrds is using " << paths.data_dir() << "\n";
     return 1;
@@ -253,26 +272,24 @@ int main(int argc, char** argv) {
   std::optional<localrds::RunAs> pg_user;
   if (geteuid() == 0) {
     MakeTraversable(paths.data_dir());
-    auto r = localrds::RunAs::Lookup(opts["pg-user"]);
+    auto r = localrds::RunAs::Lookup(pg_user_name);
     if (r.ok()) pg_user = *r;
   }
   if (localrds::Status st = ProtectDataDirectory(paths, pg_user); !st.ok()) {
-    std::cerr << "localrds: " << st.message() << "\n";
-    return 1;
+    return StartFailed(st.message());
   }
   auto socket_dir =
       localrds::ClaimSocketDirectory(paths.SocketDirRecord(), pg_user, paths.SocketDir());
-  if (!socket_dir.ok()) {
-    std::cerr << "localrds: " << socket_dir.status().message() << "\n";
-    return 1;
-  }
+  if (!socket_dir.ok()) return StartFailed(socket_dir.status().message());
   if (auto key = localrds::ServerSecrets::Open(paths.KeyPath()); !key.ok()) {
-    std::cerr << "localrds: " << key.status().message() << "\n";
-    return 1;
+    return StartFailed(key.status().message());
   }
-  const localrds::Layout layout(opts["data-dir"]);  // with the socket directory just claimed
+  return std::nullopt;
+}
 
-  std::unique_ptr<localrds::PgRuntime> runtime;
+// The runtime --runtime names: local processes or a container per server.
+localrds::Result<std::unique_ptr<localrds::PgRuntime>> MakeRuntime(
+    std::map<std::string, std::string>& opts, const localrds::Layout& layout) {
   if (opts["runtime"] == "docker") {
     localrds::DockerRuntime::Config dc;
     dc.data_dir = layout.data_dir();
@@ -280,68 +297,53 @@ int main(int argc, char** argv) {
     dc.image = opts["docker-image"];
     dc.os_user = opts["pg-user"];
     auto r = localrds::DockerRuntime::Create(dc);
-    if (!r.ok()) {
-      std::cerr << "localrds: " << r.status().message() << "\n";
-      return 1;
-    }
-    runtime = std::move(*r);
-  } else {
-    auto r = localrds::LocalRuntime::Create(opts["pg-user"], opts["pg-bin-root"]);
-    if (!r.ok()) {
-      std::cerr << "localrds: " << r.status().message() << "\n";
-      return 1;
-    }
-    runtime = std::move(*r);
+    if (!r.ok()) return r.status();
+    return std::unique_ptr<localrds::PgRuntime>(std::move(*r));
   }
-  {
-    // The servers load the guard extension from the data directory (the build directory may be
-    // one the servers' OS user cannot read).
-    std::vector<std::string> majors;
-    for (const auto& v : runtime->InstalledVersions()) majors.push_back(v.major);
-    localrds::Status st = localrds::InstallGuardLibraries(
-        fs::read_symlink("/proc/self/exe", ec).parent_path(), layout.LibDir(), majors);
-    if (!st.ok()) {
-      std::cerr << "localrds: " << st.message() << "\n";
-      return 1;
-    }
-    config.guard_library_dir = layout.LibDir();
-  }
-  auto catalog = localrds::Catalog::Open(layout.CatalogPath().string());
-  if (!catalog.ok()) {
-    std::cerr << "localrds: " << catalog.status().message() << "\n";
-    return 1;
-  }
-  // Crash drills for tests: LOCALRDS_CRASH_AT=<kind>:<step> makes localrds SIGKILL itself right
-  // before that operation step runs, exactly as a kill -9 at that moment would.
-  if (const char* crash_at = std::getenv("LOCALRDS_CRASH_AT"); crash_at && *crash_at) {
-    std::string spec = crash_at;
-    size_t colon = spec.find(':');
-    std::string kind = spec.substr(0, colon);
-    int step = colon == std::string::npos ? 0 : std::atoi(spec.c_str() + colon + 1);
-    localrds::OperationEngine::SetCrashHook([kind, step](const std::string& k, int s) {
-      if (k == kind && s == step) {
-        LogLine() << "LOCALRDS_CRASH_AT=" << kind << ":" << step << ": killing localrds now";
-        raise(SIGKILL);
-      }
-      return true;
-    });
-  }
-  localrds::ControlPlane cp(config, **catalog, *runtime, layout);
-  LogLine() << "localrds " << LOCALRDS_VERSION << " recovering " << layout.data_dir().string();
-  localrds::Status st = cp.Recover();
-  if (!st.ok()) {
-    std::cerr << "localrds: recovery failed: " << st.ToString() << "\n";
-    return 1;
-  }
-  cp.StartBackground();
+  auto r = localrds::LocalRuntime::Create(opts["pg-user"], opts["pg-bin-root"]);
+  if (!r.ok()) return r.status();
+  return std::unique_ptr<localrds::PgRuntime>(std::move(*r));
+}
 
+// The servers load the guard extension from the data directory (the build directory may be one
+// the servers' OS user cannot read): copies it there for every installed major version.
+localrds::Status InstallGuards(localrds::PgRuntime& runtime, const localrds::Layout& layout) {
+  std::vector<std::string> majors;
+  for (const auto& v : runtime.InstalledVersions()) majors.push_back(v.major);
+  std::error_code ec;
+  return localrds::InstallGuardLibraries(fs::read_symlink("/proc/self/exe", ec).parent_path(),
+                                         layout.LibDir(), majors);
+}
+
+// Crash drills for tests: LOCALRDS_CRASH_AT=<kind>:<step> makes localrds SIGKILL itself right
+// before that operation step runs, exactly as a kill -9 at that moment would.
+void InstallCrashDrill() {
+  const char* crash_at = std::getenv("LOCALRDS_CRASH_AT");
+  if (!crash_at || !*crash_at) return;
+  std::string spec = crash_at;
+  size_t colon = spec.find(':');
+  std::string kind = spec.substr(0, colon);
+  int step = colon == std::string::npos ? 0 : std::atoi(spec.c_str() + colon + 1);
+  localrds::OperationEngine::SetCrashHook([kind, step](const std::string& k, int s) {
+    if (k == kind && s == step) {
+      LogLine() << "LOCALRDS_CRASH_AT=" << kind << ":" << step << ": killing localrds now";
+      raise(SIGKILL);
+    }
+    return true;
+  });
+}
+
+// Serves the RDS API until SIGINT or SIGTERM, then shuts the control plane and its servers down.
+int Serve(std::map<std::string, std::string>& opts, const localrds::EmulatorConfig& config,
+          localrds::ControlPlane& cp, const localrds::Layout& layout) {
   boost::asio::io_context ioc;
   localrds::Router router(
       cp, ioc,
-      localrds::RequestGuard(opts["host"], localrds::RequestGuard::ParseHostList(opts["allowed-hosts"]),
+      localrds::RequestGuard(opts["host"],
+                             localrds::RequestGuard::ParseHostList(opts["allowed-hosts"]),
                              localrds::RequestGuard::LocalAddresses()));
   localrds::HttpServer server(ioc, router);
-  st = server.Listen(opts["host"], ParseInt(opts, "port"));
+  localrds::Status st = server.Listen(opts["host"], ParseInt(opts, "port"));
   if (!st.ok()) {
     std::cerr << "localrds: " << st.message() << "\n";
     cp.Shutdown(false);
@@ -352,11 +354,42 @@ int main(int argc, char** argv) {
     LogLine() << "signal " << sig << ": shutting down";
     server.Stop();
   });
-  LogLine() << "localrds " << LOCALRDS_VERSION << " serving the RDS API on http://"
-            << opts["host"] << ":" << server.port() << " (runtime " << opts["runtime"]
-            << ", region " << config.region << ", data " << layout.data_dir().string() << ")";
+  LogLine() << "localrds " << LOCALRDS_VERSION << " serving the RDS API on http://" << opts["host"]
+            << ":" << server.port() << " (runtime " << opts["runtime"] << ", region "
+            << config.region << ", data " << layout.data_dir().string() << ")";
   server.Run(std::max(1, ParseInt(opts, "threads")));
   cp.Shutdown(true);
   LogLine() << "stopped";
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> opts = FlagDefaults();
+  if (auto exit_code = ParseArguments(argc, argv, opts)) return *exit_code;
+  signal(SIGPIPE, SIG_IGN);
+  localrds::EmulatorConfig config;
+  if (!ConfigFromFlags(opts, config)) return 2;
+  if (auto exit_code = PrepareDataDirectory(opts["data-dir"], opts["pg-user"])) return *exit_code;
+  const localrds::Layout layout(opts["data-dir"]);  // with the socket directory just claimed
+
+  auto runtime = MakeRuntime(opts, layout);
+  if (!runtime.ok()) return StartFailed(runtime.status().message());
+  if (localrds::Status st = InstallGuards(**runtime, layout); !st.ok()) {
+    return StartFailed(st.message());
+  }
+  config.guard_library_dir = layout.LibDir();
+  auto catalog = localrds::Catalog::Open(layout.CatalogPath().string());
+  if (!catalog.ok()) return StartFailed(catalog.status().message());
+  InstallCrashDrill();
+  localrds::ControlPlane cp(config, **catalog, **runtime, layout);
+  LogLine() << "localrds " << LOCALRDS_VERSION << " recovering " << layout.data_dir().string();
+  localrds::Status st = cp.Recover();
+  if (!st.ok()) {
+    std::cerr << "localrds: recovery failed: " << st.ToString() << "\n";
+    return 1;
+  }
+  cp.StartBackground();
+  return Serve(opts, config, cp, layout);
 }

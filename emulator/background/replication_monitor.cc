@@ -50,6 +50,14 @@ std::string ReplicationMonitor::PollReplicationOnce() {
       (r.instances().count(*src) ? replicas : orphans).push_back(row);
     }
   }
+  std::string said = PromoteOrphans(orphans);
+  const int64_t now = clock_.NowMs();
+  for (const auto& row : replicas) said += PollReplica(row, now);
+  if (!said.empty()) said.pop_back();
+  return said;
+}
+
+std::string ReplicationMonitor::PromoteOrphans(const std::vector<InstanceRow>& orphans) {
   std::string said;
   // "If you delete a source DB instance without deleting its read replicas in the same AWS
   // Region, each replica is promoted to a standalone DB instance" (User Guide, USER_ReadRepl).
@@ -67,72 +75,79 @@ std::string ReplicationMonitor::PollReplicationOnce() {
       said += "promoting " + orphan.identifier + ", whose source was deleted. ";
     }
   }
-  const int64_t now = clock_.NowMs();
-  for (const auto& row : replicas) {
-    const ServerSpec spec = servers_.Server(row);
-    if (!runtime_.IsRunning(spec) || runtime_.IsPaused(spec)) continue;
-    auto answer = runtime_.QueryValue(spec, "postgres", kReplicationQuery);
-    if (!answer.ok()) continue;
-    auto parts = Split(*answer, '|');
-    if (parts.size() != 4) continue;
-    ReplicaState state;
-    state.receiver = parts[0];
-    const bool in_recovery = parts[1] == "t" || parts[1] == "true";
-    const bool streaming = in_recovery && state.receiver == "streaming";
-    state.lag_seconds = streaming ? std::atof(parts[2].c_str()) : -1;
-    state.lag_bytes = streaming ? std::atoll(parts[3].c_str()) : -1;
-    state.polled_ms = now;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      state_[row.resource_id] = state;
-    }
-    std::string status = "replicating", message;
-    if (!streaming) {
-      auto source = registry_.GetInstance(ReplicaSource(row).value_or(""));
-      if (!in_recovery) {
-        message = "The replica's server is no longer in recovery.";
-      } else if (source &&
-                 (!runtime_.IsRunning(servers_.Server(*source)) ||
-                  runtime_.IsPaused(servers_.Server(*source)))) {
-        message = "The source DB instance " + source->identifier + " is not reachable.";
-      } else {
-        message = "The WAL receiver is " +
-                  (state.receiver.empty() ? "not running" : state.receiver) +
-                  ": replication from the source DB instance is not streaming.";
-      }
-      const int64_t since = ReplicationErrorSinceMs(row) ? ReplicationErrorSinceMs(row) : now;
-      status = now - since > kThirtyDaysMs ? "terminated" : "error";
-    }
-    Registry::Locked r = registry_.Lock();
-    auto current = r.instances().find(row.resource_id);
-    if (current == r.instances().end() || r.active_ops().count(row.resource_id)) continue;
-    InstanceRow updated = current->second;
-    const nlohmann::json infos = ReplicationStatusInfos(status, message);
-    const std::string was = ReplicationStatus(updated);
-    if (updated.attrs.value("StatusInfos", nlohmann::json()) == infos) continue;
-    updated.attrs["StatusInfos"] = infos;
-    if (status == "replicating") {
-      SetReplicationErrorSinceMs(updated.attrs, 0);
-    } else if (ReplicationErrorSinceMs(updated) == 0) {
-      SetReplicationErrorSinceMs(updated.attrs, now);
-    }
-    Mutation m;
-    m.put.push_back(updated);
-    if (status != was) {
-      if (status == "replicating") {
-        m.events.push_back(registry_.MakeEvent(updated, rds_events::kReplicationResumed));
-      } else if (status == "error") {
-        m.events.push_back(
-            registry_.MakeEvent(updated, rds_events::kReplicationStopped,
-                      std::string(rds_events::kReplicationStopped.message) + " " + message));
-      } else {
-        m.events.push_back(registry_.MakeEvent(updated, rds_events::kReplicationTerminated));
-      }
-      said += "replication of " + row.identifier + " is " + status + ". ";
-    }
-    r.Commit(m);
+  return said;
+}
+
+std::string ReplicationMonitor::PollReplica(const InstanceRow& row, int64_t now) {
+  const ServerSpec spec = servers_.Server(row);
+  if (!runtime_.IsRunning(spec) || runtime_.IsPaused(spec)) return "";
+  auto answer = runtime_.QueryValue(spec, "postgres", kReplicationQuery);
+  if (!answer.ok()) return "";
+  auto parts = Split(*answer, '|');
+  if (parts.size() != 4) return "";
+  ReplicaState state;
+  state.receiver = parts[0];
+  const bool in_recovery = parts[1] == "t" || parts[1] == "true";
+  const bool streaming = in_recovery && state.receiver == "streaming";
+  state.lag_seconds = streaming ? std::atof(parts[2].c_str()) : -1;
+  state.lag_bytes = streaming ? std::atoll(parts[3].c_str()) : -1;
+  state.polled_ms = now;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    state_[row.resource_id] = state;
   }
-  if (!said.empty()) said.pop_back();
+  std::string status = "replicating", message;
+  if (!streaming) {
+    message = WhyNotStreaming(row, in_recovery, state.receiver);
+    const int64_t since = ReplicationErrorSinceMs(row) ? ReplicationErrorSinceMs(row) : now;
+    status = now - since > kThirtyDaysMs ? "terminated" : "error";
+  }
+  return RecordStatus(row, status, message, now);
+}
+
+std::string ReplicationMonitor::WhyNotStreaming(const InstanceRow& row, bool in_recovery,
+                                                const std::string& receiver) {
+  if (!in_recovery) return "The replica's server is no longer in recovery.";
+  auto source = registry_.GetInstance(ReplicaSource(row).value_or(""));
+  if (source && (!runtime_.IsRunning(servers_.Server(*source)) ||
+                 runtime_.IsPaused(servers_.Server(*source)))) {
+    return "The source DB instance " + source->identifier + " is not reachable.";
+  }
+  return "The WAL receiver is " + (receiver.empty() ? std::string("not running") : receiver) +
+         ": replication from the source DB instance is not streaming.";
+}
+
+std::string ReplicationMonitor::RecordStatus(const InstanceRow& row, const std::string& status,
+                                             const std::string& message, int64_t now) {
+  Registry::Locked r = registry_.Lock();
+  auto current = r.instances().find(row.resource_id);
+  if (current == r.instances().end() || r.active_ops().count(row.resource_id)) return "";
+  InstanceRow updated = current->second;
+  const nlohmann::json infos = ReplicationStatusInfos(status, message);
+  const std::string was = ReplicationStatus(updated);
+  if (updated.attrs.value("StatusInfos", nlohmann::json()) == infos) return "";
+  updated.attrs["StatusInfos"] = infos;
+  if (status == "replicating") {
+    SetReplicationErrorSinceMs(updated.attrs, 0);
+  } else if (ReplicationErrorSinceMs(updated) == 0) {
+    SetReplicationErrorSinceMs(updated.attrs, now);
+  }
+  Mutation m;
+  m.put.push_back(updated);
+  std::string said;
+  if (status != was) {
+    if (status == "replicating") {
+      m.events.push_back(registry_.MakeEvent(updated, rds_events::kReplicationResumed));
+    } else if (status == "error") {
+      m.events.push_back(registry_.MakeEvent(
+          updated, rds_events::kReplicationStopped,
+          std::string(rds_events::kReplicationStopped.message) + " " + message));
+    } else {
+      m.events.push_back(registry_.MakeEvent(updated, rds_events::kReplicationTerminated));
+    }
+    said = "replication of " + row.identifier + " is " + status + ". ";
+  }
+  r.Commit(m);
   return said;
 }
 

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "emulator/engine/servers.h"
@@ -35,7 +36,10 @@ class ReplicationMonitor {
  public:
   ReplicationMonitor(Registry& registry, InstanceServers& servers, PgRuntime& runtime,
                      OperationStarter& starter, const Clock& clock)
-      : registry_(registry), servers_(servers), runtime_(runtime), starter_(starter),
+      : registry_(registry),
+        servers_(servers),
+        runtime_(runtime),
+        starter_(starter),
         clock_(clock) {}
 
   //! One pass; returns what it did, as a sentence ("" when nothing).
@@ -44,12 +48,26 @@ class ReplicationMonitor {
   std::optional<ReplicaState> LastSeen(const std::string& resource_id);
 
  private:
+  //! Starts the promotion of every replica in `orphans` (whose source is gone) that is still
+  //! idle and available; says which.
+  std::string PromoteOrphans(const std::vector<InstanceRow>& orphans);
+  //! Reads one replica's WAL receiver and lag, keeps them for LastSeen, and records its status;
+  //! says what changed ("" when nothing).
+  std::string PollReplica(const InstanceRow& row, int64_t now);
+  //! The StatusInfos message of a replica that does not stream: why, as far as it can be seen.
+  std::string WhyNotStreaming(const InstanceRow& row, bool in_recovery,
+                              const std::string& receiver);
+  //! Stores `status` and `message` in the replica's StatusInfos, with RDS's event when the status
+  //! changes (unless an operation runs on it); says so when it did.
+  std::string RecordStatus(const InstanceRow& row, const std::string& status,
+                           const std::string& message, int64_t now);
+
   Registry& registry_;
   InstanceServers& servers_;
   PgRuntime& runtime_;
   OperationStarter& starter_;
   const Clock& clock_;
-  std::mutex mutex_;                          //!< guards state_
+  std::mutex mutex_;                           //!< guards state_
   std::map<std::string, ReplicaState> state_;  //!< by the replica's resource id
 };
 

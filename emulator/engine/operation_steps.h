@@ -1,5 +1,7 @@
-// The steps and helpers that several operation kinds share (defined in emulator/engine/operations.cc),
-// and the read replica kinds (emulator/engine/replica_operations.cc). Each step is idempotent and runs
+// The steps and helpers that several operation kinds share, and the functions that add each
+// family of kinds to OperationKinds(): instance kinds and the shared steps in steps_instance.cc,
+// backup kinds and steps in steps_backup.cc, read replica kinds in steps_replica.cc, Multi-AZ
+// kinds and steps in steps_multi_az.cc (all in emulator/engine/). Each step is idempotent and runs
 // on an operation worker (see operation_engine.h).
 #pragma once
 
@@ -32,8 +34,27 @@ Status WaitForAnswer(OpContext& c, const std::string& sql, const std::string& wa
 Status EnsureRunning(OpContext& c);
 //! The on_failure of instance-creating kinds: server stopped, status `failed`, RDS-EVENT-0031.
 void FailInstance(OpContext& c, const Status& why);
+//! The on_failure of kinds on an existing instance (stop, start, reboot, modify, snapshot):
+//! its status becomes what is really true (available when its server runs, else stopped).
+void ReflectReality(OpContext& c, const Status& why);
+
+// Backup steps (steps_backup.cc) that the instance kinds use too.
 //! Takes the base backup of the snapshot named in the params' `snapshot_id` (if any).
 Status TakeSnapshot(OpContext& c);
+//! The instance is `available` again after its backup.
+Status FinishBackup(OpContext& c);
+//! After create or restore: the creation's event; `backing-up` while the first automated backup
+//! (the params' `snapshot_id`) is taken.
+Status Created(OpContext& c);
+//! StopServers, then, when a clean shutdown archived every segment, marks everything committed
+//! before it restorable.
+Status StopServerMarkingArchive(OpContext& c);
+//! Modify: switches automated backups on or off (the params' `backups`).
+Status ModifyBackups(OpContext& c);
+//! Removes the files of automated backups whose rows are gone (after retention 0 or a delete).
+Status RemoveDroppedBackupFiles(OpContext& c);
+
+// Multi-AZ steps (steps_multi_az.cc) that the instance and backup kinds use too.
 //! Builds a Multi-AZ instance's standby and waits until it is in sync (no-op otherwise).
 Status BuildStandby(OpContext& c);
 //! ModifyDBInstance MultiAZ (the params' `multi_az`): builds or removes the standby.
@@ -43,6 +64,10 @@ Status StopServers(OpContext& c);
 
 }  // namespace steps
 
+//! Adds the instance kinds: create, delete, stop, start, reboot, modify, recover.
+void AddInstanceOperationKinds(std::map<std::string, OperationKind>& kinds);
+//! Adds the backup kinds: snapshot, backup, copy-snapshot (on the new snapshot's id), restore.
+void AddBackupOperationKinds(std::map<std::string, OperationKind>& kinds);
 //! Adds the read replica kinds: create-replica (on the new replica's resource id) and promote.
 void AddReplicaOperationKinds(std::map<std::string, OperationKind>& kinds);
 //! Adds the Multi-AZ kinds: failover, and standby (a standby built again after a failure).

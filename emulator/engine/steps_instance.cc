@@ -1,21 +1,20 @@
-// The operation kinds: create, delete, stop, start, reboot, modify, recover, and the backup
-// kinds (snapshot, backup, copy-snapshot, restore). Each step looks at reality first so that
-// running it twice (after a crash) is harmless.
+// The instance operation kinds: create, delete, stop, start, reboot, modify, recover; the steps
+// several kinds share (operation_steps.h); and OperationKinds(), the table of every kind (the
+// backup kinds are in steps_backup.cc, the replica and Multi-AZ kinds in steps_replica.cc and
+// steps_multi_az.cc). Each step looks at reality first so that running it twice (after a crash)
+// is harmless.
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "common/log.h"
 #include "common/time_util.h"
 #include "emulator/core/instance_state.h"
-#include "emulator/postgres/backup_files.h"
-#include "emulator/runtime/cluster_pool.h"
 #include "emulator/engine/operation_engine.h"
 #include "emulator/engine/operation_steps.h"
+#include "emulator/runtime/cluster_pool.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
-namespace bf = backup_files;
 
 namespace steps {
 
@@ -36,8 +35,8 @@ Status Configure(OpContext& c) {
   auto port = c.env.servers.AllocatePort(c.instance.port, c.instance.resource_id);
   if (!port) return Status::Internal("no free port for the instance's PostgreSQL server");
   if (*port != c.instance.port) {
-    LogLine("ops") << c.instance.identifier << ": port " << c.instance.port << " is busy, moving to "
-                   << *port;
+    LogLine("ops") << c.instance.identifier << ": port " << c.instance.port
+                   << " is busy, moving to " << *port;
     InstanceRow row = c.instance;
     row.port = *port;
     c.Put(row);
@@ -121,48 +120,20 @@ void FailInstance(OpContext& c, const Status& why) {
   FailPendingSnapshot(c, why);
   c.env.runtime.Stop(c.Server());
   SetStatus(c, DbStatus::kFailed);
-  c.Event(rds_events::kFailed, std::string(rds_events::kFailed.message) + " (" + why.message() + ")");
+  c.Event(rds_events::kFailed,
+          std::string(rds_events::kFailed.message) + " (" + why.message() + ")");
 }
 
-// Takes the base backup of the snapshot named in the operation's params (if any): an online
-// pg_basebackup into snapshots/<id>.tmp, one syncfs, and a rename. The snapshot becomes
-// `available` only with that rename: never with partial data.
-Status TakeSnapshot(OpContext& c) {
-  auto id = ParamString(c, "snapshot_id");
-  if (!id) return Status::Ok();
-  auto snap = c.env.registry.GetSnapshot(*id);
-  if (!snap) return Status::Internal("snapshot " + *id + " no longer exists");
-  if (snap->status == "available") return Status::Ok();
-  const Layout& layout = c.env.layout;
-  fs::path final_dir = layout.SnapshotDir(*id);
-  if (!fs::exists(final_dir / "backup_label")) {
-    LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
-    fs::path tmp = final_dir;
-    tmp += ".tmp";
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    LOCALRDS_RETURN_IF_ERROR(c.env.runtime.PrepareDirectory(tmp));
-    LOCALRDS_RETURN_IF_ERROR(
-        c.env.runtime.BaseBackup(c.env.servers.ReplicationSource(c.instance), tmp, ""));
-    LOCALRDS_RETURN_IF_ERROR(bf::SyncFileSystem(tmp));
-    fs::rename(tmp, final_dir, ec);
-    if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
-  }
-  auto start_wal = bf::StartWalFile(final_dir);
-  if (!start_wal.ok()) return start_wal.status();
-  snap->status = "available";
-  snap->attrs["PercentProgress"] = 100;
-  snap->attrs["_start_wal"] = *start_wal;
-  snap->attrs["_consistent_ms"] = NowMs();  // the backup was consistent by now
-  snap->attrs["AllocatedStorage"] = c.instance.attrs.value("AllocatedStorage", 20);
-  c.PutSnapshot(*snap);
-  if (snap->type == "automated") {
-    c.SnapshotEvent(*snap, rds_events::kAutomatedSnapshotCreated);
-    c.Event(rds_events::kBackupFinished);
-  } else {
-    c.SnapshotEvent(*snap, rds_events::kManualSnapshotCreated);
-  }
-  return Status::Ok();
+// After a failed stop/start/reboot, report what is really true.
+void ReflectReality(OpContext& c, const Status& why) {
+  FailPendingSnapshot(c, why);
+  bool running = c.env.runtime.IsRunning(c.Server());
+  InstanceRow row = c.instance;
+  row.status = running ? DbStatus::kAvailable : DbStatus::kStopped;
+  row.desired_state = running ? "running" : "stopped";
+  c.Put(row);
+  LogLine("ops") << c.instance.identifier << ": operation failed (" << why.ToString()
+                 << "), instance is " << row.status;
 }
 
 }  // namespace steps
@@ -182,13 +153,11 @@ Status PrepareCluster(OpContext& c) {
   fs::path pgdata = layout.PgData(c.instance.resource_id);
   // pgdata only ever appears by an atomic rename of a complete cluster.
   if (fs::exists(pgdata / "PG_VERSION")) return Status::Ok();
-  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.PrepareDirectory(layout.InstanceDir(c.instance.resource_id)));
+  LOCALRDS_RETURN_IF_ERROR(
+      c.env.runtime.PrepareDirectory(layout.InstanceDir(c.instance.resource_id)));
   if (c.env.pool.Take(Major(c.instance), pgdata)) return Status::Ok();
   return c.env.pool.MakeCluster(Major(c.instance), pgdata);
 }
-
-
-
 
 Status Bootstrap(OpContext& c) {
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
@@ -218,7 +187,6 @@ Status Bootstrap(OpContext& c) {
   return c.env.servers.EnsureServerRoles(c.instance);  // rdsrepladmin, for standbys and replicas
 }
 
-
 Status FinishAvailable(OpContext& c, const EventSpec& event) {
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));  // `available` means a client can connect
   // A restored or promoted cluster made before localrds had rdsrepladmin gets it now.
@@ -232,28 +200,14 @@ Status FinishAvailable(OpContext& c, const EventSpec& event) {
   return Status::Ok();
 }
 
-
-
-// After a failed stop/start/reboot, report what is really true.
-void ReflectReality(OpContext& c, const Status& why) {
-  FailPendingSnapshot(c, why);
-  bool running = c.env.runtime.IsRunning(c.Server());
-  InstanceRow row = c.instance;
-  row.status = running ? DbStatus::kAvailable : DbStatus::kStopped;
-  row.desired_state = running ? "running" : "stopped";
-  c.Put(row);
-  LogLine("ops") << c.instance.identifier << ": operation failed (" << why.ToString()
-                 << "), instance is " << row.status;
-}
-
 Status ModifyPassword(OpContext& c) {
   auto it = c.op.params.find("password_verifier");
   if (it == c.op.params.end()) return Status::Ok();
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
   const std::string user = QuoteIdent(c.instance.attrs.value("MasterUsername", ""));
-  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.ExecSql(
-      c.Server(), "postgres",
-      {"ALTER ROLE " + user + " PASSWORD '" + it->get<std::string>() + "'"}));
+  LOCALRDS_RETURN_IF_ERROR(
+      c.env.runtime.ExecSql(c.Server(), "postgres",
+                            {"ALTER ROLE " + user + " PASSWORD '" + it->get<std::string>() + "'"}));
   InstanceRow row = c.instance;
   row.password_verifier = it->get<std::string>();
   c.Put(row);
@@ -304,7 +258,8 @@ Status ModifyFinish(OpContext& c) {
     for (auto& [k, v] : p["attrs"].items()) row.attrs[k] = v;
   }
   if (p.contains("clear_pending")) {
-    for (auto& k : p["clear_pending"]) row.attrs["PendingModifiedValues"].erase(k.get<std::string>());
+    for (auto& k : p["clear_pending"])
+      row.attrs["PendingModifiedValues"].erase(k.get<std::string>());
   }
   std::string old_id = row.identifier;
   if (p.contains("new_identifier")) row.identifier = p["new_identifier"].get<std::string>();
@@ -314,11 +269,13 @@ Status ModifyFinish(OpContext& c) {
     // The docker runtime's memory and CPU limits follow the class (the local runtime has none).
     LOCALRDS_RETURN_IF_ERROR(c.env.runtime.ApplyResourceLimits(c.Server()));
     if (c.env.servers.StandbyBuilt(c.instance)) {
-      LOCALRDS_RETURN_IF_ERROR(c.env.runtime.ApplyResourceLimits(c.env.servers.StandbyServer(c.instance)));
+      LOCALRDS_RETURN_IF_ERROR(
+          c.env.runtime.ApplyResourceLimits(c.env.servers.StandbyServer(c.instance)));
     }
     c.Event(rds_events::kClassChanged);
   }
-  if (p.contains("attrs") && p["attrs"].contains("AllocatedStorage")) c.Event(rds_events::kStorageChanged);
+  if (p.contains("attrs") && p["attrs"].contains("AllocatedStorage"))
+    c.Event(rds_events::kStorageChanged);
   if (p.contains("new_identifier")) {
     c.Event(rds_events::kRenamed, "Renamed instance from " + old_id + " to " + row.identifier);
   }
@@ -346,101 +303,6 @@ Status Forget(OpContext& c) {
   return Status::Ok();
 }
 
-// --- backups -----------------------------------------------------------------------------
-
-
-// When a clean shutdown has archived every segment, everything committed before it is
-// restorable.
-void MarkArchivedAtStop(OpContext& c, int64_t stop_requested_ms) {
-  if (c.instance.attrs.value("BackupRetentionPeriod", 0) <= 0) return;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(c.Server().pgdata / "pg_wal" / "archive_status", ec)) {
-    if (e.path().extension() == ".ready") return;  // not all archived: keep the older mark
-  }
-  bf::WriteRestorableUntil(c.env.layout.ArchiveDir(c.instance.resource_id), stop_requested_ms);
-  c.env.registry.RestorableUntilChanged(c.instance.resource_id);
-}
-
-Status StopServerMarkingArchive(OpContext& c) {
-  const int64_t t0 = NowMs();
-  LOCALRDS_RETURN_IF_ERROR(StopServers(c));
-  MarkArchivedAtStop(c, t0);
-  return Status::Ok();
-}
-
-
-// The instance's status goes back to what it was before the snapshot (`available`).
-Status FinishBackup(OpContext& c) {
-  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
-  SetStatus(c, DbStatus::kAvailable);
-  return Status::Ok();
-}
-
-// After create or restore: the instance exists; it is `backing-up` while its first automated
-// backup is taken.
-Status Created(OpContext& c) {
-  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
-  if (auto from = ParamString(c, "restored_from_snapshot")) {
-    c.Event(rds_events::kRestoredFromSnapshot,
-            std::string(rds_events::kRestoredFromSnapshot.message) + " " + *from);
-  } else if (auto src = ParamString(c, "restored_from_instance")) {
-    c.Event(rds_events::kRestoredFromInstance, std::string(rds_events::kRestoredFromInstance.message) +
-                                                   " " + *src + " to " + c.instance.identifier);
-  } else {
-    c.Event(rds_events::kCreated);
-  }
-  if (auto id = ParamString(c, "snapshot_id")) {
-    SetStatus(c, DbStatus::kBackingUp);
-    c.Event(rds_events::kBackupStarted);
-    if (auto snap = c.env.registry.GetSnapshot(*id)) c.SnapshotEvent(*snap, rds_events::kAutomatedSnapshotCreating);
-  }
-  return Status::Ok();
-}
-
-// Modify: turning automated backups on or off (BackupRetentionPeriod 0 <-> N). The new
-// retention is already in the instance's attributes.
-Status ModifyBackups(OpContext& c) {
-  auto change = ParamString(c, "backups");
-  if (!change) return Status::Ok();
-  LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(c.instance));
-  if (*change == "on") {
-    // Restart, so that no segment written from now on can reach the old command (RDS also
-    // has an outage here).
-    LOCALRDS_RETURN_IF_ERROR(StopServer(c));
-    LOCALRDS_RETURN_IF_ERROR(StartServer(c));
-    if (auto id = ParamString(c, "snapshot_id")) {
-      c.Event(rds_events::kBackupStarted);
-      if (auto snap = c.env.registry.GetSnapshot(*id)) c.SnapshotEvent(*snap, rds_events::kAutomatedSnapshotCreating);
-    }
-    return Status::Ok();
-  }
-  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
-  LOCALRDS_RETURN_IF_ERROR(
-      c.env.runtime.ExecSql(c.Server(), "postgres", {"SELECT pg_reload_conf()"}));
-  for (const auto& snap : c.env.registry.AutomatedSnapshotsOf(c.instance.resource_id)) {
-    c.staged.remove_snapshots.push_back(snap.id);
-  }
-  return Status::Ok();
-}
-
-// Removes the files of automated backups whose rows are gone (after retention 0 or a delete).
-Status RemoveDroppedBackupFiles(OpContext& c) {
-  const Layout& layout = c.env.layout;
-  bool keep_archive = false;
-  if (c.env.registry.GetInstance(c.op.resource_id)) {
-    keep_archive = c.instance.attrs.value("BackupRetentionPeriod", 0) > 0;
-  }
-  if (c.op.params.value("retain_automated_backups", false)) keep_archive = true;
-  if (!keep_archive) Layout::RemoveTree(layout.ArchiveDir(c.op.resource_id), layout.TrashDir());
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(layout.SnapshotsDir(), ec)) {
-    std::string name = e.path().filename().string();
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) continue;  // in progress
-    if (!c.env.registry.GetSnapshot(name)) Layout::RemoveTree(e.path(), layout.TrashDir());
-  }
-  return Status::Ok();
-}
-
 // Delete: the instance row goes; its automated backups are kept as a retained backup or dropped.
 Status ForgetInstance(OpContext& c) {
   if (c.instance.resource_id.empty()) return Status::Ok();  // done before a crash
@@ -459,203 +321,82 @@ Status ForgetInstance(OpContext& c) {
   return Forget(c);
 }
 
-// Restore: the data of a snapshot (and, for a point in time, a frozen view of the source's
-// archive) in the new instance's directory.
-Status CopyRestoreData(OpContext& c) {
-  const Layout& layout = c.env.layout;
-  const std::string rid = c.instance.resource_id;
-  fs::path pgdata = layout.PgData(rid);
-  if (fs::exists(pgdata / "PG_VERSION")) return Status::Ok();
-  auto snap_id = ParamString(c, "base_snapshot_id");
-  if (!snap_id) return Status::Internal("restore without a base snapshot");
-  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.PrepareDirectory(layout.InstanceDir(rid)));
-  if (auto source = ParamString(c, "pitr_source_resource_id")) {
-    LOCALRDS_RETURN_IF_ERROR(bf::FreezeArchive(layout.ArchiveDir(*source), layout.RestoreWalDir(rid)));
-  }
-  LOCALRDS_RETURN_IF_ERROR(bf::CopyTree(layout.SnapshotDir(*snap_id), pgdata, /*link=*/false));
+// Steps only the stop, reboot and recover kinds have.
+Status FinishStop(OpContext& c) {
+  InstanceRow row = c.instance;
+  row.status = DbStatus::kStopped;
+  row.desired_state = "stopped";
+  row.stopped_ms = NowMs();
+  c.Put(row);
+  c.Event(rds_events::kStopped);
   return Status::Ok();
 }
 
-std::string RecoverySettings(OpContext& c, bool with_target) {
-  std::string out = "restore_command = '" + bf::RestoreCommand(c.env.layout.RestoreWalDir(c.instance.resource_id)) +
-                    "'\nrecovery_target_timeline = 'latest'\nrecovery_target_action = 'promote'\n";
-  auto target = c.op.params.find("restore_time_ms");
-  if (with_target && target != c.op.params.end()) {
-    std::string t = FormatIso8601(target->get<int64_t>(), true);  // 2026-11-25T10:00:00.500Z
-    t[10] = ' ';
-    t.pop_back();
-    out += "recovery_target_time = '" + t + "+00'\n";
-  }
-  return out;
-}
-
-fs::path RecoveredMarker(OpContext& c) {
-  return c.env.layout.InstanceDir(c.instance.resource_id) / "recovered";
-}
-
-Status ConfigureRestore(OpContext& c) {
-  // A snapshot of a read replica holds its standby.signal: the restored instance is a primary.
-  std::error_code ec;
-  fs::remove(c.env.layout.PgData(c.instance.resource_id) / "standby.signal", ec);
-  LOCALRDS_RETURN_IF_ERROR(Configure(c));
-  if (!ParamString(c, "pitr_source_resource_id") || fs::exists(RecoveredMarker(c))) {
-    return Status::Ok();
-  }
-  LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(c.instance, RecoverySettings(c, true)));
-  std::ofstream(c.env.layout.PgData(c.instance.resource_id) / "recovery.signal");
+Status StopForReboot(OpContext& c) {
+  LOCALRDS_RETURN_IF_ERROR(StopServer(c));
+  c.Event(rds_events::kShutdown);
   return Status::Ok();
 }
 
-// Starts the restored server and waits until it has recovered and been promoted. A target
-// time after the archive's last commit makes PostgreSQL stop with "recovery ended before
-// configured recovery target was reached"; every commit up to the target is then in the frozen
-// archive (the target is at most LatestRestorableTime), so replaying all of it is the answer.
-Status RecoverRestore(OpContext& c) {
-  if (fs::exists(RecoveredMarker(c))) return EnsureRunning(c);
-  const ServerSpec server = c.Server();
-  bool fell_back = false;
-  for (;;) {
-    const auto log_offset = fs::exists(server.log_file) ? fs::file_size(server.log_file) : 0;
-    Status st = StartServer(c);
-    if (st.ok()) {
-      st = WaitForAnswer(c, "SELECT pg_is_in_recovery()", "f", std::chrono::hours(6),
-                         "recovery ends");
-    }
-    if (st.ok()) break;
-    std::ifstream in(server.log_file);
-    in.seekg(static_cast<std::streamoff>(log_offset));
-    std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (fell_back || said.find("recovery ended before configured recovery target was reached") ==
-                         std::string::npos) {
-      return st;
-    }
-    LogLine("ops") << c.instance.identifier
-                   << ": no commit after the target in the archive; replaying all of it";
-    c.env.runtime.Stop(c.Server());
-    LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(c.instance, RecoverySettings(c, false)));
-    std::ofstream(c.env.layout.PgData(c.instance.resource_id) / "recovery.signal");
-    fell_back = true;
-  }
-  std::ofstream(RecoveredMarker(c)) << NowMs() << "\n";
-  LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(c.instance));
-  const Layout& layout = c.env.layout;
-  Layout::RemoveTree(layout.RestoreWalDir(c.instance.resource_id), layout.TrashDir());
+Status FinishRecovery(OpContext& c) {
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
+  c.Event(rds_events::kRecoveryFinished);
   return Status::Ok();
-}
-
-// Copy of a snapshot: hard links (a snapshot's files never change), on the new snapshot's id.
-Status CopySnapshot(OpContext& c) {
-  auto target = c.env.registry.GetSnapshot(c.op.resource_id);
-  auto source = ParamString(c, "source_snapshot_id");
-  if (!target || !source) return Status::Internal("snapshot copy without its snapshots");
-  if (target->status == "available") return Status::Ok();
-  LOCALRDS_RETURN_IF_ERROR(bf::CopyTree(c.env.layout.SnapshotDir(*source),
-                                        c.env.layout.SnapshotDir(target->id), /*link=*/true));
-  target->status = "available";
-  target->attrs["PercentProgress"] = 100;
-  c.PutSnapshot(*target);
-  c.SnapshotEvent(*target, rds_events::kSnapshotCopied,
-                  "Finished copy of snapshot " + target->attrs.value("SourceDBSnapshotIdentifier", ""));
-  return Status::Ok();
-}
-
-void FailCopy(OpContext& c, const Status& why) {
-  auto target = c.env.registry.GetSnapshot(c.op.resource_id);
-  if (!target || target->status != "creating") return;
-  target->status = "failed";
-  c.PutSnapshot(*target);
-  c.SnapshotEvent(*target, rds_events::kSnapshotFailed,
-                  std::string(rds_events::kSnapshotFailed.message) + ": " + why.message());
 }
 
 }  // namespace
 
+void AddInstanceOperationKinds(std::map<std::string, OperationKind>& kinds) {
+  kinds["create"] = {{{"prepare-cluster", PrepareCluster},
+                      {"configure", Configure},
+                      {"start", StartServer},
+                      {"bootstrap", Bootstrap},
+                      {"standby", BuildStandby},
+                      {"created", Created},
+                      {"backup", TakeSnapshot},
+                      {"finish", FinishBackup}},
+                     FailInstance};
+  kinds["delete"] = {{{"final-snapshot", TakeSnapshot},
+                      {"stop", StopServerMarkingArchive},
+                      {"drop-slot", DropOwnSlot},
+                      {"remove-files", RemoveFiles},
+                      {"forget", ForgetInstance},
+                      {"remove-backups", RemoveDroppedBackupFiles}},
+                     [](OpContext& c, const Status& why) { FailInstance(c, why); }};
+  kinds["stop"] = {
+      {{"snapshot", TakeSnapshot}, {"stop", StopServerMarkingArchive}, {"finish", FinishStop}},
+      ReflectReality};
+  kinds["start"] = {
+      {{"configure", Configure},
+       {"start", StartServer},
+       {"finish", [](OpContext& c) { return FinishAvailable(c, rds_events::kStarted); }}},
+      ReflectReality};
+  kinds["reboot"] = {
+      {{"stop", StopForReboot},
+       {"configure", Configure},
+       {"start", StartServer},
+       {"finish", [](OpContext& c) { return FinishAvailable(c, rds_events::kRestarted); }}},
+      ReflectReality};
+  kinds["modify"] = {{{"password", ModifyPassword},
+                      {"port", ModifyPort},
+                      {"backups", ModifyBackups},
+                      {"remove-backups", RemoveDroppedBackupFiles},
+                      {"backup", TakeSnapshot},
+                      {"multi-az", ApplyMultiAzModification},
+                      {"finish", ModifyFinish}},
+                     ReflectReality};
+  kinds["recover"] = {
+      {{"configure", Configure}, {"start", StartServer}, {"finish", FinishRecovery}}, FailInstance};
+}
+
 const std::map<std::string, OperationKind>& OperationKinds() {
   static const std::map<std::string, OperationKind> kKinds = [] {
-  std::map<std::string, OperationKind> kinds = {
-      {"create",
-       {{{"prepare-cluster", PrepareCluster},
-         {"configure", Configure},
-         {"start", StartServer},
-         {"bootstrap", Bootstrap},
-         {"standby", BuildStandby},
-         {"created", Created},
-         {"backup", TakeSnapshot},
-         {"finish", FinishBackup}},
-        FailInstance}},
-      {"restore",
-       {{{"copy-data", CopyRestoreData},
-         {"configure", ConfigureRestore},
-         {"recover", RecoverRestore},
-         {"standby", BuildStandby},
-         {"created", Created},
-         {"backup", TakeSnapshot},
-         {"finish", FinishBackup}},
-        FailInstance}},
-      {"delete",
-       {{{"final-snapshot", TakeSnapshot},
-         {"stop", StopServerMarkingArchive},
-         {"drop-slot", DropOwnSlot},
-         {"remove-files", RemoveFiles},
-         {"forget", ForgetInstance},
-         {"remove-backups", RemoveDroppedBackupFiles}},
-        [](OpContext& c, const Status& why) { FailInstance(c, why); }}},
-      {"snapshot", {{{"backup", TakeSnapshot}, {"finish", FinishBackup}}, ReflectReality}},
-      {"backup", {{{"backup", TakeSnapshot}, {"finish", FinishBackup}}, ReflectReality}},
-      {"copy-snapshot", {{{"copy", CopySnapshot}}, FailCopy}},
-      {"stop",
-       {{{"snapshot", TakeSnapshot},
-         {"stop", StopServerMarkingArchive},
-         {"finish",
-          [](OpContext& c) {
-            InstanceRow row = c.instance;
-            row.status = DbStatus::kStopped;
-            row.desired_state = "stopped";
-            row.stopped_ms = NowMs();
-            c.Put(row);
-            c.Event(rds_events::kStopped);
-            return Status::Ok();
-          }}},
-        ReflectReality}},
-      {"start",
-       {{{"configure", Configure},
-         {"start", StartServer},
-         {"finish", [](OpContext& c) { return FinishAvailable(c, rds_events::kStarted); }}},
-        ReflectReality}},
-      {"reboot",
-       {{{"stop",
-          [](OpContext& c) {
-            LOCALRDS_RETURN_IF_ERROR(StopServer(c));
-            c.Event(rds_events::kShutdown);
-            return Status::Ok();
-          }},
-         {"configure", Configure},
-         {"start", StartServer},
-         {"finish", [](OpContext& c) { return FinishAvailable(c, rds_events::kRestarted); }}},
-        ReflectReality}},
-      {"modify",
-       {{{"password", ModifyPassword},
-         {"port", ModifyPort},
-         {"backups", ModifyBackups},
-         {"remove-backups", RemoveDroppedBackupFiles},
-         {"backup", TakeSnapshot},
-         {"multi-az", ApplyMultiAzModification},
-         {"finish", ModifyFinish}},
-        ReflectReality}},
-      {"recover",
-       {{{"configure", Configure},
-         {"start", StartServer},
-         {"finish",
-          [](OpContext& c) {
-            LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
-            c.Event(rds_events::kRecoveryFinished);
-            return Status::Ok();
-          }}},
-        FailInstance}},
-  };
-  AddReplicaOperationKinds(kinds);
-  AddMultiAzOperationKinds(kinds);
-  return kinds;
+    std::map<std::string, OperationKind> kinds;
+    AddInstanceOperationKinds(kinds);
+    AddBackupOperationKinds(kinds);
+    AddReplicaOperationKinds(kinds);
+    AddMultiAzOperationKinds(kinds);
+    return kinds;
   }();
   return kKinds;
 }

@@ -15,6 +15,9 @@
 // From the host a server in a container is an ordinary process tree: liveness, signals (stop,
 // kill, freeze and thaw) and SQL over the socket are the same as for local servers; only its
 // pid comes from the engine (inside, the postmaster is pid 1). Thread-safe.
+//
+// docker_runtime.cc holds the PgRuntime operations on servers; docker_containers.cc the docker
+// CLI calls, the containers' arguments, listing, adoption and strays.
 #pragma once
 
 #include <sys/types.h>
@@ -108,8 +111,13 @@ class DockerRuntime : public PgRuntime {
   //! Lists this data directory's running server containers and their pids into the cache.
   Status Adopt();
   std::string ImageFor(const std::string& major) const;
+  //! Fills versions_ from the image's major-version tags, newest first; fails, saying how to
+  //! build one, when there is none.
+  Status FindImageVersions();
   //! Writes the passwd and group files the containers see (initdb needs its user to exist).
   Status WriteAccounts();
+  //! Removes the job containers (initdb, pg_basebackup) a killed localrds left.
+  void RemoveLeftoverJobs();
 
   const Config config_;
   const CommandRunner run_;

@@ -1,6 +1,8 @@
 // InstanceService: the DB instance actions (CreateDBInstance, DescribeDBInstances,
 // ModifyDBInstance, DeleteDBInstance, RebootDBInstance, StopDBInstance, StartDBInstance).
 // See ServiceBase for the contract. `req` holds the decoded request (RDS member names).
+// CreateDBInstance is in instance_create.cc, ModifyDBInstance in instance_modify.cc, the rest in
+// instance_service.cc.
 #pragma once
 
 #include <functional>

@@ -1,13 +1,14 @@
 // The read replica actions: CreateDBInstanceReadReplica and PromoteReadReplica, with RDS's rules
 // (User Guide USER_ReadRepl, USER_PostgreSQL.Replication.ReadReplicas; API reference).
+#include "emulator/service/replica_service.h"
+
 #include "common/log.h"
 #include "common/time_util.h"
-#include "emulator/service/replica_service.h"
-#include "emulator/core/instance_state.h"
 #include "emulator/core/instance_classes.h"
-#include "emulator/engine/operation_engine.h"
+#include "emulator/core/instance_state.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
+#include "emulator/engine/operation_engine.h"
 
 namespace localrds {
 namespace {
@@ -19,14 +20,11 @@ constexpr int kMaxReplicasOfPrimary = 15;
 constexpr int kMaxReplicasOfReplica = 5;
 constexpr int kMaxChain = 3;
 
-}  // namespace
-
-Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::json& req) {
+// Every check of the request that needs no registry, made before the source is looked at.
+Status ValidateReplicaRequest(const nlohmann::json& req, const std::string& region) {
   const std::string raw_id = ReqString(req, "DBInstanceIdentifier").value_or("");
   LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("DBInstanceIdentifier", raw_id));
-  const std::string id = ToLower(raw_id);
-  auto source_ident = ReqString(req, "SourceDBInstanceIdentifier");
-  if (!source_ident) {
+  if (!ReqString(req, "SourceDBInstanceIdentifier")) {
     if (auto cluster = ReqString(req, "SourceDBClusterIdentifier")) {
       return Status::Error(AwsError::kDBClusterNotFoundFault,
                            "DBCluster " + *cluster + " not found (localrds has no DB clusters).");
@@ -34,7 +32,6 @@ Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::jso
     return Status::Error(AwsError::kMissingParameter,
                          "The request must contain the parameter SourceDBInstanceIdentifier.");
   }
-  // Validate every parameter before looking at the source.
   const bool multi_az = ReqBool(req, "MultiAZ").value_or(false);
   if (auto mode = ReqString(req, "ReplicaMode"); mode && *mode != "open-read-only") {
     return Status::Error(AwsError::kInvalidParameterCombination,
@@ -52,45 +49,19 @@ Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::jso
   auto port_req = ReqInt(req, "Port");
   if (port_req) LOCALRDS_RETURN_IF_ERROR(ValidatePort(static_cast<int>(*port_req)));
   auto az = ReqString(req, "AvailabilityZone");
-  if (az) LOCALRDS_RETURN_IF_ERROR(ValidateAvailabilityZone(registry_.config().region, *az));
+  if (az) LOCALRDS_RETURN_IF_ERROR(ValidateAvailabilityZone(region, *az));
   LOCALRDS_RETURN_IF_ERROR(ValidateMultiAzZone(multi_az, az.has_value()));
   auto storage_type = ReqString(req, "StorageType");
   if (storage_type) LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(*storage_type));
   if (auto p = ReqString(req, "DBParameterGroupName"); p && p->rfind("default.postgres", 0) != 0) {
     return Status::Error(AwsError::kDBParameterGroupNotFound, "DBParameterGroup not found: " + *p);
   }
-  nlohmann::json tags = req.value("Tags", nlohmann::json::array());
-  LOCALRDS_RETURN_IF_ERROR(ValidateTags(tags));
+  return ValidateTags(req.value("Tags", nlohmann::json::array()));
+}
 
-  auto find_source = [&](Registry::Locked& reg) -> Result<InstanceRow> {
-    if (source_ident->rfind("arn:", 0) == 0) {  // cross-Region sources are given by ARN
-      auto rid = ResolveArn(reg, *source_ident);
-      if (!rid.ok()) return rid.status();
-      return reg.instances().at(*rid);
-    }
-    return reg.Find(*source_ident);
-  };
-  int wanted_port = 0;
-  {
-    Registry::Locked reg = registry_.Lock();
-    auto source = find_source(reg);
-    if (!source.ok()) return source.status();
-    wanted_port = static_cast<int>(port_req.value_or(source->port));
-  }
-  auto port = servers_.AllocatePort(wanted_port, "");
-  if (!port) {
-    return Status::Error(AwsError::kInsufficientDBInstanceCapacity,
-                         "No free port is left in localrds' port range for a new DB instance.");
-  }
-
-  Registry::Locked reg = registry_.Lock();
-  auto found = find_source(reg);
-  if (!found.ok()) return found.status();
-  const InstanceRow source = *found;
-  if (reg.IdentifierTaken(id)) {
-    return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
-  }
-  LOCALRDS_RETURN_IF_ERROR(CheckInstanceQuota(reg));
+// The source must have automated backups, be idle and available, and have room for one more
+// replica in its chain and among its siblings.
+Status CheckReplicaSource(Registry::Locked& reg, const InstanceRow& source) {
   if (source.attrs.value("BackupRetentionPeriod", 0) <= 0) {
     return Status::Error(AwsError::kInvalidDBInstanceState,
                          "Automated backups are not enabled for this database instance. To enable "
@@ -118,13 +89,19 @@ Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::jso
                              std::to_string(siblings) + " read replicas, the most RDS allows (" +
                              std::to_string(max_replicas) + ").");
   }
+  return Status::Ok();
+}
 
+// The replica's row: its source's settings, changed by what the request gives (the storage and
+// settings the request asks for are checked here, against what the replica gets).
+Result<InstanceRow> NewReplicaRow(const nlohmann::json& req, const InstanceRow& source,
+                                  const std::string& id, int port, const std::string& region) {
   InstanceRow row;
   row.resource_id = NewResourceId();
   row.identifier = id;
   row.status = DbStatus::kCreating;
   row.desired_state = "running";
-  row.port = *port;
+  row.port = port;
   row.password_verifier = source.password_verifier;  // the replica has the source's roles
   row.created_ms = NowMs();
   row.attrs = source.attrs;
@@ -134,16 +111,16 @@ Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::jso
   SetReplicaSource(a, source.resource_id);
   a["BackupRetentionPeriod"] = 0;  // RDS creates replicas with backups off
   a["PendingModifiedValues"] = nlohmann::json::object();
-  a["TagList"] = tags;
-  if (db_class) a["DBInstanceClass"] = *db_class;
-  if (az) {
+  a["TagList"] = req.value("Tags", nlohmann::json::array());
+  if (auto db_class = ReqString(req, "DBInstanceClass")) a["DBInstanceClass"] = *db_class;
+  if (auto az = ReqString(req, "AvailabilityZone")) {
     a["AvailabilityZone"] = *az;
   } else {  // another zone than the source's, as a user spreading replicas would pick
-    std::string source_az = source.attrs.value("AvailabilityZone", registry_.config().region + "a");
+    std::string source_az = source.attrs.value("AvailabilityZone", region + "a");
     a["AvailabilityZone"] = NextAvailabilityZone(source_az);
   }
-  ResetMultiAzFields(a, multi_az);
-  if (storage_type) a["StorageType"] = *storage_type;
+  ResetMultiAzFields(a, ReqBool(req, "MultiAZ").value_or(false));
+  if (auto storage_type = ReqString(req, "StorageType")) a["StorageType"] = *storage_type;
   if (auto s = ReqInt(req, "AllocatedStorage")) {
     LOCALRDS_RETURN_IF_ERROR(
         ValidateAllocatedStorage(a.value("StorageType", "gp2"), static_cast<int>(*s)));
@@ -171,9 +148,53 @@ Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::jso
   // Settings of the source's that a replica does not inherit on RDS.
   a["DeletionProtection"] = ReqBool(req, "DeletionProtection").value_or(false);
   a["CopyTagsToSnapshot"] = ReqBool(req, "CopyTagsToSnapshot").value_or(false);
-  return starter_.Start(reg, 
-      row, "create-replica",
-      {{"source", source.resource_id}, {"slot", ReplicationSlotName(row.resource_id)}}, {});
+  return row;
+}
+
+}  // namespace
+
+Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::json& req) {
+  const std::string& region = registry_.config().region;
+  LOCALRDS_RETURN_IF_ERROR(ValidateReplicaRequest(req, region));
+  const std::string id = ToLower(ReqString(req, "DBInstanceIdentifier").value_or(""));
+  const std::string source_ident = *ReqString(req, "SourceDBInstanceIdentifier");
+  auto find_source = [&](Registry::Locked& reg) -> Result<InstanceRow> {
+    if (source_ident.rfind("arn:", 0) == 0) {  // cross-Region sources are given by ARN
+      auto rid = ResolveArn(reg, source_ident);
+      if (!rid.ok()) return rid.status();
+      return reg.instances().at(*rid);
+    }
+    return reg.Find(source_ident);
+  };
+  // The port is allocated outside the registry's lock: first the one wanted (the request's, else
+  // the source's), then the checks again in the lock.
+  int wanted_port = 0;
+  {
+    Registry::Locked reg = registry_.Lock();
+    auto source = find_source(reg);
+    if (!source.ok()) return source.status();
+    wanted_port = static_cast<int>(ReqInt(req, "Port").value_or(source->port));
+  }
+  auto port = servers_.AllocatePort(wanted_port, "");
+  if (!port) {
+    return Status::Error(AwsError::kInsufficientDBInstanceCapacity,
+                         "No free port is left in localrds' port range for a new DB instance.");
+  }
+
+  Registry::Locked reg = registry_.Lock();
+  auto found = find_source(reg);
+  if (!found.ok()) return found.status();
+  const InstanceRow source = *found;
+  if (reg.IdentifierTaken(id)) {
+    return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
+  }
+  LOCALRDS_RETURN_IF_ERROR(CheckInstanceQuota(reg));
+  LOCALRDS_RETURN_IF_ERROR(CheckReplicaSource(reg, source));
+  auto row = NewReplicaRow(req, source, id, *port, region);
+  if (!row.ok()) return row.status();
+  return starter_.Start(
+      reg, *row, "create-replica",
+      {{"source", source.resource_id}, {"slot", ReplicationSlotName(row->resource_id)}}, {});
 }
 
 Result<Accepted> ReplicaService::PromoteReadReplica(const nlohmann::json& req) {
@@ -209,6 +230,5 @@ Result<Accepted> ReplicaService::PromoteReadReplica(const nlohmann::json& req) {
   if (window) params["backup_window"] = *window;
   return starter_.StartPromotion(reg, row, std::move(params));
 }
-
 
 }  // namespace localrds

@@ -1,5 +1,7 @@
 // SnapshotService: the backup actions: DB snapshots (create, copy, delete, describe), the two
 // restores, and automated backups (describe, delete retained ones). See ServiceBase.
+// snapshot_service.cc holds the snapshots and the restore from a snapshot; automated_backups.cc
+// the point-in-time restore and the automated backups.
 #pragma once
 
 #include "emulator/background/executor.h"
@@ -13,8 +15,7 @@ class SnapshotService : public ServiceBase {
   SnapshotService(Registry& registry, InstanceServers& servers, PgRuntime& runtime,
                   const Layout& layout, OperationStarter& starter, ServiceConfig config,
                   Executor& background)
-      : ServiceBase(registry, servers, runtime, layout, starter, config),
-        background_(background) {}
+      : ServiceBase(registry, servers, runtime, layout, starter, config), background_(background) {}
 
   Result<Accepted> CreateDBSnapshot(const nlohmann::json& req);
   Result<Accepted> CopyDBSnapshot(const nlohmann::json& req);

@@ -1,11 +1,9 @@
 // Multi-AZ in the control plane over the fake runtime: what a Multi-AZ instance's two servers are
-// configured with, forced failovers and the ones the health monitor starts (a server gone, a
-// server that stops answering), the reconciler's part (no restart in place while a standby is
-// ready, a stopped standby started again, a failed standby built again), RDS's errors,
-// ModifyDBInstance MultiAZ (also when its standby cannot be built), a restore as Multi-AZ, the
-// standby's slot across restarts of the primary and its conninfo across a port change, a failover
-// that cannot promote (finished by the reconciler), a primary that died with localrds, and
-// crashes before every step of a failover and inside the standby step.
+// configured with, commits that wait for the standby, RDS's errors, the reconciler's part for the
+// standby (a stopped standby started again, a failed standby built again), ModifyDBInstance
+// MultiAZ (also when its standby cannot be built), a restore as Multi-AZ, the standby's slot
+// across restarts of the primary and its conninfo across a port change, and a crash inside the
+// standby step. Failovers are in multi_az_failover_test.cc.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -14,152 +12,11 @@
 
 #include "emulator/core/instance_state.h"
 #include "emulator/core/validation.h"
-#include "tests/unit/control_plane_fixture.h"
+#include "tests/unit/multi_az_fixture.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-class MultiAzControlTest : public ControlPlaneTest {
- protected:
-  // The health monitor's timings: a probe every 10 ms, a primary hung after 1 s without an answer
-  // (far above any pause of a probe thread on a busy machine).
-  static constexpr std::chrono::milliseconds kHungAfter{1000};
-
-  void SetUp() override {
-    ControlPlaneTest::SetUp();
-    InSync(true);
-  }
-  void Tune(EmulatorConfig& config) override {
-    config.monitor_interval = std::chrono::milliseconds(10);
-    config.probe_interval = std::chrono::milliseconds(10);
-    config.probe_timeout = std::chrono::milliseconds(100);
-    config.hung_after = kHungAfter;
-  }
-  // What the fake standby's WAL receiver and the primary's pg_stat_replication report.
-  void InSync(bool yes) {
-    Streaming(yes);
-    runtime_.AnswerQuery("sync_state = 'sync' AND flush_lsn >= ", yes ? "t" : "f");
-  }
-  void Streaming(bool yes) {
-    runtime_.AnswerQuery("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), '')",
-                         yes ? "streaming" : "");
-  }
-  json MultiAzReq(const std::string& id) {
-    json req = CreateReq(id);
-    req["MultiAZ"] = true;
-    return req;
-  }
-  Accepted CreateMultiAz(const std::string& id) {
-    auto r = cp_->instances().CreateDBInstance(MultiAzReq(id));
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok()) return {};
-    Wait(r->operation_id);
-    EXPECT_EQ(StatusOf(id), "available");
-    return *r;
-  }
-  std::string Rid(const std::string& id) { return Describe(id)["DbiResourceId"]; }
-  InstanceRow Row(const std::string& id) { return *cp_->registry().GetInstance(Rid(id)); }
-  json MultiAzDetails(const std::string& id) {
-    auto d = cp_->InstanceDetails(id);
-    EXPECT_TRUE(d.ok()) << d.status().ToString();
-    return d.ok() ? (*d)["multi_az"] : json();
-  }
-  std::string StandbyState(const std::string& id) {
-    return MultiAzDetails(id)["standby"].value("state", "");
-  }
-  std::string PrimaryHost(const std::string& id) {
-    return MultiAzDetails(id).value("primary_host", "");
-  }
-  fs::path HostPgData(const std::string& id, const std::string& host) {
-    return layout_->HostPgData(Rid(id), host);
-  }
-  static std::string ReadFile(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  static int Occurrences(const std::string& text, const std::string& what) {
-    int n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-  }
-  std::string PrimaryConf(const std::string& id) {
-    return ReadFile(cp_->servers().Server(Row(id)).pgdata / "localrds.conf");
-  }
-  std::string StandbyConf(const std::string& id) {
-    return ReadFile(cp_->servers().StandbyServer(Row(id)).pgdata / "localrds.conf");
-  }
-  // The instance's events as (RDS event id, message), oldest first.
-  std::vector<std::pair<std::string, std::string>> Events(const std::string& id) {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& e : cp_->EventsWithIds(1000)) {
-      if (e["source_identifier"] == id) out.emplace_back(e["event_id"], e["message"]);
-    }
-    return out;
-  }
-  // The events of `id` after the first `skip`.
-  std::vector<std::pair<std::string, std::string>> EventsSince(const std::string& id, size_t skip) {
-    auto all = Events(id);
-    return {all.begin() + static_cast<std::ptrdiff_t>(std::min(skip, all.size())), all.end()};
-  }
-  int CountEvents(const std::string& id, const std::string& message) {
-    int n = 0;
-    for (const auto& [event_id, m] : Events(id)) n += m == message;
-    return n;
-  }
-  // Waits until no operation is unfinished in the catalog: the monitor and the reconciler start
-  // theirs without handing out its id.
-  void WaitIdle() {
-    ASSERT_TRUE(localrds::Eventually([&] { return catalog_->LoadUnfinishedOperations().empty(); },
-                                     std::chrono::seconds(30)));
-  }
-  // Runs the health monitor's passes until one does something; returns what it said ("" when
-  // none did within 30 s, a failure).
-  std::string MonitorUntilItActs() {
-    std::string said;
-    EXPECT_TRUE(localrds::Eventually(
-        [&] {
-          said = cp_->ha_monitor().MonitorPrimariesOnce();
-          return !said.empty();
-        },
-        std::chrono::seconds(30)));
-    return said;
-  }
-  Result<Accepted> ForceFailover(const std::string& id) {
-    return cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", id}, {"ForceFailover", true}});
-  }
-  // Everything a healthy Multi-AZ instance is after a failover or a standby build: available,
-  // the primary on the endpoint's port with synchronous replication on, the hidden standby on
-  // its socket-only port streaming from it, nothing else of this instance running.
-  void ExpectHealthy(const std::string& id, const std::string& where) {
-    SCOPED_TRACE(where);
-    const InstanceRow row = Row(id);
-    const ServerSpec primary = cp_->servers().Server(row), standby = cp_->servers().StandbyServer(row);
-    EXPECT_EQ(row.status, DbStatus::kAvailable);
-    EXPECT_EQ(StandbyState(id), "ready");
-    EXPECT_NE(primary.pgdata, standby.pgdata);
-    EXPECT_EQ(runtime_.ServingPort(primary), row.port);
-    EXPECT_EQ(runtime_.ServingPort(standby), row.attrs.value("_standby_port", -1));
-    EXPECT_NE(row.attrs.value("_standby_port", -1), row.port);
-    int servers = 0;
-    for (const auto& path : runtime_.Running())
-      servers += path.find(row.resource_id) != std::string::npos;
-    EXPECT_EQ(servers, 2);
-    const std::string p = PrimaryConf(id), s = StandbyConf(id);
-    EXPECT_NE(p.find("listen_addresses = '127.0.0.1'"), std::string::npos) << p;
-    EXPECT_EQ(Occurrences(p, "synchronous_standby_names = 'localrds_standby'\n"), 1) << p;
-    EXPECT_EQ(p.find("primary_conninfo"), std::string::npos) << p;
-    EXPECT_NE(s.find("listen_addresses = ''\n"), std::string::npos) << s;
-    EXPECT_NE(s.find("port=" + std::to_string(row.port) + " user=rdsrepladmin password="),
-              std::string::npos)
-        << s;
-    EXPECT_NE(s.find(" application_name=localrds_standby"), std::string::npos) << s;
-    EXPECT_EQ(s.find("synchronous_standby_names"), std::string::npos) << s;
-    EXPECT_TRUE(fs::exists(standby.pgdata / "standby.signal"));
-  }
-};
 
 TEST_F(MultiAzControlTest, AMultiAzInstanceHasAHiddenSynchronousStandby) {
   Accepted created = CreateMultiAz("test");
@@ -172,7 +29,8 @@ TEST_F(MultiAzControlTest, AMultiAzInstanceHasAHiddenSynchronousStandby) {
   for (const auto& [k, v] : d.items()) EXPECT_NE(k[0], '_') << k;  // no bookkeeping shows
 
   const InstanceRow row = Row("test");
-  const ServerSpec primary = cp_->servers().Server(row), standby = cp_->servers().StandbyServer(row);
+  const ServerSpec primary = cp_->servers().Server(row),
+                   standby = cp_->servers().StandbyServer(row);
   EXPECT_EQ(primary.pgdata, layout_->PgData(row.resource_id));  // host "a"
   EXPECT_EQ(standby.pgdata, layout_->InstanceDir(row.resource_id) / "pgdata-b");
   EXPECT_EQ(runtime_.Running(),
@@ -188,9 +46,9 @@ TEST_F(MultiAzControlTest, AMultiAzInstanceHasAHiddenSynchronousStandby) {
   const std::string s = StandbyConf("test");
   EXPECT_NE(s.find("listen_addresses = ''\n"), std::string::npos) << s;
   EXPECT_NE(s.find("port = " + std::to_string(standby_port) + "\n"), std::string::npos) << s;
-  EXPECT_NE(s.find("primary_conninfo = 'host=" + layout_->SocketDir().string() + " port=" +
-                   std::to_string(row.port) + " " + cp_->servers().ReplicationLogin(row) +
-                   " application_name=localrds_standby"),
+  EXPECT_NE(s.find("primary_conninfo = 'host=" + layout_->SocketDir().string() +
+                   " port=" + std::to_string(row.port) + " " +
+                   cp_->servers().ReplicationLogin(row) + " application_name=localrds_standby"),
             std::string::npos)
       << s;
   EXPECT_NE(s.find(" user=rdsrepladmin password="), std::string::npos) << s;
@@ -261,61 +119,6 @@ TEST_F(MultiAzControlTest, CommitsWaitForTheStandbyOnlyOnceItStreams) {
   ExpectHealthy("test", "in sync");
 }
 
-TEST_F(MultiAzControlTest, AForcedFailoverSwapsHostsAndZonesAndRebuildsTheOldPrimary) {
-  CreateMultiAz("test");
-  const json before = Describe("test");
-  const int port = before["Endpoint"]["Port"];
-  const std::string az = before["AvailabilityZone"],
-                    secondary = before["SecondaryAvailabilityZone"];
-  const fs::path host_a = HostPgData("test", "a"), host_b = HostPgData("test", "b");
-  std::ofstream(host_a / "written-by-the-old-primary") << "x\n";  // gone once host a is rebuilt
-  const size_t seen = Events("test").size();
-  const int backups = runtime_.Backups();
-
-  auto r = ForceFailover("test");
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->body["DBInstanceStatus"], "rebooting");
-  EXPECT_EQ(StatusOf("test"), "rebooting");
-  Wait(r->operation_id);
-
-  json after = Describe("test");
-  EXPECT_EQ(after["DBInstanceStatus"], "available");
-  EXPECT_EQ(after["AvailabilityZone"], secondary);
-  EXPECT_EQ(after["SecondaryAvailabilityZone"], az);
-  EXPECT_EQ(after["Endpoint"]["Port"], port);  // the endpoint does not move
-  EXPECT_EQ(PrimaryHost("test"), "b");
-  EXPECT_EQ(cp_->servers().Server(Row("test")).pgdata, host_b);
-  EXPECT_EQ(runtime_.ServingPort(cp_->servers().Server(Row("test"))), port);
-  // Host a was wiped and made again from the new primary.
-  EXPECT_EQ(runtime_.Backups(), backups + 1);
-  EXPECT_EQ(runtime_.BackupSlots().back(), ReplicationSlotName(Rid("test")));
-  EXPECT_FALSE(fs::exists(host_a / "written-by-the-old-primary"));
-  EXPECT_TRUE(fs::exists(host_a / "backup_label"));
-  ExpectHealthy("test", "after the failover");
-  EXPECT_EQ(EventsSince("test", seen),
-            (std::vector<std::pair<std::string, std::string>>{
-                {"RDS-EVENT-0013", "Multi-AZ instance failover started."},
-                {"RDS-EVENT-0004", "DB instance shutdown"},
-                {"RDS-EVENT-0006", "DB instance restarted"},
-                {"RDS-EVENT-0015",
-                 "Multi-AZ failover to standby complete - DNS propagation may take a few minutes."},
-                {"RDS-EVENT-0049", "Multi-AZ instance failover completed."},
-                {"RDS-EVENT-0052", "Multi-AZ instance recovery started."},
-                {"RDS-EVENT-0053",
-                 "Multi-AZ instance recovery completed. Pending failover or activation."}}));
-
-  // And back again.
-  auto back = ForceFailover("test");
-  ASSERT_TRUE(back.ok()) << back.status().ToString();
-  Wait(back->operation_id);
-  EXPECT_EQ(PrimaryHost("test"), "a");
-  EXPECT_EQ(Describe("test")["AvailabilityZone"], az);
-  EXPECT_EQ(Describe("test")["Endpoint"]["Port"], port);
-  ExpectHealthy("test", "after failing back");
-  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
-  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");
-}
-
 TEST_F(MultiAzControlTest, MultiAzCallsAreRefusedLikeRds) {
   Create("single");
   ExpectError(ForceFailover("single").status(), "InvalidParameterCombination", 400,
@@ -327,11 +130,12 @@ TEST_F(MultiAzControlTest, MultiAzCallsAreRefusedLikeRds) {
   ExpectError(cp_->instances().CreateDBInstance(bad).status(), "InvalidParameterCombination", 400,
               "Requesting a specific availability zone is not valid for Multi-AZ instances.");
   EXPECT_FALSE(cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", "zoned"}}).ok());
-  auto snap =
-      cp_->snapshots().CreateDBSnapshot({{"DBInstanceIdentifier", "single"}, {"DBSnapshotIdentifier", "s1"}});
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      {{"DBInstanceIdentifier", "single"}, {"DBSnapshotIdentifier", "s1"}});
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   Wait(snap->operation_id);
-  ExpectError(cp_->snapshots().RestoreDBInstanceFromDBSnapshot({{"DBInstanceIdentifier", "zoned"},
+  ExpectError(cp_->snapshots()
+                  .RestoreDBInstanceFromDBSnapshot({{"DBInstanceIdentifier", "zoned"},
                                                     {"DBSnapshotIdentifier", "s1"},
                                                     {"MultiAZ", true},
                                                     {"AvailabilityZone", "us-east-1b"}})
@@ -375,112 +179,6 @@ TEST_F(MultiAzControlTest, MultiAzCallsAreRefusedLikeRds) {
               "The Multi-AZ standby of DB instance test is not in sync yet; try the failover "
               "again once it is.");
   EXPECT_EQ(StatusOf("test"), "available");
-}
-
-TEST_F(MultiAzControlTest, TheMonitorFailsOverWhenThePrimaryServerIsGone) {
-  CreateMultiAz("test");
-  const json before = Describe("test");
-  const size_t seen = Events("test").size();
-  const ServerSpec old_primary = cp_->servers().Server(Row("test"));
-  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");
-  ASSERT_TRUE(runtime_.Kill(old_primary).ok());
-  // The reconciler leaves it to the failover: no restart in place while a standby is ready.
-  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
-  EXPECT_FALSE(runtime_.IsRunning(old_primary));
-  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(),
-            "failing over test: the primary's PostgreSQL server is gone.");
-  WaitIdle();
-
-  EXPECT_EQ(PrimaryHost("test"), "b");
-  json after = Describe("test");
-  EXPECT_EQ(after["AvailabilityZone"], before["SecondaryAvailabilityZone"]);
-  EXPECT_EQ(after["SecondaryAvailabilityZone"], before["AvailabilityZone"]);
-  EXPECT_EQ(after["Endpoint"]["Port"], before["Endpoint"]["Port"]);
-  ExpectHealthy("test", "after the failover");
-  // Not forced: no shutdown or restart of the instance as RDS reports a reboot.
-  EXPECT_EQ(EventsSince("test", seen),
-            (std::vector<std::pair<std::string, std::string>>{
-                {"RDS-EVENT-0013", "Multi-AZ instance failover started."},
-                {"RDS-EVENT-0015",
-                 "Multi-AZ failover to standby complete - DNS propagation may take a few minutes."},
-                {"RDS-EVENT-0049", "Multi-AZ instance failover completed."},
-                {"RDS-EVENT-0052", "Multi-AZ instance recovery started."},
-                {"RDS-EVENT-0053",
-                 "Multi-AZ instance recovery completed. Pending failover or activation."}}));
-  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");
-  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
-}
-
-TEST_F(MultiAzControlTest, TheMonitorFailsOverAPrimaryThatStopsAnswering) {
-  CreateMultiAz("test");
-  // Answering: passes over more than hung_after start nothing.
-  const auto until = std::chrono::steady_clock::now() + 2 * kHungAfter;
-  std::string said;
-  ASSERT_TRUE(localrds::Eventually(
-      [&] {
-        said += cp_->ha_monitor().MonitorPrimariesOnce();
-        return std::chrono::steady_clock::now() > until;
-      },
-      std::chrono::seconds(30)));
-  EXPECT_EQ(said, "");
-  EXPECT_EQ(PrimaryHost("test"), "a");
-
-  // Its server runs but no probe gets an answer any more.
-  runtime_.FailProbes(true);
-  said = MonitorUntilItActs();
-  EXPECT_EQ(said.rfind("failing over test: the primary has not answered for ", 0), 0u) << said;
-  runtime_.FailProbes(false);
-  WaitIdle();
-  EXPECT_EQ(PrimaryHost("test"), "b");
-  ExpectHealthy("test", "after the failover");
-  EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover completed."), 1);
-  EXPECT_EQ(CountEvents("test", "DB instance shutdown"), 0);
-}
-
-TEST_F(MultiAzControlTest, AFrozenPrimaryIsFencedAndFailedOver) {
-  CreateMultiAz("test");
-  const ServerSpec old_primary = cp_->servers().Server(Row("test"));
-  ASSERT_TRUE(runtime_.Pause(old_primary).ok());
-  const std::string said = MonitorUntilItActs();
-  EXPECT_EQ(said.rfind("failing over test: the primary has not answered for ", 0), 0u) << said;
-  WaitIdle();
-  EXPECT_FALSE(runtime_.IsPaused(old_primary));  // killed, and its host rebuilt as the standby
-  EXPECT_EQ(PrimaryHost("test"), "b");
-  EXPECT_EQ(cp_->servers().StandbyServer(Row("test")).pgdata, old_primary.pgdata);
-  ExpectHealthy("test", "after the failover");
-}
-
-TEST_F(MultiAzControlTest, WithoutAReadyStandbyACrashedPrimaryIsRestartedInPlace) {
-  CreateMultiAz("test");
-  // The failover's new standby cannot be built: the instance stays available, without one.
-  runtime_.FailNextBackup(true);
-  auto r = ForceFailover("test");
-  ASSERT_TRUE(r.ok());
-  Wait(r->operation_id);
-  ASSERT_EQ(StandbyState("test"), "building");
-  EXPECT_EQ(StatusOf("test"), "available");
-  EXPECT_EQ(Events("test").back().second,
-            "The Multi-AZ standby could not be built (pg_basebackup failed (injected))");
-  EXPECT_EQ(PrimaryConf("test").find("synchronous_standby_names"), std::string::npos);
-
-  const ServerSpec primary = cp_->servers().Server(Row("test"));
-  ASSERT_TRUE(runtime_.Kill(primary).ok());
-  EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");  // nothing to fail over to
-  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "restarting test, whose PostgreSQL server stopped unexpectedly.");
-  WaitIdle();
-  EXPECT_TRUE(runtime_.IsRunning(primary));
-  EXPECT_EQ(PrimaryHost("test"), "b");
-  EXPECT_EQ(StatusOf("test"), "available");
-
-  // The next pass builds the standby again.
-  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "building the Multi-AZ standby of test again.");
-  WaitIdle();
-  ExpectHealthy("test", "after the standby was built again");
-  EXPECT_EQ(Events("test").back(),
-            (std::pair<std::string, std::string>{
-                "RDS-EVENT-0053",
-                "Multi-AZ instance recovery completed. Pending failover or activation."}));
-  EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover completed."), 1);
 }
 
 TEST_F(MultiAzControlTest, AFailedStandbyBuildTurnsSynchronousReplicationOffAndIsRetried) {
@@ -533,7 +231,8 @@ TEST_F(MultiAzControlTest, ModifyTurnsMultiAzOnAndOff) {
   Create("test");
   const std::string rid = Rid("test"), az = Describe("test")["AvailabilityZone"];
   // Without ApplyImmediately it waits for the maintenance window.
-  auto later = cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"MultiAZ", true}});
+  auto later =
+      cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"MultiAZ", true}});
   ASSERT_TRUE(later.ok()) << later.status().ToString();
   EXPECT_EQ(later->operation_id, 0);
   EXPECT_EQ(Describe("test")["PendingModifiedValues"]["MultiAZ"], true);
@@ -589,7 +288,8 @@ TEST_F(MultiAzControlTest, ModifyTurnsMultiAzOnAndOff) {
   // Single-AZ again: a crash is a restart in place.
   ASSERT_TRUE(runtime_.Kill(cp_->servers().Server(Row("test"))).ok());
   EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");
-  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "restarting test, whose PostgreSQL server stopped unexpectedly.");
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(),
+            "restarting test, whose PostgreSQL server stopped unexpectedly.");
   WaitIdle();
 
   // And on again: a new standby.
@@ -633,8 +333,9 @@ TEST_F(MultiAzControlTest, AConversionToMultiAzWhoseStandbyCannotBeBuiltSaysSo) 
     WaitIdle();
     ExpectHealthy("test", "after the retry");
     EXPECT_EQ(CountEvents("test", finished), 1);
-    EXPECT_EQ(CountEvents("test", "Multi-AZ instance recovery completed. Pending failover or "
-                                  "activation."),
+    EXPECT_EQ(CountEvents("test",
+                          "Multi-AZ instance recovery completed. Pending failover or "
+                          "activation."),
               0);
   } else {
     // Not converted: nothing of the attempt is left (a slot would hold WAL forever).
@@ -649,8 +350,8 @@ TEST_F(MultiAzControlTest, AConversionToMultiAzWhoseStandbyCannotBeBuiltSaysSo) 
 
 TEST_F(MultiAzControlTest, ARestoreAsMultiAzGetsAStandby) {
   CreateMultiAz("test");
-  auto snap =
-      cp_->snapshots().CreateDBSnapshot({{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s1"}});
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      {{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s1"}});
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   Wait(snap->operation_id);
   auto single = cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
@@ -682,9 +383,10 @@ TEST_F(MultiAzControlTest, ACrashInsideTheStandbyStepIsResumedOnTheStandbysPort)
   const InstanceRow row = Row("test");
   ServerSpec standby = cp_->servers().StandbyServer(row);
   ASSERT_FALSE(row.attrs.contains("_standby_port"));
-  ASSERT_TRUE(
-      runtime_.BaseBackup(cp_->servers().Server(row), standby.pgdata, ReplicationSlotName(row.resource_id))
-          .ok());
+  ASSERT_TRUE(runtime_
+                  .BaseBackup(cp_->servers().Server(row), standby.pgdata,
+                              ReplicationSlotName(row.resource_id))
+                  .ok());
   std::ofstream(standby.pgdata / "standby.signal");
   standby.port = 40999;  // what the interrupted step had picked
   ASSERT_TRUE(runtime_.Start(standby).ok());
@@ -693,70 +395,6 @@ TEST_F(MultiAzControlTest, ACrashInsideTheStandbyStepIsResumedOnTheStandbysPort)
   EXPECT_EQ(StatusOf("test"), "available");
   // The standby must run where the catalog says (localrds reaches it only through that socket).
   ExpectHealthy("test", "resumed");
-}
-
-TEST_F(MultiAzControlTest, AFailoverThatCannotPromoteIsFinishedByTheReconciler) {
-  CreateMultiAz("test");
-  const json before = Describe("test");
-  const int port = before["Endpoint"]["Port"];
-  runtime_.FailQuery("SELECT pg_is_in_recovery()");
-  auto r = ForceFailover("test");
-  ASSERT_TRUE(r.ok());
-  Wait(r->operation_id);
-  // The old primary is fenced and the standby not promoted: nothing serves the endpoint, and the
-  // instance says so (still rebooting) and takes no other action meanwhile.
-  EXPECT_EQ(StatusOf("test"), "rebooting");
-  EXPECT_EQ(Events("test").back(),
-            (std::pair<std::string, std::string>{
-                "", "Multi-AZ instance failover failed (query failed (injected))"}));
-  EXPECT_FALSE(runtime_.IsRunning(cp_->servers().StandbyServer(Row("test"))))
-      << "the fenced old primary runs again";
-  ExpectError(ForceFailover("test").status(), "InvalidDBInstanceState", 400);
-  ExpectError(cp_->instances().ModifyDBInstance(
-                     {{"DBInstanceIdentifier", "test"}, {"MultiAZ", false}, {"ApplyImmediately", true}})
-                  .status(),
-              "InvalidDBInstanceState", 400);
-  // While promotion still fails, the reconciler tries again (at most every 5 s) and the instance
-  // stays as it is.
-  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "finishing the failover of test.");
-  WaitIdle();
-  EXPECT_EQ(StatusOf("test"), "rebooting");
-  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
-
-  // Once the standby can be promoted, the next try finishes the failover.
-  runtime_.FailQuery("");
-  Restart();  // a restart of localrds finishes it too (and forgets the 5 s)
-  const json after = Describe("test");
-  EXPECT_EQ(after["DBInstanceStatus"], "available");
-  EXPECT_EQ(after["Endpoint"]["Port"], port);
-  EXPECT_EQ(after["AvailabilityZone"], before["SecondaryAvailabilityZone"]);
-  EXPECT_EQ(after["SecondaryAvailabilityZone"], before["AvailabilityZone"]);
-  EXPECT_EQ(PrimaryHost("test"), "b");
-  ExpectHealthy("test", "after the failover was finished");
-  EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover completed."), 1);
-  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
-}
-
-TEST_F(MultiAzControlTest, APrimaryThatDiedWithLocalrdsIsFailedOverAtRestart) {
-  CreateMultiAz("test");
-  const json before = Describe("test");
-  // localrds and the primary die together; the standby survives.
-  ASSERT_TRUE(runtime_.Kill(cp_->servers().Server(Row("test"))).ok());
-  Restart();
-  const json after = Describe("test");
-  EXPECT_EQ(PrimaryHost("test"), "b");
-  EXPECT_EQ(after["AvailabilityZone"], before["SecondaryAvailabilityZone"]);
-  EXPECT_EQ(after["Endpoint"]["Port"], before["Endpoint"]["Port"]);
-  ExpectHealthy("test", "failed over at restart");
-  EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover completed."), 1);
-
-  // Both die (the machine restarted): the primary is restarted where it is, with its standby.
-  ASSERT_TRUE(runtime_.Kill(cp_->servers().Server(Row("test"))).ok());
-  ASSERT_TRUE(runtime_.Kill(cp_->servers().StandbyServer(Row("test"))).ok());
-  Restart();
-  EXPECT_EQ(PrimaryHost("test"), "b");
-  ExpectHealthy("test", "restarted in place");
-  EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover completed."), 1);
 }
 
 TEST_F(MultiAzControlTest, APortChangeTakesTheStandbyAlong) {
@@ -794,39 +432,6 @@ TEST_F(MultiAzControlTest, StartingThePrimaryKeepsTheStandbysSlot) {
   EXPECT_EQ(std::count(sql.begin(), sql.end(), "SELECT pg_drop_replication_slot('" + slot + "')"),
             0)
       << "the slot of a ready standby was dropped: it cannot stream, and every commit waits";
-}
-
-TEST_F(MultiAzControlTest, ACrashBeforeAnyStepOfAFailoverIsResumed) {
-  CreateMultiAz("test");
-  const int port = Describe("test")["Endpoint"]["Port"];
-  for (int step = 0; step < 6; ++step) {
-    SCOPED_TRACE("crash before step " + std::to_string(step));
-    const json before = Describe("test");
-    const std::string host = PrimaryHost("test");
-    OperationEngine::SetCrashHook(
-        [step](const std::string& k, int s) { return !(k == "failover" && s == step); });
-    auto r = ForceFailover("test");
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    Wait(r->operation_id);
-    EXPECT_EQ(StatusOf("test"), step <= 2 ? "rebooting" : "available");  // `serve` is step 2
-    Restart();  // Recover resumes the failover and waits for it
-
-    json after = Describe("test");
-    EXPECT_EQ(after["DBInstanceStatus"], "available");
-    EXPECT_EQ(PrimaryHost("test"), host == "a" ? "b" : "a");  // flipped exactly once
-    EXPECT_EQ(after["AvailabilityZone"], before["SecondaryAvailabilityZone"]);
-    EXPECT_EQ(after["SecondaryAvailabilityZone"], before["AvailabilityZone"]);
-    EXPECT_EQ(after["Endpoint"]["Port"], port);
-    ExpectHealthy("test", "resumed");
-    EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover started."), step + 1);
-    EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover completed."), step + 1);
-    EXPECT_EQ(CountEvents("test",
-                          "Multi-AZ instance recovery completed. Pending failover or activation."),
-              step + 1);
-    EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover failed"), 0);
-    EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
-    EXPECT_EQ(cp_->ha_monitor().MonitorPrimariesOnce(), "");
-  }
 }
 
 }  // namespace localrds

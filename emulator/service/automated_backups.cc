@@ -1,0 +1,234 @@
+// SnapshotService's automated-backup actions: point-in-time restore from an instance's (or a
+// retained) automated backups, and DescribeDBInstanceAutomatedBackups /
+// DeleteDBInstanceAutomatedBackup.
+#include <cstdint>
+#include <optional>
+#include <set>
+
+#include "common/time_util.h"
+#include "emulator/core/paging.h"
+#include "emulator/core/request.h"
+#include "emulator/core/validation.h"
+#include "emulator/service/snapshot_service.h"
+
+namespace localrds {
+namespace {
+
+Status AutomatedBackupNotFound(const std::string& what) {
+  return Status::Error(AwsError::kDBInstanceAutomatedBackupNotFound,
+                       "No automated backup found for " + what + ".");
+}
+
+// The DbiResourceId named by a DBInstanceAutomatedBackupsArn, whose last part is
+// "ab-" + the resource id without "db-", in lower case (RenderAutomatedBackup writes it).
+std::string ResourceIdOfAutomatedBackupArn(const std::string& arn) {
+  std::string ab = FromArn(arn, "auto-backup");
+  std::string rid = "db-" + (ab.rfind("ab-", 0) == 0 ? ab.substr(3) : ab);
+  for (size_t i = 3; i < rid.size(); ++i) {
+    rid[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(rid[i])));
+  }
+  return rid;
+}
+
+// The target of a point-in-time restore: RestoreTime, or nullopt for UseLatestRestorableTime
+// (exactly one of the two must be given).
+Result<std::optional<int64_t>> RequestedRestoreTime(const nlohmann::json& req) {
+  auto restore_time = ReqString(req, "RestoreTime");
+  const bool latest = ReqBool(req, "UseLatestRestorableTime").value_or(false);
+  if (restore_time && latest) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Cannot specify both RestoreTime and UseLatestRestorableTime.");
+  }
+  if (!restore_time && !latest) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Either RestoreTime or UseLatestRestorableTime must be specified.");
+  }
+  std::optional<int64_t> target_ms;
+  if (restore_time) {
+    target_ms = ParseIso8601(*restore_time);
+    if (!target_ms) return Status::InvalidParameter("Invalid RestoreTime: " + *restore_time);
+  }
+  return target_ms;
+}
+
+// The instance whose automated backups a point-in-time restore uses: a live one by name, or by
+// resource id or automated-backups ARN a live or a retained (deleted) one.
+Result<InstanceRow> PointInTimeSource(Registry::Locked& reg,
+                                      const std::optional<std::string>& source_name,
+                                      const std::optional<std::string>& source_dbi,
+                                      const std::optional<std::string>& source_arn) {
+  if (source_name) return reg.Find(*source_name);
+  const std::string wanted = source_arn ? ResourceIdOfAutomatedBackupArn(*source_arn) : *source_dbi;
+  if (reg.instances().count(wanted)) return reg.instances().at(wanted);
+  if (reg.retained().count(wanted)) return reg.retained().at(wanted).instance;
+  return AutomatedBackupNotFound(source_arn.value_or(wanted));
+}
+
+// The restore's target time (`target_ms`, or the latest restorable time when nullopt), which
+// must be inside the source's restorable window.
+Result<int64_t> TimeInRestoreWindow(Registry::Locked& reg, const InstanceRow& source,
+                                    std::optional<int64_t> target_ms) {
+  const bool live = reg.instances().count(source.resource_id) > 0;
+  if (live && source.attrs.value("BackupRetentionPeriod", 0) <= 0) {
+    return Status::Error(AwsError::kPointInTimeRestoreNotEnabled,
+                         "Point-in-time restore is not enabled for DB instance " +
+                             source.identifier + ": its BackupRetentionPeriod is 0.");
+  }
+  auto window = reg.Window(source.resource_id);
+  if (!window) {
+    return Status::Error(
+        AwsError::kInvalidRestoreFault,
+        "DB instance " + source.identifier + " has no automated backup yet to restore from.");
+  }
+  const auto [earliest, latest_ms] = *window;
+  const int64_t target = target_ms.value_or(latest_ms);
+  if (target < earliest || target > latest_ms) {
+    return Status::Error(AwsError::kInvalidRestoreFault,
+                         "The restore time " + FormatIso8601(target) +
+                             " is outside the restorable window of " + source.identifier + " (" +
+                             FormatIso8601(earliest) + " to " + FormatIso8601(latest_ms) + ").");
+  }
+  return target;
+}
+
+// The newest base backup consistent by the target: automated, or a manual snapshot of the
+// same instance (also a base backup on the same WAL history; the archive keeps the WAL after
+// the oldest automated one, which is older than any target in the window).
+Result<const SnapshotRow*> NewestBaseBackupBy(Registry::Locked& reg, const InstanceRow& source,
+                                              int64_t target) {
+  const SnapshotRow* base = nullptr;
+  for (const auto& [id, snap] : reg.snapshots()) {
+    if (snap.dbi_resource_id != source.resource_id || !snap.attrs.contains("_start_wal") ||
+        snap.status != "available" || snap.attrs.value("_consistent_ms", INT64_MAX) > target) {
+      continue;
+    }
+    if (!base ||
+        snap.attrs.value("_consistent_ms", 0LL) > base->attrs.value("_consistent_ms", 0LL)) {
+      base = &snap;
+    }
+  }
+  if (!base) {
+    return Status::Error(AwsError::kInvalidRestoreFault, "No automated backup of " +
+                                                             source.identifier + " is older than " +
+                                                             FormatIso8601(target) + ".");
+  }
+  return base;
+}
+
+}  // namespace
+
+Result<Accepted> SnapshotService::RestoreDBInstanceToPointInTime(const nlohmann::json& req) {
+  auto target_ms = RequestedRestoreTime(req);
+  if (!target_ms.ok()) return target_ms.status();
+  auto source_name = ReqString(req, "SourceDBInstanceIdentifier");
+  auto source_dbi = ReqString(req, "SourceDbiResourceId");
+  auto source_arn = ReqString(req, "SourceDBInstanceAutomatedBackupsArn");
+  LOCALRDS_RETURN_IF_ERROR(ValidatePointInTimeSource(
+      source_name.has_value(), source_dbi.has_value(), source_arn.has_value()));
+  Registry::Locked reg = registry_.Lock();
+  auto source = PointInTimeSource(reg, source_name, source_dbi, source_arn);
+  if (!source.ok()) return source.status();
+  auto target = TimeInRestoreWindow(reg, *source, *target_ms);
+  if (!target.ok()) return target.status();
+  auto base = NewestBaseBackupBy(reg, *source, *target);
+  if (!base.ok()) return base.status();
+  auto row = NewRestoredInstance(
+      reg, req, ReqString(req, "TargetDBInstanceIdentifier").value_or(""), *source);
+  if (!row.ok()) return row.status();
+  nlohmann::json params = {{"base_snapshot_id", (*base)->id},
+                           {"pitr_source_resource_id", source->resource_id},
+                           {"restore_time_ms", *target},
+                           {"restored_from_instance", source->identifier}};
+  std::vector<SnapshotRow> snapshots;
+  if (row->attrs.value("BackupRetentionPeriod", 0) > 0) {
+    snapshots.push_back(reg.NewAutomatedSnapshot(*row));
+    params["snapshot_id"] = snapshots.back().id;
+  }
+  return starter_.Start(reg, *row, "restore", params, {}, snapshots);
+}
+
+Result<nlohmann::json> SnapshotService::DescribeDBInstanceAutomatedBackups(
+    const nlohmann::json& req) {
+  auto page = PageArgs(req, 20, 100, 100);
+  if (!page.ok()) return page.status();
+  std::set<std::string> dbi_ids, instance_ids, statuses;
+  if (auto v = ReqString(req, "DbiResourceId")) dbi_ids.insert(*v);
+  if (auto v = ReqString(req, "DBInstanceIdentifier")) instance_ids.insert(ToLower(*v));
+  if (auto v = ReqString(req, "DBInstanceAutomatedBackupsArn")) {
+    dbi_ids.insert(ResourceIdOfAutomatedBackupArn(*v));
+  }
+  for (const auto& f : req.value("Filters", nlohmann::json::array())) {
+    const std::string name = f.value("Name", "");
+    std::set<std::string>* target = name == "dbi-resource-id"  ? &dbi_ids
+                                    : name == "db-instance-id" ? &instance_ids
+                                    : name == "status"         ? &statuses
+                                                               : nullptr;
+    if (target == nullptr)
+      return Status::InvalidParameter("Unrecognized filter name: " + name + ".");
+    for (const auto& v : f.value("Values", nlohmann::json::array()))
+      target->insert(v.get<std::string>());
+  }
+  nlohmann::json list = nlohmann::json::array();
+  Registry::Locked reg = registry_.Lock();
+  auto consider = [&](const InstanceRow& row, const std::string& status) {
+    if (!dbi_ids.empty() && !dbi_ids.count(row.resource_id)) return;
+    if (!instance_ids.empty() && !instance_ids.count(row.identifier) &&
+        !instance_ids.count(registry_.InstanceArn(row.identifier))) {
+      return;
+    }
+    if (!statuses.empty() && !statuses.count(status)) return;
+    list.push_back(reg.RenderAutomatedBackup(row, status));
+  };
+  for (const auto& [rid, row] : reg.instances()) {
+    if (row.attrs.value("BackupRetentionPeriod", 0) > 0) {
+      consider(row, reg.Window(rid) ? "active" : "creating");
+    }
+  }
+  for (const auto& [rid, r] : reg.retained()) consider(r.instance, "retained");
+  if (list.empty() &&
+      (ReqString(req, "DbiResourceId") || ReqString(req, "DBInstanceAutomatedBackupsArn"))) {
+    return AutomatedBackupNotFound(
+        ReqString(req, "DbiResourceId")
+            .value_or(ReqString(req, "DBInstanceAutomatedBackupsArn").value_or("")));
+  }
+  return OffsetPage(list, "DBInstanceAutomatedBackups", *page);
+}
+
+Result<Accepted> SnapshotService::DeleteDBInstanceAutomatedBackup(const nlohmann::json& req) {
+  std::string rid = ReqString(req, "DbiResourceId").value_or("");
+  if (auto arn = ReqString(req, "DBInstanceAutomatedBackupsArn")) {
+    rid = ResourceIdOfAutomatedBackupArn(*arn);
+  }
+  if (rid.empty()) {
+    return Status::Error(
+        AwsError::kInvalidParameterCombination,
+        "Either DbiResourceId or DBInstanceAutomatedBackupsArn must be specified.");
+  }
+  Registry::Locked reg = registry_.Lock();
+  if (reg.instances().count(rid)) {
+    return Status::Error(AwsError::kInvalidDBInstanceAutomatedBackupState,
+                         "The automated backups of " + reg.instances().at(rid).identifier +
+                             " belong to a running DB instance; set its BackupRetentionPeriod to 0 "
+                             "to delete them.");
+  }
+  auto it = reg.retained().find(rid);
+  if (it == reg.retained().end()) return AutomatedBackupNotFound(rid);
+  nlohmann::json body = reg.RenderAutomatedBackup(it->second.instance, "deleting");
+  Mutation m;
+  m.remove_retained.push_back(rid);
+  std::vector<std::filesystem::path> dirs = {layout_.ArchiveDir(rid)};
+  for (const auto& [id, snap] : reg.snapshots()) {
+    if (snap.type == "automated" && snap.dbi_resource_id == rid) {
+      m.remove_snapshots.push_back(id);
+      dirs.push_back(layout_.SnapshotDir(id));
+    }
+  }
+  LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
+  const auto trash = layout_.TrashDir();
+  background_.Post([dirs, trash] {
+    for (const auto& d : dirs) Layout::RemoveTree(d, trash);
+  });
+  return Accepted{body, 0};
+}
+
+}  // namespace localrds

@@ -1,0 +1,227 @@
+// The control plane's backups over the fake runtime: manual snapshots and their statuses,
+// RDS's refusals of snapshots and restores, a point-in-time restore, a snapshot resumed after a
+// crash or failed by its backup, and automated backups retained or dropped with their instance.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/time_util.h"
+#include "emulator/engine/operation_engine.h"
+#include "emulator/service/control_plane.h"
+#include "tests/unit/control_plane_fixture.h"
+
+namespace localrds {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json SnapshotOf(ControlPlane& cp, const std::string& id) {
+  auto r = cp.snapshots().DescribeDBSnapshots({{"DBSnapshotIdentifier", id}});
+  return r.ok() ? (*r)["DBSnapshots"][0] : json();
+}
+
+}  // namespace
+
+TEST_F(ControlPlaneTest, ManualSnapshotsMoveThroughRdsStatuses) {
+  Create("test");
+  auto automated = cp_->snapshots().DescribeDBSnapshots({{"SnapshotType", "automated"}});
+  ASSERT_TRUE(automated.ok());
+  ASSERT_EQ((*automated)["DBSnapshots"].size(), 1u);  // taken at creation
+  EXPECT_EQ((*automated)["DBSnapshots"][0]["DBSnapshotIdentifier"].get<std::string>().rfind(
+                "rds:test-", 0),
+            0u);
+
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      {{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "Multiple-Todos"}});
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  EXPECT_EQ(snap->body["Status"], "creating");
+  EXPECT_EQ(snap->body["DBSnapshotIdentifier"], "multiple-todos");
+  EXPECT_EQ(StatusOf("test"), "backing-up");
+  Wait(snap->operation_id);
+  json s = SnapshotOf(*cp_, "multiple-todos");
+  EXPECT_EQ(s["Status"], "available");
+  EXPECT_EQ(s["PercentProgress"], 100);
+  EXPECT_EQ(s["SnapshotType"], "manual");
+  EXPECT_EQ(s["MasterUsername"], "root");
+  EXPECT_EQ(StatusOf("test"), "available");
+
+  ExpectError(cp_->snapshots()
+                  .CreateDBSnapshot({{"DBInstanceIdentifier", "test"},
+                                     {"DBSnapshotIdentifier", "multiple-todos"}})
+                  .status(),
+              "DBSnapshotAlreadyExists", 400);
+  ExpectError(
+      cp_->snapshots()
+          .CreateDBSnapshot({{"DBInstanceIdentifier", "nope"}, {"DBSnapshotIdentifier", "x"}})
+          .status(),
+      "DBInstanceNotFound", 404);
+  ExpectError(
+      cp_->snapshots()
+          .CreateDBSnapshot({{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "a--b"}})
+          .status(),
+      "InvalidParameterValue", 400);
+  std::string automated_id = (*automated)["DBSnapshots"][0]["DBSnapshotIdentifier"];
+  ExpectError(cp_->snapshots().DeleteDBSnapshot({{"DBSnapshotIdentifier", automated_id}}).status(),
+              "InvalidDBSnapshotState", 400);
+  auto del = cp_->snapshots().DeleteDBSnapshot({{"DBSnapshotIdentifier", "multiple-todos"}});
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ(del->body["Status"], "deleted");
+  ExpectError(
+      cp_->snapshots().DescribeDBSnapshots({{"DBSnapshotIdentifier", "multiple-todos"}}).status(),
+      "DBSnapshotNotFound", 404);
+  ExpectError(
+      cp_->snapshots().DeleteDBSnapshot({{"DBSnapshotIdentifier", "multiple-todos"}}).status(),
+      "DBSnapshotNotFound", 404);
+}
+
+TEST_F(ControlPlaneTest, SnapshotOfAStoppedInstanceIsRefused) {
+  Create("test");
+  auto stop = cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "test"}});
+  ASSERT_TRUE(stop.ok());
+  Wait(stop->operation_id);
+  ExpectError(
+      cp_->snapshots()
+          .CreateDBSnapshot({{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s"}})
+          .status(),
+      "InvalidDBInstanceState", 400);
+}
+
+TEST_F(ControlPlaneTest, RestoresCheckLikeRds) {
+  Create("test");
+  json zero = CreateReq("nobackups");
+  zero["BackupRetentionPeriod"] = 0;
+  auto c = cp_->instances().CreateDBInstance(zero);
+  ASSERT_TRUE(c.ok());
+  Wait(c->operation_id);
+  json base = {{"SourceDBInstanceIdentifier", "test"}, {"TargetDBInstanceIdentifier", "copy"}};
+  ExpectError(cp_->snapshots().RestoreDBInstanceToPointInTime(base).status(),
+              "InvalidParameterCombination", 400);
+  json both = base;
+  both["UseLatestRestorableTime"] = true;
+  both["RestoreTime"] = "2020-01-01T00:00:00Z";
+  ExpectError(cp_->snapshots().RestoreDBInstanceToPointInTime(both).status(),
+              "InvalidParameterCombination", 400);
+  json early = base;
+  early["RestoreTime"] = "2020-01-01T00:00:00Z";
+  ExpectError(cp_->snapshots().RestoreDBInstanceToPointInTime(early).status(),
+              "InvalidRestoreFault", 400);
+  json future = base;
+  future["RestoreTime"] = "2999-01-01T00:00:00Z";
+  ExpectError(cp_->snapshots().RestoreDBInstanceToPointInTime(future).status(),
+              "InvalidRestoreFault", 400);
+  ExpectError(cp_->snapshots()
+                  .RestoreDBInstanceToPointInTime({{"SourceDBInstanceIdentifier", "nobackups"},
+                                                   {"TargetDBInstanceIdentifier", "copy"},
+                                                   {"UseLatestRestorableTime", true}})
+                  .status(),
+              "PointInTimeRestoreNotEnabled", 400);
+  ExpectError(cp_->snapshots()
+                  .RestoreDBInstanceToPointInTime({{"SourceDbiResourceId", "db-NOSUCHTHING"},
+                                                   {"TargetDBInstanceIdentifier", "copy"},
+                                                   {"UseLatestRestorableTime", true}})
+                  .status(),
+              "DBInstanceAutomatedBackupNotFound", 404);
+  json latest = base;
+  latest["UseLatestRestorableTime"] = true;
+  latest["TargetDBInstanceIdentifier"] = "nobackups";
+  ExpectError(cp_->snapshots().RestoreDBInstanceToPointInTime(latest).status(),
+              "DBInstanceAlreadyExists", 400);
+  ExpectError(cp_->snapshots()
+                  .RestoreDBInstanceFromDBSnapshot(
+                      {{"DBInstanceIdentifier", "x"}, {"DBSnapshotIdentifier", "nope"}})
+                  .status(),
+              "DBSnapshotNotFound", 404);
+
+  latest["TargetDBInstanceIdentifier"] = "copy";
+  auto r = cp_->snapshots().RestoreDBInstanceToPointInTime(latest);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body["DBInstanceStatus"], "creating");
+  Wait(r->operation_id);
+  EXPECT_EQ(StatusOf("copy"), "available");
+  EXPECT_NE(Describe("copy")["DbiResourceId"], Describe("test")["DbiResourceId"]);
+  auto events = EventMessages("copy");
+  EXPECT_NE(std::find(events.begin(), events.end(), "Restored from DB instance test to copy"),
+            events.end());
+}
+
+TEST_F(ControlPlaneTest, ACrashDuringASnapshotResumesAfterRestart) {
+  Create("test");
+  OperationEngine::SetCrashHook(
+      [](const std::string& kind, int step) { return !(kind == "snapshot" && step == 0); });
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      {{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s1"}});
+  ASSERT_TRUE(snap.ok());
+  Wait(snap->operation_id);
+  EXPECT_EQ(SnapshotOf(*cp_, "s1")["Status"], "creating");
+  // A half-written backup left behind by the crash.
+  fs::path half = layout_->SnapshotsDir() / "snap-half.tmp";
+  fs::create_directories(half);
+  Restart();
+  EXPECT_EQ(SnapshotOf(*cp_, "s1")["Status"], "available");
+  EXPECT_EQ(StatusOf("test"), "available");
+  EXPECT_FALSE(fs::exists(half));
+}
+
+TEST_F(ControlPlaneTest, AFailedBackupFailsTheSnapshotNotTheInstance) {
+  Create("test");
+  runtime_.FailNextBackup(true);
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      {{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s1"}});
+  ASSERT_TRUE(snap.ok());
+  Wait(snap->operation_id);
+  EXPECT_EQ(SnapshotOf(*cp_, "s1")["Status"], "failed");
+  EXPECT_EQ(StatusOf("test"), "available");
+  ExpectError(cp_->snapshots()
+                  .RestoreDBInstanceFromDBSnapshot(
+                      {{"DBInstanceIdentifier", "x"}, {"DBSnapshotIdentifier", "s1"}})
+                  .status(),
+              "InvalidDBSnapshotState", 400);
+}
+
+TEST_F(ControlPlaneTest, RetainedBackupsOutliveTheInstanceUntilTheyExpire) {
+  Create("test");
+  std::string rid = Describe("test")["DbiResourceId"];
+  auto del = cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "test"},
+                                                {"SkipFinalSnapshot", true},
+                                                {"DeleteAutomatedBackups", false}});
+  ASSERT_TRUE(del.ok());
+  Wait(del->operation_id);
+  auto list = cp_->snapshots().DescribeDBInstanceAutomatedBackups(json::object());
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ((*list)["DBInstanceAutomatedBackups"].size(), 1u);
+  EXPECT_EQ((*list)["DBInstanceAutomatedBackups"][0]["Status"], "retained");
+  EXPECT_EQ((*list)["DBInstanceAutomatedBackups"][0]["DbiResourceId"], rid);
+  ExpectError(
+      cp_->snapshots().DeleteDBInstanceAutomatedBackup({{"DbiResourceId", "db-NOPE"}}).status(),
+      "DBInstanceAutomatedBackupNotFound", 404);
+  // Retention is 7 days: nothing expires after 6, everything after 8.
+  const int64_t day = 24LL * 3600 * 1000;
+  EXPECT_EQ(cp_->backups().ExpireBackups(NowMs() + 6 * day), "");
+  EXPECT_NE(cp_->backups().ExpireBackups(NowMs() + 8 * day), "");
+  ExpectError(
+      cp_->snapshots().DescribeDBInstanceAutomatedBackups({{"DbiResourceId", rid}}).status(),
+      "DBInstanceAutomatedBackupNotFound", 404);
+  EXPECT_FALSE(fs::exists(layout_->ArchiveDir(rid)));
+}
+
+TEST_F(ControlPlaneTest, DeletingDropsAutomatedBackupsByDefault) {
+  Create("test");
+  auto del = cp_->instances().DeleteDBInstance(
+      {{"DBInstanceIdentifier", "test"}, {"FinalDBSnapshotIdentifier", "final"}});
+  ASSERT_TRUE(del.ok());
+  Wait(del->operation_id);
+  auto all = cp_->snapshots().DescribeDBSnapshots(json::object());
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ((*all)["DBSnapshots"].size(), 1u) << all->dump();
+  EXPECT_EQ((*all)["DBSnapshots"][0]["DBSnapshotIdentifier"], "final");
+  EXPECT_EQ((*all)["DBSnapshots"][0]["Status"], "available");
+  EXPECT_TRUE((*cp_->snapshots().DescribeDBInstanceAutomatedBackups(
+      json::object()))["DBInstanceAutomatedBackups"]
+                  .empty());
+}
+
+}  // namespace localrds

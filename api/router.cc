@@ -305,7 +305,9 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
       return;
     }
     if (path == "/_localrds/events" && get) {
-      respond(reply(http::status::ok, {{"events", service_.EventsWithIds(1000)}}));
+      auto events = service_.EventsWithIds(1000);
+      respond(events.ok() ? reply(http::status::ok, {{"events", *events}})
+                          : reply.Error(events.status()));
       return;
     }
     if (path == "/_localrds/reset" && post) {

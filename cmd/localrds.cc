@@ -133,7 +133,7 @@ localrds::Status ProtectDataDirectory(const localrds::Layout& paths,
     const fs::path f = catalog.string() + suffix;
     if (fs::exists(f)) chmod(f.c_str(), 0600);
   }
-  for (const fs::path f : {paths.SocketDirRecord(), dir / "localrds.lock"}) {
+  for (const fs::path& f : {paths.SocketDirRecord(), dir / "localrds.lock"}) {
     if (fs::exists(f)) chmod(f.c_str(), 0600);
   }
   return localrds::Status::Ok();

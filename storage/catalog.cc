@@ -51,6 +51,16 @@ Status Exec(sqlite3* db, const char* sql) {
   return Status::Ok();
 }
 
+// A read that SQLite fails (a broken catalog) is a Status, as a failed write is.
+template <class F>
+auto ReadGuard(F&& read) -> Result<decltype(read())> {
+  try {
+    return read();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("catalog read failed: ") + e.what());
+  }
+}
+
 template <class F>
 Status Guard(F&& f) {
   try {
@@ -234,7 +244,7 @@ Result<int64_t> CatalogTxn::InsertOperation(const OperationRow& r) {
            "INSERT INTO operations(resource_id, kind, step, state, params, error, created_ms)"
            " VALUES(?,?,?,?,?,?,?)");
     s.Bind(1, r.resource_id)
-        .Bind(2, r.kind)
+        .Bind(2, std::string(ToString(r.kind)))
         .Bind(3, static_cast<int64_t>(r.step))
         .Bind(4, r.state)
         .Bind(5, r.params.dump())
@@ -325,61 +335,67 @@ Status CatalogTxn::DeleteEverything() {
               " DELETE FROM snapshots; DELETE FROM retained_backups;");
 }
 
-std::vector<SnapshotRow> Catalog::LoadSnapshots() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<SnapshotRow> out;
-  Stmt s(db_,
-         "SELECT id, identifier, type, status, dbi_resource_id, created_ms, attrs FROM snapshots"
-         " ORDER BY created_ms");
-  while (s.Step()) {
-    SnapshotRow r;
-    r.id = s.Text(0);
-    r.identifier = s.Text(1);
-    r.type = s.Text(2);
-    r.status = s.Text(3);
-    r.dbi_resource_id = s.Text(4);
-    r.created_ms = s.Int(5);
-    r.attrs = nlohmann::json::parse(s.Text(6));
-    out.push_back(std::move(r));
-  }
-  return out;
+Result<std::vector<SnapshotRow>> Catalog::LoadSnapshots() {
+  return ReadGuard([&]() -> std::vector<SnapshotRow> {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<SnapshotRow> out;
+    Stmt s(db_,
+           "SELECT id, identifier, type, status, dbi_resource_id, created_ms, attrs FROM snapshots"
+           " ORDER BY created_ms");
+    while (s.Step()) {
+      SnapshotRow r;
+      r.id = s.Text(0);
+      r.identifier = s.Text(1);
+      r.type = s.Text(2);
+      r.status = s.Text(3);
+      r.dbi_resource_id = s.Text(4);
+      r.created_ms = s.Int(5);
+      r.attrs = nlohmann::json::parse(s.Text(6));
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
 }
 
-std::vector<RetainedBackupRow> Catalog::LoadRetainedBackups() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<RetainedBackupRow> out;
-  Stmt s(db_, "SELECT resource_id, instance, deleted_ms FROM retained_backups");
-  while (s.Step()) {
-    RetainedBackupRow r;
-    r.resource_id = s.Text(0);
-    r.instance = InstanceFromJson(nlohmann::json::parse(s.Text(1)));
-    r.deleted_ms = s.Int(2);
-    out.push_back(std::move(r));
-  }
-  return out;
+Result<std::vector<RetainedBackupRow>> Catalog::LoadRetainedBackups() {
+  return ReadGuard([&]() -> std::vector<RetainedBackupRow> {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<RetainedBackupRow> out;
+    Stmt s(db_, "SELECT resource_id, instance, deleted_ms FROM retained_backups");
+    while (s.Step()) {
+      RetainedBackupRow r;
+      r.resource_id = s.Text(0);
+      r.instance = InstanceFromJson(nlohmann::json::parse(s.Text(1)));
+      r.deleted_ms = s.Int(2);
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
 }
 
-std::vector<InstanceRow> Catalog::LoadInstances() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<InstanceRow> out;
-  Stmt s(db_,
-         "SELECT resource_id, identifier, status, desired_state, port, password_verifier,"
-         " created_ms, stopped_ms, attrs FROM instances ORDER BY identifier");
-  while (s.Step()) {
-    InstanceRow r;
-    r.resource_id = s.Text(0);
-    r.identifier = s.Text(1);
-    // A name this localrds does not know (written by a newer one) reads as failed.
-    r.status = ParseDbStatus(s.Text(2)).value_or(DbStatus::kFailed);
-    r.desired_state = s.Text(3);
-    r.port = static_cast<int>(s.Int(4));
-    r.password_verifier = s.Text(5);
-    r.created_ms = s.Int(6);
-    r.stopped_ms = s.Int(7);
-    r.attrs = nlohmann::json::parse(s.Text(8));
-    out.push_back(std::move(r));
-  }
-  return out;
+Result<std::vector<InstanceRow>> Catalog::LoadInstances() {
+  return ReadGuard([&]() -> std::vector<InstanceRow> {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<InstanceRow> out;
+    Stmt s(db_,
+           "SELECT resource_id, identifier, status, desired_state, port, password_verifier,"
+           " created_ms, stopped_ms, attrs FROM instances ORDER BY identifier");
+    while (s.Step()) {
+      InstanceRow r;
+      r.resource_id = s.Text(0);
+      r.identifier = s.Text(1);
+      // A name this localrds does not know (written by a newer one) reads as failed.
+      r.status = ParseDbStatus(s.Text(2)).value_or(DbStatus::kFailed);
+      r.desired_state = s.Text(3);
+      r.port = static_cast<int>(s.Int(4));
+      r.password_verifier = s.Text(5);
+      r.created_ms = s.Int(6);
+      r.stopped_ms = s.Int(7);
+      r.attrs = nlohmann::json::parse(s.Text(8));
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
 }
 
 namespace {
@@ -387,7 +403,11 @@ OperationRow ReadOperation(Stmt& s) {
   OperationRow r;
   r.id = s.Int(0);
   r.resource_id = s.Text(1);
-  r.kind = s.Text(2);
+  const std::string kind = s.Text(2);
+  auto parsed = ParseOpKind(kind);
+  // Written by a newer localrds: this one cannot resume it.
+  if (!parsed) throw std::runtime_error("unknown operation kind '" + kind + "' in the catalog");
+  r.kind = *parsed;
   r.step = static_cast<int>(s.Int(3));
   r.state = s.Text(4);
   r.params = nlohmann::json::parse(s.Text(5));
@@ -399,49 +419,55 @@ constexpr const char* kOperationColumns =
     "SELECT id, resource_id, kind, step, state, params, error, created_ms FROM operations ";
 }  // namespace
 
-std::vector<OperationRow> Catalog::LoadUnfinishedOperations() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<OperationRow> out;
-  Stmt s(db_, (std::string(kOperationColumns) + "WHERE state='running' ORDER BY id").c_str());
-  while (s.Step()) out.push_back(ReadOperation(s));
-  return out;
+Result<std::vector<OperationRow>> Catalog::LoadUnfinishedOperations() {
+  return ReadGuard([&]() -> std::vector<OperationRow> {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<OperationRow> out;
+    Stmt s(db_, (std::string(kOperationColumns) + "WHERE state='running' ORDER BY id").c_str());
+    while (s.Step()) out.push_back(ReadOperation(s));
+    return out;
+  });
 }
 
-std::optional<OperationRow> Catalog::LoadOperation(int64_t id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  Stmt s(db_, (std::string(kOperationColumns) + "WHERE id=?").c_str());
-  s.Bind(1, id);
-  if (!s.Step()) return std::nullopt;
-  return ReadOperation(s);
+Result<std::optional<OperationRow>> Catalog::LoadOperation(int64_t id) {
+  return ReadGuard([&]() -> std::optional<OperationRow> {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Stmt s(db_, (std::string(kOperationColumns) + "WHERE id=?").c_str());
+    s.Bind(1, id);
+    if (!s.Step()) return std::nullopt;
+    return ReadOperation(s);
+  });
 }
 
-std::vector<EventRow> Catalog::QueryEvents(const EventQuery& q) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<EventRow> out;
-  Stmt s(db_,
-         "SELECT seq, date_ms, source_type, source_identifier, source_arn, event_id, message,"
-         " categories FROM events WHERE date_ms >= ?1 AND date_ms <= ?2 AND seq > ?3"
-         " AND (?4 = '' OR source_type = ?4) AND (?5 = '' OR source_identifier = ?5)"
-         " ORDER BY seq LIMIT ?6");
-  s.Bind(1, q.start_ms)
-      .Bind(2, q.end_ms)
-      .Bind(3, q.after_seq)
-      .Bind(4, q.source_type)
-      .Bind(5, q.source_identifier)
-      .Bind(6, static_cast<int64_t>(q.limit));
-  while (s.Step()) {
-    EventRow r;
-    r.seq = s.Int(0);
-    r.date_ms = s.Int(1);
-    r.source_type = s.Text(2);
-    r.source_identifier = s.Text(3);
-    r.source_arn = s.Text(4);
-    r.event_id = s.Text(5);
-    r.message = s.Text(6);
-    for (auto& c : nlohmann::json::parse(s.Text(7))) r.categories.push_back(c.get<std::string>());
-    out.push_back(std::move(r));
-  }
-  return out;
+Result<std::vector<EventRow>> Catalog::QueryEvents(const EventQuery& q) {
+  return ReadGuard([&]() -> std::vector<EventRow> {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<EventRow> out;
+    Stmt s(db_,
+           "SELECT seq, date_ms, source_type, source_identifier, source_arn, event_id, message,"
+           " categories FROM events WHERE date_ms >= ?1 AND date_ms <= ?2 AND seq > ?3"
+           " AND (?4 = '' OR source_type = ?4) AND (?5 = '' OR source_identifier = ?5)"
+           " ORDER BY seq LIMIT ?6");
+    s.Bind(1, q.start_ms)
+        .Bind(2, q.end_ms)
+        .Bind(3, q.after_seq)
+        .Bind(4, q.source_type)
+        .Bind(5, q.source_identifier)
+        .Bind(6, static_cast<int64_t>(q.limit));
+    while (s.Step()) {
+      EventRow r;
+      r.seq = s.Int(0);
+      r.date_ms = s.Int(1);
+      r.source_type = s.Text(2);
+      r.source_identifier = s.Text(3);
+      r.source_arn = s.Text(4);
+      r.event_id = s.Text(5);
+      r.message = s.Text(6);
+      for (auto& c : nlohmann::json::parse(s.Text(7))) r.categories.push_back(c.get<std::string>());
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
 }
 
 }  // namespace localrds

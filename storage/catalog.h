@@ -4,9 +4,7 @@
 // `Transact`, which runs a callback inside BEGIN IMMEDIATE ... COMMIT and rolls back when the
 // callback returns a non-OK Status (or throws). The schema is migrated by PRAGMA user_version.
 // The catalog stores what the control plane hands it and knows nothing of RDS rules.
-// Writes report failures as Status; the Load*/QueryEvents reads throw std::runtime_error when
-// SQLite fails (a broken catalog: callers let it reach their thread's catch, which answers
-// InternalFailure or stops localrds at startup).
+// Reads and writes report failures as Status / Result (InternalFailure: a broken catalog).
 #pragma once
 
 // SQLite stays inside storage/: its handle is only named here.
@@ -24,6 +22,7 @@ struct sqlite3;
 
 #include "common/status.h"
 #include "storage/db_status.h"
+#include "storage/op_kind.h"
 
 namespace localrds {
 
@@ -60,7 +59,7 @@ struct RetainedBackupRow {
 struct OperationRow {
   int64_t id = 0;
   std::string resource_id;
-  std::string kind;
+  OpKind kind = OpKind::kCreate;
   int step = 0;                   //!< index of the next step to run
   std::string state;              //!< "running", "done" or "failed"
   nlohmann::json params;
@@ -117,12 +116,12 @@ class Catalog {
 
   Status Transact(const std::function<Status(CatalogTxn&)>& fn);
 
-  std::vector<InstanceRow> LoadInstances();
-  std::vector<SnapshotRow> LoadSnapshots();
-  std::vector<RetainedBackupRow> LoadRetainedBackups();
-  std::vector<OperationRow> LoadUnfinishedOperations();
-  std::optional<OperationRow> LoadOperation(int64_t id);
-  std::vector<EventRow> QueryEvents(const EventQuery& q);
+  Result<std::vector<InstanceRow>> LoadInstances();
+  Result<std::vector<SnapshotRow>> LoadSnapshots();
+  Result<std::vector<RetainedBackupRow>> LoadRetainedBackups();
+  Result<std::vector<OperationRow>> LoadUnfinishedOperations();
+  Result<std::optional<OperationRow>> LoadOperation(int64_t id);
+  Result<std::vector<EventRow>> QueryEvents(const EventQuery& q);
 
  private:
   explicit Catalog(sqlite3* db) : db_(db) {}

@@ -16,7 +16,22 @@ constexpr int64_t kSevenDaysMs = 7LL * 24 * 3600 * 1000;
 Status Reconciler::Recover() {
   layout_.CreateDirectories();
   LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(layout_.InstancesDir()));
-  // 1. Orphans: directories no catalog row owns (a crash of a reset, or a hand-made mess).
+  RemoveOrphans();
+  auto busy = ResumeOperations();
+  if (!busy.ok()) return busy.status();
+  FailStrandedSnapshots(*busy);
+  for (const auto& row : registry_.Instances()) {
+    if (!busy->count(row.resource_id)) BringBack(row);
+  }
+  if (!engine_.WaitIdle(std::chrono::minutes(5))) {
+    LogLine("reconciler") << "some resumed operations are still running";
+  }
+  return Status::Ok();
+}
+
+// Directories no catalog row owns (a crash of a reset, or a hand-made mess), the servers of
+// this data directory no instance owns, backup files no row owns, and the trash.
+void Reconciler::RemoveOrphans() {
   std::set<std::string> known;
   for (const auto& row : registry_.Instances()) known.insert(row.resource_id);
   std::error_code ec;
@@ -32,33 +47,34 @@ Status Reconciler::Recover() {
     Layout::RemoveTree(e.path(), layout_.TrashDir());
     LogLine("reconciler") << "removed orphan directory " << name;
   }
-  {
-    std::vector<fs::path> known_servers;
-    for (const auto& rid : known) {
-      for (const char* host : {"a", "b"}) known_servers.push_back(layout_.HostPgData(rid, host));
-    }
-    const std::string stray = runtime_.StopStrayServers(known_servers);
-    if (!stray.empty()) LogLine("reconciler") << stray;
+  std::vector<fs::path> known_servers;
+  for (const auto& rid : known) {
+    for (const char* host : {"a", "b"}) known_servers.push_back(layout_.HostPgData(rid, host));
   }
+  const std::string stray = runtime_.StopStrayServers(known_servers);
+  if (!stray.empty()) LogLine("reconciler") << stray;
   backups_.RemoveBackupOrphans();
-  for (const auto& e : fs::directory_iterator(layout_.TrashDir(), ec)) {
-    fs::remove_all(e.path(), ec);
-  }
-  // 2. Unfinished operations resume at their first unfinished step.
+  for (const auto& e : fs::directory_iterator(layout_.TrashDir(), ec)) fs::remove_all(e.path(), ec);
+}
+
+// Unfinished operations resume at their first unfinished step; returns the resources they run
+// for. One whose instance is gone (and that is no delete) ends as failed.
+Result<std::set<std::string>> Reconciler::ResumeOperations() {
+  auto ops = catalog_.LoadUnfinishedOperations();
+  if (!ops.ok()) return ops.status();
   std::set<std::string> busy;
-  for (auto& op : catalog_.LoadUnfinishedOperations()) {
+  for (auto& op : *ops) {
     {
       Registry::Locked r = registry_.Lock();
       if (!r.instances().count(op.resource_id) && !r.snapshots().count(op.resource_id) &&
-          op.kind != "delete") {
+          op.kind != OpKind::kDelete) {
         Mutation m;
         m.op_update = Mutation::OpUpdate{op.id, op.step, "failed", "instance is gone"};
-        Status st = r.Commit(m);
-        if (!st.ok()) LogLine("reconciler") << "cannot end operation " << op.id << ": " << st.ToString();
+        LogIfFailed(r.Commit(m), "reconciler", "cannot end operation " + std::to_string(op.id));
         continue;
       }
       r.active_ops()[op.resource_id] = op.id;
-      if (op.kind == "modify" && op.params.contains("new_identifier")) {
+      if (op.kind == OpKind::kModify && op.params.contains("new_identifier")) {
         r.pending_renames()[op.resource_id] = op.params["new_identifier"].get<std::string>();
       }
     }
@@ -67,63 +83,53 @@ Status Reconciler::Recover() {
                           << op.step << " for " << op.resource_id;
     starter_.Resume(op);
   }
-  // 2b. A snapshot still "creating" whose operation is not resuming will never finish.
-  {
+  return busy;
+}
+
+// A snapshot still "creating" whose operation is not resuming will never finish.
+void Reconciler::FailStrandedSnapshots(const std::set<std::string>& busy) {
+  Registry::Locked r = registry_.Lock();
+  Mutation m;
+  for (const auto& [id, snap] : r.snapshots()) {
+    if (snap.status != "creating" || busy.count(snap.attrs.value("_op_resource", ""))) continue;
+    SnapshotRow failed = snap;
+    failed.status = "failed";
+    m.put_snapshots.push_back(failed);
+  }
+  if (!m.put_snapshots.empty()) LogIfFailed(r.Commit(m), "reconciler", "cannot fail snapshots");
+}
+
+// An idle instance's servers at startup: adopted, started (or failed over, or a pending
+// failover finished) when it should run, stopped when it should not.
+void Reconciler::BringBack(const InstanceRow& row) {
+  const bool running = runtime_.IsRunning(servers_.Server(row));
+  // A failover that failed after fencing its old primary is finished, never restarted in
+  // place: the host the catalog names may still be a standby.
+  const bool finish_failover = FailoverPending(row);
+  if (CanFailOver(row) && !running && runtime_.IsRunning(servers_.StandbyServer(row))) {
+    // The primary died while localrds was down, its standby did not: fail over, as the health
+    // monitor would have (when both died, the primary is restarted where it is).
     Registry::Locked r = registry_.Lock();
-    Mutation m;
-    for (const auto& [id, snap] : r.snapshots()) {
-      if (snap.status != "creating" || busy.count(snap.attrs.value("_op_resource", ""))) continue;
-      SnapshotRow failed = snap;
-      failed.status = "failed";
-      m.put_snapshots.push_back(failed);
+    if (starter_.StartFailover(r, row, false, "the primary's PostgreSQL server is gone").ok()) {
+      LogLine("reconciler") << "failing over " << row.identifier
+                            << ": its primary's PostgreSQL server is gone";
     }
-    if (!m.put_snapshots.empty()) {
-      Status st = r.Commit(m);
-      if (!st.ok()) LogLine("reconciler") << "cannot fail snapshots: " << st.ToString();
-    }
+    return;
   }
-  // 3. Servers: bring back what should run, stop what should not.
-  std::vector<InstanceRow> rows;
-  for (auto& row : registry_.Instances()) {
-    if (!busy.count(row.resource_id)) rows.push_back(std::move(row));
+  if (finish_failover ||
+      (row.desired_state == "running" && row.status != DbStatus::kFailed && !running)) {
+    Registry::Locked r = registry_.Lock();
+    if (finish_failover) LogLine("reconciler") << "finishing the failover of " << row.identifier;
+    auto started = starter_.StartBare(
+        r, row.resource_id, finish_failover ? OpKind::kStandby : OpKind::kRecover,
+        finish_failover ? nlohmann::json{{"recovery", true}} : nlohmann::json::object());
+    LogIfFailed(started.status(), "reconciler", "cannot recover " + row.identifier);
+  } else if (row.desired_state == "stopped" && running) {
+    LogIfFailed(runtime_.Stop(servers_.Server(row)), "reconciler", "cannot stop " + row.identifier);
+    LogLine("reconciler") << "stopped " << row.identifier << ", which should not be running";
+  } else if (running) {
+    LogLine("reconciler") << "adopted the running server of " << row.identifier;
   }
-  for (const auto& row : rows) {
-    bool running = runtime_.IsRunning(servers_.Server(row));
-    // A failover that failed after fencing its old primary is finished, never restarted in
-    // place: the host the catalog names may still be a standby.
-    const bool finish_failover = FailoverPending(row);
-    if (CanFailOver(row) && !running && runtime_.IsRunning(servers_.StandbyServer(row))) {
-      // The primary died while localrds was down, its standby did not: fail over, as the health
-      // monitor would have (when both died, the primary is restarted where it is).
-      Registry::Locked r = registry_.Lock();
-      if (starter_.StartFailover(r, row, false, "the primary's PostgreSQL server is gone").ok()) {
-        LogLine("reconciler") << "failing over " << row.identifier
-                              << ": its primary's PostgreSQL server is gone";
-      }
-      continue;
-    }
-    if (finish_failover || (row.desired_state == "running" && row.status != DbStatus::kFailed && !running)) {
-      Registry::Locked r = registry_.Lock();
-      if (finish_failover) LogLine("reconciler") << "finishing the failover of " << row.identifier;
-      auto started = starter_.StartBare(
-          r, row.resource_id, finish_failover ? "standby" : "recover",
-          finish_failover ? nlohmann::json{{"recovery", true}} : nlohmann::json::object());
-      if (!started.ok()) {
-        LogLine("reconciler") << "cannot recover " << row.identifier << ": "
-                              << started.status().ToString();
-      }
-    } else if (row.desired_state == "stopped" && running) {
-      LogIfFailed(runtime_.Stop(servers_.Server(row)), "reconciler",
-                  "cannot stop " + row.identifier);
-      LogLine("reconciler") << "stopped " << row.identifier << ", which should not be running";
-    } else if (running) {
-      LogLine("reconciler") << "adopted the running server of " << row.identifier;
-    }
-  }
-  if (!engine_.WaitIdle(std::chrono::minutes(5))) {
-    LogLine("reconciler") << "some resumed operations are still running";
-  }
-  return Status::Ok();
 }
 
 std::string Reconciler::ReconcileOnce() {
@@ -138,29 +144,29 @@ std::string Reconciler::ReconcileOnce() {
     auto current = r.instances().find(candidate.resource_id);
     if (current == r.instances().end() || r.active_ops().count(candidate.resource_id)) continue;
     const InstanceRow row = current->second;
-    std::string kind;
+    std::optional<OpKind> kind;
     nlohmann::json params = nlohmann::json::object();
     Mutation m;
     if (FailoverPending(row) && ha_.StandbyRetryDue(row)) {
       // A failover that failed after its old primary was fenced: finish it.
-      kind = "standby";
+      kind = OpKind::kStandby;
       params = {{"recovery", true}};
       said += "finishing the failover of " + row.identifier + ". ";
     } else if (row.status == DbStatus::kAvailable && row.desired_state == "running" && !CanFailOver(row) &&
                !runtime_.IsRunning(servers_.Server(row))) {
-      kind = "recover";
+      kind = OpKind::kRecover;
       m.events.push_back(registry_.MakeEvent(row, rds_events::kRecoveryStarted));
       said += "restarting " + row.identifier + ", whose PostgreSQL server stopped unexpectedly. ";
     } else if (IsMultiAz(row) && row.status == DbStatus::kAvailable &&
                (StandbyState(row) == "building" || StandbyState(row) == "rebuild") &&
                ha_.StandbyRetryDue(row)) {
       // A standby whose build failed (or was cut short) is built again.
-      kind = "standby";
+      kind = OpKind::kStandby;
       params = {{"recovery", true}};
       said += "building the Multi-AZ standby of " + row.identifier + " again. ";
     } else if (row.status == DbStatus::kStopped && row.stopped_ms > 0 &&
                now - row.stopped_ms > kSevenDaysMs) {
-      kind = "start";
+      kind = OpKind::kStart;
       InstanceRow r = row;
       r.status = DbStatus::kStarting;
       m.put.push_back(r);
@@ -169,11 +175,9 @@ std::string Reconciler::ReconcileOnce() {
     } else {
       continue;
     }
-    auto started = starter_.StartBare(r, row.resource_id, kind, std::move(params), std::move(m));
-    if (!started.ok()) {
-      LogLine("reconciler") << "cannot start " << kind << " of " << row.identifier << ": "
-                            << started.status().ToString();
-    }
+    auto started = starter_.StartBare(r, row.resource_id, *kind, std::move(params), std::move(m));
+    LogIfFailed(started.status(), "reconciler",
+                "cannot start " + std::string(ToString(*kind)) + " of " + row.identifier);
   }
   {
     Registry::Locked r = registry_.Lock();

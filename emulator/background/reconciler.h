@@ -14,6 +14,7 @@
 #pragma once
 
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "common/clock.h"
@@ -45,6 +46,11 @@ class Reconciler {
   std::mutex& pass_mutex() { return pass_mutex_; }
 
  private:
+  void RemoveOrphans();
+  Result<std::set<std::string>> ResumeOperations();
+  void FailStrandedSnapshots(const std::set<std::string>& busy);
+  void BringBack(const InstanceRow& row);
+
   Catalog& catalog_;
   Registry& registry_;
   InstanceServers& servers_;

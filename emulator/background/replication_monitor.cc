@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "common/log.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/postgres/sql.h"
 
@@ -147,7 +148,7 @@ std::string ReplicationMonitor::RecordStatus(const InstanceRow& row, const std::
     }
     said = "replication of " + row.identifier + " is " + status + ". ";
   }
-  r.Commit(m);
+  LogIfFailed(r.Commit(m), "replication", "cannot record the replication of " + row.identifier);
   return said;
 }
 

@@ -103,7 +103,7 @@ void OperationEngine::Run(OperationRow op) {
   const auto& kinds = OperationKinds();
   auto kind_it = kinds.find(op.kind);
   if (kind_it == kinds.end()) {
-    RecordFailure(op, "unknown operation kind " + op.kind);
+    RecordFailure(op, std::string("no steps for operation kind ") + ToString(op.kind));
     return;
   }
   const OperationKind& kind = kind_it->second;
@@ -115,11 +115,11 @@ void OperationEngine::Run(OperationRow op) {
     }
     {
       std::lock_guard<std::mutex> lock(g_hook_mutex);
-      if (g_crash_hook && !g_crash_hook(op.kind, op.step)) return;
+      if (g_crash_hook && !g_crash_hook(ToString(op.kind), op.step)) return;
     }
     const OperationStep& step = kind.steps[op.step];
     auto current = env_.registry.GetInstance(op.resource_id);
-    if (!env_.registry.ResourceExists(op.resource_id) && op.kind != "delete") {
+    if (!env_.registry.ResourceExists(op.resource_id) && op.kind != OpKind::kDelete) {
       // The instance is gone (a reset): nothing is left to act on, and no step may write a row.
       RecordFailure(op, "the instance no longer exists");
       return;

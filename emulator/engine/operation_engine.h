@@ -79,7 +79,7 @@ struct OperationKind {
 //! backup, copy-snapshot, restore (steps_instance.cc, steps_backup.cc), create-replica and
 //! promote (steps_replica.cc), failover and standby (steps_multi_az.cc). Instance kinds run on
 //! the instance's resource id; copy-snapshot runs on the new snapshot's id.
-const std::map<std::string, OperationKind>& OperationKinds();
+const std::map<OpKind, OperationKind>& OperationKinds();
 
 class OperationEngine {
  public:

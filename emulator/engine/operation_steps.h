@@ -65,12 +65,12 @@ Status StopServers(OpContext& c);
 }  // namespace steps
 
 //! Adds the instance kinds: create, delete, stop, start, reboot, modify, recover.
-void AddInstanceOperationKinds(std::map<std::string, OperationKind>& kinds);
+void AddInstanceOperationKinds(std::map<OpKind, OperationKind>& kinds);
 //! Adds the backup kinds: snapshot, backup, copy-snapshot (on the new snapshot's id), restore.
-void AddBackupOperationKinds(std::map<std::string, OperationKind>& kinds);
+void AddBackupOperationKinds(std::map<OpKind, OperationKind>& kinds);
 //! Adds the read replica kinds: create-replica (on the new replica's resource id) and promote.
-void AddReplicaOperationKinds(std::map<std::string, OperationKind>& kinds);
+void AddReplicaOperationKinds(std::map<OpKind, OperationKind>& kinds);
 //! Adds the Multi-AZ kinds: failover, and standby (a standby built again after a failure).
-void AddMultiAzOperationKinds(std::map<std::string, OperationKind>& kinds);
+void AddMultiAzOperationKinds(std::map<OpKind, OperationKind>& kinds);
 
 }  // namespace localrds

@@ -5,7 +5,7 @@
 namespace localrds {
 
 Result<Accepted> OperationStarter::Start(Registry::Locked& r, const InstanceRow& row,
-                                         const std::string& kind, nlohmann::json params,
+                                         OpKind kind, nlohmann::json params,
                                          std::vector<EventRow> events,
                                          std::vector<SnapshotRow> snapshots) {
   Mutation m;
@@ -18,7 +18,7 @@ Result<Accepted> OperationStarter::Start(Registry::Locked& r, const InstanceRow&
 }
 
 Result<int64_t> OperationStarter::StartBare(Registry::Locked& r, const std::string& resource_id,
-                                            const std::string& kind, nlohmann::json params,
+                                            OpKind kind, nlohmann::json params,
                                             Mutation m) {
   OperationRow op;
   op.resource_id = resource_id;
@@ -36,7 +36,7 @@ Result<int64_t> OperationStarter::StartBare(Registry::Locked& r, const std::stri
 Result<Accepted> OperationStarter::StartFailover(Registry::Locked& r, InstanceRow row,
                                                  bool forced, const std::string& why) {
   if (forced) row.status = DbStatus::kRebooting;
-  return Start(r, row, "failover", {{"forced", forced}, {"why", why}},
+  return Start(r, row, OpKind::kFailover, {{"forced", forced}, {"why", why}},
                {registry_.MakeEvent(row, rds_events::kFailoverStarted)});
 }
 
@@ -48,7 +48,7 @@ Result<Accepted> OperationStarter::StartPromotion(Registry::Locked& r, InstanceR
     snapshots.push_back(r.NewAutomatedSnapshot(row));
     params["snapshot_id"] = snapshots.back().id;
   }
-  return Start(r, row, "promote", std::move(params), {}, std::move(snapshots));
+  return Start(r, row, OpKind::kPromote, std::move(params), {}, std::move(snapshots));
 }
 
 Result<Accepted> OperationStarter::StartBackup(Registry::Locked& r, InstanceRow row) {
@@ -57,7 +57,7 @@ Result<Accepted> OperationStarter::StartBackup(Registry::Locked& r, InstanceRow 
   std::vector<EventRow> events = {
       registry_.MakeEvent(row, rds_events::kBackupStarted),
       registry_.MakeSnapshotEvent(snap, rds_events::kAutomatedSnapshotCreating)};
-  return Start(r, row, "backup", {{"snapshot_id", snap.id}}, std::move(events), {snap});
+  return Start(r, row, OpKind::kBackup, {{"snapshot_id", snap.id}}, std::move(events), {snap});
 }
 
 }  // namespace localrds

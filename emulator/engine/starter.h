@@ -34,13 +34,13 @@ class OperationStarter {
 
   //! Commits `row` (its new status), `events` and `snapshots` with a new operation of `kind`
   //! and submits it. The body is `row` rendered.
-  Result<Accepted> Start(Registry::Locked& r, const InstanceRow& row, const std::string& kind,
+  Result<Accepted> Start(Registry::Locked& r, const InstanceRow& row, OpKind kind,
                          nlohmann::json params, std::vector<EventRow> events = {},
                          std::vector<SnapshotRow> snapshots = {});
   //! An operation that changes no row before it runs (the reconciler's recover and standby
   //! kinds, a copy of a snapshot): `m` holds what else it commits. Returns its id.
   Result<int64_t> StartBare(Registry::Locked& r, const std::string& resource_id,
-                            const std::string& kind, nlohmann::json params, Mutation m = {});
+                            OpKind kind, nlohmann::json params, Mutation m = {});
   //! A failover of a Multi-AZ instance (forced: RebootDBInstance ForceFailover, status
   //! `rebooting`; otherwise the health monitor's, status unchanged). RDS-EVENT-0013.
   Result<Accepted> StartFailover(Registry::Locked& r, InstanceRow row, bool forced,

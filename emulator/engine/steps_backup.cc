@@ -28,7 +28,9 @@ void MarkArchivedAtStop(OpContext& c, int64_t stop_requested_ms) {
        fs::directory_iterator(c.Server().pgdata / "pg_wal" / "archive_status", ec)) {
     if (e.path().extension() == ".ready") return;  // not all archived: keep the older mark
   }
-  bf::WriteRestorableUntil(c.env.layout.ArchiveDir(c.instance.resource_id), stop_requested_ms);
+  LogIfFailed(
+      bf::WriteRestorableUntil(c.env.layout.ArchiveDir(c.instance.resource_id), stop_requested_ms),
+      "wal", "cannot record the restorable time of " + c.instance.identifier);
   c.env.registry.RestorableUntilChanged(c.instance.resource_id);
 }
 
@@ -238,7 +240,7 @@ Status RecoverRestore(OpContext& c) {
     }
     LogLine("ops") << c.instance.identifier
                    << ": no commit after the target in the archive; replaying all of it";
-    c.env.runtime.Stop(c.Server());
+    LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Stop(c.Server()));
     LOCALRDS_RETURN_IF_ERROR(
         c.env.servers.WriteServerConfig(c.instance, RecoverySettings(c, false)));
     std::ofstream(c.env.layout.PgData(c.instance.resource_id) / "recovery.signal");
@@ -279,8 +281,8 @@ void FailCopy(OpContext& c, const Status& why) {
 
 }  // namespace
 
-void AddBackupOperationKinds(std::map<std::string, OperationKind>& kinds) {
-  kinds["restore"] = {{{"copy-data", CopyRestoreData},
+void AddBackupOperationKinds(std::map<OpKind, OperationKind>& kinds) {
+  kinds[OpKind::kRestore] = {{{"copy-data", CopyRestoreData},
                        {"configure", ConfigureRestore},
                        {"recover", RecoverRestore},
                        {"standby", BuildStandby},
@@ -288,9 +290,9 @@ void AddBackupOperationKinds(std::map<std::string, OperationKind>& kinds) {
                        {"backup", TakeSnapshot},
                        {"finish", FinishBackup}},
                       FailInstance};
-  kinds["snapshot"] = {{{"backup", TakeSnapshot}, {"finish", FinishBackup}}, ReflectReality};
-  kinds["backup"] = {{{"backup", TakeSnapshot}, {"finish", FinishBackup}}, ReflectReality};
-  kinds["copy-snapshot"] = {{{"copy", CopySnapshot}}, FailCopy};
+  kinds[OpKind::kSnapshot] = {{{"backup", TakeSnapshot}, {"finish", FinishBackup}}, ReflectReality};
+  kinds[OpKind::kBackup] = {{{"backup", TakeSnapshot}, {"finish", FinishBackup}}, ReflectReality};
+  kinds[OpKind::kCopySnapshot] = {{{"copy", CopySnapshot}}, FailCopy};
 }
 
 }  // namespace localrds

@@ -51,7 +51,7 @@ Status StartServer(OpContext& c) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     st = c.env.runtime.Start(c.Server());
     if (st.ok()) {
-      c.env.servers.EnsureServerRoles(c.instance);
+      (void)c.env.servers.EnsureServerRoles(c.instance);  // logs a failure; not fatal to a start
       c.env.servers.DropStaleReplicationSlots(c.instance);
       c.env.servers.RefreshReplicaConnections(c.instance.resource_id);
       Status standby = c.env.servers.EnsureStandbyRunning(c.instance);
@@ -118,7 +118,7 @@ void FailPendingSnapshot(OpContext& c, const Status& why) {
 
 void FailInstance(OpContext& c, const Status& why) {
   FailPendingSnapshot(c, why);
-  c.env.runtime.Stop(c.Server());
+  LogIfFailed(c.env.runtime.Stop(c.Server()), "ops", "cannot stop the failed " + c.instance.identifier);
   SetStatus(c, DbStatus::kFailed);
   c.Event(rds_events::kFailed,
           std::string(rds_events::kFailed.message) + " (" + why.message() + ")");
@@ -190,7 +190,7 @@ Status Bootstrap(OpContext& c) {
 Status FinishAvailable(OpContext& c, const EventSpec& event) {
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));  // `available` means a client can connect
   // A restored or promoted cluster made before localrds had rdsrepladmin gets it now.
-  c.env.servers.EnsureServerRoles(c.instance);
+  (void)c.env.servers.EnsureServerRoles(c.instance);  // logs a failure
   InstanceRow row = c.instance;
   row.status = DbStatus::kAvailable;
   row.desired_state = "running";
@@ -243,7 +243,10 @@ Status ModifyPort(OpContext& c) {
     // Back to the old port, so that the instance keeps serving where it did.
     row.port = old_port;
     c.Put(row);
-    if (c.env.servers.WriteServerConfig(c.instance).ok()) c.env.runtime.Start(c.Server());
+    if (c.env.servers.WriteServerConfig(c.instance).ok()) {
+      LogIfFailed(c.env.runtime.Start(c.Server()), "ops",
+                  "cannot start " + c.instance.identifier + " on its old port again");
+    }
     return st;
   }
   c.Event(rds_events::kRestarted);
@@ -346,8 +349,8 @@ Status FinishRecovery(OpContext& c) {
 
 }  // namespace
 
-void AddInstanceOperationKinds(std::map<std::string, OperationKind>& kinds) {
-  kinds["create"] = {{{"prepare-cluster", PrepareCluster},
+void AddInstanceOperationKinds(std::map<OpKind, OperationKind>& kinds) {
+  kinds[OpKind::kCreate] = {{{"prepare-cluster", PrepareCluster},
                       {"configure", Configure},
                       {"start", StartServer},
                       {"bootstrap", Bootstrap},
@@ -356,28 +359,28 @@ void AddInstanceOperationKinds(std::map<std::string, OperationKind>& kinds) {
                       {"backup", TakeSnapshot},
                       {"finish", FinishBackup}},
                      FailInstance};
-  kinds["delete"] = {{{"final-snapshot", TakeSnapshot},
+  kinds[OpKind::kDelete] = {{{"final-snapshot", TakeSnapshot},
                       {"stop", StopServerMarkingArchive},
                       {"drop-slot", DropOwnSlot},
                       {"remove-files", RemoveFiles},
                       {"forget", ForgetInstance},
                       {"remove-backups", RemoveDroppedBackupFiles}},
                      [](OpContext& c, const Status& why) { FailInstance(c, why); }};
-  kinds["stop"] = {
+  kinds[OpKind::kStop] = {
       {{"snapshot", TakeSnapshot}, {"stop", StopServerMarkingArchive}, {"finish", FinishStop}},
       ReflectReality};
-  kinds["start"] = {
+  kinds[OpKind::kStart] = {
       {{"configure", Configure},
        {"start", StartServer},
        {"finish", [](OpContext& c) { return FinishAvailable(c, rds_events::kStarted); }}},
       ReflectReality};
-  kinds["reboot"] = {
+  kinds[OpKind::kReboot] = {
       {{"stop", StopForReboot},
        {"configure", Configure},
        {"start", StartServer},
        {"finish", [](OpContext& c) { return FinishAvailable(c, rds_events::kRestarted); }}},
       ReflectReality};
-  kinds["modify"] = {{{"password", ModifyPassword},
+  kinds[OpKind::kModify] = {{{"password", ModifyPassword},
                       {"port", ModifyPort},
                       {"backups", ModifyBackups},
                       {"remove-backups", RemoveDroppedBackupFiles},
@@ -385,13 +388,13 @@ void AddInstanceOperationKinds(std::map<std::string, OperationKind>& kinds) {
                       {"multi-az", ApplyMultiAzModification},
                       {"finish", ModifyFinish}},
                      ReflectReality};
-  kinds["recover"] = {
+  kinds[OpKind::kRecover] = {
       {{"configure", Configure}, {"start", StartServer}, {"finish", FinishRecovery}}, FailInstance};
 }
 
-const std::map<std::string, OperationKind>& OperationKinds() {
-  static const std::map<std::string, OperationKind> kKinds = [] {
-    std::map<std::string, OperationKind> kinds;
+const std::map<OpKind, OperationKind>& OperationKinds() {
+  static const std::map<OpKind, OperationKind> kKinds = [] {
+    std::map<OpKind, OperationKind> kinds;
     AddInstanceOperationKinds(kinds);
     AddBackupOperationKinds(kinds);
     AddReplicaOperationKinds(kinds);

@@ -254,7 +254,7 @@ void FailStandby(OpContext& c, const Status& why) {
 // the reconciler finishes it with the `standby` kind. After `serve`, only the new standby failed.
 void FailFailover(OpContext& c, const Status& why) {
   const bool pending = FailoverPending(c.instance);
-  if (!pending && !(c.op.kind == "failover" && c.op.step == 0)) return FailStandby(c, why);
+  if (!pending && !(c.op.kind == OpKind::kFailover && c.op.step == 0)) return FailStandby(c, why);
   InstanceRow row = c.instance;
   row.status = pending ? DbStatus::kRebooting : DbStatus::kAvailable;
   c.Put(row);
@@ -309,7 +309,7 @@ Status ModifyMultiAz(OpContext& c) {
 // a conversion to Multi-AZ whose first build failed ends with RDS-EVENT-0025 instead.
 Status RecoveryFinished(OpContext& c) {
   if (ConvertingToMultiAz(c.instance)) return ConvertedToMultiAz(c);
-  if (c.op.kind == "failover" || c.op.params.value("recovery", false)) {
+  if (c.op.kind == OpKind::kFailover || c.op.params.value("recovery", false)) {
     c.Event(rds_events::kMultiAzRecoveryFinished);
   }
   return Status::Ok();
@@ -317,8 +317,8 @@ Status RecoveryFinished(OpContext& c) {
 
 }  // namespace
 
-void AddMultiAzOperationKinds(std::map<std::string, OperationKind>& kinds) {
-  kinds["failover"] = {{{"fence", Fence},
+void AddMultiAzOperationKinds(std::map<OpKind, OperationKind>& kinds) {
+  kinds[OpKind::kFailover] = {{{"fence", Fence},
                         {"promote", PromoteStandby},
                         {"serve", ServeEndpoint},
                         {"rebuild", WipeOldPrimary},
@@ -327,7 +327,7 @@ void AddMultiAzOperationKinds(std::map<std::string, OperationKind>& kinds) {
                        FailFailover};
   // The reconciler's: finishes a failover that failed after `fence` (promote and serve do
   // nothing when none is pending), then builds the standby again.
-  kinds["standby"] = {{{"promote", PromoteStandby},
+  kinds[OpKind::kStandby] = {{{"promote", PromoteStandby},
                        {"serve", ServeEndpoint},
                        {"rebuild", WipeOldPrimary},
                        {"standby", BuildStandby},

@@ -167,15 +167,15 @@ void FailPromotion(OpContext& c, const Status& why) {
 
 }  // namespace
 
-void AddReplicaOperationKinds(std::map<std::string, OperationKind>& kinds) {
-  kinds["create-replica"] = {{{"slot", CreateSlot},
+void AddReplicaOperationKinds(std::map<OpKind, OperationKind>& kinds) {
+  kinds[OpKind::kCreateReplica] = {{{"slot", CreateSlot},
                               {"copy-data", CopySourceData},
                               {"configure", Configure},
                               {"start", StartServer},
                               {"standby", BuildStandby},
                               {"stream", WaitStreaming}},
                              FailReplicaCreation};
-  kinds["promote"] = {{{"detach", Detach},
+  kinds[OpKind::kPromote] = {{{"detach", Detach},
                        {"promote", Promote},
                        {"drop-slot", DropSourceSlot},
                        {"first-backup", StartFirstBackup},

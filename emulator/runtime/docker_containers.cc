@@ -141,7 +141,7 @@ void DockerRuntime::RemoveLeftoverJobs() {
   if (jobs.ok() && !Lines(*jobs).empty()) {
     std::vector<std::string> rm = {"rm", "-f"};
     for (const auto& id : Lines(*jobs)) rm.push_back(id);
-    Docker(rm, "docker rm");
+    LogIfFailed(Docker(rm, "docker rm").status(), "docker", "cannot remove leftover jobs");
     LogLine("runtime") << "removed " << rm.size() - 2 << " job container(s) of a previous run";
   }
 }
@@ -301,7 +301,7 @@ Status DockerRuntime::RunJob(const std::string& major, const std::vector<std::st
   auto out = Docker(args, what, timeout);
   if (!out.ok()) {
     // Cut short (a timeout): the container would go on without its CLI.
-    Docker({"rm", "-f", name}, "docker rm");
+    LogIfFailed(Docker({"rm", "-f", name}, "docker rm").status(), "docker", "cannot remove " + name);
     return out.status();
   }
   return Status::Ok();

@@ -130,7 +130,7 @@ Status DockerRuntime::Start(const ServerSpec& spec) {
   Result<std::string> started = Status::Internal("not started");
   auto backoff = std::chrono::milliseconds(20);
   for (int attempt = 0; attempt < 8; ++attempt) {
-    Docker({"rm", "-f", name}, "docker rm");
+    (void)Docker({"rm", "-f", name}, "docker rm");  // none there is fine: the run says
     started = Docker(ServerRunArgs(spec), "docker run");
     if (started.ok() || started.status().message().find("already in use") == std::string::npos) {
       break;

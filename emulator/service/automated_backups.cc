@@ -144,7 +144,7 @@ Result<Accepted> SnapshotService::RestoreDBInstanceToPointInTime(const nlohmann:
     snapshots.push_back(reg.NewAutomatedSnapshot(*row));
     params["snapshot_id"] = snapshots.back().id;
   }
-  return starter_.Start(reg, *row, "restore", params, {}, snapshots);
+  return starter_.Start(reg, *row, OpKind::kRestore, params, {}, snapshots);
 }
 
 Result<nlohmann::json> SnapshotService::DescribeDBInstanceAutomatedBackups(

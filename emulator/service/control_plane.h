@@ -90,7 +90,10 @@ class ControlPlane : public RdsService {
 
   //! Startup reconciliation, before the API opens: removes orphans, resumes unfinished
   //! operations and brings back every server that should run. Blocks until done.
-  Status Recover() { return reconciler_.Recover(); }
+  Status Recover() {
+    LOCALRDS_RETURN_IF_ERROR(registry_.Load());
+    return reconciler_.Recover();
+  }
   //! Starts the background loops and the cluster pool.
   void StartBackground();
   //! Stops background work; with `stop_servers`, shuts every PostgreSQL server down.
@@ -106,7 +109,9 @@ class ControlPlane : public RdsService {
     engine_.WhenDone(operation_id, std::move(cb));
   }
   nlohmann::json Health() override { return controls_.Health(); }
-  nlohmann::json EventsWithIds(int limit) override { return controls_.EventsWithIds(limit); }
+  Result<nlohmann::json> EventsWithIds(int limit) override {
+    return controls_.EventsWithIds(limit);
+  }
   void ResetAsync(std::function<void(Status)> done) override {
     controls_.ResetAsync(std::move(done));
   }

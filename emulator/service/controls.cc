@@ -46,11 +46,13 @@ nlohmann::json Controls::Health() {
           {"instances", {{"total", total}, {"by_status", by_status}}}};
 }
 
-nlohmann::json Controls::EventsWithIds(int limit) {
+Result<nlohmann::json> Controls::EventsWithIds(int limit) {
   EventQuery q;
   q.limit = limit;
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& e : catalog_.QueryEvents(q)) {
+  auto events = catalog_.QueryEvents(q);
+  if (!events.ok()) return events.status();
+  for (const auto& e : *events) {
     out.push_back({{"date", FormatIso8601(e.date_ms)},
                    {"event_id", e.event_id},
                    {"source_identifier", e.source_identifier},

@@ -38,7 +38,7 @@ class Controls {
            Executor& executor, ControlsConfig config);
 
   nlohmann::json Health();
-  nlohmann::json EventsWithIds(int limit);
+  Result<nlohmann::json> EventsWithIds(int limit);
   //! Deletes every instance and its files, stopping their servers.
   void ResetAsync(std::function<void(Status)> done);
   //! SIGKILLs an instance's postmaster (a crash drill); the reconciler then recovers it.

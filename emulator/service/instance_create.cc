@@ -300,11 +300,11 @@ Result<Accepted> InstanceService::CreateDBInstance(const nlohmann::json& req) {
   }
   LOCALRDS_RETURN_IF_ERROR(CheckInstanceQuota(reg));
   if (args->retention == 0) {
-    return starter_.Start(reg, row, "create", nlohmann::json::object(), {});
+    return starter_.Start(reg, row, OpKind::kCreate, nlohmann::json::object(), {});
   }
   // The first automated backup is taken at creation (the instance shows backing-up).
   SnapshotRow snap = reg.NewAutomatedSnapshot(row);
-  return starter_.Start(reg, row, "create", {{"snapshot_id", snap.id}}, {}, {snap});
+  return starter_.Start(reg, row, OpKind::kCreate, {{"snapshot_id", snap.id}}, {}, {snap});
 }
 
 }  // namespace localrds

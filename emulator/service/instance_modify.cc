@@ -318,7 +318,7 @@ Result<Accepted> InstanceService::ModifyDBInstance(const nlohmann::json& req) {
     return Accepted{reg.RenderInstance(row), 0};
   }
   row.status = plan.params.contains("new_identifier") ? DbStatus::kRenaming : DbStatus::kModifying;
-  auto accepted = starter_.Start(reg, row, "modify", plan.params, plan.events, plan.snapshots);
+  auto accepted = starter_.Start(reg, row, OpKind::kModify, plan.params, plan.events, plan.snapshots);
   if (accepted.ok() && plan.params.contains("new_identifier")) {
     reg.pending_renames()[row.resource_id] = plan.params["new_identifier"].get<std::string>();
   }

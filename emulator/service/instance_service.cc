@@ -142,12 +142,12 @@ Result<Accepted> InstanceService::DeleteDBInstance(const nlohmann::json& req) {
     snapshots.push_back(*snap);
   }
   row.status = DbStatus::kDeleting;
-  return starter_.Start(reg, row, "delete", params, events, snapshots);
+  return starter_.Start(reg, row, OpKind::kDelete, params, events, snapshots);
 }
 
 Result<Accepted> InstanceService::Transition(
     Registry::Locked& reg, const std::string& identifier, DbStatus required, DbStatus next,
-    const char* kind, const std::function<Status(const InstanceRow&)>& check) {
+    OpKind kind, const std::function<Status(const InstanceRow&)>& check) {
   auto found = reg.Find(identifier);
   if (!found.ok()) return found.status();
   InstanceRow row = *found;
@@ -174,7 +174,7 @@ Result<Accepted> InstanceService::RebootDBInstance(const nlohmann::json& req) {
     return Status::Ok();
   };
   if (!force_failover)
-    return Transition(reg, ident, DbStatus::kAvailable, DbStatus::kRebooting, "reboot", check);
+    return Transition(reg, ident, DbStatus::kAvailable, DbStatus::kRebooting, OpKind::kReboot, check);
   auto found = reg.Find(ident);
   if (!found.ok()) return found.status();
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(*found));
@@ -212,7 +212,7 @@ Result<Accepted> InstanceService::StopDBInstance(const nlohmann::json& req) {
   Registry::Locked reg = registry_.Lock();
   if (!snapshot_id) {
     return Transition(reg, ReqString(req, "DBInstanceIdentifier").value_or(""),
-                      DbStatus::kAvailable, DbStatus::kStopping, "stop",
+                      DbStatus::kAvailable, DbStatus::kStopping, OpKind::kStop,
                       [&](const InstanceRow& row) { return CheckStoppable(reg, row); });
   }
   // With a snapshot first: the same checks, then the snapshot row in the same commit.
@@ -230,7 +230,7 @@ Result<Accepted> InstanceService::StopDBInstance(const nlohmann::json& req) {
       reg.NewManualSnapshot(row, "DBSnapshotIdentifier", *snapshot_id, nlohmann::json::array());
   if (!snap.ok()) return snap.status();
   row.status = DbStatus::kStopping;
-  return starter_.Start(reg, row, "stop", {{"snapshot_id", snap->id}},
+  return starter_.Start(reg, row, OpKind::kStop, {{"snapshot_id", snap->id}},
                         {registry_.MakeSnapshotEvent(*snap, rds_events::kManualSnapshotCreating)},
                         {*snap});
 }
@@ -238,7 +238,7 @@ Result<Accepted> InstanceService::StopDBInstance(const nlohmann::json& req) {
 Result<Accepted> InstanceService::StartDBInstance(const nlohmann::json& req) {
   Registry::Locked reg = registry_.Lock();
   return Transition(reg, ReqString(req, "DBInstanceIdentifier").value_or(""), DbStatus::kStopped,
-                    DbStatus::kStarting, "start", nullptr);
+                    DbStatus::kStarting, OpKind::kStart, nullptr);
 }
 
 }  // namespace localrds

@@ -139,7 +139,9 @@ Result<nlohmann::json> MetadataService::DescribeEvents(const nlohmann::json& req
   q.limit = 100000;
   nlohmann::json list = nlohmann::json::array();
   std::string marker;
-  for (const auto& e : catalog_.QueryEvents(q)) {
+  auto events = catalog_.QueryEvents(q);
+  if (!events.ok()) return events.status();
+  for (const auto& e : *events) {
     if (!categories.empty() &&
         std::none_of(e.categories.begin(), e.categories.end(),
                      [&](const std::string& c) { return categories.count(c); })) {

@@ -35,7 +35,7 @@ class RdsService {
 
   // The emulator's own controls (/_localrds/).
   virtual nlohmann::json Health() = 0;
-  virtual nlohmann::json EventsWithIds(int limit) = 0;
+  virtual Result<nlohmann::json> EventsWithIds(int limit) = 0;
   virtual void ResetAsync(std::function<void(Status)> done) = 0;
   virtual void CrashInstanceAsync(const std::string& identifier,
                                   std::function<void(Status)> done) = 0;

@@ -193,7 +193,7 @@ Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::jso
   auto row = NewReplicaRow(req, source, id, *port, region);
   if (!row.ok()) return row.status();
   return starter_.Start(
-      reg, *row, "create-replica",
+      reg, *row, OpKind::kCreateReplica,
       {{"source", source.resource_id}, {"slot", ReplicationSlotName(row->resource_id)}}, {});
 }
 

@@ -124,7 +124,7 @@ Result<Accepted> SnapshotService::CreateDBSnapshot(const nlohmann::json& req) {
   }
   row.status = DbStatus::kBackingUp;
   auto accepted = starter_.Start(
-      reg, row, "snapshot", {{"snapshot_id", snap->id}},
+      reg, row, OpKind::kSnapshot, {{"snapshot_id", snap->id}},
       {registry_.MakeSnapshotEvent(*snap, rds_events::kManualSnapshotCreating)}, {*snap});
   if (!accepted.ok()) return accepted.status();
   return Accepted{registry_.RenderSnapshot(*snap), accepted->operation_id};
@@ -172,7 +172,7 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
   Mutation m;
   m.put_snapshots.push_back(target);
   m.events.push_back(registry_.MakeSnapshotEvent(target, rds_events::kManualSnapshotCreating));
-  auto op_id = starter_.StartBare(reg, target.id, "copy-snapshot",
+  auto op_id = starter_.StartBare(reg, target.id, OpKind::kCopySnapshot,
                                   {{"source_snapshot_id", source->id}}, std::move(m));
   if (!op_id.ok()) return op_id.status();
   return Accepted{registry_.RenderSnapshot(target), *op_id};
@@ -322,7 +322,7 @@ Result<Accepted> SnapshotService::RestoreDBInstanceFromDBSnapshot(const nlohmann
     snapshots.push_back(reg.NewAutomatedSnapshot(*row));
     params["snapshot_id"] = snapshots.back().id;
   }
-  return starter_.Start(reg, *row, "restore", params, {}, snapshots);
+  return starter_.Start(reg, *row, OpKind::kRestore, params, {}, snapshots);
 }
 
 }  // namespace localrds

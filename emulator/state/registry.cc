@@ -32,11 +32,19 @@ std::string NewSnapshotId() {
 }
 
 Registry::Registry(Catalog& catalog, const Layout& layout, RegistryConfig config)
-    : catalog_(catalog), layout_(layout), config_(std::move(config)) {
+    : catalog_(catalog), layout_(layout), config_(std::move(config)) {}
+
+Status Registry::Load() {
+  auto instances = catalog_.LoadInstances();
+  if (!instances.ok()) return instances.status();
+  auto snapshots = catalog_.LoadSnapshots();
+  if (!snapshots.ok()) return snapshots.status();
+  auto retained = catalog_.LoadRetainedBackups();
+  if (!retained.ok()) return retained.status();
   std::lock_guard<std::mutex> lock(mutex_);
-  for (auto& row : catalog_.LoadInstances()) instances_[row.resource_id] = std::move(row);
-  for (auto& snap : catalog_.LoadSnapshots()) snapshots_[snap.id] = std::move(snap);
-  for (auto& r : catalog_.LoadRetainedBackups()) retained_[r.resource_id] = std::move(r);
+  for (auto& row : *instances) instances_[row.resource_id] = std::move(row);
+  for (auto& snap : *snapshots) snapshots_[snap.id] = std::move(snap);
+  for (auto& r : *retained) retained_[r.resource_id] = std::move(r);
   // Rendered once every row is in: a replica and its source show each other.
   Locked view(*this, Locked::Borrowed{});
   for (const auto& [rid, row] : instances_) {
@@ -45,6 +53,7 @@ Registry::Registry(Catalog& catalog, const Layout& layout, RegistryConfig config
   std::set<std::string> with_backups;
   for (const auto& [id, snap] : snapshots_) with_backups.insert(snap.dbi_resource_id);
   for (const auto& rid : with_backups) RefreshRestoreWindowLocked(rid);
+  return Status::Ok();
 }
 
 // --- commits ------------------------------------------------------------------------------

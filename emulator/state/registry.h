@@ -65,8 +65,10 @@ using RestoreWindow = std::pair<int64_t, int64_t>;
 
 class Registry {
  public:
-  //! Loads every row of `catalog`.
+  //! An empty view of `catalog`; Load fills it.
   Registry(Catalog& catalog, const Layout& layout, RegistryConfig config);
+  //! Loads every row of the catalog (once, at startup, before anything else uses the registry).
+  Status Load();
 
   //! The view while the registry's mutex is held (see the header comment). Move-only; the lock
   //! is released when it goes out of scope.

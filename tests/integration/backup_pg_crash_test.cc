@@ -38,7 +38,7 @@ TEST_F(BackupPgTest, ASnapshotInterruptedByACrashEndsCompleteOrFailed) {
   // What a crash in the middle of pg_basebackup leaves: a partial copy. The snapshot's directory
   // is named by its immutable id, which only the catalog row has.
   std::string snap_dir_id;
-  for (const auto& row : catalog_->LoadSnapshots()) {
+  for (const auto& row : catalog_->LoadSnapshots().value()) {
     if (row.identifier == "snap1") snap_dir_id = row.id;
   }
   ASSERT_FALSE(snap_dir_id.empty());
@@ -80,7 +80,7 @@ TEST_F(BackupPgTest, ASnapshotWhoseBackupLandedBeforeTheCrashIsKept) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   Wait(s->operation_id);
   std::string snap_dir_id;
-  for (const auto& row : catalog_->LoadSnapshots()) {
+  for (const auto& row : catalog_->LoadSnapshots().value()) {
     if (row.identifier == "snap1") snap_dir_id = row.id;
   }
   ASSERT_FALSE(snap_dir_id.empty());

@@ -64,7 +64,9 @@ class BackupPgTest : public PgControlPlaneTest {
     }
     while (LatestRestorable(rid) < ms) {
       if (std::chrono::steady_clock::now() > deadline) return false;
-      if (heartbeat) runtime_->ExecSql(spec, "test", {"INSERT INTO heartbeat VALUES (now())"});
+      if (heartbeat) {
+        EXPECT_TRUE(runtime_->ExecSql(spec, "test", {"INSERT INTO heartbeat VALUES (now())"}).ok());
+      }
       cp_->wal_shipper().ShipWalOnce();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

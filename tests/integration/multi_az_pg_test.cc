@@ -75,7 +75,7 @@ class MultiAzPgTest : public PgControlPlaneTest {
   }
   json MultiAz(const std::string& id) { return (*cp_->InstanceDetails(id))["multi_az"]; }
   // Waits until no operation is unfinished (the monitor's failovers hand out no id).
-  bool Idle() { return catalog_->LoadUnfinishedOperations().empty(); }
+  bool Idle() { return catalog_->LoadUnfinishedOperations().value().empty(); }
   // psql as the master user over TCP, given up (its process group killed) after `timeout`.
   struct PsqlOutcome {
     int exit_code;
@@ -93,7 +93,7 @@ class MultiAzPgTest : public PgControlPlaneTest {
   // The instance's RDS event ids after the first `skip`, oldest first.
   std::vector<std::string> EventIds(const std::string& id, size_t skip = 0) {
     std::vector<std::string> ids;
-    for (const auto& e : cp_->EventsWithIds(1000)) {
+    for (const auto& e : cp_->EventsWithIds(1000).value()) {
       if (e["source_identifier"] == id) ids.push_back(e["event_id"]);
     }
     return {ids.begin() + static_cast<std::ptrdiff_t>(std::min(skip, ids.size())), ids.end()};

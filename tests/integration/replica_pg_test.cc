@@ -225,7 +225,7 @@ TEST_F(ReplicaPgTest, AFrozenSourceShowsAsAnErrorUntilItThaws) {
       std::chrono::seconds(30)));
   Query(source, "INSERT INTO t VALUES ('after thaw')");
   EXPECT_TRUE(Eventually([&] { return Replicated(replica, "after thaw"); }));
-  auto events = cp_->EventsWithIds(100);
+  auto events = cp_->EventsWithIds(100).value();
   std::vector<std::string> ids;
   for (const auto& e : events) {
     if (e["source_identifier"] == "test-replica") ids.push_back(e["event_id"]);

@@ -41,7 +41,7 @@ TEST_F(CatalogTest, CommitsAndReloadsAcrossReopen) {
   }
   auto c = Catalog::Open(Path());  // migrations are idempotent
   ASSERT_TRUE(c.ok());
-  auto rows = (*c)->LoadInstances();
+  auto rows = (*c)->LoadInstances().value();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].identifier, "a");
   EXPECT_EQ(rows[0].attrs["Engine"], "postgres");
@@ -55,12 +55,12 @@ TEST_F(CatalogTest, FailedTransactionRollsBackEverything) {
     return Status::Internal("step failed");
   });
   EXPECT_FALSE(st.ok());
-  EXPECT_TRUE((*c)->LoadInstances().empty());
+  EXPECT_TRUE((*c)->LoadInstances().value().empty());
   // A unique-identifier violation is an error too, and rolls back.
   ASSERT_TRUE((*c)->Transact([](CatalogTxn& t) { return t.PutInstance(Row("db-A", "a")); }).ok());
   st = (*c)->Transact([](CatalogTxn& t) { return t.PutInstance(Row("db-B", "a")); });
   EXPECT_FALSE(st.ok());
-  EXPECT_EQ((*c)->LoadInstances().size(), 1u);
+  EXPECT_EQ((*c)->LoadInstances().value().size(), 1u);
 }
 
 TEST_F(CatalogTest, OperationsAndEvents) {
@@ -70,7 +70,7 @@ TEST_F(CatalogTest, OperationsAndEvents) {
   ASSERT_TRUE((*c)->Transact([&](CatalogTxn& t) -> Status {
     OperationRow op;
     op.resource_id = "db-A";
-    op.kind = "create";
+    op.kind = OpKind::kCreate;
     op.state = "running";
     op.params = {{"x", 1}};
     auto r = t.InsertOperation(op);
@@ -85,23 +85,44 @@ TEST_F(CatalogTest, OperationsAndEvents) {
     e.categories = {"creation"};
     return t.InsertEvent(e);
   }).ok());
-  auto ops = (*c)->LoadUnfinishedOperations();
+  auto ops = (*c)->LoadUnfinishedOperations().value();
   ASSERT_EQ(ops.size(), 1u);
   EXPECT_EQ(ops[0].params["x"], 1);
+  EXPECT_EQ(ops[0].kind, OpKind::kCreate);
   ASSERT_TRUE((*c)->Transact([&](CatalogTxn& t) { return t.UpdateOperation(id, 5, "done", ""); }).ok());
-  EXPECT_TRUE((*c)->LoadUnfinishedOperations().empty());
-  EXPECT_EQ((*c)->LoadOperation(id)->step, 5);
+  EXPECT_TRUE((*c)->LoadUnfinishedOperations().value().empty());
+  EXPECT_EQ((*c)->LoadOperation(id).value()->step, 5);
 
   EventQuery q;
   q.source_identifier = "a";
-  auto events = (*c)->QueryEvents(q);
+  auto events = (*c)->QueryEvents(q).value();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].categories, std::vector<std::string>{"creation"});
   q.source_identifier = "b";
-  EXPECT_TRUE((*c)->QueryEvents(q).empty());
+  EXPECT_TRUE((*c)->QueryEvents(q).value().empty());
   q.source_identifier = "";
   q.start_ms = 2000;
-  EXPECT_TRUE((*c)->QueryEvents(q).empty());
+  EXPECT_TRUE((*c)->QueryEvents(q).value().empty());
+}
+
+TEST(CatalogNamesTest, StatusesAndOperationKindsAreStoredByTheirRdsNames) {
+  for (DbStatus st : {DbStatus::kCreating, DbStatus::kAvailable, DbStatus::kBackingUp,
+                      DbStatus::kModifying, DbStatus::kRenaming, DbStatus::kRebooting,
+                      DbStatus::kStopping, DbStatus::kStopped, DbStatus::kStarting,
+                      DbStatus::kDeleting, DbStatus::kFailed}) {
+    EXPECT_EQ(ParseDbStatus(ToString(st)), st) << ToString(st);
+  }
+  EXPECT_STREQ(ToString(DbStatus::kBackingUp), "backing-up");
+  EXPECT_EQ(ParseDbStatus("incompatible-network"), std::nullopt);
+  EXPECT_EQ(nlohmann::json(DbStatus::kAvailable), "available");
+  for (OpKind k : {OpKind::kCreate, OpKind::kRestore, OpKind::kDelete, OpKind::kSnapshot,
+                   OpKind::kBackup, OpKind::kCopySnapshot, OpKind::kStop, OpKind::kStart,
+                   OpKind::kReboot, OpKind::kModify, OpKind::kRecover, OpKind::kCreateReplica,
+                   OpKind::kPromote, OpKind::kFailover, OpKind::kStandby}) {
+    EXPECT_EQ(ParseOpKind(ToString(k)), k) << ToString(k);
+  }
+  EXPECT_STREQ(ToString(OpKind::kCopySnapshot), "copy-snapshot");
+  EXPECT_EQ(ParseOpKind("resize"), std::nullopt);
 }
 
 }  // namespace localrds

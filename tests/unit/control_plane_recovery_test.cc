@@ -76,7 +76,7 @@ TEST_F(ControlPlaneTest, HostCrashDuringEveryStepStillEndsAvailable) {
     std::string rid = Describe(id)["DbiResourceId"];
     ServerSpec s;
     s.pgdata = layout_->PgData(rid);
-    runtime_.Kill(s);
+    ASSERT_TRUE(runtime_.Kill(s).ok());
     Restart();
     EXPECT_EQ(StatusOf(id), "available") << kind << ":" << step;
     EXPECT_TRUE(runtime_.Running().count(s.pgdata.string())) << kind << ":" << step;
@@ -117,7 +117,7 @@ TEST_F(ControlPlaneTest, RestartBringsBackRunningInstancesOnly) {
     json d = Describe(id);
     ServerSpec s;
     s.pgdata = layout_->PgData(d["DbiResourceId"]);
-    runtime_.Stop(s);
+    ASSERT_TRUE(runtime_.Stop(s).ok());
   }
   Restart();
   EXPECT_EQ(StatusOf("up"), "available");
@@ -136,7 +136,7 @@ TEST_F(ControlPlaneTest, ReconcilerRestartsACrashedServerAndSaysSo) {
   json d = Describe("test");
   ServerSpec s;
   s.pgdata = layout_->PgData(d["DbiResourceId"]);
-  runtime_.Kill(s);
+  ASSERT_TRUE(runtime_.Kill(s).ok());
   EXPECT_EQ(cp_->reconciler().ReconcileOnce(),
             "restarting test, whose PostgreSQL server stopped unexpectedly.");
   for (int i = 0; i < 200 && runtime_.Running().empty(); ++i) {

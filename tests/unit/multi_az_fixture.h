@@ -95,7 +95,7 @@ class MultiAzControlTest : public ControlPlaneTest {
   // The instance's events as (RDS event id, message), oldest first.
   std::vector<std::pair<std::string, std::string>> Events(const std::string& id) {
     std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& e : cp_->EventsWithIds(1000)) {
+    for (const auto& e : cp_->EventsWithIds(1000).value()) {
       if (e["source_identifier"] == id) out.emplace_back(e["event_id"], e["message"]);
     }
     return out;
@@ -113,7 +113,7 @@ class MultiAzControlTest : public ControlPlaneTest {
   // Waits until no operation is unfinished in the catalog: the monitor and the reconciler start
   // theirs without handing out its id.
   void WaitIdle() {
-    ASSERT_TRUE(localrds::Eventually([&] { return catalog_->LoadUnfinishedOperations().empty(); },
+    ASSERT_TRUE(localrds::Eventually([&] { return catalog_->LoadUnfinishedOperations().value().empty(); },
                                      std::chrono::seconds(30)));
   }
   // Runs the health monitor's passes until one does something; returns what it said ("" when

@@ -39,7 +39,7 @@ class FakeService : public RdsService {
     cb();
   }
   json Health() override { return {{"status", "running"}}; }
-  json EventsWithIds(int limit) override { return json::array(); }
+  Result<json> EventsWithIds(int limit) override { return json::array(); }
   void ResetAsync(std::function<void(Status)> done) override {
     ++resets;
     done(Status::Ok());

@@ -5,7 +5,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <optional>
 
 #include "common/log.h"
@@ -27,7 +26,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket&& socket, Router& router) : stream_(std::move(socket)), router_(router) {}
 
   void run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::do_read, shared_from_this()));
   }
 
  private:
@@ -41,15 +41,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read(beast::error_code ec, std::size_t) {
-    if (ec == http::error::end_of_stream || ec == net::error::eof ||
-        ec == beast::error::timeout || ec == net::error::operation_aborted) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted) {
       return do_close();
     }
     if (ec) {
       // Malformed or oversized: answer 4xx in the RDS envelope, then close.
       Status st = ec == http::error::body_limit || ec == http::error::header_limit
-                      ? Status::Error(AwsError::kInvalidParameterValue,
-                                      "The request is too large.")
+                      ? Status::Error(AwsError::kInvalidParameterValue, "The request is too large.")
                       : Status::Error(AwsError::kMalformedQueryString,
                                       "The request could not be parsed: " + ec.message());
       LogLine("api") << "rejected a malformed request: " << ec.message();
@@ -62,14 +61,13 @@ class Session : public std::enable_shared_from_this<Session> {
     auto self = shared_from_this();
     try {
       router_.Handle(req, [self](HttpResponse res) {
-        net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
-          self->send(std::move(res));
-        });
+        net::post(self->stream_.get_executor(),
+                  [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
       });
     } catch (const std::exception& e) {
-      send(MakeHttpResponse(req.version(), false, http::status::internal_server_error,
-                            WireCodec::EncodeError(Status::Internal(e.what()), Router::NewRequestId()),
-                            "text/xml"));
+      send(MakeHttpResponse(
+          req.version(), false, http::status::internal_server_error,
+          WireCodec::EncodeError(Status::Internal(e.what()), Router::NewRequestId()), "text/xml"));
     }
   }
 
@@ -77,9 +75,9 @@ class Session : public std::enable_shared_from_this<Session> {
     auto sp = std::make_shared<HttpResponse>(std::move(res));
     res_ = sp;
     stream_.expires_after(kReadTimeout);
-    http::async_write(stream_, *sp,
-                      beast::bind_front_handler(&Session::on_write, shared_from_this(),
-                                                sp->need_eof()));
+    http::async_write(
+        stream_, *sp,
+        beast::bind_front_handler(&Session::on_write, shared_from_this(), sp->need_eof()));
   }
 
   void on_write(bool close, beast::error_code ec, std::size_t) {

@@ -55,8 +55,7 @@ std::string OriginOf(std::string_view url) {
 
 RequestGuard::RequestGuard(std::string listen_host, std::vector<std::string> allowed_hosts,
                            std::vector<std::string> local_addresses)
-    : listen_host_(HostName(listen_host.find(':') != std::string::npos &&
-                                    listen_host.front() != '['
+    : listen_host_(HostName(listen_host.find(':') != std::string::npos && listen_host.front() != '['
                                 ? "[" + listen_host + "]"
                                 : listen_host)),
       allowed_hosts_(std::move(allowed_hosts)),
@@ -77,9 +76,8 @@ bool RequestGuard::HostAllowed(std::string_view host) const {
     if (IsLoopback(address)) return true;
     const std::string text = address.to_string();
     if (text == listen_host_) return true;
-    if (listen_wildcard_ &&
-        std::find(local_addresses_.begin(), local_addresses_.end(), text) !=
-            local_addresses_.end()) {
+    if (listen_wildcard_ && std::find(local_addresses_.begin(), local_addresses_.end(), text) !=
+                                local_addresses_.end()) {
       return true;
     }
   } else if (name == listen_host_) {
@@ -179,8 +177,8 @@ std::vector<std::string> RequestGuard::ParseHostList(std::string_view list) {
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
-    std::string_view item =
-        list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view item = list.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) {
       item.remove_prefix(1);
     }

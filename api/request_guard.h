@@ -18,7 +18,6 @@
 #pragma once
 
 #include <boost/beast/http.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>

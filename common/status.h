@@ -52,8 +52,8 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}   // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {
     static const Status kOk;
@@ -71,10 +71,10 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
-#define LOCALRDS_RETURN_IF_ERROR(expr)   \
-  do {                                   \
-    ::localrds::Status _st = (expr);     \
-    if (!_st.ok()) return _st;           \
+#define LOCALRDS_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::localrds::Status _st = (expr);   \
+    if (!_st.ok()) return _st;         \
   } while (0)
 
 }  // namespace localrds

@@ -87,7 +87,6 @@ PreparedExec Prepare(const std::vector<std::string>& argv, const CommandOptions&
   if (!new_session) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != p.parent) _exit(125);  // localrds died before prctl
-
   }
   if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);
   const char* file = p.argv[0];
@@ -127,7 +126,8 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
   if (argv.empty()) return Status::Internal("empty command");
   PreparedExec p = Prepare(argv, options);
   int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) != 0) return Status::Internal("pipe: " + std::string(strerror(errno)));
+  if (pipe2(pipefd, O_CLOEXEC) != 0)
+    return Status::Internal("pipe: " + std::string(strerror(errno)));
   pid_t pid = fork();
   if (pid < 0) {
     close(pipefd[0]);
@@ -150,7 +150,9 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
       kill(-pid, SIGKILL);
       break;
     }
-    struct pollfd pfd{pipefd[0], POLLIN, 0};
+    struct pollfd pfd {
+      pipefd[0], POLLIN, 0
+    };
     int r = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
     if (r < 0 && errno == EINTR) continue;
     if (r == 0) continue;

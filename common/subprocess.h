@@ -35,8 +35,8 @@ struct CommandOptions {
 };
 
 struct CommandOutput {
-  int exit_code = -1;      //!< exit status, or 128+signal when killed by a signal
-  std::string output;      //!< stdout and stderr interleaved, truncated to 64 KiB
+  int exit_code = -1;  //!< exit status, or 128+signal when killed by a signal
+  std::string output;  //!< stdout and stderr interleaved, truncated to 64 KiB
 };
 
 //! Runs argv[0] (searched in PATH when it has no '/') to completion.

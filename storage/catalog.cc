@@ -121,10 +121,15 @@ CREATE TABLE retained_backups(
 )sql";
 
 nlohmann::json InstanceToJson(const InstanceRow& r) {
-  return {{"resource_id", r.resource_id}, {"identifier", r.identifier}, {"status", ToString(r.status)},
-          {"desired_state", r.desired_state}, {"port", r.port},
-          {"password_verifier", r.password_verifier}, {"created_ms", r.created_ms},
-          {"stopped_ms", r.stopped_ms}, {"attrs", r.attrs}};
+  return {{"resource_id", r.resource_id},
+          {"identifier", r.identifier},
+          {"status", ToString(r.status)},
+          {"desired_state", r.desired_state},
+          {"port", r.port},
+          {"password_verifier", r.password_verifier},
+          {"created_ms", r.created_ms},
+          {"stopped_ms", r.stopped_ms},
+          {"attrs", r.attrs}};
 }
 
 InstanceRow InstanceFromJson(const nlohmann::json& j) {
@@ -145,9 +150,9 @@ InstanceRow InstanceFromJson(const nlohmann::json& j) {
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -155,8 +160,9 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
   }
   sqlite3_busy_timeout(db, 5000);
   std::unique_ptr<Catalog> c(new Catalog(db));
-  LOCALRDS_RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                    " PRAGMA foreign_keys=ON;"));
+  LOCALRDS_RETURN_IF_ERROR(Exec(db,
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                " PRAGMA foreign_keys=ON;"));
   LOCALRDS_RETURN_IF_ERROR(c->Migrate());
   return c;
 }

@@ -14,11 +14,10 @@ struct sqlite3;
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "storage/db_status.h"
@@ -27,32 +26,32 @@ struct sqlite3;
 namespace localrds {
 
 struct InstanceRow {
-  std::string resource_id;        //!< immutable, names the directories ("db-…")
-  std::string identifier;         //!< DBInstanceIdentifier, lowercase, unique
+  std::string resource_id;                //!< immutable, names the directories ("db-…")
+  std::string identifier;                 //!< DBInstanceIdentifier, lowercase, unique
   DbStatus status = DbStatus::kCreating;  //!< DBInstanceStatus as reported
-  std::string desired_state;      //!< "running" or "stopped": what the reconciler restores
-  int port = 0;                   //!< Endpoint.Port
-  std::string password_verifier;  //!< SCRAM verifier of the master password
+  std::string desired_state;              //!< "running" or "stopped": what the reconciler restores
+  int port = 0;                           //!< Endpoint.Port
+  std::string password_verifier;          //!< SCRAM verifier of the master password
   int64_t created_ms = 0;
-  int64_t stopped_ms = 0;         //!< when it was stopped (for the 7-day auto start)
-  nlohmann::json attrs;           //!< every other DBInstance field, by RDS member name
+  int64_t stopped_ms = 0;  //!< when it was stopped (for the 7-day auto start)
+  nlohmann::json attrs;    //!< every other DBInstance field, by RDS member name
 };
 
 //! A DB snapshot, manual or automated: one base backup under snapshots/<id>/.
 struct SnapshotRow {
-  std::string id;                 //!< immutable, names the directory ("snap-…")
-  std::string identifier;         //!< DBSnapshotIdentifier, unique ("rds:…" when automated)
-  std::string type;               //!< "manual" or "automated"
-  std::string status;             //!< "creating", "available", "failed", …
-  std::string dbi_resource_id;    //!< the instance it was taken from
-  int64_t created_ms = 0;         //!< SnapshotCreateTime
-  nlohmann::json attrs;           //!< every other DBSnapshot field, by RDS member name
+  std::string id;               //!< immutable, names the directory ("snap-…")
+  std::string identifier;       //!< DBSnapshotIdentifier, unique ("rds:…" when automated)
+  std::string type;             //!< "manual" or "automated"
+  std::string status;           //!< "creating", "available", "failed", …
+  std::string dbi_resource_id;  //!< the instance it was taken from
+  int64_t created_ms = 0;       //!< SnapshotCreateTime
+  nlohmann::json attrs;         //!< every other DBSnapshot field, by RDS member name
 };
 
 //! The automated backups of a deleted instance that the user kept (DeleteAutomatedBackups=false).
 struct RetainedBackupRow {
-  std::string resource_id;        //!< the deleted instance's DbiResourceId
-  InstanceRow instance;           //!< the instance as it was when deleted
+  std::string resource_id;  //!< the deleted instance's DbiResourceId
+  InstanceRow instance;     //!< the instance as it was when deleted
   int64_t deleted_ms = 0;
 };
 
@@ -60,8 +59,8 @@ struct OperationRow {
   int64_t id = 0;
   std::string resource_id;
   OpKind kind = OpKind::kCreate;
-  int step = 0;                   //!< index of the next step to run
-  std::string state;              //!< "running", "done" or "failed"
+  int step = 0;       //!< index of the next step to run
+  std::string state;  //!< "running", "done" or "failed"
   nlohmann::json params;
   std::string error;
   int64_t created_ms = 0;
@@ -70,10 +69,10 @@ struct OperationRow {
 struct EventRow {
   int64_t seq = 0;
   int64_t date_ms = 0;
-  std::string source_type;        //!< "db-instance", ...
+  std::string source_type;  //!< "db-instance", ...
   std::string source_identifier;
   std::string source_arn;
-  std::string event_id;           //!< "RDS-EVENT-0005"; not on the wire, kept for /_localrds/
+  std::string event_id;  //!< "RDS-EVENT-0005"; not on the wire, kept for /_localrds/
   std::string message;
   std::vector<std::string> categories;
 };

@@ -5,11 +5,11 @@
 namespace localrds {
 namespace {
 constexpr std::pair<DbStatus, const char*> kNames[] = {
-    {DbStatus::kCreating, "creating"},   {DbStatus::kAvailable, "available"},
+    {DbStatus::kCreating, "creating"},    {DbStatus::kAvailable, "available"},
     {DbStatus::kBackingUp, "backing-up"}, {DbStatus::kModifying, "modifying"},
-    {DbStatus::kRenaming, "renaming"},   {DbStatus::kRebooting, "rebooting"},
-    {DbStatus::kStopping, "stopping"},   {DbStatus::kStopped, "stopped"},
-    {DbStatus::kStarting, "starting"},   {DbStatus::kDeleting, "deleting"},
+    {DbStatus::kRenaming, "renaming"},    {DbStatus::kRebooting, "rebooting"},
+    {DbStatus::kStopping, "stopping"},    {DbStatus::kStopped, "stopped"},
+    {DbStatus::kStarting, "starting"},    {DbStatus::kDeleting, "deleting"},
     {DbStatus::kFailed, "failed"},
 };
 }  // namespace

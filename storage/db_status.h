@@ -2,12 +2,11 @@
 // name; everything above it compares and sets the enum. Pure, thread-safe.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace localrds {
 

@@ -5,20 +5,13 @@
 namespace localrds {
 namespace {
 constexpr std::pair<OpKind, const char*> kNames[] = {
-    {OpKind::kCreate, "create"},
-    {OpKind::kRestore, "restore"},
-    {OpKind::kDelete, "delete"},
-    {OpKind::kSnapshot, "snapshot"},
-    {OpKind::kBackup, "backup"},
-    {OpKind::kCopySnapshot, "copy-snapshot"},
-    {OpKind::kStop, "stop"},
-    {OpKind::kStart, "start"},
-    {OpKind::kReboot, "reboot"},
-    {OpKind::kModify, "modify"},
-    {OpKind::kRecover, "recover"},
-    {OpKind::kCreateReplica, "create-replica"},
-    {OpKind::kPromote, "promote"},
-    {OpKind::kFailover, "failover"},
+    {OpKind::kCreate, "create"},   {OpKind::kRestore, "restore"},
+    {OpKind::kDelete, "delete"},   {OpKind::kSnapshot, "snapshot"},
+    {OpKind::kBackup, "backup"},   {OpKind::kCopySnapshot, "copy-snapshot"},
+    {OpKind::kStop, "stop"},       {OpKind::kStart, "start"},
+    {OpKind::kReboot, "reboot"},   {OpKind::kModify, "modify"},
+    {OpKind::kRecover, "recover"}, {OpKind::kCreateReplica, "create-replica"},
+    {OpKind::kPromote, "promote"}, {OpKind::kFailover, "failover"},
     {OpKind::kStandby, "standby"},
 };
 }  // namespace

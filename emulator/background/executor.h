@@ -38,9 +38,9 @@ class Executor {
  private:
   void PoolWorker();
 
-  std::mutex mutex_;                 //!< guards stopping_, queue_, loops_, pool_
-  std::condition_variable wake_;     //!< loops wait on it between passes; Stop notifies
-  std::condition_variable work_;     //!< pool threads wait on it for tasks
+  std::mutex mutex_;              //!< guards stopping_, queue_, loops_, pool_
+  std::condition_variable wake_;  //!< loops wait on it between passes; Stop notifies
+  std::condition_variable work_;  //!< pool threads wait on it for tasks
   bool stopping_ = false;
   std::deque<std::function<void()>> queue_;
   std::vector<std::thread> loops_;

@@ -1,5 +1,6 @@
 #include "emulator/background/ha_monitor.h"
 
+#include <algorithm>
 #include <set>
 
 #include "emulator/core/instance_state.h"
@@ -75,6 +76,12 @@ std::string HaMonitor::MonitorPrimariesOnce() {
   }
   if (!said.empty()) said.pop_back();
   return said;
+}
+
+bool HaMonitor::ProbeInFlight() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::any_of(health_.begin(), health_.end(),
+                     [](const auto& kv) { return kv.second.probing; });
 }
 
 bool HaMonitor::StandbyRetryDue(const InstanceRow& row) {

@@ -39,6 +39,9 @@ class HaMonitor {
   //! True at most once every 30 s per instance (5 s while a failover is pending): when a
   //! standby build, or a failover that failed after fencing, may be tried again.
   bool StandbyRetryDue(const InstanceRow& row);
+  //! Whether a probe the monitor sent is still waiting for its answer (or its timeout): a test
+  //! on a FakeClock waits for none before it moves the clock.
+  bool ProbeInFlight() const;
   const HaConfig& config() const { return config_; }
 
  private:
@@ -59,8 +62,8 @@ class HaMonitor {
   Executor& executor_;
   const Clock& clock_;
   const HaConfig config_;
-  std::mutex mutex_;                             //!< guards health_ and standby_retry_
-  std::map<std::string, PrimaryHealth> health_;  //!< by resource id
+  mutable std::mutex mutex_;                      //!< guards health_ and standby_retry_
+  std::map<std::string, PrimaryHealth> health_;   //!< by resource id
   std::map<std::string, int64_t> standby_retry_;  //!< when a standby build may next be retried
 };
 

@@ -34,8 +34,15 @@ class Reconciler {
   Reconciler(Catalog& catalog, Registry& registry, InstanceServers& servers, PgRuntime& runtime,
              const Layout& layout, OperationEngine& engine, OperationStarter& starter,
              BackupScheduler& backups, HaMonitor& ha, const Clock& clock)
-      : catalog_(catalog), registry_(registry), servers_(servers), runtime_(runtime),
-        layout_(layout), engine_(engine), starter_(starter), backups_(backups), ha_(ha),
+      : catalog_(catalog),
+        registry_(registry),
+        servers_(servers),
+        runtime_(runtime),
+        layout_(layout),
+        engine_(engine),
+        starter_(starter),
+        backups_(backups),
+        ha_(ha),
         clock_(clock) {}
 
   //! Startup reconciliation; blocks until the resumed operations are done (or 5 minutes).

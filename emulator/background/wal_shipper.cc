@@ -22,15 +22,14 @@ bool Archiving(const InstanceRow& row) {
   static constexpr DbStatus kStatuses[] = {DbStatus::kAvailable, DbStatus::kBackingUp,
                                            DbStatus::kModifying, DbStatus::kRenaming};
   return row.attrs.value("BackupRetentionPeriod", 0) > 0 && !IsReplica(row) &&
-         std::find(std::begin(kStatuses), std::end(kStatuses), row.status) !=
-             std::end(kStatuses);
+         std::find(std::begin(kStatuses), std::end(kStatuses), row.status) != std::end(kStatuses);
 }
 
 int64_t NewestWalChangeNs(const fs::path& pg_wal) {
   int64_t newest = 0;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(pg_wal, ec)) {
-    struct stat st{};
+    struct stat st {};
     if (stat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     newest = std::max<int64_t>(newest, st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
   }
@@ -75,7 +74,7 @@ std::string WalShipper::ShipWalOnce() {
     if (changed == st.wal_mtime_ns) {
       if (st.confirmed) {
         registry_.AdvanceRestorableUntil(row.resource_id, now - kCommitStampMarginMs,
-                               now - st.last_persist_ms > interval);
+                                         now - st.last_persist_ms > interval);
         if (now - st.last_persist_ms > interval) st.last_persist_ms = now;
       }
       continue;
@@ -103,7 +102,8 @@ std::string WalShipper::ShipWalOnce() {
     st.pending_segment = *segment;
     st.pending_until_ms = switch_ms - kCommitStampMarginMs;
     st.last_switch_ms = switch_ms;
-  }  return "";
+  }
+  return "";
 }
 
 }  // namespace localrds

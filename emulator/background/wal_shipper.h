@@ -22,8 +22,8 @@ namespace localrds {
 
 class WalShipper {
  public:
-  WalShipper(Registry& registry, InstanceServers& servers, PgRuntime& runtime,
-             const Layout& layout, const Clock& clock, std::chrono::milliseconds interval)
+  WalShipper(Registry& registry, InstanceServers& servers, PgRuntime& runtime, const Layout& layout,
+             const Clock& clock, std::chrono::milliseconds interval)
       : registry_(registry),
         servers_(servers),
         runtime_(runtime),
@@ -41,8 +41,8 @@ class WalShipper {
     std::string pending_segment;   //!< switched, not yet seen in the archive
     int64_t pending_until_ms = 0;  //!< what LatestRestorableTime becomes once it is archived
     int64_t last_switch_ms = 0;
-    bool confirmed = false;        //!< every commit seen so far is archived
-    int64_t last_persist_ms = 0;   //!< when restorable-until was last written
+    bool confirmed = false;       //!< every commit seen so far is archived
+    int64_t last_persist_ms = 0;  //!< when restorable-until was last written
   };
 
   Registry& registry_;
@@ -51,7 +51,7 @@ class WalShipper {
   const Layout& layout_;
   const Clock& clock_;
   const std::chrono::milliseconds interval_;
-  std::mutex mutex_;                      //!< guards ship_
+  std::mutex mutex_;                       //!< guards ship_
   std::map<std::string, ShipState> ship_;  //!< by resource id
 };
 

@@ -29,12 +29,13 @@ inline constexpr EventSpec kClassChanged{"RDS-EVENT-0014", "configuration change
                                          "Finished applying modification to DB instance class"};
 inline constexpr EventSpec kStorageChanged{"RDS-EVENT-0017", "configuration change",
                                            "Finished applying modification to allocated storage"};
-inline constexpr EventSpec kBackupsDisabled{"RDS-EVENT-0028", "backup",
-                                            "Automated backups for this DB instance have been disabled"};
-inline constexpr EventSpec kBackupsEnabled{"RDS-EVENT-0032", "backup",
-                                           "Automated backups for this DB instance have been enabled"};
+inline constexpr EventSpec kBackupsDisabled{
+    "RDS-EVENT-0028", "backup", "Automated backups for this DB instance have been disabled"};
+inline constexpr EventSpec kBackupsEnabled{
+    "RDS-EVENT-0032", "backup", "Automated backups for this DB instance have been enabled"};
 inline constexpr EventSpec kBackupStarted{"RDS-EVENT-0001", "backup", "Backing up DB instance"};
-inline constexpr EventSpec kBackupFinished{"RDS-EVENT-0002", "backup", "Finished DB Instance backup"};
+inline constexpr EventSpec kBackupFinished{"RDS-EVENT-0002", "backup",
+                                           "Finished DB Instance backup"};
 inline constexpr EventSpec kRestoredFromSnapshot{"RDS-EVENT-0043", "notification",
                                                  "Restored from snapshot"};
 inline constexpr EventSpec kRestoredFromInstance{"RDS-EVENT-0019", "notification",
@@ -42,7 +43,8 @@ inline constexpr EventSpec kRestoredFromInstance{"RDS-EVENT-0019", "notification
 // Snapshot events (source type db-snapshot).
 inline constexpr EventSpec kManualSnapshotCreating{"RDS-EVENT-0040", "creation",
                                                    "Creating manual snapshot"};
-inline constexpr EventSpec kSnapshotDeleted{"RDS-EVENT-0041", "deletion", "Deleted manual snapshot"};
+inline constexpr EventSpec kSnapshotDeleted{"RDS-EVENT-0041", "deletion",
+                                            "Deleted manual snapshot"};
 inline constexpr EventSpec kManualSnapshotCreated{"RDS-EVENT-0042", "creation",
                                                   "Manual snapshot created"};
 inline constexpr EventSpec kAutomatedSnapshotCreating{"RDS-EVENT-0090", "creation",
@@ -62,8 +64,7 @@ inline constexpr EventSpec kReplicaCreationFailed{"RDS-EVENT-0202", "read replic
 // RDS documents no event id for a finished promotion.
 inline constexpr EventSpec kPromoted{"", "read replica",
                                      "Read replica has been promoted to a standalone DB instance"};
-inline constexpr EventSpec kSnapshotCopied{"", "notification",
-                                           "Finished copy of snapshot"};
+inline constexpr EventSpec kSnapshotCopied{"", "notification", "Finished copy of snapshot"};
 inline constexpr EventSpec kSnapshotFailed{"", "failure", "Snapshot failed"};
 inline constexpr EventSpec kRenamed{"", "configuration change", "Renamed instance"};
 inline constexpr EventSpec kFailed{

@@ -5,10 +5,9 @@
 // those keys: everything else asks here. Pure, thread-safe.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "storage/catalog.h"
 

@@ -2,11 +2,10 @@
 // already converted by the API layer's codec). Header-only, pure.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 namespace localrds {
 

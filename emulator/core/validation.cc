@@ -22,17 +22,16 @@ std::string Lower(std::string s) {
 // roles RDS keeps for itself).
 bool IsReservedWord(const std::string& word) {
   static const std::array<const char*, 46> kReserved = {
-      "all",        "analyse",   "analyze",   "and",       "any",          "array",
-      "as",         "asc",       "both",      "case",      "cast",         "check",
-      "collate",    "column",    "constraint", "create",   "current_user", "default",
-      "desc",       "distinct",  "do",        "else",      "end",          "except",
-      "false",      "for",       "from",      "grant",     "group",        "having",
-      "in",         "into",      "limit",     "not",       "null",         "or",
-      "order",      "select",    "table",     "to",        "true",         "union",
-      "user",       "where",     "rdsadmin",  "rds_superuser"};
+      "all",        "analyse", "analyze",      "and",          "any",   "array",    "as",
+      "asc",        "both",    "case",         "cast",         "check", "collate",  "column",
+      "constraint", "create",  "current_user", "default",      "desc",  "distinct", "do",
+      "else",       "end",     "except",       "false",        "for",   "from",     "grant",
+      "group",      "having",  "in",           "into",         "limit", "not",      "null",
+      "or",         "order",   "select",       "table",        "to",    "true",     "union",
+      "user",       "where",   "rdsadmin",     "rds_superuser"};
   std::string w = Lower(word);
-  return std::find_if(kReserved.begin(), kReserved.end(),
-                      [&](const char* r) { return w == r; }) != kReserved.end();
+  return std::find_if(kReserved.begin(), kReserved.end(), [&](const char* r) { return w == r; }) !=
+         kReserved.end();
 }
 
 // Role names RDS keeps for PostgreSQL master users besides those: the roles it grants the
@@ -78,7 +77,8 @@ int ParseWeekly(const std::string& s) {
 }  // namespace
 
 Status ValidateIdentifier(const std::string& param, const std::string& value, size_t max_len) {
-  bool ok = !value.empty() && value.size() <= max_len && std::isalpha(static_cast<unsigned char>(value[0]));
+  bool ok = !value.empty() && value.size() <= max_len &&
+            std::isalpha(static_cast<unsigned char>(value[0]));
   for (char c : value) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-') ||
         static_cast<unsigned char>(c) > 127) {
@@ -96,7 +96,8 @@ Status ValidateIdentifier(const std::string& param, const std::string& value, si
 
 Status ValidateMasterUsername(const std::string& value) {
   if (value.empty()) {
-    return Status::InvalidParameter("The parameter MasterUsername must be provided and must not be blank.");
+    return Status::InvalidParameter(
+        "The parameter MasterUsername must be provided and must not be blank.");
   }
   bool ok = value.size() <= 63 && std::isalpha(static_cast<unsigned char>(value[0]));
   for (char c : value) {
@@ -112,9 +113,9 @@ Status ValidateMasterUsername(const std::string& value) {
   static const std::array<const char*, 4> kRoleSpecs = {"public", "none", "session_user",
                                                         "current_role"};
   std::string lower = Lower(value);
-  bool special = lower.rfind("pg_", 0) == 0 ||
-                 std::any_of(kRoleSpecs.begin(), kRoleSpecs.end(),
-                             [&](const char* r) { return lower == r; });
+  bool special =
+      lower.rfind("pg_", 0) == 0 ||
+      std::any_of(kRoleSpecs.begin(), kRoleSpecs.end(), [&](const char* r) { return lower == r; });
   if (IsReservedWord(value) || IsRdsReservedRole(value) || special) {
     return Status::InvalidParameter("MasterUsername " + value +
                                     " cannot be used as it is a reserved word used by the engine");
@@ -149,7 +150,8 @@ Status ValidateMasterPassword(const std::string& value) {
 }
 
 Status ValidateDBName(const std::string& value) {
-  bool ok = !value.empty() && value.size() <= 63 && std::isalpha(static_cast<unsigned char>(value[0]));
+  bool ok =
+      !value.empty() && value.size() <= 63 && std::isalpha(static_cast<unsigned char>(value[0]));
   for (char c : value) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) ok = false;
   }
@@ -190,8 +192,9 @@ Status ValidateAllocatedStorage(const std::string& storage_type, int gib) {
     hi = 3072;
   }
   if (gib < lo || gib > hi) {
-    return Status::InvalidParameter("Invalid storage size for engine name postgres and storage type " +
-                                    storage_type + ": " + std::to_string(gib));
+    return Status::InvalidParameter(
+        "Invalid storage size for engine name postgres and storage type " + storage_type + ": " +
+        std::to_string(gib));
   }
   return Status::Ok();
 }
@@ -208,8 +211,9 @@ Status ValidateBackupWindow(const std::string& window) {
   int a = window.size() == 11 && window[5] == '-' ? ParseHhMi(window.substr(0, 5)) : -1;
   int b = a >= 0 ? ParseHhMi(window.substr(6)) : -1;
   if (a < 0 || b < 0) {
-    return Status::InvalidParameter("The parameter PreferredBackupWindow must be in the format "
-                                    "hh24:mi-hh24:mi, in Universal Coordinated Time (UTC).");
+    return Status::InvalidParameter(
+        "The parameter PreferredBackupWindow must be in the format "
+        "hh24:mi-hh24:mi, in Universal Coordinated Time (UTC).");
   }
   int len = (b - a + 1440) % 1440;
   if (len < 30) {

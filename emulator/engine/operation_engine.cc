@@ -144,8 +144,8 @@ void OperationEngine::Run(OperationRow op) {
     if (!st.ok()) {
       // A failed step, or a step whose result cannot be recorded: the operation ends here, and
       // the instance shows the outcome (and is free for the next call).
-      OpContext fail{env_, op, env_.registry.GetInstance(op.resource_id).value_or(InstanceRow{}),
-                     {}};
+      OpContext fail{
+          env_, op, env_.registry.GetInstance(op.resource_id).value_or(InstanceRow{}), {}};
       if (kind.on_failure && env_.registry.ResourceExists(op.resource_id)) {
         try {
           kind.on_failure(fail, st);

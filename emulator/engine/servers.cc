@@ -100,7 +100,8 @@ std::string InstanceServers::ServerSettings(const InstanceRow& row, int port,
       << "password_encryption = 'scram-sha-256'\n"
       << "wal_retrieve_retry_interval = 100ms\n"
       << "log_line_prefix = '%m [%p] %q%u@%d '\n"
-      << "cluster_name = '" << row.resource_id << "'\n"
+      << "cluster_name = '" << row.resource_id
+      << "'\n"
       // Archiving is always on, so that turning backups on or off is a reload of the command
       // (with retention 0 every segment is discarded). Commit timestamps tell localrds when
       // there is something new to archive.
@@ -158,11 +159,11 @@ Status InstanceServers::WriteServerConfig(const InstanceRow& row, const std::str
     LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(archive));
     LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(archive));
   }
-  LOCALRDS_RETURN_IF_ERROR(WriteConfigFiles(
-      pgdata,
-      ServerSettings(row, row.port, config_.pg_listen_address) + StandbySettings(row) +
-          MultiAzPrimarySettings(row) + recovery,
-      config_.pg_listen_address));
+  LOCALRDS_RETURN_IF_ERROR(
+      WriteConfigFiles(pgdata,
+                       ServerSettings(row, row.port, config_.pg_listen_address) +
+                           StandbySettings(row) + MultiAzPrimarySettings(row) + recovery,
+                       config_.pg_listen_address));
   // A replica starts as a hot standby. Only promotion removes the file (PostgreSQL does, and
   // fails if it is gone while the standby runs): localrds never deletes it behind a server.
   if (IsReplica(row) && !fs::exists(pgdata / "standby.signal")) {
@@ -178,15 +179,16 @@ Status InstanceServers::WriteStandbyConfig(const InstanceRow& row) {
   // instance's archive (archive_mode = always), so a segment its primary had not archived yet
   // when it died is not lost to point-in-time restore.
   std::string settings = ServerSettings(row, spec.port, "") + "archive_mode = always\n" +
-                         "hot_standby = on\n" + "primary_conninfo = 'host=" +
-                         layout_.SocketDir().string() + " port=" + std::to_string(row.port) +
-                         " " + ReplicationLogin(row) + " application_name=" + kStandbyName +
-                         " connect_timeout=5'\n" + "primary_slot_name = '" +
-                         ReplicationSlotName(row.resource_id) + "'\n";
+                         "hot_standby = on\n" +
+                         "primary_conninfo = 'host=" + layout_.SocketDir().string() +
+                         " port=" + std::to_string(row.port) + " " + ReplicationLogin(row) +
+                         " application_name=" + kStandbyName + " connect_timeout=5'\n" +
+                         "primary_slot_name = '" + ReplicationSlotName(row.resource_id) + "'\n";
   LOCALRDS_RETURN_IF_ERROR(WriteConfigFiles(spec.pgdata, settings, ""));
   if (!fs::exists(spec.pgdata / "standby.signal")) {
     std::ofstream signal(spec.pgdata / "standby.signal");
-    if (!signal) return Status::Internal("cannot write " + (spec.pgdata / "standby.signal").string());
+    if (!signal)
+      return Status::Internal("cannot write " + (spec.pgdata / "standby.signal").string());
   }
   return Status::Ok();
 }
@@ -238,7 +240,8 @@ Status InstanceServers::DropReplicationSlot(const InstanceRow& source, const std
                             {"SELECT pg_drop_replication_slot(" + SqlLiteral(slot) + ")"})
                    .ok();
       },
-      std::chrono::seconds(15), Backoff{std::chrono::milliseconds(10), std::chrono::milliseconds(500)});
+      std::chrono::seconds(15),
+      Backoff{std::chrono::milliseconds(10), std::chrono::milliseconds(500)});
   if (!done) {
     return Status::Internal("replication slot " + slot + " on " + source.identifier +
                             " is still in use");

@@ -4,9 +4,8 @@
 
 namespace localrds {
 
-Result<Accepted> OperationStarter::Start(Registry::Locked& r, const InstanceRow& row,
-                                         OpKind kind, nlohmann::json params,
-                                         std::vector<EventRow> events,
+Result<Accepted> OperationStarter::Start(Registry::Locked& r, const InstanceRow& row, OpKind kind,
+                                         nlohmann::json params, std::vector<EventRow> events,
                                          std::vector<SnapshotRow> snapshots) {
   Mutation m;
   m.put.push_back(row);
@@ -18,8 +17,7 @@ Result<Accepted> OperationStarter::Start(Registry::Locked& r, const InstanceRow&
 }
 
 Result<int64_t> OperationStarter::StartBare(Registry::Locked& r, const std::string& resource_id,
-                                            OpKind kind, nlohmann::json params,
-                                            Mutation m) {
+                                            OpKind kind, nlohmann::json params, Mutation m) {
   OperationRow op;
   op.resource_id = resource_id;
   op.kind = kind;
@@ -33,8 +31,8 @@ Result<int64_t> OperationStarter::StartBare(Registry::Locked& r, const std::stri
   return id;
 }
 
-Result<Accepted> OperationStarter::StartFailover(Registry::Locked& r, InstanceRow row,
-                                                 bool forced, const std::string& why) {
+Result<Accepted> OperationStarter::StartFailover(Registry::Locked& r, InstanceRow row, bool forced,
+                                                 const std::string& why) {
   if (forced) row.status = DbStatus::kRebooting;
   return Start(r, row, OpKind::kFailover, {{"forced", forced}, {"why", why}},
                {registry_.MakeEvent(row, rds_events::kFailoverStarted)});

@@ -10,10 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "emulator/engine/operation_engine.h"
 #include "emulator/state/registry.h"
@@ -39,8 +38,8 @@ class OperationStarter {
                          std::vector<SnapshotRow> snapshots = {});
   //! An operation that changes no row before it runs (the reconciler's recover and standby
   //! kinds, a copy of a snapshot): `m` holds what else it commits. Returns its id.
-  Result<int64_t> StartBare(Registry::Locked& r, const std::string& resource_id,
-                            OpKind kind, nlohmann::json params, Mutation m = {});
+  Result<int64_t> StartBare(Registry::Locked& r, const std::string& resource_id, OpKind kind,
+                            nlohmann::json params, Mutation m = {});
   //! A failover of a Multi-AZ instance (forced: RebootDBInstance ForceFailover, status
   //! `rebooting`; otherwise the health monitor's, status unchanged). RDS-EVENT-0013.
   Result<Accepted> StartFailover(Registry::Locked& r, InstanceRow row, bool forced,

@@ -283,13 +283,13 @@ void FailCopy(OpContext& c, const Status& why) {
 
 void AddBackupOperationKinds(std::map<OpKind, OperationKind>& kinds) {
   kinds[OpKind::kRestore] = {{{"copy-data", CopyRestoreData},
-                       {"configure", ConfigureRestore},
-                       {"recover", RecoverRestore},
-                       {"standby", BuildStandby},
-                       {"created", Created},
-                       {"backup", TakeSnapshot},
-                       {"finish", FinishBackup}},
-                      FailInstance};
+                              {"configure", ConfigureRestore},
+                              {"recover", RecoverRestore},
+                              {"standby", BuildStandby},
+                              {"created", Created},
+                              {"backup", TakeSnapshot},
+                              {"finish", FinishBackup}},
+                             FailInstance};
   kinds[OpKind::kSnapshot] = {{{"backup", TakeSnapshot}, {"finish", FinishBackup}}, ReflectReality};
   kinds[OpKind::kBackup] = {{{"backup", TakeSnapshot}, {"finish", FinishBackup}}, ReflectReality};
   kinds[OpKind::kCopySnapshot] = {{{"copy", CopySnapshot}}, FailCopy};

@@ -60,7 +60,7 @@ Status StartServer(OpContext& c) {
       }
       return st;
     }
-    if (st.message().find("Address already in use") == std::string::npos) return st;
+    if (!PortInUse(st)) return st;
     auto port = c.env.servers.AllocatePort(0, c.instance.resource_id, c.instance.port);
     if (!port) return st;
     LogLine("ops") << c.instance.identifier << ": port " << c.instance.port
@@ -118,7 +118,8 @@ void FailPendingSnapshot(OpContext& c, const Status& why) {
 
 void FailInstance(OpContext& c, const Status& why) {
   FailPendingSnapshot(c, why);
-  LogIfFailed(c.env.runtime.Stop(c.Server()), "ops", "cannot stop the failed " + c.instance.identifier);
+  LogIfFailed(c.env.runtime.Stop(c.Server()), "ops",
+              "cannot stop the failed " + c.instance.identifier);
   SetStatus(c, DbStatus::kFailed);
   c.Event(rds_events::kFailed,
           std::string(rds_events::kFailed.message) + " (" + why.message() + ")");
@@ -314,7 +315,7 @@ Status ForgetInstance(OpContext& c) {
     RetainedBackupRow r;
     r.resource_id = c.instance.resource_id;
     r.instance = c.instance;
-    r.deleted_ms = NowMs();
+    r.deleted_ms = c.env.registry.Now();
     c.staged.put_retained.push_back(r);
   } else {
     for (const auto& snap : c.env.registry.AutomatedSnapshotsOf(c.instance.resource_id)) {
@@ -329,7 +330,7 @@ Status FinishStop(OpContext& c) {
   InstanceRow row = c.instance;
   row.status = DbStatus::kStopped;
   row.desired_state = "stopped";
-  row.stopped_ms = NowMs();
+  row.stopped_ms = c.env.registry.Now();
   c.Put(row);
   c.Event(rds_events::kStopped);
   return Status::Ok();
@@ -351,21 +352,21 @@ Status FinishRecovery(OpContext& c) {
 
 void AddInstanceOperationKinds(std::map<OpKind, OperationKind>& kinds) {
   kinds[OpKind::kCreate] = {{{"prepare-cluster", PrepareCluster},
-                      {"configure", Configure},
-                      {"start", StartServer},
-                      {"bootstrap", Bootstrap},
-                      {"standby", BuildStandby},
-                      {"created", Created},
-                      {"backup", TakeSnapshot},
-                      {"finish", FinishBackup}},
-                     FailInstance};
+                             {"configure", Configure},
+                             {"start", StartServer},
+                             {"bootstrap", Bootstrap},
+                             {"standby", BuildStandby},
+                             {"created", Created},
+                             {"backup", TakeSnapshot},
+                             {"finish", FinishBackup}},
+                            FailInstance};
   kinds[OpKind::kDelete] = {{{"final-snapshot", TakeSnapshot},
-                      {"stop", StopServerMarkingArchive},
-                      {"drop-slot", DropOwnSlot},
-                      {"remove-files", RemoveFiles},
-                      {"forget", ForgetInstance},
-                      {"remove-backups", RemoveDroppedBackupFiles}},
-                     [](OpContext& c, const Status& why) { FailInstance(c, why); }};
+                             {"stop", StopServerMarkingArchive},
+                             {"drop-slot", DropOwnSlot},
+                             {"remove-files", RemoveFiles},
+                             {"forget", ForgetInstance},
+                             {"remove-backups", RemoveDroppedBackupFiles}},
+                            [](OpContext& c, const Status& why) { FailInstance(c, why); }};
   kinds[OpKind::kStop] = {
       {{"snapshot", TakeSnapshot}, {"stop", StopServerMarkingArchive}, {"finish", FinishStop}},
       ReflectReality};
@@ -381,13 +382,13 @@ void AddInstanceOperationKinds(std::map<OpKind, OperationKind>& kinds) {
        {"finish", [](OpContext& c) { return FinishAvailable(c, rds_events::kRestarted); }}},
       ReflectReality};
   kinds[OpKind::kModify] = {{{"password", ModifyPassword},
-                      {"port", ModifyPort},
-                      {"backups", ModifyBackups},
-                      {"remove-backups", RemoveDroppedBackupFiles},
-                      {"backup", TakeSnapshot},
-                      {"multi-az", ApplyMultiAzModification},
-                      {"finish", ModifyFinish}},
-                     ReflectReality};
+                             {"port", ModifyPort},
+                             {"backups", ModifyBackups},
+                             {"remove-backups", RemoveDroppedBackupFiles},
+                             {"backup", TakeSnapshot},
+                             {"multi-az", ApplyMultiAzModification},
+                             {"finish", ModifyFinish}},
+                            ReflectReality};
   kinds[OpKind::kRecover] = {
       {{"configure", Configure}, {"start", StartServer}, {"finish", FinishRecovery}}, FailInstance};
 }

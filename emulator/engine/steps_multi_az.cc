@@ -1,6 +1,6 @@
-// The Multi-AZ steps. Every Multi-AZ instance has two hosts, "a" (pgdata) and "b" (pgdata-b). One runs
-// the primary on the endpoint's port; the other runs a hidden hot standby (Unix socket only, no
-// TCP) that streams through a slot and is named in the primary's synchronous_standby_names, so
+// The Multi-AZ steps. Every Multi-AZ instance has two hosts, "a" (pgdata) and "b" (pgdata-b). One
+// runs the primary on the endpoint's port; the other runs a hidden hot standby (Unix socket only,
+// no TCP) that streams through a slot and is named in the primary's synchronous_standby_names, so
 // no acknowledged commit exists only on the primary.
 //
 // A failover (forced by RebootDBInstance ForceFailover, or started by the health monitor when
@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/poll.h"
 #include "common/time_util.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/core/validation.h"
@@ -33,7 +34,6 @@
 #include "emulator/postgres/backup_files.h"
 #include "emulator/postgres/sql.h"
 #include "emulator/postgres/wait.h"
-#include "common/poll.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -43,7 +43,6 @@ namespace fs = std::filesystem;
 namespace {
 using namespace steps;
 
-
 // A spec for the server where it listens now: a standby being promoted still runs on its
 // socket-only port.
 ServerSpec WhereItRuns(OpContext& c, ServerSpec spec) {
@@ -51,7 +50,6 @@ ServerSpec WhereItRuns(OpContext& c, ServerSpec spec) {
   if (port > 0) spec.port = port;
   return spec;
 }
-
 
 }  // namespace
 
@@ -90,10 +88,9 @@ Status BuildStandby(OpContext& c) {
     if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
   }
   LOCALRDS_RETURN_IF_ERROR(c.env.servers.EnsureStandbyRunning(c.instance));
-  LOCALRDS_RETURN_IF_ERROR(WaitForAnswer(c.env.runtime, standby,
-                                  "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), '')",
-                                  "streaming", std::chrono::seconds(120),
-                                  "the Multi-AZ standby streams from its primary"));
+  LOCALRDS_RETURN_IF_ERROR(WaitForAnswer(
+      c.env.runtime, standby, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), '')",
+      "streaming", std::chrono::seconds(120), "the Multi-AZ standby streams from its primary"));
   row = c.instance;
   SetStandbyState(row.attrs, "ready");
   c.Put(row);
@@ -104,11 +101,14 @@ Status BuildStandby(OpContext& c) {
   // acknowledged before (asynchronously) are on the standby too.
   auto lsn = c.env.runtime.QueryValue(primary, "postgres", "SELECT pg_current_wal_lsn()");
   if (!lsn.ok()) return lsn.status();
-  return WaitForAnswer(c,
-                       std::string("SELECT coalesce((SELECT sync_state = 'sync' AND flush_lsn >= ") +
-                           SqlLiteral(*lsn) + "::pg_lsn FROM pg_stat_replication WHERE "
-                           "application_name = '" + kStandbyName + "' LIMIT 1), false)",
-                       "t", std::chrono::seconds(120), "the Multi-AZ standby is in sync");
+  return WaitForAnswer(
+      c,
+      std::string("SELECT coalesce((SELECT sync_state = 'sync' AND flush_lsn >= ") +
+          SqlLiteral(*lsn) +
+          "::pg_lsn FROM pg_stat_replication WHERE "
+          "application_name = '" +
+          kStandbyName + "' LIMIT 1), false)",
+      "t", std::chrono::seconds(120), "the Multi-AZ standby is in sync");
 }
 
 }  // namespace steps
@@ -145,7 +145,7 @@ Status Fence(OpContext& c) {
   InstanceRow row = c.instance;
   SetPrimaryHost(row.attrs, StandbyHost(row));
   SetStandbyState(row.attrs, "rebuild");  // the old host is never started again as it is
-  SetFailoverPending(row.attrs, true); // until the new host serves the endpoint
+  SetFailoverPending(row.attrs, true);    // until the new host serves the endpoint
   c.Put(row);
   return Status::Ok();
 }
@@ -173,8 +173,8 @@ Status PromoteStandby(OpContext& c) {
     auto promoted = c.env.runtime.QueryValue(at, "postgres", "SELECT pg_promote(false)");
     if (!promoted.ok()) return promoted.status();
   }
-  return WaitForAnswer(c.env.runtime, at, "SELECT pg_is_in_recovery()", "f", std::chrono::seconds(60),
-                "the standby's promotion ends");
+  return WaitForAnswer(c.env.runtime, at, "SELECT pg_is_in_recovery()", "f",
+                       std::chrono::seconds(60), "the standby's promotion ends");
 }
 
 // The new primary takes the endpoint's port: the old one is dead, so the port is free (a
@@ -192,7 +192,8 @@ Status ServeEndpoint(OpContext& c) {
           st = c.env.runtime.Start(spec);
           return !PortInUse(st);
         },
-        std::chrono::seconds(30), Backoff{std::chrono::milliseconds(50), std::chrono::milliseconds(50)});
+        std::chrono::seconds(30),
+        Backoff{std::chrono::milliseconds(50), std::chrono::milliseconds(50)});
     LOCALRDS_RETURN_IF_ERROR(st);
   } else {
     LOCALRDS_RETURN_IF_ERROR(c.env.runtime.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"}));
@@ -237,12 +238,14 @@ Status WipeOldPrimary(OpContext& c) {
 void FailStandby(OpContext& c, const Status& why) {
   InstanceRow row = c.instance;
   if (StandbyState(row) == "ready") SetStandbyState(row.attrs, "building");
-  if (row.status == DbStatus::kRebooting || row.status == DbStatus::kModifying) row.status = DbStatus::kAvailable;
+  if (row.status == DbStatus::kRebooting || row.status == DbStatus::kModifying)
+    row.status = DbStatus::kAvailable;
   c.Put(row);
-  if (c.env.runtime.IsRunning(c.env.servers.Server(row)) && c.env.servers.WriteServerConfig(row).ok()) {
-    LogIfFailed(c.env.runtime.ExecSql(c.env.servers.Server(row), "postgres",
-                                      {"SELECT pg_reload_conf()"}),
-                "multi-az", "cannot reload " + row.identifier);
+  if (c.env.runtime.IsRunning(c.env.servers.Server(row)) &&
+      c.env.servers.WriteServerConfig(row).ok()) {
+    LogIfFailed(
+        c.env.runtime.ExecSql(c.env.servers.Server(row), "postgres", {"SELECT pg_reload_conf()"}),
+        "multi-az", "cannot reload " + row.identifier);
   }
   c.Event(rds_events::kStandbyFailed,
           std::string(rds_events::kStandbyFailed.message) + " (" + why.message() + ")");
@@ -319,20 +322,20 @@ Status RecoveryFinished(OpContext& c) {
 
 void AddMultiAzOperationKinds(std::map<OpKind, OperationKind>& kinds) {
   kinds[OpKind::kFailover] = {{{"fence", Fence},
-                        {"promote", PromoteStandby},
-                        {"serve", ServeEndpoint},
-                        {"rebuild", WipeOldPrimary},
-                        {"standby", BuildStandby},
-                        {"finish", RecoveryFinished}},
-                       FailFailover};
+                               {"promote", PromoteStandby},
+                               {"serve", ServeEndpoint},
+                               {"rebuild", WipeOldPrimary},
+                               {"standby", BuildStandby},
+                               {"finish", RecoveryFinished}},
+                              FailFailover};
   // The reconciler's: finishes a failover that failed after `fence` (promote and serve do
   // nothing when none is pending), then builds the standby again.
   kinds[OpKind::kStandby] = {{{"promote", PromoteStandby},
-                       {"serve", ServeEndpoint},
-                       {"rebuild", WipeOldPrimary},
-                       {"standby", BuildStandby},
-                       {"finish", RecoveryFinished}},
-                      FailFailover};
+                              {"serve", ServeEndpoint},
+                              {"rebuild", WipeOldPrimary},
+                              {"standby", BuildStandby},
+                              {"finish", RecoveryFinished}},
+                             FailFailover};
 }
 
 Status steps::ApplyMultiAzModification(OpContext& c) { return ModifyMultiAz(c); }

@@ -7,8 +7,8 @@
 #include "common/log.h"
 #include "common/time_util.h"
 #include "emulator/core/instance_state.h"
-#include "emulator/postgres/backup_files.h"
 #include "emulator/engine/operation_steps.h"
+#include "emulator/postgres/backup_files.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -46,7 +46,8 @@ Status CopySourceData(OpContext& c) {
   std::error_code ec;
   fs::remove_all(tmp, ec);
   LOCALRDS_RETURN_IF_ERROR(c.env.runtime.PrepareDirectory(tmp));
-  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.BaseBackup(c.env.servers.ReplicationSource(*source), tmp, Slot(c)));
+  LOCALRDS_RETURN_IF_ERROR(
+      c.env.runtime.BaseBackup(c.env.servers.ReplicationSource(*source), tmp, Slot(c)));
   LOCALRDS_RETURN_IF_ERROR(backup_files::SyncFileSystem(tmp));
   fs::rename(tmp, pgdata, ec);
   if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
@@ -157,8 +158,7 @@ Status FinishPromotion(OpContext& c) {
 
 // A failed promotion leaves what is true: a writable instance if the server was promoted.
 void FailPromotion(OpContext& c, const Status& why) {
-  auto in_recovery =
-      c.env.runtime.QueryValue(c.Server(), "postgres", "SELECT pg_is_in_recovery()");
+  auto in_recovery = c.env.runtime.QueryValue(c.Server(), "postgres", "SELECT pg_is_in_recovery()");
   InstanceRow row = c.instance;
   row.status = in_recovery.ok() && *in_recovery == "f" ? DbStatus::kAvailable : DbStatus::kFailed;
   c.Put(row);
@@ -169,19 +169,19 @@ void FailPromotion(OpContext& c, const Status& why) {
 
 void AddReplicaOperationKinds(std::map<OpKind, OperationKind>& kinds) {
   kinds[OpKind::kCreateReplica] = {{{"slot", CreateSlot},
-                              {"copy-data", CopySourceData},
-                              {"configure", Configure},
-                              {"start", StartServer},
-                              {"standby", BuildStandby},
-                              {"stream", WaitStreaming}},
-                             FailReplicaCreation};
+                                    {"copy-data", CopySourceData},
+                                    {"configure", Configure},
+                                    {"start", StartServer},
+                                    {"standby", BuildStandby},
+                                    {"stream", WaitStreaming}},
+                                   FailReplicaCreation};
   kinds[OpKind::kPromote] = {{{"detach", Detach},
-                       {"promote", Promote},
-                       {"drop-slot", DropSourceSlot},
-                       {"first-backup", StartFirstBackup},
-                       {"backup", TakeSnapshot},
-                       {"finish", FinishPromotion}},
-                      FailPromotion};
+                              {"promote", Promote},
+                              {"drop-slot", DropSourceSlot},
+                              {"first-backup", StartFirstBackup},
+                              {"backup", TakeSnapshot},
+                              {"finish", FinishPromotion}},
+                             FailPromotion};
 }
 
 }  // namespace localrds

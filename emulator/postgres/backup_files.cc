@@ -16,8 +16,9 @@ namespace fs = std::filesystem;
 Status CheckConfigSafePath(const fs::path& p) {
   for (char c : p.string()) {
     if (c == '\'' || c == '"' || c == '\\' || c == '$' || c == '`' || c == '\n' || c == '%') {
-      return Status::Internal("the data directory path " + p.string() +
-                              " has a character localrds cannot pass to PostgreSQL (' \" \\ $ ` % or a newline)");
+      return Status::Internal(
+          "the data directory path " + p.string() +
+          " has a character localrds cannot pass to PostgreSQL (' \" \\ $ ` % or a newline)");
     }
   }
   return Status::Ok();
@@ -28,9 +29,11 @@ std::string ArchiveCommand(const fs::path& archive) {
   const std::string a = archive.string();
   // The temporary file is the archiver's own ($$): a Multi-AZ primary and its standby archive
   // the same segments into one archive, often at the same moment.
-  return "f=\"" + a + "/%f.gz\"; t=\"$f.$$.tmp\"; if [ -f \"$f\" ]; then "
+  return "f=\"" + a +
+         "/%f.gz\"; t=\"$f.$$.tmp\"; if [ -f \"$f\" ]; then "
          "gzip -dc \"$f\" | cmp -s - %p; else gzip -1 -c %p > \"$t\" && sync \"$t\" && "
-         "mv \"$t\" \"$f\" && sync \"" + a + "\"; fi";
+         "mv \"$t\" \"$f\" && sync \"" +
+         a + "\"; fi";
 }
 
 std::string RestoreCommand(const fs::path& wal_dir) {
@@ -47,7 +50,8 @@ bool IsWalFileName(const std::string& name) {
     }
   }
   std::string rest = name.substr(24);
-  if (rest.size() >= 3 && rest.compare(rest.size() - 3, 3, ".gz") == 0) rest.resize(rest.size() - 3);
+  if (rest.size() >= 3 && rest.compare(rest.size() - 3, 3, ".gz") == 0)
+    rest.resize(rest.size() - 3);
   return rest.empty() || rest == ".partial" || rest == ".backup" ||
          (rest.size() > 8 && rest[0] == '.' && rest.compare(rest.size() - 7, 7, ".backup") == 0);
 }
@@ -156,8 +160,8 @@ Status CopyTree(const fs::path& src, const fs::path& dst, bool link) {
 uint64_t DiskUsage(const fs::path& dir) {
   uint64_t total = 0;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_regular_file(ec)) total += it->file_size(ec);
   }
   return total;

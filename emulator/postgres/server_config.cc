@@ -32,8 +32,8 @@ std::string HbaRules(const std::string& listen) {
       "host    replication  all           all     reject\n"
       "host    all          all   127.0.0.1/32    scram-sha-256\n"
       "host    all          all   ::1/128         scram-sha-256\n";
-  const bool loopback = listen.empty() || listen == "localhost" || listen == "::1" ||
-                        listen.rfind("127.", 0) == 0;
+  const bool loopback =
+      listen.empty() || listen == "localhost" || listen == "::1" || listen.rfind("127.", 0) == 0;
   if (!loopback) {
     out +=
         "host    all          all   0.0.0.0/0       scram-sha-256\n"
@@ -44,7 +44,8 @@ std::string HbaRules(const std::string& listen) {
 
 std::string IdentMap(const std::string& os_user) {
   return "# Written by localrds at every start; edits are overwritten.\n"
-         "localrds   " + os_user + "   rdsadmin\n";
+         "localrds   " +
+         os_user + "   rdsadmin\n";
 }
 
 Status WriteConfigFiles(const fs::path& pgdata, const std::string& settings,

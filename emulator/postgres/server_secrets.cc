@@ -51,9 +51,10 @@ Result<ServerSecrets> ServerSecrets::Open(const fs::path& key_file) {
     if (RAND_bytes(raw, sizeof raw) != 1) return Status::Internal("no random bytes for the key");
     const fs::path tmp = key_file.string() + ".tmp" + std::to_string(getpid());
     fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return Status::Internal("cannot create " + tmp.string() + ": " + std::strerror(errno));
-    const bool written = write(fd, raw, sizeof raw) == static_cast<ssize_t>(sizeof raw) &&
-                         fsync(fd) == 0;
+    if (fd < 0)
+      return Status::Internal("cannot create " + tmp.string() + ": " + std::strerror(errno));
+    const bool written =
+        write(fd, raw, sizeof raw) == static_cast<ssize_t>(sizeof raw) && fsync(fd) == 0;
     close(fd);
     if (!written || (link(tmp.c_str(), key_file.c_str()) != 0 && errno != EEXIST)) {
       unlink(tmp.c_str());
@@ -100,10 +101,16 @@ std::string EnsureServerRolesSql(const std::string& verifier) {
          "BEGIN\n"
          "  IF pg_is_in_recovery() THEN RETURN; END IF;\n"
          "  IF NOT EXISTS (SELECT 1 FROM pg_authid WHERE rolname = 'rdsrepladmin') THEN\n"
-         "    CREATE ROLE rdsrepladmin LOGIN REPLICATION PASSWORD " + v + ";\n"
+         "    CREATE ROLE rdsrepladmin LOGIN REPLICATION PASSWORD " +
+         v +
+         ";\n"
          "  ELSIF NOT EXISTS (SELECT 1 FROM pg_authid WHERE rolname = 'rdsrepladmin' AND\n"
-         "      rolpassword = " + v + " AND rolcanlogin AND rolreplication AND NOT rolsuper) THEN\n"
-         "    ALTER ROLE rdsrepladmin LOGIN REPLICATION NOSUPERUSER PASSWORD " + v + ";\n"
+         "      rolpassword = " +
+         v +
+         " AND rolcanlogin AND rolreplication AND NOT rolsuper) THEN\n"
+         "    ALTER ROLE rdsrepladmin LOGIN REPLICATION NOSUPERUSER PASSWORD " +
+         v +
+         ";\n"
          "  END IF;\n"
          "  FOR r IN SELECT g.rolname AS grp, m.rolname AS member FROM pg_auth_members am\n"
          "      JOIN pg_authid g ON g.oid = am.roleid JOIN pg_authid m ON m.oid = am.member\n"

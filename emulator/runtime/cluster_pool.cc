@@ -111,7 +111,8 @@ void ClusterPool::Loop() {
         fs::rename(tmp_named, target, ec);
         made = !ec;
       } else {
-        LogLine("pool") << "could not prepare a PostgreSQL " << major << " cluster: " << st.ToString();
+        LogLine("pool") << "could not prepare a PostgreSQL " << major
+                        << " cluster: " << st.ToString();
       }
     }
     std::unique_lock<std::mutex> lock(mutex_);

@@ -301,7 +301,8 @@ Status DockerRuntime::RunJob(const std::string& major, const std::vector<std::st
   auto out = Docker(args, what, timeout);
   if (!out.ok()) {
     // Cut short (a timeout): the container would go on without its CLI.
-    LogIfFailed(Docker({"rm", "-f", name}, "docker rm").status(), "docker", "cannot remove " + name);
+    LogIfFailed(Docker({"rm", "-f", name}, "docker rm").status(), "docker",
+                "cannot remove " + name);
     return out.status();
   }
   return Status::Ok();

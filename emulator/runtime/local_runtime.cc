@@ -22,8 +22,9 @@ Result<std::unique_ptr<LocalRuntime>> LocalRuntime::Create(const std::string& os
   if (geteuid() == 0) {
     auto r = RunAs::Lookup(os_user);
     if (!r.ok()) {
-      return Status::Internal("localrds runs as root and PostgreSQL refuses to: create the OS user '" +
-                              os_user + "' or pass --pg-user");
+      return Status::Internal(
+          "localrds runs as root and PostgreSQL refuses to: create the OS user '" + os_user +
+          "' or pass --pg-user");
     }
     run_as = r.value();
   }
@@ -50,9 +51,8 @@ Result<std::unique_ptr<LocalRuntime>> LocalRuntime::Create(const std::string& os
     return Status::Internal("no PostgreSQL server found under " + bin_root.string() +
                             " (install postgresql-15)");
   }
-  std::sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) {
-    return std::stoi(a.major) > std::stoi(b.major);
-  });
+  std::sort(versions.begin(), versions.end(),
+            [](const auto& a, const auto& b) { return std::stoi(a.major) > std::stoi(b.major); });
   return std::unique_ptr<LocalRuntime>(new LocalRuntime(run_as, std::move(bin_root), versions));
 }
 
@@ -76,10 +76,10 @@ Status LocalRuntime::PrepareDirectory(const fs::path& dir) {
 
 Status LocalRuntime::InitCluster(const std::string& major, const fs::path& pgdata) {
   fs::path pwfile;  // none: the superuser only logs in over the local socket (trust)
-  auto out = RunCommand({Bin(major, "initdb").string(), "-D", pgdata.string(), "-U", kSuperuser,
-                         "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=trust",
-                         "--auth-host=scram-sha-256", "-N"},
-                        Options());
+  auto out = RunCommand(
+      {Bin(major, "initdb").string(), "-D", pgdata.string(), "-U", kSuperuser, "-E", "UTF8",
+       "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256", "-N"},
+      Options());
   if (!out.ok()) return out.status();
   if (out->exit_code != 0) return Status::Internal("initdb failed: " + out->output);
   return Status::Ok();
@@ -133,7 +133,8 @@ Status LocalRuntime::Start(const ServerSpec& spec) {
         const bool transient = said.find("already exists") != std::string::npos ||
                                said.find("is still in use") != std::string::npos;
         if (transient) {
-          LogLine("runtime") << spec.resource_id << ": the previous server is not gone yet; retrying";
+          LogLine("runtime") << spec.resource_id
+                             << ": the previous server is not gone yet; retrying";
         }
         return !transient;
       },

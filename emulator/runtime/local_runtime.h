@@ -54,7 +54,9 @@ class LocalRuntime : public PgRuntime {
  private:
   LocalRuntime(std::optional<RunAs> run_as, std::filesystem::path bin_root,
                std::vector<EngineVersionInfo> versions)
-      : run_as_(std::move(run_as)), bin_root_(std::move(bin_root)), versions_(std::move(versions)) {}
+      : run_as_(std::move(run_as)),
+        bin_root_(std::move(bin_root)),
+        versions_(std::move(versions)) {}
   std::filesystem::path Bin(const std::string& major, const char* tool) const;
   //! One attempt: spawn the postmaster and wait until it is ready or gone.
   Status StartOnce(const ServerSpec& spec);
@@ -65,7 +67,7 @@ class LocalRuntime : public PgRuntime {
   const std::optional<RunAs> run_as_;  //!< set when localrds runs as root
   const std::filesystem::path bin_root_;
   const std::vector<EngineVersionInfo> versions_;
-  std::mutex mutex_;                   //!< guards children_
+  std::mutex mutex_;                       //!< guards children_
   std::map<pid_t, std::string> children_;  //!< postmasters we started, by pid
 };
 

@@ -20,12 +20,12 @@ namespace localrds {
 //! One PostgreSQL server (one data directory, one postmaster).
 struct ServerSpec {
   std::string resource_id;
-  std::string major;               //!< engine major version, "15"
+  std::string major;  //!< engine major version, "15"
   std::filesystem::path pgdata;
   std::filesystem::path log_file;
   std::filesystem::path socket_dir;
   int port = 0;
-  std::string instance_class;      //!< DBInstanceClass: the docker runtime's memory/CPU limits
+  std::string instance_class;  //!< DBInstanceClass: the docker runtime's memory/CPU limits
   //! rdsrepladmin's password on this server, for BaseBackup (ControlPlane::ReplicationSource).
   std::string replication_password;
 };

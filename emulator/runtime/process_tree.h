@@ -5,8 +5,6 @@
 // Reads /proc and sends signals; never throws while processes come and go. Thread-safe.
 #pragma once
 
-#include "common/poll.h"
-
 #include <sys/types.h>
 
 #include <chrono>
@@ -17,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/poll.h"
 #include "common/status.h"
 
 namespace localrds {

@@ -79,9 +79,7 @@ Result<fs::path> ClaimSocketDirectory(const fs::path& record, const std::optiona
   return fs::path(tmpl);
 }
 
-std::string GuardLibraryName(const std::string& major) {
-  return "localrds_guard_" + major + ".so";
-}
+std::string GuardLibraryName(const std::string& major) { return "localrds_guard_" + major + ".so"; }
 
 Status InstallGuardLibraries(const fs::path& from, const fs::path& to,
                              const std::vector<std::string>& majors) {
@@ -94,8 +92,8 @@ Status InstallGuardLibraries(const fs::path& from, const fs::path& to,
     if (!fs::exists(src)) {
       return Status::Internal("no " + src.string() +
                               " (the PostgreSQL extension that keeps the master user inside "
-                              "the database): install postgresql-server-dev-" + major +
-                              " and build localrds again");
+                              "the database): install postgresql-server-dev-" +
+                              major + " and build localrds again");
     }
     const fs::path tmp = to / (GuardLibraryName(major) + ".tmp");
     fs::copy_file(src, tmp, fs::copy_options::overwrite_existing, ec);

@@ -59,7 +59,7 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
       runtime_(runtime),
       layout_(layout),
       secrets_(OpenSecrets(layout)),
-      registry_(catalog, layout,
+      registry_(catalog, layout, clock_,
                 RegistryConfig{config_.region, config_.account_id, config_.endpoint_address}),
       servers_(registry_, runtime, layout, secrets_,
                ServersConfig{config_.port_range_lo, config_.port_range_hi,
@@ -115,7 +115,8 @@ void ControlPlane::Shutdown(bool stop_servers) {
   for (const auto& row : registry_.Instances()) {
     Status st = runtime_.Stop(servers_.Server(row));
     if (st.ok()) st = servers_.StopStandby(row);
-    if (!st.ok()) LogLine() << "cannot stop the servers of " << row.identifier << ": " << st.ToString();
+    if (!st.ok())
+      LogLine() << "cannot stop the servers of " << row.identifier << ": " << st.ToString();
   }
   std::error_code ec;
   std::filesystem::remove(layout_.SocketDir(), ec);  // only when empty: every server is down
@@ -134,11 +135,9 @@ const std::map<std::string, ControlPlane::Action>& ControlPlane::Actions() {
       {"RebootDBInstance",
        Wrapped(&CP::instances, &InstanceService::RebootDBInstance, "DBInstance")},
       {"StopDBInstance", Wrapped(&CP::instances, &InstanceService::StopDBInstance, "DBInstance")},
-      {"StartDBInstance",
-       Wrapped(&CP::instances, &InstanceService::StartDBInstance, "DBInstance")},
+      {"StartDBInstance", Wrapped(&CP::instances, &InstanceService::StartDBInstance, "DBInstance")},
       {"AddTagsToResource", NoOutput(&CP::metadata, &MetadataService::AddTagsToResource)},
-      {"RemoveTagsFromResource",
-       NoOutput(&CP::metadata, &MetadataService::RemoveTagsFromResource)},
+      {"RemoveTagsFromResource", NoOutput(&CP::metadata, &MetadataService::RemoveTagsFromResource)},
       {"ListTagsForResource", Immediate(&CP::metadata, &MetadataService::ListTagsForResource)},
       {"DescribeEvents", Immediate(&CP::metadata, &MetadataService::DescribeEvents)},
       {"DescribeDBEngineVersions",

@@ -55,12 +55,12 @@ struct EmulatorConfig {
   std::string endpoint_address = "127.0.0.1";  //!< Endpoint.Address reported to clients
   int port_range_lo = 15432;                   //!< ports handed out when Port is busy or taken
   int port_range_hi = 16431;
-  int default_port = 5432;                     //!< RDS's default for PostgreSQL
+  int default_port = 5432;  //!< RDS's default for PostgreSQL
   //! listen_addresses of every instance's server (never of a Multi-AZ standby: it has no TCP).
   std::string pg_listen_address = "127.0.0.1";
-  int pool_size = 3;                           //!< ready-made clusters kept per engine version
-  int workers = 4;                             //!< operation worker threads
-  int max_instances = 40;                      //!< RDS's default DB instance quota
+  int pool_size = 3;       //!< ready-made clusters kept per engine version
+  int workers = 4;         //!< operation worker threads
+  int max_instances = 40;  //!< RDS's default DB instance quota
   std::chrono::milliseconds reconcile_interval{1000};
   //! How long a reset waits for running operations before it goes ahead without them.
   std::chrono::milliseconds reset_wait{std::chrono::minutes(2)};

@@ -63,8 +63,7 @@ Result<nlohmann::json> Controls::EventsWithIds(int limit) {
   return out;
 }
 
-void Controls::CrashInstanceAsync(const std::string& identifier,
-                                      std::function<void(Status)> done) {
+void Controls::CrashInstanceAsync(const std::string& identifier, std::function<void(Status)> done) {
   executor_.Post([this, identifier, done = std::move(done)] { done(CrashInstance(identifier)); });
 }
 
@@ -151,12 +150,12 @@ Result<nlohmann::json> Controls::InstanceDetails(const std::string& identifier) 
     standby["state"] = StandbyState(row);
     standby["socket_port"] = StandbyPort(row);
     standby["tcp"] = false;  // hidden: clients cannot reach it
-    out["multi_az"] = {{"primary_host", PrimaryHost(row)},
-                       {"standby_host", StandbyHost(row)},
-                       {"availability_zone", row.attrs.value("AvailabilityZone", "")},
-                       {"secondary_availability_zone",
-                        row.attrs.value("SecondaryAvailabilityZone", "")},
-                       {"standby", standby}};
+    out["multi_az"] = {
+        {"primary_host", PrimaryHost(row)},
+        {"standby_host", StandbyHost(row)},
+        {"availability_zone", row.attrs.value("AvailabilityZone", "")},
+        {"secondary_availability_zone", row.attrs.value("SecondaryAvailabilityZone", "")},
+        {"standby", standby}};
   }
   if (IsReplica(row)) {
     nlohmann::json r = {{"source", source},
@@ -177,7 +176,7 @@ Result<nlohmann::json> Controls::InstanceDetails(const std::string& identifier) 
 }
 
 void Controls::FreezeInstanceAsync(const std::string& identifier, bool freeze,
-                                       std::function<void(Status)> done) {
+                                   std::function<void(Status)> done) {
   executor_.Post([this, identifier, freeze, done = std::move(done)] {
     InstanceRow row;
     {
@@ -201,13 +200,14 @@ Result<Accepted> Controls::BackupNow(const std::string& identifier) {
   InstanceRow row = *found;
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(row));
   if (row.attrs.value("BackupRetentionPeriod", 0) <= 0) {
-    return Status::Error(AwsError::kInvalidDBInstanceState,
-                         "Automated backups are disabled for " + row.identifier +
-                             " (BackupRetentionPeriod is 0).");
+    return Status::Error(
+        AwsError::kInvalidDBInstanceState,
+        "Automated backups are disabled for " + row.identifier + " (BackupRetentionPeriod is 0).");
   }
   if (row.status != DbStatus::kAvailable) {
-    return Status::Error(AwsError::kInvalidDBInstanceState,
-                         "DB instance " + row.identifier + " is not available (it is " + row.status + ").");
+    return Status::Error(
+        AwsError::kInvalidDBInstanceState,
+        "DB instance " + row.identifier + " is not available (it is " + row.status + ").");
   }
   return starter_.StartBackup(reg, row);
 }

@@ -7,9 +7,8 @@
 #pragma once
 
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "emulator/background/backup_scheduler.h"
 #include "emulator/background/executor.h"

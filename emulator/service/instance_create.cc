@@ -202,8 +202,9 @@ Result<CreateInstanceArgs> ValidateCreateRequest(const nlohmann::json& req, PgRu
 }
 
 // The new instance's row: `args`, the rest of the request, and RDS's defaults for every
-// DBInstance field localrds reports.
-InstanceRow NewInstanceRow(const nlohmann::json& req, const CreateInstanceArgs& args, int port) {
+// DBInstance field localrds reports, created at `now_ms`.
+InstanceRow NewInstanceRow(const nlohmann::json& req, const CreateInstanceArgs& args, int port,
+                           int64_t now_ms) {
   InstanceRow row;
   row.resource_id = args.resource_id;
   row.identifier = args.id;
@@ -211,7 +212,7 @@ InstanceRow NewInstanceRow(const nlohmann::json& req, const CreateInstanceArgs& 
   row.desired_state = "running";
   row.port = port;
   row.password_verifier = ScramSha256Verifier(args.password);
-  row.created_ms = NowMs();
+  row.created_ms = now_ms;
   nlohmann::json& a = row.attrs;
   a = nlohmann::json::object();
   a["DBInstanceClass"] = args.db_class;
@@ -292,13 +293,10 @@ Result<Accepted> InstanceService::CreateDBInstance(const nlohmann::json& req) {
     return Status::Error(AwsError::kInsufficientDBInstanceCapacity,
                          "No free port is left in localrds' port range for a new DB instance.");
   }
-  InstanceRow row = NewInstanceRow(req, *args, *port);
+  InstanceRow row = NewInstanceRow(req, *args, *port, registry_.Now());
 
   Registry::Locked reg = registry_.Lock();
-  if (reg.IdentifierTaken(args->id)) {
-    return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
-  }
-  LOCALRDS_RETURN_IF_ERROR(CheckInstanceQuota(reg));
+  LOCALRDS_RETURN_IF_ERROR(CheckRoomForInstance(reg, args->id));
   if (args->retention == 0) {
     return starter_.Start(reg, row, OpKind::kCreate, nlohmann::json::object(), {});
   }

@@ -106,12 +106,12 @@ Status CheckAgainstInstance(Registry::Locked& reg, const nlohmann::json& req,
                             const ModifyRequest& m, const InstanceRow& row,
                             const std::string& storage_type) {
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(row));
-  if (row.status != DbStatus::kAvailable) {
+  if (row.status != DbStatus::kAvailable) {  // ModifyDBInstance's own words for it
     return Status::Error(AwsError::kInvalidDBInstanceState,
                          "Database instance is not in available state.");
   }
-  if (m.new_id && *m.new_id != row.identifier && reg.IdentifierTaken(*m.new_id)) {
-    return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
+  if (m.new_id && *m.new_id != row.identifier) {
+    LOCALRDS_RETURN_IF_ERROR(CheckIdentifierFree(reg, *m.new_id));
   }
   LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(storage_type));
   auto storage = ReqInt(req, "AllocatedStorage");
@@ -318,7 +318,8 @@ Result<Accepted> InstanceService::ModifyDBInstance(const nlohmann::json& req) {
     return Accepted{reg.RenderInstance(row), 0};
   }
   row.status = plan.params.contains("new_identifier") ? DbStatus::kRenaming : DbStatus::kModifying;
-  auto accepted = starter_.Start(reg, row, OpKind::kModify, plan.params, plan.events, plan.snapshots);
+  auto accepted =
+      starter_.Start(reg, row, OpKind::kModify, plan.params, plan.events, plan.snapshots);
   if (accepted.ok() && plan.params.contains("new_identifier")) {
     reg.pending_renames()[row.resource_id] = plan.params["new_identifier"].get<std::string>();
   }

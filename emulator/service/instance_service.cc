@@ -153,11 +153,7 @@ Result<Accepted> InstanceService::Transition(
   InstanceRow row = *found;
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(row));
   if (check) LOCALRDS_RETURN_IF_ERROR(check(row));
-  if (row.status != required) {
-    return Status::Error(AwsError::kInvalidDBInstanceState,
-                         "DB instance " + row.identifier + " is not in " + required +
-                             " state (it is " + row.status + ").");
-  }
+  LOCALRDS_RETURN_IF_ERROR(CheckInStatus(row, required));
   row.status = next;
   return starter_.Start(reg, row, kind, nlohmann::json::object(), {});
 }
@@ -174,16 +170,13 @@ Result<Accepted> InstanceService::RebootDBInstance(const nlohmann::json& req) {
     return Status::Ok();
   };
   if (!force_failover)
-    return Transition(reg, ident, DbStatus::kAvailable, DbStatus::kRebooting, OpKind::kReboot, check);
+    return Transition(reg, ident, DbStatus::kAvailable, DbStatus::kRebooting, OpKind::kReboot,
+                      check);
   auto found = reg.Find(ident);
   if (!found.ok()) return found.status();
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(*found));
   LOCALRDS_RETURN_IF_ERROR(check(*found));
-  if (found->status != DbStatus::kAvailable) {
-    return Status::Error(AwsError::kInvalidDBInstanceState,
-                         "DB instance " + found->identifier + " is not in available state (it is " +
-                             found->status + ").");
-  }
+  LOCALRDS_RETURN_IF_ERROR(CheckInStatus(*found, DbStatus::kAvailable));
   if (StandbyState(*found) != "ready") {
     return Status::Error(AwsError::kInvalidDBInstanceState,
                          "The Multi-AZ standby of DB instance " + found->identifier +
@@ -221,11 +214,7 @@ Result<Accepted> InstanceService::StopDBInstance(const nlohmann::json& req) {
   InstanceRow row = *found;
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(row));
   LOCALRDS_RETURN_IF_ERROR(CheckStoppable(reg, row));
-  if (row.status != DbStatus::kAvailable) {
-    return Status::Error(
-        AwsError::kInvalidDBInstanceState,
-        "DB instance " + row.identifier + " is not in available state (it is " + row.status + ").");
-  }
+  LOCALRDS_RETURN_IF_ERROR(CheckInStatus(row, DbStatus::kAvailable));
   auto snap =
       reg.NewManualSnapshot(row, "DBSnapshotIdentifier", *snapshot_id, nlohmann::json::array());
   if (!snap.ok()) return snap.status();

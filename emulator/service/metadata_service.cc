@@ -1,11 +1,12 @@
 // Tags, events, engine versions and orderable options.
+#include "emulator/service/metadata_service.h"
+
 #include <algorithm>
 #include <set>
 
 #include "common/time_util.h"
-#include "emulator/service/metadata_service.h"
-#include "emulator/core/instance_state.h"
 #include "emulator/core/instance_classes.h"
+#include "emulator/core/instance_state.h"
 #include "emulator/core/paging.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
@@ -27,7 +28,8 @@ Result<std::string> ServiceBase::ResolveArn(Registry::Locked& reg, const std::st
                                     " is not a valid Amazon RDS ARN.");
   }
   if (parts[5] != "db") {
-    return Status::InvalidParameter("localrds has no resource of type " + parts[5] + " (" + arn + ").");
+    return Status::InvalidParameter("localrds has no resource of type " + parts[5] + " (" + arn +
+                                    ").");
   }
   if (parts[3] != registry_.config().region || parts[4] != registry_.config().account_id) {
     return Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + parts[6] + " not found.");
@@ -68,7 +70,8 @@ Status MetadataService::AddTagsToResource(const nlohmann::json& req) {
 
 Status MetadataService::RemoveTagsFromResource(const nlohmann::json& req) {
   std::set<std::string> keys;
-  for (const auto& k : req.value("TagKeys", nlohmann::json::array())) keys.insert(k.get<std::string>());
+  for (const auto& k : req.value("TagKeys", nlohmann::json::array()))
+    keys.insert(k.get<std::string>());
   Registry::Locked reg = registry_.Lock();
   auto rid = ResolveArn(reg, ReqString(req, "ResourceName").value_or(""));
   if (!rid.ok()) return rid.status();
@@ -95,8 +98,9 @@ Result<nlohmann::json> MetadataService::DescribeEvents(const nlohmann::json& req
   auto page = PageArgs(req, 20, 100, 100);
   if (!page.ok()) return page.status();
   EventQuery q;
-  int64_t now = NowMs();
-  auto parse_time = [](const nlohmann::json& r, const char* name) -> Result<std::optional<int64_t>> {
+  int64_t now = registry_.Now();
+  auto parse_time = [](const nlohmann::json& r,
+                       const char* name) -> Result<std::optional<int64_t>> {
     auto s = ReqString(r, name);
     if (!s) return std::optional<int64_t>();
     auto t = ParseIso8601(*s);
@@ -116,10 +120,17 @@ Result<nlohmann::json> MetadataService::DescribeEvents(const nlohmann::json& req
   } else {
     q.start_ms = q.end_ms - 60 * 60 * 1000;  // RDS's default: the past hour
   }
-  static const std::set<std::string> kSourceTypes = {
-      "db-instance", "db-parameter-group", "db-security-group", "db-snapshot", "db-cluster",
-      "db-cluster-snapshot", "custom-engine-version", "db-proxy", "blue-green-deployment",
-      "db-shard-group", "zero-etl"};
+  static const std::set<std::string> kSourceTypes = {"db-instance",
+                                                     "db-parameter-group",
+                                                     "db-security-group",
+                                                     "db-snapshot",
+                                                     "db-cluster",
+                                                     "db-cluster-snapshot",
+                                                     "custom-engine-version",
+                                                     "db-proxy",
+                                                     "blue-green-deployment",
+                                                     "db-shard-group",
+                                                     "zero-etl"};
   q.source_type = ReqString(req, "SourceType").value_or("");
   if (!q.source_type.empty() && !kSourceTypes.count(q.source_type)) {
     return Status::InvalidParameter("Invalid value for SourceType: " + q.source_type);
@@ -202,7 +213,8 @@ Result<nlohmann::json> MetadataService::DescribeDBEngineVersions(const nlohmann:
   return OffsetPage(list, "DBEngineVersions", *page);
 }
 
-Result<nlohmann::json> MetadataService::DescribeOrderableDBInstanceOptions(const nlohmann::json& req) {
+Result<nlohmann::json> MetadataService::DescribeOrderableDBInstanceOptions(
+    const nlohmann::json& req) {
   auto page = PageArgs(req, 20, 10000, 100);
   if (!page.ok()) return page.status();
   std::string engine = ReqString(req, "Engine").value_or("");

@@ -69,11 +69,7 @@ Status CheckReplicaSource(Registry::Locked& reg, const InstanceRow& source) {
                          "period to a non-zero value.");
   }
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(source));
-  if (source.status != DbStatus::kAvailable) {
-    return Status::Error(AwsError::kInvalidDBInstanceState,
-                         "DB instance " + source.identifier + " is not in available state (it is " +
-                             source.status + ").");
-  }
+  LOCALRDS_RETURN_IF_ERROR(CheckInStatus(source, DbStatus::kAvailable));
   const int depth = reg.ReplicaDepth(source) + 1;
   if (depth > kMaxChain) {
     return Status::Error(AwsError::kInvalidDBInstanceState,
@@ -103,7 +99,6 @@ Result<InstanceRow> NewReplicaRow(const nlohmann::json& req, const InstanceRow& 
   row.desired_state = "running";
   row.port = port;
   row.password_verifier = source.password_verifier;  // the replica has the source's roles
-  row.created_ms = NowMs();
   row.attrs = source.attrs;
   nlohmann::json& a = row.attrs;
   ForgetReplication(a);  // the source may itself be a replica
@@ -185,13 +180,11 @@ Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::jso
   auto found = find_source(reg);
   if (!found.ok()) return found.status();
   const InstanceRow source = *found;
-  if (reg.IdentifierTaken(id)) {
-    return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
-  }
-  LOCALRDS_RETURN_IF_ERROR(CheckInstanceQuota(reg));
+  LOCALRDS_RETURN_IF_ERROR(CheckRoomForInstance(reg, id));
   LOCALRDS_RETURN_IF_ERROR(CheckReplicaSource(reg, source));
   auto row = NewReplicaRow(req, source, id, *port, region);
   if (!row.ok()) return row.status();
+  row->created_ms = registry_.Now();
   return starter_.Start(
       reg, *row, OpKind::kCreateReplica,
       {{"source", source.resource_id}, {"slot", ReplicationSlotName(row->resource_id)}}, {});
@@ -210,11 +203,8 @@ Result<Accepted> ReplicaService::PromoteReadReplica(const nlohmann::json& req) {
     return Status::Error(AwsError::kInvalidDBInstanceState, "DB Instance is not a read replica.");
   }
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(row));
-  if (row.status != DbStatus::kAvailable) {  // backing-up included (API reference)
-    return Status::Error(
-        AwsError::kInvalidDBInstanceState,
-        "DB instance " + row.identifier + " is not in available state (it is " + row.status + ").");
-  }
+  // Available only: backing-up included (API reference).
+  LOCALRDS_RETURN_IF_ERROR(CheckInStatus(row, DbStatus::kAvailable));
   const int days = static_cast<int>(retention.value_or(1));  // "Default: 1"
   const bool has_replicas = !reg.ReplicasOf(row.resource_id).empty();
   if (days == 0 && has_replicas) {

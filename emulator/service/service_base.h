@@ -8,10 +8,9 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "emulator/engine/servers.h"
 #include "emulator/engine/starter.h"
@@ -32,6 +31,20 @@ struct InstancePage {
   std::string marker;  //!< empty on the last page
 };
 
+//! DBInstanceAlreadyExists when an instance has the identifier `id`.
+inline Status CheckIdentifierFree(Registry::Locked& reg, const std::string& id) {
+  if (!reg.IdentifierTaken(id)) return Status::Ok();
+  return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
+}
+
+//! InvalidDBInstanceState unless `row` is in the `required` status, in RDS's words ("Instance
+//! db1 is not in available state.", as StopDBInstance says it).
+inline Status CheckInStatus(const InstanceRow& row, DbStatus required) {
+  if (row.status == required) return Status::Ok();
+  return Status::Error(AwsError::kInvalidDBInstanceState,
+                       "Instance " + row.identifier + " is not in " + required + " state.");
+}
+
 class ServiceBase {
  public:
   ServiceBase(Registry& registry, InstanceServers& servers, PgRuntime& runtime,
@@ -47,8 +60,10 @@ class ServiceBase {
   //! The resource id an RDS ARN of a DB instance or snapshot names, for tag actions and
   //! describe-by-ARN; DBInstanceNotFound / DBSnapshotNotFound otherwise.
   Result<std::string> ResolveArn(Registry::Locked& reg, const std::string& arn) const;
-  //! InstanceQuotaExceeded when one more instance would pass --max-instances.
-  Status CheckInstanceQuota(Registry::Locked& reg) const {
+  //! Whether a new instance `id` may be made: its identifier free, and no more instances than
+  //! --max-instances (InstanceQuotaExceeded).
+  Status CheckRoomForInstance(Registry::Locked& reg, const std::string& id) const {
+    LOCALRDS_RETURN_IF_ERROR(CheckIdentifierFree(reg, id));
     if (static_cast<int>(reg.instances().size()) < config_.max_instances) return Status::Ok();
     return Status::Error(AwsError::kInstanceQuotaExceeded,
                          "DB instance quota exceeded (" + std::to_string(config_.max_instances) +

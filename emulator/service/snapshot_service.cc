@@ -23,16 +23,17 @@ Status SnapshotNotFound(const std::string& id) {
 }
 
 // A restored instance's row: its source's settings (a snapshot's or a live instance's), changed
-// by what the request gives, each checked as RDS does.
+// by what the request gives, each checked as RDS does; created at `now_ms`.
 Result<InstanceRow> RestoredInstanceRow(const nlohmann::json& req, const std::string& id,
-                                        const InstanceRow& source, const std::string& region) {
+                                        const InstanceRow& source, const std::string& region,
+                                        int64_t now_ms) {
   InstanceRow row;
   row.resource_id = NewResourceId();
   row.identifier = id;
   row.status = DbStatus::kCreating;
   row.desired_state = "running";
   row.password_verifier = source.password_verifier;
-  row.created_ms = NowMs();
+  row.created_ms = now_ms;
   row.attrs = source.attrs;
   nlohmann::json& a = row.attrs;
   // A restore of a read replica's data is a standalone instance.
@@ -157,7 +158,7 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
   target.identifier = id;
   target.type = "manual";
   target.status = "creating";
-  target.created_ms = NowMs();
+  target.created_ms = registry_.Now();
   target.attrs["PercentProgress"] = 0;
   target.attrs["SourceDBSnapshotIdentifier"] = registry_.SnapshotArn(source->identifier);
   target.attrs["_original_created_ms"] =
@@ -277,10 +278,7 @@ Result<InstanceRow> SnapshotService::NewRestoredInstance(Registry::Locked& reg,
                                                   : "DBInstanceIdentifier",
                                               target_identifier));
   const std::string id = ToLower(target_identifier);
-  if (reg.IdentifierTaken(id)) {
-    return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
-  }
-  LOCALRDS_RETURN_IF_ERROR(CheckInstanceQuota(reg));
+  LOCALRDS_RETURN_IF_ERROR(CheckRoomForInstance(reg, id));
   const bool multi_az = ReqBool(req, "MultiAZ").value_or(false);
   LOCALRDS_RETURN_IF_ERROR(
       ValidateMultiAzZone(multi_az, ReqString(req, "AvailabilityZone").has_value()));
@@ -291,7 +289,7 @@ Result<InstanceRow> SnapshotService::NewRestoredInstance(Registry::Locked& reg,
   if (auto e = ReqString(req, "Engine"); e && ToLower(*e) != "postgres") {
     return Status::InvalidParameter("Invalid DB engine: " + *e);
   }
-  return RestoredInstanceRow(req, id, source, registry_.config().region);
+  return RestoredInstanceRow(req, id, source, registry_.config().region, registry_.Now());
 }
 
 Result<Accepted> SnapshotService::RestoreDBInstanceFromDBSnapshot(const nlohmann::json& req) {

@@ -31,8 +31,9 @@ std::string NewSnapshotId() {
   return "snap-" + std::to_string(NowMs()) + "-" + std::to_string(counter.fetch_add(1));
 }
 
-Registry::Registry(Catalog& catalog, const Layout& layout, RegistryConfig config)
-    : catalog_(catalog), layout_(layout), config_(std::move(config)) {}
+Registry::Registry(Catalog& catalog, const Layout& layout, const Clock& clock,
+                   RegistryConfig config)
+    : catalog_(catalog), layout_(layout), clock_(clock), config_(std::move(config)) {}
 
 Status Registry::Load() {
   auto instances = catalog_.LoadInstances();
@@ -121,8 +122,8 @@ Status Registry::Locked::Commit(Mutation& m, int64_t* new_op_id) {
   for (const auto& ret : m.put_retained) r.retained_[ret.resource_id] = ret;
   for (const auto& rid : m.remove_retained) r.retained_.erase(rid);
   for (const auto& e : m.events) {
-    LogLine("event") << e.source_identifier << " " << (e.event_id.empty() ? "-" : e.event_id)
-                     << " " << e.message;
+    LogLine("event") << e.source_identifier << " " << (e.event_id.empty() ? "-" : e.event_id) << " "
+                     << e.message;
   }
   if (m.new_operation) {
     r.active_ops_[m.new_operation->resource_id] = op_id;
@@ -193,7 +194,7 @@ bool Registry::Locked::SnapshotIdentifierTaken(const std::string& identifier) co
 }
 
 SnapshotRow Registry::Locked::NewAutomatedSnapshot(const InstanceRow& row) const {
-  const std::string stamp = FormatIso8601(NowMs(), false);  // 2026-11-25T10:00:00Z
+  const std::string stamp = FormatIso8601(r_->Now(), false);  // 2026-11-25T10:00:00Z
   const std::string name = "rds:" + row.identifier + "-" + stamp.substr(0, 10) + "-" +
                            stamp.substr(11, 2) + "-" + stamp.substr(14, 2);
   std::string unique = name;
@@ -204,8 +205,8 @@ SnapshotRow Registry::Locked::NewAutomatedSnapshot(const InstanceRow& row) const
 }
 
 Result<SnapshotRow> Registry::Locked::NewManualSnapshot(const InstanceRow& row, const char* param,
-                                                       const std::string& identifier,
-                                                       const nlohmann::json& tags) const {
+                                                        const std::string& identifier,
+                                                        const nlohmann::json& tags) const {
   LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier(param, identifier, 255));
   const std::string id = ToLower(identifier);
   if (SnapshotIdentifierTaken(id)) {
@@ -216,9 +217,9 @@ Result<SnapshotRow> Registry::Locked::NewManualSnapshot(const InstanceRow& row, 
   int manual = 0;
   for (const auto& [sid, snap] : r_->snapshots_) manual += snap.type == "manual";
   if (manual >= kManualSnapshotQuota) {
-    return Status::Error(AwsError::kSnapshotQuotaExceeded,
-                         "Cannot create more than " + std::to_string(kManualSnapshotQuota) +
-                             " manual snapshots");
+    return Status::Error(
+        AwsError::kSnapshotQuotaExceeded,
+        "Cannot create more than " + std::to_string(kManualSnapshotQuota) + " manual snapshots");
   }
   SnapshotRow snap = r_->NewSnapshotRow(row, id, "manual", "creating");
   snap.attrs["_op_resource"] = row.resource_id;
@@ -374,8 +375,8 @@ void Registry::AdvanceRestorableUntil(const std::string& resource_id, int64_t un
   }
   // Outside the lock (only the WAL shipper advances, one call at a time).
   if (persist) {
-    LogIfFailed(backup_files::WriteRestorableUntil(layout_.ArchiveDir(resource_id), until_ms), "wal",
-                "cannot record the restorable time of " + resource_id);
+    LogIfFailed(backup_files::WriteRestorableUntil(layout_.ArchiveDir(resource_id), until_ms),
+                "wal", "cannot record the restorable time of " + resource_id);
   }
 }
 
@@ -430,7 +431,7 @@ EventRow Registry::MakeEventFor(const std::string& source_type, const std::strin
                                 const std::string& arn, const EventSpec& spec,
                                 const std::string& message_override) const {
   EventRow e;
-  e.date_ms = NowMs();
+  e.date_ms = Now();
   e.source_type = source_type;
   e.source_identifier = identifier;
   e.source_arn = arn;
@@ -448,7 +449,7 @@ SnapshotRow Registry::NewSnapshotRow(const InstanceRow& row, const std::string& 
   snap.type = type;
   snap.status = status;
   snap.dbi_resource_id = row.resource_id;
-  snap.created_ms = NowMs();
+  snap.created_ms = Now();
   nlohmann::json& a = snap.attrs;
   a = nlohmann::json::object();
   a["DBInstanceIdentifier"] = row.identifier;

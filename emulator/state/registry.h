@@ -19,14 +19,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "common/clock.h"
 #include "common/status.h"
 #include "emulator/core/events.h"
 #include "storage/catalog.h"
@@ -65,8 +65,8 @@ using RestoreWindow = std::pair<int64_t, int64_t>;
 
 class Registry {
  public:
-  //! An empty view of `catalog`; Load fills it.
-  Registry(Catalog& catalog, const Layout& layout, RegistryConfig config);
+  //! An empty view of `catalog`; Load fills it. `clock` dates what the registry records.
+  Registry(Catalog& catalog, const Layout& layout, const Clock& clock, RegistryConfig config);
   //! Loads every row of the catalog (once, at startup, before anything else uses the registry).
   Status Load();
 
@@ -154,6 +154,8 @@ class Registry {
 
   // No lock: ARNs and events only need the configuration.
   const RegistryConfig& config() const { return config_; }
+  //! Now, on localrds' clock: the date of every instance, snapshot, event and stop it records.
+  int64_t Now() const { return clock_.NowMs(); }
   std::string InstanceArn(const std::string& identifier) const;
   std::string SnapshotArn(const std::string& identifier) const;
   EventRow MakeEvent(const InstanceRow& row, const EventSpec& spec,
@@ -179,17 +181,18 @@ class Registry {
 
   Catalog& catalog_;
   const Layout& layout_;
+  const Clock& clock_;
   const RegistryConfig config_;
 
   std::mutex mutex_;  //!< guards every field below (and orders catalog writes)
-  std::map<std::string, InstanceRow> instances_;         //!< by resource id
-  std::map<std::string, SnapshotRow> snapshots_;         //!< by snapshot id
-  std::map<std::string, RetainedBackupRow> retained_;    //!< by the deleted instance's resource id
-  std::map<std::string, int64_t> active_ops_;            //!< resource id → running operation
-  std::map<std::string, std::string> pending_renames_;   //!< resource id → its new identifier
+  std::map<std::string, InstanceRow> instances_;        //!< by resource id
+  std::map<std::string, SnapshotRow> snapshots_;        //!< by snapshot id
+  std::map<std::string, RetainedBackupRow> retained_;   //!< by the deleted instance's resource id
+  std::map<std::string, int64_t> active_ops_;           //!< resource id → running operation
+  std::map<std::string, std::string> pending_renames_;  //!< resource id → its new identifier
   //! RenderInstance of every instance, refreshed whenever it is committed.
   std::map<std::string, std::shared_ptr<const nlohmann::json>> rendered_;
-  std::map<std::string, RestoreWindow> restorable_;      //!< by DbiResourceId
+  std::map<std::string, RestoreWindow> restorable_;  //!< by DbiResourceId
   //! Newest time every commit of an instance is archived by (ms), also kept in its archive.
   std::map<std::string, int64_t> restorable_until_;
 };

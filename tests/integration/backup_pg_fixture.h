@@ -16,6 +16,7 @@
 #include "common/time_util.h"
 #include "emulator/postgres/backup_files.h"
 #include "emulator/service/control_plane.h"
+#include "tests/eventually.h"
 #include "tests/integration/pg_fixture.h"
 
 namespace localrds {
@@ -55,36 +56,35 @@ class BackupPgTest : public PgControlPlaneTest {
   // its own), as a production instance would; without, it is idle after the commits the test made.
   bool ShipWalUntil(const std::string& rid, int64_t ms, bool heartbeat,
                     std::chrono::seconds timeout = std::chrono::seconds(20)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
     ServerSpec spec = cp_->servers().Server(*cp_->registry().GetInstance(rid));
     if (heartbeat) {
       EXPECT_TRUE(
           runtime_->ExecSql(spec, "test", {"CREATE TABLE IF NOT EXISTS heartbeat(t timestamptz)"})
               .ok());
     }
-    while (LatestRestorable(rid) < ms) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      if (heartbeat) {
-        EXPECT_TRUE(runtime_->ExecSql(spec, "test", {"INSERT INTO heartbeat VALUES (now())"}).ok());
-      }
-      cp_->wal_shipper().ShipWalOnce();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return true;
+    return Eventually(
+        [&] {
+          if (LatestRestorable(rid) >= ms) return true;
+          if (heartbeat) {
+            EXPECT_TRUE(
+                runtime_->ExecSql(spec, "test", {"INSERT INTO heartbeat VALUES (now())"}).ok());
+          }
+          cp_->wal_shipper().ShipWalOnce();
+          return false;
+        },
+        timeout);
   }
   // Waits until the server has archived every finished segment (no .ready status file).
   bool WaitAllArchived(const std::string& rid) {
     const std::filesystem::path status = layout_->PgData(rid) / "pg_wal" / "archive_status";
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    for (;;) {
-      bool ready = false;
-      for (const auto& e : std::filesystem::directory_iterator(status)) {
-        ready |= e.path().extension() == ".ready";
-      }
-      if (!ready) return true;
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    return Eventually(
+        [&] {
+          for (const auto& e : std::filesystem::directory_iterator(status)) {
+            if (e.path().extension() == ".ready") return false;
+          }
+          return true;
+        },
+        std::chrono::seconds(20));
   }
   // The WAL files (segments, .partial, .backup) in an instance's archive, by name.
   std::set<std::string> ArchivedWal(const std::string& rid) {

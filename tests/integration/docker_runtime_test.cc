@@ -21,8 +21,8 @@
 #include "emulator/runtime/cluster_pool.h"
 #include "emulator/runtime/process_tree.h"
 #include "storage/layout.h"
-#include "tests/integration/psql_client.h"
 #include "tests/eventually.h"
+#include "tests/integration/psql_client.h"
 
 namespace localrds {
 namespace fs = std::filesystem;

@@ -22,16 +22,17 @@ class GuardPgTest : public PgControlPlaneTest {
                                  const std::string& db = "test") {
     CommandOptions o;
     o.extra_env = {"PGPASSWORD=secret99", "PGCONNECT_TIMEOUT=5"};
-    auto r = RunCommand({"psql", "-X", "-q", "-h", "127.0.0.1", "-p", std::to_string(port), "-U", user,
-                         "-d", db, "-v", "ON_ERROR_STOP=1", "-Atc", sql},
+    auto r = RunCommand({"psql", "-X", "-q", "-h", "127.0.0.1", "-p", std::to_string(port), "-U",
+                         user, "-d", db, "-v", "ON_ERROR_STOP=1", "-Atc", sql},
                         o);
     return r.ok() ? std::make_pair(r->exit_code, r->output)
                   : std::make_pair(-1, r.status().ToString());
   }
   //! As rdsadmin, the way localrds itself connects.
   void AsSuperuser(const std::string& id, const std::string& sql) {
-    Status st = runtime_->ExecSql(cp_->servers().Server(*cp_->registry().GetInstance(Describe(id)["DbiResourceId"])),
-                                  "test", {sql});
+    Status st = runtime_->ExecSql(
+        cp_->servers().Server(*cp_->registry().GetInstance(Describe(id)["DbiResourceId"])), "test",
+        {sql});
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
   //! Expects `sql`, run by `user`, to fail with `message` in its error.
@@ -102,9 +103,9 @@ TEST_F(GuardPgTest, TheMasterUserAndItsRolesCannotLeaveTheDatabase) {
     for (const auto& [sql, message] : attempts) ExpectRefused(port, user, sql, message);
   }
   // The master user still does what RDS lets it do.
-  EXPECT_EQ(As(port, "root", "CREATE ROLE app LOGIN; GRANT pg_signal_backend TO app; SELECT 1")
-                .second,
-            "1\n");
+  EXPECT_EQ(
+      As(port, "root", "CREATE ROLE app LOGIN; GRANT pg_signal_backend TO app; SELECT 1").second,
+      "1\n");
 }
 
 TEST_F(GuardPgTest, AGrantMadeBeforeTheGuardGivesNothing) {
@@ -117,8 +118,9 @@ TEST_F(GuardPgTest, AGrantMadeBeforeTheGuardGivesNothing) {
   ExpectRefused(port, "root", "CREATE TEMP TABLE t(x text); COPY t FROM 'PG_VERSION'",
                 "must be superuser or have privileges of the pg_read_server_files role");
   // The next start takes the memberships back.
-  const std::string member = "SELECT pg_has_role('root', 'pg_execute_server_program', 'MEMBER'), "
-                             "pg_has_role('root', 'pg_read_server_files', 'MEMBER')";
+  const std::string member =
+      "SELECT pg_has_role('root', 'pg_execute_server_program', 'MEMBER'), "
+      "pg_has_role('root', 'pg_read_server_files', 'MEMBER')";
   EXPECT_EQ(Query(port, member), "t|t\n");
   Wait(cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "old"}})->operation_id);
   EXPECT_EQ(Query(port, member), "f|f\n");
@@ -147,7 +149,8 @@ TEST_F(GuardPgTest, NoInstanceIsReachableWithoutItsOwnCredentials) {
                 "pg_hba.conf rejects connection for host \"127.0.0.1\", user \"rdsadmin\"");
   ExpectRefused(a, "root",
                 "CREATE SERVER other FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '" + sock +
-                    "', port '" + std::to_string(b) + "', dbname 'postgres'); "
+                    "', port '" + std::to_string(b) +
+                    "', dbname 'postgres'); "
                     "CREATE USER MAPPING FOR root SERVER other OPTIONS (user 'rdsadmin'); "
                     "CREATE FOREIGN TABLE f (x int) SERVER other OPTIONS (table_name 'pg_class');"
                     " SELECT * FROM f",
@@ -158,11 +161,11 @@ TEST_F(GuardPgTest, NoInstanceIsReachableWithoutItsOwnCredentials) {
     CommandOptions o;
     o.run_as = RunAs::Lookup("postgres").value();
     o.extra_env = {"PGPASSWORD=" + password, "PGCONNECT_TIMEOUT=5"};
-    auto r = RunCommand({"psql", "-X", "-w", "-d",
-                         "host=" + sock + " port=" + std::to_string(port) +
-                             " dbname=postgres user=" + user + extra,
-                         "-Atc", "IDENTIFY_SYSTEM"},
-                        o);
+    auto r = RunCommand(
+        {"psql", "-X", "-w", "-d",
+         "host=" + sock + " port=" + std::to_string(port) + " dbname=postgres user=" + user + extra,
+         "-Atc", "IDENTIFY_SYSTEM"},
+        o);
     return r.ok() ? std::make_pair(r->exit_code, r->output)
                   : std::make_pair(-1, r.status().ToString());
   };
@@ -195,18 +198,21 @@ TEST_F(GuardPgTest, ARestoredClusterKeepsItsLineagesPasswordAndStreams) {
   // A snapshot's restore keeps the source's system identifier, hence its rdsrepladmin: a
   // Multi-AZ standby and a read replica of the restored instance stream at once.
   Create("src", 1);
-  ASSERT_TRUE(cp_->snapshots().CreateDBSnapshot({{"DBInstanceIdentifier", "src"},
-                                     {"DBSnapshotIdentifier", "snap"}})
-                  .ok());
+  ASSERT_TRUE(
+      cp_->snapshots()
+          .CreateDBSnapshot({{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "snap"}})
+          .ok());
   EXPECT_TRUE(Eventually(
       [&] {
         auto s = cp_->snapshots().DescribeDBSnapshots({{"DBSnapshotIdentifier", "snap"}});
         return s.ok() && (*s)["DBSnapshots"][0]["Status"] == "available";
       },
       std::chrono::seconds(60)));
-  auto restored = cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
-      {{"DBInstanceIdentifier", "copy"}, {"DBSnapshotIdentifier", "snap"},
-       {"BackupRetentionPeriod", 1}, {"MultiAZ", true}});
+  auto restored =
+      cp_->snapshots().RestoreDBInstanceFromDBSnapshot({{"DBInstanceIdentifier", "copy"},
+                                                        {"DBSnapshotIdentifier", "snap"},
+                                                        {"BackupRetentionPeriod", 1},
+                                                        {"MultiAZ", true}});
   const int port = WaitAvailable(restored, "copy");
   ASSERT_GT(port, 0);
   const InstanceRow copy = *cp_->registry().GetInstance(Describe("copy")["DbiResourceId"]);
@@ -219,9 +225,10 @@ TEST_F(GuardPgTest, ARestoredClusterKeepsItsLineagesPasswordAndStreams) {
         return d.ok() && (*d)["multi_az"]["standby"]["state"] == "ready";
       },
       std::chrono::seconds(60)));
-  WaitAvailable(cp_->replicas().CreateDBInstanceReadReplica(
-                    {{"DBInstanceIdentifier", "copy-replica"}, {"SourceDBInstanceIdentifier", "copy"}}),
-                "copy-replica");
+  WaitAvailable(
+      cp_->replicas().CreateDBInstanceReadReplica(
+          {{"DBInstanceIdentifier", "copy-replica"}, {"SourceDBInstanceIdentifier", "copy"}}),
+      "copy-replica");
   EXPECT_EQ(Describe("copy-replica")["StatusInfos"][0]["Status"], "replicating");
 }
 

@@ -72,10 +72,12 @@ TEST_F(LocalRuntimeTest, FindsInstalledVersions) {
 TEST_F(LocalRuntimeTest, StartsAServerThatChecksScramPasswords) {
   ASSERT_TRUE(runtime_->Start(spec_).ok());
   EXPECT_TRUE(runtime_->IsRunning(spec_));
-  ASSERT_TRUE(runtime_->ExecSql(spec_, "postgres",
-                                {"CREATE ROLE app LOGIN PASSWORD '" + ScramSha256Verifier("secret99") + "'",
-                                 "CREATE ROLE app LOGIN"})  // duplicate: idempotent
-                  .ok());
+  ASSERT_TRUE(
+      runtime_
+          ->ExecSql(spec_, "postgres",
+                    {"CREATE ROLE app LOGIN PASSWORD '" + ScramSha256Verifier("secret99") + "'",
+                     "CREATE ROLE app LOGIN"})  // duplicate: idempotent
+          .ok());
   std::string out;
   EXPECT_EQ(Psql("app", "secret99", "SELECT current_user", &out), 0) << out;
   EXPECT_EQ(out, "app\n");
@@ -90,14 +92,19 @@ TEST_F(LocalRuntimeTest, StartsAServerThatChecksScramPasswords) {
 
 TEST_F(LocalRuntimeTest, StopIsCleanAndDataSurvivesRestart) {
   ASSERT_TRUE(runtime_->Start(spec_).ok());
-  ASSERT_TRUE(runtime_->ExecSql(spec_, "postgres", {"CREATE TABLE t(x int)", "INSERT INTO t VALUES (42)"}).ok());
+  ASSERT_TRUE(
+      runtime_->ExecSql(spec_, "postgres", {"CREATE TABLE t(x int)", "INSERT INTO t VALUES (42)"})
+          .ok());
   ASSERT_TRUE(runtime_->Stop(spec_).ok());
   EXPECT_FALSE(runtime_->IsRunning(spec_));
   EXPECT_FALSE(fs::exists(spec_.pgdata / "postmaster.pid"));
   ASSERT_TRUE(runtime_->Start(spec_).ok());
-  ASSERT_TRUE(runtime_->ExecSql(spec_, "postgres", {"CREATE ROLE r LOGIN PASSWORD '" +
-                                                    ScramSha256Verifier("secret99") + "'",
-                                                    "GRANT SELECT ON t TO r"}).ok());
+  ASSERT_TRUE(
+      runtime_
+          ->ExecSql(spec_, "postgres",
+                    {"CREATE ROLE r LOGIN PASSWORD '" + ScramSha256Verifier("secret99") + "'",
+                     "GRANT SELECT ON t TO r"})
+          .ok());
   std::string out;
   EXPECT_EQ(Psql("r", "secret99", "SELECT x FROM t", &out), 0) << out;
   EXPECT_EQ(out, "42\n");
@@ -150,7 +157,8 @@ TEST_F(LocalRuntimeTest, AServerOnAnotherPortThanRecordedIsMovedToIt) {
 
 TEST_F(LocalRuntimeTest, AStalePidFileNamingAnotherProcessIsNotARunningServer) {
   // After a reboot, postmaster.pid may name a pid that now belongs to someone else.
-  std::ofstream(spec_.pgdata / "postmaster.pid") << getpid() << "\n" << spec_.pgdata.string() << "\n";
+  std::ofstream(spec_.pgdata / "postmaster.pid") << getpid() << "\n"
+                                                 << spec_.pgdata.string() << "\n";
   EXPECT_FALSE(runtime_->IsRunning(spec_));
   ASSERT_TRUE(runtime_->Start(spec_).ok());  // and it does not stop a real start
   EXPECT_TRUE(runtime_->IsRunning(spec_));

@@ -202,7 +202,8 @@ TEST_F(MultiAzPgTest, AForcedFailoverKeepsTheEndpointAndEveryCommit) {
   const int timeline = Timeline(Primary("test"));
   const size_t seen = EventIds("test").size();
 
-  auto r = cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "test"}, {"ForceFailover", true}});
+  auto r = cp_->instances().RebootDBInstance(
+      {{"DBInstanceIdentifier", "test"}, {"ForceFailover", true}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->body["DBInstanceStatus"], "rebooting");
   EXPECT_EQ(WaitAvailable(r, "test"), port);

@@ -14,10 +14,10 @@
 
 #include "common/log.h"
 #include "common/subprocess.h"
-#include "emulator/service/control_plane.h"
-#include "emulator/runtime/local_runtime.h"
 #include "emulator/engine/operation_engine.h"
+#include "emulator/runtime/local_runtime.h"
 #include "emulator/runtime/server_files.h"
+#include "emulator/service/control_plane.h"
 
 namespace localrds {
 
@@ -82,7 +82,8 @@ class PgControlPlaneTest : public ::testing::Test {
     ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
   }
   nlohmann::json Describe(const std::string& id) {
-    return (*cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", id}}))["DBInstances"][0];
+    return (
+        *cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", id}}))["DBInstances"][0];
   }
   //! Creates an instance and waits until it is available; returns its DbiResourceId.
   std::string Create(const std::string& id, int retention) {

@@ -9,8 +9,8 @@
 #include <functional>
 #include <thread>
 
-#include "tests/eventually.h"
 #include "emulator/core/instance_state.h"
+#include "tests/eventually.h"
 #include "tests/integration/pg_fixture.h"
 
 namespace localrds {
@@ -23,9 +23,10 @@ class ReplicaPgTest : public PgControlPlaneTest {
 
   // Creates a read replica of `source` and waits until it is available; returns its port.
   int CreateReplica(const std::string& id, const std::string& source) {
-    return WaitAvailable(cp_->replicas().CreateDBInstanceReadReplica({{"DBInstanceIdentifier", id},
-                                                           {"SourceDBInstanceIdentifier", source}}),
-                         id);
+    return WaitAvailable(
+        cp_->replicas().CreateDBInstanceReadReplica(
+            {{"DBInstanceIdentifier", id}, {"SourceDBInstanceIdentifier", source}}),
+        id);
   }
   // Polls `done` until it holds or `timeout` passes.
   static bool Eventually(const std::function<bool()>& done,
@@ -133,7 +134,8 @@ TEST_F(ReplicaPgTest, DeletingAReplicaDropsItsSlotOnTheSource) {
   auto r = cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "test-replica"}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   Wait(r->operation_id);
-  EXPECT_FALSE(cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", "test-replica"}}).ok());
+  EXPECT_FALSE(
+      cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", "test-replica"}}).ok());
   EXPECT_EQ(Superuser("test", "SELECT count(*) FROM pg_replication_slots"), "0");
   EXPECT_EQ(Describe("test")["ReadReplicaDBInstanceIdentifiers"], json::array());
 }
@@ -199,7 +201,8 @@ TEST_F(ReplicaPgTest, AFrozenSourceShowsAsAnErrorUntilItThaws) {
   const int source = Port("test");
   Query(source, "CREATE TABLE t(v text)");
   const int replica = CreateReplica("test-replica", "test");
-  const ServerSpec source_spec = cp_->servers().Server(*cp_->registry().GetInstance(Describe("test")["DbiResourceId"]));
+  const ServerSpec source_spec =
+      cp_->servers().Server(*cp_->registry().GetInstance(Describe("test")["DbiResourceId"]));
   ASSERT_TRUE(runtime_->Pause(source_spec).ok());
   EXPECT_TRUE(runtime_->IsPaused(source_spec));
   // The replica's WAL receiver gives up after wal_receiver_timeout (10 s).
@@ -241,11 +244,13 @@ TEST_F(ReplicaPgTest, TheReplicasOfADeletedSourceArePromotedWithAllItsData) {
   Query(source, "CREATE TABLE t(v text)");
   const int replica = CreateReplica("test-replica", "test");
   Query(source, "INSERT INTO t VALUES ('last words')");
-  auto r = cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}});
+  auto r = cp_->instances().DeleteDBInstance(
+      {{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}});
   ASSERT_TRUE(r.ok());
   Wait(r->operation_id);
   EXPECT_EQ(Describe("test-replica").value("ReadReplicaSourceDBInstanceIdentifier", ""), "");
-  EXPECT_EQ(cp_->replication().PollReplicationOnce(), "promoting test-replica, whose source was deleted.");
+  EXPECT_EQ(cp_->replication().PollReplicationOnce(),
+            "promoting test-replica, whose source was deleted.");
   ASSERT_TRUE(
       Eventually([&] { return Describe("test-replica")["DBInstanceStatus"] == "available"; }));
   EXPECT_FALSE(Describe("test-replica").contains("StatusInfos"));
@@ -257,7 +262,8 @@ TEST_F(ReplicaPgTest, SlotsNoReplicaOwnsAreDroppedWhenTheSourceStarts) {
   Create("test", 1);
   const int source = Port("test");
   ASSERT_TRUE(runtime_
-                  ->ExecSql(cp_->servers().Server(*cp_->registry().GetInstance(Describe("test")["DbiResourceId"])),
+                  ->ExecSql(cp_->servers().Server(
+                                *cp_->registry().GetInstance(Describe("test")["DbiResourceId"])),
                             "postgres",
                             {"SELECT pg_create_physical_replication_slot('localrds_db_gone', true)",
                              "SELECT pg_create_physical_replication_slot('users_own_slot', true)"})

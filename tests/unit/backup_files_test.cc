@@ -34,10 +34,10 @@ TEST_F(BackupFilesTest, RecognisesArchivedWalNames) {
 }
 
 TEST_F(BackupFilesTest, ExpiryRemovesOnlyOlderSegmentsOfAnyTimeline) {
-  for (const char* f : {"000000010000000000000001.gz", "000000010000000000000002.gz",
-                        "000000010000000000000003.gz", "000000020000000000000002.gz",
-                        "000000020000000000000004.gz", "00000002.history.gz",
-                        "000000010000000000000001.00000028.backup.gz", "restorable-until"}) {
+  for (const char* f :
+       {"000000010000000000000001.gz", "000000010000000000000002.gz", "000000010000000000000003.gz",
+        "000000020000000000000002.gz", "000000020000000000000004.gz", "00000002.history.gz",
+        "000000010000000000000001.00000028.backup.gz", "restorable-until"}) {
     Touch(f);
   }
   EXPECT_EQ(RemoveWalBefore(dir_, "000000010000000000000003"), 4);

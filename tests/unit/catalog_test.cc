@@ -10,8 +10,9 @@ namespace fs = std::filesystem;
 class CatalogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("catalog-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("catalog-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -68,28 +69,30 @@ TEST_F(CatalogTest, OperationsAndEvents) {
   ASSERT_TRUE(c.ok());
   int64_t id = 0;
   ASSERT_TRUE((*c)->Transact([&](CatalogTxn& t) -> Status {
-    OperationRow op;
-    op.resource_id = "db-A";
-    op.kind = OpKind::kCreate;
-    op.state = "running";
-    op.params = {{"x", 1}};
-    auto r = t.InsertOperation(op);
-    if (!r.ok()) return r.status();
-    id = *r;
-    EventRow e;
-    e.date_ms = 1000;
-    e.source_type = "db-instance";
-    e.source_identifier = "a";
-    e.event_id = "RDS-EVENT-0005";
-    e.message = "DB instance created";
-    e.categories = {"creation"};
-    return t.InsertEvent(e);
-  }).ok());
+                    OperationRow op;
+                    op.resource_id = "db-A";
+                    op.kind = OpKind::kCreate;
+                    op.state = "running";
+                    op.params = {{"x", 1}};
+                    auto r = t.InsertOperation(op);
+                    if (!r.ok()) return r.status();
+                    id = *r;
+                    EventRow e;
+                    e.date_ms = 1000;
+                    e.source_type = "db-instance";
+                    e.source_identifier = "a";
+                    e.event_id = "RDS-EVENT-0005";
+                    e.message = "DB instance created";
+                    e.categories = {"creation"};
+                    return t.InsertEvent(e);
+                  })
+                  .ok());
   auto ops = (*c)->LoadUnfinishedOperations().value();
   ASSERT_EQ(ops.size(), 1u);
   EXPECT_EQ(ops[0].params["x"], 1);
   EXPECT_EQ(ops[0].kind, OpKind::kCreate);
-  ASSERT_TRUE((*c)->Transact([&](CatalogTxn& t) { return t.UpdateOperation(id, 5, "done", ""); }).ok());
+  ASSERT_TRUE(
+      (*c)->Transact([&](CatalogTxn& t) { return t.UpdateOperation(id, 5, "done", ""); }).ok());
   EXPECT_TRUE((*c)->LoadUnfinishedOperations().value().empty());
   EXPECT_EQ((*c)->LoadOperation(id).value()->step, 5);
 
@@ -106,10 +109,10 @@ TEST_F(CatalogTest, OperationsAndEvents) {
 }
 
 TEST(CatalogNamesTest, StatusesAndOperationKindsAreStoredByTheirRdsNames) {
-  for (DbStatus st : {DbStatus::kCreating, DbStatus::kAvailable, DbStatus::kBackingUp,
-                      DbStatus::kModifying, DbStatus::kRenaming, DbStatus::kRebooting,
-                      DbStatus::kStopping, DbStatus::kStopped, DbStatus::kStarting,
-                      DbStatus::kDeleting, DbStatus::kFailed}) {
+  for (DbStatus st :
+       {DbStatus::kCreating, DbStatus::kAvailable, DbStatus::kBackingUp, DbStatus::kModifying,
+        DbStatus::kRenaming, DbStatus::kRebooting, DbStatus::kStopping, DbStatus::kStopped,
+        DbStatus::kStarting, DbStatus::kDeleting, DbStatus::kFailed}) {
     EXPECT_EQ(ParseDbStatus(ToString(st)), st) << ToString(st);
   }
   EXPECT_STREQ(ToString(DbStatus::kBackingUp), "backing-up");

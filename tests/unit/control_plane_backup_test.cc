@@ -53,29 +53,36 @@ TEST_F(ControlPlaneTest, ManualSnapshotsMoveThroughRdsStatuses) {
                   .CreateDBSnapshot({{"DBInstanceIdentifier", "test"},
                                      {"DBSnapshotIdentifier", "multiple-todos"}})
                   .status(),
-              "DBSnapshotAlreadyExists", 400);
+              "DBSnapshotAlreadyExists", 400,
+              "Cannot create the snapshot because a snapshot with the identifier multiple-todos "
+              "already exists.");
   ExpectError(
       cp_->snapshots()
           .CreateDBSnapshot({{"DBInstanceIdentifier", "nope"}, {"DBSnapshotIdentifier", "x"}})
           .status(),
-      "DBInstanceNotFound", 404);
+      "DBInstanceNotFound", 404, "DBInstance nope not found.");
   ExpectError(
       cp_->snapshots()
           .CreateDBSnapshot({{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "a--b"}})
           .status(),
-      "InvalidParameterValue", 400);
+      "InvalidParameterValue", 400,
+      "The parameter DBSnapshotIdentifier is not a valid identifier. Identifiers must begin with a "
+      "letter; must contain only ASCII letters, digits, and hyphens; and must not end with a "
+      "hyphen or contain two consecutive hyphens.");
   std::string automated_id = (*automated)["DBSnapshots"][0]["DBSnapshotIdentifier"];
-  ExpectError(cp_->snapshots().DeleteDBSnapshot({{"DBSnapshotIdentifier", automated_id}}).status(),
-              "InvalidDBSnapshotState", 400);
+  ExpectError(
+      cp_->snapshots().DeleteDBSnapshot({{"DBSnapshotIdentifier", automated_id}}).status(),
+      "InvalidDBSnapshotState", 400,
+      "Only manual snapshots may be deleted; " + automated_id + " is an automated snapshot.");
   auto del = cp_->snapshots().DeleteDBSnapshot({{"DBSnapshotIdentifier", "multiple-todos"}});
   ASSERT_TRUE(del.ok());
   EXPECT_EQ(del->body["Status"], "deleted");
   ExpectError(
       cp_->snapshots().DescribeDBSnapshots({{"DBSnapshotIdentifier", "multiple-todos"}}).status(),
-      "DBSnapshotNotFound", 404);
+      "DBSnapshotNotFound", 404, "DBSnapshot multiple-todos not found.");
   ExpectError(
       cp_->snapshots().DeleteDBSnapshot({{"DBSnapshotIdentifier", "multiple-todos"}}).status(),
-      "DBSnapshotNotFound", 404);
+      "DBSnapshotNotFound", 404, "DBSnapshot multiple-todos not found.");
 }
 
 TEST_F(ControlPlaneTest, SnapshotOfAStoppedInstanceIsRefused) {
@@ -87,7 +94,9 @@ TEST_F(ControlPlaneTest, SnapshotOfAStoppedInstanceIsRefused) {
       cp_->snapshots()
           .CreateDBSnapshot({{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s"}})
           .status(),
-      "InvalidDBInstanceState", 400);
+      "InvalidDBInstanceState", 400,
+      "Cannot create a snapshot because the database instance test is not currently in the "
+      "available state.");
 }
 
 TEST_F(ControlPlaneTest, RestoresCheckLikeRds) {
@@ -99,42 +108,51 @@ TEST_F(ControlPlaneTest, RestoresCheckLikeRds) {
   Wait(c->operation_id);
   json base = {{"SourceDBInstanceIdentifier", "test"}, {"TargetDBInstanceIdentifier", "copy"}};
   ExpectError(cp_->snapshots().RestoreDBInstanceToPointInTime(base).status(),
-              "InvalidParameterCombination", 400);
+              "InvalidParameterCombination", 400,
+              "Either RestoreTime or UseLatestRestorableTime must be specified.");
   json both = base;
   both["UseLatestRestorableTime"] = true;
   both["RestoreTime"] = "2020-01-01T00:00:00Z";
   ExpectError(cp_->snapshots().RestoreDBInstanceToPointInTime(both).status(),
-              "InvalidParameterCombination", 400);
+              "InvalidParameterCombination", 400,
+              "Cannot specify both RestoreTime and UseLatestRestorableTime.");
   json early = base;
   early["RestoreTime"] = "2020-01-01T00:00:00Z";
   ExpectError(cp_->snapshots().RestoreDBInstanceToPointInTime(early).status(),
-              "InvalidRestoreFault", 400);
+              "InvalidRestoreFault", 400,
+              testing::StartsWith("The restore time 2020-01-01T00:00:00.000Z is outside the "
+                                  "restorable window of test ("));
   json future = base;
   future["RestoreTime"] = "2999-01-01T00:00:00Z";
   ExpectError(cp_->snapshots().RestoreDBInstanceToPointInTime(future).status(),
-              "InvalidRestoreFault", 400);
+              "InvalidRestoreFault", 400,
+              testing::StartsWith("The restore time 2999-01-01T00:00:00.000Z is outside the "
+                                  "restorable window of test ("));
   ExpectError(cp_->snapshots()
                   .RestoreDBInstanceToPointInTime({{"SourceDBInstanceIdentifier", "nobackups"},
                                                    {"TargetDBInstanceIdentifier", "copy"},
                                                    {"UseLatestRestorableTime", true}})
                   .status(),
-              "PointInTimeRestoreNotEnabled", 400);
+              "PointInTimeRestoreNotEnabled", 400,
+              "Point-in-time restore is not enabled for DB instance nobackups: its "
+              "BackupRetentionPeriod is 0.");
   ExpectError(cp_->snapshots()
                   .RestoreDBInstanceToPointInTime({{"SourceDbiResourceId", "db-NOSUCHTHING"},
                                                    {"TargetDBInstanceIdentifier", "copy"},
                                                    {"UseLatestRestorableTime", true}})
                   .status(),
-              "DBInstanceAutomatedBackupNotFound", 404);
+              "DBInstanceAutomatedBackupNotFound", 404,
+              "No automated backup found for db-NOSUCHTHING.");
   json latest = base;
   latest["UseLatestRestorableTime"] = true;
   latest["TargetDBInstanceIdentifier"] = "nobackups";
   ExpectError(cp_->snapshots().RestoreDBInstanceToPointInTime(latest).status(),
-              "DBInstanceAlreadyExists", 400);
+              "DBInstanceAlreadyExists", 400, "DB instance already exists");
   ExpectError(cp_->snapshots()
                   .RestoreDBInstanceFromDBSnapshot(
                       {{"DBInstanceIdentifier", "x"}, {"DBSnapshotIdentifier", "nope"}})
                   .status(),
-              "DBSnapshotNotFound", 404);
+              "DBSnapshotNotFound", 404, "DBSnapshot nope not found.");
 
   latest["TargetDBInstanceIdentifier"] = "copy";
   auto r = cp_->snapshots().RestoreDBInstanceToPointInTime(latest);
@@ -179,7 +197,7 @@ TEST_F(ControlPlaneTest, AFailedBackupFailsTheSnapshotNotTheInstance) {
                   .RestoreDBInstanceFromDBSnapshot(
                       {{"DBInstanceIdentifier", "x"}, {"DBSnapshotIdentifier", "s1"}})
                   .status(),
-              "InvalidDBSnapshotState", 400);
+              "InvalidDBSnapshotState", 400, "Snapshot s1 is not available (it is failed).");
 }
 
 TEST_F(ControlPlaneTest, RetainedBackupsOutliveTheInstanceUntilTheyExpire) {
@@ -197,15 +215,54 @@ TEST_F(ControlPlaneTest, RetainedBackupsOutliveTheInstanceUntilTheyExpire) {
   EXPECT_EQ((*list)["DBInstanceAutomatedBackups"][0]["DbiResourceId"], rid);
   ExpectError(
       cp_->snapshots().DeleteDBInstanceAutomatedBackup({{"DbiResourceId", "db-NOPE"}}).status(),
-      "DBInstanceAutomatedBackupNotFound", 404);
+      "DBInstanceAutomatedBackupNotFound", 404, "No automated backup found for db-NOPE.");
   // Retention is 7 days: nothing expires after 6, everything after 8.
   const int64_t day = 24LL * 3600 * 1000;
-  EXPECT_EQ(cp_->backups().ExpireBackups(NowMs() + 6 * day), "");
-  EXPECT_NE(cp_->backups().ExpireBackups(NowMs() + 8 * day), "");
+  clock_.Advance(6 * day);
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
+  clock_.Advance(2 * day);
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(),
+            "expired 1 automated snapshot(s) and 0 WAL file(s) of test.");
   ExpectError(
       cp_->snapshots().DescribeDBInstanceAutomatedBackups({{"DbiResourceId", rid}}).status(),
-      "DBInstanceAutomatedBackupNotFound", 404);
+      "DBInstanceAutomatedBackupNotFound", 404, "No automated backup found for " + rid + ".");
   EXPECT_FALSE(fs::exists(layout_->ArchiveDir(rid)));
+}
+
+TEST_F(ControlPlaneTest, TheDailyBackupRunsOnceInEachDaysWindow) {
+  clock_.Set(*ParseIso8601("2026-12-07T02:00:00Z"));
+  json req = CreateReq("test");
+  req["PreferredBackupWindow"] = "03:00-03:30";
+  req["PreferredMaintenanceWindow"] = "sun:05:00-sun:05:30";
+  auto created = cp_->instances().CreateDBInstance(req);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Wait(created->operation_id);
+  auto automated = [&] {
+    auto r = cp_->snapshots().DescribeDBSnapshots(
+        {{"DBInstanceIdentifier", "test"}, {"SnapshotType", "automated"}});
+    std::vector<std::string> ids;
+    for (const auto& s : (*r)["DBSnapshots"]) ids.push_back(s["DBSnapshotIdentifier"]);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  const auto backed_up = [&] { return StatusOf("test") == "available"; };
+  EXPECT_EQ(automated(), std::vector<std::string>{"rds:test-2026-12-07-02-00"});  // the first
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");  // 02:00: the window is not open
+
+  clock_.Set(*ParseIso8601("2026-12-07T03:10:00Z"));
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "started the daily backup of test.");
+  ASSERT_TRUE(Eventually(backed_up));
+  EXPECT_EQ(automated(),
+            (std::vector<std::string>{"rds:test-2026-12-07-02-00", "rds:test-2026-12-07-03-10"}));
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");  // one a day, even with the window open
+  clock_.Set(*ParseIso8601("2026-12-07T03:40:00Z"));
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "");
+
+  clock_.Set(*ParseIso8601("2026-12-08T03:00:00Z"));  // the next day's window
+  EXPECT_EQ(cp_->reconciler().ReconcileOnce(), "started the daily backup of test.");
+  ASSERT_TRUE(Eventually(backed_up));
+  EXPECT_EQ(automated().size(), 3u);
+  EXPECT_EQ(automated().back(), "rds:test-2026-12-08-03-00");
 }
 
 TEST_F(ControlPlaneTest, DeletingDropsAutomatedBackupsByDefault) {

@@ -1,9 +1,12 @@
 // ControlPlaneTest: a ControlPlane over the FakeRuntime in a fresh data directory per test, with
 // the waits and request helpers the control-plane unit suites share. Restart() reopens the catalog
-// and a new ControlPlane on the same directory, like a restart of localrds.
+// and a new ControlPlane on the same directory, like a restart of localrds. Its clock is a
+// FakeClock (clock_) that only moves when a test advances it: nothing waits on real time for a
+// window, an expiry or a health verdict.
 #pragma once
 
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -16,9 +19,10 @@
 #include <future>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/log.h"
-#include "emulator/service/control_plane.h"
 #include "emulator/engine/operation_engine.h"
+#include "emulator/service/control_plane.h"
 #include "tests/eventually.h"
 #include "tests/unit/fake_runtime.h"
 
@@ -56,6 +60,7 @@ class ControlPlaneTest : public ::testing::Test {
     config.port_range_lo = 40000;
     config.port_range_hi = 40999;
     config.default_port = 40000;
+    config.clock = &clock_;
     Tune(config);
     cp_ = std::make_unique<ControlPlane>(config, *catalog_, runtime_, *layout_);
   }
@@ -90,13 +95,14 @@ class ControlPlaneTest : public ::testing::Test {
     return r.ok() ? (*r)["DBInstances"][0] : nlohmann::json();
   }
   std::string StatusOf(const std::string& id) { return Describe(id)["DBInstanceStatus"]; }
-  void ExpectError(const Status& s, const char* code, int http, const std::string& message = "") {
+  // The AWS error a client would see: its code, HTTP status and message (a string for the exact
+  // text, or a matcher where the text carries a timestamp).
+  void ExpectError(const Status& s, const char* code, int http,
+                   const testing::Matcher<std::string>& message) {
     ASSERT_FALSE(s.ok());
     EXPECT_STREQ(s.info().code, code);
     EXPECT_EQ(s.info().http_status, http);
-    if (!message.empty()) {
-      EXPECT_EQ(s.message(), message);
-    }
+    EXPECT_THAT(s.message(), message);
   }
   // A port from `from` on that nothing on this machine holds now (client sockets of other tests
   // take ephemeral ports in the same range).
@@ -118,7 +124,8 @@ class ControlPlaneTest : public ::testing::Test {
     return localrds::Eventually(done, std::chrono::seconds(10));
   }
   std::vector<std::string> EventMessages(const std::string& id) {
-    auto r = cp_->metadata().DescribeEvents({{"SourceType", "db-instance"}, {"SourceIdentifier", id}});
+    auto r =
+        cp_->metadata().DescribeEvents({{"SourceType", "db-instance"}, {"SourceIdentifier", id}});
     std::vector<std::string> out;
     for (auto& e : (*r)["Events"]) out.push_back(e["Message"]);
     return out;
@@ -126,6 +133,7 @@ class ControlPlaneTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   FakeRuntime runtime_;
+  FakeClock clock_;
   std::unique_ptr<Layout> layout_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<ControlPlane> cp_;

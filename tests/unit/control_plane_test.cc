@@ -58,20 +58,28 @@ TEST_F(ControlPlaneTest, CreateErrors) {
               "DBInstanceAlreadyExists", 400, "DB instance already exists");
   json bad = CreateReq("other");
   bad["Engine"] = "mysql";
-  ExpectError(cp_->instances().CreateDBInstance(bad).status(), "InvalidParameterValue", 400);
+  ExpectError(cp_->instances().CreateDBInstance(bad).status(), "InvalidParameterValue", 400,
+              "Engine mysql is not available in localrds, which runs only the postgres engine.");
   bad = CreateReq("other");
   bad["DBInstanceClass"] = "db.foo.bar";
-  ExpectError(cp_->instances().CreateDBInstance(bad).status(), "InvalidParameterCombination", 400);
+  ExpectError(cp_->instances().CreateDBInstance(bad).status(), "InvalidParameterCombination", 400,
+              "RDS does not support creating a DB instance with the following combination: "
+              "DBInstanceClass=db.foo.bar, Engine=postgres, EngineVersion=15.18, "
+              "LicenseModel=postgresql-license. For supported combinations of instance class and "
+              "database engine version, see the documentation.");
   bad = CreateReq("other");
   bad["EngineVersion"] = "14.9";
   ExpectError(cp_->instances().CreateDBInstance(bad).status(), "InvalidParameterCombination", 400,
               "Cannot find version 14.9 for postgres");
   bad = CreateReq("other");
   bad["BackupRetentionPeriod"] = 36;
-  ExpectError(cp_->instances().CreateDBInstance(bad).status(), "InvalidParameterValue", 400);
+  ExpectError(
+      cp_->instances().CreateDBInstance(bad).status(), "InvalidParameterValue", 400,
+      "Invalid backup retention period: 36. The retention period must be between 0 and 35 days.");
   bad = CreateReq("other");
   bad["DBParameterGroupName"] = "custom";
-  ExpectError(cp_->instances().CreateDBInstance(bad).status(), "DBParameterGroupNotFound", 404);
+  ExpectError(cp_->instances().CreateDBInstance(bad).status(), "DBParameterGroupNotFound", 404,
+              "DBParameterGroup not found: custom");
   bad = CreateReq("other");
   bad["MultiAZ"] = true;
   bad["AvailabilityZone"] = "us-east-1a";
@@ -102,17 +110,17 @@ TEST_F(ControlPlaneTest, NotFound) {
   ExpectError(cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", "nope"}}).status(),
               "DBInstanceNotFound", 404, "DBInstance nope not found.");
   ExpectError(cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "nope"}}).status(),
-              "DBInstanceNotFound", 404);
+              "DBInstanceNotFound", 404, "DBInstance nope not found.");
   ExpectError(cp_->instances()
                   .DeleteDBInstance({{"DBInstanceIdentifier", "nope"}, {"SkipFinalSnapshot", true}})
                   .status(),
-              "DBInstanceNotFound", 404);
+              "DBInstanceNotFound", 404, "DBInstance nope not found.");
 }
 
 TEST_F(ControlPlaneTest, StopStartRebootMoveThroughRdsStatuses) {
   Create("test");
   ExpectError(cp_->instances().StartDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
-              "InvalidDBInstanceState", 400);
+              "InvalidDBInstanceState", 400, "Instance test is not in stopped state.");
   auto stop = cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "test"}});
   ASSERT_TRUE(stop.ok());
   EXPECT_EQ(stop->body["DBInstanceStatus"], "stopping");
@@ -120,9 +128,9 @@ TEST_F(ControlPlaneTest, StopStartRebootMoveThroughRdsStatuses) {
   EXPECT_EQ(StatusOf("test"), "stopped");
   EXPECT_TRUE(runtime_.Running().empty());
   ExpectError(cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
-              "InvalidDBInstanceState", 400);
+              "InvalidDBInstanceState", 400, "Instance test is not in available state.");
   ExpectError(cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
-              "InvalidDBInstanceState", 400);
+              "InvalidDBInstanceState", 400, "Instance test is not in available state.");
   auto start = cp_->instances().StartDBInstance({{"DBInstanceIdentifier", "test"}});
   ASSERT_TRUE(start.ok());
   EXPECT_EQ(start->body["DBInstanceStatus"], "starting");
@@ -136,7 +144,8 @@ TEST_F(ControlPlaneTest, StopStartRebootMoveThroughRdsStatuses) {
   ExpectError(cp_->instances()
                   .RebootDBInstance({{"DBInstanceIdentifier", "test"}, {"ForceFailover", true}})
                   .status(),
-              "InvalidParameterCombination", 400);
+              "InvalidParameterCombination", 400,
+              "Cannot force failover on a DB instance that is not Multi-AZ.");
   EXPECT_EQ(EventMessages("test"),
             (std::vector<std::string>{"DB instance created", "Backing up DB instance",
                                       "Finished DB Instance backup", "DB instance stopped",
@@ -155,12 +164,14 @@ TEST_F(ControlPlaneTest, SecondMutationWhileBusyIsRefused) {
   ExpectError(cp_->instances()
                   .DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}})
                   .status(),
-              "InvalidDBInstanceState", 400);
+              "InvalidDBInstanceState", 400,
+              "Instance test is currently creating; wait until it is available and try again.");
   ExpectError(
       cp_->instances()
           .ModifyDBInstance({{"DBInstanceIdentifier", "test"}, {"MasterUserPassword", "another1"}})
           .status(),
-      "InvalidDBInstanceState", 400);
+      "InvalidDBInstanceState", 400,
+      "Instance test is currently creating; wait until it is available and try again.");
 }
 
 TEST_F(ControlPlaneTest, FailuresBecomeStatusesAndEvents) {
@@ -251,14 +262,15 @@ TEST_F(ControlPlaneTest, ModifyPasswordRenameAndPendingValues) {
                                      {"AllocatedStorage", 30},
                                      {"ApplyImmediately", true}})
                   .status(),
-              "InvalidParameterValue", 400);
+              "InvalidParameterValue", 400,
+              "Invalid storage size: allocated storage can only be increased (current 50 GiB).");
   Create("taken");
   ExpectError(cp_->instances()
                   .ModifyDBInstance({{"DBInstanceIdentifier", "test"},
                                      {"NewDBInstanceIdentifier", "taken"},
                                      {"ApplyImmediately", true}})
                   .status(),
-              "DBInstanceAlreadyExists", 400);
+              "DBInstanceAlreadyExists", 400, "DB instance already exists");
   auto rename = cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", "test"},
                                                    {"NewDBInstanceIdentifier", "Renamed"},
                                                    {"ApplyImmediately", true}});
@@ -266,7 +278,7 @@ TEST_F(ControlPlaneTest, ModifyPasswordRenameAndPendingValues) {
   EXPECT_EQ(rename->body["DBInstanceStatus"], "renaming");
   Wait(rename->operation_id);
   ExpectError(cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", "test"}}).status(),
-              "DBInstanceNotFound", 404);
+              "DBInstanceNotFound", 404, "DBInstance test not found.");
   EXPECT_EQ(Describe("renamed")["DBInstanceArn"], "arn:aws:rds:us-east-1:000000000000:db:renamed");
 }
 
@@ -281,18 +293,18 @@ TEST_F(ControlPlaneTest, ARunningRenameReservesItsNewIdentifier) {
   Wait(r->operation_id);
   EXPECT_EQ(StatusOf("a"), "renaming");
   ExpectError(cp_->instances().CreateDBInstance(CreateReq("b")).status(), "DBInstanceAlreadyExists",
-              400);
+              400, "DB instance already exists");
   Create("c");
   ExpectError(cp_->instances()
                   .ModifyDBInstance({{"DBInstanceIdentifier", "c"},
                                      {"NewDBInstanceIdentifier", "b"},
                                      {"ApplyImmediately", true}})
                   .status(),
-              "DBInstanceAlreadyExists", 400);
+              "DBInstanceAlreadyExists", 400, "DB instance already exists");
   Restart();  // the reservation survives a restart, and the rename completes
   EXPECT_EQ(StatusOf("b"), "available");
   ExpectError(cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", "a"}}).status(),
-              "DBInstanceNotFound", 404);
+              "DBInstanceNotFound", 404, "DBInstance a not found.");
   Create("a");  // the old name is free again
 }
 
@@ -305,7 +317,10 @@ TEST_F(ControlPlaneTest, DeleteRules) {
                   .DeleteDBInstance(
                       {{"DBInstanceIdentifier", "test"}, {"FinalDBSnapshotIdentifier", "-bad"}})
                   .status(),
-              "InvalidParameterValue", 400);
+              "InvalidParameterValue", 400,
+              "The parameter FinalDBSnapshotIdentifier is not a valid identifier. Identifiers must "
+              "begin with a letter; must contain only ASCII letters, digits, and hyphens; and must "
+              "not end with a hyphen or contain two consecutive hyphens.");
   auto m = cp_->instances().ModifyDBInstance(
       {{"DBInstanceIdentifier", "test"}, {"DeletionProtection", true}});
   ASSERT_TRUE(m.ok());
@@ -326,7 +341,7 @@ TEST_F(ControlPlaneTest, DeleteRules) {
   EXPECT_EQ(del->body["DBInstanceStatus"], "deleting");
   Wait(del->operation_id);
   ExpectError(cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", "test"}}).status(),
-              "DBInstanceNotFound", 404);
+              "DBInstanceNotFound", 404, "DBInstance test not found.");
   EXPECT_FALSE(fs::exists(layout_->InstanceDir(rid)));
   EXPECT_TRUE(runtime_.Running().empty());
   auto events = EventMessages("test");
@@ -346,7 +361,8 @@ TEST_F(ControlPlaneTest, DescribeFiltersAndPagination) {
   EXPECT_FALSE(second->contains("Marker"));
   EXPECT_EQ((*second)["DBInstances"][0]["DBInstanceIdentifier"], "i20");
   ExpectError(cp_->instances().DescribeDBInstances({{"MaxRecords", 5}}).status(),
-              "InvalidParameterValue", 400);
+              "InvalidParameterValue", 400,
+              "Invalid value 5 for MaxRecords. Must be between 20 and 100");
 
   auto byarn = cp_->instances().DescribeDBInstances(
       {{"DBInstanceIdentifier", "arn:aws:rds:us-east-1:000000000000:db:i07"}});
@@ -356,7 +372,7 @@ TEST_F(ControlPlaneTest, DescribeFiltersAndPagination) {
                   .DescribeDBInstances(
                       {{"DBInstanceIdentifier", "arn:aws:rds:us-east-1:000000000000:db:zz"}})
                   .status(),
-              "DBInstanceNotFound", 404);
+              "DBInstanceNotFound", 404, "DBInstance zz not found.");
   auto byid = cp_->instances().DescribeDBInstances(
       {{"Filters", {{{"Name", "db-instance-id"}, {"Values", {"i01", "i02"}}}}}});
   EXPECT_EQ((*byid)["DBInstances"].size(), 2u);
@@ -371,7 +387,7 @@ TEST_F(ControlPlaneTest, DescribeFiltersAndPagination) {
   ExpectError(cp_->instances()
                   .DescribeDBInstances({{"Filters", {{{"Name", "colour"}, {"Values", {"x"}}}}}})
                   .status(),
-              "InvalidParameterValue", 400);
+              "InvalidParameterValue", 400, "Unrecognized filter name: colour.");
 }
 
 TEST_F(ControlPlaneTest, TagsByArn) {
@@ -398,12 +414,13 @@ TEST_F(ControlPlaneTest, TagsByArn) {
       cp_->metadata()
           .ListTagsForResource({{"ResourceName", "arn:aws:rds:us-east-1:000000000000:db:nope"}})
           .status(),
-      "DBInstanceNotFound", 404);
+      "DBInstanceNotFound", 404, "DBInstance nope not found.");
   ExpectError(cp_->metadata().ListTagsForResource({{"ResourceName", "not-an-arn"}}).status(),
-              "InvalidParameterValue", 400);
+              "InvalidParameterValue", 400,
+              "The specified resource name not-an-arn is not a valid Amazon RDS ARN.");
   ExpectError(cp_->metadata().AddTagsToResource(
                   {{"ResourceName", arn}, {"Tags", {{{"Key", "aws:x"}, {"Value", "v"}}}}}),
-              "InvalidParameterValue", 400);
+              "InvalidParameterValue", 400, "Tag keys must not begin with \"aws:\" or \"rds:\".");
 }
 
 TEST_F(ControlPlaneTest, EnginesAndOrderableOptions) {

@@ -1,7 +1,6 @@
 #include "tests/unit/fake_runtime.h"
 
 #include <atomic>
-
 #include <fstream>
 
 namespace localrds {
@@ -35,7 +34,8 @@ Status FakeRuntime::Start(const ServerSpec& spec) {
     fail_next_start_ = false;
     return Status::Internal(start_failure_);
   }
-  if (!fs::exists(spec.pgdata / "PG_VERSION")) return Status::Internal("no cluster at " + spec.pgdata.string());
+  if (!fs::exists(spec.pgdata / "PG_VERSION"))
+    return Status::Internal("no cluster at " + spec.pgdata.string());
   if (running_.insert(spec.pgdata.string()).second) {
     ++starts_;
     ports_[spec.pgdata.string()] = spec.port;
@@ -138,7 +138,8 @@ Status FakeRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest,
   }
   fs::create_directories(dest);
   for (const auto& e : fs::directory_iterator(spec.pgdata)) {
-    if (e.is_regular_file()) fs::copy_file(e.path(), dest / e.path().filename(), fs::copy_options::overwrite_existing);
+    if (e.is_regular_file())
+      fs::copy_file(e.path(), dest / e.path().filename(), fs::copy_options::overwrite_existing);
   }
   // global/pg_control: a copy keeps its cluster's system identifier.
   if (fs::exists(spec.pgdata / "global")) {

@@ -41,7 +41,10 @@ class FakeRuntime : public PgRuntime {
   int ServingPort(const ServerSpec& spec) override;
   void Reap() override {}
   //! Makes every Probe fail (a server that hangs without being paused).
-  void FailProbes(bool fail) { std::lock_guard<std::mutex> l(mutex_); fail_probes_ = fail; }
+  void FailProbes(bool fail) {
+    std::lock_guard<std::mutex> l(mutex_);
+    fail_probes_ = fail;
+  }
 
   // Fault injection and inspection.
   void FailNextStart(bool fail, std::string message = "PostgreSQL did not start (injected)") {
@@ -50,13 +53,34 @@ class FakeRuntime : public PgRuntime {
     start_failure_ = std::move(message);
   }
   //! Called (outside the runtime's lock) after every Stop.
-  void OnStop(std::function<void()> hook) { std::lock_guard<std::mutex> l(mutex_); on_stop_ = std::move(hook); }
-  void FailNextBackup(bool fail) { std::lock_guard<std::mutex> l(mutex_); fail_next_backup_ = fail; }
-  int Backups() { std::lock_guard<std::mutex> l(mutex_); return backups_; }
-  void FailInitdb(bool fail) { std::lock_guard<std::mutex> l(mutex_); fail_initdb_ = fail; }
-  std::vector<std::string> Sql() { std::lock_guard<std::mutex> l(mutex_); return sql_; }
-  int Starts() { std::lock_guard<std::mutex> l(mutex_); return starts_; }
-  std::set<std::string> Running() { std::lock_guard<std::mutex> l(mutex_); return running_; }
+  void OnStop(std::function<void()> hook) {
+    std::lock_guard<std::mutex> l(mutex_);
+    on_stop_ = std::move(hook);
+  }
+  void FailNextBackup(bool fail) {
+    std::lock_guard<std::mutex> l(mutex_);
+    fail_next_backup_ = fail;
+  }
+  int Backups() {
+    std::lock_guard<std::mutex> l(mutex_);
+    return backups_;
+  }
+  void FailInitdb(bool fail) {
+    std::lock_guard<std::mutex> l(mutex_);
+    fail_initdb_ = fail;
+  }
+  std::vector<std::string> Sql() {
+    std::lock_guard<std::mutex> l(mutex_);
+    return sql_;
+  }
+  int Starts() {
+    std::lock_guard<std::mutex> l(mutex_);
+    return starts_;
+  }
+  std::set<std::string> Running() {
+    std::lock_guard<std::mutex> l(mutex_);
+    return running_;
+  }
   //! QueryValue answers `value` to every query containing `needle` (the longest needle that
   //! matches wins; setting a needle again replaces its answer).
   void AnswerQuery(const std::string& needle, const std::string& value) {
@@ -71,7 +95,10 @@ class FakeRuntime : public PgRuntime {
     query_failure_ = std::move(message);
   }
   //! The slot named in each BaseBackup, in order ("" for none).
-  std::vector<std::string> BackupSlots() { std::lock_guard<std::mutex> l(mutex_); return backup_slots_; }
+  std::vector<std::string> BackupSlots() {
+    std::lock_guard<std::mutex> l(mutex_);
+    return backup_slots_;
+  }
 
  private:
   std::mutex mutex_;
@@ -86,7 +113,7 @@ class FakeRuntime : public PgRuntime {
   bool fail_initdb_ = false;
   std::map<std::string, std::string> answers_;
   std::vector<std::string> backup_slots_;
-  std::set<std::string> paused_;  //!< pgdata paths
+  std::set<std::string> paused_;      //!< pgdata paths
   std::map<std::string, int> ports_;  //!< pgdata path -> the port it was started with
   bool fail_probes_ = false;
   std::string failing_query_;  //!< FailQuery's needle ("" for none)

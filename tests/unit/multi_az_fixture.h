@@ -23,8 +23,8 @@ namespace localrds {
 
 class MultiAzControlTest : public ControlPlaneTest {
  protected:
-  // The health monitor's timings: a probe every 10 ms, a primary hung after 1 s without an answer
-  // (far above any pause of a probe thread on a busy machine).
+  // The health monitor's timings, on the fixture's fake clock: a probe every 10 ms, a primary hung
+  // after 1 s without an answer.
   static constexpr std::chrono::milliseconds kHungAfter{1000};
 
   void SetUp() override {
@@ -113,20 +113,30 @@ class MultiAzControlTest : public ControlPlaneTest {
   // Waits until no operation is unfinished in the catalog: the monitor and the reconciler start
   // theirs without handing out its id.
   void WaitIdle() {
-    ASSERT_TRUE(localrds::Eventually([&] { return catalog_->LoadUnfinishedOperations().value().empty(); },
-                                     std::chrono::seconds(30)));
+    ASSERT_TRUE(
+        localrds::Eventually([&] { return catalog_->LoadUnfinishedOperations().value().empty(); },
+                             std::chrono::seconds(30)));
   }
   // Runs the health monitor's passes until one does something; returns what it said ("" when
   // none did within 30 s, a failure).
-  std::string MonitorUntilItActs() {
-    std::string said;
-    EXPECT_TRUE(localrds::Eventually(
-        [&] {
-          said = cp_->ha_monitor().MonitorPrimariesOnce();
-          return !said.empty();
-        },
-        std::chrono::seconds(30)));
+  // One pass of the health monitor, then a quarter of hung_after on the fake clock once every
+  // probe the pass sent has its answer; returns what the pass said.
+  std::string MonitorStep() {
+    const std::string said = cp_->ha_monitor().MonitorPrimariesOnce();
+    EXPECT_TRUE(localrds::Eventually([&] { return !cp_->ha_monitor().ProbeInFlight(); },
+                                     std::chrono::seconds(10)))
+        << "a probe never ended";
+    clock_.Advance(kHungAfter.count() / 4);
     return said;
+  }
+  // Monitor steps until the monitor acts (at most three times hung_after); returns what it said.
+  std::string MonitorUntilItActs() {
+    for (int step = 0; step < 12; ++step) {
+      const std::string said = MonitorStep();
+      if (!said.empty()) return said;
+    }
+    ADD_FAILURE() << "the health monitor did not act within 3 x hung_after";
+    return "";
   }
   Result<Accepted> ForceFailover(const std::string& id) {
     return cp_->instances().RebootDBInstance(

@@ -85,8 +85,8 @@ TEST_F(ReplicaControlTest, AReplicaIsAStandbyOfItsSourceThroughItsOwnSlot) {
   const fs::path pgdata = layout_->PgData(rid);
   EXPECT_TRUE(fs::exists(pgdata / "standby.signal"));
   const std::string conf = ReadFile(pgdata / "localrds.conf");
-  EXPECT_NE(conf.find("primary_conninfo = 'host=" + layout_->SocketDir().string() + " port=" +
-                      std::to_string(source["Endpoint"]["Port"].get<int>()) +
+  EXPECT_NE(conf.find("primary_conninfo = 'host=" + layout_->SocketDir().string() +
+                      " port=" + std::to_string(source["Endpoint"]["Port"].get<int>()) +
                       " user=rdsrepladmin password="),
             std::string::npos)
       << conf;
@@ -100,30 +100,40 @@ TEST_F(ReplicaControlTest, AReplicaIsAStandbyOfItsSourceThroughItsOwnSlot) {
 TEST_F(ReplicaControlTest, CreateReadReplicaChecksLikeRds) {
   Create("test");
   ExpectError(cp_->replicas().CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "r"}}).status(),
-              "MissingParameter", 400);
-  ExpectError(cp_->replicas().CreateDBInstanceReadReplica(
-                     {{"DBInstanceIdentifier", "r"}, {"SourceDBInstanceIdentifier", "nope"}})
+              "MissingParameter", 400,
+              "The request must contain the parameter SourceDBInstanceIdentifier.");
+  ExpectError(cp_->replicas()
+                  .CreateDBInstanceReadReplica(
+                      {{"DBInstanceIdentifier", "r"}, {"SourceDBInstanceIdentifier", "nope"}})
                   .status(),
               "DBInstanceNotFound", 404, "DBInstance nope not found.");
-  ExpectError(cp_->replicas().CreateDBInstanceReadReplica(
-                     {{"DBInstanceIdentifier", "r"}, {"SourceDBClusterIdentifier", "c"}})
+  ExpectError(cp_->replicas()
+                  .CreateDBInstanceReadReplica(
+                      {{"DBInstanceIdentifier", "r"}, {"SourceDBClusterIdentifier", "c"}})
                   .status(),
-              "DBClusterNotFoundFault", 404);
-  ExpectError(cp_->replicas().CreateDBInstanceReadReplica(
-                     {{"DBInstanceIdentifier", "test"}, {"SourceDBInstanceIdentifier", "test"}})
+              "DBClusterNotFoundFault", 404,
+              "DBCluster c not found (localrds has no DB clusters).");
+  ExpectError(cp_->replicas()
+                  .CreateDBInstanceReadReplica(
+                      {{"DBInstanceIdentifier", "test"}, {"SourceDBInstanceIdentifier", "test"}})
                   .status(),
-              "DBInstanceAlreadyExists", 400);
-  ExpectError(cp_->replicas().CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "r"},
+              "DBInstanceAlreadyExists", 400, "DB instance already exists");
+  ExpectError(cp_->replicas()
+                  .CreateDBInstanceReadReplica({{"DBInstanceIdentifier", "r"},
                                                 {"SourceDBInstanceIdentifier", "test"},
                                                 {"MultiAZ", true},
                                                 {"AvailabilityZone", "us-east-1b"}})
                   .status(),
               "InvalidParameterCombination", 400,
               "Requesting a specific availability zone is not valid for Multi-AZ instances.");
-  ExpectError(cp_->replicas().CreateDBInstanceReadReplica(
-                     {{"DBInstanceIdentifier", "-bad"}, {"SourceDBInstanceIdentifier", "test"}})
+  ExpectError(cp_->replicas()
+                  .CreateDBInstanceReadReplica(
+                      {{"DBInstanceIdentifier", "-bad"}, {"SourceDBInstanceIdentifier", "test"}})
                   .status(),
-              "InvalidParameterValue", 400);
+              "InvalidParameterValue", 400,
+              "The parameter DBInstanceIdentifier is not a valid identifier. Identifiers must "
+              "begin with a letter; must contain only ASCII letters, digits, and hyphens; and must "
+              "not end with a hyphen or contain two consecutive hyphens.");
   // A source given by its ARN (how cross-Region replicas name theirs) works.
   ASSERT_TRUE(CreateReplica("by-arn", "arn:aws:rds:us-east-1:000000000000:db:test").ok());
   EXPECT_EQ(Describe("by-arn")["ReadReplicaSourceDBInstanceIdentifier"], "test");
@@ -132,8 +142,9 @@ TEST_F(ReplicaControlTest, CreateReadReplicaChecksLikeRds) {
               "Automated backups are not enabled for this database instance. To enable automated "
               "backups, use ModifyDBInstance to set the backup retention period to a non-zero "
               "value.");
-  EXPECT_FALSE(
-      cp_->instances().DescribeDBInstances({{"DBInstanceIdentifier", "r"}}).ok());  // nothing half made
+  EXPECT_FALSE(cp_->instances()
+                   .DescribeDBInstances({{"DBInstanceIdentifier", "r"}})
+                   .ok());  // nothing half made
 }
 
 TEST_F(ReplicaControlTest, ChainsHaveThreeLevelsAndSourcesAtMostFifteenReplicas) {
@@ -163,27 +174,39 @@ TEST_F(ReplicaControlTest, SourcesAndReplicasRefuseWhatRdsRefuses) {
   ExpectError(cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
               "InvalidDBInstanceState", 400,
               "Cannot stop or start a DB instance that has read replicas (test-replica).");
-  ExpectError(cp_->instances().StopDBInstance({{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s"}})
+  ExpectError(cp_->instances()
+                  .StopDBInstance({{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s"}})
                   .status(),
-              "InvalidDBInstanceState", 400);
-  ExpectError(cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", "test"},
+              "InvalidDBInstanceState", 400,
+              "Cannot stop or start a DB instance that has read replicas (test-replica).");
+  ExpectError(cp_->instances()
+                  .ModifyDBInstance({{"DBInstanceIdentifier", "test"},
                                      {"BackupRetentionPeriod", 0},
                                      {"ApplyImmediately", true}})
                   .status(),
-              "InvalidParameterCombination", 400);
-  ExpectError(cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", "test-replica"},
+              "InvalidParameterCombination", 400,
+              "BackupRetentionPeriod can't be set to 0 for a DB instance that is a source to read "
+              "replicas (test-replica).");
+  ExpectError(cp_->instances()
+                  .ModifyDBInstance({{"DBInstanceIdentifier", "test-replica"},
                                      {"MasterUserPassword", "another-one"}})
                   .status(),
-              "InvalidParameterCombination", 400);
+              "InvalidParameterCombination", 400,
+              "The master user password of a read replica is its source's: change it on the source "
+              "DB instance.");
   ExpectError(cp_->replicas().PromoteReadReplica({{"DBInstanceIdentifier", "test"}}).status(),
               "InvalidDBInstanceState", 400, "DB Instance is not a read replica.");
   ExpectError(cp_->replicas().PromoteReadReplica({{"DBInstanceIdentifier", "nope"}}).status(),
-              "DBInstanceNotFound", 404);
-  ExpectError(cp_->replicas().PromoteReadReplica(
-                     {{"DBInstanceIdentifier", "test-replica"}, {"BackupRetentionPeriod", 36}})
-                  .status(),
-              "InvalidParameterValue", 400);
-  ExpectError(cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "test-replica"},
+              "DBInstanceNotFound", 404, "DBInstance nope not found.");
+  ExpectError(
+      cp_->replicas()
+          .PromoteReadReplica(
+              {{"DBInstanceIdentifier", "test-replica"}, {"BackupRetentionPeriod", 36}})
+          .status(),
+      "InvalidParameterValue", 400,
+      "Invalid backup retention period: 36. The retention period must be between 0 and 35 days.");
+  ExpectError(cp_->instances()
+                  .DeleteDBInstance({{"DBInstanceIdentifier", "test-replica"},
                                      {"FinalDBSnapshotIdentifier", "final"}})
                   .status(),
               "InvalidParameterCombination", 400,
@@ -222,7 +245,8 @@ TEST_F(ReplicaControlTest, ThePollReportsErrorsAndRecoveryWithRdsEvents) {
   EXPECT_EQ(cp_->replication().PollReplicationOnce(), "");  // no second event for the same state
 
   Streaming(true);
-  EXPECT_EQ(cp_->replication().PollReplicationOnce(), "replication of test-replica is replicating.");
+  EXPECT_EQ(cp_->replication().PollReplicationOnce(),
+            "replication of test-replica is replicating.");
   EXPECT_EQ(Describe("test-replica")["StatusInfos"][0]["Status"], "replicating");
   EXPECT_FALSE(Describe("test-replica")["StatusInfos"][0].contains("Message"));
   const auto events = EventMessages("test-replica");
@@ -236,8 +260,8 @@ TEST_F(ReplicaControlTest, PromotionDetachesTheReplicaAndTakesItsFirstBackup) {
   ASSERT_TRUE(CreateReplica("test-replica", "test").ok());
   const std::string rid = Rid("test-replica");
   auto p = cp_->replicas().PromoteReadReplica({{"DBInstanceIdentifier", "test-replica"},
-                                    {"BackupRetentionPeriod", 3},
-                                    {"PreferredBackupWindow", "01:00-01:30"}});
+                                               {"BackupRetentionPeriod", 3},
+                                               {"PreferredBackupWindow", "01:00-01:30"}});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->body["DBInstanceStatus"], "modifying");
   Wait(p->operation_id);
@@ -265,7 +289,8 @@ TEST_F(ReplicaControlTest, TheReplicasOfADeletedSourceArePromoted) {
   Create("test");
   ASSERT_TRUE(CreateReplica("a", "test").ok());
   ASSERT_TRUE(CreateReplica("b", "test").ok());
-  auto d = cp_->instances().DeleteDBInstance({{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}});
+  auto d = cp_->instances().DeleteDBInstance(
+      {{"DBInstanceIdentifier", "test"}, {"SkipFinalSnapshot", true}});
   ASSERT_TRUE(d.ok());
   Wait(d->operation_id);
   const std::string said = cp_->replication().PollReplicationOnce();  // in resource id order
@@ -331,8 +356,8 @@ TEST_F(ReplicaControlTest, RenamesShowOnBothSides) {
   ASSERT_TRUE(CreateReplica("test-replica", "test").ok());
   for (auto [from, to] : {std::pair{"test", "primary"}, std::pair{"test-replica", "copy"}}) {
     auto m = cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", from},
-                                    {"NewDBInstanceIdentifier", to},
-                                    {"ApplyImmediately", true}});
+                                                {"NewDBInstanceIdentifier", to},
+                                                {"ApplyImmediately", true}});
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     Wait(m->operation_id);
   }

@@ -65,7 +65,8 @@ TEST(RequestGuardTest, TheListenAddressAndOnAWildcardThisMachinesAddresses) {
 TEST(RequestGuardTest, ARebindingHostIsRefusedWithAccessDenied) {
   RequestGuard guard("127.0.0.1", {});
   // What a page on a rebinding domain sends: a same-origin request, by its own Host.
-  auto r = guard.CheckOrigin(Request({{"Host", "evil.example:4592"}, {"Sec-Fetch-Site", "same-origin"}}));
+  auto r = guard.CheckOrigin(
+      Request({{"Host", "evil.example:4592"}, {"Sec-Fetch-Site", "same-origin"}}));
   ASSERT_TRUE(r);
   EXPECT_STREQ(r->reason, "host-not-allowed");
   EXPECT_EQ(r->status.info().code, std::string("AccessDenied"));
@@ -91,7 +92,8 @@ TEST(RequestGuardTest, RequestsFromPagesOfAnotherOriginAreRefused) {
   EXPECT_EQ(check({}), "allowed");
   EXPECT_EQ(check({{"User-Agent", "Boto3/1.26"}}), "allowed");
   // This server's own pages (the console later): same origin.
-  EXPECT_EQ(check({{"Origin", "http://127.0.0.1:4566"}, {"Sec-Fetch-Site", "same-origin"},
+  EXPECT_EQ(check({{"Origin", "http://127.0.0.1:4566"},
+                   {"Sec-Fetch-Site", "same-origin"},
                    {"Referer", "http://127.0.0.1:4566/console/"}}),
             "allowed");
   EXPECT_EQ(check({{"Sec-Fetch-Site", "none"}}), "allowed");  // typed into the address bar
@@ -121,7 +123,8 @@ TEST(RequestGuardTest, RequestsFromPagesOfAnotherOriginAreRefused) {
 TEST(RequestGuardTest, PresignedRequestsOnlyRead) {
   RequestGuard guard("127.0.0.1", {});
   const HttpRequest unsigned_req = Request({{"Host", "127.0.0.1:4566"}});
-  for (const char* action : {"DescribeDBInstances", "ListTagsForResource", "DownloadDBLogFilePortion"}) {
+  for (const char* action :
+       {"DescribeDBInstances", "ListTagsForResource", "DownloadDBLogFilePortion"}) {
     EXPECT_EQ(Reason(guard.CheckSignature(unsigned_req, Presigned(action), action)), "allowed")
         << action;
   }
@@ -145,8 +148,8 @@ TEST(RequestGuardTest, PresignedRequestsOnlyRead) {
                                         "DeleteDBInstance")),
             "allowed");
   // Unsigned, or signed in another scheme: RDS's errors.
-  auto missing = guard.CheckSignature(unsigned_req, {{"Action", "DeleteDBInstance"}},
-                                      "DeleteDBInstance");
+  auto missing =
+      guard.CheckSignature(unsigned_req, {{"Action", "DeleteDBInstance"}}, "DeleteDBInstance");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status.info().code, std::string("MissingAuthenticationToken"));
   EXPECT_EQ(missing->status.info().http_status, 403);

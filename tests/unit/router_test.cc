@@ -199,8 +199,8 @@ TEST_F(RouterTest, WebPagesAreRefusedOnTheApiAndTheControls) {
   EXPECT_EQ(rebinding.result_int(), 403);
   EXPECT_EQ(Code(rebinding), "AccessDenied");
   EXPECT_EQ(rebinding.body().find("running"), std::string::npos);
-  HttpResponse form = Send(http::verb::post, "/_localrds/reset", "",
-                           {{"Origin", "http://evil.example"}});
+  HttpResponse form =
+      Send(http::verb::post, "/_localrds/reset", "", {{"Origin", "http://evil.example"}});
   EXPECT_EQ(form.result_int(), 403);
   EXPECT_EQ(service_.resets, 0);
   HttpResponse api = Send(http::verb::post, "/", "Action=DescribeDBInstances&Version=2014-10-31",

@@ -6,9 +6,10 @@ namespace localrds {
 
 TEST(ScramTest, MatchesAnIndependentlyComputedVerifier) {
   // Computed with Python's hashlib/hmac (PBKDF2-HMAC-SHA256, RFC 5802 keys).
-  EXPECT_EQ(ScramSha256VerifierWithSalt("secret99", "0123456789abcdef", 4096),
-            "SCRAM-SHA-256$4096:MDEyMzQ1Njc4OWFiY2RlZg==$g2qt7zlE/GOakY4Gfr+yP5rUmADGs+3VBBmUr9Ycj8Y=:"
-            "vp5LdiPoSu2Ef+avQxXt2VTVl7sH3FNioxE9QpMBV4c=");
+  EXPECT_EQ(
+      ScramSha256VerifierWithSalt("secret99", "0123456789abcdef", 4096),
+      "SCRAM-SHA-256$4096:MDEyMzQ1Njc4OWFiY2RlZg==$g2qt7zlE/GOakY4Gfr+yP5rUmADGs+3VBBmUr9Ycj8Y=:"
+      "vp5LdiPoSu2Ef+avQxXt2VTVl7sH3FNioxE9QpMBV4c=");
 }
 
 TEST(ScramTest, RandomSaltVerifiesOnlyTheRightPassword) {

@@ -1,6 +1,5 @@
 // What keeps one server from another: no trust in pg_hba, the replication passwords, the socket
 // directory nobody can take first, the guard library, quoted log values.
-#include "emulator/postgres/server_config.h"
 #include "emulator/postgres/server_secrets.h"
 
 #include <gtest/gtest.h>
@@ -13,8 +12,9 @@
 
 #include "common/log.h"
 #include "common/scram.h"
-#include "emulator/service/control_plane.h"
+#include "emulator/postgres/server_config.h"
 #include "emulator/runtime/server_files.h"
+#include "emulator/service/control_plane.h"
 
 namespace localrds {
 namespace fs = std::filesystem;

@@ -36,10 +36,11 @@ TEST(ValidationTest, MasterUsername) {
   EXPECT_FALSE(ValidateMasterUsername("us-er").ok());
   EXPECT_FALSE(ValidateMasterUsername(std::string(64, 'u')).ok());
   Status reserved = ValidateMasterUsername("select");
-  EXPECT_EQ(reserved.message(), "MasterUsername select cannot be used as it is a reserved word used by the engine");
+  EXPECT_EQ(reserved.message(),
+            "MasterUsername select cannot be used as it is a reserved word used by the engine");
   EXPECT_FALSE(ValidateMasterUsername("rdsadmin").ok());
-  for (const char* refused_by_postgres : {"pg_admin", "PG_x", "public", "none", "session_user",
-                                          "current_role"}) {
+  for (const char* refused_by_postgres :
+       {"pg_admin", "PG_x", "public", "none", "session_user", "current_role"}) {
     EXPECT_FALSE(ValidateMasterUsername(refused_by_postgres).ok()) << refused_by_postgres;
   }
 }

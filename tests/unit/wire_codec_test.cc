@@ -71,16 +71,15 @@ TEST(WireCodecTest, MissingRequiredParameter) {
 }
 
 TEST(WireCodecTest, BadScalarsAreInvalidParameterValue) {
-  auto r = WireCodec::Builtin().DecodeRequest(
-      "DescribeDBInstances", {{"MaxRecords", "twenty"}});
+  auto r = WireCodec::Builtin().DecodeRequest("DescribeDBInstances", {{"MaxRecords", "twenty"}});
   ASSERT_FALSE(r.ok());
   EXPECT_STREQ(r.status().info().code, "InvalidParameterValue");
   auto b = WireCodec::Builtin().DecodeRequest(
       "DeleteDBInstance", {{"DBInstanceIdentifier", "x"}, {"SkipFinalSnapshot", "yes"}});
   ASSERT_FALSE(b.ok());
   EXPECT_STREQ(b.status().info().code, "InvalidParameterValue");
-  auto big = WireCodec::Builtin().DecodeRequest(
-      "DescribeDBInstances", {{"MaxRecords", "99999999999"}});
+  auto big =
+      WireCodec::Builtin().DecodeRequest("DescribeDBInstances", {{"MaxRecords", "99999999999"}});
   ASSERT_FALSE(big.ok());
 }
 
@@ -144,38 +143,45 @@ TEST(WireCodecTest, DoublesMustBeWholeFiniteNumbers) {
 TEST(WireCodecTest, InvalidUtf8IsInvalidParameterValue) {
   auto r = WireCodec::Builtin().DecodeRequest(
       "AddTagsToResource", {{"ResourceName", "arn:aws:rds:us-east-1:000000000000:db:x"},
-                            {"Tags.Tag.1.Key", "k"}, {"Tags.Tag.1.Value", "\xff"}});
+                            {"Tags.Tag.1.Key", "k"},
+                            {"Tags.Tag.1.Value", "\xff"}});
   ASSERT_FALSE(r.ok());
   EXPECT_STREQ(r.status().info().code, "InvalidParameterValue");
   EXPECT_EQ(r.status().info().http_status, 400);
   for (const char* bad : {"\xc3", "\xc0\xaf", "a\xe2\x82"}) {
-    EXPECT_FALSE(WireCodec::Builtin().DecodeRequest("DescribeDBInstances", {{"Marker", bad}}).ok()) << bad;
+    EXPECT_FALSE(WireCodec::Builtin().DecodeRequest("DescribeDBInstances", {{"Marker", bad}}).ok())
+        << bad;
   }
-  auto ok = WireCodec::Builtin().DecodeRequest("DescribeDBInstances", {{"Marker", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"}});
+  auto ok = WireCodec::Builtin().DecodeRequest(
+      "DescribeDBInstances", {{"Marker", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"}});
   EXPECT_TRUE(ok.ok());
 }
 
 TEST(WireCodecTest, ControlCharactersNeverReachTheXml) {
-  EXPECT_EQ(XmlEscape(std::string("a\x01" "b\tc<")), "a\xEF\xBF\xBD" "b\tc&lt;");
+  EXPECT_EQ(XmlEscape(std::string("a\x01"
+                                  "b\tc<")),
+            "a\xEF\xBF\xBD"
+            "b\tc&lt;");
 }
 
 TEST(WireCodecTest, EncodesWithTheModelsElementNames) {
-  nlohmann::json result = {
-      {"DBInstances",
-       {{{"DBInstanceIdentifier", "a<b"},
-         {"AllocatedStorage", 20},
-         {"MultiAZ", false},
-         {"TagList", {{{"Key", "k"}, {"Value", "v"}}}},
-         {"Endpoint", {{"Address", "127.0.0.1"}, {"Port", 5432}}}}}},
-      {"Marker", "m"}};
+  nlohmann::json result = {{"DBInstances",
+                            {{{"DBInstanceIdentifier", "a<b"},
+                              {"AllocatedStorage", 20},
+                              {"MultiAZ", false},
+                              {"TagList", {{{"Key", "k"}, {"Value", "v"}}}},
+                              {"Endpoint", {{"Address", "127.0.0.1"}, {"Port", 5432}}}}}},
+                           {"Marker", "m"}};
   std::string xml = WireCodec::Builtin().EncodeResponse("DescribeDBInstances", result, "rid-1");
-  EXPECT_NE(xml.find("<DescribeDBInstancesResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\">"
-                     "<DescribeDBInstancesResult>"),
-            std::string::npos);
+  EXPECT_NE(
+      xml.find("<DescribeDBInstancesResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\">"
+               "<DescribeDBInstancesResult>"),
+      std::string::npos);
   EXPECT_NE(xml.find("<DBInstances><DBInstance>"), std::string::npos);
   EXPECT_NE(xml.find("<DBInstanceIdentifier>a&lt;b</DBInstanceIdentifier>"), std::string::npos);
   EXPECT_NE(xml.find("<MultiAZ>false</MultiAZ>"), std::string::npos);
-  EXPECT_NE(xml.find("<TagList><Tag><Key>k</Key><Value>v</Value></Tag></TagList>"), std::string::npos);
+  EXPECT_NE(xml.find("<TagList><Tag><Key>k</Key><Value>v</Value></Tag></TagList>"),
+            std::string::npos);
   EXPECT_NE(xml.find("<Endpoint><Address>127.0.0.1</Address><Port>5432</Port></Endpoint>"),
             std::string::npos);
   EXPECT_NE(xml.find("<ResponseMetadata><RequestId>rid-1</RequestId></ResponseMetadata>"),
@@ -184,9 +190,10 @@ TEST(WireCodecTest, EncodesWithTheModelsElementNames) {
 
 TEST(WireCodecTest, EncodesActionsWithoutOutput) {
   std::string xml = WireCodec::Builtin().EncodeResponse("AddTagsToResource", {}, "r");
-  EXPECT_NE(xml.find("<AddTagsToResourceResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\">"
-                     "<ResponseMetadata>"),
-            std::string::npos);
+  EXPECT_NE(
+      xml.find("<AddTagsToResourceResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\">"
+               "<ResponseMetadata>"),
+      std::string::npos);
   EXPECT_EQ(xml.find("AddTagsToResourceResult"), std::string::npos);
 }
 

@@ -16,8 +16,8 @@ that figure with its source (/work/shared/PG-LIMITS.md):
   3. PromoteReadReplica -> first successful INSERT on the replica, and -> `available`
      (each replica of section 1, right after its creation was checked).
 
-Needs root (the pgdata directories belong to `postgres`; the pg_basebackup baseline runs as
-`postgres` via runuser), psql, pgbench and pg_basebackup, python3 with boto3. Wall times are
+Needs root (the pgdata directories belong to `postgres`; the pg_basebackup baseline logs in as
+rdsadmin by peer authentication, which the servers allow only to localrds' OS user), psql, pgbench and pg_basebackup, python3 with boto3. Wall times are
 printed, never asserted; the exit status is 1 when a section failed or a check failed (rows,
 a replica accepting a write, replica contents after the load). Output: progress on stderr, a
 report on stdout, then one line `BENCH_REPLICAS_JSON {...}` with every figure.
@@ -36,8 +36,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import skeleton  # noqa: E402
 from lib.api import INSTANCE_FAILED, Rds, endpoint  # noqa: E402
-from lib.baselines import AS_POSTGRES, cp_baseline, pg_tool, postmaster_socket  # noqa: E402
-from lib.env import PG_USER, SUPERUSER  # noqa: E402
+from lib.baselines import cp_baseline, pg_tool, postmaster_socket  # noqa: E402
+from lib.env import SUPERUSER  # noqa: E402
 from lib.errors import BenchError  # noqa: E402
 from lib.host import du_bytes  # noqa: E402
 from lib.pg import (PsqlSession, parse_tps, pg_env, pgbench_argv, pgbench_init,  # noqa: E402
@@ -81,14 +81,15 @@ END $$;
 
 def basebackup_baseline(pgdata, scratch_parent):
     """What localrds' copy step runs, by hand: `pg_basebackup -X stream -c fast --no-sync -Fp`
-    of the source over its Unix socket as the superuser (as user postgres), then `sync -f`.
-    No slot (creating one takes a few ms). The copy is deleted afterwards (untimed)."""
+    of the source over its Unix socket as the superuser, then `sync -f`. It runs as the OS user
+    of this bench, which is localrds' own (root): the servers let only that user log in as
+    rdsadmin, by peer authentication. No slot (creating one takes a few ms). The copy is deleted
+    afterwards (untimed)."""
     sock, port = postmaster_socket(pgdata)
     root = tempfile.mkdtemp(prefix="basebackup-baseline-", dir=scratch_parent)
-    shutil.chown(root, PG_USER, PG_USER)
     dst = os.path.join(root, "pgdata")
     try:
-        argv = [*AS_POSTGRES, pg_tool("pg_basebackup"), "-h", sock, "-p", str(port),
+        argv = [pg_tool("pg_basebackup"), "-h", sock, "-p", str(port),
                 "-U", SUPERUSER, "-D", dst, "-X", "stream", "-c", "fast", "--no-sync", "-Fp"]
         t0 = time.perf_counter()
         r = subprocess.run(argv, capture_output=True, text=True, timeout=1800)

@@ -1,5 +1,8 @@
 #include "api/http_server.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -8,6 +11,7 @@
 #include <optional>
 
 #include "common/log.h"
+#include "common/time_util.h"
 
 namespace localrds {
 namespace beast = boost::beast;
@@ -20,10 +24,33 @@ namespace {
 constexpr std::size_t kBodyLimit = 1024 * 1024;  // RDS requests are a few KiB
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr auto kReadTimeout = std::chrono::seconds(30);
+constexpr auto kMinAcceptPause = std::chrono::milliseconds(50);
+constexpr auto kMaxAcceptPause = std::chrono::milliseconds(1000);
+
+// Half the descriptors this process may open (the rest are for PostgreSQL connections, the
+// catalog and child processes' pipes), between 16 and 4096.
+int MaxConnections() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 4096;
+  return static_cast<int>(std::clamp<rlim_t>(limit.rlim_cur / 2, 16, 4096));
+}
+
+// Counts a session as open for as long as it lives.
+class OpenCount {
+ public:
+  explicit OpenCount(std::shared_ptr<std::atomic<int>> open) : open_(std::move(open)) { ++*open_; }
+  ~OpenCount() { --*open_; }
+  OpenCount(const OpenCount&) = delete;
+  OpenCount& operator=(const OpenCount&) = delete;
+
+ private:
+  std::shared_ptr<std::atomic<int>> open_;
+};
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, Router& router) : stream_(std::move(socket)), router_(router) {}
+  Session(tcp::socket&& socket, Router& router, std::shared_ptr<std::atomic<int>> open)
+      : stream_(std::move(socket)), router_(router), open_(std::move(open)) {}
 
   void run() {
     net::dispatch(stream_.get_executor(),
@@ -97,12 +124,17 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpResponse> res_;
   Router& router_;
+  OpenCount open_;
 };
 
 }  // namespace
 
 HttpServer::HttpServer(net::io_context& ioc, Router& router)
-    : ioc_(ioc), router_(router), acceptor_(net::make_strand(ioc)) {}
+    : ioc_(ioc),
+      router_(router),
+      acceptor_(net::make_strand(ioc)),
+      accept_timer_(acceptor_.get_executor()),
+      max_connections_(MaxConnections()) {}
 
 Status HttpServer::Listen(const std::string& host, int port) {
   beast::error_code ec;
@@ -123,17 +155,40 @@ Status HttpServer::Listen(const std::string& host, int port) {
 }
 
 void HttpServer::DoAccept() {
+  if (open_->load() >= max_connections_) {
+    return PauseAccept(kMinAcceptPause,
+                       std::to_string(max_connections_) + " connections open (the limit)");
+  }
   acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted) return;
+    if (ec == net::error::connection_aborted) return DoAccept();  // it died in the queue
     if (ec) {
-      if (ec == net::error::operation_aborted) return;
-    } else {
-      try {
-        std::make_shared<Session>(std::move(socket), router_)->run();
-      } catch (const std::exception& e) {
-        LogLine("api") << "session failed to start: " << e.what();
-      }
+      // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): accepting again at once
+      // would spin on the same error.
+      PauseAccept(accept_backoff_, "accept failed: " + ec.message());
+      accept_backoff_ = std::min(accept_backoff_ * 2, kMaxAcceptPause);
+      return;
+    }
+    accept_backoff_ = kMinAcceptPause;
+    try {
+      std::make_shared<Session>(std::move(socket), router_, open_)->run();
+    } catch (const std::exception& e) {
+      LogLine("api") << "session failed to start: " << e.what();
     }
     DoAccept();
+  });
+}
+
+void HttpServer::PauseAccept(std::chrono::milliseconds delay, const std::string& why) {
+  const int64_t now = NowMs();
+  if (now - last_pause_log_ms_ >= 10'000) {
+    last_pause_log_ms_ = now;
+    LogLine("api") << "not accepting connections for " << delay.count() << " ms: " << why
+                   << " (logged at most every 10 s)";
+  }
+  accept_timer_.expires_after(delay);
+  accept_timer_.async_wait([this](beast::error_code ec) {
+    if (!ec) DoAccept();
   });
 }
 
@@ -161,6 +216,7 @@ void HttpServer::Stop() {
   net::post(acceptor_.get_executor(), [this] {
     beast::error_code ec;
     acceptor_.close(ec);
+    accept_timer_.cancel();
   });
   ioc_.stop();
 }

@@ -86,7 +86,10 @@ class JsonReply {
   explicit JsonReply(const HttpRequest& req)
       : version_(req.version()), keep_alive_(req.keep_alive()) {}
   HttpResponse operator()(http::status st, const nlohmann::json& body) const {
-    return MakeHttpResponse(version_, keep_alive_, st, body.dump(2) + "\n", "application/json");
+    return MakeHttpResponse(
+        version_, keep_alive_, st,
+        body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+        "application/json");
   }
   HttpResponse Error(const Status& st) const {
     return (*this)(static_cast<http::status>(st.info().http_status),
@@ -116,7 +119,7 @@ void FreezeControl(RdsService& service, const JsonReply& reply, const std::strin
                    const std::string& verb, Responder respond) {
   auto shared = std::make_shared<Responder>(std::move(respond));
   service.FreezeInstanceAsync(id, verb == "freeze", [shared, id, verb, reply](Status st) {
-    LogLine("api") << "control=" << verb << " id=" << id << " " << st.ToString();
+    LogLine("api") << "control=" << verb << " id=" << LogValue(id) << " " << st.ToString();
     (*shared)(st.ok() ? reply(http::status::ok, {{verb, id}}) : reply.Error(st));
   });
 }
@@ -127,7 +130,7 @@ void CrashControl(RdsService& service, const JsonReply& reply, const std::string
                   Responder respond) {
   auto shared = std::make_shared<Responder>(std::move(respond));
   service.CrashInstanceAsync(id, [shared, id, reply](Status st) {
-    LogLine("api") << "control=crash id=" << id << " " << st.ToString();
+    LogLine("api") << "control=crash id=" << LogValue(id) << " " << st.ToString();
     if (!st.ok()) {
       (*shared)(reply.Error(st));
     } else {
@@ -140,7 +143,7 @@ void CrashControl(RdsService& service, const JsonReply& reply, const std::string
 void BackupControl(RdsService& service, const JsonReply& reply, const std::string& id,
                    const Responder& respond) {
   auto r = service.BackupNow(id);
-  LogLine("api") << "control=backup id=" << id << " "
+  LogLine("api") << "control=backup id=" << LogValue(id) << " "
                  << (r.ok() ? "started" : r.status().ToString());
   if (!r.ok()) {
     respond(reply.Error(r.status()));
@@ -193,8 +196,9 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
   std::string action = "-";
   std::string ident = "-";
   auto finish = [&](HttpResponse res) {
-    LogLine("api") << "action=" << action << " id=" << ident << " request=" << request_id
-                   << " status=" << res.result_int() << " " << (NowMs() - t0) << "ms";
+    LogLine("api") << "action=" << LogValue(action) << " id=" << LogValue(ident)
+                   << " request=" << request_id << " status=" << res.result_int() << " "
+                   << (NowMs() - t0) << "ms";
     respond(std::move(res));
   };
   auto fail = [&](const Status& st) { finish(ErrorResponse(req, st, request_id)); };
@@ -221,8 +225,9 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
     finish(std::move(res));
     return;
   }
-  RespondWhenDone(result->operation_id, std::move(res), std::move(respond),
-                  "action=" + action + " id=" + ident + " request=" + request_id, t0);
+  RespondWhenDone(
+      result->operation_id, std::move(res), std::move(respond),
+      "action=" + LogValue(action) + " id=" + LogValue(ident) + " request=" + request_id, t0);
 }
 
 Result<nlohmann::json> Router::DecodeQueryRequest(const HttpRequest& req,

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "common/utf8.h"
+
 extern "C" const char kRdsModelJson[];  // api/generated/rds_model.json, embedded by CMake
 
 namespace localrds {
@@ -47,34 +49,20 @@ std::optional<double> ParseDouble(std::string_view raw) {
 }  // namespace
 
 namespace {
-bool IsValidUtf8(const std::string& s) {
-  const size_t n = s.size();
-  for (size_t i = 0; i < n;) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t extra;
-    if (c < 0x80) {
-      extra = 0;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      extra = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      extra = 2;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      extra = 3;
-    } else {
-      return false;  // a continuation byte first, an overlong lead, or beyond U+10FFFF
-    }
-    if (n - i <= extra) return false;  // truncated
-    for (size_t k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
+// Escapes the five XML specials and writes U+FFFD for every byte that is not well-formed UTF-8
+// and every character XML 1.0 cannot carry (control characters, U+FFFE, U+FFFF), so the
+// document stays well-formed whatever the string holds.
 void AppendXmlEscaped(const std::string& s, std::string& out) {
-  for (char c : s) {
-    switch (c) {
+  static constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    const size_t n = DecodeUtf8(s, i, &cp);
+    if (n == 0 || !IsXmlChar(cp)) {
+      out += kReplacement;
+      i += n == 0 ? 1 : n;
+      continue;
+    }
+    switch (cp) {
       case '&':
         out += "&amp;";
         break;
@@ -91,12 +79,9 @@ void AppendXmlEscaped(const std::string& s, std::string& out) {
         out += "&apos;";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-          out += "\xEF\xBF\xBD";  // U+FFFD: XML 1.0 cannot carry other control characters
-        } else {
-          out += c;
-        }
+        out.append(s, i, n);
     }
+    i += n;
   }
 }
 }  // namespace
@@ -290,6 +275,12 @@ Status WireCodec::DecodeScalar(Shape::Type type, const std::string& key, const Q
     if (!v) return Status::InvalidParameter("Invalid value '" + raw + "' for parameter " + key);
     *out = *v;
   } else {
+    // Stored strings are echoed in later responses: XML must be able to carry them (a number or
+    // flag with a stray character fails its own parse above).
+    if (std::string c = FirstNonXmlChar(raw); !c.empty()) {
+      return Status::InvalidParameter("The value of parameter " + key + " contains the character " +
+                                      c + ", which is not allowed.");
+    }
     *out = raw;  // string, timestamp (parsed where used), blob
   }
   return Status::Ok();

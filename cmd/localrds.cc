@@ -86,7 +86,8 @@ void PrintHelp() {
               << f.def << "]\n";
   }
   std::cout << "\nPoint an SDK at it with AWS_ENDPOINT_URL_RDS=http://127.0.0.1:4566 (or its\n"
-               "endpoint_url option); the AWS CLI v1 needs --endpoint-url http://127.0.0.1:4566.\n";
+               "endpoint_url option); the AWS CLI before v2.13 (Debian 12 has v2.9) reads no such\n"
+               "variable: give it --endpoint-url http://127.0.0.1:4566.\n";
 }
 
 int ParseInt(const std::map<std::string, std::string>& opts, const char* name) {

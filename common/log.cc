@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "common/time_util.h"
+#include "common/utf8.h"
 
 namespace localrds {
 namespace {
@@ -16,11 +17,46 @@ LogLine::LogLine(const char* component) {
   out_ << FormatIso8601(NowMs(), true) << " [" << component << "] ";
 }
 
+namespace {
+// The line as written: every control character (C0, DEL, C1) and every byte that is not
+// well-formed UTF-8 escaped as \n, \r, \t or \xNN (\u0085 for C1), the rest as it is.
+std::string OneLine(std::string_view text) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size() + 1);
+  for (size_t i = 0; i < text.size();) {
+    char32_t cp;
+    size_t n = DecodeUtf8(text, i, &cp);
+    if (n == 0) {
+      cp = static_cast<unsigned char>(text[i]);
+      n = 1;
+    } else if (cp >= 0x20 && cp != 0x7f && (cp < 0x80 || cp > 0x9f)) {
+      out.append(text, i, n);
+      i += n;
+      continue;
+    }
+    if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\r') {
+      out += "\\r";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else {
+      out += n == 2 ? "\\u00" : "\\x";  // a C1 control (two bytes) or a single byte
+      out += kHex[(cp >> 4) & 15];
+      out += kHex[cp & 15];
+    }
+    i += n;
+  }
+  out += '\n';
+  return out;
+}
+}  // namespace
+
 LogLine::~LogLine() {
   if (g_quiet.load()) return;
   try {
-    out_ << '\n';
-    std::string s = out_.str();
+    const std::string s = OneLine(out_.str());
     std::lock_guard<std::mutex> lock(g_log_mutex);
     std::fwrite(s.data(), 1, s.size(), stderr);
     std::fflush(stderr);
@@ -53,6 +89,16 @@ std::string Quoted(std::string_view value, size_t max) {
   out += '"';
   if (value.size() > max) out += "...";
   return out;
+}
+
+std::string LogValue(std::string_view value) {
+  static constexpr std::string_view kPlain =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@+=,-";
+  if (!value.empty() && value.size() <= 200 &&
+      value.find_first_not_of(kPlain) == std::string_view::npos) {
+    return std::string(value);
+  }
+  return Quoted(value);
 }
 
 void LogIfFailed(const Status& st, const char* component, const std::string& what) {

@@ -344,6 +344,12 @@ Status ValidateIops(const std::string& storage_type, int64_t iops, int64_t alloc
     return Status::InvalidParameter("Invalid value " + std::to_string(iops) +
                                     " for Iops. Must not be negative");
   }
+  if (iops > 0 && (storage_type == "gp2" || storage_type == "standard")) {
+    // RDS's own words (hashicorp/terraform-provider-aws#9667).
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Invalid iops value for engine name postgres and storage type " +
+                             storage_type + ": " + std::to_string(iops));
+  }
   if ((storage_type == "io1" || storage_type == "io2") && allocated_gib > 0) {
     // "Must be a multiple between .5 and 50 of the storage amount" (API reference, Iops).
     const double ratio = static_cast<double>(iops) / static_cast<double>(allocated_gib);
@@ -356,6 +362,34 @@ Status ValidateIops(const std::string& storage_type, int64_t iops, int64_t alloc
                            "storage type " +
                                storage_type + ": " + text);
     }
+  }
+  return Status::Ok();
+}
+
+Status ValidateEngineOptions(const nlohmann::json& req) {
+  // An empty value is an absent one, as RDS takes it (Terraform sends some parameters empty).
+  const auto given = [&](const char* name) { return ReqString(req, name).value_or(""); };
+  if (std::string license = given("LicenseModel");
+      !license.empty() && license != "postgresql-license") {
+    // RDS's own words (ansible/ansible#53407).
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "Invalid license model '" + license +
+                             "' for engine 'postgres'. Valid license models are: "
+                             "postgresql-license");
+  }
+  if (std::string auth = given("MasterUserAuthenticationType"); auth == "iam-db-auth") {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "localrds has no IAM: the master user authenticates with its password "
+                         "(MasterUserAuthenticationType=password).");
+  } else if (!auth.empty() && auth != "password") {
+    return Status::InvalidParameter("Invalid value " + auth +
+                                    " for MasterUserAuthenticationType. Must be one of password, "
+                                    "iam-db-auth");
+  }
+  if (!given("TdeCredentialArn").empty() || !given("TdeCredentialPassword").empty()) {
+    // Transparent Data Encryption is Oracle's and SQL Server's (API reference, TdeCredentialArn).
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "TDE credentials are not supported for engine postgres.");
   }
   return Status::Ok();
 }
@@ -395,6 +429,7 @@ Status ValidateMaxAllocatedStorage(int64_t max_gib, int64_t allocated_gib) {
 
 Status ValidateInstanceSettings(const nlohmann::json& req, const std::string& storage_type,
                                 int64_t allocated_gib) {
+  LOCALRDS_RETURN_IF_ERROR(ValidateEngineOptions(req));
   if (auto v = ReqInt(req, "MonitoringInterval")) {
     LOCALRDS_RETURN_IF_ERROR(ValidateMonitoringInterval(*v));
   }

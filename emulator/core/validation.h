@@ -41,6 +41,10 @@ Status ValidateTagValue(const std::string& value);
 //! A Tags list: at most 50, each key and value valid.
 Status ValidateTags(const nlohmann::json& tags);
 
+//! LicenseModel (postgresql-license only), MasterUserAuthenticationType (password; localrds
+//! has no IAM) and TdeCredentialArn/Password (not for PostgreSQL), with RDS's errors.
+Status ValidateEngineOptions(const nlohmann::json& req);
+
 //! Enhanced Monitoring interval: 0 (off), 1, 5, 10, 15, 30 or 60 seconds.
 Status ValidateMonitoringInterval(int64_t seconds);
 //! Failover priority of a replica: 0 to 15.

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -189,6 +190,33 @@ TEST(ServerSecretsTest, ClientValuesInLogsCannotForgeLines) {
   EXPECT_EQ(Quoted("a\nb\x1b[31mc\"d\\"), "\"a\\nb\\x1b[31mc\\\"d\\\\\"");
   EXPECT_EQ(Quoted("\xff\t"), "\"\\xff\\t\"");
   EXPECT_EQ(Quoted("abcdef", 3), "\"abc\"...");
+}
+
+TEST(ServerSecretsTest, LogValuesArePlainTokensOrQuoted) {
+  EXPECT_EQ(LogValue("CreateDBInstance"), "CreateDBInstance");
+  EXPECT_EQ(LogValue("db-1"), "db-1");
+  EXPECT_EQ(LogValue("arn:aws:rds:us-east-1:000000000000:db:x"),
+            "arn:aws:rds:us-east-1:000000000000:db:x");
+  EXPECT_EQ(LogValue("x status=200"), "\"x status=200\"");  // cannot pose as another field
+  EXPECT_EQ(LogValue("x\nfake"), "\"x\\nfake\"");
+  EXPECT_EQ(LogValue(""), "\"\"");
+}
+
+// Whatever is streamed into a LogLine, one line reaches the log, with no control character.
+TEST(ServerSecretsTest, ALogLineIsOneLineWhateverItHolds) {
+  LogLine::SetQuiet(false);
+  testing::internal::CaptureStderr();
+  LogLine("test") << "id="
+                  << "x\n2026-01-01T00:00:00.000Z [api] forged\x1b[31m\r\t\x7f"
+                  << "\xc2\x9b"
+                  << "\xff"
+                  << " caf\xc3\xa9";
+  const std::string out = testing::internal::GetCapturedStderr();
+  LogLine::SetQuiet(true);
+  ASSERT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_EQ(out.substr(out.find(" [test] ")),
+            " [test] id=x\\n2026-01-01T00:00:00.000Z [api] forged\\x1b[31m\\r\\t\\x7f\\u009b"
+            "\\xff caf\xc3\xa9\n");
 }
 
 TEST(ServerSecretsTest, PassFilesAreTheCommandsOnly) {

@@ -172,6 +172,13 @@ TEST(ValidationTest, IopsAndStorageThroughput) {
             "InvalidParameterCombination 400 Invalid iops to storage (GB) ratio for engine name "
             "postgres and storage type io1: 0.3000");
   EXPECT_FALSE(ValidateIops("io2", 5001, 100).ok());
+  EXPECT_EQ(Refusal(ValidateIops("gp2", 1000, 20)),
+            "InvalidParameterCombination 400 Invalid iops value for engine name postgres and "
+            "storage type gp2: 1000");
+  EXPECT_EQ(Refusal(ValidateIops("standard", 1000, 20)),
+            "InvalidParameterCombination 400 Invalid iops value for engine name postgres and "
+            "storage type standard: 1000");
+  EXPECT_TRUE(ValidateIops("gp2", 0, 20).ok());
   EXPECT_TRUE(ValidateIops("gp3", 3000, 20).ok());
 
   EXPECT_EQ(Refusal(ValidateStorageThroughput("gp3", -1)),
@@ -182,6 +189,30 @@ TEST(ValidationTest, IopsAndStorageThroughput) {
   EXPECT_EQ(Refusal(ValidateStorageThroughput("gp2", 125)),
             "InvalidParameterCombination 400 You can't specify storage throughput for engine "
             "postgres and storage type gp2.");
+}
+
+TEST(ValidationTest, EngineOptionsOnlyPostgresHas) {
+  using nlohmann::json;
+  EXPECT_TRUE(ValidateEngineOptions(json::object()).ok());
+  EXPECT_TRUE(ValidateEngineOptions({{"LicenseModel", "postgresql-license"},
+                                     {"MasterUserAuthenticationType", "password"},
+                                     {"TdeCredentialArn", ""}})
+                  .ok());  // empty is absent
+  EXPECT_EQ(Refusal(ValidateEngineOptions({{"LicenseModel", "$(id)"}})),
+            "InvalidParameterCombination 400 Invalid license model '$(id)' for engine "
+            "'postgres'. Valid license models are: postgresql-license");
+  EXPECT_EQ(Refusal(ValidateEngineOptions({{"MasterUserAuthenticationType", "token"}})),
+            "InvalidParameterValue 400 Invalid value token for MasterUserAuthenticationType. Must "
+            "be one of password, iam-db-auth");
+  EXPECT_EQ(Refusal(ValidateEngineOptions({{"MasterUserAuthenticationType", "iam-db-auth"}})),
+            "InvalidParameterCombination 400 localrds has no IAM: the master user authenticates "
+            "with its password (MasterUserAuthenticationType=password).");
+  EXPECT_EQ(Refusal(ValidateEngineOptions({{"TdeCredentialArn", "arn:aws:x"}})),
+            "InvalidParameterCombination 400 TDE credentials are not supported for engine "
+            "postgres.");
+  EXPECT_EQ(Refusal(ValidateInstanceSettings({{"LicenseModel", "x"}}, "gp2", 20)),
+            "InvalidParameterCombination 400 Invalid license model 'x' for engine 'postgres'. "
+            "Valid license models are: postgresql-license");
 }
 
 TEST(ValidationTest, MaxAllocatedStorage) {

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/utf8.h"
+
 namespace localrds {
 
 TEST(QueryStringTest, DecodesFormEncoding) {
@@ -155,6 +157,48 @@ TEST(WireCodecTest, InvalidUtf8IsInvalidParameterValue) {
   auto ok = WireCodec::Builtin().DecodeRequest(
       "DescribeDBInstances", {{"Marker", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"}});
   EXPECT_TRUE(ok.ok());
+}
+
+TEST(WireCodecTest, SurrogatesOverlongsAndCharactersXmlCannotCarryAreRefused) {
+  for (const char* bad : {"\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\x80\xbc"}) {
+    auto r = WireCodec::Builtin().DecodeRequest(
+        "AddTagsToResource", {{"ResourceName", "arn:aws:rds:us-east-1:000000000000:db:x"},
+                              {"Tags.Tag.1.Key", "k"},
+                              {"Tags.Tag.1.Value", bad}});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().message(), "The value of parameter Tags.Tag.1.Value is not valid UTF-8.");
+  }
+  auto r = WireCodec::Builtin().DecodeRequest(
+      "AddTagsToResource", {{"ResourceName", "arn:aws:rds:us-east-1:000000000000:db:x"},
+                            {"Tags.Tag.1.Key", "k"},
+                            {"Tags.Tag.1.Value", "\xef\xbf\xbf"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_STREQ(r.status().info().code, "InvalidParameterValue");
+  EXPECT_EQ(r.status().message(),
+            "The value of parameter Tags.Tag.1.Value contains the character U+FFFF, which is not "
+            "allowed.");
+}
+
+// Whatever a string holds (stored before the checks above existed, or a message quoting raw
+// input), the document stays UTF-8 made of characters XML 1.0 carries.
+TEST(WireCodecTest, TheXmlIsWellFormedWhateverTheStringsHold) {
+  const std::string hostile =
+      std::string("a\xef\xbf\xbf b\xed\xa0\x80 c\xf4\x90\x80\x80 d\x80 e\x1b ") + "\xe2\x82";
+  EXPECT_EQ(XmlEscape(hostile),
+            "a\xEF\xBF\xBD b\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD c\xEF\xBF\xBD\xEF\xBF\xBD"
+            "\xEF\xBF\xBD\xEF\xBF\xBD d\xEF\xBF\xBD e\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD");
+  nlohmann::json result = {
+      {"DBInstances",
+       {{{"DBInstanceIdentifier", "x"}, {"TagList", {{{"Key", "k"}, {"Value", hostile}}}}}}}};
+  const std::string xml =
+      WireCodec::Builtin().EncodeResponse("DescribeDBInstances", result, "req-1");
+  EXPECT_TRUE(IsValidUtf8(xml));
+  EXPECT_EQ(FirstNonXmlChar(xml), "");
+  const std::string error = WireCodec::EncodeError(
+      Status::Error(AwsError::kInvalidAction, "The action Describe" + hostile + " is not valid."),
+      "req-2");
+  EXPECT_TRUE(IsValidUtf8(error));
+  EXPECT_EQ(FirstNonXmlChar(error), "");
 }
 
 TEST(WireCodecTest, ControlCharactersNeverReachTheXml) {

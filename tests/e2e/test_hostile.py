@@ -119,6 +119,41 @@ class HostileInputTest(LocalrdsTestCase):
         self.assertIn('id="x\\n2026-01-01T00:00:00.000Z [api] forged line\\t"', log)
         self.assertIn('action="Describe\\nforged action\\x1b]0;title\\x07"', log)
 
+    def test_slow_clients_do_not_hold_up_the_others(self):
+        """Slowloris: 100 connections trickling a header, a byte at a time; a normal client is
+        answered all along, and the malformed and oversized requests get the AWS envelope."""
+        slow = []
+        try:
+            for _ in range(100):
+                s = socket.create_connection(("127.0.0.1", self.h.api_port), timeout=5)
+                s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                slow.append(s)
+            describe = form({"Action": "DescribeDBInstances", "Version": "2014-10-31"})
+            for _ in range(10):
+                for s in slow:
+                    s.sendall(b"a")
+                status, data = post_raw(self.h.api_port, describe)
+                self.assertEqual(status, 200, data[:300])
+                time.sleep(0.2)
+        finally:
+            for s in slow:
+                s.close()
+        for what, raw, code in (
+                ("garbage", b"\x00\xff garbage\r\n\r\n", 400),
+                ("header over 16 KiB", b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " +
+                 b"a" * 70000 + b"\r\n\r\n", 400),
+                ("body over 1 MiB", b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+                 b"3000000\r\n\r\n" + b"a" * 3000000, 413),
+                ("bad chunking", b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: "
+                 b"chunked\r\n\r\nzz\r\n", 400)):
+            with self.subTest(what):
+                out = harness.raw_socket(self.h.api_port, raw)
+                head, _, body = out.partition(b"\r\n\r\n")
+                self.assertTrue(head.startswith(b"HTTP/1.1 %d " % code), head[:100])
+                xml.dom.minidom.parseString(body)
+                self.assertIn(b"<ErrorResponse>", body)
+        self.describe_is_well_formed()
+
     def test_parameters_localrds_cannot_honour_are_refused_as_rds_does(self):
         cases = (
             ({"StorageType": "gp2", "Iops": "1000"}, "InvalidParameterCombination",
@@ -176,6 +211,89 @@ class HostileInputTest(LocalrdsTestCase):
                          50)
         self.rds.delete_db_instance(DBInstanceIdentifier="hostile-ok", SkipFinalSnapshot=True)
         self.describe_is_well_formed()
+
+
+class EveryActionMutatedTest(LocalrdsTestCase):
+    """Every action of the RDS model (Debian's botocore), each top-level parameter in turn given
+    hostile values, the required ones a placeholder: the answer is a 4xx in the AWS envelope or a
+    well-formed 2xx, never a 5xx, and the server still answers well-formed documents after."""
+
+    server_kwargs = {"pool_size": 0}
+
+    STRING = (b"", b"x" * 70000, b"\xed\xa0\x80", b"\xef\xbf\xbf", b"a\x00b", b"\x1b[2J",
+              b"' OR 1=1; --", b"$(id)", b"../../../../etc/passwd", b"%s%n%x")
+    NUMBER = (b"", b"-1", b"99999999999999999999", b"1e9", b"0x10", b"NaN", b"20\x00junk")
+    BOOLEAN = (b"", b"maybe", b"TRUE\x00", b"1")
+    TIMESTAMP = (b"", b"not-a-time", b"9999-99-99T99:99:99Z", b"-1")
+
+    def values_for(self, shape):
+        kind = shape.type_name
+        if kind in ("integer", "long", "double", "float"):
+            return self.NUMBER
+        if kind == "boolean":
+            return self.BOOLEAN
+        if kind == "timestamp":
+            return self.TIMESTAMP
+        return self.STRING
+
+    def keys_for(self, name, shape):
+        """The wire keys that reach `shape` at `name` (a list's first item, a structure's first
+        member), with the leaf shape."""
+        if shape.type_name == "list":
+            member = shape.member
+            loc = member.serialization.get("name") or "member"
+            return [("%s.%s.1" % (name, loc), member), ("%s.%s.99999" % (name, loc), member)]
+        if shape.type_name == "structure":
+            return [("%s.%s" % (name, m), ms) for m, ms in list(shape.members.items())[:3]]
+        return [(name, shape)]
+
+    def test_every_action_with_hostile_values(self):
+        import botocore.session
+        model = botocore.session.get_session().get_service_model("rds")
+        sent = statuses = 0
+        seen = {}
+        conn = http.client.HTTPConnection("127.0.0.1", self.h.api_port, timeout=30)
+        for op_name in model.operation_names:
+            op = model.operation_model(op_name)
+            shape = op.input_shape
+            if shape is None:
+                continue
+            required = {n: b"x" for n in shape.required_members}
+            for member, mshape in shape.members.items():
+                for key, leaf in self.keys_for(member, mshape):
+                    if leaf.type_name in ("list", "structure"):
+                        continue
+                    for value in self.values_for(leaf):
+                        params = dict(required)
+                        params.pop(member, None)
+                        body = form({"Action": op_name, "Version": "2014-10-31"},
+                                    *params.items(), (key, value))
+                        try:
+                            status, data = post_raw(self.h.api_port, body, conn)
+                        except (http.client.HTTPException, OSError):
+                            conn.close()
+                            conn = http.client.HTTPConnection("127.0.0.1", self.h.api_port,
+                                                              timeout=30)
+                            status, data = post_raw(self.h.api_port, body, conn)
+                        sent += 1
+                        seen[status] = seen.get(status, 0) + 1
+                        where = "%s %s=%r" % (op_name, key, value[:40])
+                        self.assertLess(status, 500, "%s: %s" % (where, data[:300]))
+                        try:
+                            xml.dom.minidom.parseString(data)
+                        except Exception as e:  # noqa: BLE001 - any parse error is the failure
+                            self.fail("%s: %s: %r" % (where, e, data[:300]))
+        conn.close()
+        print("\n%d requests over %d actions: statuses %s" % (
+            sent, len(model.operation_names), dict(sorted(seen.items()))))
+        self.assertGreater(sent, 1000)
+        self.assertEqual(self.h.health()["status"], "running")
+        for action in ("DescribeDBInstances", "DescribeDBSnapshots", "DescribeEvents",
+                       "DescribeDBInstanceAutomatedBackups"):
+            status, data = post_raw(self.h.api_port, form({"Action": action,
+                                                           "Version": "2014-10-31"}))
+            self.assertEqual(status, 200, data[:300])
+            xml.dom.minidom.parseString(data)
 
 
 class LimitedLocalrds(harness.Localrds):

@@ -18,7 +18,9 @@ PACKAGES=(
   curl
 )
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(libgtest-dev clang-format python3 python3-boto3 python3-botocore awscli chromium util-linux)
+  # clang and its runtime libraries: the libFuzzer targets (tests/fuzz/run.sh).
+  PACKAGES+=(libgtest-dev clang-format clang libclang-rt-14-dev python3 python3-boto3
+            python3-botocore awscli chromium util-linux)
 fi
 
 missing=()

@@ -156,8 +156,24 @@ void BackupControl(RdsService& service, const JsonReply& reply, const std::strin
 }  // namespace
 
 Router::Router(RdsService& service, boost::asio::io_context& ioc, RequestGuard guard,
-               std::chrono::milliseconds defer_deadline)
-    : service_(service), ioc_(ioc), guard_(std::move(guard)), defer_deadline_(defer_deadline) {}
+               std::chrono::milliseconds defer_deadline, const Clock& clock)
+    : service_(service),
+      ioc_(ioc),
+      guard_(std::move(guard)),
+      defer_deadline_(defer_deadline),
+      faults_(clock,
+              [](const std::string& action) { return WireCodec::Builtin().HasOperation(action); }) {
+}
+
+Responder Router::Delayed(Responder respond, int ms) {
+  return [this, respond = std::move(respond), ms](HttpResponse res) {
+    auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, std::chrono::milliseconds(ms));
+    auto pending = std::make_shared<HttpResponse>(std::move(res));
+    timer->async_wait([timer, pending, respond](const boost::system::error_code&) {
+      respond(std::move(*pending));
+    });
+  };
+}
 
 std::string Router::NewRequestId() {
   unsigned char b[16];
@@ -195,10 +211,11 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
   const std::string request_id = NewRequestId();
   std::string action = "-";
   std::string ident = "-";
+  std::string fault_note;  // " fault=<rule>" when a fault rule answered
   auto finish = [&](HttpResponse res) {
     LogLine("api") << "action=" << LogValue(action) << " id=" << LogValue(ident)
                    << " request=" << request_id << " status=" << res.result_int() << " "
-                   << (NowMs() - t0) << "ms";
+                   << (NowMs() - t0) << "ms" << fault_note;
     respond(std::move(res));
   };
   auto fail = [&](const Status& st) { finish(ErrorResponse(req, st, request_id)); };
@@ -209,6 +226,20 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
     return;
   }
   ident = IdentifierOf(*decoded);
+  if (FaultDecision fault = faults_.Decide(action); fault.latency_ms > 0 || fault.error) {
+    if (fault.latency_ms > 0) respond = Delayed(std::move(respond), fault.latency_ms);
+    if (fault.error) {
+      fault_note = " fault=" + std::to_string(fault.rule_id);
+      HttpResponse res =
+          MakeResponse(req, static_cast<http::status>(fault.error->http_status),
+                       WireCodec::EncodeError(fault.error->code, fault.error->http_status < 500,
+                                              fault.error->message, request_id),
+                       "text/xml");
+      res.set("x-amzn-RequestId", request_id);
+      finish(std::move(res));
+      return;
+    }
+  }
   SharedList shared;
   Result<Accepted> result = CallService(action, *decoded, &shared);
   if (!result.ok()) {
@@ -299,6 +330,39 @@ void Router::RespondWhenDone(int64_t operation_id, HttpResponse res, Responder r
   });
 }
 
+void Router::FaultsControl(const HttpRequest& req, const std::string& path,
+                           const Responder& respond) {
+  const JsonReply reply(req);
+  const std::string id = path.size() > 18 ? path.substr(18) : "";  // after "/_localrds/faults/"
+  if (req.method() == http::verb::get && id.empty()) {
+    respond(reply(http::status::ok, {{"faults", faults_.List()}}));
+  } else if (req.method() == http::verb::post && id.empty()) {
+    auto spec = nlohmann::json::parse(req.body(), nullptr, false);
+    auto rule = faults_.Add(spec);
+    LogLine("api") << "control=faults add "
+                   << (rule.ok() ? rule->ToJson().dump(-1, ' ', false,
+                                                       nlohmann::json::error_handler_t::replace)
+                                 : rule.status().ToString());
+    respond(rule.ok() ? reply(http::status::created, {{"fault", rule->ToJson()}})
+                      : reply.Error(rule.status()));
+  } else if (req.method() == http::verb::delete_ && id.empty()) {
+    faults_.Clear();
+    LogLine("api") << "control=faults clear";
+    respond(reply(http::status::ok, {{"cleared", true}}));
+  } else if (req.method() == http::verb::delete_) {
+    const bool removed = id.find_first_not_of("0123456789") == std::string::npos && id.size() < 9 &&
+                         faults_.Remove(std::stoi(id));
+    LogLine("api") << "control=faults remove " << LogValue(id) << (removed ? "" : " (none)");
+    respond(removed ? reply(http::status::ok, {{"removed", std::stoi(id)}})
+                    : reply(http::status::not_found,
+                            {{"error", "NotFound"}, {"message", "no fault rule " + id}}));
+  } else {
+    respond(reply(http::status::method_not_allowed,
+                  {{"error", "MethodNotAllowed"},
+                   {"message", "/_localrds/faults takes GET, POST and DELETE"}}));
+  }
+}
+
 void Router::HandleControl(const HttpRequest& req, const std::string& path, Responder respond) {
   const JsonReply reply(req);
   const bool get = req.method() == http::verb::get;
@@ -316,7 +380,12 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
       return;
     }
     if (path == "/_localrds/reset" && post) {
+      faults_.Clear();
       ResetControl(service_, reply, std::move(respond));
+      return;
+    }
+    if (path == "/_localrds/faults" || path.rfind("/_localrds/faults/", 0) == 0) {
+      FaultsControl(req, path, respond);
       return;
     }
     if (path.rfind(prefix, 0) == 0) {

@@ -5,7 +5,8 @@
 // never blocks: mutating actions respond once their operation finishes or after
 // `defer_deadline` (so a client's first Describe poll already sees the result), through
 // `respond`, which may then be called from another thread. `respond` is called exactly once.
-// Before either, RequestGuard refuses requests from web pages (403 AccessDenied).
+// Before either, RequestGuard refuses requests from web pages (403 AccessDenied). FaultRules
+// (/_localrds/faults) may answer an action with an injected error or throttling, or delay it.
 // Thread-safe; borrows the service and the io_context.
 #pragma once
 
@@ -16,6 +17,7 @@
 #include <functional>
 #include <string>
 
+#include "api/fault_rules.h"
 #include "api/request_guard.h"
 #include "api/wire_codec.h"
 #include "emulator/service/rds_service.h"
@@ -33,7 +35,8 @@ class Router {
  public:
   //! `guard` decides which requests may reach the API and the controls at all.
   Router(RdsService& service, boost::asio::io_context& ioc, RequestGuard guard,
-         std::chrono::milliseconds defer_deadline = std::chrono::seconds(20));
+         std::chrono::milliseconds defer_deadline = std::chrono::seconds(20),
+         const Clock& clock = SystemClock::Get());
 
   void Handle(const HttpRequest& req, Responder respond);
 
@@ -54,11 +57,16 @@ class Router {
                        std::string log_line, int64_t t0);
   //! The /_localrds/ controls: health, events, reset, and the per-instance details and drills.
   void HandleControl(const HttpRequest& req, const std::string& path, Responder respond);
+  //! GET, POST and DELETE /_localrds/faults[/<id>].
+  void FaultsControl(const HttpRequest& req, const std::string& path, const Responder& respond);
+  //! `respond`, called `ms` later (an injected latency) on the io_context.
+  Responder Delayed(Responder respond, int ms);
 
   RdsService& service_;
   boost::asio::io_context& ioc_;
   const RequestGuard guard_;
   const std::chrono::milliseconds defer_deadline_;
+  FaultRules faults_;
 };
 
 }  // namespace localrds

@@ -376,10 +376,15 @@ std::string WireCodec::EncodeResponse(const std::string& action, const nlohmann:
 
 std::string WireCodec::EncodeError(const Status& status, const std::string& request_id) {
   const AwsErrorInfo& info = status.info();
+  return EncodeError(info.code, info.sender_fault, status.message(), request_id);
+}
+
+std::string WireCodec::EncodeError(const std::string& code, bool sender_fault,
+                                   const std::string& message, const std::string& request_id) {
   return std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse><Error><Type>") +
-         (info.sender_fault ? "Sender" : "Receiver") + "</Type><Code>" + info.code +
-         "</Code><Message>" + XmlEscape(status.message()) + "</Message></Error><RequestId>" +
-         request_id + "</RequestId></ErrorResponse>";
+         (sender_fault ? "Sender" : "Receiver") + "</Type><Code>" + XmlEscape(code) +
+         "</Code><Message>" + XmlEscape(message) + "</Message></Error><RequestId>" + request_id +
+         "</RequestId></ErrorResponse>";
 }
 
 }  // namespace localrds

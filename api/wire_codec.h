@@ -43,6 +43,9 @@ class WireCodec {
                              const std::string& request_id,
                              const SharedList* shared = nullptr) const;
   static std::string EncodeError(const Status& status, const std::string& request_id);
+  //! The same envelope for any AWS code (an injected fault's, e.g. "Throttling").
+  static std::string EncodeError(const std::string& code, bool sender_fault,
+                                 const std::string& message, const std::string& request_id);
 
  private:
   //! A shape of the model, compiled once so that encoding never looks names up.

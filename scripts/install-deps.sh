@@ -19,7 +19,7 @@ PACKAGES=(
 )
 if [ "${1:-}" = "--test" ]; then
   # clang and its runtime libraries: the libFuzzer targets (tests/fuzz/run.sh).
-  PACKAGES+=(libgtest-dev clang-format clang libclang-rt-14-dev python3 python3-boto3
+  PACKAGES+=(libgtest-dev libgmock-dev clang-format clang libclang-rt-14-dev python3 python3-boto3
             python3-botocore awscli chromium util-linux)
 fi
 

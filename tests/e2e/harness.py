@@ -541,8 +541,8 @@ class Localrds:
 
     # -- clients --
 
-    def client(self, read_timeout=60):
-        return rds_client(self.endpoint, read_timeout=read_timeout)
+    def client(self, read_timeout=60, retries=None):
+        return rds_client(self.endpoint, read_timeout=read_timeout, retries=retries)
 
     def aws(self, *args, **kw):
         return aws_cli(self.endpoint, *args, **kw)
@@ -601,9 +601,10 @@ def _add_to_rds_model(service_data):
             shape["required"] = [r for r in shape.get("required", []) if r in change["required"]]
 
 
-def rds_client(endpoint, read_timeout=60):
-    """A boto3 RDS client for localrds: dummy credentials, us-east-1, and no retries, so every
-    error reaches the test as it was answered; the model knows RDS_MODEL_ADDITIONS."""
+def rds_client(endpoint, read_timeout=60, retries=None):
+    """A boto3 RDS client for localrds: dummy credentials, us-east-1, and no retries (unless
+    `retries`, botocore's retry config, says otherwise), so every error reaches the test as it
+    was answered; the model knows RDS_MODEL_ADDITIONS."""
     global _rds_model_loader
     if _rds_model_loader is None:  # one, shared: it caches the (large) model it loaded
         _rds_model_loader = _RdsModelLoader()
@@ -612,7 +613,7 @@ def rds_client(endpoint, read_timeout=60):
     return boto3.session.Session(botocore_session=core).client(
         "rds", endpoint_url=endpoint, region_name=REGION,
         aws_access_key_id="test", aws_secret_access_key="test",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
+        config=Config(retries=retries or {"total_max_attempts": 1, "mode": "standard"},
                       connect_timeout=5, read_timeout=read_timeout))
 
 

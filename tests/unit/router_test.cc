@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace localrds {
@@ -103,9 +104,14 @@ class RouterTest : public ::testing::Test {
     return start == std::string::npos ? "" : b.substr(start + 9, end - start - 9);
   }
 
+  HttpResponse Control(http::verb method, const std::string& path, const std::string& body = "") {
+    return Send(method, path, body, {{"Content-Type", "application/json"}});
+  }
+
   FakeService service_;
   boost::asio::io_context ioc_;
-  Router router_{service_, ioc_, RequestGuard("127.0.0.1", {}), std::chrono::seconds(5)};
+  FakeClock clock_;
+  Router router_{service_, ioc_, RequestGuard("127.0.0.1", {}), std::chrono::seconds(5), clock_};
 };
 
 }  // namespace
@@ -229,6 +235,120 @@ TEST_F(RouterTest, TheControls) {
   HttpResponse get_reset = Send(http::verb::get, "/_localrds/reset", "", {});
   EXPECT_EQ(get_reset.result_int(), 404);
   EXPECT_EQ(service_.resets, 1);
+}
+
+TEST_F(RouterTest, AFaultRuleAnswersItsErrorCountTimesThenTheActionRuns) {
+  service_.results.emplace("RebootDBInstance",
+                           Accepted{{{"DBInstance", {{"DBInstanceStatus", "rebooting"}}}}, 0});
+  HttpResponse added = Control(http::verb::post, "/_localrds/faults",
+                               R"({"action": "RebootDBInstance", "count": 2,
+                                   "error": {"code": "InternalFailure", "http_status": 500,
+                                             "message": "injected <boom>"}})");
+  ASSERT_EQ(added.result_int(), 201) << added.body();
+  EXPECT_EQ(json::parse(added.body())["fault"]["count"], 2);
+  const std::string reboot = "Action=RebootDBInstance&Version=2014-10-31&DBInstanceIdentifier=a";
+  for (int i = 0; i < 2; ++i) {
+    HttpResponse res = Api(reboot);
+    EXPECT_EQ(res.result_int(), 500);
+    EXPECT_EQ(Code(res), "InternalFailure");
+    EXPECT_EQ(Message(res), "injected &lt;boom&gt;");
+    EXPECT_NE(res.body().find("<Type>Receiver</Type>"), std::string::npos);
+  }
+  EXPECT_TRUE(service_.calls.empty());  // an injected error runs nothing
+  EXPECT_EQ(Api(reboot).result_int(), 200);
+  EXPECT_EQ(service_.calls.size(), 1u);
+  EXPECT_EQ(json::parse(Control(http::verb::get, "/_localrds/faults").body())["faults"],
+            json::array());
+}
+
+TEST_F(RouterTest, AThrottledActionGetsRdsThrottlingUntilItsBucketRefills) {
+  service_.results.emplace("DescribeDBEngineVersions",
+                           Accepted{{{"DBEngineVersions", json::array()}}, 0});
+  ASSERT_EQ(Control(http::verb::post, "/_localrds/faults",
+                    R"({"action": "*", "rate_per_second": 2, "burst": 2})")
+                .result_int(),
+            201);
+  const std::string describe = "Action=DescribeDBEngineVersions&Version=2014-10-31";
+  EXPECT_EQ(Api(describe).result_int(), 200);
+  EXPECT_EQ(Api(describe).result_int(), 200);
+  HttpResponse throttled = Api(describe);
+  EXPECT_EQ(throttled.result_int(), 400);
+  EXPECT_EQ(Code(throttled), "Throttling");
+  EXPECT_EQ(Message(throttled), "Rate exceeded");
+  EXPECT_NE(throttled.body().find("<Type>Sender</Type>"), std::string::npos);
+  clock_.Advance(500);  // one token at 2 per second
+  EXPECT_EQ(Api(describe).result_int(), 200);
+  EXPECT_EQ(Api(describe).result_int(), 400);
+  // Reset clears the rules.
+  EXPECT_EQ(Control(http::verb::post, "/_localrds/reset").result_int(), 200);
+  EXPECT_EQ(Api(describe).result_int(), 200);
+}
+
+TEST_F(RouterTest, InjectedLatencyDelaysTheAnswer) {
+  service_.results.emplace("DescribeDBEngineVersions",
+                           Accepted{{{"DBEngineVersions", json::array()}}, 0});
+  ASSERT_EQ(Control(http::verb::post, "/_localrds/faults",
+                    R"({"action": "DescribeDBEngineVersions", "latency_ms": 30})")
+                .result_int(),
+            201);
+  HttpRequest req{http::verb::post, "/", 11};
+  req.set(http::field::host, "127.0.0.1:4566");
+  req.set(http::field::authorization, kSigV4);
+  req.body() = "Action=DescribeDBEngineVersions&Version=2014-10-31";
+  req.prepare_payload();
+  std::optional<HttpResponse> got;
+  router_.Handle(req, [&](HttpResponse res) { got = std::move(res); });
+  ioc_.poll();
+  EXPECT_FALSE(got.has_value());  // still waiting out its latency
+  ioc_.restart();
+  ioc_.run_for(std::chrono::seconds(5));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->result_int(), 200);
+}
+
+TEST_F(RouterTest, FaultRulesAreCheckedListedAndRemoved) {
+  for (const auto& [body, message] : std::vector<std::pair<std::string, std::string>>{
+           {"not json", "fault rule: the body must be a JSON object"},
+           {R"({"action": "Nope", "latency_ms": 1})", "fault rule: \"Nope\" is not an RDS action"},
+           {R"({"action": "*"})",
+            "fault rule: a rule needs \"error\", \"latency_ms\" or \"rate_per_second\""},
+           {R"({"action": "*", "error": {"code": "a b"}})",
+            "fault rule: \"error.code\" must be an AWS error code"},
+           {R"({"action": "*", "error": {"code": "X", "http_status": 200}})",
+            "fault rule: \"error.http_status\" must be an integer from 400 to 599"},
+           {R"({"action": "*", "error": {"code": "X"}, "probability": 0})",
+            "fault rule: \"probability\" must be above 0 and at most 1"},
+           {R"({"action": "*", "latency_ms": 1, "count": 2})",
+            "fault rule: \"count\" counts errors: give \"error\""}}) {
+    HttpResponse res = Control(http::verb::post, "/_localrds/faults", body);
+    EXPECT_EQ(res.result_int(), 400) << body;
+    EXPECT_EQ(json::parse(res.body())["message"], message) << body;
+  }
+  Control(http::verb::post, "/_localrds/faults", R"({"action": "*", "latency_ms": 5})");
+  HttpResponse second = Control(http::verb::post, "/_localrds/faults",
+                                R"({"action": "StopDBInstance", "error": {"code": "X"}})");
+  const int id = json::parse(second.body())["fault"]["id"];
+  EXPECT_EQ(json::parse(Control(http::verb::get, "/_localrds/faults").body())["faults"].size(), 2u);
+  EXPECT_EQ(Control(http::verb::delete_, "/_localrds/faults/" + std::to_string(id)).result_int(),
+            200);
+  EXPECT_EQ(Control(http::verb::delete_, "/_localrds/faults/" + std::to_string(id)).result_int(),
+            404);
+  EXPECT_EQ(Control(http::verb::delete_, "/_localrds/faults/x").result_int(), 404);
+  EXPECT_EQ(Control(http::verb::delete_, "/_localrds/faults").result_int(), 200);
+  EXPECT_EQ(json::parse(Control(http::verb::get, "/_localrds/faults").body())["faults"],
+            json::array());
+}
+
+TEST(FaultRulesTest, AProbabilityFiresAboutThatOften) {
+  FakeClock clock;
+  FaultRules rules(
+      clock, [](const std::string&) { return true; }, 42);
+  ASSERT_TRUE(rules.Add({{"action", "A"}, {"error", {{"code", "X"}}}, {"probability", 0.25}}).ok());
+  int fired = 0;
+  for (int i = 0; i < 4000; ++i) fired += rules.Decide("A").error.has_value();
+  EXPECT_GT(fired, 800);
+  EXPECT_LT(fired, 1200);
+  EXPECT_FALSE(rules.Decide("B").error.has_value());  // another action
 }
 
 }  // namespace localrds

@@ -152,6 +152,18 @@ class HostileInputTest(LocalrdsTestCase):
                 self.assertTrue(head.startswith(b"HTTP/1.1 %d " % code), head[:100])
                 xml.dom.minidom.parseString(body)
                 self.assertIn(b"<ErrorResponse>", body)
+        # 10,000 parameters: unknown ones are ignored, list members past RDS's sizes refused.
+        unknown = "&".join("P%d=%d" % (i, i) for i in range(10000))
+        status, data = post_raw(self.h.api_port, (
+            "Action=DescribeDBInstances&Version=2014-10-31&" + unknown).encode())
+        self.assertEqual(status, 200, data[:300])
+        xml.dom.minidom.parseString(data)
+        filters = "&".join("Filters.Filter.%d.Name=engine&Filters.Filter.%d.Values.Value.1=x"
+                           % (i, i) for i in range(1, 5001))
+        status, data = post_raw(self.h.api_port, (
+            "Action=DescribeDBInstances&Version=2014-10-31&" + filters).encode())
+        self.assertEqual(status, 400, data[:300])
+        self.assertEqual(parsed_error(data)[0], "InvalidParameterValue")
         self.describe_is_well_formed()
 
     def test_parameters_localrds_cannot_honour_are_refused_as_rds_does(self):

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <string_view>
 
 #include "common/log.h"
 #include "common/time_util.h"
@@ -332,8 +333,9 @@ void Router::RespondWhenDone(int64_t operation_id, HttpResponse res, Responder r
 
 void Router::FaultsControl(const HttpRequest& req, const std::string& path,
                            const Responder& respond) {
+  static constexpr std::string_view kOne = "/_localrds/faults/";  // then a rule's id
   const JsonReply reply(req);
-  const std::string id = path.size() > 18 ? path.substr(18) : "";  // after "/_localrds/faults/"
+  const std::string id = path.size() > kOne.size() ? path.substr(kOne.size()) : "";
   if (req.method() == http::verb::get && id.empty()) {
     respond(reply(http::status::ok, {{"faults", faults_.List()}}));
   } else if (req.method() == http::verb::post && id.empty()) {

@@ -8,6 +8,8 @@
 #   bench/run.sh replicas [--quick] [options...]   bench_replicas.py only
 #   bench/run.sh failover [--quick] [options...]   bench_failover.py only
 #   bench/run.sh docker [--quick] [options...]     bench_docker.py only
+#   bench/run.sh soak [MINUTES] [--seed K]         the chaos soak (tests/soak/soak.py) for
+#                                                  MINUTES (default 30) in rounds of 60 s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LOCALRDS_BIN="${LOCALRDS_BIN:-build/localrds}"
@@ -17,6 +19,12 @@ case "${1:-}" in
   replicas) shift; exec python3 bench/bench_replicas.py "$@" ;;
   failover) shift; exec python3 bench/bench_failover.py "$@" ;;
   docker) shift; exec python3 bench/bench_docker.py "$@" ;;
+  soak)
+    shift
+    minutes="${1:-30}"
+    [ $# -gt 0 ] && shift
+    exec python3 tests/soak/soak.py --rounds "$(((minutes * 60 + 59) / 60))" --round-seconds 60 \
+      --clients 3 "$@" ;;
 esac
 # All. The sections after instances get only the options the scripts share.
 shared=()

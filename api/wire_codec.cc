@@ -1,5 +1,6 @@
 #include "api/wire_codec.h"
 
+#include <algorithm>
 #include <boost/url/parse_query.hpp>
 #include <cctype>
 #include <charconv>
@@ -197,6 +198,17 @@ Status WireCodec::DecodeStructure(const Shape& shape, const std::string& key,
   if (!key.empty() && !HasPrefix(params, prefix)) return Status::Ok();
   nlohmann::json obj = nlohmann::json::object();
   for (const auto& member : shape.members) {
+    // An optional string parameter of the request sent empty (`EngineVersion=`, `DBName=`, as
+    // Terraform sends them when unset) is absent, as RDS takes it. Nested values keep their
+    // empty strings (a tag's empty Value is a value); an empty number or flag stays an error.
+    if (key.empty() && member.shape->type == Shape::kString) {
+      auto given = params.find(member.loc);
+      if (given != params.end() && given->second.empty() &&
+          std::find(shape.required.begin(), shape.required.end(), member.name) ==
+              shape.required.end()) {
+        continue;
+      }
+    }
     bool member_present = false;
     nlohmann::json value;
     LOCALRDS_RETURN_IF_ERROR(

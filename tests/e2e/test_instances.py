@@ -241,6 +241,24 @@ class InstanceStoryTest(LocalrdsTestCase):
         self.assertEqual(out, "root")
         self.assertIn("PostgreSQL 15.", self.psql_ok(self.port, "select version()"))
 
+    def test_empty_parameters_are_absent_as_terraform_sends_them(self):
+        """The Terraform provider always sends EngineVersion and DBName, empty when unset
+        (../shared/IAC-CALLS.md); RDS takes an empty string as absent."""
+        status, body, err = self.h.query({
+            "Action": "CreateDBInstance", "DBInstanceIdentifier": "tf-empty",
+            "DBInstanceClass": "db.t3.micro", "Engine": "postgres", "EngineVersion": "",
+            "DBName": "", "MasterUsername": MASTER_USER, "MasterUserPassword": MASTER_PASSWORD,
+            "AllocatedStorage": "20", "AutoMinorVersionUpgrade": "true",
+            "PreferredMaintenanceWindow": ""})
+        self.assertEqual(status, 200, err or body[:300])
+        self.rds.get_waiter("db_instance_available").wait(
+            DBInstanceIdentifier="tf-empty", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        i = self.describe("tf-empty")
+        self.assertTrue(i["EngineVersion"].startswith("15."), i["EngineVersion"])
+        self.assertNotIn("DBName", i)
+        self.assertRegex(i["PreferredMaintenanceWindow"], MAINT_WINDOW)
+        self.rds.delete_db_instance(DBInstanceIdentifier="tf-empty", SkipFinalSnapshot=True)
+
     # --- tags ---
 
     def test_tags_add_list_remove_via_arn(self):

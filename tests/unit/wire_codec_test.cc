@@ -52,6 +52,29 @@ TEST(WireCodecTest, DecodesListsStructuresAndScalarsByTheModel) {
   EXPECT_EQ(j["VpcSecurityGroupIds"][0], "sg-1");
 }
 
+TEST(WireCodecTest, AnOptionalParameterSentEmptyIsAbsent) {
+  auto r =
+      WireCodec::Builtin().DecodeRequest("CreateDBInstance", {{"DBInstanceIdentifier", "db1"},
+                                                              {"DBInstanceClass", "db.t3.micro"},
+                                                              {"Engine", "postgres"},
+                                                              {"EngineVersion", ""},
+                                                              {"DBName", ""},
+                                                              {"PreferredBackupWindow", ""},
+                                                              {"Tags.Tag.1.Key", "k"},
+                                                              {"Tags.Tag.1.Value", ""}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->contains("EngineVersion"));
+  EXPECT_FALSE(r->contains("DBName"));
+  EXPECT_FALSE(r->contains("PreferredBackupWindow"));
+  EXPECT_EQ((*r)["Tags"][0]["Value"], "");  // a nested empty value is a value
+  // A required one stays, for the action to refuse.
+  auto blank = WireCodec::Builtin().DecodeRequest(
+      "CreateDBInstance",
+      {{"DBInstanceIdentifier", ""}, {"DBInstanceClass", "db.t3.micro"}, {"Engine", "postgres"}});
+  ASSERT_TRUE(blank.ok());
+  EXPECT_EQ((*blank)["DBInstanceIdentifier"], "");
+}
+
 TEST(WireCodecTest, DecodesNestedFilterValues) {
   QueryParams params = {{"Filters.Filter.1.Name", "engine"},
                         {"Filters.Filter.1.Values.Value.1", "postgres"},

@@ -93,12 +93,20 @@ void KillServerProcess(pid_t pid, const std::function<void()>& reap) {
 }
 
 Status FreezeServerProcess(pid_t pid, bool freeze, const std::string& what) {
-  // SIGSTOP to the postmaster first: it cannot start new children then.
-  SignalServer(pid, freeze ? SIGSTOP : SIGCONT);
+  // SIGSTOP to the postmaster alone first, and to its children once it has stopped: it cannot
+  // start new ones then, and a child it is still creating is never stopped under it (a process
+  // in vfork() waits, unstoppable, for its child to exec; were that child stopped first, the
+  // parent would wait forever).
+  if (freeze) {
+    kill(pid, SIGSTOP);
+  } else {
+    SignalServer(pid, SIGCONT);
+  }
   if (!WaitUntil([&] { return (ProcessState(pid) == 'T') == freeze; }, std::chrono::seconds(5))) {
     return Status::Internal(what +
                             (freeze ? " did not stop on SIGSTOP" : " did not resume on SIGCONT"));
   }
+  if (freeze) SignalServer(pid, SIGSTOP);
   return Status::Ok();
 }
 

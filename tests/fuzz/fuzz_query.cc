@@ -8,19 +8,15 @@
 #include <string>
 
 #include "api/wire_codec.h"
-#include "common/utf8.h"
+#include "tests/fuzz/require_xml_text.h"
 
 namespace {
 
-void RequireXmlText(const std::string& s) {
-  if (!localrds::IsValidUtf8(s) || !localrds::FirstNonXmlChar(s).empty()) std::abort();
-}
-
 void RequireDecodedStrings(const nlohmann::json& j) {
-  if (j.is_string()) RequireXmlText(j.get_ref<const std::string&>());
+  if (j.is_string()) localrds::RequireXmlText(j.get_ref<const std::string&>());
   if (j.is_object()) {
     for (const auto& [key, value] : j.items()) {
-      RequireXmlText(key);
+      localrds::RequireXmlText(key);
       RequireDecodedStrings(value);
     }
   }
@@ -41,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string body(reinterpret_cast<const char*>(data), size);
   auto params = localrds::ParseQueryString(body);
   if (!params.ok()) {
-    RequireXmlText(localrds::WireCodec::EncodeError(params.status(), "req"));
+    localrds::RequireXmlText(localrds::WireCodec::EncodeError(params.status(), "req"));
     return 0;
   }
   auto named = params->find("Action");
@@ -49,14 +45,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                  ? named->second
                                  : kActions[size % (sizeof kActions / sizeof kActions[0])];
   for (const auto& [key, value] : *params) {
-    RequireXmlText(localrds::XmlEscape(key));
-    RequireXmlText(localrds::XmlEscape(value));
+    localrds::RequireXmlText(localrds::XmlEscape(key));
+    localrds::RequireXmlText(localrds::XmlEscape(value));
   }
   auto decoded = localrds::WireCodec::Builtin().DecodeRequest(action, *params);
   if (decoded.ok()) {
     RequireDecodedStrings(*decoded);
   } else {
-    RequireXmlText(localrds::WireCodec::EncodeError(decoded.status(), "req"));
+    localrds::RequireXmlText(localrds::WireCodec::EncodeError(decoded.status(), "req"));
   }
   return 0;
 }

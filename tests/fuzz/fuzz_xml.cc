@@ -6,25 +6,20 @@
 #include <string>
 
 #include "api/wire_codec.h"
-#include "common/utf8.h"
-
-namespace {
-void RequireXmlText(const std::string& s) {
-  if (!localrds::IsValidUtf8(s) || !localrds::FirstNonXmlChar(s).empty()) std::abort();
-}
-}  // namespace
+#include "tests/fuzz/require_xml_text.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string s(reinterpret_cast<const char*>(data), size);
-  RequireXmlText(localrds::XmlEscape(s));
+  localrds::RequireXmlText(localrds::XmlEscape(s));
   // Request ids are localrds' own (Router::NewRequestId), never a client's.
-  RequireXmlText(localrds::WireCodec::EncodeError(localrds::Status::InvalidParameter(s), "req"));
+  localrds::RequireXmlText(
+      localrds::WireCodec::EncodeError(localrds::Status::InvalidParameter(s), "req"));
   const nlohmann::json result = {{"DBInstances",
                                   {{{"DBInstanceIdentifier", s},
                                     {"AllocatedStorage", static_cast<int64_t>(size)},
                                     {"TagList", {{{"Key", s}, {"Value", s}}}}}}},
                                  {"Marker", s}};
-  RequireXmlText(
+  localrds::RequireXmlText(
       localrds::WireCodec::Builtin().EncodeResponse("DescribeDBInstances", result, "req"));
   return 0;
 }

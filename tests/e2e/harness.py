@@ -518,8 +518,10 @@ class Localrds:
 
     # -- emulator controls (JSON) --
 
-    def control(self, method, path, timeout=30):
-        status, body = raw_request(self.api_port, method, path, timeout=timeout)
+    def control(self, method, path, timeout=30, body=None):
+        """A /_localrds/ control; `body` (JSON text) for the ones that take one. Returns (status,
+        parsed JSON, or the text when it is not JSON)."""
+        status, body = raw_request(self.api_port, method, path, body, timeout=timeout)
         try:
             return status, json.loads(body)
         except ValueError:

@@ -2,7 +2,6 @@
 an action or delays it, so retry logic and DR runbooks can be rehearsed against AWS's failures.
 The actions that do run are real (a snapshot is a real base backup)."""
 
-import http.client
 import json
 import time
 
@@ -28,14 +27,7 @@ class FaultsTest(LocalrdsTestCase):
         super().tearDown()
 
     def faults(self, method, rule=None, path="/_localrds/faults"):
-        conn = http.client.HTTPConnection("127.0.0.1", self.h.api_port, timeout=30)
-        try:
-            body = None if rule is None else json.dumps(rule)
-            conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
-            res = conn.getresponse()
-            return res.status, json.loads(res.read())
-        finally:
-            conn.close()
+        return self.h.control(method, path, body=None if rule is None else json.dumps(rule))
 
     def retrying_client(self):
         """A client that retries as the SDKs do by default (standard mode, 5 attempts)."""

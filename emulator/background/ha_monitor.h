@@ -23,10 +23,10 @@
 namespace localrds {
 
 struct HaConfig {
-  std::chrono::milliseconds monitor_interval{100};  //!< how often every primary is looked at
-  std::chrono::milliseconds probe_interval{500};    //!< how often each is asked SELECT 1
-  std::chrono::milliseconds probe_timeout{1000};    //!< how long one probe may take
-  std::chrono::milliseconds hung_after{3000};       //!< no answer for this long: a failover
+  std::chrono::milliseconds monitor_interval{20};  //!< how often every primary is looked at
+  std::chrono::milliseconds probe_interval{500};   //!< how often each is asked SELECT 1
+  std::chrono::milliseconds probe_timeout{1000};   //!< how long one probe may take
+  std::chrono::milliseconds hung_after{3000};      //!< no answer for this long: a failover
 };
 
 class HaMonitor {

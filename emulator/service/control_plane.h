@@ -70,7 +70,7 @@ struct EmulatorConfig {
   //! The Multi-AZ health monitor: how often it looks at every primary (is its server there?),
   //! how often and how long it asks each one `SELECT 1`, and how long without an answer makes
   //! a primary hung (then it fails over).
-  std::chrono::milliseconds monitor_interval{100};
+  std::chrono::milliseconds monitor_interval{20};
   std::chrono::milliseconds probe_interval{500};
   std::chrono::milliseconds probe_timeout{1000};
   std::chrono::milliseconds hung_after{3000};

@@ -49,6 +49,18 @@ Status TakeSnapshot(OpContext& c) {
   if (snap->status == "available") return Status::Ok();
   const Layout& layout = c.env.layout;
   fs::path final_dir = layout.SnapshotDir(*id);
+  const auto restored_from = ParamString(c, "base_snapshot_id");
+  if (!fs::exists(final_dir / "backup_label") && restored_from &&
+      !ParamString(c, "pitr_source_resource_id")) {
+    // The first backup of an instance restored from a snapshot: the snapshot itself, hard
+    // links (a snapshot's files never change). Its data plus this instance's archive, which
+    // continues the snapshot's WAL, restores to any time from now on, as a fresh base backup
+    // would; but the copy costs no I/O. (A point-in-time restore's data differs from its base
+    // snapshot: it takes a real backup below, as does this one if the snapshot was deleted
+    // meanwhile.)
+    LogIfFailed(bf::CopyTree(layout.SnapshotDir(*restored_from), final_dir, /*link=*/true), "ops",
+                "linking the first backup of " + c.instance.identifier);
+  }
   if (!fs::exists(final_dir / "backup_label")) {
     LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
     fs::path tmp = final_dir;

@@ -166,6 +166,42 @@ TEST_F(BackupPgTest, ASnapshotRestoresIntoAWritableInstanceWithTheData) {
   EXPECT_EQ(Query(port, "SELECT count(*) FROM t"), "4\n");
 }
 
+// An instance restored from a snapshot has the snapshot's own files as its first backup (hard
+// links, no pg_basebackup): they and the new instance's archive, which continues the
+// snapshot's WAL, restore it to a point in time between two of its own commits.
+TEST_F(BackupPgTest, AnInstanceRestoredFromASnapshotRestoresToAPointInTime) {
+  ASSERT_FALSE(Create("src", 1).empty());
+  Commit(Port("src"), "CREATE TABLE t(x text); INSERT INTO t VALUES ('A')");
+  auto s = cp_->snapshots().CreateDBSnapshot(
+      {{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "snap1"}});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  Wait(s->operation_id);
+  const int copy =
+      WaitAvailable(cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
+                        {{"DBInstanceIdentifier", "copy"}, {"DBSnapshotIdentifier", "snap1"}}),
+                    "copy");
+  ASSERT_NE(copy, 0);
+  const std::string copy_rid = Describe("copy")["DbiResourceId"];
+  const int64_t b_done = Commit(copy, "INSERT INTO t VALUES ('B')");
+  // The restore time: a whole second after B; C commits a little after it (a gap in wall-clock
+  // time; the sleep waits for nothing).
+  const int64_t target = (b_done / 1000 + 1) * 1000;
+  std::this_thread::sleep_until(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(target + 300)));
+  const int64_t c_done = Commit(copy, "INSERT INTO t VALUES ('C')");
+  ASSERT_TRUE(ShipWalUntil(copy_rid, c_done, /*heartbeat=*/true))
+      << "LatestRestorableTime is " << FormatIso8601(LatestRestorable(copy_rid));
+
+  const int again = WaitAvailable(cp_->snapshots().RestoreDBInstanceToPointInTime(
+                                      {{"SourceDBInstanceIdentifier", "copy"},
+                                       {"TargetDBInstanceIdentifier", "again"},
+                                       {"RestoreTime", FormatIso8601(target, false)}}),
+                                  "again");
+  ASSERT_NE(again, 0);
+  EXPECT_EQ(Query(again, "SELECT string_agg(x, ',' ORDER BY x) FROM t"), "A,B\n");
+  ExpectWritable(again);
+}
+
 TEST_F(BackupPgTest, PointInTimeRestoreStopsBetweenTwoCommits) {
   const std::string rid = Create("src", 1);
   ASSERT_FALSE(rid.empty());

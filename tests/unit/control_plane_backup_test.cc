@@ -166,6 +166,49 @@ TEST_F(ControlPlaneTest, RestoresCheckLikeRds) {
             events.end());
 }
 
+// The first automated backup of an instance restored from a snapshot is that snapshot's files,
+// hard-linked (no pg_basebackup); a point-in-time restore, whose data differ from its base, still
+// takes a real one.
+TEST_F(ControlPlaneTest, ARestoreFromASnapshotTakesItsFirstBackupFromTheSnapshot) {
+  Create("test");
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      {{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s1"}});
+  ASSERT_TRUE(snap.ok());
+  Wait(snap->operation_id);
+  ASSERT_EQ(SnapshotOf(*cp_, "s1")["Status"], "available");
+  const size_t backups_before = runtime_.BackupSlots().size();
+
+  auto r = cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
+      {{"DBInstanceIdentifier", "copy"}, {"DBSnapshotIdentifier", "s1"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Wait(r->operation_id);
+  EXPECT_EQ(StatusOf("copy"), "available");
+  EXPECT_EQ(runtime_.BackupSlots().size(), backups_before);  // no pg_basebackup
+  auto automated = cp_->snapshots().DescribeDBSnapshots(
+      {{"DBInstanceIdentifier", "copy"}, {"SnapshotType", "automated"}});
+  ASSERT_TRUE(automated.ok());
+  ASSERT_EQ((*automated)["DBSnapshots"].size(), 1u);
+  EXPECT_EQ((*automated)["DBSnapshots"][0]["Status"], "available");
+  // Its backup_label is the snapshot's own file: two names, one inode.
+  int linked = 0;
+  for (const auto& e : fs::directory_iterator(layout_->SnapshotsDir())) {
+    if (fs::exists(e.path() / "backup_label") &&
+        fs::hard_link_count(e.path() / "backup_label") == 2) {
+      ++linked;
+    }
+  }
+  EXPECT_EQ(linked, 2);
+
+  auto pitr =
+      cp_->snapshots().RestoreDBInstanceToPointInTime({{"SourceDBInstanceIdentifier", "copy"},
+                                                       {"TargetDBInstanceIdentifier", "later"},
+                                                       {"UseLatestRestorableTime", true}});
+  ASSERT_TRUE(pitr.ok()) << pitr.status().ToString();
+  Wait(pitr->operation_id);
+  EXPECT_EQ(StatusOf("later"), "available");
+  EXPECT_EQ(runtime_.BackupSlots().size(), backups_before + 1);
+}
+
 TEST_F(ControlPlaneTest, ACrashDuringASnapshotResumesAfterRestart) {
   Create("test");
   OperationEngine::SetCrashHook(

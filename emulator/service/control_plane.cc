@@ -74,6 +74,8 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
       wal_shipper_(registry_, servers_, runtime, layout, clock_, config_.wal_ship_interval),
       backups_(registry_, starter_, layout),
       replication_(registry_, servers_, runtime, starter_, clock_),
+      storage_(registry_, servers_, runtime, starter_, clock_,
+               StorageConfig{config_.storage_unit_bytes, config_.storage_measure}),
       reconciler_(catalog, registry_, servers_, runtime, layout, engine_, starter_, backups_, ha_,
                   clock_),
       instances_(registry_, servers_, runtime, layout, starter_,
@@ -98,6 +100,10 @@ void ControlPlane::StartBackground() {
     const std::string replication = replication_.PollReplicationOnce();
     if (!replication.empty()) did += (did.empty() ? "" : " ") + replication;
     if (!did.empty()) LogLine("reconciler") << did;
+  });
+  executor_.Loop("storage", config_.storage_interval, [this] {
+    const std::string did = storage_.MonitorStorageOnce();
+    if (!did.empty()) LogLine("storage") << did;
   });
   executor_.Loop("multi-az", config_.monitor_interval, [this] {
     const std::string did = ha_.MonitorPrimariesOnce();

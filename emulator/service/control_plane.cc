@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/time_util.h"
+#include "emulator/core/instance_state.h"
 
 namespace localrds {
 namespace {
@@ -91,6 +93,26 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
                 ControlsConfig{config_.version, config_.reset_wait}) {}
 
 ControlPlane::~ControlPlane() { Shutdown(false); }
+
+Result<nlohmann::json> ControlPlane::InstanceDetails(const std::string& identifier) {
+  auto details = controls_.InstanceDetails(identifier);
+  if (!details.ok()) return details;
+  const std::string rid = details->value("DbiResourceId", "");
+  auto row = registry_.GetInstance(rid);
+  if (!row) return details;
+  const int64_t allocated = row->attrs.value("AllocatedStorage", int64_t{0});
+  nlohmann::json storage = {{"unit_bytes", config_.storage_unit_bytes},
+                            {"allocated_bytes", allocated * config_.storage_unit_bytes},
+                            {"full", StorageFull(*row)},
+                            {"used_bytes", nullptr}};
+  if (auto seen = storage_.LastSeen(rid)) {
+    storage["used_bytes"] = seen->used_bytes;
+    storage["measured"] = FormatIso8601(seen->measured_ms, true);
+    storage["walk_microseconds"] = seen->walk.count();
+  }
+  (*details)["storage"] = storage;
+  return details;
+}
 
 void ControlPlane::StartBackground() {
   pool_.Start();

@@ -131,9 +131,8 @@ class ControlPlane : public RdsService {
                            std::function<void(Status)> done) override {
     controls_.FreezeInstanceAsync(identifier, freeze, std::move(done));
   }
-  Result<nlohmann::json> InstanceDetails(const std::string& identifier) override {
-    return controls_.InstanceDetails(identifier);
-  }
+  //! The controls' details plus the instance's storage as the storage monitor last saw it.
+  Result<nlohmann::json> InstanceDetails(const std::string& identifier) override;
   Result<Accepted> BackupNow(const std::string& identifier) override {
     return controls_.BackupNow(identifier);
   }

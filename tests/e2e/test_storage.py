@@ -56,6 +56,11 @@ class StorageTest(LocalrdsTestCase):
         rc, _, err = self.psql(port, "CREATE TABLE other (id int)")
         self.assertIn("No space left on device", err)
         self.assertEqual(self.psql_ok(port, "SELECT count(*) > 0 FROM big"), "t")  # reads work
+        status, details = self.h.control("GET", "/_localrds/instances/filling")
+        self.assertEqual(status, 200, details)
+        self.assertEqual(details["storage"]["allocated_bytes"], 20 * UNIT)
+        self.assertGreater(details["storage"]["used_bytes"], 20 * UNIT)
+        self.assertTrue(details["storage"]["full"])
         self.assertIn(EXHAUSTED, self.events("filling"))
         self.assertIn("RDS-EVENT-0007", [e["event_id"] for e in self.h.events()
                                          if e["source_identifier"] == "filling"])

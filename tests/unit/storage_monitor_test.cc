@@ -122,6 +122,12 @@ TEST_F(StorageControlTest, DataPastTheAllocationMakesItStorageFullUntilStorageIs
   EXPECT_EQ(Pass(), "db's storage is full: writes fail.");
   EXPECT_EQ(StatusOf("db"), "storage-full");
   EXPECT_EQ(Pass(), "");  // said once
+  auto details = cp_->InstanceDetails("db");
+  ASSERT_TRUE(details.ok());
+  EXPECT_EQ((*details)["storage"]["used_bytes"], 21 * kMiB);
+  EXPECT_EQ((*details)["storage"]["allocated_bytes"], 20 * kMiB);
+  EXPECT_EQ((*details)["storage"]["unit_bytes"], kMiB);
+  EXPECT_EQ((*details)["storage"]["full"], true);
   auto events = EventMessages("db");
   EXPECT_THAT(events, Contains("Allocated storage has been exhausted. Allocate additional "
                                "storage to resolve the issue."));

@@ -84,6 +84,37 @@ class StorageTest(LocalrdsTestCase):
         self.assertIn("Finished applying modification to allocated storage", self.events("filling"))
         self.assertEqual(self.status("filling"), "available")
 
+    def test_a_full_instance_stays_full_across_kill_9_of_localrds_and_of_its_servers(self):
+        port = self.create("crashfull", AllocatedStorage=20,
+                           BackupRetentionPeriod=0)["Endpoint"]["Port"]
+        self.fill("crashfull", port, lambda: self.status("crashfull") != "available")
+        wait_until(lambda: self.status("crashfull") == "storage-full", timeout=30,
+                   desc="crashfull is storage-full")
+        try:
+            self.h.restart()  # kill -9 of localrds; its servers live on and are adopted
+            self.rds = self.h.client()
+            self.assertEqual(self.status("crashfull"), "storage-full")
+            rc, _, err = self.psql(port, "INSERT INTO big VALUES ('after a restart')")
+            self.assertIn("No space left on device", err)
+
+            self.h.kill9()  # the machine goes down: localrds and every server
+            self.h.kill_leftover_postgres()
+            self.h.start()
+            self.rds = self.h.client()
+            self.assertEqual(self.status("crashfull"), "storage-full")
+            wait_until(lambda: self.psql(port, "SELECT 1")[0] == 0, timeout=60,
+                       desc="crashfull's server is back")
+            rc, _, err = self.psql(port, "INSERT INTO big VALUES ('after a host crash')")
+            self.assertIn("No space left on device", err)
+        finally:
+            if not self.h.alive():
+                self.h.start()
+                self.rds = self.h.client()
+        self.rds.modify_db_instance(DBInstanceIdentifier="crashfull", AllocatedStorage=40,
+                                    ApplyImmediately=True)
+        self.wait_available("crashfull")
+        self.psql_ok(port, "INSERT INTO big VALUES ('written again')")
+
     def test_max_allocated_storage_autoscales_a_filling_instance(self):
         port = self.create("growing", AllocatedStorage=20,
                            MaxAllocatedStorage=60)["Endpoint"]["Port"]

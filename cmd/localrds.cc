@@ -73,6 +73,9 @@ const Flag kFlags[] = {
     {"wal-ship-seconds", "LOCALRDS_WAL_SHIP_SECONDS", "5",
      "how often new commits are archived: LatestRestorableTime trails them by about this much "
      "(RDS: 300)"},
+    {"storage-unit", "LOCALRDS_STORAGE_UNIT", "GiB",
+     "what one unit of AllocatedStorage is, to rehearse a full disk quickly: GiB (as RDS), "
+     "MiB, or a number of bytes (at least 1048576); autoscaling's waits scale with it"},
 };
 
 void PrintHelp() {
@@ -225,6 +228,26 @@ bool ConfigFromFlags(std::map<std::string, std::string>& opts, localrds::Emulato
     return false;
   }
   config.wal_ship_interval = std::chrono::seconds(ship);
+  const std::string& unit = opts["storage-unit"];
+  if (unit == "GiB" || unit == "gib") {
+    config.storage_unit_bytes = localrds::kGiB;
+  } else if (unit == "MiB" || unit == "mib") {
+    config.storage_unit_bytes = 1LL << 20;
+  } else {
+    char* end = nullptr;
+    const long long n = std::strtoll(unit.c_str(), &end, 10);
+    if (unit.empty() || *end != '\0' || n < (1LL << 20) || n > localrds::kGiB) {
+      std::cerr << "localrds: --storage-unit must be GiB, MiB or a number of bytes between "
+                   "1048576 and 1073741824, not '"
+                << unit << "'\n";
+      return false;
+    }
+    config.storage_unit_bytes = n;
+  }
+  if (config.storage_unit_bytes != localrds::kGiB) {
+    LogLine() << "AllocatedStorage counts units of " << config.storage_unit_bytes
+              << " bytes (--storage-unit), not GiB";
+  }
   config.version = LOCALRDS_VERSION;
   const std::string& r = opts["port-range"];
   size_t dash = r.find('-');

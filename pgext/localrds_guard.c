@@ -16,22 +16,42 @@
  *  - ALTER, RENAME or DROP of rdsadmin (localrds' superuser) and rdsrepladmin (the role its
  *    standbys replicate as).
  * Superusers (localrds itself) are never checked.
+ *
+ * It also makes a DB instance's storage fill as on RDS: while localrds.storage_full is on (a
+ * PGC_SIGHUP setting localrds writes into the server's configuration when the instance's data
+ * outgrows its AllocatedStorage, then reloads), every statement of a role that is not a
+ * superuser that would write refuses with PostgreSQL's own disk-full error (SQLSTATE 53100,
+ * "could not extend file ...: No space left on device"): INSERT, UPDATE, DELETE, MERGE, a query
+ * with a data-modifying WITH, and every utility statement but those that only read or manage the
+ * session (BEGIN/COMMIT/ROLLBACK, SET/SHOW/RESET, DISCARD, PREPARE/EXECUTE/DEALLOCATE, EXPLAIN,
+ * cursors, COPY TO, LISTEN/NOTIFY, LOCK, DO and CALL, whose statements are checked one by one).
+ * DROP and TRUNCATE are refused too: on a full disk they need WAL that cannot be written.
  */
 #include "postgres.h"
 
 #include "catalog/pg_authid.h"
 #include "commands/copy.h"
+#include "common/relpath.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parsetree.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 
 PG_MODULE_MAGIC;
 
 void _PG_init(void);
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
+static ExecutorStart_hook_type prev_executor_start = NULL;
+
+/* localrds.storage_full: the instance's storage is full; writes fail as on a full disk. */
+static bool storage_full = false;
 
 static const char *const protected_roles[] = {"rdsadmin", "rdsrepladmin", NULL};
 
@@ -228,13 +248,106 @@ check_statement(Node *parsetree)
 	}
 }
 
+/* PostgreSQL's own words when a file cannot grow on a full disk (md.c, mdextend). */
+static void
+refuse_disk_full(const char *file)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DISK_FULL),
+			 errmsg("could not extend file \"%s\": No space left on device", file),
+			 errdetail("The DB instance's storage is full (status storage-full): its data has "
+					   "outgrown its AllocatedStorage."),
+			 errhint("Check free disk space, or increase the DB instance's AllocatedStorage "
+					 "(ModifyDBInstance).")));
+}
+
+/* Utility statements that write nothing to the database's files: allowed on a full disk. */
+static bool
+utility_writes(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_TransactionStmt:
+		case T_VariableSetStmt:
+		case T_VariableShowStmt:
+		case T_DiscardStmt:
+		case T_PrepareStmt:
+		case T_ExecuteStmt:
+		case T_DeallocateStmt:
+		case T_ExplainStmt:
+		case T_DeclareCursorStmt:
+		case T_FetchStmt:
+		case T_ClosePortalStmt:
+		case T_ListenStmt:
+		case T_UnlistenStmt:
+		case T_NotifyStmt:
+		case T_LockStmt:
+		case T_DoStmt:
+		case T_CallStmt:
+		case T_ConstraintsSetStmt:
+			return false;
+		case T_CopyStmt:
+			return ((CopyStmt *) parsetree)->is_from;
+		default:
+			return true;
+	}
+}
+
+/* The file a write by `queryDesc` would extend first: its first result relation's. */
+static const char *
+result_file(QueryDesc *queryDesc)
+{
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+
+	if (stmt->resultRelations != NIL)
+	{
+		Index		rti = (Index) linitial_int(stmt->resultRelations);
+		Oid			relid = rt_fetch(rti, stmt->rtable)->relid;
+		Relation	rel = OidIsValid(relid) ? RelationIdGetRelation(relid) : NULL;
+
+		if (rel != NULL)
+		{
+#if PG_VERSION_NUM >= 160000
+			char	   *path = relpathbackend(rel->rd_locator, rel->rd_backend, MAIN_FORKNUM);
+#else
+			char	   *path = relpathbackend(rel->rd_node, rel->rd_backend, MAIN_FORKNUM);
+#endif
+
+			RelationClose(rel);
+			return path;
+		}
+	}
+	return psprintf("base/%u", MyDatabaseId);
+}
+
+static void
+guard_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (storage_full && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) && !superuser())
+	{
+		CmdType		op = queryDesc->operation;
+
+		if (op == CMD_INSERT || op == CMD_UPDATE || op == CMD_DELETE || op == CMD_MERGE ||
+			queryDesc->plannedstmt->hasModifyingCTE)
+			refuse_disk_full(result_file(queryDesc));
+	}
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
 static void
 guard_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 					  ProcessUtilityContext context, ParamListInfo params,
 					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	if (!superuser())
+	{
 		check_statement(pstmt->utilityStmt);
+		if (storage_full && utility_writes(pstmt->utilityStmt))
+			refuse_disk_full(psprintf("base/%u", MyDatabaseId));
+	}
 	if (prev_process_utility)
 		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest,
 							 qc);
@@ -246,6 +359,14 @@ guard_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 void
 _PG_init(void)
 {
+	DefineCustomBoolVariable("localrds.storage_full",
+							 "The DB instance's storage is full: writes fail as on a full disk.",
+							 "Set by localrds when the instance's data outgrows its "
+							 "AllocatedStorage; superusers are not affected.",
+							 &storage_full, false, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("localrds");
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = guard_process_utility;
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = guard_executor_start;
 }

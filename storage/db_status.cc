@@ -10,7 +10,7 @@ constexpr std::pair<DbStatus, const char*> kNames[] = {
     {DbStatus::kRenaming, "renaming"},    {DbStatus::kRebooting, "rebooting"},
     {DbStatus::kStopping, "stopping"},    {DbStatus::kStopped, "stopped"},
     {DbStatus::kStarting, "starting"},    {DbStatus::kDeleting, "deleting"},
-    {DbStatus::kFailed, "failed"},
+    {DbStatus::kFailed, "failed"},        {DbStatus::kStorageFull, "storage-full"},
 };
 }  // namespace
 

@@ -22,6 +22,7 @@ enum class DbStatus {
   kStarting,
   kDeleting,
   kFailed,
+  kStorageFull,  //!< its data outgrew AllocatedStorage: writes fail until storage is added
 };
 
 //! RDS's name: "backing-up", "available", …

@@ -152,8 +152,9 @@ std::string Reconciler::ReconcileOnce() {
       kind = OpKind::kStandby;
       params = {{"recovery", true}};
       said += "finishing the failover of " + row.identifier + ". ";
-    } else if (row.status == DbStatus::kAvailable && row.desired_state == "running" &&
-               !CanFailOver(row) && !runtime_.IsRunning(servers_.Server(row))) {
+    } else if ((row.status == DbStatus::kAvailable || row.status == DbStatus::kStorageFull) &&
+               row.desired_state == "running" && !CanFailOver(row) &&
+               !runtime_.IsRunning(servers_.Server(row))) {
       kind = OpKind::kRecover;
       m.events.push_back(registry_.MakeEvent(row, rds_events::kRecoveryStarted));
       said += "restarting " + row.identifier + ", whose PostgreSQL server stopped unexpectedly. ";

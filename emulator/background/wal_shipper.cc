@@ -20,7 +20,8 @@ constexpr int64_t kCommitStampMarginMs = 1000;
 // replays (archive_mode = always) but cannot switch WAL: its restorable time is its newest base.
 bool Archiving(const InstanceRow& row) {
   static constexpr DbStatus kStatuses[] = {DbStatus::kAvailable, DbStatus::kBackingUp,
-                                           DbStatus::kModifying, DbStatus::kRenaming};
+                                           DbStatus::kModifying, DbStatus::kRenaming,
+                                           DbStatus::kStorageFull};
   return row.attrs.value("BackupRetentionPeriod", 0) > 0 && !IsReplica(row) &&
          std::find(std::begin(kStatuses), std::end(kStatuses), row.status) != std::end(kStatuses);
 }

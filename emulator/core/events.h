@@ -29,6 +29,19 @@ inline constexpr EventSpec kClassChanged{"RDS-EVENT-0014", "configuration change
                                          "Finished applying modification to DB instance class"};
 inline constexpr EventSpec kStorageChanged{"RDS-EVENT-0017", "configuration change",
                                            "Finished applying modification to allocated storage"};
+// Storage (category "low storage"; the autoscaling pair is "configuration change").
+inline constexpr EventSpec kStorageExhausted{
+    "RDS-EVENT-0007", "low storage",
+    "Allocated storage has been exhausted. Allocate additional storage to resolve the issue."};
+//! The message is made per instance (StorageMonitor::LowStorageMessage).
+inline constexpr EventSpec kStorageLow{"RDS-EVENT-0089", "low storage",
+                                       "The free storage capacity for DB instance is low."};
+inline constexpr EventSpec kStorageAutoscaling{
+    "RDS-EVENT-0217", "configuration change",
+    "Applying autoscaling-initiated modification to allocated storage."};
+inline constexpr EventSpec kStorageAutoscaled{
+    "RDS-EVENT-0218", "configuration change",
+    "Finished applying autoscaling-initiated modification to allocated storage."};
 inline constexpr EventSpec kBackupsDisabled{
     "RDS-EVENT-0028", "backup", "Automated backups for this DB instance have been disabled"};
 inline constexpr EventSpec kBackupsEnabled{

@@ -15,6 +15,17 @@ constexpr const char* kStandby = "_standby";
 constexpr const char* kStandbyPort = "_standby_port";
 constexpr const char* kFailover = "_failover";
 constexpr const char* kConverting = "_converting";
+constexpr const char* kStorageFull = "_storage_full";
+constexpr const char* kStorageLowWarned = "_storage_low_warned";
+constexpr const char* kStorageModified = "_storage_modified_ms";
+
+void SetOrErase(nlohmann::json& attrs, const char* key, bool on) {
+  if (on) {
+    attrs[key] = true;
+  } else {
+    attrs.erase(key);
+  }
+}
 }  // namespace
 
 std::optional<std::string> ReplicaSource(const InstanceRow& row) {
@@ -126,8 +137,10 @@ void SetConvertingToMultiAz(nlohmann::json& attrs, bool converting) {
 }
 
 void ResetMultiAzFields(nlohmann::json& attrs, bool multi_az) {
-  for (const char* k : {kPrimaryHost, kStandby, kStandbyPort, kFailover, kConverting,
-                        "SecondaryAvailabilityZone"}) {
+  // A new instance's storage is measured afresh (a restore of a full instance's snapshot starts
+  // available, as on RDS, and the storage monitor decides).
+  for (const char* k : {kPrimaryHost, kStandby, kStandbyPort, kFailover, kConverting, kStorageFull,
+                        kStorageLowWarned, kStorageModified, "SecondaryAvailabilityZone"}) {
     attrs.erase(k);
   }
   attrs["MultiAZ"] = multi_az;
@@ -135,5 +148,21 @@ void ResetMultiAzFields(nlohmann::json& attrs, bool multi_az) {
     attrs["SecondaryAvailabilityZone"] = NextAvailabilityZone(attrs.value("AvailabilityZone", ""));
   }
 }
+
+bool StorageFull(const InstanceRow& row) { return row.attrs.value(kStorageFull, false); }
+
+void SetStorageFull(nlohmann::json& attrs, bool full) { SetOrErase(attrs, kStorageFull, full); }
+
+bool StorageLowWarned(const InstanceRow& row) { return row.attrs.value(kStorageLowWarned, false); }
+
+void SetStorageLowWarned(nlohmann::json& attrs, bool warned) {
+  SetOrErase(attrs, kStorageLowWarned, warned);
+}
+
+int64_t StorageModifiedMs(const InstanceRow& row) {
+  return row.attrs.value(kStorageModified, int64_t{0});
+}
+
+void SetStorageModifiedMs(nlohmann::json& attrs, int64_t ms) { attrs[kStorageModified] = ms; }
 
 }  // namespace localrds

@@ -68,4 +68,18 @@ void SetConvertingToMultiAz(nlohmann::json& attrs, bool converting);
 //! the instance it was copied from (its data is in host "a").
 void ResetMultiAzFields(nlohmann::json& attrs, bool multi_az);
 
+// --- storage ---------------------------------------------------------------------------------
+
+//! True while the instance's data has outgrown its AllocatedStorage: its servers run with
+//! localrds.storage_full = on (writes fail) and its status is storage-full.
+bool StorageFull(const InstanceRow& row);
+void SetStorageFull(nlohmann::json& attrs, bool full);
+//! True once RDS-EVENT-0089 (more than 90% used) was sent, until usage drops below 90% again.
+bool StorageLowWarned(const InstanceRow& row);
+void SetStorageLowWarned(nlohmann::json& attrs, bool warned);
+//! When AllocatedStorage last changed (ms; 0: never since creation): storage autoscaling waits
+//! its cooldown after it.
+int64_t StorageModifiedMs(const InstanceRow& row);
+void SetStorageModifiedMs(nlohmann::json& attrs, int64_t ms);
+
 }  // namespace localrds

@@ -18,6 +18,7 @@
 #include "emulator/postgres/backup_files.h"
 #include "emulator/postgres/server_config.h"
 #include "emulator/postgres/sql.h"
+#include "emulator/postgres/wait.h"
 #include "emulator/runtime/server_files.h"
 
 namespace localrds {
@@ -125,6 +126,8 @@ std::string InstanceServers::ServerSettings(const InstanceRow& row, int port,
     out << "shared_preload_libraries = '"
         << (config_.guard_library_dir / GuardLibraryName(v.substr(0, v.find('.')))).string()
         << "'\n";
+    // Writes fail as on a full disk while the data has outgrown AllocatedStorage.
+    out << "localrds.storage_full = " << (StorageFull(row) ? "on" : "off") << "\n";
   }
   return out.str();
 }
@@ -191,6 +194,18 @@ Status InstanceServers::WriteStandbyConfig(const InstanceRow& row) {
       return Status::Internal("cannot write " + (spec.pgdata / "standby.signal").string());
   }
   return Status::Ok();
+}
+
+Status InstanceServers::ApplyStorageFull(const InstanceRow& row) {
+  LOCALRDS_RETURN_IF_ERROR(WriteServerConfig(row));
+  const ServerSpec spec = Server(row);
+  if (!runtime_.IsRunning(spec) || runtime_.IsPaused(spec)) return Status::Ok();
+  LOCALRDS_RETURN_IF_ERROR(runtime_.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"}));
+  if (config_.guard_library_dir.empty()) return Status::Ok();
+  // The postmaster reloads asynchronously; a new session sees its settings once it has.
+  return WaitForAnswer(runtime_, spec, "SHOW localrds.storage_full",
+                       StorageFull(row) ? "on" : "off", std::chrono::seconds(10),
+                       "localrds.storage_full after the reload");
 }
 
 // --- roles and replication slots --------------------------------------------------------------

@@ -54,6 +54,12 @@ class InstanceServers {
   //! standby.signal.
   Status WriteStandbyConfig(const InstanceRow& row);
 
+  //! Rewrites the primary's localrds.conf with the instance's localrds.storage_full (from
+  //! StorageFull(row)), reloads it and waits until a new session sees the value, so that the
+  //! status can follow: writes fail (or work again) from then on. OK when the server is not
+  //! running (its next start reads the file); with no guard loaded, only writes the file.
+  Status ApplyStorageFull(const InstanceRow& row);
+
   //! Creates or re-keys rdsrepladmin on `row`'s running primary and takes the server-file roles
   //! from non-superusers (EnsureServerRolesSql). A no-op on a standby; logs a failure.
   Status EnsureServerRoles(const InstanceRow& row);

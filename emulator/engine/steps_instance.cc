@@ -268,6 +268,17 @@ Status ModifyFinish(OpContext& c) {
   std::string old_id = row.identifier;
   if (p.contains("new_identifier")) row.identifier = p["new_identifier"].get<std::string>();
   row.status = DbStatus::kAvailable;
+  const bool storage_grew = p.contains("attrs") && p["attrs"].contains("AllocatedStorage");
+  if (storage_grew) {
+    // The autoscaling cooldown starts now. A full instance gets its writes back at once (the
+    // storage monitor measures it again on its next pass and says storage-full again if the
+    // data still does not fit).
+    SetStorageModifiedMs(row.attrs, c.env.registry.Now());
+    if (StorageFull(row)) {
+      SetStorageFull(row.attrs, false);
+      LOCALRDS_RETURN_IF_ERROR(c.env.servers.ApplyStorageFull(row));
+    }
+  }
   c.Put(row);
   if (p.contains("attrs") && p["attrs"].contains("DBInstanceClass")) {
     // The docker runtime's memory and CPU limits follow the class (the local runtime has none).
@@ -278,8 +289,10 @@ Status ModifyFinish(OpContext& c) {
     }
     c.Event(rds_events::kClassChanged);
   }
-  if (p.contains("attrs") && p["attrs"].contains("AllocatedStorage"))
-    c.Event(rds_events::kStorageChanged);
+  if (storage_grew) {
+    c.Event(p.value("autoscale", false) ? rds_events::kStorageAutoscaled
+                                        : rds_events::kStorageChanged);
+  }
   if (p.contains("new_identifier")) {
     c.Event(rds_events::kRenamed, "Renamed instance from " + old_id + " to " + row.identifier);
   }

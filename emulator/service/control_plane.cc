@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/time_util.h"
+#include "emulator/core/instance_state.h"
 
 namespace localrds {
 namespace {
@@ -74,6 +76,8 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
       wal_shipper_(registry_, servers_, runtime, layout, clock_, config_.wal_ship_interval),
       backups_(registry_, starter_, layout),
       replication_(registry_, servers_, runtime, starter_, clock_),
+      storage_(registry_, servers_, runtime, starter_, clock_,
+               StorageConfig{config_.storage_unit_bytes, config_.storage_measure}),
       reconciler_(catalog, registry_, servers_, runtime, layout, engine_, starter_, backups_, ha_,
                   clock_),
       instances_(registry_, servers_, runtime, layout, starter_,
@@ -90,6 +94,26 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
 
 ControlPlane::~ControlPlane() { Shutdown(false); }
 
+Result<nlohmann::json> ControlPlane::InstanceDetails(const std::string& identifier) {
+  auto details = controls_.InstanceDetails(identifier);
+  if (!details.ok()) return details;
+  const std::string rid = details->value("DbiResourceId", "");
+  auto row = registry_.GetInstance(rid);
+  if (!row) return details;
+  const int64_t allocated = row->attrs.value("AllocatedStorage", int64_t{0});
+  nlohmann::json storage = {{"unit_bytes", config_.storage_unit_bytes},
+                            {"allocated_bytes", allocated * config_.storage_unit_bytes},
+                            {"full", StorageFull(*row)},
+                            {"used_bytes", nullptr}};
+  if (auto seen = storage_.LastSeen(rid)) {
+    storage["used_bytes"] = seen->used_bytes;
+    storage["measured"] = FormatIso8601(seen->measured_ms, true);
+    storage["walk_microseconds"] = seen->walk.count();
+  }
+  (*details)["storage"] = storage;
+  return details;
+}
+
 void ControlPlane::StartBackground() {
   pool_.Start();
   executor_.Loop("reconciler", config_.reconcile_interval, [this] {
@@ -98,6 +122,10 @@ void ControlPlane::StartBackground() {
     const std::string replication = replication_.PollReplicationOnce();
     if (!replication.empty()) did += (did.empty() ? "" : " ") + replication;
     if (!did.empty()) LogLine("reconciler") << did;
+  });
+  executor_.Loop("storage", config_.storage_interval, [this] {
+    const std::string did = storage_.MonitorStorageOnce();
+    if (!did.empty()) LogLine("storage") << did;
   });
   executor_.Loop("multi-az", config_.monitor_interval, [this] {
     const std::string did = ha_.MonitorPrimariesOnce();

@@ -14,7 +14,8 @@
 // Lock order (a lock may be taken while holding the ones before it, never the other way):
 //   Reconciler::pass_mutex_ → WalShipper::mutex_ → Registry::mutex_ →
 //   { OperationEngine::mutex_, HaMonitor::mutex_, ReplicationMonitor::mutex_,
-//     Executor::mutex_ } (leaves: nothing is locked or called while holding them).
+//     StorageMonitor::mutex_, Executor::mutex_ } (leaves: nothing is locked or called while holding
+//     them).
 // Neither the registry's lock nor a leaf is held while calling PostgreSQL.
 //
 // Thread-safety: every public method is thread-safe.
@@ -33,6 +34,7 @@
 #include "emulator/background/ha_monitor.h"
 #include "emulator/background/reconciler.h"
 #include "emulator/background/replication_monitor.h"
+#include "emulator/background/storage_monitor.h"
 #include "emulator/background/wal_shipper.h"
 #include "emulator/engine/operation_engine.h"
 #include "emulator/engine/servers.h"
@@ -74,6 +76,12 @@ struct EmulatorConfig {
   std::chrono::milliseconds probe_interval{500};
   std::chrono::milliseconds probe_timeout{1000};
   std::chrono::milliseconds hung_after{3000};
+  //! The bytes of one unit of AllocatedStorage (RDS: 1 GiB; smaller to rehearse a full disk),
+  //! and how often the storage monitor measures every instance.
+  int64_t storage_unit_bytes = kGiB;
+  std::chrono::milliseconds storage_interval{1000};
+  //! What an instance's storage is (unit tests); null: its data directory's size on disk.
+  std::function<int64_t(const ServerSpec&)> storage_measure;
   std::string version = "0.0.0";
   //! Where localrds_guard_<major>.so lives for every server's shared_preload_libraries (a
   //! directory the servers' OS user can read; InstallGuardLibraries fills it). Empty: no guard
@@ -123,9 +131,8 @@ class ControlPlane : public RdsService {
                            std::function<void(Status)> done) override {
     controls_.FreezeInstanceAsync(identifier, freeze, std::move(done));
   }
-  Result<nlohmann::json> InstanceDetails(const std::string& identifier) override {
-    return controls_.InstanceDetails(identifier);
-  }
+  //! The controls' details plus the instance's storage as the storage monitor last saw it.
+  Result<nlohmann::json> InstanceDetails(const std::string& identifier) override;
   Result<Accepted> BackupNow(const std::string& identifier) override {
     return controls_.BackupNow(identifier);
   }
@@ -143,6 +150,7 @@ class ControlPlane : public RdsService {
   BackupScheduler& backups() { return backups_; }
   ReplicationMonitor& replication() { return replication_; }
   HaMonitor& ha_monitor() { return ha_; }
+  StorageMonitor& storage() { return storage_; }
 
   //! Each RDS action as a uniform call on the services.
   using Action = std::function<Result<Accepted>(ControlPlane&, const nlohmann::json&)>;
@@ -167,6 +175,7 @@ class ControlPlane : public RdsService {
   WalShipper wal_shipper_;
   BackupScheduler backups_;
   ReplicationMonitor replication_;
+  StorageMonitor storage_;
   Reconciler reconciler_;
   InstanceService instances_;
   SnapshotService snapshots_;

@@ -106,7 +106,10 @@ Status CheckAgainstInstance(Registry::Locked& reg, const nlohmann::json& req,
                             const ModifyRequest& m, const InstanceRow& row,
                             const std::string& storage_type) {
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(row));
-  if (row.status != DbStatus::kAvailable) {  // ModifyDBInstance's own words for it
+  // A full instance takes a storage increase: that is how it gets out of storage-full.
+  const bool storage_full_fix =
+      row.status == DbStatus::kStorageFull && ReqInt(req, "AllocatedStorage").has_value();
+  if (row.status != DbStatus::kAvailable && !storage_full_fix) {  // ModifyDBInstance's words
     return Status::Error(AwsError::kInvalidDBInstanceState,
                          "Database instance is not in available state.");
   }
@@ -121,6 +124,19 @@ Status CheckAgainstInstance(Registry::Locked& reg, const nlohmann::json& req,
       return Status::InvalidParameter(
           "Invalid storage size: allocated storage can only be increased (current " +
           std::to_string(row.attrs.value("AllocatedStorage", 0)) + " GiB).");
+    }
+    const int64_t current = row.attrs.value("AllocatedStorage", int64_t{0});
+    if (*storage > current && *storage * 10 < current * 11) {
+      // "When you increase the allocated storage, it must be by at least 10 percent. If you try
+      // to increase the value by less than 10 percent, you get an error." (User Guide,
+      // USER_PIOPS.ModifyingExisting); worded as RDS words the same rule for
+      // MaxAllocatedStorage.
+      return Status::Error(AwsError::kInvalidParameterCombination,
+                           "The allocated storage must be increased by at least 10 percent.");
+    }
+    if (storage_full_fix && *storage == current) {
+      return Status::Error(AwsError::kInvalidDBInstanceState,
+                           "Database instance is not in available state.");
     }
   }
   {

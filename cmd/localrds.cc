@@ -73,6 +73,9 @@ const Flag kFlags[] = {
     {"wal-ship-seconds", "LOCALRDS_WAL_SHIP_SECONDS", "5",
      "how often new commits are archived: LatestRestorableTime trails them by about this much "
      "(RDS: 300)"},
+    {"timing", "LOCALRDS_TIMING", "fast",
+     "how long operations take: fast (as soon as done), aws (RDS-like durations: failover 90 s, "
+     "create 10 min... see the README) or aws:<scale> (aws:0.1 = a tenth of them)"},
 };
 
 void PrintHelp() {
@@ -239,6 +242,12 @@ bool ConfigFromFlags(std::map<std::string, std::string>& opts, localrds::Emulato
     std::cerr << "localrds: invalid --port-range " << r << "\n";
     return false;
   }
+  auto timing = localrds::TimingProfile::Parse(opts["timing"]);
+  if (!timing.ok()) {
+    std::cerr << "localrds: --" << timing.status().message() << "\n";
+    return false;
+  }
+  config.timing = *timing;
   if (opts["runtime"] != "local" && opts["runtime"] != "docker") {
     std::cerr << "localrds: --runtime must be local or docker, not '" << opts["runtime"] << "'\n";
     return false;

@@ -75,6 +75,8 @@ struct EmulatorConfig {
   std::chrono::milliseconds probe_timeout{1000};
   std::chrono::milliseconds hung_after{3000};
   std::string version = "0.0.0";
+  //! The server's timing profile (--timing): fast, or RDS-like durations (emulator/core/timing.h).
+  TimingProfile timing;
   //! Where localrds_guard_<major>.so lives for every server's shared_preload_libraries (a
   //! directory the servers' OS user can read; InstallGuardLibraries fills it). Empty: no guard
   //! (unit tests over the fake runtime).
@@ -108,6 +110,9 @@ class ControlPlane : public RdsService {
   void WhenOperationDone(int64_t operation_id, std::function<void()> cb) override {
     engine_.WhenDone(operation_id, std::move(cb));
   }
+  void WhenOperationSettled(int64_t operation_id, std::function<void()> cb) override {
+    engine_.WhenSettled(operation_id, std::move(cb));
+  }
   nlohmann::json Health() override { return controls_.Health(); }
   Result<nlohmann::json> EventsWithIds(int limit) override {
     return controls_.EventsWithIds(limit);
@@ -128,6 +133,13 @@ class ControlPlane : public RdsService {
   }
   Result<Accepted> BackupNow(const std::string& identifier) override {
     return controls_.BackupNow(identifier);
+  }
+  Result<nlohmann::json> InstanceTiming(const std::string& identifier) override {
+    return controls_.InstanceTiming(identifier);
+  }
+  Result<nlohmann::json> SetInstanceTiming(const std::string& identifier,
+                                           const std::optional<TimingProfile>& timing) override {
+    return controls_.SetInstanceTiming(identifier, timing);
   }
 
   // The parts, for cmd/ and the tests.

@@ -7,6 +7,13 @@
 // fails (or throws) ends the operation: the kind's on_failure stages the visible outcome (a
 // `failed` status and an event, as RDS does) and the operation is recorded as failed.
 //
+// A step may also hold its operation (a timing profile's wait, see emulator/core/timing.h): it
+// sets OpContext::not_before_ms instead of finishing; the engine commits what it staged, not its
+// completion, and queues the operation again for then (looking again every 100 ms at most),
+// keeping no worker meanwhile. A held operation still counts as running (one per resource), but
+// not for WaitIdle; after a restart it resumes at the same step, and the hold counts from the
+// operation's created_ms, so only the rest of it remains.
+//
 // Steps see a StepEnv: the registry, the instance's servers, the runtime, the layout and the
 // cluster pool, never the services above them.
 //

@@ -2,7 +2,8 @@
 RDS's durations) fails a Multi-AZ instance over (RebootDBInstance ForceFailover=True) with its
 endpoint refusing TCP connections for the scaled failover duration (90 s x 0.05 = 4.5 s), then
 serving the promoted standby with every commit, and DescribeEvents dates the failover's start and
-end that far apart; the per-instance control (/_localrds/instances/<id>/timing) makes one instance
+end that far apart (also when localrds is killed mid-hold and restarted: the rest of the hold is
+resumed, the failover completes once); the per-instance control (/_localrds/instances/<id>/timing) makes one instance
 fast and another follow the server's profile in the same server (a reboot: the endpoint down
 60 s x 0.05 = 3 s); LatestRestorableTime trails by about RDS's five minutes, scaled; a bad
 --timing is refused at startup.
@@ -101,6 +102,33 @@ class TimingTest(MultiAzTestCase):
         # "About" the scaled duration: the promotion and the restart on the endpoint's port add
         # their own time, never minutes.
         self.assertLess(spacing, FAILOVER_S + 30, "the failover events are %.2fs apart" % spacing)
+
+    def test_a_killed_localrds_resumes_only_the_rest_of_a_held_failover(self):
+        ident = "timed-crash"
+        self.create_fast(ident, DBName="app", BackupRetentionPeriod=1, MultiAZ=True)
+        port = self.port_of(ident)
+        self.sql(port, "create table t(id int primary key, v text)")
+        self.insert(port, 1, 50)
+        self.wait_standby_ready(ident)
+        self.timing(ident, "DELETE")
+
+        since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+        t0 = time.monotonic()
+        self.rds.reboot_db_instance(DBInstanceIdentifier=ident, ForceFailover=True)
+        wait_until(lambda: not port_accepts(port, 0.2), 30, 0.02, "the old primary fenced")
+        self.h.kill9()  # mid-hold: the standby is promoted, the endpoint not served yet
+        self.h.restart()
+        self.rds = self.h.client()
+        served = wait_until(lambda: port_accepts(port, 0.2) and time.monotonic(), 60, 0.05,
+                            "port %d to accept connections again" % port)
+        self.assertGreaterEqual(served - t0, FAILOVER_S - TOLERANCE_S)
+        self.wait_available(ident)
+        self.assertEqual(self.sql(port, "select count(*) from t"), "50")
+        self.assertWritable(port, 1000)
+        started = self.event_date(ident, FAILOVER_STARTED, since)
+        completed = self.event_date(ident, FAILOVER_COMPLETED, since)  # exactly one
+        self.assertGreaterEqual((completed - started).total_seconds(), FAILOVER_S - TOLERANCE_S)
+        self.assertEqual(self.timing(ident)["timing"], AWS_SCALED)  # the server's, after a restart
 
     def test_the_control_mixes_fast_and_aws_instances_in_one_server(self):
         self.create_fast("timed-fast", BackupRetentionPeriod=1)

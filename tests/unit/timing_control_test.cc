@@ -160,6 +160,32 @@ TEST_F(TimingControlTest, ASnapshotIsCreatingWithItsProgressForItsDurationItsFil
   EXPECT_EQ(StatusOf("s"), "available");
 }
 
+TEST_F(TimingControlTest, AnInstanceMadeFromAnotherFollowsTheServersProfile) {
+  Create("src");
+  SetTiming("src", TimingProfile{true, 0.001});
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      {{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "s1"}});
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  clock_.Advance(1'000);  // past the snapshot's 0.18 s
+  Wait(snap->operation_id);
+  auto restored = cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
+      {{"DBInstanceIdentifier", "restored"}, {"DBSnapshotIdentifier", "s1"}});
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  Wait(restored->operation_id);
+  auto replica = cp_->replicas().CreateDBInstanceReadReplica(
+      {{"DBInstanceIdentifier", "replica"}, {"SourceDBInstanceIdentifier", "src"}});
+  ASSERT_TRUE(replica.ok()) << replica.status().ToString();
+  Wait(replica->operation_id);
+  for (const char* id : {"restored", "replica"}) {
+    SCOPED_TRACE(id);
+    EXPECT_EQ(StatusOf(id), "available");
+    const nlohmann::json t = *cp_->InstanceTiming(id);
+    EXPECT_TRUE(t["own"].is_null());
+    EXPECT_EQ(t["timing"], (nlohmann::json{{"profile", "fast"}}));
+  }
+  EXPECT_EQ((*cp_->InstanceTiming("src"))["own"]["profile"], "aws");
+}
+
 // The server's profile: a create holds `creating` for its duration, after its real work.
 class ServerTimingTest : public ControlPlaneTest {
  protected:

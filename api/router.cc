@@ -154,6 +154,30 @@ void BackupControl(RdsService& service, const JsonReply& reply, const std::strin
   }
 }
 
+// GET | POST | DELETE /_localrds/instances/<id>/timing: the instance's timing profile; POST
+// gives it its own ({"profile": "aws", "scale": 0.05}), DELETE makes it follow the server's.
+void TimingControl(RdsService& service, const HttpRequest& req, const JsonReply& reply,
+                   const std::string& id, const Responder& respond) {
+  Result<nlohmann::json> r = Status::Internal("unset");
+  if (req.method() == http::verb::get) {
+    r = service.InstanceTiming(id);
+  } else if (req.method() == http::verb::post) {
+    auto timing = TimingProfile::FromJson(nlohmann::json::parse(req.body(), nullptr, false));
+    r = timing.ok() ? service.SetInstanceTiming(id, *timing)
+                    : Result<nlohmann::json>(timing.status());
+  } else if (req.method() == http::verb::delete_) {
+    r = service.SetInstanceTiming(id, std::nullopt);
+  } else {
+    respond(reply(http::status::method_not_allowed,
+                  {{"error", "MethodNotAllowed"},
+                   {"message", "/_localrds/instances/<id>/timing takes GET, POST and DELETE"}}));
+    return;
+  }
+  LogLine("api") << "control=timing id=" << LogValue(id) << " " << req.method_string() << " "
+                 << (r.ok() ? "ok" : r.status().ToString());
+  respond(r.ok() ? reply(http::status::ok, *r) : reply.Error(r.status()));
+}
+
 }  // namespace
 
 Router::Router(RdsService& service, boost::asio::io_context& ioc, RequestGuard guard,
@@ -325,7 +349,7 @@ void Router::RespondWhenDone(int64_t operation_id, HttpResponse res, Responder r
   d->line = std::move(log_line);
   d->timer.expires_after(defer_deadline_);
   d->timer.async_wait([d](const boost::system::error_code&) { d->Send(); });
-  service_.WhenOperationDone(operation_id, [d] {
+  service_.WhenOperationSettled(operation_id, [d] {
     d->Send();
     boost::asio::post(d->timer.get_executor(), [d] { d->timer.cancel(); });
   });
@@ -411,6 +435,10 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
       }
       if (post && verb == "backup") {
         BackupControl(service_, reply, id, respond);
+        return;
+      }
+      if (verb == "timing") {
+        TimingControl(service_, req, reply, id, respond);
         return;
       }
     }

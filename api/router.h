@@ -52,7 +52,8 @@ class Router {
   //! An exception becomes an InternalFailure.
   Result<Accepted> CallService(const std::string& action, const nlohmann::json& request,
                                SharedList* shared);
-  //! Sends `res` when operation `operation_id` ends or after defer_deadline_, whichever first.
+  //! Sends `res` when operation `operation_id` ends (or only a timing profile's hold is left) or
+  //! after defer_deadline_, whichever first.
   void RespondWhenDone(int64_t operation_id, HttpResponse res, Responder respond,
                        std::string log_line, int64_t t0);
   //! The /_localrds/ controls: health, events, reset, and the per-instance details and drills.

@@ -76,6 +76,9 @@ const Flag kFlags[] = {
     {"storage-unit", "LOCALRDS_STORAGE_UNIT", "GiB",
      "what one unit of AllocatedStorage is, to rehearse a full disk quickly: GiB (as RDS), "
      "MiB, or a number of bytes (at least 1048576); autoscaling's waits scale with it"},
+    {"timing", "LOCALRDS_TIMING", "fast",
+     "how long operations take: fast (as soon as done), aws (RDS-like durations: failover 90 s, "
+     "create 10 min... see the README) or aws:<scale> (aws:0.1 = a tenth of them)"},
 };
 
 void PrintHelp() {
@@ -262,6 +265,12 @@ bool ConfigFromFlags(std::map<std::string, std::string>& opts, localrds::Emulato
     std::cerr << "localrds: invalid --port-range " << r << "\n";
     return false;
   }
+  auto timing = localrds::TimingProfile::Parse(opts["timing"]);
+  if (!timing.ok()) {
+    std::cerr << "localrds: --" << timing.status().message() << "\n";
+    return false;
+  }
+  config.timing = *timing;
   if (opts["runtime"] != "local" && opts["runtime"] != "docker") {
     std::cerr << "localrds: --runtime must be local or docker, not '" << opts["runtime"] << "'\n";
     return false;

@@ -50,8 +50,13 @@ std::string WalShipper::ShipWalOnce() {
                             [&](const InstanceRow& r) { return r.resource_id == it->first; });
     it = live ? std::next(it) : ship_.erase(it);
   }
-  const int64_t interval = interval_.count();
   for (const auto& row : rows) {
+    // Under a timing profile LatestRestorableTime trails now by about RDS's five minutes
+    // (scaled): WAL is switched at most that often, and an idle instance's stays that far behind.
+    const int64_t lag =
+        EffectiveTiming(row, registry_.config().timing).DurationMs(TimedWork::kRestoreLag);
+    const int64_t interval = std::max<int64_t>(interval_.count(), lag);
+    const int64_t behind = std::max<int64_t>(kCommitStampMarginMs, lag);
     ServerSpec spec = servers_.Server(row);
     if (!runtime_.IsRunning(spec) || runtime_.IsPaused(spec)) continue;
     ShipState& st = ship_[row.resource_id];
@@ -74,7 +79,7 @@ std::string WalShipper::ShipWalOnce() {
     const int64_t changed = NewestWalChangeNs(spec.pgdata / "pg_wal");
     if (changed == st.wal_mtime_ns) {
       if (st.confirmed) {
-        registry_.AdvanceRestorableUntil(row.resource_id, now - kCommitStampMarginMs,
+        registry_.AdvanceRestorableUntil(row.resource_id, now - behind,
                                          now - st.last_persist_ms > interval);
         if (now - st.last_persist_ms > interval) st.last_persist_ms = now;
       }
@@ -91,7 +96,7 @@ std::string WalShipper::ShipWalOnce() {
       // rest. The commit a switch archived is visible here, so everything before this query
       // (less the margin) is restorable.
       st.confirmed = true;
-      registry_.AdvanceRestorableUntil(row.resource_id, query_ms - kCommitStampMarginMs, true);
+      registry_.AdvanceRestorableUntil(row.resource_id, query_ms - behind, true);
       st.last_persist_ms = now;
       continue;
     }

@@ -11,11 +11,20 @@
 #include <string>
 
 #include "emulator/core/instance_state.h"
+#include "emulator/core/timing.h"
 #include "emulator/engine/operation_engine.h"
 
 namespace localrds {
 namespace steps {
 
+//! Under a timing profile, holds the operation until its start (`created_ms`) plus the RDS-like
+//! duration of `work` for the instance (its own profile, else the server's), read again at every
+//! run: true while it holds (the caller returns Ok at once and the step runs again later, see
+//! OpContext::not_before_ms); false when the time has come (always under `fast`). The start is
+//! in the catalog, so after a restart only the rest of the wait remains.
+bool HeldByTiming(OpContext& c, TimedWork work);
+//! `step` once HeldByTiming(work) no longer holds.
+OperationStep::Fn AfterTiming(TimedWork work, OperationStep::Fn step);
 //! A string parameter of the operation, if present.
 std::optional<std::string> ParamString(const OpContext& c, const char* name);
 //! Stages the instance with a new DBInstanceStatus.
@@ -39,6 +48,8 @@ void FailInstance(OpContext& c, const Status& why);
 void ReflectReality(OpContext& c, const Status& why);
 
 // Backup steps (steps_backup.cc) that the instance kinds use too.
+//! The files of the snapshot `id`: a base backup renamed into place (nothing when it is there).
+Status CopySnapshotFiles(OpContext& c, const std::string& id);
 //! Takes the base backup of the snapshot named in the params' `snapshot_id` (if any).
 Status TakeSnapshot(OpContext& c);
 //! The instance is `available` again after its backup.

@@ -23,7 +23,7 @@ Result<int64_t> OperationStarter::StartBare(Registry::Locked& r, const std::stri
   op.kind = kind;
   op.state = "running";
   op.params = std::move(params);
-  op.created_ms = NowMs();
+  op.created_ms = registry_.Now();  // a timing profile's holds count from here
   m.new_operation = op;
   int64_t id = 0;
   LOCALRDS_RETURN_IF_ERROR(r.Commit(m, &id));

@@ -3,6 +3,7 @@
 // instance kinds share (the first automated backup, backups switched on and off, the archive
 // marked at a clean stop). Each step looks at reality first so that running it twice (after a
 // crash) is harmless.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -34,24 +35,51 @@ void MarkArchivedAtStop(OpContext& c, int64_t stop_requested_ms) {
   c.env.registry.RestorableUntilChanged(c.instance.resource_id);
 }
 
+// A manual snapshot: its files are taken at once; under a timing profile it stays `creating`
+// (the next step publishes it), else it is `available` at once.
+Status TakeSnapshotFiles(OpContext& c) {
+  const TimingProfile timing = EffectiveTiming(c.instance, c.env.registry.config().timing);
+  if (timing.DurationMs(TimedWork::kSnapshot) == 0) return steps::TakeSnapshot(c);
+  auto id = steps::ParamString(c, "snapshot_id");
+  if (!id) return Status::Ok();
+  return steps::CopySnapshotFiles(c, *id);
+}
+
+// Holds the snapshot `creating` for the profile's duration, its PercentProgress following the
+// clock (in steps of 10, so that a hold writes the catalog at most ten times), then publishes it.
+Status PublishSnapshot(OpContext& c) {
+  auto id = steps::ParamString(c, "snapshot_id");
+  if (id && steps::HeldByTiming(c, TimedWork::kSnapshot)) {
+    auto snap = c.env.registry.GetSnapshot(*id);
+    const int64_t duration = EffectiveTiming(c.instance, c.env.registry.config().timing)
+                                 .DurationMs(TimedWork::kSnapshot);
+    if (snap && duration > 0) {
+      const int64_t elapsed = c.env.registry.Now() - c.op.created_ms;
+      const int percent = static_cast<int>(std::clamp<int64_t>(elapsed * 10 / duration, 0, 9) * 10);
+      if (snap->attrs.value("PercentProgress", 0) != percent) {
+        snap->attrs["PercentProgress"] = percent;
+        c.PutSnapshot(*snap);
+      }
+    }
+    return Status::Ok();
+  }
+  LOCALRDS_RETURN_IF_ERROR(steps::TakeSnapshot(c));
+  return steps::FinishBackup(c);
+}
+
 }  // namespace
 
 namespace steps {
 
-// Takes the base backup of the snapshot named in the operation's params (if any): an online
-// pg_basebackup into snapshots/<id>.tmp, one syncfs, and a rename. The snapshot becomes
-// `available` only with that rename: never with partial data.
-Status TakeSnapshot(OpContext& c) {
-  auto id = ParamString(c, "snapshot_id");
-  if (!id) return Status::Ok();
-  auto snap = c.env.registry.GetSnapshot(*id);
-  if (!snap) return Status::Internal("snapshot " + *id + " no longer exists");
-  if (snap->status == "available") return Status::Ok();
+// The files of the snapshot `id`: an online pg_basebackup into snapshots/<id>.tmp, one syncfs,
+// and a rename (nothing when they are there already; hard links to the snapshot a restore came
+// from, for its first backup).
+Status CopySnapshotFiles(OpContext& c, const std::string& id) {
   const Layout& layout = c.env.layout;
-  fs::path final_dir = layout.SnapshotDir(*id);
+  const fs::path final_dir = layout.SnapshotDir(id);
+  if (fs::exists(final_dir / "backup_label")) return Status::Ok();
   const auto restored_from = ParamString(c, "base_snapshot_id");
-  if (!fs::exists(final_dir / "backup_label") && restored_from &&
-      !ParamString(c, "pitr_source_resource_id")) {
+  if (restored_from && !ParamString(c, "pitr_source_resource_id")) {
     // The first backup of an instance restored from a snapshot: the snapshot itself, hard
     // links (a snapshot's files never change). Its data plus this instance's archive, which
     // continues the snapshot's WAL, restores to any time from now on, as a fresh base backup
@@ -60,20 +88,32 @@ Status TakeSnapshot(OpContext& c) {
     // meanwhile.)
     LogIfFailed(bf::CopyTree(layout.SnapshotDir(*restored_from), final_dir, /*link=*/true), "ops",
                 "linking the first backup of " + c.instance.identifier);
+    if (fs::exists(final_dir / "backup_label")) return Status::Ok();
   }
-  if (!fs::exists(final_dir / "backup_label")) {
-    LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
-    fs::path tmp = final_dir;
-    tmp += ".tmp";
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    LOCALRDS_RETURN_IF_ERROR(c.env.runtime.PrepareDirectory(tmp));
-    LOCALRDS_RETURN_IF_ERROR(
-        c.env.runtime.BaseBackup(c.env.servers.ReplicationSource(c.instance), tmp, ""));
-    LOCALRDS_RETURN_IF_ERROR(bf::SyncFileSystem(tmp));
-    fs::rename(tmp, final_dir, ec);
-    if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
-  }
+  LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
+  fs::path tmp = final_dir;
+  tmp += ".tmp";
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.PrepareDirectory(tmp));
+  LOCALRDS_RETURN_IF_ERROR(
+      c.env.runtime.BaseBackup(c.env.servers.ReplicationSource(c.instance), tmp, ""));
+  LOCALRDS_RETURN_IF_ERROR(bf::SyncFileSystem(tmp));
+  fs::rename(tmp, final_dir, ec);
+  if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+// Takes the base backup of the snapshot named in the operation's params (if any). The snapshot
+// becomes `available` only once its files are renamed into place: never with partial data.
+Status TakeSnapshot(OpContext& c) {
+  auto id = ParamString(c, "snapshot_id");
+  if (!id) return Status::Ok();
+  auto snap = c.env.registry.GetSnapshot(*id);
+  if (!snap) return Status::Internal("snapshot " + *id + " no longer exists");
+  if (snap->status == "available") return Status::Ok();
+  const fs::path final_dir = c.env.layout.SnapshotDir(*id);
+  LOCALRDS_RETURN_IF_ERROR(CopySnapshotFiles(c, *id));
   auto start_wal = bf::StartWalFile(final_dir);
   if (!start_wal.ok()) return start_wal.status();
   snap->status = "available";
@@ -298,11 +338,12 @@ void AddBackupOperationKinds(std::map<OpKind, OperationKind>& kinds) {
                               {"configure", ConfigureRestore},
                               {"recover", RecoverRestore},
                               {"standby", BuildStandby},
-                              {"created", Created},
+                              {"created", AfterTiming(TimedWork::kRestore, Created)},
                               {"backup", TakeSnapshot},
                               {"finish", FinishBackup}},
                              FailInstance};
-  kinds[OpKind::kSnapshot] = {{{"backup", TakeSnapshot}, {"finish", FinishBackup}}, ReflectReality};
+  kinds[OpKind::kSnapshot] = {{{"backup", TakeSnapshotFiles}, {"finish", PublishSnapshot}},
+                              ReflectReality};
   kinds[OpKind::kBackup] = {{{"backup", TakeSnapshot}, {"finish", FinishBackup}}, ReflectReality};
   kinds[OpKind::kCopySnapshot] = {{{"copy", CopySnapshot}}, FailCopy};
 }

@@ -18,6 +18,21 @@ namespace fs = std::filesystem;
 
 namespace steps {
 
+bool HeldByTiming(OpContext& c, TimedWork work) {
+  const TimingProfile timing = EffectiveTiming(c.instance, c.env.registry.config().timing);
+  const int64_t due = c.op.created_ms + timing.DurationMs(work);
+  if (c.env.registry.Now() >= due) return false;
+  c.not_before_ms = due;
+  return true;
+}
+
+OperationStep::Fn AfterTiming(TimedWork work, OperationStep::Fn step) {
+  return [work, step = std::move(step)](OpContext& c) {
+    if (HeldByTiming(c, work)) return Status::Ok();
+    return step(c);
+  };
+}
+
 std::optional<std::string> ParamString(const OpContext& c, const char* name) {
   auto it = c.op.params.find(name);
   if (it == c.op.params.end() || !it->is_string()) return std::nullopt;
@@ -369,7 +384,7 @@ void AddInstanceOperationKinds(std::map<OpKind, OperationKind>& kinds) {
                              {"start", StartServer},
                              {"bootstrap", Bootstrap},
                              {"standby", BuildStandby},
-                             {"created", Created},
+                             {"created", AfterTiming(TimedWork::kCreate, Created)},
                              {"backup", TakeSnapshot},
                              {"finish", FinishBackup}},
                             FailInstance};
@@ -388,9 +403,11 @@ void AddInstanceOperationKinds(std::map<OpKind, OperationKind>& kinds) {
        {"start", StartServer},
        {"finish", [](OpContext& c) { return FinishAvailable(c, rds_events::kStarted); }}},
       ReflectReality};
+  // Under a timing profile the endpoint refuses connections for the reboot's duration: the
+  // server starts again only then.
   kinds[OpKind::kReboot] = {
       {{"stop", StopForReboot},
-       {"configure", Configure},
+       {"configure", AfterTiming(TimedWork::kReboot, Configure)},
        {"start", StartServer},
        {"finish", [](OpContext& c) { return FinishAvailable(c, rds_events::kRestarted); }}},
       ReflectReality};

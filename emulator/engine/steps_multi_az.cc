@@ -181,6 +181,9 @@ Status PromoteStandby(OpContext& c) {
 // client's TIME_WAIT does not block a listener). Never another port: the endpoint must not move.
 Status ServeEndpoint(OpContext& c) {
   if (!FailoverPending(c.instance)) return Status::Ok();  // served already
+  // Under a timing profile the endpoint refuses connections until the failover's duration has
+  // passed: the promoted standby keeps its socket-only port until then (no commit waits).
+  if (c.op.kind == OpKind::kFailover && HeldByTiming(c, TimedWork::kFailover)) return Status::Ok();
   const ServerSpec spec = c.Server();
   LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(c.instance));
   if (c.env.runtime.ServingPort(spec) != spec.port) {

@@ -173,12 +173,12 @@ void AddReplicaOperationKinds(std::map<OpKind, OperationKind>& kinds) {
                                     {"configure", Configure},
                                     {"start", StartServer},
                                     {"standby", BuildStandby},
-                                    {"stream", WaitStreaming}},
+                                    {"stream", AfterTiming(TimedWork::kReplica, WaitStreaming)}},
                                    FailReplicaCreation};
   kinds[OpKind::kPromote] = {{{"detach", Detach},
                               {"promote", Promote},
                               {"drop-slot", DropSourceSlot},
-                              {"first-backup", StartFirstBackup},
+                              {"first-backup", AfterTiming(TimedWork::kPromote, StartFirstBackup)},
                               {"backup", TakeSnapshot},
                               {"finish", FinishPromotion}},
                              FailPromotion};

@@ -83,6 +83,8 @@ struct EmulatorConfig {
   //! What an instance's storage is (unit tests); null: its data directory's size on disk.
   std::function<int64_t(const ServerSpec&)> storage_measure;
   std::string version = "0.0.0";
+  //! The server's timing profile (--timing): fast, or RDS-like durations (emulator/core/timing.h).
+  TimingProfile timing;
   //! Where localrds_guard_<major>.so lives for every server's shared_preload_libraries (a
   //! directory the servers' OS user can read; InstallGuardLibraries fills it). Empty: no guard
   //! (unit tests over the fake runtime).
@@ -116,6 +118,9 @@ class ControlPlane : public RdsService {
   void WhenOperationDone(int64_t operation_id, std::function<void()> cb) override {
     engine_.WhenDone(operation_id, std::move(cb));
   }
+  void WhenOperationSettled(int64_t operation_id, std::function<void()> cb) override {
+    engine_.WhenSettled(operation_id, std::move(cb));
+  }
   nlohmann::json Health() override { return controls_.Health(); }
   Result<nlohmann::json> EventsWithIds(int limit) override {
     return controls_.EventsWithIds(limit);
@@ -135,6 +140,13 @@ class ControlPlane : public RdsService {
   Result<nlohmann::json> InstanceDetails(const std::string& identifier) override;
   Result<Accepted> BackupNow(const std::string& identifier) override {
     return controls_.BackupNow(identifier);
+  }
+  Result<nlohmann::json> InstanceTiming(const std::string& identifier) override {
+    return controls_.InstanceTiming(identifier);
+  }
+  Result<nlohmann::json> SetInstanceTiming(const std::string& identifier,
+                                           const std::optional<TimingProfile>& timing) override {
+    return controls_.SetInstanceTiming(identifier, timing);
   }
 
   // The parts, for cmd/ and the tests.

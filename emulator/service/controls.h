@@ -1,6 +1,7 @@
 // Controls: the emulator's own /_localrds/ controls, which RDS does not have: health and
 // version, the events with their RDS ids, reset (delete everything), the crash and freeze
-// drills, an instance's servers and replication, and "run the backup window now".
+// drills, an instance's servers and replication, "run the backup window now", and an instance's
+// timing profile.
 //
 // Thread-safety: thread-safe. Reset and the drills run on the executor's pool (they wait for
 // processes) and call `done` there. Borrows everything it is given.
@@ -50,6 +51,13 @@ class Controls {
   Result<nlohmann::json> InstanceDetails(const std::string& identifier);
   //! Runs the instance's backup window now (an automated backup); returns its operation.
   Result<Accepted> BackupNow(const std::string& identifier);
+  //! The instance's timing profile (controls_timing.cc): {"DBInstanceIdentifier", "timing" (in
+  //! effect), "own" (its own or null), "server"}.
+  Result<nlohmann::json> InstanceTiming(const std::string& identifier);
+  //! Sets or (nullopt) clears the instance's own timing profile, in the catalog; an operation
+  //! already holding reads it at its next look (at most 100 ms later).
+  Result<nlohmann::json> SetInstanceTiming(const std::string& identifier,
+                                           const std::optional<TimingProfile>& timing);
 
  private:
   //! One server in InstanceDetails: running, frozen, pid, pgdata, log.

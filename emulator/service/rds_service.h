@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
+#include "emulator/core/timing.h"
 #include "emulator/engine/starter.h"
 #include "emulator/service/service_base.h"
 
@@ -31,6 +33,11 @@ class RdsService {
   virtual Result<InstancePage> ListDBInstances(const nlohmann::json& req) = 0;
   //! Calls `cb` (on a worker thread, or at once) when the operation is no longer running.
   virtual void WhenOperationDone(int64_t operation_id, std::function<void()> cb) = 0;
+  //! Calls `cb` when the operation is done or only a timing profile's hold is left (its work is
+  //! done): when an accepted call answers.
+  virtual void WhenOperationSettled(int64_t operation_id, std::function<void()> cb) {
+    WhenOperationDone(operation_id, std::move(cb));
+  }
 
   // The emulator's own controls (/_localrds/).
   virtual nlohmann::json Health() = 0;
@@ -42,6 +49,11 @@ class RdsService {
                                    std::function<void(Status)> done) = 0;
   virtual Result<nlohmann::json> InstanceDetails(const std::string& identifier) = 0;
   virtual Result<Accepted> BackupNow(const std::string& identifier) = 0;
+  //! The instance's timing profile: its own (if any), the server's, and the one in effect.
+  virtual Result<nlohmann::json> InstanceTiming(const std::string& identifier) = 0;
+  //! Gives the instance its own timing profile, or (nullopt) makes it follow the server's again.
+  virtual Result<nlohmann::json> SetInstanceTiming(const std::string& identifier,
+                                                   const std::optional<TimingProfile>& timing) = 0;
 };
 
 }  // namespace localrds

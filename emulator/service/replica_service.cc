@@ -103,6 +103,7 @@ Result<InstanceRow> NewReplicaRow(const nlohmann::json& req, const InstanceRow& 
   nlohmann::json& a = row.attrs;
   ForgetReplication(a);  // the source may itself be a replica
   a.erase("LatestRestorableTime");
+  SetInstanceTiming(a, std::nullopt);  // a new instance follows the server's profile
   SetReplicaSource(a, source.resource_id);
   a["BackupRetentionPeriod"] = 0;  // RDS creates replicas with backups off
   a["PendingModifiedValues"] = nlohmann::json::object();

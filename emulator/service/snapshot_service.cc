@@ -98,6 +98,7 @@ Result<InstanceRow> RestoredInstanceRow(const nlohmann::json& req, const std::st
   a["ReadReplicaDBInstanceIdentifiers"] = nlohmann::json::array();
   ResetMultiAzFields(a, ReqBool(req, "MultiAZ").value_or(false));
   a.erase("LatestRestorableTime");
+  SetInstanceTiming(a, std::nullopt);  // a new instance follows the server's profile
   // The port: the request's, else the source's (RDS's default). The configure step moves it
   // when another server has it (AllocatePort cannot run in the registry's lock).
   row.port = static_cast<int>(ReqInt(req, "Port").value_or(source.port));

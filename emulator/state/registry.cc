@@ -59,7 +59,17 @@ Status Registry::Load() {
 
 // --- commits ------------------------------------------------------------------------------
 
-Status Registry::Commit(Mutation m) { return Lock().Commit(m); }
+Status Registry::Commit(Mutation m) {
+  Locked view = Lock();
+  // Rows staged outside the lock (operation steps, background loops) may predate a change of
+  // the instance's own timing profile, which only the timing control makes (in the lock): they
+  // keep the live one, so that a running step never undoes the control.
+  for (auto& row : m.put) {
+    auto it = instances_.find(row.resource_id);
+    if (it != instances_.end()) SetInstanceTiming(row.attrs, InstanceTiming(it->second));
+  }
+  return view.Commit(m);
+}
 
 Status Registry::Locked::Commit(Mutation& m, int64_t* new_op_id) {
   Registry& r = *r_;

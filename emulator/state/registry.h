@@ -29,6 +29,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "emulator/core/events.h"
+#include "emulator/core/timing.h"
 #include "storage/catalog.h"
 #include "storage/layout.h"
 
@@ -58,6 +59,8 @@ struct RegistryConfig {
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   std::string endpoint_address = "127.0.0.1";  //!< Endpoint.Address reported to clients
+  //! The server's timing profile (--timing): instances without their own follow it.
+  TimingProfile timing;
 };
 
 //! (EarliestRestorableTime, LatestRestorableTime) of an instance's automated backups, in ms.
@@ -132,6 +135,8 @@ class Registry {
   Locked Lock() { return Locked(*this); }
 
   // Each of these takes the lock.
+  //! Commits `m`; its instance rows keep the live row's own timing profile (they may have been
+  //! read before the timing control changed it).
   Status Commit(Mutation m);
   std::optional<InstanceRow> GetInstance(const std::string& resource_id);
   std::optional<SnapshotRow> GetSnapshot(const std::string& snapshot_id);

@@ -58,11 +58,23 @@ class FakeService : public RdsService {
   Result<Accepted> BackupNow(const std::string& id) override {
     return Accepted{{{"DBInstanceStatus", "backing-up"}}, 7};
   }
+  Result<json> InstanceTiming(const std::string& id) override {
+    if (id != "db1") {
+      return Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + id + " not found.");
+    }
+    return json{{"DBInstanceIdentifier", id}, {"timing", timing.ToJson()}};
+  }
+  Result<json> SetInstanceTiming(const std::string& id,
+                                 const std::optional<TimingProfile>& t) override {
+    timing = t.value_or(TimingProfile{});
+    return InstanceTiming(id);
+  }
 
   std::map<std::string, Result<Accepted>> results;
   std::vector<std::pair<std::string, json>> calls;
   std::vector<int64_t> waited;
   int resets = 0;
+  TimingProfile timing;
 };
 
 class RouterTest : public ::testing::Test {
@@ -349,6 +361,40 @@ TEST(FaultRulesTest, AProbabilityFiresAboutThatOften) {
   EXPECT_GT(fired, 800);
   EXPECT_LT(fired, 1200);
   EXPECT_FALSE(rules.Decide("B").error.has_value());  // another action
+}
+
+TEST_F(RouterTest, TheTimingControlReadsSetsAndClearsAnInstancesProfile) {
+  HttpResponse got = Control(http::verb::get, "/_localrds/instances/db1/timing");
+  EXPECT_EQ(got.result_int(), 200);
+  EXPECT_EQ(json::parse(got.body())["timing"]["profile"], "fast");
+  HttpResponse set = Control(http::verb::post, "/_localrds/instances/db1/timing",
+                             R"({"profile": "aws", "scale": 0.05})");
+  EXPECT_EQ(set.result_int(), 200);
+  EXPECT_EQ(json::parse(set.body())["timing"], (json{{"profile", "aws"}, {"scale", 0.05}}));
+  EXPECT_EQ(service_.timing, (TimingProfile{true, 0.05}));
+  HttpResponse cleared = Control(http::verb::delete_, "/_localrds/instances/db1/timing");
+  EXPECT_EQ(cleared.result_int(), 200);
+  EXPECT_EQ(service_.timing, TimingProfile{});
+  // Errors: a bad body (400, nothing changes), an unknown instance (404), another method (405).
+  service_.timing = TimingProfile{true, 2};
+  HttpResponse bad =
+      Control(http::verb::post, "/_localrds/instances/db1/timing", R"({"profile": "slow"})");
+  EXPECT_EQ(bad.result_int(), 400);
+  EXPECT_EQ(json::parse(bad.body())["error"], "InvalidParameterValue");
+  EXPECT_EQ(json::parse(bad.body())["message"],
+            "the body must be {\"profile\": \"fast\"} or {\"profile\": \"aws\", \"scale\": "
+            "<number, 0 < scale <= 100, default 1>}");
+  HttpResponse garbage = Control(http::verb::post, "/_localrds/instances/db1/timing", "{");
+  EXPECT_EQ(garbage.result_int(), 400);
+  EXPECT_EQ(service_.timing, (TimingProfile{true, 2}));
+  HttpResponse missing = Control(http::verb::get, "/_localrds/instances/nope/timing");
+  EXPECT_EQ(missing.result_int(), 404);
+  EXPECT_EQ(json::parse(missing.body())["error"], "DBInstanceNotFound");
+  EXPECT_EQ(json::parse(missing.body())["message"], "DBInstance nope not found.");
+  HttpResponse put = Control(http::verb::put, "/_localrds/instances/db1/timing", "{}");
+  EXPECT_EQ(put.result_int(), 405);
+  EXPECT_EQ(json::parse(put.body())["message"],
+            "/_localrds/instances/<id>/timing takes GET, POST and DELETE");
 }
 
 }  // namespace localrds

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,6 +26,11 @@ namespace steps {
 bool HeldByTiming(OpContext& c, TimedWork work);
 //! `step` once HeldByTiming(work) no longer holds.
 OperationStep::Fn AfterTiming(TimedWork work, OperationStep::Fn step);
+//! An online base backup of `source` into `dest` (through replication slot `slot`, "" for
+//! none) that appears whole or not at all: pg_basebackup into `dest`.tmp (one a crash left is
+//! removed first), one syncfs, and a rename.
+Status BaseBackupInto(OpContext& c, const ServerSpec& source, const std::filesystem::path& dest,
+                      const std::string& slot);
 //! A string parameter of the operation, if present.
 std::optional<std::string> ParamString(const OpContext& c, const char* name);
 //! Stages the instance with a new DBInstanceStatus.

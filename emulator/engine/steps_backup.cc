@@ -91,15 +91,19 @@ Status CopySnapshotFiles(OpContext& c, const std::string& id) {
     if (fs::exists(final_dir / "backup_label")) return Status::Ok();
   }
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
-  fs::path tmp = final_dir;
+  return BaseBackupInto(c, c.env.servers.ReplicationSource(c.instance), final_dir, "");
+}
+
+Status BaseBackupInto(OpContext& c, const ServerSpec& source, const fs::path& dest,
+                      const std::string& slot) {
+  fs::path tmp = dest;
   tmp += ".tmp";
   std::error_code ec;
   fs::remove_all(tmp, ec);
   LOCALRDS_RETURN_IF_ERROR(c.env.runtime.PrepareDirectory(tmp));
-  LOCALRDS_RETURN_IF_ERROR(
-      c.env.runtime.BaseBackup(c.env.servers.ReplicationSource(c.instance), tmp, ""));
+  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.BaseBackup(source, tmp, slot));
   LOCALRDS_RETURN_IF_ERROR(bf::SyncFileSystem(tmp));
-  fs::rename(tmp, final_dir, ec);
+  fs::rename(tmp, dest, ec);
   if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
   return Status::Ok();
 }

@@ -31,7 +31,6 @@
 #include "emulator/core/instance_state.h"
 #include "emulator/core/validation.h"
 #include "emulator/engine/operation_steps.h"
-#include "emulator/postgres/backup_files.h"
 #include "emulator/postgres/sql.h"
 #include "emulator/postgres/wait.h"
 
@@ -77,15 +76,7 @@ Status BuildStandby(OpContext& c) {
   LOCALRDS_RETURN_IF_ERROR(c.env.servers.EnsureReplicationSlot(c.instance, slot));
   if (!fs::exists(standby.pgdata / "PG_VERSION")) {
     LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Kill(standby));  // a half-built one's server
-    fs::path tmp = standby.pgdata;
-    tmp += ".tmp";
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    LOCALRDS_RETURN_IF_ERROR(c.env.runtime.PrepareDirectory(tmp));
-    LOCALRDS_RETURN_IF_ERROR(c.env.runtime.BaseBackup(primary, tmp, slot));
-    LOCALRDS_RETURN_IF_ERROR(backup_files::SyncFileSystem(tmp));
-    fs::rename(tmp, standby.pgdata, ec);
-    if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
+    LOCALRDS_RETURN_IF_ERROR(BaseBackupInto(c, primary, standby.pgdata, slot));
   }
   LOCALRDS_RETURN_IF_ERROR(c.env.servers.EnsureStandbyRunning(c.instance));
   LOCALRDS_RETURN_IF_ERROR(WaitForAnswer(

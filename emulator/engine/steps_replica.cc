@@ -8,7 +8,6 @@
 #include "common/time_util.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/engine/operation_steps.h"
-#include "emulator/postgres/backup_files.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -41,17 +40,7 @@ Status CopySourceData(OpContext& c) {
   if (!source) return Status::Internal("the source DB instance no longer exists");
   LOCALRDS_RETURN_IF_ERROR(
       c.env.runtime.PrepareDirectory(layout.InstanceDir(c.instance.resource_id)));
-  fs::path tmp = pgdata;
-  tmp += ".tmp";
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
-  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.PrepareDirectory(tmp));
-  LOCALRDS_RETURN_IF_ERROR(
-      c.env.runtime.BaseBackup(c.env.servers.ReplicationSource(*source), tmp, Slot(c)));
-  LOCALRDS_RETURN_IF_ERROR(backup_files::SyncFileSystem(tmp));
-  fs::rename(tmp, pgdata, ec);
-  if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
-  return Status::Ok();
+  return BaseBackupInto(c, c.env.servers.ReplicationSource(*source), pgdata, Slot(c));
 }
 
 // Available once the standby streams from its source (RDS-EVENT-0046 is also the creation's).

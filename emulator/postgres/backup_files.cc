@@ -157,14 +157,4 @@ Status CopyTree(const fs::path& src, const fs::path& dst, bool link) {
   return Status::Ok();
 }
 
-uint64_t DiskUsage(const fs::path& dir) {
-  uint64_t total = 0;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += it->file_size(ec);
-  }
-  return total;
-}
-
 }  // namespace localrds::backup_files

@@ -49,7 +49,5 @@ Status FreezeArchive(const std::filesystem::path& archive, const std::filesystem
 Status CopyTree(const std::filesystem::path& src, const std::filesystem::path& dst, bool link);
 //! Flushes the file system that holds `dir` (syncfs): cheaper than an fsync per file.
 Status SyncFileSystem(const std::filesystem::path& dir);
-//! Bytes used by the files under `dir` (0 when it does not exist).
-uint64_t DiskUsage(const std::filesystem::path& dir);
 
 }  // namespace localrds::backup_files

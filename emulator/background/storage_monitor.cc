@@ -15,6 +15,16 @@ bool Watched(DbStatus status) {
   return status == DbStatus::kAvailable || status == DbStatus::kStorageFull;
 }
 
+// The instance `rid` as the catalog has it now, when the monitor may still act on it (it exists,
+// no operation runs on it, its status is one the monitor watches); null otherwise.
+const InstanceRow* StillWatched(Registry::Locked& r, const std::string& rid) {
+  auto it = r.instances().find(rid);
+  if (it == r.instances().end() || r.active_ops().count(rid) || !Watched(it->second.status)) {
+    return nullptr;
+  }
+  return &it->second;
+}
+
 std::string Gib(double bytes) {
   char out[32];
   std::snprintf(out, sizeof out, "%.2f", bytes / static_cast<double>(kGiB));
@@ -181,12 +191,9 @@ std::string StorageMonitor::CheckInstance(const InstanceRow& row, int64_t now) {
 
 std::string StorageMonitor::Autoscale(const InstanceRow& row, int64_t target) {
   Registry::Locked r = registry_.Lock();
-  auto current = r.instances().find(row.resource_id);
-  if (current == r.instances().end() || r.active_ops().count(row.resource_id) ||
-      !Watched(current->second.status)) {
-    return "";
-  }
-  InstanceRow updated = current->second;
+  const InstanceRow* current = StillWatched(r, row.resource_id);
+  if (!current) return "";
+  InstanceRow updated = *current;
   const int64_t was = updated.attrs.value("AllocatedStorage", int64_t{0});
   updated.status = DbStatus::kModifying;
   nlohmann::json params = {{"attrs", {{"AllocatedStorage", target}}}, {"autoscale", true}};
@@ -210,12 +217,9 @@ std::string StorageMonitor::Record(const InstanceRow& row, const StorageDecision
   InstanceRow current;
   {
     Registry::Locked r = registry_.Lock();
-    auto it = r.instances().find(row.resource_id);
-    if (it == r.instances().end() || r.active_ops().count(row.resource_id) ||
-        !Watched(it->second.status)) {
-      return "";
-    }
-    current = it->second;
+    const InstanceRow* now = StillWatched(r, row.resource_id);
+    if (!now) return "";
+    current = *now;
   }
   if (StorageFull(current) != decision.full) {
     // The servers first: once the status says storage-full, writes fail; once it says
@@ -238,12 +242,9 @@ std::string StorageMonitor::Record(const InstanceRow& row, const StorageDecision
     }
   }
   Registry::Locked r = registry_.Lock();
-  auto it = r.instances().find(row.resource_id);
-  if (it == r.instances().end() || r.active_ops().count(row.resource_id) ||
-      !Watched(it->second.status)) {
-    return "";  // the next pass makes the servers' setting follow the catalog again
-  }
-  InstanceRow updated = it->second;
+  const InstanceRow* live = StillWatched(r, row.resource_id);
+  if (!live) return "";  // the next pass makes the servers' setting follow the catalog again
+  InstanceRow updated = *live;
   const bool was_full = StorageFull(updated);
   SetStorageFull(updated.attrs, decision.full);
   updated.status = decision.full ? DbStatus::kStorageFull : DbStatus::kAvailable;
@@ -265,7 +266,7 @@ std::string StorageMonitor::Record(const InstanceRow& row, const StorageDecision
   } else if (!decision.full && was_full) {
     said += row.identifier + "'s storage is no longer full. ";
   }
-  if (updated.status == it->second.status && updated.attrs == it->second.attrs) return said;
+  if (updated.status == live->status && updated.attrs == live->attrs) return said;
   m.put.push_back(updated);
   LogIfFailed(r.Commit(m), "storage", "cannot record the storage of " + row.identifier);
   return said;

@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/time_util.h"
+#include "emulator/core/regions.h"
 
 namespace localrds {
 namespace http = boost::beast::http;
@@ -116,48 +117,48 @@ void ResetControl(RdsService& service, const JsonReply& reply, Responder respond
 }
 
 // POST /_localrds/instances/<id>/freeze | thaw: SIGSTOP / SIGCONT of its server (a drill).
-void FreezeControl(RdsService& service, const JsonReply& reply, const std::string& id,
+void FreezeControl(RdsService& service, const JsonReply& reply, const InstanceRef& id,
                    const std::string& verb, Responder respond) {
   auto shared = std::make_shared<Responder>(std::move(respond));
   service.FreezeInstanceAsync(id, verb == "freeze", [shared, id, verb, reply](Status st) {
-    LogLine("api") << "control=" << verb << " id=" << LogValue(id) << " " << st.ToString();
-    (*shared)(st.ok() ? reply(http::status::ok, {{verb, id}}) : reply.Error(st));
+    LogLine("api") << "control=" << verb << " id=" << LogValue(id.name) << " " << st.ToString();
+    (*shared)(st.ok() ? reply(http::status::ok, {{verb, id.name}}) : reply.Error(st));
   });
 }
 
 // POST /_localrds/instances/<id>/crash: SIGKILL the instance's postmaster (a drill). Killing and
 // reaping waits for the process: not on an io_context thread.
-void CrashControl(RdsService& service, const JsonReply& reply, const std::string& id,
+void CrashControl(RdsService& service, const JsonReply& reply, const InstanceRef& id,
                   Responder respond) {
   auto shared = std::make_shared<Responder>(std::move(respond));
   service.CrashInstanceAsync(id, [shared, id, reply](Status st) {
-    LogLine("api") << "control=crash id=" << LogValue(id) << " " << st.ToString();
+    LogLine("api") << "control=crash id=" << LogValue(id.name) << " " << st.ToString();
     if (!st.ok()) {
       (*shared)(reply.Error(st));
     } else {
-      (*shared)(reply(http::status::ok, {{"crashed", id}}));
+      (*shared)(reply(http::status::ok, {{"crashed", id.name}}));
     }
   });
 }
 
 // POST /_localrds/instances/<id>/backup: run the instance's backup window now.
-void BackupControl(RdsService& service, const JsonReply& reply, const std::string& id,
+void BackupControl(RdsService& service, const JsonReply& reply, const InstanceRef& id,
                    const Responder& respond) {
   auto r = service.BackupNow(id);
-  LogLine("api") << "control=backup id=" << LogValue(id) << " "
+  LogLine("api") << "control=backup id=" << LogValue(id.name) << " "
                  << (r.ok() ? "started" : r.status().ToString());
   if (!r.ok()) {
     respond(reply.Error(r.status()));
   } else {
     respond(reply(http::status::accepted,
-                  {{"backup", id}, {"status", r->body.value("DBInstanceStatus", "")}}));
+                  {{"backup", id.name}, {"status", r->body.value("DBInstanceStatus", "")}}));
   }
 }
 
 // GET | POST | DELETE /_localrds/instances/<id>/timing: the instance's timing profile; POST
 // gives it its own ({"profile": "aws", "scale": 0.05}), DELETE makes it follow the server's.
 void TimingControl(RdsService& service, const HttpRequest& req, const JsonReply& reply,
-                   const std::string& id, const Responder& respond) {
+                   const InstanceRef& id, const Responder& respond) {
   Result<nlohmann::json> r = Status::Internal("unset");
   if (req.method() == http::verb::get) {
     r = service.InstanceTiming(id);
@@ -173,7 +174,7 @@ void TimingControl(RdsService& service, const HttpRequest& req, const JsonReply&
                    {"message", "/_localrds/instances/<id>/timing takes GET, POST and DELETE"}}));
     return;
   }
-  LogLine("api") << "control=timing id=" << LogValue(id) << " " << req.method_string() << " "
+  LogLine("api") << "control=timing id=" << LogValue(id.name) << " " << req.method_string() << " "
                  << (r.ok() ? "ok" : r.status().ToString());
   respond(r.ok() ? reply(http::status::ok, *r) : reply.Error(r.status()));
 }
@@ -284,6 +285,31 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
   RespondWhenDone(
       result->operation_id, std::move(res), std::move(respond),
       "action=" + LogValue(action) + " id=" + LogValue(ident) + " request=" + request_id, t0);
+}
+
+Result<Scope> Router::ControlScope(const HttpRequest& req) const {
+  std::string target(req.target());
+  const size_t q = target.find('?');
+  auto params = ParseQueryString(q == std::string::npos ? "" : target.substr(q + 1));
+  if (!params.ok()) return params.status();
+  Scope scope = service_.DefaultScope();
+  if (auto it = params->find("region"); it != params->end()) scope.region = it->second;
+  if (auto it = params->find("account"); it != params->end()) scope.account = it->second;
+  LOCALRDS_RETURN_IF_ERROR(CheckScope(scope));
+  return scope;
+}
+
+Status Router::CheckScope(const Scope& scope) {
+  if (!FindRegion(scope.region)) {
+    return Status::InvalidParameter("Unknown region '" + scope.region +
+                                    "': not an AWS commercial region.");
+  }
+  if (scope.account.size() != 12 ||
+      scope.account.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::InvalidParameter("Invalid account id '" + scope.account +
+                                    "': an AWS account id is 12 digits.");
+  }
+  return Status::Ok();
 }
 
 Result<nlohmann::json> Router::DecodeQueryRequest(const HttpRequest& req,
@@ -417,13 +443,19 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
     if (path.rfind(prefix, 0) == 0) {
       const std::string rest = path.substr(prefix.size());
       const size_t slash = rest.find('/');
+      // ?region= and ?account= say where the instance lives (default: --region, --account-id).
+      auto where = ControlScope(req);
+      if (!where.ok()) {
+        respond(reply.Error(where.status()));
+        return;
+      }
       // GET /_localrds/instances/<id>: the server and its replication (lag, WAL receiver).
       if (get && slash == std::string::npos) {
-        auto details = service_.InstanceDetails(rest);
+        auto details = service_.InstanceDetails(InstanceRef(rest, *where));
         respond(details.ok() ? reply(http::status::ok, *details) : reply.Error(details.status()));
         return;
       }
-      const std::string id = rest.substr(0, slash);
+      const InstanceRef id(rest.substr(0, slash), *where);
       const std::string verb = slash == std::string::npos ? "" : rest.substr(slash + 1);
       if (post && (verb == "freeze" || verb == "thaw")) {
         FreezeControl(service_, reply, id, verb, std::move(respond));

@@ -58,6 +58,11 @@ class Router {
                        std::string log_line, int64_t t0);
   //! The /_localrds/ controls: health, events, reset, and the per-instance details and drills.
   void HandleControl(const HttpRequest& req, const std::string& path, Responder respond);
+  //! Where a control's instance lives: the request's ?region= and ?account=, each defaulting to
+  //! the service's; InvalidParameterValue for an unknown region or a malformed account.
+  Result<Scope> ControlScope(const HttpRequest& req) const;
+  //! OK when `scope` names an AWS commercial region and a 12-digit account.
+  static Status CheckScope(const Scope& scope);
   //! GET, POST and DELETE /_localrds/faults[/<id>].
   void FaultsControl(const HttpRequest& req, const std::string& path, const Responder& respond);
   //! `respond`, called `ms` later (an injected latency) on the io_context.

@@ -120,8 +120,72 @@ CREATE TABLE retained_backups(
   deleted_ms INTEGER NOT NULL);
 )sql";
 
+// v3: every resource belongs to an account and a region (regions issue): identifiers are unique
+// per (account, region). SQLite cannot drop a UNIQUE constraint, so the two tables that had one
+// are rebuilt; `%ACCOUNT%` and `%REGION%` are the scope existing rows move to (quoted by Migrate).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE instances_v3(
+  resource_id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  identifier TEXT NOT NULL,
+  status TEXT NOT NULL,
+  desired_state TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  password_verifier TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  stopped_ms INTEGER NOT NULL DEFAULT 0,
+  attrs TEXT NOT NULL,
+  UNIQUE(account, region, identifier));
+INSERT INTO instances_v3 SELECT resource_id, %ACCOUNT%, %REGION%, identifier, status,
+  desired_state, port, password_verifier, created_ms, stopped_ms, attrs FROM instances;
+DROP TABLE instances;
+ALTER TABLE instances_v3 RENAME TO instances;
+CREATE TABLE snapshots_v3(
+  id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  identifier TEXT NOT NULL,
+  type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  dbi_resource_id TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  attrs TEXT NOT NULL,
+  UNIQUE(account, region, identifier));
+INSERT INTO snapshots_v3 SELECT id, %ACCOUNT%, %REGION%, identifier, type, status,
+  dbi_resource_id, created_ms, attrs FROM snapshots;
+DROP TABLE snapshots;
+ALTER TABLE snapshots_v3 RENAME TO snapshots;
+CREATE INDEX snapshots_dbi ON snapshots(dbi_resource_id);
+ALTER TABLE retained_backups ADD COLUMN account TEXT NOT NULL DEFAULT '';
+ALTER TABLE retained_backups ADD COLUMN region TEXT NOT NULL DEFAULT '';
+UPDATE retained_backups SET account = %ACCOUNT%, region = %REGION%;
+ALTER TABLE events ADD COLUMN account TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN region TEXT NOT NULL DEFAULT '';
+UPDATE events SET account = %ACCOUNT%, region = %REGION%;
+CREATE INDEX events_scope ON events(account, region, seq);
+)sql";
+
+constexpr int kSchemaVersion = 3;
+
+// `s` as an SQL string literal.
+std::string SqlQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+    s.replace(pos, from.size(), to);
+  }
+  return s;
+}
+
 nlohmann::json InstanceToJson(const InstanceRow& r) {
   return {{"resource_id", r.resource_id},
+          {"account", r.scope.account},
+          {"region", r.scope.region},
           {"identifier", r.identifier},
           {"status", ToString(r.status)},
           {"desired_state", r.desired_state},
@@ -135,6 +199,7 @@ nlohmann::json InstanceToJson(const InstanceRow& r) {
 InstanceRow InstanceFromJson(const nlohmann::json& j) {
   InstanceRow r;
   r.resource_id = j.value("resource_id", "");
+  r.scope = {j.value("account", ""), j.value("region", "")};
   r.identifier = j.value("identifier", "");
   r.status = ParseDbStatus(j.value("status", "")).value_or(DbStatus::kFailed);
   r.desired_state = j.value("desired_state", "");
@@ -148,7 +213,7 @@ InstanceRow InstanceFromJson(const nlohmann::json& j) {
 
 }  // namespace
 
-Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path, const Scope& legacy_scope) {
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db,
@@ -163,26 +228,52 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
   LOCALRDS_RETURN_IF_ERROR(Exec(db,
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                                 " PRAGMA foreign_keys=ON;"));
-  LOCALRDS_RETURN_IF_ERROR(c->Migrate());
+  LOCALRDS_RETURN_IF_ERROR(c->Migrate(legacy_scope));
   return c;
 }
 
 Catalog::~Catalog() { sqlite3_close(db_); }
 
-Status Catalog::Migrate() {
+std::optional<Scope> Catalog::ScopeOfNewestEvent() {
+  Stmt s(db_, "SELECT source_arn FROM events ORDER BY seq DESC LIMIT 1");
+  if (!s.Step()) return std::nullopt;
+  // arn:aws:rds:<region>:<account>:<type>:<id>
+  std::vector<std::string> parts;
+  const std::string arn = s.Text(0);
+  for (size_t start = 0, end; parts.size() < 5; start = end + 1) {
+    end = arn.find(':', start);
+    if (end == std::string::npos) return std::nullopt;
+    parts.push_back(arn.substr(start, end - start));
+  }
+  if (parts[0] != "arn" || parts[3].empty() || parts[4].size() != 12) return std::nullopt;
+  return Scope{parts[4], parts[3]};
+}
+
+Status Catalog::Migrate(const Scope& legacy_scope) {
   return Guard([&]() -> Status {
-    Stmt s(db_, "PRAGMA user_version");
-    s.Step();
-    int64_t version = s.Int(0);
-    if (version > 2) {
+    int64_t version = 0;
+    {  // finalized before the migrations: an open statement would lock the tables they drop
+      Stmt s(db_, "PRAGMA user_version");
+      s.Step();
+      version = s.Int(0);
+    }
+    if (version > kSchemaVersion) {
       return Status::Internal("catalog schema version " + std::to_string(version) +
                               " is newer than this localrds");
     }
     // Each migration runs in its own transaction with its user_version bump.
-    const char* kMigrations[] = {kSchemaV1, kSchemaV2};
-    for (int64_t v = version; v < 2; ++v) {
+    const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+    for (int64_t v = version; v < kSchemaVersion; ++v) {
+      std::string sql = kMigrations[v];
+      if (v == 2) {
+        // The rows of a catalog made before scopes belong where their events say they were
+        // made (the --region and --account-id of the run that made them), else to this run's.
+        const Scope scope = ScopeOfNewestEvent().value_or(legacy_scope);
+        sql = ReplaceAll(ReplaceAll(sql, "%ACCOUNT%", SqlQuote(scope.account)), "%REGION%",
+                         SqlQuote(scope.region));
+      }
       LOCALRDS_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
-      Status st = Exec(db_, kMigrations[v]);
+      Status st = Exec(db_, sql.c_str());
       if (st.ok()) st = Exec(db_, ("PRAGMA user_version=" + std::to_string(v + 1)).c_str());
       if (!st.ok()) {
         (void)Exec(db_, "ROLLBACK");  // the error that made us roll back is what is reported
@@ -217,7 +308,8 @@ Status CatalogTxn::PutInstance(const InstanceRow& r) {
   return Guard([&] {
     Stmt s(db_,
            "INSERT INTO instances(resource_id, identifier, status, desired_state, port,"
-           " password_verifier, created_ms, stopped_ms, attrs) VALUES(?,?,?,?,?,?,?,?,?)"
+           " password_verifier, created_ms, stopped_ms, attrs, account, region)"
+           " VALUES(?,?,?,?,?,?,?,?,?,?,?)"
            " ON CONFLICT(resource_id) DO UPDATE SET identifier=excluded.identifier,"
            " status=excluded.status, desired_state=excluded.desired_state, port=excluded.port,"
            " password_verifier=excluded.password_verifier, stopped_ms=excluded.stopped_ms,"
@@ -230,7 +322,9 @@ Status CatalogTxn::PutInstance(const InstanceRow& r) {
         .Bind(6, r.password_verifier)
         .Bind(7, r.created_ms)
         .Bind(8, r.stopped_ms)
-        .Bind(9, r.attrs.dump());
+        .Bind(9, r.attrs.dump())
+        .Bind(10, r.scope.account)
+        .Bind(11, r.scope.region);
     s.Step();
     return Status::Ok();
   });
@@ -276,14 +370,16 @@ Status CatalogTxn::InsertEvent(const EventRow& r) {
   return Guard([&] {
     Stmt s(db_,
            "INSERT INTO events(date_ms, source_type, source_identifier, source_arn, event_id,"
-           " message, categories) VALUES(?,?,?,?,?,?,?)");
+           " message, categories, account, region) VALUES(?,?,?,?,?,?,?,?,?)");
     s.Bind(1, r.date_ms)
         .Bind(2, r.source_type)
         .Bind(3, r.source_identifier)
         .Bind(4, r.source_arn)
         .Bind(5, r.event_id)
         .Bind(6, r.message)
-        .Bind(7, nlohmann::json(r.categories).dump());
+        .Bind(7, nlohmann::json(r.categories).dump())
+        .Bind(8, r.scope.account)
+        .Bind(9, r.scope.region);
     s.Step();
     return Status::Ok();
   });
@@ -292,8 +388,9 @@ Status CatalogTxn::InsertEvent(const EventRow& r) {
 Status CatalogTxn::PutSnapshot(const SnapshotRow& r) {
   return Guard([&] {
     Stmt s(db_,
-           "INSERT INTO snapshots(id, identifier, type, status, dbi_resource_id, created_ms, attrs)"
-           " VALUES(?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET identifier=excluded.identifier,"
+           "INSERT INTO snapshots(id, identifier, type, status, dbi_resource_id, created_ms, attrs,"
+           " account, region) VALUES(?,?,?,?,?,?,?,?,?)"
+           " ON CONFLICT(id) DO UPDATE SET identifier=excluded.identifier,"
            " type=excluded.type, status=excluded.status, attrs=excluded.attrs");
     s.Bind(1, r.id)
         .Bind(2, r.identifier)
@@ -301,7 +398,9 @@ Status CatalogTxn::PutSnapshot(const SnapshotRow& r) {
         .Bind(4, r.status)
         .Bind(5, r.dbi_resource_id)
         .Bind(6, r.created_ms)
-        .Bind(7, r.attrs.dump());
+        .Bind(7, r.attrs.dump())
+        .Bind(8, r.scope.account)
+        .Bind(9, r.scope.region);
     s.Step();
     return Status::Ok();
   });
@@ -318,10 +417,14 @@ Status CatalogTxn::DeleteSnapshot(const std::string& id) {
 Status CatalogTxn::PutRetainedBackup(const RetainedBackupRow& r) {
   return Guard([&] {
     Stmt s(db_,
-           "INSERT INTO retained_backups(resource_id, instance, deleted_ms) VALUES(?,?,?)"
-           " ON CONFLICT(resource_id) DO UPDATE SET instance=excluded.instance,"
+           "INSERT INTO retained_backups(resource_id, instance, deleted_ms, account, region)"
+           " VALUES(?,?,?,?,?) ON CONFLICT(resource_id) DO UPDATE SET instance=excluded.instance,"
            " deleted_ms=excluded.deleted_ms");
-    s.Bind(1, r.resource_id).Bind(2, InstanceToJson(r.instance).dump()).Bind(3, r.deleted_ms);
+    s.Bind(1, r.resource_id)
+        .Bind(2, InstanceToJson(r.instance).dump())
+        .Bind(3, r.deleted_ms)
+        .Bind(4, r.instance.scope.account)
+        .Bind(5, r.instance.scope.region);
     s.Step();
     return Status::Ok();
   });
@@ -346,8 +449,8 @@ Result<std::vector<SnapshotRow>> Catalog::LoadSnapshots() {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<SnapshotRow> out;
     Stmt s(db_,
-           "SELECT id, identifier, type, status, dbi_resource_id, created_ms, attrs FROM snapshots"
-           " ORDER BY created_ms");
+           "SELECT id, identifier, type, status, dbi_resource_id, created_ms, attrs, account,"
+           " region FROM snapshots ORDER BY created_ms");
     while (s.Step()) {
       SnapshotRow r;
       r.id = s.Text(0);
@@ -357,6 +460,7 @@ Result<std::vector<SnapshotRow>> Catalog::LoadSnapshots() {
       r.dbi_resource_id = s.Text(4);
       r.created_ms = s.Int(5);
       r.attrs = nlohmann::json::parse(s.Text(6));
+      r.scope = {s.Text(7), s.Text(8)};
       out.push_back(std::move(r));
     }
     return out;
@@ -367,12 +471,13 @@ Result<std::vector<RetainedBackupRow>> Catalog::LoadRetainedBackups() {
   return ReadGuard([&]() -> std::vector<RetainedBackupRow> {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<RetainedBackupRow> out;
-    Stmt s(db_, "SELECT resource_id, instance, deleted_ms FROM retained_backups");
+    Stmt s(db_, "SELECT resource_id, instance, deleted_ms, account, region FROM retained_backups");
     while (s.Step()) {
       RetainedBackupRow r;
       r.resource_id = s.Text(0);
       r.instance = InstanceFromJson(nlohmann::json::parse(s.Text(1)));
       r.deleted_ms = s.Int(2);
+      r.instance.scope = {s.Text(3), s.Text(4)};
       out.push_back(std::move(r));
     }
     return out;
@@ -385,7 +490,7 @@ Result<std::vector<InstanceRow>> Catalog::LoadInstances() {
     std::vector<InstanceRow> out;
     Stmt s(db_,
            "SELECT resource_id, identifier, status, desired_state, port, password_verifier,"
-           " created_ms, stopped_ms, attrs FROM instances ORDER BY identifier");
+           " created_ms, stopped_ms, attrs, account, region FROM instances ORDER BY identifier");
     while (s.Step()) {
       InstanceRow r;
       r.resource_id = s.Text(0);
@@ -398,6 +503,7 @@ Result<std::vector<InstanceRow>> Catalog::LoadInstances() {
       r.created_ms = s.Int(6);
       r.stopped_ms = s.Int(7);
       r.attrs = nlohmann::json::parse(s.Text(8));
+      r.scope = {s.Text(9), s.Text(10)};
       out.push_back(std::move(r));
     }
     return out;
@@ -451,15 +557,18 @@ Result<std::vector<EventRow>> Catalog::QueryEvents(const EventQuery& q) {
     std::vector<EventRow> out;
     Stmt s(db_,
            "SELECT seq, date_ms, source_type, source_identifier, source_arn, event_id, message,"
-           " categories FROM events WHERE date_ms >= ?1 AND date_ms <= ?2 AND seq > ?3"
-           " AND (?4 = '' OR source_type = ?4) AND (?5 = '' OR source_identifier = ?5)"
-           " ORDER BY seq LIMIT ?6");
+           " categories, account, region FROM events WHERE date_ms >= ?1 AND date_ms <= ?2"
+           " AND seq > ?3 AND (?4 = '' OR source_type = ?4) AND (?5 = '' OR source_identifier = ?5)"
+           " AND (?7 = 0 OR (account = ?8 AND region = ?9)) ORDER BY seq LIMIT ?6");
     s.Bind(1, q.start_ms)
         .Bind(2, q.end_ms)
         .Bind(3, q.after_seq)
         .Bind(4, q.source_type)
         .Bind(5, q.source_identifier)
-        .Bind(6, static_cast<int64_t>(q.limit));
+        .Bind(6, static_cast<int64_t>(q.limit))
+        .Bind(7, int64_t{q.scope.has_value()})
+        .Bind(8, q.scope ? q.scope->account : std::string())
+        .Bind(9, q.scope ? q.scope->region : std::string());
     while (s.Step()) {
       EventRow r;
       r.seq = s.Int(0);
@@ -470,6 +579,7 @@ Result<std::vector<EventRow>> Catalog::QueryEvents(const EventQuery& q) {
       r.event_id = s.Text(5);
       r.message = s.Text(6);
       for (auto& c : nlohmann::json::parse(s.Text(7))) r.categories.push_back(c.get<std::string>());
+      r.scope = {s.Text(8), s.Text(9)};
       out.push_back(std::move(r));
     }
     return out;

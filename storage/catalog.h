@@ -25,9 +25,19 @@ struct sqlite3;
 
 namespace localrds {
 
+//! The AWS account and region a resource belongs to: RDS identifiers are unique within one, and
+//! a request sees only its own (see emulator/state/registry.h).
+struct Scope {
+  std::string account;  //!< 12 digits
+  std::string region;   //!< "us-east-1"
+  bool operator==(const Scope&) const = default;
+  auto operator<=>(const Scope&) const = default;
+};
+
 struct InstanceRow {
   std::string resource_id;                //!< immutable, names the directories ("db-…")
-  std::string identifier;                 //!< DBInstanceIdentifier, lowercase, unique
+  Scope scope;                            //!< where it lives
+  std::string identifier;                 //!< DBInstanceIdentifier, lowercase, unique in scope
   DbStatus status = DbStatus::kCreating;  //!< DBInstanceStatus as reported
   std::string desired_state;              //!< "running" or "stopped": what the reconciler restores
   int port = 0;                           //!< Endpoint.Port
@@ -40,7 +50,8 @@ struct InstanceRow {
 //! A DB snapshot, manual or automated: one base backup under snapshots/<id>/.
 struct SnapshotRow {
   std::string id;               //!< immutable, names the directory ("snap-…")
-  std::string identifier;       //!< DBSnapshotIdentifier, unique ("rds:…" when automated)
+  Scope scope;                  //!< where it lives (an instance's snapshots: the instance's)
+  std::string identifier;       //!< DBSnapshotIdentifier, unique in scope ("rds:…": automated)
   std::string type;             //!< "manual" or "automated"
   std::string status;           //!< "creating", "available", "failed", …
   std::string dbi_resource_id;  //!< the instance it was taken from
@@ -68,6 +79,7 @@ struct OperationRow {
 
 struct EventRow {
   int64_t seq = 0;
+  Scope scope;  //!< the source's
   int64_t date_ms = 0;
   std::string source_type;  //!< "db-instance", ...
   std::string source_identifier;
@@ -78,6 +90,7 @@ struct EventRow {
 };
 
 struct EventQuery {
+  std::optional<Scope> scope;  //!< nullopt: every account and region
   int64_t start_ms = 0;
   int64_t end_ms = INT64_MAX;
   std::string source_type;        //!< empty: any
@@ -110,7 +123,12 @@ class CatalogTxn {
 
 class Catalog {
  public:
-  static Result<std::unique_ptr<Catalog>> Open(const std::string& path);
+  //! Opens (creating or migrating) the catalog at `path`. Rows written before resources had a
+  //! scope move to the one their events' ARNs name, else to `legacy_scope` (the --account-id
+  //! and --region of this run).
+  static Result<std::unique_ptr<Catalog>> Open(const std::string& path,
+                                               const Scope& legacy_scope = {"000000000000",
+                                                                            "us-east-1"});
   ~Catalog();
 
   Status Transact(const std::function<Status(CatalogTxn&)>& fn);
@@ -124,7 +142,9 @@ class Catalog {
 
  private:
   explicit Catalog(sqlite3* db) : db_(db) {}
-  Status Migrate();
+  Status Migrate(const Scope& legacy_scope);
+  //! The scope the newest event's ARN names, when there is one (for the v3 migration).
+  std::optional<Scope> ScopeOfNewestEvent();
 
   std::mutex mutex_;  //!< guards db_
   sqlite3* db_;

@@ -2,9 +2,10 @@
 // hosted zone of their RDS endpoints. One table, pure data, thread-safe (immutable).
 //
 // Sources: the region list of botocore's endpoints.json (partition "aws"); Availability Zone
-// letters as AWS publishes them (an account sees a subset; these are the letters RDS accepts);
-// HostedZoneId as DescribeDBInstances returns it in each region (see regions.cc for which ones are
-// confirmed and where from).
+// names as one account sees them (AWS maps names to physical zones per account, so another
+// account may see other letters; one set per region is what a single emulated account needs);
+// HostedZoneId as DescribeDBInstances returns it in each region. regions.cc says where each
+// column comes from and which hosted zone ids are confirmed.
 #pragma once
 
 #include <string>
@@ -14,10 +15,10 @@
 namespace localrds {
 
 struct RegionInfo {
-  std::string name;                 //!< "us-east-1"
-  std::string description;          //!< "US East (N. Virginia)"
-  std::vector<std::string> zones;   //!< "us-east-1a", … in letter order
-  std::string rds_hosted_zone_id;   //!< Endpoint.HostedZoneId; empty when not known
+  std::string name;                //!< "us-east-1"
+  std::string description;         //!< "US East (N. Virginia)"
+  std::vector<std::string> zones;  //!< "us-east-1a", … in letter order
+  std::string rds_hosted_zone_id;  //!< Endpoint.HostedZoneId; empty when not known
 };
 
 //! Every commercial region, in name order.

@@ -7,7 +7,38 @@
 #include <string>
 #include <utility>
 
+#include "storage/catalog.h"
+
 namespace localrds {
+
+//! The member of a decoded request that carries the account and region it was made in (from its
+//! SigV4 credential and access key; see api/router.cc). The API layer always sets it; no RDS
+//! member can be called so ('@' is not in any member name), so a client cannot forge it.
+inline constexpr const char* kScopeMember = "@scope";
+
+//! The scope a decoded request was made in, or `fallback` (--account-id, --region) when it names
+//! none (the control plane's own tests call the services without one).
+inline Scope RequestScope(const nlohmann::json& req, const Scope& fallback) {
+  auto it = req.find(kScopeMember);
+  if (it == req.end() || !it->is_object()) return fallback;
+  return {it->value("account", fallback.account), it->value("region", fallback.region)};
+}
+
+//! An instance named by a /_localrds/ control: its identifier, and where it lives when the
+//! control says (`?region=`, `?account=`); otherwise --account-id and --region. Made from a bare
+//! identifier implicitly, so that callers without a scope need not name one.
+struct InstanceRef {
+  InstanceRef(std::string identifier) : name(std::move(identifier)) {}  // NOLINT: implicit
+  InstanceRef(const char* identifier) : name(identifier) {}              // NOLINT: implicit
+  InstanceRef(std::string identifier, Scope where)
+      : name(std::move(identifier)), scope(std::move(where)) {}
+  std::string name;
+  std::optional<Scope> scope;
+};
+
+inline void SetRequestScope(nlohmann::json& req, const Scope& scope) {
+  req[kScopeMember] = {{"account", scope.account}, {"region", scope.region}};
+}
 
 inline std::optional<std::string> ReqString(const nlohmann::json& req, const char* name) {
   auto it = req.find(name);

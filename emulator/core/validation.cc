@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "emulator/core/instance_classes.h"
+#include "emulator/core/regions.h"
 #include "emulator/core/request.h"
 
 namespace localrds {
@@ -279,9 +280,15 @@ Status ValidateTagValue(const std::string& value) {
 
 std::string NextAvailabilityZone(const std::string& az) {
   if (az.empty()) return az;
-  std::string next = az;
-  next.back() = static_cast<char>('a' + (az.back() - 'a' + 1) % 3);
-  return next;
+  const RegionInfo* region = FindRegion(std::string_view(az).substr(0, az.size() - 1));
+  return region ? NextZone(*region, az) : az;
+}
+
+std::string ZoneForNewInstance(const std::string& region_name, uint64_t seed) {
+  const RegionInfo* region = FindRegion(region_name);
+  if (!region || region->zones.empty()) return region_name + "a";
+  // Spread over the first three zones, as RDS spreads instances a user places nowhere.
+  return region->zones[seed % std::min<size_t>(3, region->zones.size())];
 }
 
 Status ValidateMultiAzZone(bool multi_az, bool az_given) {
@@ -293,9 +300,9 @@ Status ValidateMultiAzZone(bool multi_az, bool az_given) {
   return Status::Ok();
 }
 
-Status ValidateAvailabilityZone(const std::string& region, const std::string& az) {
-  if (az.size() != region.size() + 1 || az.rfind(region, 0) != 0 || az.back() < 'a' ||
-      az.back() > 'f') {
+Status ValidateAvailabilityZone(const std::string& region_name, const std::string& az) {
+  const RegionInfo* region = FindRegion(region_name);
+  if (!region || !IsZoneOf(*region, az)) {
     return Status::InvalidParameter("Invalid availability zone: " + az);
   }
   return Status::Ok();

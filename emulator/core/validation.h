@@ -28,11 +28,15 @@ Status ValidateBackupWindow(const std::string& window);
 Status ValidateMaintenanceWindow(const std::string& window);
 //! The two windows must not overlap (backup is daily, maintenance weekly).
 bool WindowsOverlap(const std::string& backup_window, const std::string& maintenance_window);
-//! An availability zone of `region`: the region's name and a letter a-f (us-east-1a).
-//! The zone after `az` in its region (a → b → c → a): a Multi-AZ standby's, a replica's default.
+//! The zone after `az` in its region's list (us-east-1a → b → … → f → a; us-west-1b → c → b): a
+//! Multi-AZ standby's, a replica's default.
 std::string NextAvailabilityZone(const std::string& az);
+//! The zone of `region` an instance goes to when the request names none: one of its first three
+//! zones, picked by `seed` (a hash of the instance's resource id).
+std::string ZoneForNewInstance(const std::string& region, uint64_t seed);
 //! RDS refuses a chosen AvailabilityZone with MultiAZ (InvalidParameterCombination).
 Status ValidateMultiAzZone(bool multi_az, bool az_given);
+//! An Availability Zone of `region` as AWS names them (regions.h); InvalidParameterValue else.
 Status ValidateAvailabilityZone(const std::string& region, const std::string& az);
 //! True when the class is one localrds offers (DescribeOrderableDBInstanceOptions).
 bool IsKnownInstanceClass(const std::string& db_instance_class);

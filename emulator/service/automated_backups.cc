@@ -53,14 +53,19 @@ Result<std::optional<int64_t>> RequestedRestoreTime(const nlohmann::json& req) {
 
 // The instance whose automated backups a point-in-time restore uses: a live one by name, or by
 // resource id or automated-backups ARN a live or a retained (deleted) one.
-Result<InstanceRow> PointInTimeSource(Registry::Locked& reg,
+// Only the request's own account and region are looked at.
+Result<InstanceRow> PointInTimeSource(Registry::Locked& reg, const Scope& scope,
                                       const std::optional<std::string>& source_name,
                                       const std::optional<std::string>& source_dbi,
                                       const std::optional<std::string>& source_arn) {
-  if (source_name) return reg.Find(*source_name);
+  if (source_name) return reg.Find(scope, *source_name);
   const std::string wanted = source_arn ? ResourceIdOfAutomatedBackupArn(*source_arn) : *source_dbi;
-  if (reg.instances().count(wanted)) return reg.instances().at(wanted);
-  if (reg.retained().count(wanted)) return reg.retained().at(wanted).instance;
+  auto live = reg.instances().find(wanted);
+  if (live != reg.instances().end() && live->second.scope == scope) return live->second;
+  auto retained = reg.retained().find(wanted);
+  if (retained != reg.retained().end() && retained->second.instance.scope == scope) {
+    return retained->second.instance;
+  }
   return AutomatedBackupNotFound(source_arn.value_or(wanted));
 }
 
@@ -126,7 +131,7 @@ Result<Accepted> SnapshotService::RestoreDBInstanceToPointInTime(const nlohmann:
   LOCALRDS_RETURN_IF_ERROR(ValidatePointInTimeSource(
       source_name.has_value(), source_dbi.has_value(), source_arn.has_value()));
   Registry::Locked reg = registry_.Lock();
-  auto source = PointInTimeSource(reg, source_name, source_dbi, source_arn);
+  auto source = PointInTimeSource(reg, ScopeOf(req), source_name, source_dbi, source_arn);
   if (!source.ok()) return source.status();
   auto target = TimeInRestoreWindow(reg, *source, *target_ms);
   if (!target.ok()) return target.status();
@@ -169,13 +174,15 @@ Result<nlohmann::json> SnapshotService::DescribeDBInstanceAutomatedBackups(
       target->insert(v.get<std::string>());
   }
   nlohmann::json list = nlohmann::json::array();
+  const Scope scope = ScopeOf(req);
   Registry::Locked reg = registry_.Lock();
   auto consider = [&](const InstanceRow& row, const std::string& status) {
     if (!dbi_ids.empty() && !dbi_ids.count(row.resource_id)) return;
     if (!instance_ids.empty() && !instance_ids.count(row.identifier) &&
-        !instance_ids.count(registry_.InstanceArn(row.identifier))) {
+        !instance_ids.count(Registry::InstanceArn(row.scope, row.identifier))) {
       return;
     }
+    if (row.scope != scope) return;
     if (!statuses.empty() && !statuses.count(status)) return;
     list.push_back(reg.RenderAutomatedBackup(row, status));
   };
@@ -205,14 +212,17 @@ Result<Accepted> SnapshotService::DeleteDBInstanceAutomatedBackup(const nlohmann
         "Either DbiResourceId or DBInstanceAutomatedBackupsArn must be specified.");
   }
   Registry::Locked reg = registry_.Lock();
-  if (reg.instances().count(rid)) {
+  const Scope scope = ScopeOf(req);
+  if (reg.instances().count(rid) && reg.instances().at(rid).scope == scope) {
     return Status::Error(AwsError::kInvalidDBInstanceAutomatedBackupState,
                          "The automated backups of " + reg.instances().at(rid).identifier +
                              " belong to a running DB instance; set its BackupRetentionPeriod to 0 "
                              "to delete them.");
   }
   auto it = reg.retained().find(rid);
-  if (it == reg.retained().end()) return AutomatedBackupNotFound(rid);
+  if (it == reg.retained().end() || it->second.instance.scope != scope) {
+    return AutomatedBackupNotFound(rid);
+  }
   nlohmann::json body = reg.RenderAutomatedBackup(it->second.instance, "deleting");
   Mutation m;
   m.remove_retained.push_back(rid);

@@ -95,7 +95,7 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
 
 ControlPlane::~ControlPlane() { Shutdown(false); }
 
-Result<nlohmann::json> ControlPlane::InstanceDetails(const std::string& identifier) {
+Result<nlohmann::json> ControlPlane::InstanceDetails(const InstanceRef& identifier) {
   auto details = controls_.InstanceDetails(identifier);
   if (!details.ok()) return details;
   const std::string rid = details->value("DbiResourceId", "");

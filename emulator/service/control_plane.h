@@ -121,6 +121,7 @@ class ControlPlane : public RdsService {
   void WhenOperationSettled(int64_t operation_id, std::function<void()> cb) override {
     engine_.WhenSettled(operation_id, std::move(cb));
   }
+  Scope DefaultScope() const override { return registry_.DefaultScope(); }
   nlohmann::json Health() override { return controls_.Health(); }
   Result<nlohmann::json> EventsWithIds(int limit) override {
     return controls_.EventsWithIds(limit);
@@ -128,23 +129,23 @@ class ControlPlane : public RdsService {
   void ResetAsync(std::function<void(Status)> done) override {
     controls_.ResetAsync(std::move(done));
   }
-  void CrashInstanceAsync(const std::string& identifier,
+  void CrashInstanceAsync(const InstanceRef& identifier,
                           std::function<void(Status)> done) override {
     controls_.CrashInstanceAsync(identifier, std::move(done));
   }
-  void FreezeInstanceAsync(const std::string& identifier, bool freeze,
+  void FreezeInstanceAsync(const InstanceRef& identifier, bool freeze,
                            std::function<void(Status)> done) override {
     controls_.FreezeInstanceAsync(identifier, freeze, std::move(done));
   }
   //! The controls' details plus the instance's storage as the storage monitor last saw it.
-  Result<nlohmann::json> InstanceDetails(const std::string& identifier) override;
-  Result<Accepted> BackupNow(const std::string& identifier) override {
+  Result<nlohmann::json> InstanceDetails(const InstanceRef& identifier) override;
+  Result<Accepted> BackupNow(const InstanceRef& identifier) override {
     return controls_.BackupNow(identifier);
   }
-  Result<nlohmann::json> InstanceTiming(const std::string& identifier) override {
+  Result<nlohmann::json> InstanceTiming(const InstanceRef& identifier) override {
     return controls_.InstanceTiming(identifier);
   }
-  Result<nlohmann::json> SetInstanceTiming(const std::string& identifier,
+  Result<nlohmann::json> SetInstanceTiming(const InstanceRef& identifier,
                                            const std::optional<TimingProfile>& timing) override {
     return controls_.SetInstanceTiming(identifier, timing);
   }

@@ -28,10 +28,17 @@ Controls::Controls(Catalog& catalog, Registry& registry, InstanceServers& server
 
 nlohmann::json Controls::Health() {
   nlohmann::json by_status = nlohmann::json::object();
+  nlohmann::json regions = nlohmann::json::object();  // region → its instances, counted alike
   size_t total = 0;
+  auto count = [](nlohmann::json& counts, const InstanceRow& row) {
+    nlohmann::json& by = counts["by_status"];
+    by[ToString(row.status)] = by.value(ToString(row.status), 0) + 1;
+    counts["total"] = counts.value("total", 0) + 1;
+  };
   for (const auto& row : registry_.Instances()) {
     by_status[ToString(row.status)] = by_status.value(ToString(row.status), 0) + 1;
     ++total;
+    count(regions[row.scope.region], row);
   }
   nlohmann::json versions = nlohmann::json::array();
   for (const auto& v : runtime_.InstalledVersions()) versions.push_back(v.full);
@@ -39,11 +46,13 @@ nlohmann::json Controls::Health() {
           {"version", config_.version},
           {"runtime", runtime_.Name()},
           {"region", registry_.config().region},
+          {"account_id", registry_.config().account_id},
           {"data_dir", layout_.data_dir().string()},
           {"socket_dir", layout_.SocketDir().string()},
           {"engine_versions", versions},
           {"uptime_seconds", (NowMs() - started_ms_) / 1000},
-          {"instances", {{"total", total}, {"by_status", by_status}}}};
+          {"instances", {{"total", total}, {"by_status", by_status}}},
+          {"regions", regions}};
 }
 
 Result<nlohmann::json> Controls::EventsWithIds(int limit) {
@@ -54,6 +63,8 @@ Result<nlohmann::json> Controls::EventsWithIds(int limit) {
   if (!events.ok()) return events.status();
   for (const auto& e : *events) {
     out.push_back({{"date", FormatIso8601(e.date_ms)},
+                   {"region", e.scope.region},
+                   {"account", e.scope.account},
                    {"event_id", e.event_id},
                    {"source_identifier", e.source_identifier},
                    {"source_type", e.source_type},
@@ -63,7 +74,7 @@ Result<nlohmann::json> Controls::EventsWithIds(int limit) {
   return out;
 }
 
-void Controls::CrashInstanceAsync(const std::string& identifier, std::function<void(Status)> done) {
+void Controls::CrashInstanceAsync(const InstanceRef& identifier, std::function<void(Status)> done) {
   executor_.Post([this, identifier, done = std::move(done)] { done(CrashInstance(identifier)); });
 }
 
@@ -106,11 +117,11 @@ void Controls::ResetAsync(std::function<void(Status)> done) {
   });
 }
 
-Status Controls::CrashInstance(const std::string& identifier) {
+Status Controls::CrashInstance(const InstanceRef& identifier) {
   InstanceRow row;
   {
     Registry::Locked reg = registry_.Lock();
-    auto r = reg.Find(identifier);
+    auto r = reg.Find(identifier.scope.value_or(registry_.DefaultScope()), identifier.name);
     if (!r.ok()) return r.status();
     row = *r;
   }
@@ -125,13 +136,13 @@ nlohmann::json Controls::ServerDetails(const ServerSpec& spec) {
           {"log", spec.log_file.string()}};
 }
 
-Result<nlohmann::json> Controls::InstanceDetails(const std::string& identifier) {
+Result<nlohmann::json> Controls::InstanceDetails(const InstanceRef& identifier) {
   InstanceRow row;
   nlohmann::json replicas;
   std::string source;
   {
     Registry::Locked reg = registry_.Lock();
-    auto found = reg.Find(identifier);
+    auto found = reg.Find(identifier.scope.value_or(registry_.DefaultScope()), identifier.name);
     if (!found.ok()) return found.status();
     row = *found;
     const nlohmann::json& rendered = *reg.Rendered(row.resource_id);  // both sides, as described
@@ -175,13 +186,13 @@ Result<nlohmann::json> Controls::InstanceDetails(const std::string& identifier) 
   return out;
 }
 
-void Controls::FreezeInstanceAsync(const std::string& identifier, bool freeze,
+void Controls::FreezeInstanceAsync(const InstanceRef& identifier, bool freeze,
                                    std::function<void(Status)> done) {
   executor_.Post([this, identifier, freeze, done = std::move(done)] {
     InstanceRow row;
     {
       Registry::Locked reg = registry_.Lock();
-      auto found = reg.Find(identifier);
+      auto found = reg.Find(identifier.scope.value_or(registry_.DefaultScope()), identifier.name);
       if (!found.ok()) {
         done(found.status());
         return;
@@ -193,9 +204,9 @@ void Controls::FreezeInstanceAsync(const std::string& identifier, bool freeze,
   });
 }
 
-Result<Accepted> Controls::BackupNow(const std::string& identifier) {
+Result<Accepted> Controls::BackupNow(const InstanceRef& identifier) {
   Registry::Locked reg = registry_.Lock();
-  auto found = reg.Find(identifier);
+  auto found = reg.Find(identifier.scope.value_or(registry_.DefaultScope()), identifier.name);
   if (!found.ok()) return found.status();
   InstanceRow row = *found;
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(row));

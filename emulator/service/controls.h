@@ -12,6 +12,7 @@
 #include <string>
 
 #include "emulator/background/backup_scheduler.h"
+#include "emulator/core/request.h"
 #include "emulator/background/executor.h"
 #include "emulator/background/reconciler.h"
 #include "emulator/background/replication_monitor.h"
@@ -42,21 +43,21 @@ class Controls {
   //! Deletes every instance and its files, stopping their servers.
   void ResetAsync(std::function<void(Status)> done);
   //! SIGKILLs an instance's postmaster (a crash drill); the reconciler then recovers it.
-  Status CrashInstance(const std::string& identifier);
-  void CrashInstanceAsync(const std::string& identifier, std::function<void(Status)> done);
+  Status CrashInstance(const InstanceRef& identifier);
+  void CrashInstanceAsync(const InstanceRef& identifier, std::function<void(Status)> done);
   //! Freezes (SIGSTOP) or thaws an instance's server: a hung-server drill.
-  void FreezeInstanceAsync(const std::string& identifier, bool freeze,
+  void FreezeInstanceAsync(const InstanceRef& identifier, bool freeze,
                            std::function<void(Status)> done);
   //! The instance's server and its replication (source, replicas, WAL receiver, replica lag).
-  Result<nlohmann::json> InstanceDetails(const std::string& identifier);
+  Result<nlohmann::json> InstanceDetails(const InstanceRef& identifier);
   //! Runs the instance's backup window now (an automated backup); returns its operation.
-  Result<Accepted> BackupNow(const std::string& identifier);
+  Result<Accepted> BackupNow(const InstanceRef& identifier);
   //! The instance's timing profile (controls_timing.cc): {"DBInstanceIdentifier", "timing" (in
   //! effect), "own" (its own or null), "server"}.
-  Result<nlohmann::json> InstanceTiming(const std::string& identifier);
+  Result<nlohmann::json> InstanceTiming(const InstanceRef& identifier);
   //! Sets or (nullopt) clears the instance's own timing profile, in the catalog; an operation
   //! already holding reads it at its next look (at most 100 ms later).
-  Result<nlohmann::json> SetInstanceTiming(const std::string& identifier,
+  Result<nlohmann::json> SetInstanceTiming(const InstanceRef& identifier,
                                            const std::optional<TimingProfile>& timing);
 
  private:

@@ -4,11 +4,11 @@
 
 namespace localrds {
 
-Result<nlohmann::json> Controls::InstanceTiming(const std::string& identifier) {
+Result<nlohmann::json> Controls::InstanceTiming(const InstanceRef& identifier) {
   Result<InstanceRow> row = Status::Internal("unset");
   {
     Registry::Locked reg = registry_.Lock();
-    row = reg.Find(identifier);
+    row = reg.Find(identifier.scope.value_or(registry_.DefaultScope()), identifier.name);
   }
   if (!row.ok()) return row.status();
   const TimingProfile& server = registry_.config().timing;
@@ -19,11 +19,11 @@ Result<nlohmann::json> Controls::InstanceTiming(const std::string& identifier) {
                         {"server", server.ToJson()}};
 }
 
-Result<nlohmann::json> Controls::SetInstanceTiming(const std::string& identifier,
+Result<nlohmann::json> Controls::SetInstanceTiming(const InstanceRef& identifier,
                                                    const std::optional<TimingProfile>& timing) {
   {
     Registry::Locked reg = registry_.Lock();
-    auto found = reg.Find(identifier);
+    auto found = reg.Find(identifier.scope.value_or(registry_.DefaultScope()), identifier.name);
     if (!found.ok()) return found.status();
     InstanceRow row = *found;
     ::localrds::SetInstanceTiming(row.attrs, timing);
@@ -31,7 +31,7 @@ Result<nlohmann::json> Controls::SetInstanceTiming(const std::string& identifier
     m.put.push_back(row);
     LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
   }
-  LogLine("control") << "timing of " << LogValue(identifier) << ": "
+  LogLine("control") << "timing of " << LogValue(identifier.name) << ": "
                      << (timing ? timing->ToString() : "the server's");
   return InstanceTiming(identifier);
 }

@@ -188,7 +188,7 @@ Result<CreateInstanceArgs> ValidateCreateRequest(const nlohmann::json& req, PgRu
   if (!args.az.empty()) {
     LOCALRDS_RETURN_IF_ERROR(ValidateAvailabilityZone(region, args.az));
   } else {
-    args.az = region + static_cast<char>('a' + Hash(args.resource_id) % 3);
+    args.az = ZoneForNewInstance(region, Hash(args.resource_id));
   }
   const std::string family = "postgres" + args.version.major;
   args.param_group = ReqString(req, "DBParameterGroupName").value_or("default." + family);
@@ -285,7 +285,8 @@ InstanceRow NewInstanceRow(const nlohmann::json& req, const CreateInstanceArgs& 
 }  // namespace
 
 Result<Accepted> InstanceService::CreateDBInstance(const nlohmann::json& req) {
-  auto args = ValidateCreateRequest(req, runtime_, registry_.config().region);
+  const Scope scope = ScopeOf(req);
+  auto args = ValidateCreateRequest(req, runtime_, scope.region);
   if (!args.ok()) return args.status();
   auto port =
       servers_.AllocatePort(static_cast<int>(args->port.value_or(config_.default_port)), "");
@@ -294,9 +295,10 @@ Result<Accepted> InstanceService::CreateDBInstance(const nlohmann::json& req) {
                          "No free port is left in localrds' port range for a new DB instance.");
   }
   InstanceRow row = NewInstanceRow(req, *args, *port, registry_.Now());
+  row.scope = scope;
 
   Registry::Locked reg = registry_.Lock();
-  LOCALRDS_RETURN_IF_ERROR(CheckRoomForInstance(reg, args->id));
+  LOCALRDS_RETURN_IF_ERROR(CheckRoomForInstance(reg, scope, args->id));
   if (args->retention == 0) {
     return starter_.Start(reg, row, OpKind::kCreate, nlohmann::json::object(), {});
   }

@@ -85,12 +85,13 @@ Result<ModifyRequest> ReadModifyRequest(const nlohmann::json& req) {
 
 // A new port must be free on this machine, unless it is the instance's own. AllocatePort cannot
 // run in the registry's lock, so this comes before the other checks against the instance.
-Status CheckNewPortFree(InstanceServers& servers, Registry& registry, const ModifyRequest& m) {
+Status CheckNewPortFree(InstanceServers& servers, Registry& registry, const Scope& scope,
+                        const ModifyRequest& m) {
   if (!m.new_port) return Status::Ok();
   std::optional<int> free_port = servers.AllocatePort(static_cast<int>(*m.new_port), "");
   if (free_port && *free_port == *m.new_port) return Status::Ok();
   Registry::Locked reg = registry.Lock();
-  auto r = reg.Find(m.ident);
+  auto r = reg.Find(scope, m.ident);
   if (!r.ok()) return r.status();
   if (r->port != *m.new_port) {
     return Status::InvalidParameter("Port " + std::to_string(*m.new_port) +
@@ -114,7 +115,7 @@ Status CheckAgainstInstance(Registry::Locked& reg, const nlohmann::json& req,
                          "Database instance is not in available state.");
   }
   if (m.new_id && *m.new_id != row.identifier) {
-    LOCALRDS_RETURN_IF_ERROR(CheckIdentifierFree(reg, *m.new_id));
+    LOCALRDS_RETURN_IF_ERROR(CheckIdentifierFree(reg, row.scope, *m.new_id));
   }
   LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(storage_type));
   auto storage = ReqInt(req, "AllocatedStorage");
@@ -302,10 +303,10 @@ void PlanOutageChanges(Registry& registry, const nlohmann::json& req, const Modi
 Result<Accepted> InstanceService::ModifyDBInstance(const nlohmann::json& req) {
   auto m = ReadModifyRequest(req);
   if (!m.ok()) return m.status();
-  LOCALRDS_RETURN_IF_ERROR(CheckNewPortFree(servers_, registry_, *m));
+  LOCALRDS_RETURN_IF_ERROR(CheckNewPortFree(servers_, registry_, ScopeOf(req), *m));
 
   Registry::Locked reg = registry_.Lock();
-  auto found = reg.Find(m->ident);
+  auto found = reg.Find(ScopeOf(req), m->ident);
   if (!found.ok()) return found.status();
   InstanceRow row = *found;
   const std::string storage_type =

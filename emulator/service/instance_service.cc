@@ -50,15 +50,17 @@ Result<InstancePage> InstanceService::ListDBInstances(const nlohmann::json& req)
   {
     Registry::Locked reg = registry_.Lock();
     if (one && one->rfind("arn:", 0) == 0) {  // "the identifier or the ARN" (API reference)
-      auto rid = ResolveArn(reg, *one);
+      auto rid = ResolveArn(reg, ScopeOf(req), *one);
       if (!rid.ok()) return rid.status();
       all.push_back(reg.Rendered(*rid));
     } else if (one) {
-      auto r = reg.Find(*one);
+      auto r = reg.Find(ScopeOf(req), *one);
       if (!r.ok()) return r.status();
       all.push_back(reg.Rendered(r->resource_id));
     } else {
-      for (const auto& [rid, rendered] : reg.rendered()) all.push_back(rendered);
+      for (const auto& [rid, rendered] : reg.rendered()) {
+        if (reg.instances().at(rid).scope == ScopeOf(req)) all.push_back(rendered);
+      }
     }
   }
   auto id_of = [](const std::shared_ptr<const nlohmann::json>& j) -> const std::string& {
@@ -71,7 +73,7 @@ Result<InstancePage> InstanceService::ListDBInstances(const nlohmann::json& req)
   for (const auto& j : all) {
     const std::string& id = id_of(j);
     if (!marker.empty() && id <= marker) continue;
-    if (!ids.empty() && !ids.count(id) && !ids.count(registry_.InstanceArn(id))) continue;
+    if (!ids.empty() && !ids.count(id) && !ids.count(Registry::InstanceArn(ScopeOf(req), id))) continue;
     if (!engines.empty() && !engines.count((*j)["Engine"].get<std::string>())) continue;
     if (!resource_ids.empty() && !resource_ids.count((*j)["DbiResourceId"].get<std::string>()))
       continue;
@@ -104,7 +106,7 @@ Result<Accepted> InstanceService::DeleteDBInstance(const nlohmann::json& req) {
                          "Cannot specify both SkipFinalSnapshot and FinalDBSnapshotIdentifier.");
   }
   Registry::Locked reg = registry_.Lock();
-  auto found = reg.Find(ident);
+  auto found = reg.Find(ScopeOf(req), ident);
   if (!found.ok()) return found.status();
   InstanceRow row = *found;
   // A read replica has no final snapshot (its source holds the data).
@@ -146,9 +148,9 @@ Result<Accepted> InstanceService::DeleteDBInstance(const nlohmann::json& req) {
 }
 
 Result<Accepted> InstanceService::Transition(
-    Registry::Locked& reg, const std::string& identifier, DbStatus required, DbStatus next,
-    OpKind kind, const std::function<Status(const InstanceRow&)>& check) {
-  auto found = reg.Find(identifier);
+    Registry::Locked& reg, const Scope& scope, const std::string& identifier, DbStatus required,
+    DbStatus next, OpKind kind, const std::function<Status(const InstanceRow&)>& check) {
+  auto found = reg.Find(scope, identifier);
   if (!found.ok()) return found.status();
   InstanceRow row = *found;
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(row));
@@ -170,9 +172,9 @@ Result<Accepted> InstanceService::RebootDBInstance(const nlohmann::json& req) {
     return Status::Ok();
   };
   if (!force_failover)
-    return Transition(reg, ident, DbStatus::kAvailable, DbStatus::kRebooting, OpKind::kReboot,
+    return Transition(reg, ScopeOf(req), ident, DbStatus::kAvailable, DbStatus::kRebooting, OpKind::kReboot,
                       check);
-  auto found = reg.Find(ident);
+  auto found = reg.Find(ScopeOf(req), ident);
   if (!found.ok()) return found.status();
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(*found));
   LOCALRDS_RETURN_IF_ERROR(check(*found));
@@ -204,12 +206,12 @@ Result<Accepted> InstanceService::StopDBInstance(const nlohmann::json& req) {
   const auto snapshot_id = ReqString(req, "DBSnapshotIdentifier");
   Registry::Locked reg = registry_.Lock();
   if (!snapshot_id) {
-    return Transition(reg, ReqString(req, "DBInstanceIdentifier").value_or(""),
+    return Transition(reg, ScopeOf(req), ReqString(req, "DBInstanceIdentifier").value_or(""),
                       DbStatus::kAvailable, DbStatus::kStopping, OpKind::kStop,
                       [&](const InstanceRow& row) { return CheckStoppable(reg, row); });
   }
   // With a snapshot first: the same checks, then the snapshot row in the same commit.
-  auto found = reg.Find(ReqString(req, "DBInstanceIdentifier").value_or(""));
+  auto found = reg.Find(ScopeOf(req), ReqString(req, "DBInstanceIdentifier").value_or(""));
   if (!found.ok()) return found.status();
   InstanceRow row = *found;
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(row));
@@ -226,7 +228,8 @@ Result<Accepted> InstanceService::StopDBInstance(const nlohmann::json& req) {
 
 Result<Accepted> InstanceService::StartDBInstance(const nlohmann::json& req) {
   Registry::Locked reg = registry_.Lock();
-  return Transition(reg, ReqString(req, "DBInstanceIdentifier").value_or(""), DbStatus::kStopped,
+  return Transition(reg, ScopeOf(req), ReqString(req, "DBInstanceIdentifier").value_or(""),
+                    DbStatus::kStopped,
                     DbStatus::kStarting, OpKind::kStart, nullptr);
 }
 

@@ -28,8 +28,9 @@ class InstanceService : public ServiceBase {
  private:
   //! The shape of Reboot/Stop/Start: an idle instance in `required` status moves to `next` and
   //! an operation of `kind` starts; `check` (optional) adds the action's own refusals.
-  Result<Accepted> Transition(Registry::Locked& reg, const std::string& identifier,
-                              DbStatus required, DbStatus next, OpKind kind,
+  Result<Accepted> Transition(Registry::Locked& reg, const Scope& scope,
+                              const std::string& identifier, DbStatus required, DbStatus next,
+                              OpKind kind,
                               const std::function<Status(const InstanceRow&)>& check);
   //! Refuses to stop a read replica or a source of read replicas (InvalidDBInstanceState).
   Status CheckStoppable(Registry::Locked& reg, const InstanceRow& row);

@@ -5,37 +5,31 @@
 #include <set>
 
 #include "common/time_util.h"
+#include "emulator/core/arn.h"
 #include "emulator/core/instance_classes.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/core/paging.h"
+#include "emulator/core/regions.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
 
 namespace localrds {
-Result<std::string> ServiceBase::ResolveArn(Registry::Locked& reg, const std::string& arn) const {
-  // arn:aws:rds:<region>:<account>:db:<identifier>
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (int i = 0; i < 6; ++i) {
-    size_t colon = arn.find(':', start);
-    if (colon == std::string::npos) break;
-    parts.push_back(arn.substr(start, colon - start));
-    start = colon + 1;
-  }
-  parts.push_back(arn.substr(start));
-  if (parts.size() != 7 || parts[0] != "arn" || parts[2] != "rds") {
+Result<std::string> ServiceBase::ResolveArn(Registry::Locked& reg, const Scope& scope,
+                                            const std::string& arn) const {
+  auto parsed = ParseArn(arn);
+  if (!parsed) {
     return Status::InvalidParameter("The specified resource name " + arn +
                                     " is not a valid Amazon RDS ARN.");
   }
-  if (parts[5] != "db") {
-    return Status::InvalidParameter("localrds has no resource of type " + parts[5] + " (" + arn +
-                                    ").");
+  if (parsed->type != "db") {
+    return Status::InvalidParameter("localrds has no resource of type " + parsed->type + " (" +
+                                    arn + ").");
   }
-  if (parts[3] != registry_.config().region || parts[4] != registry_.config().account_id) {
-    return Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + parts[6] + " not found.");
+  auto row = reg.Find(scope, arn);
+  if (!row.ok()) {
+    return Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + parsed->name +
+                                                            " not found.");
   }
-  auto row = reg.Find(parts[6]);
-  if (!row.ok()) return row.status();
   return row->resource_id;
 }
 
@@ -46,7 +40,7 @@ Status MetadataService::AddTagsToResource(const nlohmann::json& req) {
     LOCALRDS_RETURN_IF_ERROR(ValidateTagValue(t.value("Value", "")));
   }
   Registry::Locked reg = registry_.Lock();
-  auto rid = ResolveArn(reg, ReqString(req, "ResourceName").value_or(""));
+  auto rid = ResolveArn(reg, ScopeOf(req), ReqString(req, "ResourceName").value_or(""));
   if (!rid.ok()) return rid.status();
   InstanceRow row = reg.instances().at(*rid);
   nlohmann::json& list = row.attrs["TagList"];
@@ -73,7 +67,7 @@ Status MetadataService::RemoveTagsFromResource(const nlohmann::json& req) {
   for (const auto& k : req.value("TagKeys", nlohmann::json::array()))
     keys.insert(k.get<std::string>());
   Registry::Locked reg = registry_.Lock();
-  auto rid = ResolveArn(reg, ReqString(req, "ResourceName").value_or(""));
+  auto rid = ResolveArn(reg, ScopeOf(req), ReqString(req, "ResourceName").value_or(""));
   if (!rid.ok()) return rid.status();
   InstanceRow row = reg.instances().at(*rid);
   nlohmann::json kept = nlohmann::json::array();
@@ -88,7 +82,7 @@ Status MetadataService::RemoveTagsFromResource(const nlohmann::json& req) {
 
 Result<nlohmann::json> MetadataService::ListTagsForResource(const nlohmann::json& req) {
   Registry::Locked reg = registry_.Lock();
-  auto rid = ResolveArn(reg, ReqString(req, "ResourceName").value_or(""));
+  auto rid = ResolveArn(reg, ScopeOf(req), ReqString(req, "ResourceName").value_or(""));
   if (!rid.ok()) return rid.status();
   return nlohmann::json{
       {"TagList", reg.instances().at(*rid).attrs.value("TagList", nlohmann::json::array())}};
@@ -98,6 +92,7 @@ Result<nlohmann::json> MetadataService::DescribeEvents(const nlohmann::json& req
   auto page = PageArgs(req, 20, 100, 100);
   if (!page.ok()) return page.status();
   EventQuery q;
+  q.scope = ScopeOf(req);  // DescribeEvents is per account and region
   int64_t now = registry_.Now();
   auto parse_time = [](const nlohmann::json& r,
                        const char* name) -> Result<std::optional<int64_t>> {
@@ -223,7 +218,9 @@ Result<nlohmann::json> MetadataService::DescribeOrderableDBInstanceOptions(
   auto wanted_license = ReqString(req, "LicenseModel");
   auto vpc = ReqBool(req, "Vpc");
   nlohmann::json azs = nlohmann::json::array();
-  for (char c = 'a'; c <= 'f'; ++c) azs.push_back({{"Name", registry_.config().region + c}});
+  if (const RegionInfo* region = FindRegion(ScopeOf(req).region)) {
+    for (const auto& zone : region->zones) azs.push_back({{"Name", zone}});
+  }
   nlohmann::json list = nlohmann::json::array();
   if (engine == "postgres" && (!wanted_license || *wanted_license == "postgresql-license") &&
       vpc.value_or(true)) {

@@ -39,20 +39,23 @@ class RdsService {
     WhenOperationDone(operation_id, std::move(cb));
   }
 
+  //! The account and region of a request that names none (--account-id, --region).
+  virtual Scope DefaultScope() const = 0;
+
   // The emulator's own controls (/_localrds/).
   virtual nlohmann::json Health() = 0;
   virtual Result<nlohmann::json> EventsWithIds(int limit) = 0;
   virtual void ResetAsync(std::function<void(Status)> done) = 0;
-  virtual void CrashInstanceAsync(const std::string& identifier,
+  virtual void CrashInstanceAsync(const InstanceRef& identifier,
                                   std::function<void(Status)> done) = 0;
-  virtual void FreezeInstanceAsync(const std::string& identifier, bool freeze,
+  virtual void FreezeInstanceAsync(const InstanceRef& identifier, bool freeze,
                                    std::function<void(Status)> done) = 0;
-  virtual Result<nlohmann::json> InstanceDetails(const std::string& identifier) = 0;
-  virtual Result<Accepted> BackupNow(const std::string& identifier) = 0;
+  virtual Result<nlohmann::json> InstanceDetails(const InstanceRef& identifier) = 0;
+  virtual Result<Accepted> BackupNow(const InstanceRef& identifier) = 0;
   //! The instance's timing profile: its own (if any), the server's, and the one in effect.
-  virtual Result<nlohmann::json> InstanceTiming(const std::string& identifier) = 0;
+  virtual Result<nlohmann::json> InstanceTiming(const InstanceRef& identifier) = 0;
   //! Gives the instance its own timing profile, or (nullopt) makes it follow the server's again.
-  virtual Result<nlohmann::json> SetInstanceTiming(const std::string& identifier,
+  virtual Result<nlohmann::json> SetInstanceTiming(const InstanceRef& identifier,
                                                    const std::optional<TimingProfile>& timing) = 0;
 };
 

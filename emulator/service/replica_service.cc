@@ -91,9 +91,11 @@ Status CheckReplicaSource(Registry::Locked& reg, const InstanceRow& source) {
 // The replica's row: its source's settings, changed by what the request gives (the storage and
 // settings the request asks for are checked here, against what the replica gets).
 Result<InstanceRow> NewReplicaRow(const nlohmann::json& req, const InstanceRow& source,
-                                  const std::string& id, int port, const std::string& region) {
+                                  const std::string& id, int port, const Scope& scope) {
+  const std::string& region = scope.region;
   InstanceRow row;
   row.resource_id = NewResourceId();
+  row.scope = scope;
   row.identifier = id;
   row.status = DbStatus::kCreating;
   row.desired_state = "running";
@@ -150,17 +152,17 @@ Result<InstanceRow> NewReplicaRow(const nlohmann::json& req, const InstanceRow& 
 }  // namespace
 
 Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::json& req) {
-  const std::string& region = registry_.config().region;
-  LOCALRDS_RETURN_IF_ERROR(ValidateReplicaRequest(req, region));
+  const Scope scope = ScopeOf(req);
+  LOCALRDS_RETURN_IF_ERROR(ValidateReplicaRequest(req, scope.region));
   const std::string id = ToLower(ReqString(req, "DBInstanceIdentifier").value_or(""));
   const std::string source_ident = *ReqString(req, "SourceDBInstanceIdentifier");
   auto find_source = [&](Registry::Locked& reg) -> Result<InstanceRow> {
     if (source_ident.rfind("arn:", 0) == 0) {  // cross-Region sources are given by ARN
-      auto rid = ResolveArn(reg, source_ident);
+      auto rid = ResolveArn(reg, ScopeOf(req), source_ident);
       if (!rid.ok()) return rid.status();
       return reg.instances().at(*rid);
     }
-    return reg.Find(source_ident);
+    return reg.Find(ScopeOf(req), source_ident);
   };
   // The port is allocated outside the registry's lock: first the one wanted (the request's, else
   // the source's), then the checks again in the lock.
@@ -181,9 +183,9 @@ Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::jso
   auto found = find_source(reg);
   if (!found.ok()) return found.status();
   const InstanceRow source = *found;
-  LOCALRDS_RETURN_IF_ERROR(CheckRoomForInstance(reg, id));
+  LOCALRDS_RETURN_IF_ERROR(CheckRoomForInstance(reg, ScopeOf(req), id));
   LOCALRDS_RETURN_IF_ERROR(CheckReplicaSource(reg, source));
-  auto row = NewReplicaRow(req, source, id, *port, region);
+  auto row = NewReplicaRow(req, source, id, *port, scope);
   if (!row.ok()) return row.status();
   row->created_ms = registry_.Now();
   return starter_.Start(
@@ -197,7 +199,7 @@ Result<Accepted> ReplicaService::PromoteReadReplica(const nlohmann::json& req) {
   auto window = ReqString(req, "PreferredBackupWindow");
   if (window) LOCALRDS_RETURN_IF_ERROR(ValidateBackupWindow(*window));
   Registry::Locked reg = registry_.Lock();
-  auto found = reg.Find(ReqString(req, "DBInstanceIdentifier").value_or(""));
+  auto found = reg.Find(ScopeOf(req), ReqString(req, "DBInstanceIdentifier").value_or(""));
   if (!found.ok()) return found.status();
   const InstanceRow& row = *found;
   if (!IsReplica(row)) {

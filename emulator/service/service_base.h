@@ -7,11 +7,13 @@
 // everything it is given.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "emulator/core/request.h"
 #include "emulator/engine/servers.h"
 #include "emulator/engine/starter.h"
 #include "emulator/state/registry.h"
@@ -31,9 +33,10 @@ struct InstancePage {
   std::string marker;  //!< empty on the last page
 };
 
-//! DBInstanceAlreadyExists when an instance has the identifier `id`.
-inline Status CheckIdentifierFree(Registry::Locked& reg, const std::string& id) {
-  if (!reg.IdentifierTaken(id)) return Status::Ok();
+//! DBInstanceAlreadyExists when an instance of `scope` has the identifier `id`.
+inline Status CheckIdentifierFree(Registry::Locked& reg, const Scope& scope,
+                                  const std::string& id) {
+  if (!reg.IdentifierTaken(scope, id)) return Status::Ok();
   return Status::Error(AwsError::kDBInstanceAlreadyExists, "DB instance already exists");
 }
 
@@ -57,14 +60,23 @@ class ServiceBase {
         config_(config) {}
 
  protected:
-  //! The resource id an RDS ARN of a DB instance or snapshot names, for tag actions and
-  //! describe-by-ARN; DBInstanceNotFound / DBSnapshotNotFound otherwise.
-  Result<std::string> ResolveArn(Registry::Locked& reg, const std::string& arn) const;
-  //! Whether a new instance `id` may be made: its identifier free, and no more instances than
-  //! --max-instances (InstanceQuotaExceeded).
-  Status CheckRoomForInstance(Registry::Locked& reg, const std::string& id) const {
-    LOCALRDS_RETURN_IF_ERROR(CheckIdentifierFree(reg, id));
-    if (static_cast<int>(reg.instances().size()) < config_.max_instances) return Status::Ok();
+  //! The account and region `req` was made in (--account-id and --region when it names none).
+  Scope ScopeOf(const nlohmann::json& req) const {
+    return RequestScope(req, registry_.DefaultScope());
+  }
+  //! The resource id an RDS ARN of a DB instance of `scope` names, for tag actions and
+  //! describe-by-ARN; DBInstanceNotFound otherwise (an ARN of another scope included).
+  Result<std::string> ResolveArn(Registry::Locked& reg, const Scope& scope,
+                                 const std::string& arn) const;
+  //! Whether a new instance `id` may be made in `scope`: its identifier free there, and no more
+  //! instances there than --max-instances (InstanceQuotaExceeded; RDS's quota is per account and
+  //! region).
+  Status CheckRoomForInstance(Registry::Locked& reg, const Scope& scope,
+                              const std::string& id) const {
+    LOCALRDS_RETURN_IF_ERROR(CheckIdentifierFree(reg, scope, id));
+    const auto in_scope = std::count_if(reg.instances().begin(), reg.instances().end(),
+                                        [&](const auto& kv) { return kv.second.scope == scope; });
+    if (in_scope < config_.max_instances) return Status::Ok();
     return Status::Error(AwsError::kInstanceQuotaExceeded,
                          "DB instance quota exceeded (" + std::to_string(config_.max_instances) +
                              " instances; raise it with --max-instances).");

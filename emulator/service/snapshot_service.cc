@@ -25,10 +25,12 @@ Status SnapshotNotFound(const std::string& id) {
 // A restored instance's row: its source's settings (a snapshot's or a live instance's), changed
 // by what the request gives, each checked as RDS does; created at `now_ms`.
 Result<InstanceRow> RestoredInstanceRow(const nlohmann::json& req, const std::string& id,
-                                        const InstanceRow& source, const std::string& region,
+                                        const InstanceRow& source, const Scope& scope,
                                         int64_t now_ms) {
+  const std::string& region = scope.region;
   InstanceRow row;
   row.resource_id = NewResourceId();
+  row.scope = scope;
   row.identifier = id;
   row.status = DbStatus::kCreating;
   row.desired_state = "running";
@@ -113,7 +115,7 @@ Result<Accepted> SnapshotService::CreateDBSnapshot(const nlohmann::json& req) {
   const std::string snap_id = ReqString(req, "DBSnapshotIdentifier").value_or("");
   nlohmann::json tags = req.value("Tags", nlohmann::json::array());
   Registry::Locked reg = registry_.Lock();
-  auto found = reg.Find(ReqString(req, "DBInstanceIdentifier").value_or(""));
+  auto found = reg.Find(ScopeOf(req), ReqString(req, "DBInstanceIdentifier").value_or(""));
   if (!found.ok()) return found.status();
   InstanceRow row = *found;
   auto snap = reg.NewManualSnapshot(row, "DBSnapshotIdentifier", snap_id, tags);
@@ -141,7 +143,7 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
                          "localrds does not encrypt snapshots; copy without KmsKeyId.");
   }
   Registry::Locked reg = registry_.Lock();
-  auto source = reg.FindSnapshot(source_id);
+  auto source = reg.FindSnapshot(ScopeOf(req), source_id);
   if (!source.ok()) return source.status();
   if (source->status != "available") {
     return Status::Error(AwsError::kInvalidDBSnapshotState,
@@ -149,19 +151,20 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
                              source->status + ").");
   }
   const std::string id = ToLower(target_id);
-  if (reg.SnapshotIdentifierTaken(id)) {
+  if (reg.SnapshotIdentifierTaken(ScopeOf(req), id)) {
     return Status::Error(AwsError::kDBSnapshotAlreadyExists,
                          "Cannot create the snapshot because a snapshot with the identifier " + id +
                              " already exists.");
   }
   SnapshotRow target = *source;
   target.id = NewSnapshotId();
+  target.scope = ScopeOf(req);
   target.identifier = id;
   target.type = "manual";
   target.status = "creating";
   target.created_ms = registry_.Now();
   target.attrs["PercentProgress"] = 0;
-  target.attrs["SourceDBSnapshotIdentifier"] = registry_.SnapshotArn(source->identifier);
+  target.attrs["SourceDBSnapshotIdentifier"] = Registry::SnapshotArn(source->scope, source->identifier);
   target.attrs["_original_created_ms"] =
       source->attrs.value("_original_created_ms", source->created_ms);
   target.attrs["_op_resource"] = target.id;
@@ -182,7 +185,7 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
 
 Result<Accepted> SnapshotService::DeleteDBSnapshot(const nlohmann::json& req) {
   Registry::Locked reg = registry_.Lock();
-  auto found = reg.FindSnapshot(ReqString(req, "DBSnapshotIdentifier").value_or(""));
+  auto found = reg.FindSnapshot(ScopeOf(req), ReqString(req, "DBSnapshotIdentifier").value_or(""));
   if (!found.ok()) return found.status();
   SnapshotRow snap = *found;
   if (snap.type != "manual") {
@@ -246,7 +249,10 @@ Result<nlohmann::json> SnapshotService::DescribeDBSnapshots(const nlohmann::json
   std::vector<SnapshotRow> rows;
   {
     Registry::Locked reg = registry_.Lock();
-    for (const auto& [id, snap] : reg.snapshots()) rows.push_back(snap);
+    const Scope scope = ScopeOf(req);
+    for (const auto& [id, snap] : reg.snapshots()) {
+      if (snap.scope == scope) rows.push_back(snap);
+    }
   }
   std::sort(rows.begin(), rows.end(), [](const SnapshotRow& a, const SnapshotRow& b) {
     return std::tie(a.created_ms, a.identifier) < std::tie(b.created_ms, b.identifier);
@@ -279,7 +285,7 @@ Result<InstanceRow> SnapshotService::NewRestoredInstance(Registry::Locked& reg,
                                                   : "DBInstanceIdentifier",
                                               target_identifier));
   const std::string id = ToLower(target_identifier);
-  LOCALRDS_RETURN_IF_ERROR(CheckRoomForInstance(reg, id));
+  LOCALRDS_RETURN_IF_ERROR(CheckRoomForInstance(reg, ScopeOf(req), id));
   const bool multi_az = ReqBool(req, "MultiAZ").value_or(false);
   LOCALRDS_RETURN_IF_ERROR(
       ValidateMultiAzZone(multi_az, ReqString(req, "AvailabilityZone").has_value()));
@@ -290,7 +296,7 @@ Result<InstanceRow> SnapshotService::NewRestoredInstance(Registry::Locked& reg,
   if (auto e = ReqString(req, "Engine"); e && ToLower(*e) != "postgres") {
     return Status::InvalidParameter("Invalid DB engine: " + *e);
   }
-  return RestoredInstanceRow(req, id, source, registry_.config().region, registry_.Now());
+  return RestoredInstanceRow(req, id, source, ScopeOf(req), registry_.Now());
 }
 
 Result<Accepted> SnapshotService::RestoreDBInstanceFromDBSnapshot(const nlohmann::json& req) {
@@ -300,7 +306,7 @@ Result<Accepted> SnapshotService::RestoreDBInstanceFromDBSnapshot(const nlohmann
                          "The request must contain the parameter DBSnapshotIdentifier.");
   }
   Registry::Locked reg = registry_.Lock();
-  auto snap = reg.FindSnapshot(*snap_id);
+  auto snap = reg.FindSnapshot(ScopeOf(req), *snap_id);
   if (!snap.ok()) return snap.status();
   if (snap->status != "available") {
     return Status::Error(

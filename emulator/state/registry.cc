@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/time_util.h"
+#include "emulator/core/arn.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
@@ -15,6 +16,17 @@
 namespace localrds {
 namespace {
 constexpr int kManualSnapshotQuota = 100;  // RDS's default "Manual DB instance snapshots"
+
+// The lower-cased identifier `name` gives in `scope`: `name` itself, or the identifier of an ARN
+// of `type` that names `scope` (nullopt for an ARN of another account or region: a request never
+// reaches beyond its own scope by naming an ARN).
+std::optional<std::string> IdentifierIn(const Scope& scope, const std::string& name,
+                                        const char* type) {
+  if (name.rfind("arn:", 0) != 0) return ToLower(name);
+  auto arn = ParseArn(name);
+  if (!arn || arn->type != type || arn->scope != scope) return std::nullopt;
+  return ToLower(arn->name);
+}
 }  // namespace
 
 std::string NewResourceId() {
@@ -163,20 +175,25 @@ void Registry::Locked::Clear() {
 
 // --- lookups ------------------------------------------------------------------------------
 
-Result<InstanceRow> Registry::Locked::Find(const std::string& identifier) const {
-  const std::string id = ToLower(identifier);
-  for (const auto& [rid, row] : r_->instances_) {
-    if (row.identifier == id) return row;
+Result<InstanceRow> Registry::Locked::Find(const Scope& scope,
+                                           const std::string& identifier) const {
+  if (auto id = IdentifierIn(scope, identifier, "db")) {
+    for (const auto& [rid, row] : r_->instances_) {
+      if (row.identifier == *id && row.scope == scope) return row;
+    }
   }
   return Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + identifier + " not found.");
 }
 
-bool Registry::Locked::IdentifierTaken(const std::string& identifier) const {
+bool Registry::Locked::IdentifierTaken(const Scope& scope, const std::string& identifier) const {
   for (const auto& [rid, other] : r_->instances_) {
-    if (other.identifier == identifier) return true;
+    if (other.identifier == identifier && other.scope == scope) return true;
   }
   for (const auto& [rid, target] : r_->pending_renames_) {
-    if (target == identifier) return true;
+    auto it = r_->instances_.find(rid);
+    if (target == identifier && it != r_->instances_.end() && it->second.scope == scope) {
+      return true;
+    }
   }
   return false;
 }
@@ -190,17 +207,21 @@ Status Registry::Locked::CheckIdle(const InstanceRow& row) const {
   return Status::Ok();
 }
 
-Result<SnapshotRow> Registry::Locked::FindSnapshot(const std::string& identifier) const {
-  const std::string id = ToLower(FromArn(identifier, "snapshot"));
-  for (const auto& [sid, snap] : r_->snapshots_) {
-    if (snap.identifier == id) return snap;
+Result<SnapshotRow> Registry::Locked::FindSnapshot(const Scope& scope,
+                                                   const std::string& identifier) const {
+  if (auto id = IdentifierIn(scope, identifier, "snapshot")) {
+    for (const auto& [sid, snap] : r_->snapshots_) {
+      if (snap.identifier == *id && snap.scope == scope) return snap;
+    }
   }
   return Status::Error(AwsError::kDBSnapshotNotFound, "DBSnapshot " + identifier + " not found.");
 }
 
-bool Registry::Locked::SnapshotIdentifierTaken(const std::string& identifier) const {
-  return std::any_of(r_->snapshots_.begin(), r_->snapshots_.end(),
-                     [&](const auto& kv) { return kv.second.identifier == identifier; });
+bool Registry::Locked::SnapshotIdentifierTaken(const Scope& scope,
+                                               const std::string& identifier) const {
+  return std::any_of(r_->snapshots_.begin(), r_->snapshots_.end(), [&](const auto& kv) {
+    return kv.second.identifier == identifier && kv.second.scope == scope;
+  });
 }
 
 SnapshotRow Registry::Locked::NewAutomatedSnapshot(const InstanceRow& row) const {
@@ -208,7 +229,9 @@ SnapshotRow Registry::Locked::NewAutomatedSnapshot(const InstanceRow& row) const
   const std::string name = "rds:" + row.identifier + "-" + stamp.substr(0, 10) + "-" +
                            stamp.substr(11, 2) + "-" + stamp.substr(14, 2);
   std::string unique = name;
-  for (int i = 2; SnapshotIdentifierTaken(unique); ++i) unique = name + "-" + std::to_string(i);
+  for (int i = 2; SnapshotIdentifierTaken(row.scope, unique); ++i) {
+    unique = name + "-" + std::to_string(i);
+  }
   SnapshotRow snap = r_->NewSnapshotRow(row, unique, "automated", "creating");
   snap.attrs["_op_resource"] = row.resource_id;
   return snap;
@@ -219,13 +242,15 @@ Result<SnapshotRow> Registry::Locked::NewManualSnapshot(const InstanceRow& row, 
                                                         const nlohmann::json& tags) const {
   LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier(param, identifier, 255));
   const std::string id = ToLower(identifier);
-  if (SnapshotIdentifierTaken(id)) {
+  if (SnapshotIdentifierTaken(row.scope, id)) {
     return Status::Error(AwsError::kDBSnapshotAlreadyExists,
                          "Cannot create the snapshot because a snapshot with the identifier " + id +
                              " already exists.");
   }
   int manual = 0;
-  for (const auto& [sid, snap] : r_->snapshots_) manual += snap.type == "manual";
+  for (const auto& [sid, snap] : r_->snapshots_) {
+    manual += snap.type == "manual" && snap.scope == row.scope;
+  }
   if (manual >= kManualSnapshotQuota) {
     return Status::Error(
         AwsError::kSnapshotQuotaExceeded,
@@ -417,30 +442,35 @@ void Registry::RerenderRelativesLocked(const std::set<std::string>& changed,
 
 // --- ARNs, events, rendering -----------------------------------------------------------------
 
-std::string Registry::InstanceArn(const std::string& identifier) const {
-  return "arn:aws:rds:" + config_.region + ":" + config_.account_id + ":db:" + identifier;
+std::string Registry::InstanceArn(const Scope& scope, const std::string& identifier) {
+  return MakeArn(scope, "db", identifier);
 }
 
-std::string Registry::SnapshotArn(const std::string& identifier) const {
-  return "arn:aws:rds:" + config_.region + ":" + config_.account_id + ":snapshot:" + identifier;
+std::string Registry::SnapshotArn(const Scope& scope, const std::string& identifier) {
+  return MakeArn(scope, "snapshot", identifier);
+}
+
+std::string Registry::AutomatedBackupsArn(const Scope& scope, const std::string& dbi_resource_id) {
+  return MakeArn(scope, "auto-backup", "ab-" + ToLower(dbi_resource_id.substr(3)));
 }
 
 EventRow Registry::MakeEvent(const InstanceRow& row, const EventSpec& spec,
                              const std::string& message_override) const {
-  return MakeEventFor("db-instance", row.identifier, InstanceArn(row.identifier), spec,
-                      message_override);
+  return MakeEventFor(row.scope, "db-instance", row.identifier,
+                      InstanceArn(row.scope, row.identifier), spec, message_override);
 }
 
 EventRow Registry::MakeSnapshotEvent(const SnapshotRow& snap, const EventSpec& spec,
                                      const std::string& message_override) const {
-  return MakeEventFor("db-snapshot", snap.identifier, SnapshotArn(snap.identifier), spec,
-                      message_override);
+  return MakeEventFor(snap.scope, "db-snapshot", snap.identifier,
+                      SnapshotArn(snap.scope, snap.identifier), spec, message_override);
 }
 
-EventRow Registry::MakeEventFor(const std::string& source_type, const std::string& identifier,
-                                const std::string& arn, const EventSpec& spec,
-                                const std::string& message_override) const {
+EventRow Registry::MakeEventFor(const Scope& scope, const std::string& source_type,
+                                const std::string& identifier, const std::string& arn,
+                                const EventSpec& spec, const std::string& message_override) const {
   EventRow e;
+  e.scope = scope;
   e.date_ms = Now();
   e.source_type = source_type;
   e.source_identifier = identifier;
@@ -455,6 +485,7 @@ SnapshotRow Registry::NewSnapshotRow(const InstanceRow& row, const std::string& 
                                      const std::string& type, const std::string& status) const {
   SnapshotRow snap;
   snap.id = NewSnapshotId();
+  snap.scope = row.scope;
   snap.identifier = identifier;
   snap.type = type;
   snap.status = status;

@@ -56,6 +56,7 @@ struct Mutation {
 
 //! What ARNs, endpoints and events need to know of where localrds runs.
 struct RegistryConfig {
+  //! --region and --account-id: the scope of a request that names none.
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   std::string endpoint_address = "127.0.0.1";  //!< Endpoint.Address reported to clients
@@ -90,20 +91,23 @@ class Registry {
     Status Commit(Mutation& m, int64_t* new_op_id = nullptr);
     //! Forgets everything (the catalog was emptied: a reset).
     void Clear();
-    //! A live instance by identifier (case-insensitive); DBInstanceNotFound otherwise.
-    Result<InstanceRow> Find(const std::string& identifier) const;
-    //! True when an instance has `identifier`, or a running rename is taking it.
-    bool IdentifierTaken(const std::string& identifier) const;
+    //! A live instance of `scope` by identifier (case-insensitive) or by ARN (which must name
+    //! `scope`); DBInstanceNotFound otherwise.
+    Result<InstanceRow> Find(const Scope& scope, const std::string& identifier) const;
+    //! True when an instance of `scope` has `identifier`, or a running rename is taking it.
+    bool IdentifierTaken(const Scope& scope, const std::string& identifier) const;
     //! InvalidDBInstanceState while an operation runs for the instance.
     Status CheckIdle(const InstanceRow& row) const;
-    //! A snapshot by identifier or ARN (case-insensitive); DBSnapshotNotFound otherwise.
-    Result<SnapshotRow> FindSnapshot(const std::string& identifier) const;
-    bool SnapshotIdentifierTaken(const std::string& identifier) const;
+    //! A snapshot of `scope` by identifier or ARN (case-insensitive; an ARN must name `scope`);
+    //! DBSnapshotNotFound otherwise.
+    Result<SnapshotRow> FindSnapshot(const Scope& scope, const std::string& identifier) const;
+    bool SnapshotIdentifierTaken(const Scope& scope, const std::string& identifier) const;
     //! A new automated snapshot row (status "creating") of `row`, named
     //! rds:<id>-YYYY-MM-DD-HH-MM (with a suffix when that is taken).
     SnapshotRow NewAutomatedSnapshot(const InstanceRow& row) const;
     //! Validates a manual snapshot identifier (`param` names it in errors), checks it is free
-    //! and within the quota, and returns a new "creating" snapshot row of `row`.
+    //! in `row`'s scope and within the quota there, and returns a new "creating" snapshot row of
+    //! `row`.
     Result<SnapshotRow> NewManualSnapshot(const InstanceRow& row, const char* param,
                                           const std::string& identifier,
                                           const nlohmann::json& tags) const;
@@ -159,10 +163,14 @@ class Registry {
 
   // No lock: ARNs and events only need the configuration.
   const RegistryConfig& config() const { return config_; }
+  //! The scope of a request that names none (--account-id, --region).
+  Scope DefaultScope() const { return {config_.account_id, config_.region}; }
   //! Now, on localrds' clock: the date of every instance, snapshot, event and stop it records.
   int64_t Now() const { return clock_.NowMs(); }
-  std::string InstanceArn(const std::string& identifier) const;
-  std::string SnapshotArn(const std::string& identifier) const;
+  static std::string InstanceArn(const Scope& scope, const std::string& identifier);
+  static std::string SnapshotArn(const Scope& scope, const std::string& identifier);
+  //! DBInstanceAutomatedBackupsArn of the instance with `dbi_resource_id`.
+  static std::string AutomatedBackupsArn(const Scope& scope, const std::string& dbi_resource_id);
   EventRow MakeEvent(const InstanceRow& row, const EventSpec& spec,
                      const std::string& message_override = "") const;
   EventRow MakeSnapshotEvent(const SnapshotRow& snap, const EventSpec& spec,
@@ -180,9 +188,9 @@ class Registry {
   //! `old_sources` are sources they had before the commit.
   void RerenderRelativesLocked(const std::set<std::string>& changed,
                                const std::set<std::string>& old_sources);
-  EventRow MakeEventFor(const std::string& source_type, const std::string& identifier,
-                        const std::string& arn, const EventSpec& spec,
-                        const std::string& message_override) const;
+  EventRow MakeEventFor(const Scope& scope, const std::string& source_type,
+                        const std::string& identifier, const std::string& arn,
+                        const EventSpec& spec, const std::string& message_override) const;
 
   Catalog& catalog_;
   const Layout& layout_;

@@ -2,6 +2,7 @@
 // DescribeDBInstances, DescribeDBSnapshots and DescribeDBInstanceAutomatedBackups return them.
 #include "common/time_util.h"
 #include "emulator/core/instance_state.h"
+#include "emulator/core/regions.h"
 #include "emulator/core/request.h"
 #include "emulator/state/registry.h"
 
@@ -15,12 +16,15 @@ nlohmann::json Registry::Locked::RenderInstance(const InstanceRow& row) const {
   j["DBInstanceIdentifier"] = row.identifier;
   j["DBInstanceStatus"] = ToString(row.status);
   j["DbiResourceId"] = row.resource_id;
-  j["DBInstanceArn"] = r_->InstanceArn(row.identifier);
+  j["DBInstanceArn"] = InstanceArn(row.scope, row.identifier);
   j["InstanceCreateTime"] = FormatIso8601(row.created_ms);
   if (row.status != DbStatus::kCreating) {
-    j["Endpoint"] = {{"Address", r_->config_.endpoint_address},
-                     {"Port", row.port},
-                     {"HostedZoneId", "Z2R2ITUGPM61AM"}};
+    j["Endpoint"] = {{"Address", r_->config_.endpoint_address}, {"Port", row.port}};
+    // The region's Route 53 zone of RDS endpoints, where it is known (regions.cc).
+    const RegionInfo* region = FindRegion(row.scope.region);
+    if (region && !region->rds_hosted_zone_id.empty()) {
+      j["Endpoint"]["HostedZoneId"] = region->rds_hosted_zone_id;
+    }
   }
   if (!j.contains("TagList")) j["TagList"] = nlohmann::json::array();
   // Replication, as both sides see it now (renames included): read from the live rows.
@@ -45,7 +49,7 @@ nlohmann::json Registry::Locked::RenderInstance(const InstanceRow& row) const {
 nlohmann::json Registry::RenderSnapshot(const SnapshotRow& s) const {
   const nlohmann::json& inst =
       s.attrs.contains("_instance") ? s.attrs["_instance"] : nlohmann::json::object();
-  const std::string& region = config_.region;
+  const std::string& region = s.scope.region;
   const std::string version = inst.value("EngineVersion", "15");
   nlohmann::json j = nlohmann::json::object();
   j["DBSnapshotIdentifier"] = s.identifier;
@@ -71,7 +75,7 @@ nlohmann::json Registry::RenderSnapshot(const SnapshotRow& s) const {
   }
   j["StorageType"] = inst.value("StorageType", "gp2");
   j["Encrypted"] = inst.value("StorageEncrypted", false);
-  j["DBSnapshotArn"] = SnapshotArn(s.identifier);
+  j["DBSnapshotArn"] = SnapshotArn(s.scope, s.identifier);
   j["IAMDatabaseAuthenticationEnabled"] = inst.value("IAMDatabaseAuthenticationEnabled", false);
   j["ProcessorFeatures"] = nlohmann::json::array();
   j["DbiResourceId"] = s.dbi_resource_id;
@@ -89,12 +93,10 @@ nlohmann::json Registry::RenderSnapshot(const SnapshotRow& s) const {
 nlohmann::json Registry::Locked::RenderAutomatedBackup(const InstanceRow& row,
                                                        const std::string& status) const {
   const nlohmann::json& a = row.attrs;
-  const RegistryConfig& config = r_->config_;
-  const std::string ab_id = "ab-" + ToLower(row.resource_id.substr(3));
   nlohmann::json j = nlohmann::json::object();
-  j["DBInstanceArn"] = r_->InstanceArn(row.identifier);
+  j["DBInstanceArn"] = InstanceArn(row.scope, row.identifier);
   j["DbiResourceId"] = row.resource_id;
-  j["Region"] = config.region;
+  j["Region"] = row.scope.region;
   j["DBInstanceIdentifier"] = row.identifier;
   auto window = r_->restorable_.find(row.resource_id);
   if (window != r_->restorable_.end()) {
@@ -118,8 +120,7 @@ nlohmann::json Registry::Locked::RenderAutomatedBackup(const InstanceRow& row,
   j["IAMDatabaseAuthenticationEnabled"] = a.value("IAMDatabaseAuthenticationEnabled", false);
   j["BackupRetentionPeriod"] = a.value("BackupRetentionPeriod", 0);
   j["PreferredBackupWindow"] = a.value("PreferredBackupWindow", "");
-  j["DBInstanceAutomatedBackupsArn"] =
-      "arn:aws:rds:" + config.region + ":" + config.account_id + ":auto-backup:" + ab_id;
+  j["DBInstanceAutomatedBackupsArn"] = AutomatedBackupsArn(row.scope, row.resource_id);
   j["DBInstanceAutomatedBackupsReplications"] = nlohmann::json::array();
   j["BackupTarget"] = "region";
   j["StorageThroughput"] = a.value("StorageThroughput", 0);

@@ -543,8 +543,9 @@ class Localrds:
 
     # -- clients --
 
-    def client(self, read_timeout=60, retries=None):
-        return rds_client(self.endpoint, read_timeout=read_timeout, retries=retries)
+    def client(self, read_timeout=60, retries=None, **kw):
+        """A boto3 client (rds_client's keywords: region, access_key, secret_key)."""
+        return rds_client(self.endpoint, read_timeout=read_timeout, retries=retries, **kw)
 
     def aws(self, *args, **kw):
         return aws_cli(self.endpoint, *args, **kw)
@@ -603,18 +604,20 @@ def _add_to_rds_model(service_data):
             shape["required"] = [r for r in shape.get("required", []) if r in change["required"]]
 
 
-def rds_client(endpoint, read_timeout=60, retries=None):
-    """A boto3 RDS client for localrds: dummy credentials, us-east-1, and no retries (unless
-    `retries`, botocore's retry config, says otherwise), so every error reaches the test as it
-    was answered; the model knows RDS_MODEL_ADDITIONS."""
+def rds_client(endpoint, read_timeout=60, retries=None, region=REGION, access_key="test",
+               secret_key="test"):
+    """A boto3 RDS client for localrds: dummy credentials (`access_key`: a 12-digit one is that
+    account's), `region` (us-east-1), and no retries (unless `retries`, botocore's retry config,
+    says otherwise), so every error reaches the test as it was answered; the model knows
+    RDS_MODEL_ADDITIONS."""
     global _rds_model_loader
     if _rds_model_loader is None:  # one, shared: it caches the (large) model it loaded
         _rds_model_loader = _RdsModelLoader()
     core = botocore.session.get_session()
     core.register_component("data_loader", _rds_model_loader)
     return boto3.session.Session(botocore_session=core).client(
-        "rds", endpoint_url=endpoint, region_name=REGION,
-        aws_access_key_id="test", aws_secret_access_key="test",
+        "rds", endpoint_url=endpoint, region_name=region,
+        aws_access_key_id=access_key, aws_secret_access_key=secret_key,
         config=Config(retries=retries or {"total_max_attempts": 1, "mode": "standard"},
                       connect_timeout=5, read_timeout=read_timeout))
 

@@ -39,32 +39,35 @@ class FakeService : public RdsService {
     waited.push_back(operation_id);
     cb();
   }
+  Scope DefaultScope() const override { return {"000000000000", "us-east-1"}; }
   json Health() override { return {{"status", "running"}}; }
   Result<json> EventsWithIds(int limit) override { return json::array(); }
   void ResetAsync(std::function<void(Status)> done) override {
     ++resets;
     done(Status::Ok());
   }
-  void CrashInstanceAsync(const std::string& id, std::function<void(Status)> done) override {
-    done(Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + id + " not found."));
+  void CrashInstanceAsync(const InstanceRef& id, std::function<void(Status)> done) override {
+    refs.push_back(id);
+    done(Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + id.name + " not found."));
   }
-  void FreezeInstanceAsync(const std::string& id, bool freeze,
+  void FreezeInstanceAsync(const InstanceRef& id, bool freeze,
                            std::function<void(Status)> done) override {
     done(Status::Ok());
   }
-  Result<json> InstanceDetails(const std::string& id) override {
-    return json{{"DBInstanceIdentifier", id}};
+  Result<json> InstanceDetails(const InstanceRef& id) override {
+    refs.push_back(id);
+    return json{{"DBInstanceIdentifier", id.name}};
   }
-  Result<Accepted> BackupNow(const std::string& id) override {
+  Result<Accepted> BackupNow(const InstanceRef& id) override {
     return Accepted{{{"DBInstanceStatus", "backing-up"}}, 7};
   }
-  Result<json> InstanceTiming(const std::string& id) override {
-    if (id != "db1") {
-      return Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + id + " not found.");
+  Result<json> InstanceTiming(const InstanceRef& id) override {
+    if (id.name != "db1") {
+      return Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + id.name + " not found.");
     }
-    return json{{"DBInstanceIdentifier", id}, {"timing", timing.ToJson()}};
+    return json{{"DBInstanceIdentifier", id.name}, {"timing", timing.ToJson()}};
   }
-  Result<json> SetInstanceTiming(const std::string& id,
+  Result<json> SetInstanceTiming(const InstanceRef& id,
                                  const std::optional<TimingProfile>& t) override {
     timing = t.value_or(TimingProfile{});
     return InstanceTiming(id);
@@ -73,6 +76,7 @@ class FakeService : public RdsService {
   std::map<std::string, Result<Accepted>> results;
   std::vector<std::pair<std::string, json>> calls;
   std::vector<int64_t> waited;
+  std::vector<InstanceRef> refs;  //!< the instances the controls were asked about
   int resets = 0;
   TimingProfile timing;
 };

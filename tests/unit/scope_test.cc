@@ -1,0 +1,249 @@
+// Accounts and regions: every resource belongs to one; identifiers are unique within it; a
+// request sees only its own (the control plane over the fake runtime), ARNs say where a resource
+// lives, and a catalog from before scopes moves into the one it was made in.
+#include <sqlite3.h>
+
+#include "emulator/core/arn.h"
+#include "emulator/core/request.h"
+#include "tests/unit/control_plane_fixture.h"
+
+namespace localrds {
+namespace {
+
+using nlohmann::json;
+
+const Scope kEast{"000000000000", "us-east-1"};  // the fixture's --account-id and --region
+const Scope kEu{"000000000000", "eu-west-1"};
+const Scope kOther{"111122223333", "us-east-1"};
+
+json In(const Scope& scope, json req) {
+  SetRequestScope(req, scope);
+  return req;
+}
+
+TEST(ArnTest, ParsesTheRegionAccountTypeAndName) {
+  auto arn = ParseArn("arn:aws:rds:eu-west-1:111122223333:snapshot:rds:db1-2026-12-06-04-00");
+  ASSERT_TRUE(arn);
+  EXPECT_EQ(arn->scope, (Scope{"111122223333", "eu-west-1"}));
+  EXPECT_EQ(arn->type, "snapshot");
+  EXPECT_EQ(arn->name, "rds:db1-2026-12-06-04-00");
+  EXPECT_EQ(MakeArn(arn->scope, arn->type, arn->name),
+            "arn:aws:rds:eu-west-1:111122223333:snapshot:rds:db1-2026-12-06-04-00");
+  for (const char* bad : {"db1", "arn:aws:rds:", "arn:aws:rds:us-east-1::db:x",
+                          "arn:aws:rds:us-east-1:000000000000:db:", "arn:aws:s3:::bucket"}) {
+    EXPECT_FALSE(ParseArn(bad)) << bad;
+  }
+}
+
+TEST(RequestScopeTest, ARequestWithoutAScopeIsInTheDefaultOne) {
+  EXPECT_EQ(RequestScope(json::object(), kEast), kEast);
+  EXPECT_EQ(RequestScope(In(kEu, json::object()), kEast), kEu);
+}
+
+class ScopeTest : public ControlPlaneTest {
+ protected:
+  Accepted CreateIn(const Scope& scope, const std::string& id) {
+    json req = CreateReq(id);
+    req["BackupRetentionPeriod"] = 0;
+    auto r = cp_->instances().CreateDBInstance(In(scope, req));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (r.ok()) Wait(r->operation_id);
+    return r.ok() ? *r : Accepted{};
+  }
+  json DescribeIn(const Scope& scope, json req = json::object()) {
+    auto r = cp_->instances().DescribeDBInstances(In(scope, std::move(req)));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? (*r)["DBInstances"] : json::array();
+  }
+};
+
+TEST_F(ScopeTest, TheSameIdentifierInTwoRegionsAndTwoAccountsIsThreeInstances) {
+  CreateIn(kEast, "same");
+  CreateIn(kEu, "same");
+  CreateIn(kOther, "same");
+  std::set<std::string> rids;
+  for (const Scope& s : {kEast, kEu, kOther}) {
+    json list = DescribeIn(s);
+    ASSERT_EQ(list.size(), 1u) << s.region << " " << s.account;
+    EXPECT_EQ(list[0]["DBInstanceArn"], "arn:aws:rds:" + s.region + ":" + s.account + ":db:same");
+    EXPECT_EQ(list[0]["AvailabilityZone"].get<std::string>().rfind(s.region, 0), 0u);
+    rids.insert(list[0]["DbiResourceId"].get<std::string>());
+  }
+  EXPECT_EQ(rids.size(), 3u);
+  EXPECT_EQ(DescribeIn(kEu)[0]["Endpoint"]["HostedZoneId"], "Z29XKXDKYMONMX");
+  EXPECT_EQ(DescribeIn(kEast)[0]["Endpoint"]["HostedZoneId"], "Z2R2ITUGPM61AM");
+  EXPECT_TRUE(DescribeIn({"000000000000", "us-west-2"}).empty());
+  // Taken in its own scope only.
+  auto again = cp_->instances().CreateDBInstance(In(kEu, CreateReq("same")));
+  ExpectError(again.status(), "DBInstanceAlreadyExists", 400, "DB instance already exists");
+}
+
+TEST_F(ScopeTest, AnArnOfAnotherScopeIsNotFoundNorServedFromTheCallersOwn) {
+  CreateIn(kEast, "same");
+  CreateIn(kEu, "same");
+  const std::string eu_arn = "arn:aws:rds:eu-west-1:000000000000:db:same";
+  EXPECT_EQ(DescribeIn(kEu, {{"DBInstanceIdentifier", eu_arn}}).size(), 1u);
+  auto leaked = cp_->instances().DescribeDBInstances(In(kEast, {{"DBInstanceIdentifier", eu_arn}}));
+  ExpectError(leaked.status(), "DBInstanceNotFound", 404, "DBInstance same not found.");
+  auto tags = cp_->metadata().AddTagsToResource(
+      In(kOther, {{"ResourceName", eu_arn}, {"Tags", {{{"Key", "k"}, {"Value", "v"}}}}}));
+  ExpectError(tags, "DBInstanceNotFound", 404, "DBInstance same not found.");
+  ASSERT_TRUE(cp_->metadata()
+                  .AddTagsToResource(In(kEu, {{"ResourceName", eu_arn},
+                                              {"Tags", {{{"Key", "k"}, {"Value", "v"}}}}}))
+                  .ok());
+  EXPECT_EQ(DescribeIn(kEu)[0]["TagList"].size(), 1u);
+  EXPECT_TRUE(DescribeIn(kEast)[0]["TagList"].empty());
+  // Every action that names an instance looks in the caller's scope only.
+  auto reboot = cp_->instances().RebootDBInstance(In(kOther, {{"DBInstanceIdentifier", "same"}}));
+  ExpectError(reboot.status(), "DBInstanceNotFound", 404, "DBInstance same not found.");
+}
+
+TEST_F(ScopeTest, SnapshotsAndEventsStayInTheirScope) {
+  CreateIn(kEast, "same");
+  CreateIn(kEu, "same");
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      In(kEu, {{"DBInstanceIdentifier", "same"}, {"DBSnapshotIdentifier", "s1"}}));
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  Wait(snap->operation_id);
+  EXPECT_EQ(snap->body["DBSnapshotArn"], "arn:aws:rds:eu-west-1:000000000000:snapshot:s1");
+  auto mine = cp_->snapshots().DescribeDBSnapshots(In(kEu, json::object()));
+  ASSERT_TRUE(mine.ok());
+  EXPECT_EQ((*mine)["DBSnapshots"].size(), 1u);
+  auto theirs = cp_->snapshots().DescribeDBSnapshots(In(kEast, json::object()));
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_TRUE((*theirs)["DBSnapshots"].empty());
+  auto restore = cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
+      In(kEast, {{"DBInstanceIdentifier", "r1"},
+                 {"DBSnapshotIdentifier", "arn:aws:rds:eu-west-1:000000000000:snapshot:s1"}}));
+  ExpectError(restore.status(), "DBSnapshotNotFound", 404,
+              "DBSnapshot arn:aws:rds:eu-west-1:000000000000:snapshot:s1 not found.");
+  // The same snapshot name is free in another scope.
+  auto east = cp_->snapshots().CreateDBSnapshot(
+      In(kEast, {{"DBInstanceIdentifier", "same"}, {"DBSnapshotIdentifier", "s1"}}));
+  ASSERT_TRUE(east.ok()) << east.status().ToString();
+  Wait(east->operation_id);
+  // DescribeEvents answers with the caller's scope's events only.
+  auto events = cp_->metadata().DescribeEvents(In(kEu, json::object()));
+  ASSERT_TRUE(events.ok());
+  ASSERT_FALSE((*events)["Events"].empty());
+  for (const auto& e : (*events)["Events"]) {
+    EXPECT_NE(e["SourceArn"].get<std::string>().find(":eu-west-1:000000000000:"),
+              std::string::npos)
+        << e.dump();
+  }
+}
+
+TEST_F(ScopeTest, AvailabilityZonesAreTheRegionsOwn) {
+  const Scope west{"000000000000", "us-west-1"};
+  json req = CreateReq("z");
+  req["AvailabilityZone"] = "us-west-1a";  // us-west-1 has b and c only
+  ExpectError(cp_->instances().CreateDBInstance(In(west, req)).status(), "InvalidParameterValue",
+              400, "Invalid availability zone: us-west-1a");
+  req["AvailabilityZone"] = "us-east-1a";
+  ExpectError(cp_->instances().CreateDBInstance(In(west, req)).status(), "InvalidParameterValue",
+              400, "Invalid availability zone: us-east-1a");
+  CreateIn(west, "w");
+  const std::string az = DescribeIn(west)[0]["AvailabilityZone"];
+  EXPECT_TRUE(az == "us-west-1b" || az == "us-west-1c") << az;
+}
+
+TEST_F(ScopeTest, InstancesKeepTheirScopeAcrossARestart) {
+  CreateIn(kEu, "same");
+  CreateIn(kOther, "same");
+  Restart();
+  EXPECT_EQ(DescribeIn(kEu).size(), 1u);
+  EXPECT_EQ(DescribeIn(kOther).size(), 1u);
+  EXPECT_TRUE(DescribeIn(kEast).empty());
+}
+
+// A catalog written by a localrds from before scopes (schema version 2).
+class ScopeMigrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() /
+            ("scope-migration-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
+    std::filesystem::remove(path_);
+  }
+  void TearDown() override {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(path_.string() + suffix);
+    }
+  }
+  void WriteVersion2(bool with_event) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    std::string sql = R"sql(
+      CREATE TABLE instances(resource_id TEXT PRIMARY KEY, identifier TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL, desired_state TEXT NOT NULL, port INTEGER NOT NULL,
+        password_verifier TEXT NOT NULL, created_ms INTEGER NOT NULL,
+        stopped_ms INTEGER NOT NULL DEFAULT 0, attrs TEXT NOT NULL);
+      CREATE TABLE operations(id INTEGER PRIMARY KEY AUTOINCREMENT, resource_id TEXT NOT NULL,
+        kind TEXT NOT NULL, step INTEGER NOT NULL, state TEXT NOT NULL, params TEXT NOT NULL,
+        error TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL);
+      CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT, date_ms INTEGER NOT NULL,
+        source_type TEXT NOT NULL, source_identifier TEXT NOT NULL, source_arn TEXT NOT NULL,
+        event_id TEXT NOT NULL, message TEXT NOT NULL, categories TEXT NOT NULL);
+      CREATE TABLE snapshots(id TEXT PRIMARY KEY, identifier TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL, status TEXT NOT NULL, dbi_resource_id TEXT NOT NULL,
+        created_ms INTEGER NOT NULL, attrs TEXT NOT NULL);
+      CREATE TABLE retained_backups(resource_id TEXT PRIMARY KEY, instance TEXT NOT NULL,
+        deleted_ms INTEGER NOT NULL);
+      INSERT INTO instances VALUES('db-A', 'a', 'available', 'running', 5432, 'v', 1, 0, '{}');
+      INSERT INTO snapshots VALUES('snap-1', 's1', 'manual', 'available', 'db-A', 2, '{}');
+      INSERT INTO retained_backups VALUES('db-B', '{"resource_id":"db-B","identifier":"b"}', 3);
+      PRAGMA user_version=2;)sql";
+    if (with_event) {
+      sql +=
+          "INSERT INTO events(date_ms, source_type, source_identifier, source_arn, event_id,"
+          " message, categories) VALUES(4, 'db-instance', 'a',"
+          " 'arn:aws:rds:eu-central-1:444455556666:db:a', 'RDS-EVENT-0005', 'created', '[]');";
+    }
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+    sqlite3_close(db);
+  }
+  std::filesystem::path path_;
+};
+
+TEST_F(ScopeMigrationTest, RowsMoveIntoTheScopeTheirEventsName) {
+  WriteVersion2(true);
+  auto c = Catalog::Open(path_.string(), kEast);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const Scope made_in{"444455556666", "eu-central-1"};
+  auto instances = (*c)->LoadInstances().value();
+  ASSERT_EQ(instances.size(), 1u);
+  EXPECT_EQ(instances[0].scope, made_in);
+  EXPECT_EQ(instances[0].identifier, "a");
+  auto snapshots = (*c)->LoadSnapshots().value();
+  ASSERT_EQ(snapshots.size(), 1u);
+  EXPECT_EQ(snapshots[0].scope, made_in);
+  auto retained = (*c)->LoadRetainedBackups().value();
+  ASSERT_EQ(retained.size(), 1u);
+  EXPECT_EQ(retained[0].instance.scope, made_in);
+  EventQuery q;
+  q.scope = made_in;
+  EXPECT_EQ((*c)->QueryEvents(q).value().size(), 1u);
+  q.scope = kEast;
+  EXPECT_TRUE((*c)->QueryEvents(q).value().empty());
+  // Identifiers are now unique per scope: the same name in another scope is a new row.
+  InstanceRow other = instances[0];
+  other.resource_id = "db-C";
+  other.scope = kEast;
+  ASSERT_TRUE((*c)->Transact([&](CatalogTxn& t) { return t.PutInstance(other); }).ok());
+  other.resource_id = "db-D";
+  other.scope = made_in;
+  EXPECT_FALSE((*c)->Transact([&](CatalogTxn& t) { return t.PutInstance(other); }).ok());
+}
+
+TEST_F(ScopeMigrationTest, WithoutEventsRowsMoveIntoThisRunsScope) {
+  WriteVersion2(false);
+  auto c = Catalog::Open(path_.string(), kOther);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ((*c)->LoadInstances().value()[0].scope, kOther);
+  EXPECT_EQ((*c)->LoadSnapshots().value()[0].scope, kOther);
+}
+
+}  // namespace
+}  // namespace localrds

@@ -245,7 +245,8 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
   };
   auto fail = [&](const Status& st) { finish(ErrorResponse(req, st, request_id)); };
 
-  auto decoded = DecodeQueryRequest(req, &action);
+  RequestIdentity identity;
+  auto decoded = DecodeQueryRequest(req, &action, &identity);
   if (!decoded.ok()) {
     fail(decoded.status());
     return;
@@ -286,24 +287,26 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
       "action=" + LogValue(action) + " id=" + LogValue(ident) + " request=" + request_id, t0);
 }
 
-Result<nlohmann::json> Router::DecodeQueryRequest(const HttpRequest& req,
-                                                  std::string* action) const {
+Result<nlohmann::json> Router::DecodeQueryRequest(const HttpRequest& req, std::string* action,
+                                                  RequestIdentity* identity) const {
   if (req.method() != http::verb::post && req.method() != http::verb::get) {
     return Status::Error(AwsError::kInvalidAction, "Only GET and POST are supported.");
   }
   auto params = ReadQueryParams(req);
   if (!params.ok()) return params.status();
   auto a = params->find("Action");
-  if (auto refusal =
-          guard_.CheckSignature(req, *params, a == params->end() ? std::string() : a->second)) {
-    if (refusal->status.code() == AwsError::kAccessDenied) {
+  const char* reason = "refused";
+  auto signer = guard_.Authenticate(req, *params, a == params->end() ? std::string() : a->second,
+                                    NowMs(), &reason);
+  if (!signer.ok()) {
+    if (signer.status().code() == AwsError::kAccessDenied) {
       std::string target(req.target());
       LogLine("api") << "refused " << req.method_string() << " "
-                     << Quoted(target.substr(0, target.find('?'))) << " (" << refusal->reason
-                     << ")";
+                     << Quoted(target.substr(0, target.find('?'))) << " (" << reason << ")";
     }
-    return refusal->status;
+    return signer.status();
   }
+  *identity = std::move(*signer);
   if (a == params->end() || a->second.empty()) {
     return Status::Error(AwsError::kMissingAction,
                          "The request must contain the parameter Action.");

@@ -56,6 +56,9 @@ const Flag kFlags[] = {
      "--runtime docker: the image repository, one tag per major version (docker/build-image.sh)"},
     {"region", "LOCALRDS_REGION", "us-east-1", "the AWS region localrds pretends to be"},
     {"account-id", "LOCALRDS_ACCOUNT_ID", "000000000000", "the account id in ARNs"},
+    {"credentials", "LOCALRDS_CREDENTIALS", "",
+     "strict signatures: a file of 'ACCESS_KEY SECRET ACCOUNT_ID' lines; only those keys are "
+     "accepted and every signature is verified (default: any credentials, not verified)"},
     {"pg-user", "LOCALRDS_PG_USER", "postgres", "OS user for PostgreSQL when run as root"},
     {"pg-bin-root", "LOCALRDS_PG_BIN_ROOT", "/usr/lib/postgresql",
      "one directory per major version"},
@@ -368,13 +371,18 @@ void InstallCrashDrill() {
 
 // Serves the RDS API until SIGINT or SIGTERM, then shuts the control plane and its servers down.
 int Serve(std::map<std::string, std::string>& opts, const localrds::EmulatorConfig& config,
-          localrds::ControlPlane& cp, const localrds::Layout& layout) {
+          localrds::ControlPlane& cp, const localrds::Layout& layout,
+          std::optional<localrds::CredentialStore> credentials) {
   boost::asio::io_context ioc;
-  localrds::Router router(
-      cp, ioc,
-      localrds::RequestGuard(opts["host"],
-                             localrds::RequestGuard::ParseHostList(opts["allowed-hosts"]),
-                             localrds::RequestGuard::LocalAddresses()));
+  localrds::RequestGuard guard(opts["host"],
+                               localrds::RequestGuard::ParseHostList(opts["allowed-hosts"]),
+                               localrds::RequestGuard::LocalAddresses());
+  if (credentials) {
+    LogLine() << "strict signatures: " << credentials->size() << " access key"
+              << (credentials->size() == 1 ? "" : "s") << " from " << opts["credentials"];
+  }
+  guard.SetAccounts(config.account_id, std::move(credentials));
+  localrds::Router router(cp, ioc, std::move(guard));
   localrds::HttpServer server(ioc, router);
   localrds::Status st = server.Listen(opts["host"], ParseInt(opts, "port"));
   if (!st.ok()) {
@@ -404,6 +412,15 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   localrds::EmulatorConfig config;
   if (!ConfigFromFlags(opts, config)) return 2;
+  std::optional<localrds::CredentialStore> credentials;
+  if (!opts["credentials"].empty()) {
+    auto loaded = localrds::LoadCredentialsFile(opts["credentials"]);
+    if (!loaded.ok()) {
+      std::cerr << "localrds: --credentials: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    credentials = std::move(*loaded);
+  }
   if (auto exit_code = PrepareDataDirectory(opts["data-dir"], opts["pg-user"])) return *exit_code;
   const localrds::Layout layout(opts["data-dir"]);  // with the socket directory just claimed
 
@@ -424,5 +441,5 @@ int main(int argc, char** argv) {
     return 1;
   }
   cp.StartBackground();
-  return Serve(opts, config, cp, layout);
+  return Serve(opts, config, cp, layout, std::move(credentials));
 }

@@ -6,6 +6,7 @@ Run: cd tests/e2e && LOCALRDS_BIN=/work/main/build/localrds python3 -m unittest 
 import datetime
 import http.client
 import os
+import subprocess
 import tempfile
 import unittest
 import urllib.parse
@@ -18,7 +19,7 @@ import botocore.credentials
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from harness import LocalrdsTestCase, parse_error
+from harness import LocalrdsTestCase, binary, parse_error
 
 ACCESS_KEY = "AKIDSTRICTE2E"
 SECRET = "strict/e2e+Secret"
@@ -47,10 +48,12 @@ class SignaturesTest(LocalrdsTestCase):
         os.unlink(cls.credentials_path)
 
     def client(self, key=ACCESS_KEY, secret=SECRET):
-        return boto3.session.Session().client(
+        c = boto3.session.Session().client(
             "rds", endpoint_url=self.h.endpoint, region_name=REGION, aws_access_key_id=key,
             aws_secret_access_key=secret,
             config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+        self.addCleanup(c.close)
+        return c
 
     def signed_post(self, body, secret=SECRET, at=None):
         """A DescribeDBInstances POST signed by botocore's SigV4Auth (at `at`, a naive UTC
@@ -158,6 +161,27 @@ class SignaturesTest(LocalrdsTestCase):
         changed = path.replace("Action=DescribeDBInstances", "Action=DescribeDBInstanceS")
         self.assertRefused(*self.send("POST", changed, b""), "SignatureDoesNotMatch", 403,
                            MISMATCH)
+
+
+class CredentialsFileTest(unittest.TestCase):
+    """A bad credentials file stops localrds before it serves, naming the line."""
+
+    def test_a_bad_line_exits_2(self):
+        with tempfile.TemporaryDirectory(prefix="localrds-e2e-credentials-") as root:
+            path = os.path.join(root, "credentials")
+            with open(path, "w") as f:
+                f.write("AKIDONE secret 111122223333\n# comment\nAKIDTWO secret 1234\n")
+            p = subprocess.run([binary(), "serve", "--credentials", path, "--port", "0",
+                                "--data-dir", os.path.join(root, "data")],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("localrds: --credentials: %s: line 3: the account id must be 12 "
+                          "digits, not '1234'" % path, p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(root, "data")))
+            p = subprocess.run([binary(), "serve", "--credentials", path + ".missing"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("cannot read %s.missing" % path, p.stderr)
 
 
 if __name__ == "__main__":

@@ -1225,6 +1225,9 @@ TEST(SigV4Test, TheTestSuiteSignedInTheHeader) {
 TEST(SigV4Test, TheTestSuitePresigned) {
   for (const SuiteCase& c : kSuite) {
     SCOPED_TRACE(c.name);
+    // Its signer adds X-Amz-Security-Token to the query after signing (the suite's
+    // omit_session_token): a parameter no verifier can tell from a signed one.
+    if (std::string_view(c.name) == "post-sts-header-after") continue;
     HttpRequest req = ParseRequest(c.query_request);
     // get-vanilla-utf8-query sends raw UTF-8, which the query parser refuses (localrds answers
     // MalformedQueryString before any signature check); its X-Amz-* parameters are ASCII.

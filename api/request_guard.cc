@@ -8,6 +8,9 @@
 #include <cctype>
 #include <cstring>
 
+#include "api/sigv4.h"
+#include "common/time_util.h"
+
 namespace localrds {
 namespace http = boost::beast::http;
 
@@ -116,33 +119,116 @@ std::optional<Refusal> RequestGuard::CheckOrigin(const HttpRequest& req) const {
   return std::nullopt;
 }
 
+void RequestGuard::SetAccounts(std::string default_account,
+                               std::optional<CredentialStore> credentials) {
+  default_account_ = std::move(default_account);
+  credentials_ = std::move(credentials);
+}
+
 std::optional<Refusal> RequestGuard::CheckSignature(const HttpRequest& req,
                                                     const QueryParams& params,
                                                     const std::string& action) const {
+  const char* reason = "refused";
+  auto identity = Authenticate(req, params, action, NowMs(), &reason);
+  if (identity.ok()) return std::nullopt;
+  return Refusal{identity.status(), reason};
+}
+
+Result<RequestIdentity> RequestGuard::Authenticate(const HttpRequest& req,
+                                                   const QueryParams& params,
+                                                   const std::string& action, int64_t now_ms,
+                                                   const char** reason) const {
+  auto refuse = [reason](const char* why, Status status) {
+    if (reason) *reason = why;
+    return status;
+  };
+  // Without a credentials file: the credential as written, a 12-digit key as its own account.
+  auto lenient = [this](std::string_view credential) {
+    SigV4Auth scope;
+    RequestIdentity id;
+    const bool split = SplitCredential(credential, &scope);
+    id.access_key =
+        split ? scope.access_key : std::string(credential.substr(0, credential.find('/')));
+    if (split) id.region = scope.region;
+    const bool digits = id.access_key.size() == 12 &&
+                        std::all_of(id.access_key.begin(), id.access_key.end(), [](char c) {
+                          return std::isdigit(static_cast<unsigned char>(c));
+                        });
+    id.account = digits ? id.access_key : default_account_;
+    return id;
+  };
+  auto verified = [&](const SigV4Auth& auth) -> Result<RequestIdentity> {
+    auto entry = credentials_->find(auth.access_key);
+    if (entry == credentials_->end()) {
+      // AWS's InvalidClientTokenId message for an access key it does not know (STS, EC2).
+      return refuse("unknown-access-key",
+                    Status::Error(AwsError::kInvalidClientTokenId,
+                                  "The security token included in the request is invalid."));
+    }
+    if (Status st = VerifySigV4(req, auth, entry->second.secret, now_ms); !st.ok()) {
+      return refuse("bad-signature", st);
+    }
+    return RequestIdentity{auth.access_key, auth.region, entry->second.account};
+  };
+  auto presigned_mutation = [&]() {
+    return refuse(
+        "presigned-mutation",
+        Denied("presigned-mutation",
+               strict()
+                   ? "localrds accepts a presigned request (X-Amz-Signature in the query string, "
+                     "which any web page can make a browser send) only for actions that change "
+                     "nothing (Describe*, List*, Download*). Send " +
+                         action.substr(0, 100) +
+                         " signed in the Authorization header, as the AWS SDKs and CLI do."
+                   : "localrds does not verify signatures, so a presigned request (X-Amz-Signature "
+                     "in the query string or body, which any web page can make a browser send) "
+                     "may only call actions that change nothing (Describe*, List*, Download*). "
+                     "Send " +
+                         action.substr(0, 100) +
+                         " signed in the Authorization header, as the AWS SDKs and CLI do.")
+            .status);
+  };
+  const Status missing = Status::Error(AwsError::kMissingAuthenticationToken,
+                                       "Request is missing Authentication Token");
+
   if (auto auth = req.find(http::field::authorization); auth != req.end()) {
     std::string_view v = auth->value();
-    if (v.rfind("AWS4-HMAC-SHA256 ", 0) != 0 || v.find("Credential=") == std::string_view::npos ||
-        v.find("Signature=") == std::string_view::npos) {
-      return Refusal{Status::Error(AwsError::kIncompleteSignature,
-                                   "Authorization header requires 'Credential', 'SignedHeaders' "
-                                   "and 'Signature' parameters of an AWS4-HMAC-SHA256 signature."),
-                     "incomplete-signature"};
+    if (strict()) {
+      auto parsed = ParseAuthorizationHeader(v, req);
+      if (!parsed.ok()) return refuse("incomplete-signature", parsed.status());
+      return verified(*parsed);
     }
-    return std::nullopt;
+    size_t cred = v.find("Credential=");
+    if (v.rfind("AWS4-HMAC-SHA256 ", 0) != 0 || cred == std::string_view::npos ||
+        v.find("Signature=") == std::string_view::npos) {
+      return refuse("incomplete-signature",
+                    Status::Error(AwsError::kIncompleteSignature,
+                                  "Authorization header requires 'Credential', 'SignedHeaders' "
+                                  "and 'Signature' parameters of an AWS4-HMAC-SHA256 signature."));
+    }
+    std::string_view credential = v.substr(cred + 11);
+    credential = credential.substr(0, credential.find_first_of(", "));
+    return lenient(credential);
   }
-  if (params.count("X-Amz-Algorithm") && params.count("X-Amz-Credential") &&
-      params.count("X-Amz-Signature")) {
-    if (action.empty() || IsReadOnlyAction(action)) return std::nullopt;
-    return Denied("presigned-mutation",
-                  "localrds does not verify signatures, so a presigned request (X-Amz-Signature "
-                  "in the query string or body, which any web page can make a browser send) may "
-                  "only call actions that change nothing (Describe*, List*, Download*). Send " +
-                      action.substr(0, 100) +
-                      " signed in the Authorization header, as the AWS SDKs and CLI do.");
+  if (!strict()) {
+    if (params.count("X-Amz-Algorithm") && params.count("X-Amz-Credential") &&
+        params.count("X-Amz-Signature")) {
+      if (!action.empty() && !IsReadOnlyAction(action)) return presigned_mutation();
+      return lenient(params.at("X-Amz-Credential"));
+    }
+    return refuse("unsigned", missing);
   }
-  return Refusal{Status::Error(AwsError::kMissingAuthenticationToken,
-                               "Request is missing Authentication Token"),
-                 "unsigned"};
+  // Strict: a presigned signature covers the URL's query string only.
+  if (!params.count("X-Amz-Algorithm") && !params.count("X-Amz-Credential") &&
+      !params.count("X-Amz-Signature")) {
+    return refuse("unsigned", missing);
+  }
+  if (!action.empty() && !IsReadOnlyAction(action)) return presigned_mutation();
+  auto query = ParseQueryString(std::string(RawQuery(req)));
+  if (!query.ok()) return refuse("incomplete-signature", query.status());
+  auto parsed = ParsePresignedQuery(*query);
+  if (!parsed.ok()) return refuse("incomplete-signature", parsed.status());
+  return verified(*parsed);
 }
 
 bool RequestGuard::IsReadOnlyAction(std::string_view action) {

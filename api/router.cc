@@ -246,12 +246,18 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
   };
   auto fail = [&](const Status& st) { finish(ErrorResponse(req, st, request_id)); };
 
-  auto decoded = DecodeQueryRequest(req, &action);
+  RequestIdentity identity;
+  auto decoded = DecodeQueryRequest(req, &action, &identity);
   if (!decoded.ok()) {
     fail(decoded.status());
     return;
   }
   ident = IdentifierOf(*decoded);
+  // The account and region the request acts in: its signature's, else --account-id, --region.
+  Scope scope = service_.DefaultScope();
+  if (!identity.region.empty()) scope.region = identity.region;
+  if (!identity.account.empty()) scope.account = identity.account;
+  SetRequestScope(*decoded, scope);
   if (FaultDecision fault = faults_.Decide(action); fault.latency_ms > 0 || fault.error) {
     if (fault.latency_ms > 0) respond = Delayed(std::move(respond), fault.latency_ms);
     if (fault.error) {
@@ -312,23 +318,32 @@ Status Router::CheckScope(const Scope& scope) {
   return Status::Ok();
 }
 
-Result<nlohmann::json> Router::DecodeQueryRequest(const HttpRequest& req,
-                                                  std::string* action) const {
+Result<nlohmann::json> Router::DecodeQueryRequest(const HttpRequest& req, std::string* action,
+                                                  RequestIdentity* identity) const {
   if (req.method() != http::verb::post && req.method() != http::verb::get) {
     return Status::Error(AwsError::kInvalidAction, "Only GET and POST are supported.");
   }
   auto params = ReadQueryParams(req);
   if (!params.ok()) return params.status();
   auto a = params->find("Action");
-  if (auto refusal =
-          guard_.CheckSignature(req, *params, a == params->end() ? std::string() : a->second)) {
-    if (refusal->status.code() == AwsError::kAccessDenied) {
+  const char* reason = "refused";
+  auto signer = guard_.Authenticate(req, *params, a == params->end() ? std::string() : a->second,
+                                    NowMs(), &reason);
+  if (!signer.ok()) {
+    if (signer.status().code() == AwsError::kAccessDenied) {
       std::string target(req.target());
       LogLine("api") << "refused " << req.method_string() << " "
-                     << Quoted(target.substr(0, target.find('?'))) << " (" << refusal->reason
-                     << ")";
+                     << Quoted(target.substr(0, target.find('?'))) << " (" << reason << ")";
     }
-    return refusal->status;
+    return signer.status();
+  }
+  *identity = std::move(*signer);
+  // AWS's answer to a credential scoped to a region it does not have (STS, IAM and the other
+  // Query APIs word it so): the signature cannot be right for any of its endpoints.
+  if (!identity->region.empty() && !FindRegion(identity->region)) {
+    return Status::Error(AwsError::kSignatureDoesNotMatch,
+                         "Credential should be scoped to a valid region, not '" +
+                             identity->region + "'. ");
   }
   if (a == params->end() || a->second.empty()) {
     return Status::Error(AwsError::kMissingAction,

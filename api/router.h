@@ -47,7 +47,9 @@ class Router {
   void HandleQueryApi(const HttpRequest& req, Responder respond);
   //! The request's action (stored in `action` once known, for the log line) decoded into its
   //! parameters, or the RDS error that refuses it (method, signature, unknown action).
-  Result<nlohmann::json> DecodeQueryRequest(const HttpRequest& req, std::string* action) const;
+  //! `identity` receives who signed it (RequestGuard::Authenticate) once the signature passes.
+  Result<nlohmann::json> DecodeQueryRequest(const HttpRequest& req, std::string* action,
+                                            RequestIdentity* identity) const;
   //! Runs the action; DescribeDBInstances fills `shared` instead of copying every instance.
   //! An exception becomes an InternalFailure.
   Result<Accepted> CallService(const std::string& action, const nlohmann::json& request,

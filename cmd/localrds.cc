@@ -18,6 +18,7 @@
 #include "api/http_server.h"
 #include "api/router.h"
 #include "common/log.h"
+#include "emulator/core/regions.h"
 #include "emulator/engine/operation_engine.h"
 #include "emulator/postgres/server_secrets.h"
 #include "emulator/runtime/docker_runtime.h"
@@ -54,8 +55,14 @@ const Flag kFlags[] = {
      "how PostgreSQL servers run: local (processes) or docker (a container each)"},
     {"docker-image", "LOCALRDS_DOCKER_IMAGE", "localrds/postgres",
      "--runtime docker: the image repository, one tag per major version (docker/build-image.sh)"},
-    {"region", "LOCALRDS_REGION", "us-east-1", "the AWS region localrds pretends to be"},
-    {"account-id", "LOCALRDS_ACCOUNT_ID", "000000000000", "the account id in ARNs"},
+    {"region", "LOCALRDS_REGION", "us-east-1",
+     "the region of requests that name none (every AWS commercial region is served: a request's "
+     "is its signature's)"},
+    {"account-id", "LOCALRDS_ACCOUNT_ID", "000000000000",
+     "the account of requests whose access key is not a 12-digit account id"},
+    {"credentials", "LOCALRDS_CREDENTIALS", "",
+     "strict signatures: a file of 'ACCESS_KEY SECRET ACCOUNT_ID' lines; only those keys are "
+     "accepted and every signature is verified (default: any credentials, not verified)"},
     {"pg-user", "LOCALRDS_PG_USER", "postgres", "OS user for PostgreSQL when run as root"},
     {"pg-bin-root", "LOCALRDS_PG_BIN_ROOT", "/usr/lib/postgresql",
      "one directory per major version"},
@@ -207,6 +214,16 @@ std::optional<int> ParseArguments(int argc, char** argv, std::map<std::string, s
 bool ConfigFromFlags(std::map<std::string, std::string>& opts, localrds::EmulatorConfig& config) {
   config.region = opts["region"];
   config.account_id = opts["account-id"];
+  if (!localrds::FindRegion(config.region)) {
+    std::cerr << "localrds: --region " << config.region
+              << " is not an AWS commercial region (us-east-1, eu-west-1, ...)\n";
+    return false;
+  }
+  if (config.account_id.size() != 12 ||
+      config.account_id.find_first_not_of("0123456789") != std::string::npos) {
+    std::cerr << "localrds: --account-id must be 12 digits\n";
+    return false;
+  }
   config.pool_size = ParseInt(opts, "pool-size");
   config.default_port = ParseInt(opts, "default-port");
   if (config.default_port < 1150 || config.default_port > 65535) {
@@ -368,13 +385,18 @@ void InstallCrashDrill() {
 
 // Serves the RDS API until SIGINT or SIGTERM, then shuts the control plane and its servers down.
 int Serve(std::map<std::string, std::string>& opts, const localrds::EmulatorConfig& config,
-          localrds::ControlPlane& cp, const localrds::Layout& layout) {
+          localrds::ControlPlane& cp, const localrds::Layout& layout,
+          std::optional<localrds::CredentialStore> credentials) {
   boost::asio::io_context ioc;
-  localrds::Router router(
-      cp, ioc,
-      localrds::RequestGuard(opts["host"],
-                             localrds::RequestGuard::ParseHostList(opts["allowed-hosts"]),
-                             localrds::RequestGuard::LocalAddresses()));
+  localrds::RequestGuard guard(opts["host"],
+                               localrds::RequestGuard::ParseHostList(opts["allowed-hosts"]),
+                               localrds::RequestGuard::LocalAddresses());
+  if (credentials) {
+    LogLine() << "strict signatures: " << credentials->size() << " access key"
+              << (credentials->size() == 1 ? "" : "s") << " from " << opts["credentials"];
+  }
+  guard.SetAccounts(config.account_id, std::move(credentials));
+  localrds::Router router(cp, ioc, std::move(guard));
   localrds::HttpServer server(ioc, router);
   localrds::Status st = server.Listen(opts["host"], ParseInt(opts, "port"));
   if (!st.ok()) {
@@ -404,6 +426,15 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   localrds::EmulatorConfig config;
   if (!ConfigFromFlags(opts, config)) return 2;
+  std::optional<localrds::CredentialStore> credentials;
+  if (!opts["credentials"].empty()) {
+    auto loaded = localrds::LoadCredentialsFile(opts["credentials"]);
+    if (!loaded.ok()) {
+      std::cerr << "localrds: --credentials: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    credentials = std::move(*loaded);
+  }
   if (auto exit_code = PrepareDataDirectory(opts["data-dir"], opts["pg-user"])) return *exit_code;
   const localrds::Layout layout(opts["data-dir"]);  // with the socket directory just claimed
 
@@ -413,7 +444,9 @@ int main(int argc, char** argv) {
     return StartFailed(st.message());
   }
   config.guard_library_dir = layout.LibDir();
-  auto catalog = localrds::Catalog::Open(layout.CatalogPath().string());
+  // A catalog from before regions moves into the scope its events name, else into this run's.
+  auto catalog = localrds::Catalog::Open(layout.CatalogPath().string(),
+                                         {config.account_id, config.region});
   if (!catalog.ok()) return StartFailed(catalog.status().message());
   InstallCrashDrill();
   localrds::ControlPlane cp(config, **catalog, **runtime, layout);
@@ -424,5 +457,5 @@ int main(int argc, char** argv) {
     return 1;
   }
   cp.StartBackground();
-  return Serve(opts, config, cp, layout);
+  return Serve(opts, config, cp, layout, std::move(credentials));
 }

@@ -31,6 +31,7 @@ nlohmann::json Controls::Health() {
   nlohmann::json regions = nlohmann::json::object();  // region → its instances, counted alike
   size_t total = 0;
   auto count = [](nlohmann::json& counts, const InstanceRow& row) {
+    if (counts.is_null()) counts = {{"total", 0}, {"by_status", nlohmann::json::object()}};
     nlohmann::json& by = counts["by_status"];
     by[ToString(row.status)] = by.value(ToString(row.status), 0) + 1;
     counts["total"] = counts.value("total", 0) + 1;

@@ -8,14 +8,15 @@ if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
 endif()
 set(LOCALRDS_FUZZ_SANITIZERS -fsanitize=address,undefined -fno-sanitize-recover=undefined)
 # The code under test, instrumented for coverage and the sanitizers.
-add_library(localrds_fuzz_api STATIC api/wire_codec.cc api/request_guard.cc common/utf8.cc
+add_library(localrds_fuzz_api STATIC api/wire_codec.cc api/request_guard.cc api/sigv4.cc
+                                     api/credentials.cc common/utf8.cc common/time_util.cc
                                      ${MODEL_CC})
 target_compile_options(localrds_fuzz_api PUBLIC ${LOCALRDS_FUZZ_SANITIZERS}
                                                 -fsanitize=fuzzer-no-link -g -O1)
 target_link_options(localrds_fuzz_api PUBLIC ${LOCALRDS_FUZZ_SANITIZERS})
 target_include_directories(localrds_fuzz_api PUBLIC ${CMAKE_SOURCE_DIR})
 target_link_libraries(localrds_fuzz_api PUBLIC nlohmann_json::nlohmann_json Boost::headers
-                                               Boost::url Threads::Threads)
+                                               Boost::url OpenSSL::Crypto Threads::Threads)
 foreach(target query xml guard)
   add_executable(fuzz_${target} tests/fuzz/fuzz_${target}.cc)
   target_link_options(fuzz_${target} PRIVATE -fsanitize=fuzzer)

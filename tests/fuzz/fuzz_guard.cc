@@ -1,7 +1,8 @@
 // libFuzzer target: raw bytes read as an HTTP request the way the server reads one (Beast's
 // parser with the server's limits), then the request guard's checks: the Host, Origin, Referer
-// and Sec-Fetch rules and the signature's shape (Authorization header or presigned query). No
-// crash, no sanitizer report, and a refusal is always an error with a code.
+// and Sec-Fetch rules and the signature's shape (Authorization header or presigned query), and
+// in strict mode (a credentials file) the whole SigV4 verification. No crash, no sanitizer
+// report, and a refusal is always an error with a code.
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdint>
@@ -32,6 +33,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto action = params->find("Action");
   auto refusal = guard.CheckSignature(req, *params, action == params->end() ? "" : action->second);
   if (refusal && refusal->status.ok()) std::abort();
+  static const localrds::RequestGuard strict = [] {
+    localrds::RequestGuard g("127.0.0.1", {});
+    g.SetAccounts("000000000000",
+                  localrds::CredentialStore{{"AKIDEXAMPLE", {"secret", "111122223333"}}});
+    return g;
+  }();
+  auto identity = strict.Authenticate(req, *params, action == params->end() ? "" : action->second,
+                                      1796531400000);
+  if (!identity.ok() && identity.status().ok()) std::abort();
   if (auto host = req.find(http::field::host); host != req.end()) {
     (void)guard.HostAllowed(host->value());
   }

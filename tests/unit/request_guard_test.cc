@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/botocore_requests.h"
+
 namespace localrds {
 namespace http = boost::beast::http;
 
@@ -176,6 +178,149 @@ TEST(RequestGuardTest, HostListsAndLocalAddresses) {
   EXPECT_TRUE(RequestGuard::ParseHostList("").empty());
   auto local = RequestGuard::LocalAddresses();
   EXPECT_NE(std::find(local.begin(), local.end(), "127.0.0.1"), local.end());
+}
+
+namespace {
+
+// Strict mode with the key botocore signed tests/unit/botocore_requests.h with.
+RequestGuard StrictGuard() {
+  RequestGuard guard("127.0.0.1", {});
+  CredentialStore store;
+  store["AKIDLOCALRDS"] = {kBotoSecret, "111122223333"};
+  store["AKIDOTHER"] = {"other", "444455556666"};
+  guard.SetAccounts("000000000000", store);
+  return guard;
+}
+
+QueryParams ParamsOf(const HttpRequest& req) {
+  QueryParams params = ParseQueryString(std::string(RawQuery(req))).value();
+  for (auto& [k, v] : ParseQueryString(req.body()).value()) params[k] = v;
+  return params;
+}
+
+Result<RequestIdentity> Authenticate(const RequestGuard& guard, const HttpRequest& req,
+                                     int64_t now_ms = kBotoNow) {
+  QueryParams params = ParamsOf(req);
+  return guard.Authenticate(req, params, params.count("Action") ? params["Action"] : "", now_ms);
+}
+
+void ExpectError(const Result<RequestIdentity>& r, const char* code, int http_status,
+                 const std::string& message) {
+  ASSERT_FALSE(r.ok()) << code;
+  EXPECT_EQ(r.status().info().code, std::string(code));
+  EXPECT_EQ(r.status().info().http_status, http_status);
+  EXPECT_EQ(r.status().message(), message);
+}
+
+constexpr const char* kMismatchMessage =
+    "The request signature we calculated does not match the signature you provided. Check your "
+    "AWS Secret Access Key and signing method. Consult the service documentation for details.";
+
+}  // namespace
+
+TEST(RequestGuardTest, StrictModeAcceptsTheRightSignature) {
+  RequestGuard guard = StrictGuard();
+  EXPECT_TRUE(guard.strict());
+  auto id = Authenticate(guard, BotocorePost());
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(id->access_key, "AKIDLOCALRDS");
+  EXPECT_EQ(id->region, "eu-west-3");
+  EXPECT_EQ(id->account, "111122223333");
+  auto presigned = Authenticate(guard, BotocorePresigned());
+  ASSERT_TRUE(presigned.ok()) << presigned.status().ToString();
+  EXPECT_EQ(presigned->region, "eu-west-3");
+  EXPECT_EQ(presigned->account, "111122223333");
+}
+
+TEST(RequestGuardTest, StrictModeRefusesWrongSecretsTamperingAndUnknownKeys) {
+  RequestGuard guard = StrictGuard();
+  // The same key with another secret on file.
+  RequestGuard wrong("127.0.0.1", {});
+  wrong.SetAccounts("000000000000", CredentialStore{{"AKIDLOCALRDS", {"wrong", "111122223333"}}});
+  ExpectError(Authenticate(wrong, BotocorePost()), "SignatureDoesNotMatch", 403, kMismatchMessage);
+  ExpectError(Authenticate(wrong, BotocorePresigned()), "SignatureDoesNotMatch", 403,
+              kMismatchMessage);
+  HttpRequest tampered = BotocorePost();
+  tampered.body() = "Action=DescribeDBInstances&Version=2014-10-31&DBInstanceIdentifier=db-2";
+  ExpectError(Authenticate(guard, tampered), "SignatureDoesNotMatch", 403, kMismatchMessage);
+  HttpRequest url = BotocorePresigned();
+  std::string target(url.target());
+  target.back() = target.back() == '4' ? '5' : '4';
+  url.target(target);
+  ExpectError(Authenticate(guard, url), "SignatureDoesNotMatch", 403, kMismatchMessage);
+  RequestGuard stranger("127.0.0.1", {});
+  stranger.SetAccounts("000000000000", CredentialStore{{"AKIDOTHER", {"x", "444455556666"}}});
+  ExpectError(Authenticate(stranger, BotocorePost()), "InvalidClientTokenId", 403,
+              "The security token included in the request is invalid.");
+  ExpectError(Authenticate(stranger, BotocorePresigned()), "InvalidClientTokenId", 403,
+              "The security token included in the request is invalid.");
+}
+
+TEST(RequestGuardTest, StrictModeRefusesExpiredAndUnsignedRequests) {
+  RequestGuard guard = StrictGuard();
+  ExpectError(Authenticate(guard, BotocorePost(), kBotoNow + 20 * 60 * 1000),
+              "SignatureDoesNotMatch", 403,
+              "Signature expired: 20261206T043000Z is now earlier than 20261206T043500Z "
+              "(20261206T045000Z - 15 min.)");
+  ExpectError(Authenticate(guard, BotocorePresigned(), kBotoNow + 11 * 60 * 1000), "RequestExpired",
+              400, "Request has expired.");
+  HttpRequest unsigned_req{http::verb::post, "/", 11};
+  unsigned_req.set(http::field::host, "127.0.0.1:4566");
+  unsigned_req.body() = "Action=DescribeDBInstances&Version=2014-10-31";
+  ExpectError(Authenticate(guard, unsigned_req), "MissingAuthenticationToken", 403,
+              "Request is missing Authentication Token");
+  // Signature parameters carried in the body are not a presigned URL.
+  unsigned_req.body() +=
+      "&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDLOCALRDS%2F20261206%2Feu-west-3%2F"
+      "rds%2Faws4_request&X-Amz-Signature=00";
+  auto body_signed = Authenticate(guard, unsigned_req);
+  ASSERT_FALSE(body_signed.ok());
+  EXPECT_EQ(body_signed.status().info().code, std::string("IncompleteSignature"));
+  // A presigned mutation stays refused even when its signature is right (rule 3).
+  QueryParams params = ParamsOf(BotocorePresigned());
+  auto mutation = guard.Authenticate(BotocorePresigned(), params, "DeleteDBInstance", kBotoNow);
+  ASSERT_FALSE(mutation.ok());
+  EXPECT_EQ(mutation.status().info().code, std::string("AccessDenied"));
+  EXPECT_EQ(mutation.status().message(),
+            "localrds accepts a presigned request (X-Amz-Signature in the query string, which "
+            "any web page can make a browser send) only for actions that change nothing "
+            "(Describe*, List*, Download*). Send DeleteDBInstance signed in the Authorization "
+            "header, as the AWS SDKs and CLI do.");
+  // A malformed header: AWS's IncompleteSignature, in strict mode with its full wording.
+  HttpRequest basic = BotocorePost();
+  basic.set(http::field::authorization, "Basic dXNlcjpwYXNz");
+  ExpectError(Authenticate(guard, basic), "IncompleteSignature", 400,
+              "Authorization header requires 'Credential' parameter. Authorization header "
+              "requires 'Signature' parameter. Authorization header requires 'SignedHeaders' "
+              "parameter. Authorization=Basic dXNlcjpwYXNz");
+}
+
+TEST(RequestGuardTest, AccountsWithoutACredentialsFile) {
+  RequestGuard guard("127.0.0.1", {});
+  guard.SetAccounts("999988887777", std::nullopt);
+  EXPECT_FALSE(guard.strict());
+  // Any key, any signature (not verified); a key that is not 12 digits acts in the default
+  // account, and the region is the credential scope's.
+  auto id = Authenticate(guard, BotocorePost(), kBotoNow + 3600 * 1000);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->access_key, "AKIDLOCALRDS");
+  EXPECT_EQ(id->region, "eu-west-3");
+  EXPECT_EQ(id->account, "999988887777");
+  HttpRequest twelve = BotocorePost();
+  twelve.set(http::field::authorization,
+             "AWS4-HMAC-SHA256 Credential=123456789012/20261206/ap-south-2/rds/aws4_request, "
+             "SignedHeaders=host;x-amz-date, Signature=00");
+  id = Authenticate(guard, twelve);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->access_key, "123456789012");
+  EXPECT_EQ(id->region, "ap-south-2");
+  EXPECT_EQ(id->account, "123456789012");
+  auto presigned = Authenticate(guard, BotocorePresigned());
+  ASSERT_TRUE(presigned.ok());
+  EXPECT_EQ(presigned->region, "eu-west-3");
+  EXPECT_EQ(presigned->account, "999988887777");
+  // The default account without SetAccounts.
+  EXPECT_EQ(Authenticate(RequestGuard("127.0.0.1", {}), BotocorePost())->account, "000000000000");
 }
 
 }  // namespace localrds

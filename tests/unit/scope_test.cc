@@ -70,6 +70,10 @@ TEST_F(ScopeTest, TheSameIdentifierInTwoRegionsAndTwoAccountsIsThreeInstances) {
     rids.insert(list[0]["DbiResourceId"].get<std::string>());
   }
   EXPECT_EQ(rids.size(), 3u);
+  const json health = cp_->Health();
+  EXPECT_EQ(health["instances"]["total"], 3);
+  EXPECT_EQ(health["regions"]["us-east-1"]["total"], 2);
+  EXPECT_EQ(health["regions"]["eu-west-1"]["by_status"], json({{"available", 1}}));
   EXPECT_EQ(DescribeIn(kEu)[0]["Endpoint"]["HostedZoneId"], "Z29XKXDKYMONMX");
   EXPECT_EQ(DescribeIn(kEast)[0]["Endpoint"]["HostedZoneId"], "Z2R2ITUGPM61AM");
   EXPECT_TRUE(DescribeIn({"000000000000", "us-west-2"}).empty());

@@ -309,14 +309,19 @@ Status RecoverRestore(OpContext& c) {
   return Status::Ok();
 }
 
-// Copy of a snapshot: hard links (a snapshot's files never change), on the new snapshot's id.
+// Copy of a snapshot, on the new snapshot's id: in its region, hard links (a snapshot's files
+// never change); into another region, a copy of every byte, as regions share no storage (so a
+// drill that damages one region's files leaves the other's intact). Both write to <id>.tmp and
+// rename: a crash leaves nothing half-made, and the step starts the copy again.
 Status CopySnapshot(OpContext& c) {
   auto target = c.env.registry.GetSnapshot(c.op.resource_id);
   auto source = ParamString(c, "source_snapshot_id");
   if (!target || !source) return Status::Internal("snapshot copy without its snapshots");
   if (target->status == "available") return Status::Ok();
+  const bool cross_region = c.op.params.value("cross_region", false);
   LOCALRDS_RETURN_IF_ERROR(bf::CopyTree(c.env.layout.SnapshotDir(*source),
-                                        c.env.layout.SnapshotDir(target->id), /*link=*/true));
+                                        c.env.layout.SnapshotDir(target->id),
+                                        /*link=*/!cross_region));
   target->status = "available";
   target->attrs["PercentProgress"] = 100;
   c.PutSnapshot(*target);

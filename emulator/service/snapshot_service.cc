@@ -8,9 +8,11 @@
 
 #include "common/log.h"
 #include "common/time_util.h"
+#include "emulator/core/arn.h"
 #include "emulator/core/instance_classes.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/core/paging.h"
+#include "emulator/core/regions.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
 #include "emulator/engine/operation_engine.h"
@@ -55,6 +57,9 @@ Result<InstanceRow> RestoredInstanceRow(const nlohmann::json& req, const std::st
   if (auto az = ReqString(req, "AvailabilityZone")) {
     LOCALRDS_RETURN_IF_ERROR(ValidateAvailabilityZone(region, *az));
     a["AvailabilityZone"] = *az;
+  } else if (!ValidateAvailabilityZone(region, a.value("AvailabilityZone", "")).ok()) {
+    // Data from another region (a cross-region copy): a zone of this one.
+    a["AvailabilityZone"] = ZoneForNewInstance(region, std::hash<std::string>{}(row.resource_id));
   }
   if (auto st = ReqString(req, "StorageType")) {
     LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(*st));
@@ -142,8 +147,18 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
     return Status::Error(AwsError::kInvalidParameterCombination,
                          "localrds does not encrypt snapshots; copy without KmsKeyId.");
   }
+  // The source: by name in the caller's region, or by ARN in its own (a cross-region copy is
+  // always given the source's ARN). SourceRegion and the PreSignedUrl that SDKs derive from it
+  // say where the source is, which the ARN already says: they are accepted and not needed.
+  const Scope scope = ScopeOf(req);
+  Scope source_scope = scope;
+  if (auto arn = ParseArn(source_id); arn && arn->type == "snapshot") {
+    source_scope.region = arn->scope.region;  // another account's: not shared, so not found
+  }
+  if (!FindRegion(source_scope.region)) return SnapshotNotFound(source_id);
+  const bool cross_region = source_scope.region != scope.region;
   Registry::Locked reg = registry_.Lock();
-  auto source = reg.FindSnapshot(ScopeOf(req), source_id);
+  auto source = reg.FindSnapshot(source_scope, source_id);
   if (!source.ok()) return source.status();
   if (source->status != "available") {
     return Status::Error(AwsError::kInvalidDBSnapshotState,
@@ -168,6 +183,15 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
   target.attrs["_original_created_ms"] =
       source->attrs.value("_original_created_ms", source->created_ms);
   target.attrs["_op_resource"] = target.id;
+  if (cross_region) {
+    target.attrs["_source_region"] = source_scope.region;
+    // The instance it restores to lives in this region: one of its zones, not the source's.
+    nlohmann::json& inst = target.attrs["_instance"];
+    if (inst.is_object()) {
+      inst["AvailabilityZone"] = ZoneForNewInstance(scope.region, std::hash<std::string>{}(id));
+      inst.erase("SecondaryAvailabilityZone");
+    }
+  }
   nlohmann::json tags = ReqBool(req, "CopyTags").value_or(false)
                             ? source->attrs.value("TagList", nlohmann::json::array())
                             : nlohmann::json::array();
@@ -178,7 +202,9 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
   m.put_snapshots.push_back(target);
   m.events.push_back(registry_.MakeSnapshotEvent(target, rds_events::kManualSnapshotCreating));
   auto op_id = starter_.StartBare(reg, target.id, OpKind::kCopySnapshot,
-                                  {{"source_snapshot_id", source->id}}, std::move(m));
+                                  {{"source_snapshot_id", source->id},
+                                   {"cross_region", cross_region}},
+                                  std::move(m));
   if (!op_id.ok()) return op_id.status();
   return Accepted{registry_.RenderSnapshot(target), *op_id};
 }

@@ -71,7 +71,7 @@ nlohmann::json Registry::RenderSnapshot(const SnapshotRow& s) const {
   j["PercentProgress"] = s.attrs.value("PercentProgress", 0);
   if (s.attrs.contains("SourceDBSnapshotIdentifier")) {
     j["SourceDBSnapshotIdentifier"] = s.attrs["SourceDBSnapshotIdentifier"];
-    j["SourceRegion"] = region;
+    j["SourceRegion"] = s.attrs.value("_source_region", region);
   }
   j["StorageType"] = inst.value("StorageType", "gp2");
   j["Encrypted"] = inst.value("StorageEncrypted", false);

@@ -147,6 +147,43 @@ class RegionsTest(LocalrdsTestCase):
         self.assertNotIn("arn:aws:rds:eu-west-1:%s:snapshot:snap-eu" % ACCOUNT,
                          arns(self.east))
 
+    def test_a_snapshot_copied_to_another_region_restores_there_with_its_data(self):
+        port = self.one(self.east)["Endpoint"]["Port"]
+        self.psql_ok(port, "CREATE TABLE runbook(step text); INSERT INTO runbook VALUES ('east')")
+        self.east.create_db_snapshot(DBInstanceIdentifier="same", DBSnapshotIdentifier="to-copy")
+        self.east.get_waiter("db_snapshot_available").wait(
+            DBSnapshotIdentifier="to-copy", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        source_arn = "arn:aws:rds:us-east-1:%s:snapshot:to-copy" % ACCOUNT
+        # As the SDKs send it: SourceRegion makes botocore add a PreSignedUrl.
+        copied = self.eu.copy_db_snapshot(SourceDBSnapshotIdentifier=source_arn,
+                                          TargetDBSnapshotIdentifier="dr-copy",
+                                          SourceRegion=EAST, CopyTags=True)["DBSnapshot"]
+        self.assertEqual(copied["DBSnapshotArn"],
+                         "arn:aws:rds:eu-west-1:%s:snapshot:dr-copy" % ACCOUNT)
+        self.eu.get_waiter("db_snapshot_available").wait(
+            DBSnapshotIdentifier="dr-copy", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        snap = self.eu.describe_db_snapshots(DBSnapshotIdentifier="dr-copy")["DBSnapshots"][0]
+        self.assertEqual((snap["SourceRegion"], snap["SourceDBSnapshotIdentifier"]),
+                         (EAST, source_arn))
+        self.assertEqual(snap["SnapshotType"], "manual")
+        self.assertClientError("DBSnapshotNotFound", 404, self.east.describe_db_snapshots,
+                               DBSnapshotIdentifier="dr-copy")
+        # The same copy by name from the DR region: the name is looked for there, not found.
+        self.assertClientError("DBSnapshotNotFound", 404, self.eu.copy_db_snapshot,
+                               SourceDBSnapshotIdentifier="to-copy",
+                               TargetDBSnapshotIdentifier="dr-copy-2")
+        self.eu.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="dr-restored",
+                                                     DBSnapshotIdentifier="dr-copy")
+        self.eu.get_waiter("db_instance_available").wait(
+            DBInstanceIdentifier="dr-restored", WaiterConfig={"Delay": 1, "MaxAttempts": 90})
+        restored = self.one(self.eu, "dr-restored")
+        self.assertTrue(restored["AvailabilityZone"].startswith(EU), restored)
+        out = self.psql_ok(restored["Endpoint"]["Port"], "SELECT step FROM runbook")
+        self.assertEqual(out.strip(), "east")
+        self.eu.delete_db_instance(DBInstanceIdentifier="dr-restored", SkipFinalSnapshot=True)
+        self.eu.get_waiter("db_instance_deleted").wait(
+            DBInstanceIdentifier="dr-restored", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
     def test_the_cli_reaches_the_region_it_is_given(self):
         r = self.h.aws("--region", EU, "rds", "describe-db-instances")
         self.assertEqual(r.rc, 0, r)

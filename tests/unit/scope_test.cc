@@ -138,6 +138,64 @@ TEST_F(ScopeTest, SnapshotsAndEventsStayInTheirScope) {
   }
 }
 
+TEST_F(ScopeTest, ACopyIntoAnotherRegionIsAFullCopyThatRestoresThere) {
+  CreateIn(kEast, "src");
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      In(kEast, {{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "s1"}}));
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  Wait(snap->operation_id);
+  const std::string source_arn = "arn:aws:rds:us-east-1:000000000000:snapshot:s1";
+  // By name, the source is looked for in the caller's region; another account's ARN is unknown.
+  auto by_name = cp_->snapshots().CopyDBSnapshot(
+      In(kEu, {{"SourceDBSnapshotIdentifier", "s1"}, {"TargetDBSnapshotIdentifier", "dr"}}));
+  ExpectError(by_name.status(), "DBSnapshotNotFound", 404, "DBSnapshot s1 not found.");
+  auto foreign = cp_->snapshots().CopyDBSnapshot(
+      In({"111122223333", "eu-west-1"},
+         {{"SourceDBSnapshotIdentifier", source_arn}, {"TargetDBSnapshotIdentifier", "dr"}}));
+  ExpectError(foreign.status(), "DBSnapshotNotFound", 404, "DBSnapshot " + source_arn + " not found.");
+
+  auto copy = cp_->snapshots().CopyDBSnapshot(In(kEu, {{"SourceDBSnapshotIdentifier", source_arn},
+                                                       {"TargetDBSnapshotIdentifier", "dr"},
+                                                       {"SourceRegion", "us-east-1"},
+                                                       {"PreSignedUrl", "https://ignored"}}));
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  Wait(copy->operation_id);
+  auto described = cp_->snapshots().DescribeDBSnapshots(In(kEu, {{"DBSnapshotIdentifier", "dr"}}));
+  ASSERT_TRUE(described.ok());
+  const json dr = (*described)["DBSnapshots"][0];
+  EXPECT_EQ(dr["Status"], "available");
+  EXPECT_EQ(dr["DBSnapshotArn"], "arn:aws:rds:eu-west-1:000000000000:snapshot:dr");
+  EXPECT_EQ(dr["SourceRegion"], "us-east-1");
+  EXPECT_EQ(dr["SourceDBSnapshotIdentifier"], source_arn);
+  EXPECT_EQ(dr["SnapshotType"], "manual");
+  EXPECT_EQ(dr["AvailabilityZone"].get<std::string>().rfind("eu-west-1", 0), 0u) << dr.dump();
+  // Every byte copied: no file of the DR copy shares the source's storage.
+  std::string source_id, dr_id;
+  {
+    auto reg = cp_->registry().Lock();
+    source_id = reg.FindSnapshot(kEast, "s1")->id;
+    dr_id = reg.FindSnapshot(kEu, "dr")->id;
+  }
+  int files = 0;
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(layout_->SnapshotDir(source_id))) {
+    if (!e.is_regular_file()) continue;
+    const auto copied = layout_->SnapshotDir(dr_id) /
+                        std::filesystem::relative(e.path(), layout_->SnapshotDir(source_id));
+    ASSERT_TRUE(std::filesystem::exists(copied)) << copied;
+    EXPECT_EQ(std::filesystem::hard_link_count(copied), 1u) << copied;
+    ++files;
+  }
+  EXPECT_GT(files, 0);
+  auto restored = cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
+      In(kEu, {{"DBInstanceIdentifier", "dr-db"}, {"DBSnapshotIdentifier", "dr"}}));
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  Wait(restored->operation_id);
+  const json db = DescribeIn(kEu, {{"DBInstanceIdentifier", "dr-db"}})[0];
+  EXPECT_EQ(db["DBInstanceStatus"], "available");
+  EXPECT_EQ(db["AvailabilityZone"].get<std::string>().rfind("eu-west-1", 0), 0u) << db.dump();
+}
+
 TEST_F(ScopeTest, AvailabilityZonesAreTheRegionsOwn) {
   const Scope west{"000000000000", "us-west-1"};
   json req = CreateReq("z");

@@ -3,8 +3,11 @@
 // lives, and a catalog from before scopes moves into the one it was made in.
 #include <sqlite3.h>
 
+#include <fstream>
+
 #include "emulator/core/arn.h"
 #include "emulator/core/request.h"
+#include "emulator/engine/operation_engine.h"
 #include "tests/unit/control_plane_fixture.h"
 
 namespace localrds {
@@ -194,6 +197,37 @@ TEST_F(ScopeTest, ACopyIntoAnotherRegionIsAFullCopyThatRestoresThere) {
   const json db = DescribeIn(kEu, {{"DBInstanceIdentifier", "dr-db"}})[0];
   EXPECT_EQ(db["DBInstanceStatus"], "available");
   EXPECT_EQ(db["AvailabilityZone"].get<std::string>().rfind("eu-west-1", 0), 0u) << db.dump();
+}
+
+TEST_F(ScopeTest, ACrossRegionCopyKilledHalfwayIsCopiedAgainOnRestart) {
+  CreateIn(kEast, "src");
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      In(kEast, {{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "s1"}}));
+  ASSERT_TRUE(snap.ok());
+  Wait(snap->operation_id);
+  OperationEngine::SetCrashHook([](const std::string& kind, int) { return kind != "copy-snapshot"; });
+  auto copy = cp_->snapshots().CopyDBSnapshot(
+      In(kEu, {{"SourceDBSnapshotIdentifier", "arn:aws:rds:us-east-1:000000000000:snapshot:s1"},
+               {"TargetDBSnapshotIdentifier", "dr"}}));
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  Wait(copy->operation_id);
+  OperationEngine::SetCrashHook(nullptr);
+  std::string dr_id;
+  {
+    auto reg = cp_->registry().Lock();
+    dr_id = reg.FindSnapshot(kEu, "dr")->id;
+    EXPECT_EQ(reg.FindSnapshot(kEu, "dr")->status, "creating");
+  }
+  // What a kill -9 in the middle of the copy leaves: a partial <dir>.tmp.
+  auto partial = layout_->SnapshotDir(dr_id);
+  partial += ".tmp";
+  std::filesystem::create_directories(partial);
+  std::ofstream(partial / "half-written") << "x";
+  Restart();
+  auto reg = cp_->registry().Lock();
+  EXPECT_EQ(reg.FindSnapshot(kEu, "dr")->status, "available");
+  EXPECT_FALSE(std::filesystem::exists(partial));
+  EXPECT_FALSE(std::filesystem::exists(layout_->SnapshotDir(dr_id) / "half-written"));
 }
 
 TEST_F(ScopeTest, AvailabilityZonesAreTheRegionsOwn) {

@@ -54,9 +54,13 @@ TO_SINGLE_AZ = [("RDS-EVENT-0030", "Applying modification to convert to a standa
                                    "(Single-AZ) DB instance.")]
 
 
+US_EAST_1_ZONES = "abcdef"
+
+
 def next_zone(zone):
-    """us-east-1a -> us-east-1b -> us-east-1c -> us-east-1a (the standby's zone)."""
-    return zone[:-1] + {"a": "b", "b": "c", "c": "a"}[zone[-1]]
+    """The standby's zone: the region's next one, us-east-1a -> b -> ... -> f -> a."""
+    letters = US_EAST_1_ZONES
+    return zone[:-1] + letters[(letters.index(zone[-1]) + 1) % len(letters)]
 
 
 def psql_socket(socket_dir, port, db, sql, user=RDSADMIN, timeout=30):

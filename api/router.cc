@@ -341,9 +341,9 @@ Result<nlohmann::json> Router::DecodeQueryRequest(const HttpRequest& req, std::s
   // AWS's answer to a credential scoped to a region it does not have (STS, IAM and the other
   // Query APIs word it so): the signature cannot be right for any of its endpoints.
   if (!identity->region.empty() && !FindRegion(identity->region)) {
-    return Status::Error(AwsError::kSignatureDoesNotMatch,
-                         "Credential should be scoped to a valid region, not '" +
-                             identity->region + "'. ");
+    return Status::Error(
+        AwsError::kSignatureDoesNotMatch,
+        "Credential should be scoped to a valid region, not '" + identity->region + "'. ");
   }
   if (a == params->end() || a->second.empty()) {
     return Status::Error(AwsError::kMissingAction,

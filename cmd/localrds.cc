@@ -80,6 +80,9 @@ const Flag kFlags[] = {
     {"wal-ship-seconds", "LOCALRDS_WAL_SHIP_SECONDS", "5",
      "how often new commits are archived: LatestRestorableTime trails them by about this much "
      "(RDS: 300)"},
+    {"inter-region-latency", "LOCALRDS_INTER_REGION_LATENCY", "40",
+     "milliseconds a cross-Region read replica applies its source's commits late (the Regions' "
+     "distance, seen as ReplicaLag); 0 turns it off"},
     {"storage-unit", "LOCALRDS_STORAGE_UNIT", "GiB",
      "what one unit of AllocatedStorage is, to rehearse a full disk quickly: GiB (as RDS), "
      "MiB, or a number of bytes (at least 1048576); autoscaling's waits scale with it"},
@@ -248,6 +251,12 @@ bool ConfigFromFlags(std::map<std::string, std::string>& opts, localrds::Emulato
     return false;
   }
   config.wal_ship_interval = std::chrono::seconds(ship);
+  const int latency = ParseInt(opts, "inter-region-latency");
+  if (latency < 0 || latency > 10000) {
+    std::cerr << "localrds: --inter-region-latency must be between 0 and 10000 (milliseconds)\n";
+    return false;
+  }
+  config.inter_region_latency = std::chrono::milliseconds(latency);
   const std::string& unit = opts["storage-unit"];
   if (unit == "GiB" || unit == "gib") {
     config.storage_unit_bytes = localrds::kGiB;
@@ -445,8 +454,8 @@ int main(int argc, char** argv) {
   }
   config.guard_library_dir = layout.LibDir();
   // A catalog from before regions moves into the scope its events name, else into this run's.
-  auto catalog = localrds::Catalog::Open(layout.CatalogPath().string(),
-                                         {config.account_id, config.region});
+  auto catalog =
+      localrds::Catalog::Open(layout.CatalogPath().string(), {config.account_id, config.region});
   if (!catalog.ok()) return StartFailed(catalog.status().message());
   InstallCrashDrill();
   localrds::ControlPlane cp(config, **catalog, **runtime, layout);

@@ -37,4 +37,14 @@ inline std::optional<Arn> ParseArn(const std::string& s) {
   return arn;
 }
 
+//! Where a request in `caller` looks for a resource it names `name` (an identifier or an ARN of
+//! `type`): an ARN's region in the caller's own account (cross-Region copies and replicas name
+//! their source by ARN), else the caller's scope. An ARN of another account keeps it, so that a
+//! lookup does not find what that account has not shared.
+inline Scope SourceScope(const Scope& caller, const std::string& name, const std::string& type) {
+  auto arn = ParseArn(name);
+  if (!arn || arn->type != type || arn->scope.account != caller.account) return caller;
+  return arn->scope;
+}
+
 }  // namespace localrds

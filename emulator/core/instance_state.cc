@@ -1,5 +1,6 @@
 #include "emulator/core/instance_state.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "emulator/core/validation.h"
@@ -18,6 +19,7 @@ constexpr const char* kConverting = "_converting";
 constexpr const char* kStorageFull = "_storage_full";
 constexpr const char* kStorageLowWarned = "_storage_low_warned";
 constexpr const char* kStorageModified = "_storage_modified_ms";
+constexpr const char* kRestoreAccounts = "_restore";  // a snapshot's
 
 void SetOrErase(nlohmann::json& attrs, const char* key, bool on) {
   if (on) {
@@ -164,5 +166,23 @@ int64_t StorageModifiedMs(const InstanceRow& row) {
 }
 
 void SetStorageModifiedMs(nlohmann::json& attrs, int64_t ms) { attrs[kStorageModified] = ms; }
+
+std::vector<std::string> RestoreAccounts(const SnapshotRow& snap) {
+  return snap.attrs.value(kRestoreAccounts, std::vector<std::string>{});
+}
+
+void SetRestoreAccounts(nlohmann::json& attrs, const std::vector<std::string>& accounts) {
+  if (accounts.empty()) {
+    attrs.erase(kRestoreAccounts);
+  } else {
+    attrs[kRestoreAccounts] = accounts;
+  }
+}
+
+bool IsSharedWith(const SnapshotRow& snap, const std::string& account) {
+  const std::vector<std::string> accounts = RestoreAccounts(snap);
+  return std::find(accounts.begin(), accounts.end(), account) != accounts.end() ||
+         std::find(accounts.begin(), accounts.end(), "all") != accounts.end();
+}
 
 }  // namespace localrds

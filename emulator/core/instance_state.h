@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "storage/catalog.h"
 
@@ -81,5 +82,15 @@ void SetStorageLowWarned(nlohmann::json& attrs, bool warned);
 //! its cooldown after it.
 int64_t StorageModifiedMs(const InstanceRow& row);
 void SetStorageModifiedMs(nlohmann::json& attrs, int64_t ms);
+
+// --- snapshot sharing ----------------------------------------------------------------------
+
+//! The `restore` attribute of a manual snapshot: the account ids it is shared with, and "all"
+//! when it is public (ModifyDBSnapshotAttribute).
+std::vector<std::string> RestoreAccounts(const SnapshotRow& snap);
+void SetRestoreAccounts(nlohmann::json& attrs, const std::vector<std::string>& accounts);
+//! True when `account` may copy or restore `snap` it does not own: shared with it, or public.
+bool IsSharedWith(const SnapshotRow& snap, const std::string& account);
+inline bool IsPublic(const SnapshotRow& snap) { return IsSharedWith(snap, "all"); }
 
 }  // namespace localrds

@@ -29,7 +29,7 @@ inline Scope RequestScope(const nlohmann::json& req, const Scope& fallback) {
 //! identifier implicitly, so that callers without a scope need not name one.
 struct InstanceRef {
   InstanceRef(std::string identifier) : name(std::move(identifier)) {}  // NOLINT: implicit
-  InstanceRef(const char* identifier) : name(identifier) {}              // NOLINT: implicit
+  InstanceRef(const char* identifier) : name(identifier) {}             // NOLINT: implicit
   InstanceRef(std::string identifier, Scope where)
       : name(std::move(identifier)), scope(std::move(where)) {}
   std::string name;

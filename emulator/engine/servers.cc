@@ -144,6 +144,12 @@ std::string InstanceServers::StandbySettings(const InstanceRow& row) const {
          " port=" + std::to_string(source->port) + " " + ReplicationLogin(*source) +
          " application_name=" + row.resource_id + " connect_timeout=5'\n";
   out += "primary_slot_name = '" + ReplicationSlotName(row.resource_id) + "'\n";
+  if (source->scope.region != row.scope.region && config_.inter_region_latency.count() > 0) {
+    // Commits reach a replica in another Region that much later (measured: bench/run.sh
+    // cross-region-lag).
+    out += "recovery_min_apply_delay = '" + std::to_string(config_.inter_region_latency.count()) +
+           "ms'\n";
+  }
   return out;
 }
 

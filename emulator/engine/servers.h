@@ -10,6 +10,7 @@
 // io_context thread nor while holding the registry's lock. Borrows everything it is given.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ struct ServersConfig {
   //! Where localrds_guard_<major>.so lives (shared_preload_libraries); empty: no guard (unit
   //! tests over the fake runtime).
   std::filesystem::path guard_library_dir;
+  //! How late a cross-Region read replica applies its source's WAL (the Regions' distance, as
+  //! ReplicaLag shows it; PostgreSQL's recovery_min_apply_delay). 0: no delay.
+  std::chrono::milliseconds inter_region_latency{40};
 };
 
 class InstanceServers {

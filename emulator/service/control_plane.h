@@ -89,6 +89,8 @@ struct EmulatorConfig {
   //! directory the servers' OS user can read; InstallGuardLibraries fills it). Empty: no guard
   //! (unit tests over the fake runtime).
   std::filesystem::path guard_library_dir;
+  //! How late a cross-Region read replica applies its source's WAL (--inter-region-latency).
+  std::chrono::milliseconds inter_region_latency{40};
   //! The time the background work reads (a FakeClock in tests); null: the system's.
   const Clock* clock = nullptr;
 };

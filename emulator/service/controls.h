@@ -12,10 +12,10 @@
 #include <string>
 
 #include "emulator/background/backup_scheduler.h"
-#include "emulator/core/request.h"
 #include "emulator/background/executor.h"
 #include "emulator/background/reconciler.h"
 #include "emulator/background/replication_monitor.h"
+#include "emulator/core/request.h"
 #include "emulator/engine/operation_engine.h"
 #include "emulator/engine/servers.h"
 #include "emulator/engine/starter.h"

@@ -73,7 +73,8 @@ Result<InstancePage> InstanceService::ListDBInstances(const nlohmann::json& req)
   for (const auto& j : all) {
     const std::string& id = id_of(j);
     if (!marker.empty() && id <= marker) continue;
-    if (!ids.empty() && !ids.count(id) && !ids.count(Registry::InstanceArn(ScopeOf(req), id))) continue;
+    if (!ids.empty() && !ids.count(id) && !ids.count(Registry::InstanceArn(ScopeOf(req), id)))
+      continue;
     if (!engines.empty() && !engines.count((*j)["Engine"].get<std::string>())) continue;
     if (!resource_ids.empty() && !resource_ids.count((*j)["DbiResourceId"].get<std::string>()))
       continue;
@@ -172,8 +173,8 @@ Result<Accepted> InstanceService::RebootDBInstance(const nlohmann::json& req) {
     return Status::Ok();
   };
   if (!force_failover)
-    return Transition(reg, ScopeOf(req), ident, DbStatus::kAvailable, DbStatus::kRebooting, OpKind::kReboot,
-                      check);
+    return Transition(reg, ScopeOf(req), ident, DbStatus::kAvailable, DbStatus::kRebooting,
+                      OpKind::kReboot, check);
   auto found = reg.Find(ScopeOf(req), ident);
   if (!found.ok()) return found.status();
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(*found));
@@ -229,8 +230,7 @@ Result<Accepted> InstanceService::StopDBInstance(const nlohmann::json& req) {
 Result<Accepted> InstanceService::StartDBInstance(const nlohmann::json& req) {
   Registry::Locked reg = registry_.Lock();
   return Transition(reg, ScopeOf(req), ReqString(req, "DBInstanceIdentifier").value_or(""),
-                    DbStatus::kStopped,
-                    DbStatus::kStarting, OpKind::kStart, nullptr);
+                    DbStatus::kStopped, DbStatus::kStarting, OpKind::kStart, nullptr);
 }
 
 }  // namespace localrds

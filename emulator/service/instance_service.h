@@ -30,8 +30,7 @@ class InstanceService : public ServiceBase {
   //! an operation of `kind` starts; `check` (optional) adds the action's own refusals.
   Result<Accepted> Transition(Registry::Locked& reg, const Scope& scope,
                               const std::string& identifier, DbStatus required, DbStatus next,
-                              OpKind kind,
-                              const std::function<Status(const InstanceRow&)>& check);
+                              OpKind kind, const std::function<Status(const InstanceRow&)>& check);
   //! Refuses to stop a read replica or a source of read replicas (InvalidDBInstanceState).
   Status CheckStoppable(Registry::Locked& reg, const InstanceRow& row);
 };

@@ -27,8 +27,8 @@ Result<std::string> ServiceBase::ResolveArn(Registry::Locked& reg, const Scope& 
   }
   auto row = reg.Find(scope, arn);
   if (!row.ok()) {
-    return Status::Error(AwsError::kDBInstanceNotFound, "DBInstance " + parsed->name +
-                                                            " not found.");
+    return Status::Error(AwsError::kDBInstanceNotFound,
+                         "DBInstance " + parsed->name + " not found.");
   }
   return row->resource_id;
 }

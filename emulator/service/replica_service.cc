@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "common/time_util.h"
+#include "emulator/core/arn.h"
 #include "emulator/core/instance_classes.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/core/request.h"
@@ -111,8 +112,11 @@ Result<InstanceRow> NewReplicaRow(const nlohmann::json& req, const InstanceRow& 
   a["PendingModifiedValues"] = nlohmann::json::object();
   a["TagList"] = req.value("Tags", nlohmann::json::array());
   if (auto db_class = ReqString(req, "DBInstanceClass")) a["DBInstanceClass"] = *db_class;
+  const bool cross_region = source.scope.region != region;
   if (auto az = ReqString(req, "AvailabilityZone")) {
     a["AvailabilityZone"] = *az;
+  } else if (cross_region) {  // one of this Region's zones
+    a["AvailabilityZone"] = ZoneForNewInstance(region, std::hash<std::string>{}(row.resource_id));
   } else {  // another zone than the source's, as a user spreading replicas would pick
     std::string source_az = source.attrs.value("AvailabilityZone", region + "a");
     a["AvailabilityZone"] = NextAvailabilityZone(source_az);
@@ -157,12 +161,9 @@ Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::jso
   const std::string id = ToLower(ReqString(req, "DBInstanceIdentifier").value_or(""));
   const std::string source_ident = *ReqString(req, "SourceDBInstanceIdentifier");
   auto find_source = [&](Registry::Locked& reg) -> Result<InstanceRow> {
-    if (source_ident.rfind("arn:", 0) == 0) {  // cross-Region sources are given by ARN
-      auto rid = ResolveArn(reg, ScopeOf(req), source_ident);
-      if (!rid.ok()) return rid.status();
-      return reg.instances().at(*rid);
-    }
-    return reg.Find(ScopeOf(req), source_ident);
+    // A source in another Region is given by its ARN (SourceRegion and the PreSignedUrl SDKs
+    // derive from it are accepted, not needed); an instance of another account is never found.
+    return reg.Find(SourceScope(scope, source_ident, "db"), source_ident);
   };
   // The port is allocated outside the registry's lock: first the one wanted (the request's, else
   // the source's), then the checks again in the lock.

@@ -151,14 +151,11 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
   // always given the source's ARN). SourceRegion and the PreSignedUrl that SDKs derive from it
   // say where the source is, which the ARN already says: they are accepted and not needed.
   const Scope scope = ScopeOf(req);
-  Scope source_scope = scope;
-  if (auto arn = ParseArn(source_id); arn && arn->type == "snapshot") {
-    source_scope.region = arn->scope.region;  // another account's: not shared, so not found
-  }
+  const Scope source_scope = SourceScope(scope, source_id, "snapshot");
   if (!FindRegion(source_scope.region)) return SnapshotNotFound(source_id);
   const bool cross_region = source_scope.region != scope.region;
   Registry::Locked reg = registry_.Lock();
-  auto source = reg.FindSnapshot(source_scope, source_id);
+  auto source = reg.FindReadableSnapshot(source_scope, source_id);  // or another account's
   if (!source.ok()) return source.status();
   if (source->status != "available") {
     return Status::Error(AwsError::kInvalidDBSnapshotState,
@@ -179,10 +176,12 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
   target.status = "creating";
   target.created_ms = registry_.Now();
   target.attrs["PercentProgress"] = 0;
-  target.attrs["SourceDBSnapshotIdentifier"] = Registry::SnapshotArn(source->scope, source->identifier);
+  target.attrs["SourceDBSnapshotIdentifier"] =
+      Registry::SnapshotArn(source->scope, source->identifier);
   target.attrs["_original_created_ms"] =
       source->attrs.value("_original_created_ms", source->created_ms);
   target.attrs["_op_resource"] = target.id;
+  SetRestoreAccounts(target.attrs, {});  // a copy is private to its account
   if (cross_region) {
     target.attrs["_source_region"] = source_scope.region;
     // The instance it restores to lives in this region: one of its zones, not the source's.
@@ -201,10 +200,9 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
   Mutation m;
   m.put_snapshots.push_back(target);
   m.events.push_back(registry_.MakeSnapshotEvent(target, rds_events::kManualSnapshotCreating));
-  auto op_id = starter_.StartBare(reg, target.id, OpKind::kCopySnapshot,
-                                  {{"source_snapshot_id", source->id},
-                                   {"cross_region", cross_region}},
-                                  std::move(m));
+  auto op_id = starter_.StartBare(
+      reg, target.id, OpKind::kCopySnapshot,
+      {{"source_snapshot_id", source->id}, {"cross_region", cross_region}}, std::move(m));
   if (!op_id.ok()) return op_id.status();
   return Accepted{registry_.RenderSnapshot(target), *op_id};
 }
@@ -242,8 +240,7 @@ Result<nlohmann::json> SnapshotService::DescribeDBSnapshots(const nlohmann::json
   std::set<std::string> instance_ids, snapshot_ids, dbi_ids, types, engines;
   if (auto v = ReqString(req, "DBInstanceIdentifier"))
     instance_ids.insert(ToLower(FromArn(*v, "db")));
-  if (auto v = ReqString(req, "DBSnapshotIdentifier"))
-    snapshot_ids.insert(ToLower(FromArn(*v, "snapshot")));
+  if (auto v = ReqString(req, "DBSnapshotIdentifier")) snapshot_ids.insert(ToLower(*v));
   if (auto v = ReqString(req, "DbiResourceId")) dbi_ids.insert(*v);
   if (auto v = ReqString(req, "SnapshotType")) {
     static const std::set<std::string> kTypes = {"automated", "manual", "shared", "public",
@@ -268,16 +265,27 @@ Result<nlohmann::json> SnapshotService::DescribeDBSnapshots(const nlohmann::json
     for (const auto& v : values) {
       std::string s = v.get<std::string>();
       if (target == &instance_ids) s = ToLower(FromArn(s, "db"));
-      if (target == &snapshot_ids) s = ToLower(FromArn(s, "snapshot"));
+      if (target == &snapshot_ids) s = ToLower(s);
       target->insert(s);
     }
   }
+  // Other accounts' manual snapshots of this region shared with the caller (IncludeShared or
+  // SnapshotType shared) or public (IncludePublic or SnapshotType public): their identifier is
+  // their ARN, their type what they are to the caller.
+  const bool with_shared = ReqBool(req, "IncludeShared").value_or(false) || types.count("shared");
+  const bool with_public = ReqBool(req, "IncludePublic").value_or(false) || types.count("public");
+  const Scope scope = ScopeOf(req);
   std::vector<SnapshotRow> rows;
   {
     Registry::Locked reg = registry_.Lock();
-    const Scope scope = ScopeOf(req);
     for (const auto& [id, snap] : reg.snapshots()) {
-      if (snap.scope == scope) rows.push_back(snap);
+      if (snap.scope == scope) {
+        rows.push_back(snap);
+      } else if (snap.scope.region == scope.region && snap.type == "manual" &&
+                 ((with_shared && IsSharedWith(snap, scope.account) && !IsPublic(snap)) ||
+                  (with_public && IsPublic(snap)))) {
+        rows.push_back(snap);
+      }
     }
   }
   std::sort(rows.begin(), rows.end(), [](const SnapshotRow& a, const SnapshotRow& b) {
@@ -285,19 +293,123 @@ Result<nlohmann::json> SnapshotService::DescribeDBSnapshots(const nlohmann::json
   });
   nlohmann::json list = nlohmann::json::array();
   for (const auto& snap : rows) {
+    const bool own = snap.scope == scope;
+    const std::string arn = Registry::SnapshotArn(snap.scope, snap.identifier);
+    const std::string type = own ? snap.type : IsPublic(snap) ? "public" : "shared";
     if (!instance_ids.empty() && !instance_ids.count(snap.attrs.value("DBInstanceIdentifier", "")))
       continue;
-    if (!snapshot_ids.empty() && !snapshot_ids.count(snap.identifier)) continue;
+    if (!snapshot_ids.empty() && !snapshot_ids.count(ToLower(arn)) &&
+        !(own && snapshot_ids.count(snap.identifier))) {
+      continue;
+    }
     if (!dbi_ids.empty() && !dbi_ids.count(snap.dbi_resource_id)) continue;
-    if (!types.empty() && !types.count(snap.type)) continue;
+    if (!types.empty() && !types.count(type)) continue;
     if (!engines.empty() && !engines.count("postgres")) continue;
-    list.push_back(registry_.RenderSnapshot(snap));
+    nlohmann::json j = registry_.RenderSnapshot(snap);
+    if (!own) {
+      j["DBSnapshotIdentifier"] = arn;
+      j["SnapshotType"] = type;
+    }
+    list.push_back(std::move(j));
   }
   // Asking for one snapshot by name that does not exist is an error, as on RDS.
   if (ReqString(req, "DBSnapshotIdentifier") && list.empty()) {
     return SnapshotNotFound(*ReqString(req, "DBSnapshotIdentifier"));
   }
   return OffsetPage(list, "DBSnapshots", *page);
+}
+
+// --- sharing -------------------------------------------------------------------------------
+
+namespace {
+constexpr size_t kMaxSharedAccounts = 20;  // RDS: "up to 20 other AWS accounts"
+
+nlohmann::json SnapshotAttributesResult(const SnapshotRow& snap) {
+  return {{"DBSnapshotAttributesResult",
+           {{"DBSnapshotIdentifier", snap.identifier},
+            {"DBSnapshotAttributes",
+             {{{"AttributeName", "restore"}, {"AttributeValues", RestoreAccounts(snap)}}}}}}};
+}
+
+// The values of ValuesToAdd or ValuesToRemove: 12-digit account ids, or "all".
+Result<std::vector<std::string>> AccountValues(const nlohmann::json& req, const char* name) {
+  std::vector<std::string> out;
+  for (const auto& v : req.value(name, nlohmann::json::array())) {
+    const std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+    const bool account = s.size() == 12 && s.find_first_not_of("0123456789") == std::string::npos;
+    if (!account && s != "all") {
+      return Status::InvalidParameter("Invalid value " + s + " in " + name +
+                                      ": an AWS account id (12 digits) or all.");
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+}  // namespace
+
+Result<nlohmann::json> SnapshotService::DescribeDBSnapshotAttributes(const nlohmann::json& req) {
+  auto name = ReqString(req, "DBSnapshotIdentifier");
+  if (!name) {
+    return Status::Error(AwsError::kMissingParameter,
+                         "The request must contain the parameter DBSnapshotIdentifier.");
+  }
+  Registry::Locked reg = registry_.Lock();
+  auto snap = reg.FindSnapshot(ScopeOf(req), *name);
+  if (!snap.ok()) return snap.status();
+  return SnapshotAttributesResult(*snap);
+}
+
+Result<nlohmann::json> SnapshotService::ModifyDBSnapshotAttribute(const nlohmann::json& req) {
+  const std::string name = ReqString(req, "DBSnapshotIdentifier").value_or("");
+  if (name.rfind("arn:", 0) != 0) {
+    // An automated snapshot's rds: name is refused as RDS refuses it: not a manual identifier.
+    LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("DBSnapshotIdentifier", name, 255));
+  }
+  const std::string attribute = ReqString(req, "AttributeName").value_or("");
+  if (attribute != "restore") {
+    return Status::InvalidParameter("Invalid snapshot attribute " + attribute +
+                                    ": the only attribute is restore.");
+  }
+  auto add = AccountValues(req, "ValuesToAdd");
+  if (!add.ok()) return add.status();
+  auto remove = AccountValues(req, "ValuesToRemove");
+  if (!remove.ok()) return remove.status();
+  for (const auto& v : *add) {
+    if (std::find(remove->begin(), remove->end(), v) != remove->end()) {
+      return Status::Error(
+          AwsError::kInvalidParameterCombination,
+          "A value may not appear in both the add list and remove list: " + v + ".");
+    }
+  }
+  Registry::Locked reg = registry_.Lock();
+  auto snap = reg.FindSnapshot(ScopeOf(req), name);
+  if (!snap.ok()) return snap.status();
+  if (snap->type != "manual") {  // named by its ARN
+    return Status::InvalidParameter(
+        "The parameter DBSnapshotIdentifier is not a valid "
+        "identifier: automated snapshots cannot be shared.");
+  }
+  std::vector<std::string> accounts = RestoreAccounts(*snap);
+  for (const auto& v : *add) {
+    if (std::find(accounts.begin(), accounts.end(), v) == accounts.end()) accounts.push_back(v);
+  }
+  accounts.erase(std::remove_if(accounts.begin(), accounts.end(),
+                                [&](const std::string& a) {
+                                  return std::find(remove->begin(), remove->end(), a) !=
+                                         remove->end();
+                                }),
+                 accounts.end());
+  if (accounts.size() > kMaxSharedAccounts) {
+    return Status::Error(AwsError::kSharedSnapshotQuotaExceeded,
+                         "The snapshot " + snap->identifier + " can be shared with at most " +
+                             std::to_string(kMaxSharedAccounts) + " accounts.");
+  }
+  SnapshotRow updated = *snap;
+  SetRestoreAccounts(updated.attrs, accounts);
+  Mutation m;
+  m.put_snapshots.push_back(updated);
+  LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
+  return SnapshotAttributesResult(updated);
 }
 
 // --- restores -------------------------------------------------------------------------------
@@ -332,7 +444,7 @@ Result<Accepted> SnapshotService::RestoreDBInstanceFromDBSnapshot(const nlohmann
                          "The request must contain the parameter DBSnapshotIdentifier.");
   }
   Registry::Locked reg = registry_.Lock();
-  auto snap = reg.FindSnapshot(ScopeOf(req), *snap_id);
+  auto snap = reg.FindReadableSnapshot(ScopeOf(req), *snap_id);  // or one shared with it
   if (!snap.ok()) return snap.status();
   if (snap->status != "available") {
     return Status::Error(

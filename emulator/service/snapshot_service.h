@@ -21,6 +21,9 @@ class SnapshotService : public ServiceBase {
   Result<Accepted> CopyDBSnapshot(const nlohmann::json& req);
   Result<Accepted> DeleteDBSnapshot(const nlohmann::json& req);
   Result<nlohmann::json> DescribeDBSnapshots(const nlohmann::json& req);
+  //! Sharing: the `restore` attribute (account ids, or "all" for public) of a manual snapshot.
+  Result<nlohmann::json> ModifyDBSnapshotAttribute(const nlohmann::json& req);
+  Result<nlohmann::json> DescribeDBSnapshotAttributes(const nlohmann::json& req);
   Result<Accepted> RestoreDBInstanceFromDBSnapshot(const nlohmann::json& req);
   Result<Accepted> RestoreDBInstanceToPointInTime(const nlohmann::json& req);
   Result<nlohmann::json> DescribeDBInstanceAutomatedBackups(const nlohmann::json& req);

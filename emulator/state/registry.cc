@@ -217,6 +217,22 @@ Result<SnapshotRow> Registry::Locked::FindSnapshot(const Scope& scope,
   return Status::Error(AwsError::kDBSnapshotNotFound, "DBSnapshot " + identifier + " not found.");
 }
 
+Result<SnapshotRow> Registry::Locked::FindReadableSnapshot(const Scope& caller,
+                                                           const std::string& identifier) const {
+  auto own = FindSnapshot(caller, identifier);
+  if (own.ok()) return own;
+  auto arn = ParseArn(identifier);
+  if (!arn || arn->type != "snapshot" || arn->scope.account == caller.account ||
+      arn->scope.region != caller.region) {
+    return own;
+  }
+  auto theirs = FindSnapshot(arn->scope, identifier);
+  if (!theirs.ok() || theirs->type != "manual" || !IsSharedWith(*theirs, caller.account)) {
+    return own;
+  }
+  return theirs;
+}
+
 bool Registry::Locked::SnapshotIdentifierTaken(const Scope& scope,
                                                const std::string& identifier) const {
   return std::any_of(r_->snapshots_.begin(), r_->snapshots_.end(), [&](const auto& kv) {

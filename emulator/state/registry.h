@@ -101,6 +101,11 @@ class Registry {
     //! A snapshot of `scope` by identifier or ARN (case-insensitive; an ARN must name `scope`);
     //! DBSnapshotNotFound otherwise.
     Result<SnapshotRow> FindSnapshot(const Scope& scope, const std::string& identifier) const;
+    //! What `caller` may copy or restore: its own snapshot (FindSnapshot), or one of another
+    //! account in its region, named by ARN, shared with it or public. DBSnapshotNotFound for
+    //! one that is not shared with it, as for one that does not exist.
+    Result<SnapshotRow> FindReadableSnapshot(const Scope& caller,
+                                             const std::string& identifier) const;
     bool SnapshotIdentifierTaken(const Scope& scope, const std::string& identifier) const;
     //! A new automated snapshot row (status "creating") of `row`, named
     //! rds:<id>-YYYY-MM-DD-HH-MM (with a suffix when that is taken).

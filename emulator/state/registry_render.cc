@@ -7,6 +7,17 @@
 #include "emulator/state/registry.h"
 
 namespace localrds {
+namespace {
+
+// How an instance names the other end of its replication: by identifier in its own region and
+// account, by ARN across regions (RDS: a cross-Region replica's source is its ARN, and the source
+// lists the replica's ARN).
+std::string NameSeenFrom(const Scope& viewer, const InstanceRow& other) {
+  return other.scope == viewer ? other.identifier
+                               : Registry::InstanceArn(other.scope, other.identifier);
+}
+
+}  // namespace
 
 nlohmann::json Registry::Locked::RenderInstance(const InstanceRow& row) const {
   nlohmann::json j = nlohmann::json::object();
@@ -31,12 +42,12 @@ nlohmann::json Registry::Locked::RenderInstance(const InstanceRow& row) const {
   if (auto source = ReplicaSource(row)) {
     auto it = r_->instances_.find(*source);
     if (it != r_->instances_.end()) {
-      j["ReadReplicaSourceDBInstanceIdentifier"] = it->second.identifier;
+      j["ReadReplicaSourceDBInstanceIdentifier"] = NameSeenFrom(row.scope, it->second);
     }
   }
   nlohmann::json replicas = nlohmann::json::array();
   for (const InstanceRow* replica : ReplicasOf(row.resource_id)) {
-    replicas.push_back(replica->identifier);
+    replicas.push_back(NameSeenFrom(row.scope, *replica));
   }
   j["ReadReplicaDBInstanceIdentifiers"] = std::move(replicas);
   auto window = r_->restorable_.find(row.resource_id);

@@ -10,9 +10,9 @@ import unittest
 
 from botocore.exceptions import ClientError
 
-from harness import (ACCOUNT, MASTER_PASSWORD, LocalrdsTestCase, wait_until)
+from harness import (ACCOUNT, MASTER_PASSWORD, LocalrdsTestCase, psql, wait_until)
 
-EAST, WEST, EU = "us-east-1", "us-west-1", "eu-west-1"
+EAST, WEST, WEST2, EU = "us-east-1", "us-west-1", "us-west-2", "eu-west-1"
 OTHER_ACCOUNT = "111122223333"
 BASE = dict(Engine="postgres", DBInstanceClass="db.t3.micro", MasterUsername="root",
             MasterUserPassword=MASTER_PASSWORD, AllocatedStorage=20, BackupRetentionPeriod=0)
@@ -228,6 +228,124 @@ class RegionsTest(LocalrdsTestCase):
                        desc="available after restart")
             self.assertEqual(self.one(client)["DBInstanceArn"], arn)
         self.assertEqual(self.west.describe_db_instances()["DBInstances"], [])
+
+
+class CrossRegionReplicaTest(LocalrdsTestCase):
+    """A read replica in another region of a source given by ARN: a real streaming standby,
+    read-only, late by --inter-region-latency, promotable in its own region."""
+
+    def test_a_cross_region_replica_streams_and_is_promoted_in_its_region(self):
+        west = self.h.client(region=WEST2)
+        self.rds.create_db_instance(DBInstanceIdentifier="prod", DBName="app",
+                                    **dict(BASE, BackupRetentionPeriod=1))
+        self.wait_available("prod", attempts=90)
+        source = self.rds.describe_db_instances(DBInstanceIdentifier="prod")["DBInstances"][0]
+        sport = source["Endpoint"]["Port"]
+        self.psql_ok(sport, "CREATE TABLE orders(id int); INSERT INTO orders VALUES (1), (2)",
+                     user="root", db="app")
+        source_arn = source["DBInstanceArn"]
+        # By name, the source is looked for in us-west-2: not there.
+        self.assertClientError("DBInstanceNotFound", 404, west.create_db_instance_read_replica,
+                               DBInstanceIdentifier="dr", SourceDBInstanceIdentifier="prod")
+        # Another account cannot replicate this one's instance.
+        self.assertClientError(
+            "DBInstanceNotFound", 404,
+            self.h.client(region=WEST2, access_key=OTHER_ACCOUNT).create_db_instance_read_replica,
+            DBInstanceIdentifier="dr", SourceDBInstanceIdentifier=source_arn)
+        # As DR code sends it: the source's ARN and SourceRegion (botocore adds a PreSignedUrl).
+        west.create_db_instance_read_replica(DBInstanceIdentifier="dr",
+                                             SourceDBInstanceIdentifier=source_arn,
+                                             SourceRegion=EAST)
+        self.wait_available("dr", rds=west, attempts=120)
+        dr = west.describe_db_instances(DBInstanceIdentifier="dr")["DBInstances"][0]
+        self.assertEqual(dr["DBInstanceArn"], "arn:aws:rds:us-west-2:%s:db:dr" % ACCOUNT)
+        self.assertEqual(dr["ReadReplicaSourceDBInstanceIdentifier"], source_arn)
+        self.assertRegex(dr["AvailabilityZone"], r"^us-west-2[a-d]$")
+        self.assertEqual(
+            self.rds.describe_db_instances(DBInstanceIdentifier="prod")["DBInstances"][0][
+                "ReadReplicaDBInstanceIdentifiers"], [dr["DBInstanceArn"]])
+        self.assertClientError("DBInstanceNotFound", 404, self.rds.describe_db_instances,
+                               DBInstanceIdentifier="dr")
+        rport = dr["Endpoint"]["Port"]
+        # A real standby of the source, applying its commits the regions' distance late.
+        self.assertEqual(self.psql_ok(rport, "SHOW recovery_min_apply_delay", user="root",
+                                      db="app").strip(), "40ms")
+        self.psql_ok(sport, "INSERT INTO orders VALUES (3)", user="root", db="app")
+        wait_until(lambda: self.psql_ok(rport, "SELECT count(*) FROM orders", user="root",
+                                        db="app").strip() == "3", 30, 0.1, "row 3 on the replica")
+        rc, _, err = psql(rport, "root", MASTER_PASSWORD, "app", "INSERT INTO orders VALUES (9)")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("read-only transaction", err)
+        # The region is lost: promote the replica there; it takes writes, the source lets go.
+        r = west.promote_read_replica(DBInstanceIdentifier="dr",
+                                      BackupRetentionPeriod=1)["DBInstance"]
+        self.assertIn(r["DBInstanceStatus"], ("modifying", "backing-up", "available"))
+
+        def promoted():
+            dr = west.describe_db_instances(DBInstanceIdentifier="dr")["DBInstances"][0]
+            return (dr["DBInstanceStatus"] == "available"
+                    and "ReadReplicaSourceDBInstanceIdentifier" not in dr)
+        wait_until(promoted, 120, 0.2, "dr promoted")
+        self.psql_ok(rport, "INSERT INTO orders VALUES (4)", user="root", db="app")
+        self.assertEqual(self.psql_ok(rport, "SELECT string_agg(id::text, ',' ORDER BY id) "
+                                      "FROM orders", user="root", db="app").strip(), "1,2,3,4")
+        self.assertEqual(self.rds.describe_db_instances(DBInstanceIdentifier="prod")[
+            "DBInstances"][0]["ReadReplicaDBInstanceIdentifiers"], [])
+
+
+class SnapshotSharingTest(LocalrdsTestCase):
+    """A manual snapshot shared with a backup account: that account sees it, restores it by ARN
+    and gets the data; an account it is not shared with gets RDS's not-found answer."""
+
+    def test_a_snapshot_shared_with_a_backup_account_restores_there_with_its_data(self):
+        backup = self.h.client(access_key=OTHER_ACCOUNT)
+        stranger = self.h.client(access_key="444455556666")
+        self.rds.create_db_instance(DBInstanceIdentifier="ledger", DBName="app",
+                                    **dict(BASE, BackupRetentionPeriod=1))
+        self.wait_available("ledger", attempts=90)
+        port = self.describe("ledger")["Endpoint"]["Port"]
+        self.psql_ok(port, "CREATE TABLE entries(v text); INSERT INTO entries VALUES ('paid')",
+                     db="app")
+        self.rds.create_db_snapshot(DBInstanceIdentifier="ledger", DBSnapshotIdentifier="nightly")
+        self.rds.get_waiter("db_snapshot_available").wait(
+            DBSnapshotIdentifier="nightly", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        arn = "arn:aws:rds:us-east-1:%s:snapshot:nightly" % ACCOUNT
+        attrs = self.rds.describe_db_snapshot_attributes(DBSnapshotIdentifier="nightly")
+        self.assertEqual(attrs["DBSnapshotAttributesResult"]["DBSnapshotAttributes"],
+                         [{"AttributeName": "restore", "AttributeValues": []}])
+        # Not shared yet: the backup account cannot restore it.
+        self.assertClientError("DBSnapshotNotFound", 404,
+                               backup.restore_db_instance_from_db_snapshot,
+                               DBInstanceIdentifier="ledger-restored", DBSnapshotIdentifier=arn)
+        shared = self.rds.modify_db_snapshot_attribute(
+            DBSnapshotIdentifier="nightly", AttributeName="restore",
+            ValuesToAdd=[OTHER_ACCOUNT])["DBSnapshotAttributesResult"]
+        self.assertEqual(shared["DBSnapshotAttributes"][0]["AttributeValues"], [OTHER_ACCOUNT])
+        seen = backup.describe_db_snapshots(SnapshotType="shared",
+                                            IncludeShared=True)["DBSnapshots"]
+        self.assertEqual([(s["DBSnapshotIdentifier"], s["SnapshotType"]) for s in seen],
+                         [(arn, "shared")])
+        self.assertEqual(backup.describe_db_snapshots()["DBSnapshots"], [])
+        self.assertEqual(stranger.describe_db_snapshots(IncludeShared=True)["DBSnapshots"], [])
+        self.assertClientError("DBSnapshotNotFound", 404,
+                               stranger.restore_db_instance_from_db_snapshot,
+                               DBInstanceIdentifier="stolen", DBSnapshotIdentifier=arn)
+        backup.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="ledger-restored",
+                                                    DBSnapshotIdentifier=arn)
+        self.wait_available("ledger-restored", rds=backup, attempts=90)
+        restored = self.describe("ledger-restored", rds=backup)
+        self.assertEqual(restored["DBInstanceArn"],
+                         "arn:aws:rds:us-east-1:%s:db:ledger-restored" % OTHER_ACCOUNT)
+        self.assertEqual(self.psql_ok(restored["Endpoint"]["Port"], "SELECT v FROM entries",
+                                      db="app").strip(), "paid")
+        # Automated snapshots cannot be shared.
+        automated = self.rds.describe_db_snapshots(
+            DBInstanceIdentifier="ledger", SnapshotType="automated")["DBSnapshots"]
+        self.assertTrue(automated)
+        self.assertClientError("InvalidParameterValue", 400,
+                               self.rds.modify_db_snapshot_attribute,
+                               DBSnapshotIdentifier=automated[0]["DBSnapshotIdentifier"],
+                               AttributeName="restore", ValuesToAdd=[OTHER_ACCOUNT])
 
 
 if __name__ == "__main__":

@@ -28,14 +28,13 @@ class ScopePgTest : public PgControlPlaneTest {
     return r.ok() ? (*r)["DBInstances"][0] : json();
   }
   int CreateIn(const Scope& scope, const std::string& id) {
-    auto r = cp_->instances().CreateDBInstance(
-        In(scope, {{"DBInstanceIdentifier", id},
-                   {"Engine", "postgres"},
-                   {"DBInstanceClass", "db.t3.micro"},
-                   {"MasterUsername", "root"},
-                   {"MasterUserPassword", "secret99"},
-                   {"DBName", "test"},
-                   {"BackupRetentionPeriod", 0}}));
+    auto r = cp_->instances().CreateDBInstance(In(scope, {{"DBInstanceIdentifier", id},
+                                                          {"Engine", "postgres"},
+                                                          {"DBInstanceClass", "db.t3.micro"},
+                                                          {"MasterUsername", "root"},
+                                                          {"MasterUserPassword", "secret99"},
+                                                          {"DBName", "test"},
+                                                          {"BackupRetentionPeriod", 0}}));
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok()) return 0;
     Wait(r->operation_id);

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "emulator/core/arn.h"
 #include "emulator/core/request.h"
@@ -96,8 +97,8 @@ TEST_F(ScopeTest, AnArnOfAnotherScopeIsNotFoundNorServedFromTheCallersOwn) {
       In(kOther, {{"ResourceName", eu_arn}, {"Tags", {{{"Key", "k"}, {"Value", "v"}}}}}));
   ExpectError(tags, "DBInstanceNotFound", 404, "DBInstance same not found.");
   ASSERT_TRUE(cp_->metadata()
-                  .AddTagsToResource(In(kEu, {{"ResourceName", eu_arn},
-                                              {"Tags", {{{"Key", "k"}, {"Value", "v"}}}}}))
+                  .AddTagsToResource(In(
+                      kEu, {{"ResourceName", eu_arn}, {"Tags", {{{"Key", "k"}, {"Value", "v"}}}}}))
                   .ok());
   EXPECT_EQ(DescribeIn(kEu)[0]["TagList"].size(), 1u);
   EXPECT_TRUE(DescribeIn(kEast)[0]["TagList"].empty());
@@ -135,8 +136,7 @@ TEST_F(ScopeTest, SnapshotsAndEventsStayInTheirScope) {
   ASSERT_TRUE(events.ok());
   ASSERT_FALSE((*events)["Events"].empty());
   for (const auto& e : (*events)["Events"]) {
-    EXPECT_NE(e["SourceArn"].get<std::string>().find(":eu-west-1:000000000000:"),
-              std::string::npos)
+    EXPECT_NE(e["SourceArn"].get<std::string>().find(":eu-west-1:000000000000:"), std::string::npos)
         << e.dump();
   }
 }
@@ -155,7 +155,8 @@ TEST_F(ScopeTest, ACopyIntoAnotherRegionIsAFullCopyThatRestoresThere) {
   auto foreign = cp_->snapshots().CopyDBSnapshot(
       In({"111122223333", "eu-west-1"},
          {{"SourceDBSnapshotIdentifier", source_arn}, {"TargetDBSnapshotIdentifier", "dr"}}));
-  ExpectError(foreign.status(), "DBSnapshotNotFound", 404, "DBSnapshot " + source_arn + " not found.");
+  ExpectError(foreign.status(), "DBSnapshotNotFound", 404,
+              "DBSnapshot " + source_arn + " not found.");
 
   auto copy = cp_->snapshots().CopyDBSnapshot(In(kEu, {{"SourceDBSnapshotIdentifier", source_arn},
                                                        {"TargetDBSnapshotIdentifier", "dr"},
@@ -205,7 +206,8 @@ TEST_F(ScopeTest, ACrossRegionCopyKilledHalfwayIsCopiedAgainOnRestart) {
       In(kEast, {{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "s1"}}));
   ASSERT_TRUE(snap.ok());
   Wait(snap->operation_id);
-  OperationEngine::SetCrashHook([](const std::string& kind, int) { return kind != "copy-snapshot"; });
+  OperationEngine::SetCrashHook(
+      [](const std::string& kind, int) { return kind != "copy-snapshot"; });
   auto copy = cp_->snapshots().CopyDBSnapshot(
       In(kEu, {{"SourceDBSnapshotIdentifier", "arn:aws:rds:us-east-1:000000000000:snapshot:s1"},
                {"TargetDBSnapshotIdentifier", "dr"}}));
@@ -251,6 +253,175 @@ TEST_F(ScopeTest, InstancesKeepTheirScopeAcrossARestart) {
   EXPECT_EQ(DescribeIn(kEu).size(), 1u);
   EXPECT_EQ(DescribeIn(kOther).size(), 1u);
   EXPECT_TRUE(DescribeIn(kEast).empty());
+}
+
+TEST_F(ScopeTest, ACrossRegionReplicaNamesItsSourceByArnAndAppliesItsWalLate) {
+  // What the fake replica's WAL receiver reports: it streams.
+  runtime_.AnswerQuery("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver)", "streaming");
+  runtime_.AnswerQuery("concat_ws('|', coalesce((SELECT status", "streaming|t|0.04|0");
+  json req = CreateReq("prod");  // backups on: a replica's source needs them
+  auto created = cp_->instances().CreateDBInstance(In(kEast, req));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Wait(created->operation_id);
+  const std::string source_arn = "arn:aws:rds:us-east-1:000000000000:db:prod";
+  // By name the source is looked for in eu-west-1; another account's ARN is not found.
+  ExpectError(cp_->replicas()
+                  .CreateDBInstanceReadReplica(In(kEu, {{"DBInstanceIdentifier", "dr"},
+                                                        {"SourceDBInstanceIdentifier", "prod"}}))
+                  .status(),
+              "DBInstanceNotFound", 404, "DBInstance prod not found.");
+  ExpectError(cp_->replicas()
+                  .CreateDBInstanceReadReplica(In(
+                      {"111122223333", "eu-west-1"},
+                      {{"DBInstanceIdentifier", "dr"}, {"SourceDBInstanceIdentifier", source_arn}}))
+                  .status(),
+              "DBInstanceNotFound", 404, "DBInstance " + source_arn + " not found.");
+
+  auto r = cp_->replicas().CreateDBInstanceReadReplica(
+      In(kEu, {{"DBInstanceIdentifier", "dr"},
+               {"SourceDBInstanceIdentifier", source_arn},
+               {"SourceRegion", "us-east-1"},
+               {"PreSignedUrl", "https://ignored"}}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Wait(r->operation_id);
+  const json dr = DescribeIn(kEu, {{"DBInstanceIdentifier", "dr"}})[0];
+  EXPECT_EQ(dr["DBInstanceStatus"], "available");
+  EXPECT_EQ(dr["ReadReplicaSourceDBInstanceIdentifier"], source_arn);
+  EXPECT_EQ(dr["AvailabilityZone"].get<std::string>().rfind("eu-west-1", 0), 0u) << dr.dump();
+  const json prod = DescribeIn(kEast, {{"DBInstanceIdentifier", "prod"}})[0];
+  EXPECT_EQ(prod["ReadReplicaDBInstanceIdentifiers"],
+            json::array({"arn:aws:rds:eu-west-1:000000000000:db:dr"}));
+  // Its server applies the source's commits the regions' distance late (--inter-region-latency).
+  std::ifstream conf(layout_->PgData(dr["DbiResourceId"]) / "localrds.conf");
+  std::stringstream text;
+  text << conf.rdbuf();
+  EXPECT_NE(text.str().find("recovery_min_apply_delay = '40ms'"), std::string::npos) << text.str();
+}
+
+class SharingTest : public ScopeTest {
+ protected:
+  void SetUp() override {
+    ScopeTest::SetUp();
+    CreateIn(kEast, "src");
+    auto snap = cp_->snapshots().CreateDBSnapshot(
+        In(kEast, {{"DBInstanceIdentifier", "src"}, {"DBSnapshotIdentifier", "s1"}}));
+    ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+    Wait(snap->operation_id);
+  }
+  Result<json> Share(json add, json remove = json::array(), const std::string& name = "s1") {
+    return cp_->snapshots().ModifyDBSnapshotAttribute(In(kEast, {{"DBSnapshotIdentifier", name},
+                                                                 {"AttributeName", "restore"},
+                                                                 {"ValuesToAdd", add},
+                                                                 {"ValuesToRemove", remove}}));
+  }
+  json SnapshotsOf(const Scope& scope, json req = json::object()) {
+    auto r = cp_->snapshots().DescribeDBSnapshots(In(scope, std::move(req)));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? (*r)["DBSnapshots"] : json::array();
+  }
+  const std::string arn_ = "arn:aws:rds:us-east-1:000000000000:snapshot:s1";
+  const Scope third_{"444455556666", "us-east-1"};
+};
+
+TEST_F(SharingTest, TheRestoreAttributeListsTheAccountsAlwaysEvenEmpty) {
+  auto attrs =
+      cp_->snapshots().DescribeDBSnapshotAttributes(In(kEast, {{"DBSnapshotIdentifier", "s1"}}));
+  ASSERT_TRUE(attrs.ok());
+  EXPECT_EQ((*attrs)["DBSnapshotAttributesResult"],
+            json({{"DBSnapshotIdentifier", "s1"},
+                  {"DBSnapshotAttributes",
+                   {{{"AttributeName", "restore"}, {"AttributeValues", json::array()}}}}}));
+  auto shared = Share({"111122223333"});
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  EXPECT_EQ((*shared)["DBSnapshotAttributesResult"]["DBSnapshotAttributes"][0]["AttributeValues"],
+            json::array({"111122223333"}));
+  Restart();  // kept in the catalog
+  attrs =
+      cp_->snapshots().DescribeDBSnapshotAttributes(In(kEast, {{"DBSnapshotIdentifier", arn_}}));
+  ASSERT_TRUE(attrs.ok());
+  EXPECT_EQ((*attrs)["DBSnapshotAttributesResult"]["DBSnapshotAttributes"][0]["AttributeValues"],
+            json::array({"111122223333"}));
+}
+
+TEST_F(SharingTest, TheAccountItIsSharedWithSeesAndRestoresItOthersDoNot) {
+  ASSERT_TRUE(Share({"111122223333"}).ok());
+  EXPECT_TRUE(SnapshotsOf(kOther).empty());  // not without IncludeShared
+  const json seen = SnapshotsOf(kOther, {{"IncludeShared", true}});
+  ASSERT_EQ(seen.size(), 1u) << seen.dump();
+  EXPECT_EQ(seen[0]["DBSnapshotIdentifier"], arn_);
+  EXPECT_EQ(seen[0]["SnapshotType"], "shared");
+  EXPECT_EQ(SnapshotsOf(kOther, {{"SnapshotType", "shared"}}).size(), 1u);
+  EXPECT_TRUE(SnapshotsOf(third_, {{"IncludeShared", true}}).empty());
+  EXPECT_TRUE(SnapshotsOf({"111122223333", "eu-west-1"}, {{"IncludeShared", true}}).empty());
+
+  ExpectError(cp_->snapshots()
+                  .RestoreDBInstanceFromDBSnapshot(
+                      In(third_, {{"DBInstanceIdentifier", "x"}, {"DBSnapshotIdentifier", arn_}}))
+                  .status(),
+              "DBSnapshotNotFound", 404, "DBSnapshot " + arn_ + " not found.");
+  auto restored = cp_->snapshots().RestoreDBInstanceFromDBSnapshot(
+      In(kOther, {{"DBInstanceIdentifier", "mine"}, {"DBSnapshotIdentifier", arn_}}));
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  Wait(restored->operation_id);
+  const json mine = DescribeIn(kOther, {{"DBInstanceIdentifier", "mine"}})[0];
+  EXPECT_EQ(mine["DBInstanceStatus"], "available");
+  EXPECT_EQ(mine["DBInstanceArn"], "arn:aws:rds:us-east-1:111122223333:db:mine");
+  auto copy = cp_->snapshots().CopyDBSnapshot(
+      In(kOther, {{"SourceDBSnapshotIdentifier", arn_}, {"TargetDBSnapshotIdentifier", "kept"}}));
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  Wait(copy->operation_id);
+  const json kept = SnapshotsOf(kOther, {{"DBSnapshotIdentifier", "kept"}})[0];
+  EXPECT_EQ(kept["SnapshotType"], "manual");
+  EXPECT_EQ(kept["DBSnapshotArn"], "arn:aws:rds:us-east-1:111122223333:snapshot:kept");
+
+  ASSERT_TRUE(Share(json::array(), {"111122223333"}).ok());  // unshared: gone from its view
+  EXPECT_EQ(SnapshotsOf(kOther, {{"IncludeShared", true}}).size(), 1u);  // its own copy only
+  ExpectError(cp_->snapshots()
+                  .RestoreDBInstanceFromDBSnapshot(
+                      In(kOther, {{"DBInstanceIdentifier", "y"}, {"DBSnapshotIdentifier", arn_}}))
+                  .status(),
+              "DBSnapshotNotFound", 404, "DBSnapshot " + arn_ + " not found.");
+}
+
+TEST_F(SharingTest, AllMakesItPublic) {
+  ASSERT_TRUE(Share({"all"}).ok());
+  EXPECT_TRUE(SnapshotsOf(third_, {{"IncludeShared", true}}).empty());
+  const json seen = SnapshotsOf(third_, {{"IncludePublic", true}});
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0]["SnapshotType"], "public");
+  EXPECT_EQ(SnapshotsOf(kEast, {{"DBSnapshotIdentifier", "s1"}})[0]["SnapshotType"], "manual");
+}
+
+TEST_F(SharingTest, RdsRulesAndErrors) {
+  ExpectError(Share({"12345"}).status(), "InvalidParameterValue", 400,
+              "Invalid value 12345 in ValuesToAdd: an AWS account id (12 digits) or all.");
+  ExpectError(Share({"111122223333"}, {"111122223333"}).status(), "InvalidParameterCombination",
+              400, "A value may not appear in both the add list and remove list: 111122223333.");
+  ExpectError(Share({"111122223333"}, json::array(), "nope").status(), "DBSnapshotNotFound", 404,
+              "DBSnapshot nope not found.");
+  auto attr = cp_->snapshots().ModifyDBSnapshotAttribute(
+      In(kEast, {{"DBSnapshotIdentifier", "s1"}, {"AttributeName", "copy"}}));
+  ExpectError(attr.status(), "InvalidParameterValue", 400,
+              "Invalid snapshot attribute copy: the only attribute is restore.");
+  json twenty = json::array();
+  for (int i = 0; i < 20; ++i) twenty.push_back(std::to_string(100000000000LL + i));
+  ASSERT_TRUE(Share(twenty).ok());
+  ExpectError(Share({"999999999999"}).status(), "SharedSnapshotQuotaExceeded", 400,
+              "The snapshot s1 can be shared with at most 20 accounts.");
+  // Automated snapshots cannot be shared: their rds: name is not a manual identifier.
+  json req = CreateReq("auto");
+  auto created = cp_->instances().CreateDBInstance(In(kEast, req));
+  ASSERT_TRUE(created.ok());
+  Wait(created->operation_id);
+  std::string automated;
+  for (const auto& s : SnapshotsOf(kEast, {{"SnapshotType", "automated"}})) {
+    automated = s["DBSnapshotIdentifier"];
+  }
+  ASSERT_FALSE(automated.empty());
+  ExpectError(Share({"111122223333"}, json::array(), automated).status(), "InvalidParameterValue",
+              400,
+              testing::HasSubstr("The parameter DBSnapshotIdentifier is not a valid "
+                                 "identifier."));
 }
 
 // A catalog written by a localrds from before scopes (schema version 2).

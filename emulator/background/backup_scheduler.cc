@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "emulator/core/instance_state.h"
 #include "emulator/postgres/backup_files.h"
 
 namespace localrds {
@@ -88,7 +89,10 @@ std::string BackupScheduler::ExpireBackups(int64_t now_ms) {
     {
       Registry::Locked r = registry_.Lock();
       // A retained backup whose newest snapshot is past retention is gone entirely.
-      if (r.retained().count(rid) && available.back().created_ms < cutoff) {
+      // (A replicated copy stays while it replicates: its source keeps sending new ones.)
+      if (r.retained().count(rid) &&
+          BackupReplicationStatus(r.retained().at(rid).instance) == "retained" &&
+          available.back().created_ms < cutoff) {
         m.remove_snapshots.push_back(available.back().id);
         m.remove_retained.push_back(rid);
         retained_gone = true;

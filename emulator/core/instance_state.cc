@@ -20,6 +20,9 @@ constexpr const char* kStorageFull = "_storage_full";
 constexpr const char* kStorageLowWarned = "_storage_low_warned";
 constexpr const char* kStorageModified = "_storage_modified_ms";
 constexpr const char* kRestoreAccounts = "_restore";  // a snapshot's
+constexpr const char* kReplicatedFrom = "_replicated_from";
+constexpr const char* kBackupReplication = "_backup_replication";
+constexpr const char* kReplicatedSnapshot = "_replicated_snapshot";  // a snapshot's
 
 void SetOrErase(nlohmann::json& attrs, const char* key, bool on) {
   if (on) {
@@ -183,6 +186,34 @@ bool IsSharedWith(const SnapshotRow& snap, const std::string& account) {
   const std::vector<std::string> accounts = RestoreAccounts(snap);
   return std::find(accounts.begin(), accounts.end(), account) != accounts.end() ||
          std::find(accounts.begin(), accounts.end(), "all") != accounts.end();
+}
+
+std::string ReplicatedFrom(const InstanceRow& row) { return row.attrs.value(kReplicatedFrom, ""); }
+
+void SetReplicatedFrom(nlohmann::json& attrs, const std::string& source_resource_id) {
+  attrs[kReplicatedFrom] = source_resource_id;
+}
+
+std::string BackupReplicationStatus(const InstanceRow& row) {
+  return row.attrs.value(kBackupReplication, "retained");
+}
+
+void SetBackupReplicationStatus(nlohmann::json& attrs, const std::string& status) {
+  attrs[kBackupReplication] = status;
+}
+
+void ForgetBackupReplication(nlohmann::json& attrs) {
+  attrs.erase(kReplicatedFrom);
+  attrs.erase(kBackupReplication);
+  attrs.erase("_replica_kms_key_id");
+}
+
+std::string ReplicatedSnapshotOf(const SnapshotRow& snap) {
+  return snap.attrs.value(kReplicatedSnapshot, "");
+}
+
+void SetReplicatedSnapshotOf(nlohmann::json& attrs, const std::string& snapshot_id) {
+  attrs[kReplicatedSnapshot] = snapshot_id;
 }
 
 }  // namespace localrds

@@ -83,6 +83,24 @@ void SetStorageLowWarned(nlohmann::json& attrs, bool warned);
 int64_t StorageModifiedMs(const InstanceRow& row);
 void SetStorageModifiedMs(nlohmann::json& attrs, int64_t ms);
 
+// --- automated backups replication ---------------------------------------------------------
+// A replicated automated backup is a retained-backup row in the destination region, keyed by a
+// resource id of its own (its base backups and WAL archive are filed under it), that copies the
+// automated backups of a live instance in another region.
+
+//! The resource id of the instance whose automated backups `row` (a retained backup's
+//! instance) replicates; "" for the retained backups of a deleted instance.
+std::string ReplicatedFrom(const InstanceRow& row);
+void SetReplicatedFrom(nlohmann::json& attrs, const std::string& source_resource_id);
+//! "pending" (nothing copied yet), "replicating", or "retained" (stopped, or its source gone).
+std::string BackupReplicationStatus(const InstanceRow& row);
+void SetBackupReplicationStatus(nlohmann::json& attrs, const std::string& status);
+//! Removes what makes an instance row a replicated backup's (for an instance restored from it).
+void ForgetBackupReplication(nlohmann::json& attrs);
+//! The snapshot a replicated automated snapshot was copied from ("" for any other).
+std::string ReplicatedSnapshotOf(const SnapshotRow& snap);
+void SetReplicatedSnapshotOf(nlohmann::json& attrs, const std::string& snapshot_id);
+
 // --- snapshot sharing ----------------------------------------------------------------------
 
 //! The `restore` attribute of a manual snapshot: the account ids it is shared with, and "all"

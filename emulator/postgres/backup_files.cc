@@ -1,6 +1,7 @@
 #include "emulator/postgres/backup_files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -119,6 +120,55 @@ Status FreezeArchive(const fs::path& archive, const fs::path& dest) {
     }
   }
   return Status::Ok();
+}
+
+Result<int> CopyNewArchiveFiles(const fs::path& archive, const fs::path& dest) {
+  struct stat dir_st {};
+  if (stat(archive.c_str(), &dir_st) != 0) {
+    return Status::Internal("archive " + archive.string() + " is missing");
+  }
+  std::error_code ec;
+  if (!fs::exists(dest, ec)) {
+    fs::path tmp = dest;
+    tmp += ".tmp";
+    fs::remove_all(tmp, ec);
+    fs::create_directories(tmp, ec);
+    if (ec) return Status::Internal("cannot create " + tmp.string() + ": " + ec.message());
+    if (chown(tmp.c_str(), dir_st.st_uid, dir_st.st_gid) != 0 ||
+        chmod(tmp.c_str(), dir_st.st_mode & 07777) != 0) {
+      return Status::Internal("cannot give " + tmp.string() + " the archive's owner");
+    }
+    fs::rename(tmp, dest, ec);
+    if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
+  }
+  int copied = 0;
+  for (const auto& e : fs::directory_iterator(archive, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() < 3 || name.compare(name.size() - 3, 3, ".gz") != 0) continue;
+    if (fs::exists(dest / name)) continue;
+    struct stat st {};
+    if (stat(e.path().c_str(), &st) != 0) continue;  // expired meanwhile
+    const fs::path tmp = dest / (name + ".tmp");
+    std::error_code copy_ec;
+    fs::copy_file(e.path(), tmp, fs::copy_options::overwrite_existing, copy_ec);
+    if (copy_ec) {
+      fs::remove(tmp, ec);
+      if (!fs::exists(e.path())) continue;
+      return Status::Internal("cannot copy " + e.path().string() + ": " + copy_ec.message());
+    }
+    const int fd = open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    const bool durable = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    if (!durable || chown(tmp.c_str(), st.st_uid, st.st_gid) != 0 ||
+        chmod(tmp.c_str(), st.st_mode & 07777) != 0) {
+      fs::remove(tmp, ec);
+      return Status::Internal("cannot finish the copy of " + e.path().string());
+    }
+    fs::rename(tmp, dest / name, ec);
+    if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
+    ++copied;
+  }
+  return copied;
 }
 
 Status SyncFileSystem(const fs::path& dir) {

@@ -6,6 +6,8 @@
 #include <set>
 
 #include "common/time_util.h"
+#include "emulator/core/arn.h"
+#include "emulator/core/instance_state.h"
 #include "emulator/core/paging.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
@@ -28,6 +30,18 @@ std::string ResourceIdOfAutomatedBackupArn(const std::string& arn) {
     rid[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(rid[i])));
   }
   return rid;
+}
+
+// The retained automated backups of `scope` that show `dbi_resource_id`: those of a deleted
+// instance, or the copies replicated into this region of an instance elsewhere.
+const RetainedBackupRow* RetainedIn(Registry::Locked& reg, const Scope& scope,
+                                    const std::string& dbi_resource_id) {
+  for (const auto& [key, ret] : reg.retained()) {
+    if (ret.instance.scope != scope) continue;
+    const std::string from = ReplicatedFrom(ret.instance);
+    if ((from.empty() ? key : from) == dbi_resource_id) return &ret;
+  }
+  return nullptr;
 }
 
 // The target of a point-in-time restore: RestoreTime, or nullopt for UseLatestRestorableTime
@@ -62,9 +76,10 @@ Result<InstanceRow> PointInTimeSource(Registry::Locked& reg, const Scope& scope,
   const std::string wanted = source_arn ? ResourceIdOfAutomatedBackupArn(*source_arn) : *source_dbi;
   auto live = reg.instances().find(wanted);
   if (live != reg.instances().end() && live->second.scope == scope) return live->second;
-  auto retained = reg.retained().find(wanted);
-  if (retained != reg.retained().end() && retained->second.instance.scope == scope) {
-    return retained->second.instance;
+  if (const RetainedBackupRow* retained = RetainedIn(reg, scope, wanted)) {
+    InstanceRow source = retained->instance;  // the restore's defaults: not a replicated backup
+    ForgetBackupReplication(source.attrs);
+    return source;
   }
   return AutomatedBackupNotFound(source_arn.value_or(wanted));
 }
@@ -177,7 +192,8 @@ Result<nlohmann::json> SnapshotService::DescribeDBInstanceAutomatedBackups(
   const Scope scope = ScopeOf(req);
   Registry::Locked reg = registry_.Lock();
   auto consider = [&](const InstanceRow& row, const std::string& status) {
-    if (!dbi_ids.empty() && !dbi_ids.count(row.resource_id)) return;
+    const std::string from = ReplicatedFrom(row);
+    if (!dbi_ids.empty() && !dbi_ids.count(from.empty() ? row.resource_id : from)) return;
     if (!instance_ids.empty() && !instance_ids.count(row.identifier) &&
         !instance_ids.count(Registry::InstanceArn(row.scope, row.identifier))) {
       return;
@@ -191,7 +207,9 @@ Result<nlohmann::json> SnapshotService::DescribeDBInstanceAutomatedBackups(
       consider(row, reg.Window(rid) ? "active" : "creating");
     }
   }
-  for (const auto& [rid, r] : reg.retained()) consider(r.instance, "retained");
+  for (const auto& [rid, r] : reg.retained()) {
+    consider(r.instance, BackupReplicationStatus(r.instance));
+  }
   if (list.empty() &&
       (ReqString(req, "DbiResourceId") || ReqString(req, "DBInstanceAutomatedBackupsArn"))) {
     return AutomatedBackupNotFound(
@@ -219,11 +237,17 @@ Result<Accepted> SnapshotService::DeleteDBInstanceAutomatedBackup(const nlohmann
                              " belong to a running DB instance; set its BackupRetentionPeriod to 0 "
                              "to delete them.");
   }
-  auto it = reg.retained().find(rid);
-  if (it == reg.retained().end() || it->second.instance.scope != scope) {
-    return AutomatedBackupNotFound(rid);
+  const RetainedBackupRow* retained = RetainedIn(reg, scope, rid);
+  if (!retained) return AutomatedBackupNotFound(rid);
+  if (BackupReplicationStatus(retained->instance) != "retained") {
+    return Status::Error(AwsError::kInvalidDBInstanceAutomatedBackupState,
+                         "The automated backups of " + retained->instance.identifier +
+                             " are being replicated into " + scope.region +
+                             "; stop the replication (StopDBInstanceAutomatedBackupsReplication) "
+                             "before deleting them.");
   }
-  nlohmann::json body = reg.RenderAutomatedBackup(it->second.instance, "deleting");
+  nlohmann::json body = reg.RenderAutomatedBackup(retained->instance, "deleting");
+  rid = retained->resource_id;  // its files' key (a replicated copy has one of its own)
   Mutation m;
   m.remove_retained.push_back(rid);
   std::vector<std::filesystem::path> dirs = {layout_.ArchiveDir(rid)};
@@ -239,6 +263,91 @@ Result<Accepted> SnapshotService::DeleteDBInstanceAutomatedBackup(const nlohmann
     for (const auto& d : dirs) Layout::RemoveTree(d, trash);
   });
   return Accepted{body, 0};
+}
+
+// --- automated backups replication -----------------------------------------------------------
+
+Result<Accepted> SnapshotService::StartDBInstanceAutomatedBackupsReplication(
+    const nlohmann::json& req) {
+  auto source_arn = ReqString(req, "SourceDBInstanceArn");
+  if (!source_arn) {
+    return Status::Error(AwsError::kMissingParameter,
+                         "The request must contain the parameter SourceDBInstanceArn.");
+  }
+  const int retention = static_cast<int>(ReqInt(req, "BackupRetentionPeriod").value_or(7));
+  if (retention < 1 || retention > 35) {
+    return Status::InvalidParameter(
+        "The backup retention period of replicated automated backups must be between 1 and 35 "
+        "days.");
+  }
+  const Scope scope = ScopeOf(req);
+  const Scope source_scope = SourceScope(scope, *source_arn, "db");
+  auto arn = ParseArn(*source_arn);
+  if (!arn || arn->type != "db") {
+    return Status::InvalidParameter(
+        "The parameter SourceDBInstanceArn is not a valid DB instance "
+        "ARN: " +
+        *source_arn);
+  }
+  Registry::Locked reg = registry_.Lock();
+  auto source = reg.Find(source_scope, *source_arn);  // another account's: not found
+  if (!source.ok()) return source.status();
+  if (source_scope.region == scope.region) {
+    return Status::InvalidParameter("The source DB instance " + *source_arn + " is in " +
+                                    scope.region +
+                                    ": automated backups are replicated to another Region.");
+  }
+  if (source->attrs.value("BackupRetentionPeriod", 0) <= 0) {
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "Automated backups are not enabled for this database instance. To enable "
+                         "automated backups, use ModifyDBInstance to set the backup retention "
+                         "period to a non-zero value.");
+  }
+  if (!reg.BackupReplicationsOf(source->resource_id).empty()) {
+    return Status::Error(
+        AwsError::kInvalidDBInstanceAutomatedBackupState,
+        "The automated backups of " + source->identifier + " are already replicated to a Region.");
+  }
+  RetainedBackupRow copy;
+  copy.resource_id = NewResourceId();
+  copy.instance = *source;
+  copy.instance.resource_id = copy.resource_id;
+  copy.instance.scope = scope;
+  copy.instance.attrs["BackupRetentionPeriod"] = retention;
+  copy.instance.attrs["TagList"] = req.value("Tags", nlohmann::json::array());
+  if (auto kms = ReqString(req, "KmsKeyId")) copy.instance.attrs["_replica_kms_key_id"] = *kms;
+  SetReplicatedFrom(copy.instance.attrs, source->resource_id);
+  SetBackupReplicationStatus(copy.instance.attrs, "pending");
+  Mutation m;
+  m.put_retained.push_back(copy);
+  LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
+  return Accepted{reg.RenderAutomatedBackup(copy.instance, "pending"), 0};
+}
+
+Result<Accepted> SnapshotService::StopDBInstanceAutomatedBackupsReplication(
+    const nlohmann::json& req) {
+  auto source_arn = ReqString(req, "SourceDBInstanceArn");
+  if (!source_arn) {
+    return Status::Error(AwsError::kMissingParameter,
+                         "The request must contain the parameter SourceDBInstanceArn.");
+  }
+  const Scope scope = ScopeOf(req);
+  Registry::Locked reg = registry_.Lock();
+  auto source = reg.Find(SourceScope(scope, *source_arn, "db"), *source_arn);
+  if (!source.ok()) return source.status();
+  for (const RetainedBackupRow* copy : reg.BackupReplicationsOf(source->resource_id)) {
+    if (copy->instance.scope != scope) continue;
+    RetainedBackupRow stopped = *copy;
+    SetBackupReplicationStatus(stopped.instance.attrs, "retained");
+    stopped.deleted_ms = registry_.Now();
+    Mutation m;
+    m.put_retained.push_back(stopped);
+    LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
+    return Accepted{reg.RenderAutomatedBackup(stopped.instance, "retained"), 0};
+  }
+  return Status::Error(AwsError::kInvalidDBInstanceState,
+                       "The automated backups of " + source->identifier +
+                           " are not being replicated to " + scope.region + ".");
 }
 
 }  // namespace localrds

@@ -76,6 +76,7 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
           HaConfig{config_.monitor_interval, config_.probe_interval, config_.probe_timeout,
                    config_.hung_after}),
       wal_shipper_(registry_, servers_, runtime, layout, clock_, config_.wal_ship_interval),
+      backup_replicator_(registry_, layout, clock_),
       backups_(registry_, starter_, layout),
       replication_(registry_, servers_, runtime, starter_, clock_),
       storage_(registry_, servers_, runtime, starter_, clock_,
@@ -124,6 +125,11 @@ void ControlPlane::StartBackground() {
     const std::string replication = replication_.PollReplicationOnce();
     if (!replication.empty()) did += (did.empty() ? "" : " ") + replication;
     if (!did.empty()) LogLine("reconciler") << did;
+  });
+  // Apart from the reconciler: copying a base backup to another Region takes a while.
+  executor_.Loop("backup-replication", config_.reconcile_interval, [this] {
+    const std::string did = backup_replicator_.ReplicateOnce();
+    if (!did.empty()) LogLine("backup-replication") << did;
   });
   executor_.Loop("storage", config_.storage_interval, [this] {
     const std::string did = storage_.MonitorStorageOnce();
@@ -192,6 +198,12 @@ const std::map<std::string, ControlPlane::Action>& ControlPlane::Actions() {
        Immediate(&CP::snapshots, &SnapshotService::DescribeDBInstanceAutomatedBackups)},
       {"DeleteDBInstanceAutomatedBackup",
        Wrapped(&CP::snapshots, &SnapshotService::DeleteDBInstanceAutomatedBackup,
+               "DBInstanceAutomatedBackup")},
+      {"StartDBInstanceAutomatedBackupsReplication",
+       Wrapped(&CP::snapshots, &SnapshotService::StartDBInstanceAutomatedBackupsReplication,
+               "DBInstanceAutomatedBackup")},
+      {"StopDBInstanceAutomatedBackupsReplication",
+       Wrapped(&CP::snapshots, &SnapshotService::StopDBInstanceAutomatedBackupsReplication,
                "DBInstanceAutomatedBackup")},
       {"CreateDBInstanceReadReplica",
        Wrapped(&CP::replicas, &ReplicaService::CreateDBInstanceReadReplica, "DBInstance")},

@@ -29,6 +29,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "emulator/background/backup_replicator.h"
 #include "emulator/background/backup_scheduler.h"
 #include "emulator/background/executor.h"
 #include "emulator/background/ha_monitor.h"
@@ -162,6 +163,7 @@ class ControlPlane : public RdsService {
   InstanceServers& servers() { return servers_; }
   Reconciler& reconciler() { return reconciler_; }
   WalShipper& wal_shipper() { return wal_shipper_; }
+  BackupReplicator& backup_replicator() { return backup_replicator_; }
   BackupScheduler& backups() { return backups_; }
   ReplicationMonitor& replication() { return replication_; }
   HaMonitor& ha_monitor() { return ha_; }
@@ -188,6 +190,7 @@ class ControlPlane : public RdsService {
   Executor executor_;
   HaMonitor ha_;
   WalShipper wal_shipper_;
+  BackupReplicator backup_replicator_;
   BackupScheduler backups_;
   ReplicationMonitor replication_;
   StorageMonitor storage_;

@@ -279,6 +279,9 @@ Result<nlohmann::json> SnapshotService::DescribeDBSnapshots(const nlohmann::json
   {
     Registry::Locked reg = registry_.Lock();
     for (const auto& [id, snap] : reg.snapshots()) {
+      // Replicated automated backups show as such (DescribeDBInstanceAutomatedBackups), not as
+      // snapshots of this region.
+      if (!ReplicatedSnapshotOf(snap).empty()) continue;
       if (snap.scope == scope) {
         rows.push_back(snap);
       } else if (snap.scope.region == scope.region && snap.type == "manual" &&

@@ -28,6 +28,10 @@ class SnapshotService : public ServiceBase {
   Result<Accepted> RestoreDBInstanceToPointInTime(const nlohmann::json& req);
   Result<nlohmann::json> DescribeDBInstanceAutomatedBackups(const nlohmann::json& req);
   Result<Accepted> DeleteDBInstanceAutomatedBackup(const nlohmann::json& req);
+  //! Automated backups replication, called in the destination Region: the source's base
+  //! backups and WAL archive are copied there continuously (BackupReplicator).
+  Result<Accepted> StartDBInstanceAutomatedBackupsReplication(const nlohmann::json& req);
+  Result<Accepted> StopDBInstanceAutomatedBackupsReplication(const nlohmann::json& req);
 
  private:
   //! The checks and the new row shared by both restores; `source` gives the defaults.

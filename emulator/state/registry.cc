@@ -141,8 +141,25 @@ Status Registry::Locked::Commit(Mutation& m, int64_t* new_op_id) {
     r.snapshots_.erase(it);
   }
   for (const auto& rid : windows) r.RefreshRestoreWindowLocked(rid);
-  for (const auto& ret : m.put_retained) r.retained_[ret.resource_id] = ret;
-  for (const auto& rid : m.remove_retained) r.retained_.erase(rid);
+  std::set<std::string> replicated;  // sources whose backup replications changed
+  for (const auto& ret : m.put_retained) {
+    if (!ReplicatedFrom(ret.instance).empty()) replicated.insert(ReplicatedFrom(ret.instance));
+    r.retained_[ret.resource_id] = ret;
+  }
+  for (const auto& rid : m.remove_retained) {
+    auto it = r.retained_.find(rid);
+    if (it == r.retained_.end()) continue;
+    if (!ReplicatedFrom(it->second.instance).empty()) {
+      replicated.insert(ReplicatedFrom(it->second.instance));
+    }
+    r.retained_.erase(it);
+  }
+  for (const auto& rid : replicated) {
+    auto it = r.instances_.find(rid);
+    if (it != r.instances_.end()) {
+      r.rendered_[rid] = std::make_shared<const nlohmann::json>(RenderInstance(it->second));
+    }
+  }
   for (const auto& e : m.events) {
     LogLine("event") << e.source_identifier << " " << (e.event_id.empty() ? "-" : e.event_id) << " "
                      << e.message;
@@ -215,6 +232,18 @@ Result<SnapshotRow> Registry::Locked::FindSnapshot(const Scope& scope,
     }
   }
   return Status::Error(AwsError::kDBSnapshotNotFound, "DBSnapshot " + identifier + " not found.");
+}
+
+std::vector<const RetainedBackupRow*> Registry::Locked::BackupReplicationsOf(
+    const std::string& source_resource_id) const {
+  std::vector<const RetainedBackupRow*> out;
+  for (const auto& [key, ret] : r_->retained_) {
+    if (ReplicatedFrom(ret.instance) == source_resource_id &&
+        BackupReplicationStatus(ret.instance) != "retained") {
+      out.push_back(&ret);
+    }
+  }
+  return out;
 }
 
 Result<SnapshotRow> Registry::Locked::FindReadableSnapshot(const Scope& caller,

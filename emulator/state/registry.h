@@ -118,6 +118,10 @@ class Registry {
                                           const nlohmann::json& tags) const;
     //! The read replicas whose source is `source_resource_id`, in resource id order.
     std::vector<const InstanceRow*> ReplicasOf(const std::string& source_resource_id) const;
+    //! The replicated automated backups (in other regions) of the live instance
+    //! `source_resource_id` that are still replicating ("pending" or "replicating").
+    std::vector<const RetainedBackupRow*> BackupReplicationsOf(
+        const std::string& source_resource_id) const;
     //! How many replicas stand between `row` and a writable primary (0 for a primary).
     int ReplicaDepth(const InstanceRow& row) const;
     //! The DBInstance shape of `row` as it is now (replication from the live rows).
@@ -130,6 +134,8 @@ class Registry {
     std::shared_ptr<const nlohmann::json> Rendered(const std::string& resource_id) const;
     //! The DBInstanceAutomatedBackup shape of `row`'s automated backups.
     nlohmann::json RenderAutomatedBackup(const InstanceRow& row, const std::string& status) const;
+    //! DBInstanceAutomatedBackupsReplications of an instance: the ARNs of its replicating copies.
+    nlohmann::json BackupReplications(const std::string& source_resource_id) const;
     std::optional<RestoreWindow> Window(const std::string& dbi_resource_id) const;
 
    private:

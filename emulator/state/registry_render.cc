@@ -50,6 +50,9 @@ nlohmann::json Registry::Locked::RenderInstance(const InstanceRow& row) const {
     replicas.push_back(NameSeenFrom(row.scope, *replica));
   }
   j["ReadReplicaDBInstanceIdentifiers"] = std::move(replicas);
+  if (auto copies = BackupReplications(row.resource_id); !copies.empty()) {
+    j["DBInstanceAutomatedBackupsReplications"] = std::move(copies);
+  }
   auto window = r_->restorable_.find(row.resource_id);
   if (window != r_->restorable_.end() && row.attrs.value("BackupRetentionPeriod", 0) > 0) {
     j["LatestRestorableTime"] = FormatIso8601(window->second.second);
@@ -101,12 +104,24 @@ nlohmann::json Registry::RenderSnapshot(const SnapshotRow& s) const {
   return j;
 }
 
+nlohmann::json Registry::Locked::BackupReplications(const std::string& source_resource_id) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const RetainedBackupRow* copy : BackupReplicationsOf(source_resource_id)) {
+    out.push_back({{"DBInstanceAutomatedBackupsArn",
+                    AutomatedBackupsArn(copy->instance.scope, source_resource_id)}});
+  }
+  return out;
+}
+
 nlohmann::json Registry::Locked::RenderAutomatedBackup(const InstanceRow& row,
                                                        const std::string& status) const {
   const nlohmann::json& a = row.attrs;
   nlohmann::json j = nlohmann::json::object();
   j["DBInstanceArn"] = InstanceArn(row.scope, row.identifier);
-  j["DbiResourceId"] = row.resource_id;
+  // A replicated backup shows its source's resource id (its own key files its copies).
+  const std::string replicated_from = ReplicatedFrom(row);
+  const std::string& shown_id = replicated_from.empty() ? row.resource_id : replicated_from;
+  j["DbiResourceId"] = shown_id;
   j["Region"] = row.scope.region;
   j["DBInstanceIdentifier"] = row.identifier;
   auto window = r_->restorable_.find(row.resource_id);
@@ -131,8 +146,9 @@ nlohmann::json Registry::Locked::RenderAutomatedBackup(const InstanceRow& row,
   j["IAMDatabaseAuthenticationEnabled"] = a.value("IAMDatabaseAuthenticationEnabled", false);
   j["BackupRetentionPeriod"] = a.value("BackupRetentionPeriod", 0);
   j["PreferredBackupWindow"] = a.value("PreferredBackupWindow", "");
-  j["DBInstanceAutomatedBackupsArn"] = AutomatedBackupsArn(row.scope, row.resource_id);
-  j["DBInstanceAutomatedBackupsReplications"] = nlohmann::json::array();
+  j["DBInstanceAutomatedBackupsArn"] = AutomatedBackupsArn(row.scope, shown_id);
+  j["DBInstanceAutomatedBackupsReplications"] = BackupReplications(row.resource_id);
+  if (a.contains("_replica_kms_key_id")) j["KmsKeyId"] = a["_replica_kms_key_id"];
   j["BackupTarget"] = "region";
   j["StorageThroughput"] = a.value("StorageThroughput", 0);
   j["MultiTenant"] = false;

@@ -28,7 +28,8 @@ inline void WriteBytes(const std::filesystem::path& p, const std::string& bytes)
 
 class BackupPgTest : public PgControlPlaneTest {
  protected:
-  BackupPgTest() : PgControlPlaneTest("lrbk-", 23000) {}
+  explicit BackupPgTest(const char* prefix = "lrbk-", int port_base = 23000)
+      : PgControlPlaneTest(prefix, port_base) {}
   void Configure(EmulatorConfig& config) override {
     config.wal_ship_interval = std::chrono::milliseconds(200);
   }

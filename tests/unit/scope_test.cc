@@ -424,6 +424,146 @@ TEST_F(SharingTest, RdsRulesAndErrors) {
                                  "identifier."));
 }
 
+class BackupReplicationTest : public ScopeTest {
+ protected:
+  void SetUp() override {
+    ScopeTest::SetUp();
+    auto created = cp_->instances().CreateDBInstance(In(kEast, CreateReq("prod")));  // backups on
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    Wait(created->operation_id);
+    rid_ = DescribeIn(kEast, {{"DBInstanceIdentifier", "prod"}})[0]["DbiResourceId"];
+  }
+  Result<Accepted> Start(const Scope& in, const std::string& source_arn, int retention = 3) {
+    return cp_->snapshots().StartDBInstanceAutomatedBackupsReplication(
+        In(in, {{"SourceDBInstanceArn", source_arn},
+                {"BackupRetentionPeriod", retention},
+                {"SourceRegion", "us-east-1"}}));
+  }
+  json BackupsIn(const Scope& scope) {
+    auto r = cp_->snapshots().DescribeDBInstanceAutomatedBackups(In(scope, json::object()));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? (*r)["DBInstanceAutomatedBackups"] : json::array();
+  }
+  std::string rid_;
+  const std::string source_arn_ = "arn:aws:rds:us-east-1:000000000000:db:prod";
+};
+
+TEST_F(BackupReplicationTest, CopiesArePendingThenReplicatingAndRestoreInTheirRegion) {
+  auto started = Start(kEu, source_arn_);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  const std::string ab_arn = "arn:aws:rds:eu-west-1:000000000000:auto-backup:ab-" + [&] {
+    std::string lower = rid_.substr(3);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(c));
+    return lower;
+  }();
+  EXPECT_EQ(started->body["Status"], "pending");
+  EXPECT_EQ(started->body["DbiResourceId"], rid_);
+  EXPECT_EQ(started->body["DBInstanceAutomatedBackupsArn"], ab_arn);
+  EXPECT_EQ(started->body["Region"], "eu-west-1");
+  EXPECT_EQ(started->body["BackupRetentionPeriod"], 3);
+  EXPECT_EQ(DescribeIn(kEast, {{"DBInstanceIdentifier",
+                                "prod"}})[0]["DBInstanceAutomatedBackupsReplications"],
+            json::array({{{"DBInstanceAutomatedBackupsArn", ab_arn}}}));
+
+  cp_->backup_replicator().ReplicateOnce();
+  json eu = BackupsIn(kEu);
+  ASSERT_EQ(eu.size(), 1u) << eu.dump();
+  EXPECT_EQ(eu[0]["Status"], "replicating");
+  EXPECT_TRUE(eu[0]["RestoreWindow"].contains("LatestTime")) << eu[0].dump();
+  // The base backups are in the DR region byte for byte, not shown as its snapshots.
+  int copies = 0;
+  {
+    auto reg = cp_->registry().Lock();
+    for (const auto& [id, snap] : reg.snapshots()) {
+      if (snap.scope != kEu) continue;
+      ++copies;
+      for (const auto& e :
+           std::filesystem::recursive_directory_iterator(layout_->SnapshotDir(id))) {
+        if (e.is_regular_file()) EXPECT_EQ(std::filesystem::hard_link_count(e.path()), 1u);
+      }
+    }
+  }
+  EXPECT_EQ(copies, 1);
+  auto eu_snaps = cp_->snapshots().DescribeDBSnapshots(In(kEu, json::object()));
+  ASSERT_TRUE(eu_snaps.ok());
+  EXPECT_TRUE((*eu_snaps)["DBSnapshots"].empty());
+  cp_->backup_replicator().ReplicateOnce();  // nothing new: nothing copied again
+  EXPECT_EQ(BackupsIn(kEu).size(), 1u);
+
+  ExpectError(
+      cp_->snapshots()
+          .DeleteDBInstanceAutomatedBackup(In(kEu, {{"DBInstanceAutomatedBackupsArn", ab_arn}}))
+          .status(),
+      "InvalidDBInstanceAutomatedBackupState", 400, testing::HasSubstr("stop the replication"));
+  auto restored = cp_->snapshots().RestoreDBInstanceToPointInTime(
+      In(kEu, {{"SourceDBInstanceAutomatedBackupsArn", ab_arn},
+               {"TargetDBInstanceIdentifier", "dr"},
+               {"UseLatestRestorableTime", true}}));
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  Wait(restored->operation_id);
+  const json dr = DescribeIn(kEu, {{"DBInstanceIdentifier", "dr"}})[0];
+  EXPECT_EQ(dr["DBInstanceStatus"], "available");
+  EXPECT_EQ(dr["AvailabilityZone"].get<std::string>().rfind("eu-west-1", 0), 0u);
+
+  auto stopped = cp_->snapshots().StopDBInstanceAutomatedBackupsReplication(
+      In(kEu, {{"SourceDBInstanceArn", source_arn_}}));
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  EXPECT_EQ(stopped->body["Status"], "retained");
+  EXPECT_FALSE(DescribeIn(kEast, {{"DBInstanceIdentifier", "prod"}})[0].contains(
+      "DBInstanceAutomatedBackupsReplications"));
+  ExpectError(cp_->snapshots()
+                  .StopDBInstanceAutomatedBackupsReplication(
+                      In(kEu, {{"SourceDBInstanceArn", source_arn_}}))
+                  .status(),
+              "InvalidDBInstanceState", 400,
+              "The automated backups of prod are not being replicated to eu-west-1.");
+  auto deleted = cp_->snapshots().DeleteDBInstanceAutomatedBackup(
+      In(kEu, {{"DBInstanceAutomatedBackupsArn", ab_arn}}));
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  for (const auto& b : BackupsIn(kEu)) EXPECT_NE(b["DbiResourceId"], rid_);  // dr's own remain
+}
+
+TEST_F(BackupReplicationTest, RdsRules) {
+  ExpectError(Start(kEast, source_arn_).status(), "InvalidParameterValue", 400,
+              testing::HasSubstr("replicated to another Region"));
+  ExpectError(Start({"111122223333", "eu-west-1"}, source_arn_).status(), "DBInstanceNotFound", 404,
+              "DBInstance " + source_arn_ + " not found.");
+  ExpectError(Start(kEu, source_arn_, 36).status(), "InvalidParameterValue", 400,
+              testing::HasSubstr("between 1 and 35"));
+  ASSERT_TRUE(Start(kEu, source_arn_).ok());
+  ExpectError(Start({"000000000000", "us-west-2"}, source_arn_).status(),
+              "InvalidDBInstanceAutomatedBackupState", 400,
+              "The automated backups of prod are already replicated to a Region.");
+  CreateIn(kEast, "nobackups");
+  ExpectError(Start(kEu, "arn:aws:rds:us-east-1:000000000000:db:nobackups").status(),
+              "InvalidDBInstanceState", 400,
+              testing::HasSubstr("Automated backups are not enabled"));
+}
+
+TEST_F(BackupReplicationTest, DeletingTheSourceLeavesTheCopyRetainedAcrossARestart) {
+  ASSERT_TRUE(Start(kEu, source_arn_).ok());
+  cp_->backup_replicator().ReplicateOnce();
+  auto del = cp_->instances().DeleteDBInstance(In(kEast, {{"DBInstanceIdentifier", "prod"},
+                                                          {"SkipFinalSnapshot", true},
+                                                          {"DeleteAutomatedBackups", true}}));
+  ASSERT_TRUE(del.ok()) << del.status().ToString();
+  Wait(del->operation_id);
+  cp_->backup_replicator().ReplicateOnce();
+  Restart();
+  json eu = BackupsIn(kEu);
+  ASSERT_EQ(eu.size(), 1u);
+  EXPECT_EQ(eu[0]["Status"], "retained");
+  EXPECT_EQ(eu[0]["DbiResourceId"], rid_);
+  auto restored = cp_->snapshots().RestoreDBInstanceToPointInTime(
+      In(kEu, {{"SourceDbiResourceId", rid_},
+               {"TargetDBInstanceIdentifier", "after"},
+               {"UseLatestRestorableTime", true}}));
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  Wait(restored->operation_id);
+  EXPECT_EQ(DescribeIn(kEu, {{"DBInstanceIdentifier", "after"}})[0]["DBInstanceStatus"],
+            "available");
+}
+
 // A catalog written by a localrds from before scopes (schema version 2).
 class ScopeMigrationTest : public ::testing::Test {
  protected:

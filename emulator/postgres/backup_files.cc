@@ -141,6 +141,10 @@ Result<int> CopyNewArchiveFiles(const fs::path& archive, const fs::path& dest) {
     fs::rename(tmp, dest, ec);
     if (ec) return Status::Internal("cannot rename " + tmp.string() + ": " + ec.message());
   }
+  // A copy a crash interrupted (only this function writes here, one call at a time).
+  for (const auto& e : fs::directory_iterator(dest, ec)) {
+    if (e.path().extension() == ".tmp") fs::remove(e.path(), ec);
+  }
   int copied = 0;
   for (const auto& e : fs::directory_iterator(archive, ec)) {
     const std::string name = e.path().filename().string();

@@ -41,7 +41,8 @@ Status WriteRestorableUntil(const std::filesystem::path& archive, int64_t ms);
 
 //! Copies into `dest` (created with `archive`'s owner and mode) every archived file of `archive`
 //! it does not have yet, byte for byte with owner and mode, each through a temporary name,
-//! fsynced and renamed (archived files never change). Returns how many it copied.
+//! fsynced and renamed (archived files never change); removes what an interrupted call left
+//! under a temporary name. Returns how many it copied.
 Result<int> CopyNewArchiveFiles(const std::filesystem::path& archive,
                                 const std::filesystem::path& dest);
 //! Hard-links every file of `archive` into `dest` (created afresh): a frozen, cheap view of the

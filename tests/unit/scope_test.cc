@@ -298,6 +298,31 @@ TEST_F(ScopeTest, ACrossRegionReplicaNamesItsSourceByArnAndAppliesItsWalLate) {
   EXPECT_NE(text.str().find("recovery_min_apply_delay = '40ms'"), std::string::npos) << text.str();
 }
 
+TEST_F(ScopeTest, ACrossRegionReplicaKilledAtAnyStepIsFinishedOnRestart) {
+  runtime_.AnswerQuery("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver)", "streaming");
+  runtime_.AnswerQuery("concat_ws('|', coalesce((SELECT status", "streaming|t|0.04|0");
+  auto created = cp_->instances().CreateDBInstance(In(kEast, CreateReq("prod")));
+  ASSERT_TRUE(created.ok());
+  Wait(created->operation_id);
+  for (int step = 0; step < 5; ++step) {
+    const std::string id = "dr-" + std::to_string(step);
+    OperationEngine::SetCrashHook(
+        [step](const std::string& k, int s) { return !(k == "create-replica" && s == step); });
+    auto r = cp_->replicas().CreateDBInstanceReadReplica(
+        In(kEu, {{"DBInstanceIdentifier", id},
+                 {"SourceDBInstanceIdentifier", "arn:aws:rds:us-east-1:000000000000:db:prod"}}));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    Wait(r->operation_id);
+    OperationEngine::SetCrashHook(nullptr);
+    EXPECT_EQ(DescribeIn(kEu, {{"DBInstanceIdentifier", id}})[0]["DBInstanceStatus"], "creating");
+    Restart();  // Recover resumes the operation
+    const json d = DescribeIn(kEu, {{"DBInstanceIdentifier", id}})[0];
+    EXPECT_EQ(d["DBInstanceStatus"], "available") << "crash before step " << step;
+    EXPECT_EQ(d["ReadReplicaSourceDBInstanceIdentifier"],
+              "arn:aws:rds:us-east-1:000000000000:db:prod");
+  }
+}
+
 class SharingTest : public ScopeTest {
  protected:
   void SetUp() override {
@@ -521,6 +546,30 @@ TEST_F(BackupReplicationTest, CopiesArePendingThenReplicatingAndRestoreInTheirRe
       In(kEu, {{"DBInstanceAutomatedBackupsArn", ab_arn}}));
   ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
   for (const auto& b : BackupsIn(kEu)) EXPECT_NE(b["DbiResourceId"], rid_);  // dr's own remain
+}
+
+TEST_F(BackupReplicationTest, WhatACrashLeftHalfCopiedIsCleanedAndCopiedAgain) {
+  ASSERT_TRUE(Start(kEu, source_arn_).ok());
+  std::string key;
+  {
+    auto reg = cp_->registry().Lock();
+    for (const auto& [k, ret] : reg.retained()) key = k;
+  }
+  // What a kill -9 in the middle of a pass leaves: a base backup half copied (never renamed)
+  // and a WAL file half written under its temporary name.
+  const auto half_base = layout_->SnapshotsDir() / "snap-1-0.tmp";
+  std::filesystem::create_directories(half_base);
+  std::ofstream(half_base / "PG_VERSION") << "1";
+  std::filesystem::create_directories(layout_->ArchiveDir(key));
+  const auto half_wal = layout_->ArchiveDir(key) / "000000010000000000000001.gz.tmp";
+  std::ofstream(half_wal) << "half";
+  Restart();
+  EXPECT_FALSE(std::filesystem::exists(half_base));  // an orphan, removed at startup
+  cp_->backup_replicator().ReplicateOnce();
+  EXPECT_FALSE(std::filesystem::exists(half_wal));
+  json eu = BackupsIn(kEu);
+  ASSERT_EQ(eu.size(), 1u);
+  EXPECT_EQ(eu[0]["Status"], "replicating");
 }
 
 TEST_F(BackupReplicationTest, RdsRules) {

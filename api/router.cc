@@ -7,6 +7,7 @@
 #include <memory>
 #include <string_view>
 
+#include "api/sigv4.h"
 #include "common/log.h"
 #include "common/time_util.h"
 #include "emulator/core/regions.h"
@@ -50,9 +51,7 @@ std::string IdentifierOf(const nlohmann::json& req) {
 
 // The Query API's parameters: the query string's, then (POST) the form body's, which win.
 Result<QueryParams> ReadQueryParams(const HttpRequest& req) {
-  std::string target(req.target());
-  size_t q = target.find('?');
-  std::string query = q == std::string::npos ? "" : target.substr(q + 1);
+  const std::string query(RawQuery(req));
   QueryParams params;
   const std::string empty;
   const std::string* parts[] = {&query, req.method() == http::verb::post ? &req.body() : &empty};
@@ -294,9 +293,7 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
 }
 
 Result<Scope> Router::ControlScope(const HttpRequest& req) const {
-  std::string target(req.target());
-  const size_t q = target.find('?');
-  auto params = ParseQueryString(q == std::string::npos ? "" : target.substr(q + 1));
+  auto params = ParseQueryString(std::string(RawQuery(req)));
   if (!params.ok()) return params.status();
   Scope scope = service_.DefaultScope();
   if (auto it = params->find("region"); it != params->end()) scope.region = it->second;

@@ -284,11 +284,13 @@ std::string NextAvailabilityZone(const std::string& az) {
   return region ? NextZone(*region, az) : az;
 }
 
-std::string ZoneForNewInstance(const std::string& region_name, uint64_t seed) {
+std::string ZoneForNewInstance(const std::string& region_name, const std::string& seed) {
   const RegionInfo* region = FindRegion(region_name);
   if (!region || region->zones.empty()) return region_name + "a";
+  uint32_t h = 2166136261u;  // FNV-1a: the same zone for the same seed on every build
+  for (char c : seed) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
   // Spread over the first three zones, as RDS spreads instances a user places nowhere.
-  return region->zones[seed % std::min<size_t>(3, region->zones.size())];
+  return region->zones[h % std::min<size_t>(3, region->zones.size())];
 }
 
 Status ValidateMultiAzZone(bool multi_az, bool az_given) {

@@ -32,8 +32,8 @@ bool WindowsOverlap(const std::string& backup_window, const std::string& mainten
 //! Multi-AZ standby's, a replica's default.
 std::string NextAvailabilityZone(const std::string& az);
 //! The zone of `region` an instance goes to when the request names none: one of its first three
-//! zones, picked by `seed` (a hash of the instance's resource id).
-std::string ZoneForNewInstance(const std::string& region, uint64_t seed);
+//! zones, always the same for the same `seed` (the instance's resource id, or its identifier).
+std::string ZoneForNewInstance(const std::string& region, const std::string& seed);
 //! RDS refuses a chosen AvailabilityZone with MultiAZ (InvalidParameterCombination).
 Status ValidateMultiAzZone(bool multi_az, bool az_given);
 //! An Availability Zone of `region` as AWS names them (regions.h); InvalidParameterValue else.

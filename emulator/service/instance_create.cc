@@ -188,7 +188,7 @@ Result<CreateInstanceArgs> ValidateCreateRequest(const nlohmann::json& req, PgRu
   if (!args.az.empty()) {
     LOCALRDS_RETURN_IF_ERROR(ValidateAvailabilityZone(region, args.az));
   } else {
-    args.az = ZoneForNewInstance(region, Hash(args.resource_id));
+    args.az = ZoneForNewInstance(region, args.resource_id);
   }
   const std::string family = "postgres" + args.version.major;
   args.param_group = ReqString(req, "DBParameterGroupName").value_or("default." + family);

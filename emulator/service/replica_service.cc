@@ -116,7 +116,7 @@ Result<InstanceRow> NewReplicaRow(const nlohmann::json& req, const InstanceRow& 
   if (auto az = ReqString(req, "AvailabilityZone")) {
     a["AvailabilityZone"] = *az;
   } else if (cross_region) {  // one of this Region's zones
-    a["AvailabilityZone"] = ZoneForNewInstance(region, std::hash<std::string>{}(row.resource_id));
+    a["AvailabilityZone"] = ZoneForNewInstance(region, row.resource_id);
   } else {  // another zone than the source's, as a user spreading replicas would pick
     std::string source_az = source.attrs.value("AvailabilityZone", region + "a");
     a["AvailabilityZone"] = NextAvailabilityZone(source_az);

@@ -59,7 +59,7 @@ Result<InstanceRow> RestoredInstanceRow(const nlohmann::json& req, const std::st
     a["AvailabilityZone"] = *az;
   } else if (!ValidateAvailabilityZone(region, a.value("AvailabilityZone", "")).ok()) {
     // Data from another region (a cross-region copy): a zone of this one.
-    a["AvailabilityZone"] = ZoneForNewInstance(region, std::hash<std::string>{}(row.resource_id));
+    a["AvailabilityZone"] = ZoneForNewInstance(region, row.resource_id);
   }
   if (auto st = ReqString(req, "StorageType")) {
     LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(*st));
@@ -187,7 +187,7 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
     // The instance it restores to lives in this region: one of its zones, not the source's.
     nlohmann::json& inst = target.attrs["_instance"];
     if (inst.is_object()) {
-      inst["AvailabilityZone"] = ZoneForNewInstance(scope.region, std::hash<std::string>{}(id));
+      inst["AvailabilityZone"] = ZoneForNewInstance(scope.region, id);
       inst.erase("SecondaryAvailabilityZone");
     }
   }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the localrds benchmarks from the repo root:
 #   bench/run.sh [--quick] [options...]            instances (with every option), then backups,
-#                                                  replicas, failover and (when `docker info`
-#                                                  works) docker
+#                                                  replicas, failover, regions and (when
+#                                                  `docker info` works) docker
 #   bench/run.sh instances [--quick] [options...]  bench_instances.py only
 #   bench/run.sh backups [--quick] [options...]    bench_backups.py only
 #   bench/run.sh replicas [--quick] [options...]   bench_replicas.py only
 #   bench/run.sh failover [--quick] [options...]   bench_failover.py only
+#   bench/run.sh regions [--quick] [options...]    bench_regions.py only
 #   bench/run.sh docker [--quick] [options...]     bench_docker.py only
 #   bench/run.sh soak [MINUTES] [--seed K]         the chaos soak (tests/soak/soak.py) for
 #                                                  MINUTES (default 30) in rounds of 60 s
@@ -18,6 +19,7 @@ case "${1:-}" in
   backups) shift; exec python3 bench/bench_backups.py "$@" ;;
   replicas) shift; exec python3 bench/bench_replicas.py "$@" ;;
   failover) shift; exec python3 bench/bench_failover.py "$@" ;;
+  regions) shift; exec python3 bench/bench_regions.py "$@" ;;
   docker) shift; exec python3 bench/bench_docker.py "$@" ;;
   soak)
     shift
@@ -40,6 +42,7 @@ python3 bench/bench_instances.py "$@" || rc=$?
 python3 bench/bench_backups.py "${shared[@]}" || rc=$?
 python3 bench/bench_replicas.py "${shared[@]}" || rc=$?
 python3 bench/bench_failover.py "${shared[@]}" || rc=$?
+python3 bench/bench_regions.py "${shared[@]}" || rc=$?
 if docker info >/dev/null 2>&1; then
   python3 bench/bench_docker.py "${shared[@]}" || rc=$?
 else

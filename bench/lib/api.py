@@ -32,10 +32,11 @@ RETRY_ONCE = {"max_attempts": 1, "mode": "standard"}
 NO_RETRY = {"total_max_attempts": 1, "mode": "standard"}
 
 
-def boto_client(endpoint, retries, read_timeout, **config):
+def boto_client(endpoint, retries, read_timeout, region=REGION, **config):
+    """An RDS client of `endpoint`; localrds serves the region of the request's signature."""
     cfg = botocore.config.Config(retries=retries, connect_timeout=10, read_timeout=read_timeout,
                                  **config)
-    return boto3.session.Session().client("rds", endpoint_url=endpoint, region_name=REGION,
+    return boto3.session.Session().client("rds", endpoint_url=endpoint, region_name=region,
                                           config=cfg)
 
 
@@ -56,14 +57,15 @@ def endpoint(inst):
 
 class Rds:
     """One localrds (a server.Localrds) through boto3, without retries (localrds may answer a
-    call only once the work is done, so a call may take as long as any wait: `timeout`). Keeps
-    the identifiers created and not yet deleted (instances, snapshots) for the cleanup, and the
-    server's data_dir once read_data_dir() ran."""
+    call only once the work is done, so a call may take as long as any wait: `timeout`), in one
+    region (its requests are signed for it). Keeps the identifiers created and not yet deleted
+    (instances, snapshots) for the cleanup, and the server's data_dir once read_data_dir() ran."""
 
-    def __init__(self, server, timeout):
+    def __init__(self, server, timeout, region=REGION):
         self.server = server
         self.timeout = timeout
-        self.client = boto_client(server.endpoint, NO_RETRY, timeout)
+        self.region = region
+        self.client = boto_client(server.endpoint, NO_RETRY, timeout, region=region)
         self.data_dir = None
         self.instances = []  # identifiers created by the bench and not yet deleted
         self.snapshots = []  # manual snapshot identifiers not yet deleted

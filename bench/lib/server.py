@@ -95,10 +95,19 @@ class Localrds:
     def health(self, timeout=30):
         return http_json(self.endpoint + "/_localrds/health", timeout=timeout)
 
-    def inspect(self, ident):
+    def inspect(self, ident, region=None):
         """GET /_localrds/instances/<ident>: what localrds knows of an instance (its server's
-        pid and pgdata, Multi-AZ, replication)."""
-        return http_json(f"{self.endpoint}/_localrds/instances/{ident}", timeout=10)
+        pid and pgdata, Multi-AZ, replication); region: where it lives (default: --region)."""
+        where = f"?region={region}" if region else ""
+        return http_json(f"{self.endpoint}/_localrds/instances/{ident}{where}", timeout=10)
+
+    def freeze(self, ident, region=None, thaw=False):
+        """POST /_localrds/instances/<ident>/freeze (thaw: /thaw): SIGSTOP (SIGCONT) of every
+        process of its server, what a region outage does to the region's servers."""
+        where = f"?region={region}" if region else ""
+        verb = "thaw" if thaw else "freeze"
+        return http_json(f"{self.endpoint}/_localrds/instances/{ident}/{verb}{where}",
+                         method="POST", timeout=30)
 
     # ---- its pool
 

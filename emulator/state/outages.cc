@@ -6,6 +6,7 @@
 
 #include "common/time_util.h"
 #include "emulator/core/instance_state.h"
+#include "emulator/core/regions.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -135,6 +136,38 @@ bool PrimaryOut(const Outages& outages, const InstanceRow& row) {
 bool StandbyOut(const Outages& outages, const InstanceRow& row) {
   return IsMultiAz(row) &&
          outages.ZoneOut(row.scope.region, Zone(row, "SecondaryAvailabilityZone"));
+}
+
+Status ZoneOutError(const std::string& az) {
+  return Status::Error(AwsError::kInsufficientDBInstanceCapacity,
+                       "Cannot create a DB instance in " + az +
+                           ": the Availability Zone is in an outage (localrds drill). Choose "
+                           "another Availability Zone or none.");
+}
+
+void PlaceInZonesUp(const Outages& outages, const std::string& region, nlohmann::json& attrs,
+                    bool keep_primary) {
+  const RegionInfo* info = FindRegion(region);
+  if (!info || !attrs.is_object()) return;
+  auto up_zone = [&](const std::string& current, const std::string& avoid) {
+    if (!outages.ZoneOut(region, current) && current != avoid) return current;
+    for (const auto& z : info->zones) {
+      if (!outages.ZoneOut(region, z) && z != avoid) return z;
+    }
+    return current;
+  };
+  auto zone_of = [&](const char* member) {
+    auto it = attrs.find(member);
+    return it != attrs.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string primary = zone_of("AvailabilityZone");
+  if (!keep_primary && !primary.empty()) {
+    primary = up_zone(primary, "");
+    attrs["AvailabilityZone"] = primary;
+  }
+  if (attrs.value("MultiAZ", false) && !zone_of("SecondaryAvailabilityZone").empty()) {
+    attrs["SecondaryAvailabilityZone"] = up_zone(zone_of("SecondaryAvailabilityZone"), primary);
+  }
 }
 
 }  // namespace localrds

@@ -72,5 +72,14 @@ bool PrimaryOut(const Outages& outages, const InstanceRow& row);
 //! True when the instance is Multi-AZ and its standby (in SecondaryAvailabilityZone) cannot be
 //! reached.
 bool StandbyOut(const Outages& outages, const InstanceRow& row);
+//! Moves a new instance's zones (`attrs` AvailabilityZone unless `keep_primary`, and a Multi-AZ
+//! SecondaryAvailabilityZone) out of zones in an outage drill, to zones of `region` that are up
+//! (another than the primary's for the standby), as RDS places instances where they can run.
+//! Leaves a zone where it is when no other is up.
+void PlaceInZonesUp(const Outages& outages, const std::string& region, nlohmann::json& attrs,
+                    bool keep_primary);
+//! What a new instance asked for in `az` gets while that zone is in an outage drill: RDS's
+//! answer for a zone that cannot take it, InsufficientDBInstanceCapacity.
+Status ZoneOutError(const std::string& az);
 
 }  // namespace localrds

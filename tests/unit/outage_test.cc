@@ -246,5 +246,42 @@ TEST_F(OutageTest, ACrossRegionReplicaOfASourceInTheRegionOutIsPromotedAndStaysS
   EXPECT_FALSE(described.contains("ReadReplicaSourceDBInstanceIdentifier"));
 }
 
+TEST_F(OutageTest, NewInstancesGoToZonesThatAreUpAndNothingIsMadeFromAServerThatIsOut) {
+  Create("prod");
+  const std::string az = Describe("prod")["AvailabilityZone"];
+  ASSERT_TRUE(Drill(az, true, true).ok());
+  ASSERT_TRUE(Drill("us-east-1a", true, true).ok());
+  // Asked in a zone that is out: no capacity there.
+  json req = CreateReq("asked");
+  req["AvailabilityZone"] = "us-east-1a";
+  ExpectError(cp_->instances().CreateDBInstance(req).status(), "InsufficientDBInstanceCapacity",
+              400,
+              "Cannot create a DB instance in us-east-1a: the Availability Zone is in an outage "
+              "(localrds drill). Choose another Availability Zone or none.");
+  // Placed by localrds (a Multi-AZ standby too): never in a zone that is out.
+  for (const char* id : {"a1", "a2", "a3", "a4"}) {
+    json multi = CreateReq(id);
+    multi["MultiAZ"] = true;
+    multi["BackupRetentionPeriod"] = 0;
+    auto r = cp_->instances().CreateDBInstance(multi);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const json& d = r->body;
+    for (const char* member : {"AvailabilityZone", "SecondaryAvailabilityZone"}) {
+      EXPECT_NE(d[member], az) << id << " " << member;
+      EXPECT_NE(d[member], "us-east-1a") << id << " " << member;
+    }
+    EXPECT_NE(d["AvailabilityZone"], d["SecondaryAvailabilityZone"]);
+    Wait(r->operation_id);
+  }
+  // A read replica of a source that is out: its copy would wait on a server that answers nothing.
+  ExpectError(cp_->replicas()
+                  .CreateDBInstanceReadReplica(
+                      {{"DBInstanceIdentifier", "dr"}, {"SourceDBInstanceIdentifier", "prod"}})
+                  .status(),
+              "InvalidDBInstanceState", 400,
+              "The source DB instance prod cannot be reached: its Availability Zone " + az +
+                  " is in an outage (localrds drill).");
+}
+
 }  // namespace
 }  // namespace localrds

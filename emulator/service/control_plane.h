@@ -12,10 +12,11 @@
 //   service/*             the RDS actions, one service per family, and the /_localrds/ controls
 //
 // Lock order (a lock may be taken while holding the ones before it, never the other way):
-//   Reconciler::pass_mutex_ → WalShipper::mutex_ → Registry::mutex_ →
+//   { Reconciler::pass_mutex_ → WalShipper::mutex_, OutageDrills::drill_mutex_ } →
+//   Registry::mutex_ →
 //   { OperationEngine::mutex_, HaMonitor::mutex_, ReplicationMonitor::mutex_,
-//     StorageMonitor::mutex_, Executor::mutex_ } (leaves: nothing is locked or called while holding
-//     them).
+//     StorageMonitor::mutex_, Executor::mutex_, Outages::mutex_ } (leaves: nothing is locked or
+//     called while holding them).
 // Neither the registry's lock nor a leaf is held while calling PostgreSQL.
 //
 // Thread-safety: every public method is thread-safe.

@@ -281,6 +281,20 @@ TEST_F(OutageTest, NewInstancesGoToZonesThatAreUpAndNothingIsMadeFromAServerThat
               "InvalidDBInstanceState", 400,
               "The source DB instance prod cannot be reached: its Availability Zone " + az +
                   " is in an outage (localrds drill).");
+  // Nor does anything else act on its frozen server; a delete still goes ahead.
+  ExpectError(cp_->snapshots()
+                  .CreateDBSnapshot({{"DBInstanceIdentifier", "prod"},
+                                     {"DBSnapshotIdentifier", "during-the-outage"}})
+                  .status(),
+              "InvalidDBInstanceState", 400,
+              "DB instance prod cannot be reached: its Availability Zone " + az +
+                  " is in an outage (localrds drill).");
+  ExpectError(cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "prod"}}).status(),
+              "InvalidDBInstanceState", 400, testing::HasSubstr("cannot be reached"));
+  auto deleted = cp_->instances().DeleteDBInstance(
+      {{"DBInstanceIdentifier", "prod"}, {"SkipFinalSnapshot", true}});
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  Wait(deleted->operation_id);
 }
 
 }  // namespace

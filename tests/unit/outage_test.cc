@@ -124,6 +124,24 @@ TEST_F(OutageTest, ARegionOutageFreezesItsServersSurvivesARestartAndRecoveryThaw
   EXPECT_EQ(cp_->outages().EnforceOnce(), "");
 }
 
+TEST_F(OutageTest, ACleanStopKillsTheServersOfAnAreaOutWhichStayDownUntilItRecovers) {
+  Create("prod");
+  ASSERT_TRUE(Drill("us-east-1", false, true).ok());
+  const ServerSpec spec = cp_->servers().Server(Row("prod"));
+  cp_->Shutdown(true);  // a frozen server is killed: it sends its replicas nothing more
+  EXPECT_FALSE(runtime_.IsRunning(spec));
+  Restart();
+  EXPECT_FALSE(runtime_.IsRunning(spec));  // not brought back at startup
+  EXPECT_THAT(cp_->reconciler().ReconcileOnce(), testing::Not(testing::HasSubstr("prod")));
+  EXPECT_FALSE(runtime_.IsRunning(spec));
+  ASSERT_TRUE(Drill("us-east-1", false, false).ok());
+  EXPECT_THAT(cp_->reconciler().ReconcileOnce(),
+              testing::HasSubstr("restarting prod, whose PostgreSQL server stopped unexpectedly"));
+  WaitIdle();
+  EXPECT_TRUE(runtime_.IsRunning(spec));
+  EXPECT_FALSE(runtime_.IsPaused(spec));
+}
+
 TEST_F(OutageTest, AZoneOutageFailsAMultiAzPrimaryOverAndRecoveryRebuildsItsStandby) {
   CreateMultiAz("ha");
   const json before = Describe("ha");

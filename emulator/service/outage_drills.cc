@@ -92,7 +92,9 @@ Result<nlohmann::json> OutageDrills::SetOutage(OutageArea area, bool out) {
                 (out ? " is in an outage (localrds drill): its PostgreSQL servers do not answer"
                      : " has recovered (localrds drill): its PostgreSQL servers answer again");
     e.categories = {spec.category};
-    m.events.push_back(e);
+    Mutation first;  // before the steps' own events (one may be committed on its own)
+    first.events.push_back(e);
+    LogIfFailed(registry_.Commit(first), "outage", "cannot record " + area.Describe());
   }
   std::vector<InstanceRow> rows = registry_.Instances();
   std::vector<std::string> said;

@@ -125,6 +125,21 @@ void FreezeControl(RdsService& service, const JsonReply& reply, const InstanceRe
   });
 }
 
+// POST /_localrds/regions/<region>/outage | recover and /_localrds/zones/<az>/outage | recover:
+// an outage drill (emulator/service/outage_drills.h). Freezing and thawing servers waits for
+// them: not on an io_context thread.
+void OutageControl(RdsService& service, const JsonReply& reply, const std::string& name, bool zone,
+                   bool out, Responder respond) {
+  auto shared = std::make_shared<Responder>(std::move(respond));
+  service.SetOutageAsync(
+      name, zone, out, [shared, name, zone, out, reply](Result<nlohmann::json> r) {
+        LogLine("api") << "control=" << (zone ? "zone " : "region ") << LogValue(name) << " "
+                       << (out ? "outage" : "recover") << " "
+                       << (r.ok() ? "ok" : r.status().ToString());
+        (*shared)(r.ok() ? reply(http::status::ok, *r) : reply.Error(r.status()));
+      });
+}
+
 // POST /_localrds/instances/<id>/crash: SIGKILL the instance's postmaster (a drill). Killing and
 // reaping waits for the process: not on an io_context thread.
 void CrashControl(RdsService& service, const JsonReply& reply, const InstanceRef& id,
@@ -247,6 +262,14 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
 
   RequestIdentity identity;
   auto decoded = DecodeQueryRequest(req, &action, &identity);
+  // A Region in an outage drill answers every request as AWS's endpoints do while a Region is
+  // down: 503 ServiceUnavailable, which SDKs retry and then raise (see README, Outage drills).
+  if (service_.RegionInOutage(identity.region.empty() ? service_.DefaultScope().region
+                                                      : identity.region)) {
+    fail(Status::Error(AwsError::kServiceUnavailable,
+                       "Service is unavailable. Please try again later."));
+    return;
+  }
   if (!decoded.ok()) {
     fail(decoded.status());
     return;
@@ -451,6 +474,18 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
     if (path == "/_localrds/faults" || path.rfind("/_localrds/faults/", 0) == 0) {
       FaultsControl(req, path, respond);
       return;
+    }
+    for (const bool zone : {false, true}) {
+      const std::string area = zone ? "/_localrds/zones/" : "/_localrds/regions/";
+      if (path.rfind(area, 0) != 0) continue;
+      const std::string rest = path.substr(area.size());
+      const size_t slash = rest.find('/');
+      const std::string verb = slash == std::string::npos ? "" : rest.substr(slash + 1);
+      if (post && (verb == "outage" || verb == "recover")) {
+        OutageControl(service_, reply, rest.substr(0, slash), zone, verb == "outage",
+                      std::move(respond));
+        return;
+      }
     }
     if (path.rfind(prefix, 0) == 0) {
       const std::string rest = path.substr(prefix.size());

@@ -6,7 +6,8 @@
 // `defer_deadline` (so a client's first Describe poll already sees the result), through
 // `respond`, which may then be called from another thread. `respond` is called exactly once.
 // Before either, RequestGuard refuses requests from web pages (403 AccessDenied). FaultRules
-// (/_localrds/faults) may answer an action with an injected error or throttling, or delay it.
+// (/_localrds/faults) may answer an action with an injected error or throttling, or delay it. A
+// request made in a Region in an outage drill (its SigV4 scope's) answers 503 ServiceUnavailable.
 // Thread-safe; borrows the service and the io_context.
 #pragma once
 
@@ -58,7 +59,8 @@ class Router {
   //! after defer_deadline_, whichever first.
   void RespondWhenDone(int64_t operation_id, HttpResponse res, Responder respond,
                        std::string log_line, int64_t t0);
-  //! The /_localrds/ controls: health, events, reset, and the per-instance details and drills.
+  //! The /_localrds/ controls: health, events, reset, the per-instance details and drills, and
+  //! the outage drills of a Region or an Availability Zone.
   void HandleControl(const HttpRequest& req, const std::string& path, Responder respond);
   //! Where a control's instance lives: the request's ?region= and ?account=, each defaulting to
   //! the service's; InvalidParameterValue for an unknown region or a malformed account.

@@ -10,6 +10,7 @@
 //                                     automated backups after the instance is deleted)
 //   snapshots/<snapshot-id>/          one base backup per DB snapshot, manual or automated
 //   trash/                            directories being removed (renamed here first)
+//   outages.json                      the regions and zones in an outage drill (Outages)
 //   runtime/                          what a runtime keeps (the docker runtime: the passwd and
 //                                     group files its containers see)
 //
@@ -62,6 +63,8 @@ class Layout {
   }
   std::filesystem::path TrashDir() const { return data_dir_ / "trash"; }
   std::filesystem::path RuntimeDir() const { return data_dir_ / "runtime"; }
+  //! The regions and Availability Zones in an outage drill (emulator/state/outages.h).
+  std::filesystem::path OutagesPath() const { return data_dir_ / "outages.json"; }
   //! The key rdsrepladmin's passwords derive from (ServerSecrets), 0600.
   std::filesystem::path KeyPath() const { return data_dir_ / "localrds.key"; }
   //! localrds_guard_<major>.so, copied here for the servers to load (owned by localrds).

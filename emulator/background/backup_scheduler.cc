@@ -31,7 +31,8 @@ std::string BackupScheduler::ScheduleBackups(Registry::Locked& r, int64_t now_ms
   std::vector<InstanceRow> due;
   for (const auto& [rid, row] : r.instances()) {
     if (row.status != DbStatus::kAvailable || r.active_ops().count(rid) ||
-        row.attrs.value("BackupRetentionPeriod", 0) <= 0) {
+        row.attrs.value("BackupRetentionPeriod", 0) <= 0 ||
+        PrimaryOut(registry_.outages(), row)) {  // an outage drill: no server to back up
       continue;
     }
     auto [start, end] = WindowMinutes(row.attrs.value("PreferredBackupWindow", "00:00-00:30"));

@@ -46,7 +46,9 @@ std::string HaMonitor::MonitorPrimariesOnce() {
   const int64_t now = clock_.NowMs();
   std::vector<InstanceRow> rows;
   for (auto& row : registry_.IdleInstances()) {
-    if (CanFailOver(row)) rows.push_back(std::move(row));
+    // No failover to a standby that an outage drill took down too (nor in a Region out: its
+    // control plane is down with it).
+    if (CanFailOver(row) && !StandbyOut(registry_.outages(), row)) rows.push_back(std::move(row));
   }
   std::string said;
   std::set<std::string> watched;

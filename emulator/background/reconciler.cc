@@ -116,6 +116,11 @@ void Reconciler::BringBack(const InstanceRow& row) {
     }
     return;
   }
+  if (!finish_failover && !running && PrimaryOut(registry_.outages(), row)) {
+    // An outage drill's server stays down until its Region or zone recovers.
+    LogLine("reconciler") << "left " << row.identifier << " down: it is in an outage drill";
+    return;
+  }
   if (finish_failover ||
       (row.desired_state == "running" && row.status != DbStatus::kFailed && !running)) {
     Registry::Locked r = registry_.Lock();
@@ -154,13 +159,14 @@ std::string Reconciler::ReconcileOnce() {
       said += "finishing the failover of " + row.identifier + ". ";
     } else if ((row.status == DbStatus::kAvailable || row.status == DbStatus::kStorageFull) &&
                row.desired_state == "running" && !CanFailOver(row) &&
-               !runtime_.IsRunning(servers_.Server(row))) {
+               !PrimaryOut(registry_.outages(), row) && !runtime_.IsRunning(servers_.Server(row))) {
       kind = OpKind::kRecover;
       m.events.push_back(registry_.MakeEvent(row, rds_events::kRecoveryStarted));
       said += "restarting " + row.identifier + ", whose PostgreSQL server stopped unexpectedly. ";
     } else if (IsMultiAz(row) && row.status == DbStatus::kAvailable &&
                (StandbyState(row) == "building" || StandbyState(row) == "rebuild") &&
-               ha_.StandbyRetryDue(row)) {
+               !StandbyOut(registry_.outages(), row) && ha_.StandbyRetryDue(row)) {
+      // (A standby whose zone is in an outage drill is built when the zone recovers.)
       // A standby whose build failed (or was cut short) is built again.
       kind = OpKind::kStandby;
       params = {{"recovery", true}};
@@ -188,7 +194,8 @@ std::string Reconciler::ReconcileOnce() {
   // commits wait for it.
   for (const auto& row : rows) {
     if (row.status != DbStatus::kAvailable || StandbyState(row) != "ready" ||
-        !servers_.StandbyBuilt(row) || runtime_.IsRunning(servers_.StandbyServer(row)) ||
+        StandbyOut(registry_.outages(), row) || !servers_.StandbyBuilt(row) ||
+        runtime_.IsRunning(servers_.StandbyServer(row)) ||
         !runtime_.IsRunning(servers_.Server(row))) {
       continue;
     }

@@ -122,4 +122,15 @@ inline constexpr EventSpec kConvertedToSingleAz{
     "Finished applying modification to convert to a standard (Single-AZ) DB instance."};
 }  // namespace rds_events
 
+// localrds's own events: the outage drills (/_localrds/regions|zones/<name>/outage|recover).
+// RDS has no such events; their ids say so. Each message is made per case (which Region or
+// zone, which server, its WAL position), so that recovery time and data lost can be read off
+// DescribeEvents and /_localrds/events.
+namespace localrds_events {
+inline constexpr EventSpec kOutage{"LOCALRDS-OUTAGE", "availability",
+                                   "localrds outage drill: unreachable"};
+inline constexpr EventSpec kOutageRecovered{"LOCALRDS-OUTAGE-RECOVERED", "availability",
+                                            "localrds outage drill: reachable again"};
+}  // namespace localrds_events
+
 }  // namespace localrds

@@ -116,4 +116,10 @@ std::string NextZone(const RegionInfo& region, std::string_view az) {
 
 std::string DefaultZone(const RegionInfo& region) { return region.zones.front(); }
 
+const RegionInfo* RegionOfZone(std::string_view az) {
+  if (az.empty()) return nullptr;
+  const RegionInfo* region = FindRegion(az.substr(0, az.size() - 1));  // a zone is one letter more
+  return region && IsZoneOf(*region, az) ? region : nullptr;
+}
+
 }  // namespace localrds

@@ -32,5 +32,8 @@ bool IsZoneOf(const RegionInfo& region, std::string_view az);
 std::string NextZone(const RegionInfo& region, std::string_view az);
 //! The region's first zone, where an instance goes when the request names none.
 std::string DefaultZone(const RegionInfo& region);
+//! The region whose Availability Zone `az` is ("us-east-1a" → us-east-1), or null when no
+//! region has that zone.
+const RegionInfo* RegionOfZone(std::string_view az);
 
 }  // namespace localrds

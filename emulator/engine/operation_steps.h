@@ -74,6 +74,8 @@ Status RemoveDroppedBackupFiles(OpContext& c);
 // Multi-AZ steps (steps_multi_az.cc) that the instance and backup kinds use too.
 //! Builds a Multi-AZ instance's standby and waits until it is in sync (no-op otherwise).
 Status BuildStandby(OpContext& c);
+//! OK unless the standby's Availability Zone is in an outage drill (then an error saying so).
+Status StandbyZoneUp(OpContext& c);
 //! ModifyDBInstance MultiAZ (the params' `multi_az`): builds or removes the standby.
 Status ApplyMultiAzModification(OpContext& c);
 //! Stops the primary, then the standby of a Multi-AZ instance.

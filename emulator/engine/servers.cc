@@ -270,12 +270,14 @@ Status InstanceServers::DropReplicationSlot(const InstanceRow& source, const std
   return result;
 }
 
-void InstanceServers::DropStaleReplicationSlots(const InstanceRow& row) {
+void InstanceServers::DropStaleReplicationSlots(const InstanceRow& row, bool active_too) {
   const ServerSpec spec = Server(row);
-  auto slots = runtime_.QueryValue(spec, "postgres",
-                                   "SELECT coalesce(string_agg(slot_name, ','), '') FROM "
-                                   "pg_replication_slots WHERE slot_name LIKE 'localrds\\_%' "
-                                   "AND NOT active");
+  auto slots =
+      runtime_.QueryValue(spec, "postgres",
+                          std::string("SELECT coalesce(string_agg(slot_name, ','), '') FROM "
+                                      "pg_replication_slots WHERE slot_name LIKE "
+                                      "'localrds\\_%'") +
+                              (active_too ? "" : " AND NOT active"));
   if (!slots.ok() || slots->empty()) return;
   std::set<std::string> owned;
   for (const auto& replica : registry_.ReplicasOf(row.resource_id)) {
@@ -287,7 +289,11 @@ void InstanceServers::DropStaleReplicationSlots(const InstanceRow& row) {
   if (IsMultiAz(row)) owned.insert(ReplicationSlotName(row.resource_id));
   for (const auto& slot : Split(*slots, ',')) {
     if (slot.empty() || owned.count(slot)) continue;
-    Status st = runtime_.ExecSql(spec, "postgres",
+    // A walsender still holding a slot (of a replica promoted while this server was frozen)
+    // lets go of it once it notices its replica is gone: DropReplicationSlot waits for that.
+    Status st = active_too ? DropReplicationSlot(row, slot)
+                           : runtime_.ExecSql(
+                                 spec, "postgres",
                                  {"SELECT pg_drop_replication_slot(" + SqlLiteral(slot) + ")"});
     LogLine("replication") << row.identifier << ": dropped stale slot " << slot << " "
                            << (st.ok() ? "" : st.ToString());

@@ -73,8 +73,9 @@ class InstanceServers {
   //! OK when the slot or the source's server is not there.
   Status DropReplicationSlot(const InstanceRow& source, const std::string& slot);
   //! Drops the localrds slots on `row`'s server that no replica of it (nor its Multi-AZ
-  //! standby) owns any more.
-  void DropStaleReplicationSlots(const InstanceRow& row);
+  //! standby) owns any more; `active_too` also those a walsender still holds (waiting briefly
+  //! for it to let go: a server thawed after an outage).
+  void DropStaleReplicationSlots(const InstanceRow& row, bool active_too = false);
   //! Rewrites the standby settings of `source`'s running replicas (its port may have moved)
   //! and reloads them.
   void RefreshReplicaConnections(const std::string& source_resource_id);

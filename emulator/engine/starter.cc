@@ -1,12 +1,27 @@
 #include "emulator/engine/starter.h"
 
 #include "common/time_util.h"
+#include "emulator/state/outages.h"
 
 namespace localrds {
 
 Result<Accepted> OperationStarter::Start(Registry::Locked& r, const InstanceRow& row, OpKind kind,
                                          nlohmann::json params, std::vector<EventRow> events,
                                          std::vector<SnapshotRow> snapshots) {
+  // An outage drill: what would act on a server that answers nothing is refused, as RDS cannot
+  // act on a host it cannot reach. A failover (away from it) and a delete still go ahead.
+  const Outages& outages = registry_.outages();
+  if (kind != OpKind::kFailover && kind != OpKind::kDelete &&
+      r.instances().count(row.resource_id) &&
+      PrimaryOut(outages, r.instances().at(row.resource_id))) {
+    return Status::Error(
+        AwsError::kInvalidDBInstanceState,
+        "DB instance " + row.identifier + " cannot be reached: its " +
+            (outages.RegionOut(row.scope.region)
+                 ? "Region " + row.scope.region
+                 : "Availability Zone " + row.attrs.value("AvailabilityZone", std::string())) +
+            " is in an outage (localrds drill).");
+  }
   Mutation m;
   m.put.push_back(row);
   m.events = std::move(events);

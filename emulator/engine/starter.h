@@ -32,7 +32,8 @@ class OperationStarter {
       : registry_(registry), engine_(engine) {}
 
   //! Commits `row` (its new status), `events` and `snapshots` with a new operation of `kind`
-  //! and submits it. The body is `row` rendered.
+  //! and submits it. The body is `row` rendered. InvalidDBInstanceState for an existing instance
+  //! whose primary is in an outage drill (unless `kind` is a failover or a delete).
   Result<Accepted> Start(Registry::Locked& r, const InstanceRow& row, OpKind kind,
                          nlohmann::json params, std::vector<EventRow> events = {},
                          std::vector<SnapshotRow> snapshots = {});

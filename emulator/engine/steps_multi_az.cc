@@ -54,6 +54,15 @@ ServerSpec WhereItRuns(OpContext& c, ServerSpec spec) {
 
 namespace steps {
 
+// A standby is not built in a zone that an outage drill took down: the failover or build fails
+// with this (the instance stays available, its standby is built when the zone recovers).
+Status StandbyZoneUp(OpContext& c) {
+  if (!StandbyOut(c.env.registry.outages(), c.instance)) return Status::Ok();
+  return Status::Internal("its Availability Zone " +
+                          c.instance.attrs.value("SecondaryAvailabilityZone", std::string()) +
+                          " is in an outage (localrds drill)");
+}
+
 // Builds the hidden standby of a Multi-AZ instance from its running primary, then turns
 // synchronous replication on and waits until the standby has every commit so far. `ready` is
 // committed only then: the health monitor fails over only to a standby in that state.
@@ -61,6 +70,7 @@ Status BuildStandby(OpContext& c) {
   if (!IsMultiAz(c.instance) || StandbyState(c.instance) == "ready") {
     return Status::Ok();
   }
+  LOCALRDS_RETURN_IF_ERROR(StandbyZoneUp(c));
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
   InstanceRow row = c.instance;
   if (StandbyState(row) != "building" || StandbyPort(row) == 0) {
@@ -223,6 +233,7 @@ Status ServeEndpoint(OpContext& c) {
 // The old primary's directory goes: it may hold WAL the new timeline never had.
 Status WipeOldPrimary(OpContext& c) {
   if (StandbyState(c.instance) != "rebuild") return Status::Ok();
+  LOCALRDS_RETURN_IF_ERROR(StandbyZoneUp(c));
   const ServerSpec old = c.env.servers.StandbyServer(c.instance);
   LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Kill(old));
   Layout::RemoveTree(old.pgdata, c.env.layout.TrashDir());

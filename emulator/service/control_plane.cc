@@ -93,7 +93,27 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
                 ServiceConfig{config_.default_port, config_.max_instances}, catalog),
       controls_(catalog, registry_, servers_, runtime, layout, engine_, starter_, reconciler_,
                 backups_, replication_, executor_,
-                ControlsConfig{config_.version, config_.reset_wait}) {}
+                ControlsConfig{config_.version, config_.reset_wait}),
+      outages_(registry_, servers_, runtime, starter_, executor_) {}
+
+Status ControlPlane::Recover() {
+  LOCALRDS_RETURN_IF_ERROR(registry_.Load());
+  LOCALRDS_RETURN_IF_ERROR(reconciler_.Recover());
+  // A server of an outage drill that runs unfrozen (started again while localrds was down).
+  const std::string froze = outages_.EnforceOnce();
+  if (!froze.empty()) LogLine("outage") << froze;
+  return Status::Ok();
+}
+
+void ControlPlane::SetOutageAsync(const std::string& name, bool zone, bool out,
+                                  std::function<void(Result<nlohmann::json>)> done) {
+  auto area = OutageDrills::Area(name, zone);
+  if (!area.ok()) {
+    done(area.status());
+    return;
+  }
+  outages_.SetOutageAsync(std::move(*area), out, std::move(done));
+}
 
 ControlPlane::~ControlPlane() { Shutdown(false); }
 
@@ -122,6 +142,8 @@ void ControlPlane::StartBackground() {
   executor_.Loop("reconciler", config_.reconcile_interval, [this] {
     wal_shipper_.ShipWalOnce();
     std::string did = reconciler_.ReconcileOnce();
+    const std::string froze = outages_.EnforceOnce();
+    if (!froze.empty()) did += (did.empty() ? "" : " ") + froze;
     const std::string replication = replication_.PollReplicationOnce();
     if (!replication.empty()) did += (did.empty() ? "" : " ") + replication;
     if (!did.empty()) LogLine("reconciler") << did;
@@ -148,7 +170,16 @@ void ControlPlane::Shutdown(bool stop_servers) {
   pool_.Stop();
   engine_.Stop();
   if (!stop_servers) return;
+  const Outages& outages = registry_.outages();
   for (const auto& row : registry_.Instances()) {
+    // A server of an outage drill never runs again before its recovery: a clean stop would let
+    // it send its last WAL to its replicas. Killed, it stays down until then (see Recover).
+    if (PrimaryOut(outages, row))
+      LogIfFailed(runtime_.Kill(servers_.Server(row)), "outage", "kill " + row.identifier);
+    if (StandbyOut(outages, row)) {
+      LogIfFailed(runtime_.Kill(servers_.StandbyServer(row)), "outage",
+                  "kill the standby of " + row.identifier);
+    }
     Status st = runtime_.Stop(servers_.Server(row));
     if (st.ok()) st = servers_.StopStandby(row);
     if (!st.ok())

@@ -12,10 +12,11 @@
 //   service/*             the RDS actions, one service per family, and the /_localrds/ controls
 //
 // Lock order (a lock may be taken while holding the ones before it, never the other way):
-//   Reconciler::pass_mutex_ → WalShipper::mutex_ → Registry::mutex_ →
+//   { Reconciler::pass_mutex_ → WalShipper::mutex_, OutageDrills::drill_mutex_ } →
+//   Registry::mutex_ →
 //   { OperationEngine::mutex_, HaMonitor::mutex_, ReplicationMonitor::mutex_,
-//     StorageMonitor::mutex_, Executor::mutex_ } (leaves: nothing is locked or called while holding
-//     them).
+//     StorageMonitor::mutex_, Executor::mutex_, Outages::mutex_ } (leaves: nothing is locked or
+//     called while holding them).
 // Neither the registry's lock nor a leaf is held while calling PostgreSQL.
 //
 // Thread-safety: every public method is thread-safe.
@@ -45,6 +46,7 @@
 #include "emulator/service/controls.h"
 #include "emulator/service/instance_service.h"
 #include "emulator/service/metadata_service.h"
+#include "emulator/service/outage_drills.h"
 #include "emulator/service/rds_service.h"
 #include "emulator/service/replica_service.h"
 #include "emulator/service/snapshot_service.h"
@@ -103,10 +105,8 @@ class ControlPlane : public RdsService {
 
   //! Startup reconciliation, before the API opens: removes orphans, resumes unfinished
   //! operations and brings back every server that should run. Blocks until done.
-  Status Recover() {
-    LOCALRDS_RETURN_IF_ERROR(registry_.Load());
-    return reconciler_.Recover();
-  }
+  //! Servers of an outage drill stay frozen (or down) until their Region or zone recovers.
+  Status Recover();
   //! Starts the background loops and the cluster pool.
   void StartBackground();
   //! Stops background work; with `stop_servers`, shuts every PostgreSQL server down.
@@ -152,6 +152,11 @@ class ControlPlane : public RdsService {
                                            const std::optional<TimingProfile>& timing) override {
     return controls_.SetInstanceTiming(identifier, timing);
   }
+  bool RegionInOutage(const std::string& region) const override {
+    return registry_.outages().RegionOut(region);
+  }
+  void SetOutageAsync(const std::string& name, bool zone, bool out,
+                      std::function<void(Result<nlohmann::json>)> done) override;
 
   // The parts, for cmd/ and the tests.
   InstanceService& instances() { return instances_; }
@@ -168,6 +173,7 @@ class ControlPlane : public RdsService {
   ReplicationMonitor& replication() { return replication_; }
   HaMonitor& ha_monitor() { return ha_; }
   StorageMonitor& storage() { return storage_; }
+  OutageDrills& outages() { return outages_; }
 
   //! Each RDS action as a uniform call on the services.
   using Action = std::function<Result<Accepted>(ControlPlane&, const nlohmann::json&)>;
@@ -200,6 +206,7 @@ class ControlPlane : public RdsService {
   ReplicaService replicas_;
   MetadataService metadata_;
   Controls controls_;
+  OutageDrills outages_;
   bool shut_down_ = false;  //!< Shutdown ran (guarded by being called from one thread)
 };
 

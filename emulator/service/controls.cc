@@ -53,7 +53,8 @@ nlohmann::json Controls::Health() {
           {"engine_versions", versions},
           {"uptime_seconds", (NowMs() - started_ms_) / 1000},
           {"instances", {{"total", total}, {"by_status", by_status}}},
-          {"regions", regions}};
+          {"regions", regions},
+          {"outages", registry_.outages().ToJson()}};
 }
 
 Result<nlohmann::json> Controls::EventsWithIds(int limit) {
@@ -97,6 +98,7 @@ void Controls::ResetAsync(std::function<void(Status)> done) {
         for (const auto& [rid, row] : reg.instances()) rows.push_back(row);
         result = catalog_.Transact([](CatalogTxn& t) { return t.DeleteEverything(); });
         if (result.ok()) reg.Clear();
+        if (result.ok()) result = registry_.outages().Clear();  // every drill ends with it
       }
       if (result.ok()) {
         for (const auto& row : rows) {

@@ -296,6 +296,12 @@ Result<Accepted> InstanceService::CreateDBInstance(const nlohmann::json& req) {
   }
   InstanceRow row = NewInstanceRow(req, *args, *port, registry_.Now());
   row.scope = scope;
+  // An outage drill: a zone that is out has no capacity; a zone localrds picked moves to one up.
+  const bool az_given = ReqString(req, "AvailabilityZone").has_value();
+  if (az_given && registry_.outages().ZoneOut(scope.region, args->az)) {
+    return ZoneOutError(args->az);
+  }
+  PlaceInZonesUp(registry_.outages(), scope.region, row.attrs, az_given);
 
   Registry::Locked reg = registry_.Lock();
   LOCALRDS_RETURN_IF_ERROR(CheckRoomForInstance(reg, scope, args->id));

@@ -148,6 +148,9 @@ Result<nlohmann::json> MetadataService::DescribeEvents(const nlohmann::json& req
   auto events = catalog_.QueryEvents(q);
   if (!events.ok()) return events.status();
   for (const auto& e : *events) {
+    // localrds's own sources (an outage drill's Region or zone) are not RDS's: /_localrds/events
+    // shows them.
+    if (!kSourceTypes.count(e.source_type)) continue;
     if (!categories.empty() &&
         std::none_of(e.categories.begin(), e.categories.end(),
                      [&](const std::string& c) { return categories.count(c); })) {

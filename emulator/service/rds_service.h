@@ -57,6 +57,12 @@ class RdsService {
   //! Gives the instance its own timing profile, or (nullopt) makes it follow the server's again.
   virtual Result<nlohmann::json> SetInstanceTiming(const InstanceRef& identifier,
                                                    const std::optional<TimingProfile>& timing) = 0;
+  //! True while an outage drill has `region` down: its RDS API answers ServiceUnavailable.
+  virtual bool RegionInOutage(const std::string& region) const = 0;
+  //! Puts a Region (or, with `zone`, an Availability Zone) in an outage drill (`out`) or
+  //! recovers it; `done` gets what it did, or InvalidParameterValue for an unknown name.
+  virtual void SetOutageAsync(const std::string& name, bool zone, bool out,
+                              std::function<void(Result<nlohmann::json>)> done) = 0;
 };
 
 }  // namespace localrds

@@ -186,8 +186,23 @@ Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::jso
   const InstanceRow source = *found;
   LOCALRDS_RETURN_IF_ERROR(CheckRoomForInstance(reg, ScopeOf(req), id));
   LOCALRDS_RETURN_IF_ERROR(CheckReplicaSource(reg, source));
+  const Outages& outages = registry_.outages();
+  if (PrimaryOut(outages, source)) {
+    // Its pg_basebackup would wait on a server that answers nothing.
+    return Status::Error(
+        AwsError::kInvalidDBInstanceState,
+        "The source DB instance " + source.identifier + " cannot be reached: its " +
+            (outages.RegionOut(source.scope.region)
+                 ? "Region " + source.scope.region
+                 : "Availability Zone " + source.attrs.value("AvailabilityZone", std::string())) +
+            " is in an outage (localrds drill).");
+  }
   auto row = NewReplicaRow(req, source, id, *port, scope);
   if (!row.ok()) return row.status();
+  if (auto az = ReqString(req, "AvailabilityZone"); az && outages.ZoneOut(scope.region, *az)) {
+    return ZoneOutError(*az);
+  }
+  PlaceInZonesUp(outages, scope.region, row->attrs, ReqString(req, "AvailabilityZone").has_value());
   row->created_ms = registry_.Now();
   return starter_.Start(
       reg, *row, OpKind::kCreateReplica,

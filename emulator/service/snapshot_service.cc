@@ -157,6 +157,12 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
   Registry::Locked reg = registry_.Lock();
   auto source = reg.FindReadableSnapshot(source_scope, source_id);  // or another account's
   if (!source.ok()) return source.status();
+  if (cross_region && registry_.outages().RegionOut(source_scope.region)) {
+    // Its files are in a Region that does not answer.
+    return Status::Error(AwsError::kInvalidDBSnapshotState,
+                         "Snapshot " + source->identifier + " cannot be copied: its Region " +
+                             source_scope.region + " is in an outage (localrds drill).");
+  }
   if (source->status != "available") {
     return Status::Error(AwsError::kInvalidDBSnapshotState,
                          "Snapshot " + source->identifier + " is not in available state (it is " +
@@ -437,7 +443,14 @@ Result<InstanceRow> SnapshotService::NewRestoredInstance(Registry::Locked& reg,
   if (auto e = ReqString(req, "Engine"); e && ToLower(*e) != "postgres") {
     return Status::InvalidParameter("Invalid DB engine: " + *e);
   }
-  return RestoredInstanceRow(req, id, source, ScopeOf(req), registry_.Now());
+  auto row = RestoredInstanceRow(req, id, source, ScopeOf(req), registry_.Now());
+  if (!row.ok()) return row;
+  // An outage drill: a zone that is out has no capacity; the snapshot's zone moves to one up.
+  const Scope scope = ScopeOf(req);
+  auto az = ReqString(req, "AvailabilityZone");
+  if (az && registry_.outages().ZoneOut(scope.region, *az)) return ZoneOutError(*az);
+  PlaceInZonesUp(registry_.outages(), scope.region, row->attrs, az.has_value());
+  return row;
 }
 
 Result<Accepted> SnapshotService::RestoreDBInstanceFromDBSnapshot(const nlohmann::json& req) {

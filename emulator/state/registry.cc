@@ -45,9 +45,14 @@ std::string NewSnapshotId() {
 
 Registry::Registry(Catalog& catalog, const Layout& layout, const Clock& clock,
                    RegistryConfig config)
-    : catalog_(catalog), layout_(layout), clock_(clock), config_(std::move(config)) {}
+    : catalog_(catalog),
+      layout_(layout),
+      clock_(clock),
+      config_(std::move(config)),
+      outages_(layout.OutagesPath()) {}
 
 Status Registry::Load() {
+  LOCALRDS_RETURN_IF_ERROR(outages_.Load());
   auto instances = catalog_.LoadInstances();
   if (!instances.ok()) return instances.status();
   auto snapshots = catalog_.LoadSnapshots();

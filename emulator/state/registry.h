@@ -30,6 +30,7 @@
 #include "common/status.h"
 #include "emulator/core/events.h"
 #include "emulator/core/timing.h"
+#include "emulator/state/outages.h"
 #include "storage/catalog.h"
 #include "storage/layout.h"
 
@@ -71,7 +72,8 @@ class Registry {
  public:
   //! An empty view of `catalog`; Load fills it. `clock` dates what the registry records.
   Registry(Catalog& catalog, const Layout& layout, const Clock& clock, RegistryConfig config);
-  //! Loads every row of the catalog (once, at startup, before anything else uses the registry).
+  //! Loads every row of the catalog and the outages (once, at startup, before anything else uses
+  //! the registry).
   Status Load();
 
   //! The view while the registry's mutex is held (see the header comment). Move-only; the lock
@@ -172,6 +174,10 @@ class Registry {
   //! Re-reads an archive's restorable-until file (written by a clean stop) into the window.
   void RestorableUntilChanged(const std::string& resource_id);
 
+  //! The Regions and zones in an outage drill (thread-safe on its own; no registry lock needed).
+  Outages& outages() { return outages_; }
+  const Outages& outages() const { return outages_; }
+
   // No lock: ARNs and events only need the configuration.
   const RegistryConfig& config() const { return config_; }
   //! The scope of a request that names none (--account-id, --region).
@@ -207,6 +213,7 @@ class Registry {
   const Layout& layout_;
   const Clock& clock_;
   const RegistryConfig config_;
+  Outages outages_;  //!< guarded by its own (leaf) mutex
 
   std::mutex mutex_;  //!< guards every field below (and orders catalog writes)
   std::map<std::string, InstanceRow> instances_;        //!< by resource id

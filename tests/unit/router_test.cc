@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -72,6 +73,24 @@ class FakeService : public RdsService {
     timing = t.value_or(TimingProfile{});
     return InstanceTiming(id);
   }
+  bool RegionInOutage(const std::string& region) const override {
+    return regions_out.count(region);
+  }
+  void SetOutageAsync(const std::string& name, bool zone, bool out,
+                      std::function<void(Result<json>)> done) override {
+    if (name == "mars-east-1" || name == "us-east-1z") {
+      done(Status::InvalidParameter("Unknown region '" + name + "'"));
+      return;
+    }
+    if (!zone) {
+      if (out) {
+        regions_out.insert(name);
+      } else {
+        regions_out.erase(name);
+      }
+    }
+    done(json{{out ? "outage" : "recovered", name}, {"kind", zone ? "zone" : "region"}});
+  }
 
   std::map<std::string, Result<Accepted>> results;
   std::vector<std::pair<std::string, json>> calls;
@@ -79,6 +98,7 @@ class FakeService : public RdsService {
   std::vector<InstanceRef> refs;  //!< the instances the controls were asked about
   int resets = 0;
   TimingProfile timing;
+  std::set<std::string> regions_out;
 };
 
 class RouterTest : public ::testing::Test {
@@ -399,6 +419,49 @@ TEST_F(RouterTest, TheTimingControlReadsSetsAndClearsAnInstancesProfile) {
   EXPECT_EQ(put.result_int(), 405);
   EXPECT_EQ(json::parse(put.body())["message"],
             "/_localrds/instances/<id>/timing takes GET, POST and DELETE");
+}
+
+TEST_F(RouterTest, ARegionInAnOutageDrillAnswersServiceUnavailableAndOthersStillWork) {
+  service_.results.emplace("DescribeDBEngineVersions", Accepted{});
+  HttpResponse out = Control(http::verb::post, "/_localrds/regions/us-east-1/outage");
+  EXPECT_EQ(out.result_int(), 200);
+  EXPECT_EQ(json::parse(out.body())["outage"], "us-east-1");
+  // The request's Region is its SigV4 credential scope's (kSigV4: us-east-1).
+  HttpResponse down = Api("Action=DescribeDBEngineVersions&Version=2014-10-31");
+  EXPECT_EQ(down.result_int(), 503);
+  EXPECT_EQ(Code(down), "ServiceUnavailable");
+  EXPECT_EQ(Message(down), "Service is unavailable. Please try again later.");
+  EXPECT_NE(down.body().find("<Type>Receiver</Type>"), std::string::npos);
+  EXPECT_FALSE(down["x-amzn-RequestId"].empty());
+  // Even an action localrds does not know: nothing of the Region answers.
+  EXPECT_EQ(Api("Action=Nope&Version=2014-10-31").result_int(), 503);
+  const std::string west =
+      "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-west-2/rds/aws4_request, "
+      "SignedHeaders=host;x-amz-date, Signature=0000";
+  HttpResponse up = Api("Action=DescribeDBEngineVersions&Version=2014-10-31", west.c_str());
+  EXPECT_EQ(up.result_int(), 200);
+  ASSERT_EQ(service_.calls.size(), 1u);
+  EXPECT_EQ(service_.calls[0].second[kScopeMember]["region"], "us-west-2");
+  // The controls still answer; recovery brings the Region back.
+  EXPECT_EQ(Control(http::verb::get, "/_localrds/health").result_int(), 200);
+  HttpResponse back = Control(http::verb::post, "/_localrds/regions/us-east-1/recover");
+  EXPECT_EQ(back.result_int(), 200);
+  EXPECT_EQ(json::parse(back.body())["recovered"], "us-east-1");
+  EXPECT_EQ(Api("Action=DescribeDBEngineVersions&Version=2014-10-31").result_int(), 200);
+}
+
+TEST_F(RouterTest, TheOutageControlsTakePostAndAKnownName) {
+  HttpResponse zone = Control(http::verb::post, "/_localrds/zones/us-east-1a/outage");
+  EXPECT_EQ(zone.result_int(), 200);
+  EXPECT_EQ(json::parse(zone.body())["kind"], "zone");
+  HttpResponse bad = Control(http::verb::post, "/_localrds/regions/mars-east-1/outage");
+  EXPECT_EQ(bad.result_int(), 400);
+  EXPECT_EQ(json::parse(bad.body())["error"], "InvalidParameterValue");
+  HttpResponse bad_zone = Control(http::verb::post, "/_localrds/zones/us-east-1z/recover");
+  EXPECT_EQ(bad_zone.result_int(), 400);
+  EXPECT_EQ(Control(http::verb::get, "/_localrds/regions/us-east-1/outage").result_int(), 404);
+  EXPECT_EQ(Control(http::verb::post, "/_localrds/regions/us-east-1/explode").result_int(), 404);
+  EXPECT_TRUE(service_.regions_out.empty());
 }
 
 }  // namespace localrds

@@ -89,6 +89,9 @@ std::string BackupReplicator::ReplicateOnce() {
       }
       continue;
     }
+    // A Region in an outage ships nothing (a drill: /_localrds/regions/<r>/outage); what was
+    // copied before it stays restorable here, up to the time it covers.
+    if (registry_.outages().RegionOut(job.source->scope.region)) continue;
     bool gone = false;
     for (const SnapshotRow& base : job.new_bases) {
       SnapshotRow copy = base;

@@ -4,7 +4,8 @@
 // WAL segments archived since the last pass; then its LatestTime moves to the source's latest
 // restorable time read before the copy, so a point-in-time restore in the destination Region
 // finds every WAL file it needs. The first copy turns it from `pending` to `replicating`; a
-// source that is deleted or stops its backups leaves it `retained` (its retention runs on).
+// source that is deleted or stops its backups leaves it `retained` (its retention runs on). A
+// source whose Region is in an outage drill ships nothing until it recovers.
 //
 // Crash safety: a base backup appears by an atomic rename before its row is committed (a crash
 // between leaves an orphan directory, removed at the next start); a WAL file by fsync and

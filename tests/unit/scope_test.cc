@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "emulator/core/arn.h"
@@ -570,6 +571,24 @@ TEST_F(BackupReplicationTest, WhatACrashLeftHalfCopiedIsCleanedAndCopiedAgain) {
   json eu = BackupsIn(kEu);
   ASSERT_EQ(eu.size(), 1u);
   EXPECT_EQ(eu[0]["Status"], "replicating");
+}
+
+TEST_F(BackupReplicationTest, ARegionInAnOutageShipsNothingUntilItRecovers) {
+  ASSERT_TRUE(Start(kEu, source_arn_).ok());
+  auto drill = [&](bool out) {
+    std::promise<Result<json>> answer;
+    cp_->SetOutageAsync("us-east-1", false, out,
+                        [&](Result<json> r) { answer.set_value(std::move(r)); });
+    auto f = answer.get_future();
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    ASSERT_TRUE(f.get().ok());
+  };
+  drill(true);
+  cp_->backup_replicator().ReplicateOnce();
+  EXPECT_EQ(BackupsIn(kEu)[0]["Status"], "pending");
+  drill(false);
+  cp_->backup_replicator().ReplicateOnce();
+  EXPECT_EQ(BackupsIn(kEu)[0]["Status"], "replicating");
 }
 
 TEST_F(BackupReplicationTest, RdsRules) {

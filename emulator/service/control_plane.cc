@@ -207,6 +207,8 @@ const std::map<std::string, ControlPlane::Action>& ControlPlane::Actions() {
       {"RemoveTagsFromResource", NoOutput(&CP::metadata, &MetadataService::RemoveTagsFromResource)},
       {"ListTagsForResource", Immediate(&CP::metadata, &MetadataService::ListTagsForResource)},
       {"DescribeEvents", Immediate(&CP::metadata, &MetadataService::DescribeEvents)},
+      {"DescribeAccountAttributes",
+       Immediate(&CP::metadata, &MetadataService::DescribeAccountAttributes)},
       {"DescribeDBEngineVersions",
        Immediate(&CP::metadata, &MetadataService::DescribeDBEngineVersions)},
       {"DescribeOrderableDBInstanceOptions",

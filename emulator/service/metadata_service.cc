@@ -9,6 +9,7 @@
 #include "emulator/core/instance_classes.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/core/paging.h"
+#include "emulator/core/quotas.h"
 #include "emulator/core/regions.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
@@ -33,6 +34,32 @@ Result<std::string> ServiceBase::ResolveArn(Registry::Locked& reg, const Scope& 
   return row->resource_id;
 }
 
+Result<MetadataService::TaggedResource> MetadataService::FindTagged(Registry::Locked& reg,
+                                                                    const Scope& scope,
+                                                                    const std::string& arn) const {
+  auto parsed = ParseArn(arn);
+  if (parsed && parsed->type == "snapshot") {
+    auto snap = reg.FindSnapshot(scope, arn);
+    if (!snap.ok()) {
+      return Status::Error(AwsError::kDBSnapshotNotFound,
+                           "DBSnapshot " + parsed->name + " not found.");
+    }
+    return TaggedResource{snap->attrs.value("TagList", nlohmann::json::array()),
+                          [row = *snap](Mutation& m, const nlohmann::json& tags) mutable {
+                            row.attrs["TagList"] = tags;
+                            m.put_snapshots.push_back(row);
+                          }};
+  }
+  auto rid = ResolveArn(reg, scope, arn);
+  if (!rid.ok()) return rid.status();
+  const InstanceRow& row = reg.instances().at(*rid);
+  return TaggedResource{row.attrs.value("TagList", nlohmann::json::array()),
+                        [copy = row](Mutation& m, const nlohmann::json& tags) mutable {
+                          copy.attrs["TagList"] = tags;
+                          m.put.push_back(copy);
+                        }};
+}
+
 Status MetadataService::AddTagsToResource(const nlohmann::json& req) {
   nlohmann::json tags = req.value("Tags", nlohmann::json::array());
   for (const auto& t : tags) {
@@ -40,11 +67,9 @@ Status MetadataService::AddTagsToResource(const nlohmann::json& req) {
     LOCALRDS_RETURN_IF_ERROR(ValidateTagValue(t.value("Value", "")));
   }
   Registry::Locked reg = registry_.Lock();
-  auto rid = ResolveArn(reg, ScopeOf(req), ReqString(req, "ResourceName").value_or(""));
-  if (!rid.ok()) return rid.status();
-  InstanceRow row = reg.instances().at(*rid);
-  nlohmann::json& list = row.attrs["TagList"];
-  if (!list.is_array()) list = nlohmann::json::array();
+  auto found = FindTagged(reg, ScopeOf(req), ReqString(req, "ResourceName").value_or(""));
+  if (!found.ok()) return found.status();
+  nlohmann::json list = found->tags.is_array() ? found->tags : nlohmann::json::array();
   for (const auto& t : tags) {
     std::string key = t.value("Key", "");
     auto it = std::find_if(list.begin(), list.end(),
@@ -58,7 +83,7 @@ Status MetadataService::AddTagsToResource(const nlohmann::json& req) {
   }
   if (list.size() > 50) return Status::InvalidParameter("A resource can have at most 50 tags.");
   Mutation m;
-  m.put.push_back(row);
+  found->put(m, list);
   return reg.Commit(m);
 }
 
@@ -67,25 +92,62 @@ Status MetadataService::RemoveTagsFromResource(const nlohmann::json& req) {
   for (const auto& k : req.value("TagKeys", nlohmann::json::array()))
     keys.insert(k.get<std::string>());
   Registry::Locked reg = registry_.Lock();
-  auto rid = ResolveArn(reg, ScopeOf(req), ReqString(req, "ResourceName").value_or(""));
-  if (!rid.ok()) return rid.status();
-  InstanceRow row = reg.instances().at(*rid);
+  auto found = FindTagged(reg, ScopeOf(req), ReqString(req, "ResourceName").value_or(""));
+  if (!found.ok()) return found.status();
   nlohmann::json kept = nlohmann::json::array();
-  for (const auto& t : row.attrs.value("TagList", nlohmann::json::array())) {
+  for (const auto& t : found->tags) {
     if (!keys.count(t.value("Key", ""))) kept.push_back(t);
   }
-  row.attrs["TagList"] = kept;
   Mutation m;
-  m.put.push_back(row);
+  found->put(m, kept);
   return reg.Commit(m);
 }
 
 Result<nlohmann::json> MetadataService::ListTagsForResource(const nlohmann::json& req) {
   Registry::Locked reg = registry_.Lock();
-  auto rid = ResolveArn(reg, ScopeOf(req), ReqString(req, "ResourceName").value_or(""));
-  if (!rid.ok()) return rid.status();
-  return nlohmann::json{
-      {"TagList", reg.instances().at(*rid).attrs.value("TagList", nlohmann::json::array())}};
+  auto found = FindTagged(reg, ScopeOf(req), ReqString(req, "ResourceName").value_or(""));
+  if (!found.ok()) return found.status();
+  return nlohmann::json{{"TagList", found->tags}};
+}
+
+Result<nlohmann::json> MetadataService::DescribeAccountAttributes(const nlohmann::json& req) {
+  const Scope scope = ScopeOf(req);
+  int instances = 0, storage = 0, manual = 0, replicas = 0;
+  Registry::Locked reg = registry_.Lock();
+  for (const auto& [rid, row] : reg.instances()) {
+    if (row.scope != scope) continue;
+    ++instances;
+    storage += row.attrs.value("AllocatedStorage", 0);
+    replicas = std::max(replicas, static_cast<int>(reg.ReplicasOf(rid).size()));
+  }
+  for (const auto& [id, snap] : reg.snapshots()) {
+    if (snap.scope == scope && snap.type == "manual") ++manual;
+  }
+  // RDS's list and order; what localrds has no such thing of (security groups, clusters, roles,
+  // reservations, and until the control-plane groups land, user groups) is used 0 times.
+  const std::pair<const char*, std::pair<int, int>> quotas[] = {
+      {"DBInstances", {instances, config_.max_instances}},
+      {"ReservedDBInstances", {0, 40}},
+      {"AllocatedStorage", {storage, kAllocatedStorageQuotaGiB}},
+      {"DBSecurityGroups", {0, 25}},
+      {"AuthorizationsPerDBSecurityGroup", {0, 20}},
+      {"DBParameterGroups", {0, 50}},
+      {"ManualSnapshots", {manual, kManualSnapshotQuota}},
+      {"EventSubscriptions", {0, 20}},
+      {"DBSubnetGroups", {0, 50}},
+      {"OptionGroups", {0, 20}},
+      {"SubnetsPerDBSubnetGroup", {0, 20}},
+      {"ReadReplicasPerMaster", {replicas, kMaxReplicasOfPrimary}},
+      {"DBClusters", {0, 40}},
+      {"DBClusterParameterGroups", {0, 50}},
+      {"DBClusterRoles", {0, 5}},
+  };
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [name, used_max] : quotas) {
+    list.push_back(
+        {{"AccountQuotaName", name}, {"Used", used_max.first}, {"Max", used_max.second}});
+  }
+  return nlohmann::json{{"AccountQuotas", list}};
 }
 
 Result<nlohmann::json> MetadataService::DescribeEvents(const nlohmann::json& req) {

@@ -2,6 +2,9 @@
 // also reads the catalog's events.
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include "emulator/service/service_base.h"
 #include "storage/catalog.h"
 
@@ -18,10 +21,22 @@ class MetadataService : public ServiceBase {
   Status RemoveTagsFromResource(const nlohmann::json& req);
   Result<nlohmann::json> ListTagsForResource(const nlohmann::json& req);
   Result<nlohmann::json> DescribeEvents(const nlohmann::json& req);
+  //! RDS's account quotas with their use in the caller's account and Region.
+  Result<nlohmann::json> DescribeAccountAttributes(const nlohmann::json& req);
   Result<nlohmann::json> DescribeDBEngineVersions(const nlohmann::json& req);
   Result<nlohmann::json> DescribeOrderableDBInstanceOptions(const nlohmann::json& req);
 
  private:
+  //! The TagList of the resource an ARN names in `scope` (a DB instance, or a DB snapshot,
+  //! manual or automated), and how a mutation writes a new one back.
+  struct TaggedResource {
+    nlohmann::json tags;
+    std::function<void(Mutation&, const nlohmann::json&)> put;
+  };
+  //! DBInstanceNotFound / DBSnapshotNotFound for an ARN of nothing in `scope`.
+  Result<TaggedResource> FindTagged(Registry::Locked& reg, const Scope& scope,
+                                    const std::string& arn) const;
+
   Catalog& catalog_;
 };
 

@@ -7,6 +7,7 @@
 #include "emulator/core/arn.h"
 #include "emulator/core/instance_classes.h"
 #include "emulator/core/instance_state.h"
+#include "emulator/core/quotas.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
 #include "emulator/engine/operation_engine.h"
@@ -16,10 +17,7 @@ namespace {
 
 // "Up to 15 read replicas per source"; cascading from PostgreSQL 14.1: "a series of up to three
 // read replicas in a chain", with 5 replicas per replica (User Guide, CHAP_Limits and
-// USER_PostgreSQL.Replication.ReadReplicas.Cascading).
-constexpr int kMaxReplicasOfPrimary = 15;
-constexpr int kMaxReplicasOfReplica = 5;
-constexpr int kMaxChain = 3;
+// USER_PostgreSQL.Replication.ReadReplicas.Cascading): emulator/core/quotas.h.
 
 // Every check of the request that needs no registry, made before the source is looked at.
 Status ValidateReplicaRequest(const nlohmann::json& req, const std::string& region) {
@@ -72,11 +70,11 @@ Status CheckReplicaSource(Registry::Locked& reg, const InstanceRow& source) {
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(source));
   LOCALRDS_RETURN_IF_ERROR(CheckInStatus(source, DbStatus::kAvailable));
   const int depth = reg.ReplicaDepth(source) + 1;
-  if (depth > kMaxChain) {
+  if (depth > kMaxReplicaChain) {
     return Status::Error(AwsError::kInvalidDBInstanceState,
                          "Cannot create a read replica of " + source.identifier +
                              ": a chain of read replicas can have at most " +
-                             std::to_string(kMaxChain) + " levels.");
+                             std::to_string(kMaxReplicaChain) + " levels.");
   }
   const int siblings = static_cast<int>(reg.ReplicasOf(source.resource_id).size());
   const int max_replicas = depth == 1 ? kMaxReplicasOfPrimary : kMaxReplicasOfReplica;

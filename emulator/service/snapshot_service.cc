@@ -12,6 +12,7 @@
 #include "emulator/core/instance_classes.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/core/paging.h"
+#include "emulator/core/quotas.h"
 #include "emulator/core/regions.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
@@ -331,7 +332,6 @@ Result<nlohmann::json> SnapshotService::DescribeDBSnapshots(const nlohmann::json
 // --- sharing -------------------------------------------------------------------------------
 
 namespace {
-constexpr size_t kMaxSharedAccounts = 20;  // RDS: "up to 20 other AWS accounts"
 
 nlohmann::json SnapshotAttributesResult(const SnapshotRow& snap) {
   return {{"DBSnapshotAttributesResult",
@@ -408,7 +408,7 @@ Result<nlohmann::json> SnapshotService::ModifyDBSnapshotAttribute(const nlohmann
                                          remove->end();
                                 }),
                  accounts.end());
-  if (accounts.size() > kMaxSharedAccounts) {
+  if (accounts.size() > static_cast<size_t>(kMaxSharedAccounts)) {
     return Status::Error(AwsError::kSharedSnapshotQuotaExceeded,
                          "The snapshot " + snap->identifier + " can be shared with at most " +
                              std::to_string(kMaxSharedAccounts) + " accounts.");

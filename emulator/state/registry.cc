@@ -9,13 +9,13 @@
 #include "common/time_util.h"
 #include "emulator/core/arn.h"
 #include "emulator/core/instance_state.h"
+#include "emulator/core/quotas.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
 #include "emulator/postgres/backup_files.h"
 
 namespace localrds {
 namespace {
-constexpr int kManualSnapshotQuota = 100;  // RDS's default "Manual DB instance snapshots"
 
 // The lower-cased identifier `name` gives in `scope`: `name` itself, or the identifier of an ARN
 // of `type` that names `scope` (nullopt for an ARN of another account or region: a request never

@@ -104,10 +104,18 @@ class DrRunbookTest(LocalrdsTestCase):
         self.h.aws("--region", EAST, "rds", "wait", "db-snapshot-available",
                    "--db-snapshot-identifier", "prod-manual", timeout=300)
         snap_arn = "arn:aws:rds:us-east-1:%s:snapshot:prod-manual" % ACCOUNT
+        # Tagged by its ARN, as Terraform tags an aws_db_snapshot; the copy takes them along.
+        self.cli(EAST, "add-tags-to-resource", "--resource-name", snap_arn,
+                 "--tags", "Key=keep,Value=30d")
+        self.assertEqual(self.cli(EAST, "list-tags-for-resource", "--resource-name",
+                                  snap_arn)["TagList"], [{"Key": "keep", "Value": "30d"}])
         copy = self.cli(WEST, "copy-db-snapshot", "--source-db-snapshot-identifier", snap_arn,
                         "--target-db-snapshot-identifier", "prod-manual-dr",
-                        "--source-region", EAST)["DBSnapshot"]
+                        "--copy-tags", "--source-region", EAST)["DBSnapshot"]
         self.assertEqual(copy["SourceRegion"], EAST)
+        self.assertEqual(self.cli(WEST, "list-tags-for-resource", "--resource-name",
+                                  copy["DBSnapshotArn"])["TagList"],
+                         [{"Key": "keep", "Value": "30d"}])
         r = self.h.aws("--region", WEST, "rds", "wait", "db-snapshot-available",
                        "--db-snapshot-identifier", "prod-manual-dr", timeout=300)
         self.assertEqual(r.rc, 0, r.stderr)

@@ -67,6 +67,14 @@ class RegionsTest(LocalrdsTestCase):
             self.assertIn("arn:aws:rds:%s:%s:db:same" % (region, account), arns)
             self.assertTrue(all(a.startswith("arn:aws:rds:%s:%s:" % (region, account))
                                 for a in arns), arns)
+        # The account's quotas count what it has in the region of the request.
+        quotas = {q["AccountQuotaName"]: (q["Used"], q["Max"])
+                  for q in self.west.describe_account_attributes()["AccountQuotas"]}
+        self.assertEqual(quotas["DBInstances"], (0, 40))
+        quotas = {q["AccountQuotaName"]: (q["Used"], q["Max"])
+                  for q in self.eu.describe_account_attributes()["AccountQuotas"]}
+        self.assertEqual(quotas["DBInstances"],
+                         (len(self.eu.describe_db_instances()["DBInstances"]), 40))
         # An ARN of another region or account is not found, not served from the caller's own.
         for client, foreign in ((self.east, self.one(self.eu)["DBInstanceArn"]),
                                 (self.other, self.one(self.east)["DBInstanceArn"])):

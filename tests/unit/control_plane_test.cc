@@ -423,6 +423,44 @@ TEST_F(ControlPlaneTest, TagsByArn) {
               "InvalidParameterValue", 400, "Tag keys must not begin with \"aws:\" or \"rds:\".");
 }
 
+TEST_F(ControlPlaneTest, TagsOnSnapshotArnsManualAndAutomated) {
+  Create("test");  // backups on: an automated snapshot
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      {{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "s1"}});
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  Wait(snap->operation_id);
+  auto autos = cp_->snapshots().DescribeDBSnapshots({{"SnapshotType", "automated"}});
+  ASSERT_TRUE(autos.ok());
+  std::string automated;
+  for (const auto& s : (*autos)["DBSnapshots"]) automated = s["DBSnapshotArn"];
+  ASSERT_FALSE(automated.empty());
+  for (const std::string& arn :
+       std::vector<std::string>{"arn:aws:rds:us-east-1:000000000000:snapshot:s1", automated}) {
+    ASSERT_TRUE(cp_->metadata()
+                    .AddTagsToResource({{"ResourceName", arn},
+                                        {"Tags",
+                                         {{{"Key", "keep"}, {"Value", "30d"}},
+                                          {{"Key", "team"}, {"Value", "a"}}}}})
+                    .ok())
+        << arn;
+    ASSERT_TRUE(cp_->metadata()
+                    .RemoveTagsFromResource({{"ResourceName", arn}, {"TagKeys", {"team"}}})
+                    .ok());
+    auto list = cp_->metadata().ListTagsForResource({{"ResourceName", arn}});
+    ASSERT_TRUE(list.ok()) << list.status().ToString();
+    EXPECT_EQ((*list)["TagList"], json({{{"Key", "keep"}, {"Value", "30d"}}})) << arn;
+  }
+  Restart();  // in the catalog
+  auto described = cp_->snapshots().DescribeDBSnapshots({{"DBSnapshotIdentifier", "s1"}});
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ((*described)["DBSnapshots"][0]["TagList"], json({{{"Key", "keep"}, {"Value", "30d"}}}));
+  ExpectError(cp_->metadata()
+                  .ListTagsForResource(
+                      {{"ResourceName", "arn:aws:rds:us-east-1:000000000000:snapshot:nope"}})
+                  .status(),
+              "DBSnapshotNotFound", 404, "DBSnapshot nope not found.");
+}
+
 TEST_F(ControlPlaneTest, EnginesAndOrderableOptions) {
   auto v = cp_->metadata().DescribeDBEngineVersions({{"Engine", "postgres"}});
   ASSERT_TRUE(v.ok());

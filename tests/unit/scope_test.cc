@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <future>
+#include <map>
 #include <sstream>
 
 #include "emulator/core/arn.h"
@@ -245,6 +246,33 @@ TEST_F(ScopeTest, AvailabilityZonesAreTheRegionsOwn) {
   CreateIn(west, "w");
   const std::string az = DescribeIn(west)[0]["AvailabilityZone"];
   EXPECT_TRUE(az == "us-west-1b" || az == "us-west-1c") << az;
+}
+
+TEST_F(ScopeTest, AccountAttributesCountWhatTheAccountHasInTheRegion) {
+  CreateIn(kEu, "a");
+  CreateIn(kEu, "b");
+  CreateIn(kEast, "c");
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      In(kEu, {{"DBInstanceIdentifier", "a"}, {"DBSnapshotIdentifier", "s"}}));
+  ASSERT_TRUE(snap.ok());
+  Wait(snap->operation_id);
+  auto quotas_in = [&](const Scope& scope) {
+    auto r = cp_->metadata().DescribeAccountAttributes(In(scope, json::object()));
+    EXPECT_TRUE(r.ok());
+    std::map<std::string, std::pair<int, int>> out;
+    for (const auto& q : (*r)["AccountQuotas"]) out[q["AccountQuotaName"]] = {q["Used"], q["Max"]};
+    return out;
+  };
+  auto eu = quotas_in(kEu);
+  EXPECT_EQ(eu["DBInstances"], std::make_pair(2, 40));
+  EXPECT_EQ(eu["AllocatedStorage"], std::make_pair(40, 100000));
+  EXPECT_EQ(eu["ManualSnapshots"], std::make_pair(1, 100));
+  EXPECT_EQ(eu["ReadReplicasPerMaster"], std::make_pair(0, 15));
+  EXPECT_EQ(eu.size(), 15u);
+  auto east = quotas_in(kEast);
+  EXPECT_EQ(east["DBInstances"], std::make_pair(1, 40));
+  EXPECT_EQ(east["ManualSnapshots"], std::make_pair(0, 100));
+  EXPECT_EQ(quotas_in(kOther)["DBInstances"], std::make_pair(0, 40));
 }
 
 TEST_F(ScopeTest, InstancesKeepTheirScopeAcrossARestart) {

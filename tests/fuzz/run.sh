@@ -8,7 +8,7 @@
 #
 #   tests/fuzz/run.sh [SECONDS_PER_TARGET [BUILD_DIR]]    (defaults: 20, build-fuzz)
 #
-# ctest runs it (the `fuzz` test) for 20 s a target; a longer run by hand: tests/fuzz/run.sh 200.
+# ctest runs it (the `fuzz` test) for 10 s a target; a longer run by hand: tests/fuzz/run.sh 200.
 set -euo pipefail
 src="$(cd "$(dirname "$0")/../.." && pwd)"
 seconds="${1:-20}"

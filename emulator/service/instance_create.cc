@@ -6,6 +6,7 @@
 
 #include "common/scram.h"
 #include "common/time_util.h"
+#include "emulator/core/arn.h"
 #include "emulator/core/instance_classes.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/core/request.h"
@@ -147,6 +148,11 @@ Result<CreateInstanceArgs> ValidateCreateRequest(const nlohmann::json& req, PgRu
   auto version = RequestedEngineVersion(req, runtime);
   if (!version.ok()) return version.status();
   args.version = *version;
+  if (ReqString(req, "KmsKeyId") && !ReqBool(req, "StorageEncrypted").value_or(false)) {
+    return Status::Error(AwsError::kInvalidParameterCombination,
+                         "You must enable StorageEncrypted when you specify KmsKeyId for DB "
+                         "engine postgres");
+  }
 
   args.db_class = ReqString(req, "DBInstanceClass").value_or("");
   if (!IsKnownInstanceClass(args.db_class)) {
@@ -296,6 +302,9 @@ Result<Accepted> InstanceService::CreateDBInstance(const nlohmann::json& req) {
   }
   InstanceRow row = NewInstanceRow(req, *args, *port, registry_.Now());
   row.scope = scope;
+  if (row.attrs.value("StorageEncrypted", false)) {  // reported; nothing is encrypted on disk
+    row.attrs["KmsKeyId"] = KmsKeyArn(scope, ReqString(req, "KmsKeyId").value_or(""));
+  }
   // An outage drill: a zone that is out has no capacity; a zone localrds picked moves to one up.
   const bool az_given = ReqString(req, "AvailabilityZone").has_value();
   if (az_given && registry_.outages().ZoneOut(scope.region, args->az)) {

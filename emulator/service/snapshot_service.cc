@@ -144,10 +144,6 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
   const std::string source_id = ReqString(req, "SourceDBSnapshotIdentifier").value_or("");
   const std::string target_id = ReqString(req, "TargetDBSnapshotIdentifier").value_or("");
   LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("TargetDBSnapshotIdentifier", target_id, 255));
-  if (auto kms = ReqString(req, "KmsKeyId")) {
-    return Status::Error(AwsError::kInvalidParameterCombination,
-                         "localrds does not encrypt snapshots; copy without KmsKeyId.");
-  }
   // The source: by name in the caller's region, or by ARN in its own (a cross-region copy is
   // always given the source's ARN). SourceRegion and the PreSignedUrl that SDKs derive from it
   // say where the source is, which the ARN already says: they are accepted and not needed.
@@ -188,7 +184,14 @@ Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
   target.attrs["_original_created_ms"] =
       source->attrs.value("_original_created_ms", source->created_ms);
   target.attrs["_op_resource"] = target.id;
-  SetRestoreAccounts(target.attrs, {});  // a copy is private to its account
+  SetRestoreAccounts(target.attrs, {});         // a copy is private to its account
+  if (auto kms = ReqString(req, "KmsKeyId")) {  // an encrypted copy (reported, not on disk)
+    nlohmann::json& inst = target.attrs["_instance"];
+    if (inst.is_object()) {
+      inst["StorageEncrypted"] = true;
+      inst["KmsKeyId"] = KmsKeyArn(scope, *kms);
+    }
+  }
   if (cross_region) {
     target.attrs["_source_region"] = source_scope.region;
     // The instance it restores to lives in this region: one of its zones, not the source's.

@@ -89,6 +89,7 @@ nlohmann::json Registry::RenderSnapshot(const SnapshotRow& s) const {
   }
   j["StorageType"] = inst.value("StorageType", "gp2");
   j["Encrypted"] = inst.value("StorageEncrypted", false);
+  if (j["Encrypted"] == true && inst.contains("KmsKeyId")) j["KmsKeyId"] = inst["KmsKeyId"];
   j["DBSnapshotArn"] = SnapshotArn(s.scope, s.identifier);
   j["IAMDatabaseAuthenticationEnabled"] = inst.value("IAMDatabaseAuthenticationEnabled", false);
   j["ProcessorFeatures"] = nlohmann::json::array();

@@ -52,8 +52,11 @@ class DrRunbookTest(LocalrdsTestCase):
                  "--engine", "postgres", "--db-instance-class", "db.t3.micro",
                  "--master-username", "root", "--master-user-password", MASTER_PASSWORD,
                  "--allocated-storage", "20", "--backup-retention-period", "1",
-                 "--db-name", "app")
+                 "--db-name", "app", "--storage-encrypted", "--kms-key-id", "alias/prod-key")
         prod = self.wait_instance(EAST, "prod")
+        # Encrypted with a key of its region and account (reported; localrds has no KMS).
+        self.assertTrue(prod["StorageEncrypted"])
+        self.assertRegex(prod["KmsKeyId"], r"^arn:aws:kms:us-east-1:%s:key/[0-9a-f-]{36}$" % ACCOUNT)
         port = prod["Endpoint"]["Port"]
         self.psql_ok(port, "CREATE TABLE orders(id int primary key)", db="app")
 
@@ -111,8 +114,10 @@ class DrRunbookTest(LocalrdsTestCase):
                                   snap_arn)["TagList"], [{"Key": "keep", "Value": "30d"}])
         copy = self.cli(WEST, "copy-db-snapshot", "--source-db-snapshot-identifier", snap_arn,
                         "--target-db-snapshot-identifier", "prod-manual-dr",
-                        "--copy-tags", "--source-region", EAST)["DBSnapshot"]
+                        "--copy-tags", "--kms-key-id", "alias/dr-key",
+                        "--source-region", EAST)["DBSnapshot"]
         self.assertEqual(copy["SourceRegion"], EAST)
+        self.assertRegex(copy["KmsKeyId"], r"^arn:aws:kms:us-west-2:%s:key/" % ACCOUNT)
         self.assertEqual(self.cli(WEST, "list-tags-for-resource", "--resource-name",
                                   copy["DBSnapshotArn"])["TagList"],
                          [{"Key": "keep", "Value": "30d"}])

@@ -41,6 +41,20 @@ TEST(ArnTest, ParsesTheRegionAccountTypeAndName) {
   }
 }
 
+TEST(ArnTest, KmsKeysAreArnsOfTheirRegionAndAccount) {
+  const std::string managed = KmsKeyArn(kEu, "");
+  EXPECT_THAT(managed, testing::MatchesRegex("arn:aws:kms:eu-west-1:000000000000:key/"
+                                             "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-"
+                                             "[0-9a-f]{12}"));
+  EXPECT_EQ(KmsKeyArn(kEu, "alias/aws/rds"), managed);
+  EXPECT_EQ(KmsKeyArn(kEu, "arn:aws:kms:eu-west-1:000000000000:alias/aws/rds"), managed);
+  EXPECT_NE(KmsKeyArn(kEast, ""), managed);  // each Region its own key
+  EXPECT_EQ(KmsKeyArn(kEu, "1234abcd-12ab-34cd-56ef-1234567890ab"),
+            "arn:aws:kms:eu-west-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+  const std::string key = "arn:aws:kms:eu-west-1:111122223333:key/k";
+  EXPECT_EQ(KmsKeyArn(kEu, key), key);
+}
+
 TEST(RequestScopeTest, ARequestWithoutAScopeIsInTheDefaultOne) {
   EXPECT_EQ(RequestScope(json::object(), kEast), kEast);
   EXPECT_EQ(RequestScope(In(kEu, json::object()), kEast), kEu);
@@ -273,6 +287,42 @@ TEST_F(ScopeTest, AccountAttributesCountWhatTheAccountHasInTheRegion) {
   EXPECT_EQ(east["DBInstances"], std::make_pair(1, 40));
   EXPECT_EQ(east["ManualSnapshots"], std::make_pair(0, 100));
   EXPECT_EQ(quotas_in(kOther)["DBInstances"], std::make_pair(0, 40));
+}
+
+TEST_F(ScopeTest, EncryptedInstancesReportTheirRegionsKeyAndTheirSnapshotsToo) {
+  json req = CreateReq("plain");
+  req["KmsKeyId"] = "alias/aws/rds";
+  ExpectError(cp_->instances().CreateDBInstance(In(kEu, req)).status(),
+              "InvalidParameterCombination", 400,
+              "You must enable StorageEncrypted when you specify KmsKeyId for DB engine postgres");
+  req = CreateReq("sealed");
+  req["StorageEncrypted"] = true;
+  req["BackupRetentionPeriod"] = 0;
+  auto created = cp_->instances().CreateDBInstance(In(kEu, req));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Wait(created->operation_id);
+  const json db = DescribeIn(kEu, {{"DBInstanceIdentifier", "sealed"}})[0];
+  EXPECT_EQ(db["StorageEncrypted"], true);
+  EXPECT_EQ(db["KmsKeyId"], KmsKeyArn(kEu, ""));
+  auto snap = cp_->snapshots().CreateDBSnapshot(
+      In(kEu, {{"DBInstanceIdentifier", "sealed"}, {"DBSnapshotIdentifier", "s"}}));
+  ASSERT_TRUE(snap.ok());
+  Wait(snap->operation_id);
+  auto copy = cp_->snapshots().CopyDBSnapshot(
+      In(kEast, {{"SourceDBSnapshotIdentifier", "arn:aws:rds:eu-west-1:000000000000:snapshot:s"},
+                 {"TargetDBSnapshotIdentifier", "s-east"},
+                 {"KmsKeyId", "alias/dr"}}));
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  Wait(copy->operation_id);
+  auto described =
+      cp_->snapshots().DescribeDBSnapshots(In(kEast, {{"DBSnapshotIdentifier", "s-east"}}));
+  ASSERT_TRUE(described.ok());
+  const json s = (*described)["DBSnapshots"][0];
+  EXPECT_EQ(s["Encrypted"], true);
+  EXPECT_EQ(s["KmsKeyId"], KmsKeyArn(kEast, "alias/dr"));
+  // An unencrypted instance reports no key.
+  CreateIn(kEu, "open");
+  EXPECT_FALSE(DescribeIn(kEu, {{"DBInstanceIdentifier", "open"}})[0].contains("KmsKeyId"));
 }
 
 TEST_F(ScopeTest, InstancesKeepTheirScopeAcrossARestart) {

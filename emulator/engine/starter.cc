@@ -14,13 +14,10 @@ Result<Accepted> OperationStarter::Start(Registry::Locked& r, const InstanceRow&
   if (kind != OpKind::kFailover && kind != OpKind::kDelete &&
       r.instances().count(row.resource_id) &&
       PrimaryOut(outages, r.instances().at(row.resource_id))) {
-    return Status::Error(
-        AwsError::kInvalidDBInstanceState,
-        "DB instance " + row.identifier + " cannot be reached: its " +
-            (outages.RegionOut(row.scope.region)
-                 ? "Region " + row.scope.region
-                 : "Availability Zone " + row.attrs.value("AvailabilityZone", std::string())) +
-            " is in an outage (localrds drill).");
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "DB instance " + row.identifier + " cannot be reached: its " +
+                             OutageTakingDown(outages, r.instances().at(row.resource_id), false) +
+                             " is in an outage (localrds drill).");
   }
   Mutation m;
   m.put.push_back(row);

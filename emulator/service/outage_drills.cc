@@ -15,12 +15,6 @@ std::string Zone(const InstanceRow& row, const char* member) {
   return it != row.attrs.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-// Which outage takes down a server of `row` in zone `az`: its Region's, else its zone's.
-std::string Why(const Outages& outages, const InstanceRow& row, const std::string& az) {
-  return outages.RegionOut(row.scope.region) ? "Region " + row.scope.region
-                                             : "Availability Zone " + az;
-}
-
 // True when `area` covers zone `az` of `row`'s Region.
 bool Covers(const OutageArea& area, const InstanceRow& row, const std::string& az) {
   if (row.scope.region != area.region) return false;
@@ -143,7 +137,7 @@ void OutageDrills::FreezeInstance(const InstanceRow& row, Mutation& m,
         if (source_wal) *source_wal = wal;
         m.events.push_back(registry_.MakeEvent(
             row, localrds_events::kOutage,
-            "The DB instance does not answer: " + Why(outages, row, Zone(row, "AvailabilityZone")) +
+            "The DB instance does not answer: " + OutageTakingDown(outages, row, false) +
                 " is in an outage (localrds drill). Its server stopped at WAL position " +
                 (wal.empty() ? "unknown" : wal) + "."));
         said.push_back(row.identifier + ": froze the primary at " + (wal.empty() ? "?" : wal));
@@ -157,11 +151,10 @@ void OutageDrills::FreezeInstance(const InstanceRow& row, Mutation& m,
     if (runtime_.IsRunning(spec) && !runtime_.IsPaused(spec)) {
       Status st = runtime_.Pause(spec);
       if (st.ok()) {
-        m.events.push_back(
-            registry_.MakeEvent(row, localrds_events::kOutage,
-                                "The Multi-AZ standby does not answer: " +
-                                    Why(outages, row, Zone(row, "SecondaryAvailabilityZone")) +
-                                    " is in an outage (localrds drill)."));
+        m.events.push_back(registry_.MakeEvent(
+            row, localrds_events::kOutage,
+            "The Multi-AZ standby does not answer: " + OutageTakingDown(outages, row, true) +
+                " is in an outage (localrds drill)."));
         said.push_back(row.identifier + ": froze the Multi-AZ standby");
       } else {
         said.push_back(row.identifier + ": cannot freeze the Multi-AZ standby: " + st.message());

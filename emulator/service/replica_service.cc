@@ -187,13 +187,10 @@ Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::jso
   const Outages& outages = registry_.outages();
   if (PrimaryOut(outages, source)) {
     // Its pg_basebackup would wait on a server that answers nothing.
-    return Status::Error(
-        AwsError::kInvalidDBInstanceState,
-        "The source DB instance " + source.identifier + " cannot be reached: its " +
-            (outages.RegionOut(source.scope.region)
-                 ? "Region " + source.scope.region
-                 : "Availability Zone " + source.attrs.value("AvailabilityZone", std::string())) +
-            " is in an outage (localrds drill).");
+    return Status::Error(AwsError::kInvalidDBInstanceState,
+                         "The source DB instance " + source.identifier +
+                             " cannot be reached: its " + OutageTakingDown(outages, source, false) +
+                             " is in an outage (localrds drill).");
   }
   auto row = NewReplicaRow(req, source, id, *port, scope);
   if (!row.ok()) return row.status();

@@ -133,6 +133,13 @@ bool PrimaryOut(const Outages& outages, const InstanceRow& row) {
   return outages.ZoneOut(row.scope.region, Zone(row, "AvailabilityZone"));
 }
 
+std::string OutageTakingDown(const Outages& outages, const InstanceRow& row, bool standby) {
+  return outages.RegionOut(row.scope.region)
+             ? "Region " + row.scope.region
+             : "Availability Zone " +
+                   Zone(row, standby ? "SecondaryAvailabilityZone" : "AvailabilityZone");
+}
+
 bool StandbyOut(const Outages& outages, const InstanceRow& row) {
   return IsMultiAz(row) &&
          outages.ZoneOut(row.scope.region, Zone(row, "SecondaryAvailabilityZone"));

@@ -72,6 +72,9 @@ bool PrimaryOut(const Outages& outages, const InstanceRow& row);
 //! True when the instance is Multi-AZ and its standby (in SecondaryAvailabilityZone) cannot be
 //! reached.
 bool StandbyOut(const Outages& outages, const InstanceRow& row);
+//! The outage that takes down `row`'s primary (or, with `standby`, its Multi-AZ standby), as
+//! messages name it: "Region <region>" when its Region is out, else "Availability Zone <az>".
+std::string OutageTakingDown(const Outages& outages, const InstanceRow& row, bool standby);
 //! Moves a new instance's zones (`attrs` AvailabilityZone unless `keep_primary`, and a Multi-AZ
 //! SecondaryAvailabilityZone) out of zones in an outage drill, to zones of `region` that are up
 //! (another than the primary's for the standby), as RDS places instances where they can run.

@@ -9,19 +9,13 @@
 
 #include "emulator/core/request.h"
 #include "tests/integration/backup_pg_fixture.h"
+#include "tests/scopes.h"
 
 namespace localrds {
 namespace {
 using nlohmann::json;
 
-const Scope kEast{"000000000000", "us-east-1"};
-const Scope kEu{"000000000000", "eu-west-1"};
 const std::string kSourceArn = "arn:aws:rds:us-east-1:000000000000:db:prod";
-
-json In(const Scope& scope, json req) {
-  SetRequestScope(req, scope);
-  return req;
-}
 
 class CrossRegionPgTest : public BackupPgTest {
  protected:

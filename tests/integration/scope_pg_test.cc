@@ -5,19 +5,11 @@
 
 #include "emulator/core/request.h"
 #include "tests/integration/pg_fixture.h"
+#include "tests/scopes.h"
 
 namespace localrds {
 namespace {
 using nlohmann::json;
-
-const Scope kEast{"000000000000", "us-east-1"};
-const Scope kEu{"000000000000", "eu-west-1"};
-const Scope kOther{"111122223333", "us-east-1"};
-
-json In(const Scope& scope, json req) {
-  SetRequestScope(req, scope);
-  return req;
-}
 
 class ScopePgTest : public PgControlPlaneTest {
  protected:

@@ -77,6 +77,12 @@ class ControlPlaneTest : public ::testing::Test {
     cp_->WhenOperationDone(op, [&] { done.set_value(); });
     ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
   }
+  //! What a fake read replica's WAL receiver reports: it streams, 40 ms behind (what the
+  //! create step waits for and the replication poll reads).
+  void ReplicasStream() {
+    runtime_.AnswerQuery("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver)", "streaming");
+    runtime_.AnswerQuery("concat_ws('|', coalesce((SELECT status", "streaming|t|0.04|0");
+  }
   nlohmann::json CreateReq(const std::string& id) {
     return {{"DBInstanceIdentifier", id},       {"Engine", "postgres"},
             {"DBInstanceClass", "db.t3.micro"}, {"MasterUsername", "root"},

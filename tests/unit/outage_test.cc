@@ -6,20 +6,13 @@
 #include <future>
 
 #include "emulator/core/request.h"
+#include "tests/scopes.h"
 #include "tests/unit/multi_az_fixture.h"
 
 namespace localrds {
 namespace {
 
 using nlohmann::json;
-
-const Scope kEast{"000000000000", "us-east-1"};
-const Scope kEu{"000000000000", "eu-west-1"};
-
-json In(const Scope& scope, json req) {
-  SetRequestScope(req, scope);
-  return req;
-}
 
 class OutageTest : public MultiAzControlTest {
  protected:
@@ -220,8 +213,7 @@ TEST_F(OutageTest, ARegionOutageFailsNothingOverInsideIt) {
 }
 
 TEST_F(OutageTest, ACrossRegionReplicaOfASourceInTheRegionOutIsPromotedAndStaysStandalone) {
-  runtime_.AnswerQuery("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver)", "streaming");
-  runtime_.AnswerQuery("concat_ws('|', coalesce((SELECT status", "streaming|t|0.04|0");
+  ReplicasStream();
   auto created = cp_->instances().CreateDBInstance(In(kEast, CreateReq("prod")));
   ASSERT_TRUE(created.ok());
   Wait(created->operation_id);

@@ -11,21 +11,13 @@
 #include "emulator/core/arn.h"
 #include "emulator/core/request.h"
 #include "emulator/engine/operation_engine.h"
+#include "tests/scopes.h"
 #include "tests/unit/control_plane_fixture.h"
 
 namespace localrds {
 namespace {
 
 using nlohmann::json;
-
-const Scope kEast{"000000000000", "us-east-1"};  // the fixture's --account-id and --region
-const Scope kEu{"000000000000", "eu-west-1"};
-const Scope kOther{"111122223333", "us-east-1"};
-
-json In(const Scope& scope, json req) {
-  SetRequestScope(req, scope);
-  return req;
-}
 
 TEST(ArnTest, ParsesTheRegionAccountTypeAndName) {
   auto arn = ParseArn("arn:aws:rds:eu-west-1:111122223333:snapshot:rds:db1-2026-12-06-04-00");
@@ -335,9 +327,7 @@ TEST_F(ScopeTest, InstancesKeepTheirScopeAcrossARestart) {
 }
 
 TEST_F(ScopeTest, ACrossRegionReplicaNamesItsSourceByArnAndAppliesItsWalLate) {
-  // What the fake replica's WAL receiver reports: it streams.
-  runtime_.AnswerQuery("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver)", "streaming");
-  runtime_.AnswerQuery("concat_ws('|', coalesce((SELECT status", "streaming|t|0.04|0");
+  ReplicasStream();
   json req = CreateReq("prod");  // backups on: a replica's source needs them
   auto created = cp_->instances().CreateDBInstance(In(kEast, req));
   ASSERT_TRUE(created.ok()) << created.status().ToString();
@@ -378,8 +368,7 @@ TEST_F(ScopeTest, ACrossRegionReplicaNamesItsSourceByArnAndAppliesItsWalLate) {
 }
 
 TEST_F(ScopeTest, ACrossRegionReplicaKilledAtAnyStepIsFinishedOnRestart) {
-  runtime_.AnswerQuery("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver)", "streaming");
-  runtime_.AnswerQuery("concat_ws('|', coalesce((SELECT status", "streaming|t|0.04|0");
+  ReplicasStream();
   auto created = cp_->instances().CreateDBInstance(In(kEast, CreateReq("prod")));
   ASSERT_TRUE(created.ok());
   Wait(created->operation_id);

@@ -10,11 +10,6 @@
 namespace localrds {
 namespace {
 
-std::string Zone(const InstanceRow& row, const char* member) {
-  auto it = row.attrs.find(member);
-  return it != row.attrs.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 // True when `area` covers zone `az` of `row`'s Region.
 bool Covers(const OutageArea& area, const InstanceRow& row, const std::string& az) {
   if (row.scope.region != area.region) return false;
@@ -214,7 +209,7 @@ void OutageDrills::NoteReplicaPosition(const InstanceRow& replica, const Instanc
 void OutageDrills::ThawInstance(const InstanceRow& row, const OutageArea& area, Mutation& m,
                                 std::vector<std::string>& said) {
   const Outages& outages = registry_.outages();
-  if (Covers(area, row, Zone(row, "AvailabilityZone")) && !PrimaryOut(outages, row)) {
+  if (Covers(area, row, PrimaryZone(row)) && !PrimaryOut(outages, row)) {
     const ServerSpec spec = servers_.Server(row);
     if (runtime_.IsRunning(spec) && runtime_.IsPaused(spec)) {
       Status st = runtime_.Resume(spec);
@@ -229,8 +224,7 @@ void OutageDrills::ThawInstance(const InstanceRow& row, const OutageArea& area, 
       }
     }
   }
-  if (!IsMultiAz(row) || !Covers(area, row, Zone(row, "SecondaryAvailabilityZone")) ||
-      StandbyOut(outages, row)) {
+  if (!IsMultiAz(row) || !Covers(area, row, StandbyZone(row)) || StandbyOut(outages, row)) {
     return;
   }
   const ServerSpec standby = servers_.StandbyServer(row);

@@ -129,20 +129,26 @@ std::string Zone(const InstanceRow& row, const char* member) {
 }
 }  // namespace
 
+std::string PrimaryZone(const InstanceRow& row) {
+  return Zone(row, FailoverPending(row) ? "SecondaryAvailabilityZone" : "AvailabilityZone");
+}
+
+std::string StandbyZone(const InstanceRow& row) {
+  return Zone(row, FailoverPending(row) ? "AvailabilityZone" : "SecondaryAvailabilityZone");
+}
+
 bool PrimaryOut(const Outages& outages, const InstanceRow& row) {
-  return outages.ZoneOut(row.scope.region, Zone(row, "AvailabilityZone"));
+  return outages.ZoneOut(row.scope.region, PrimaryZone(row));
 }
 
 std::string OutageTakingDown(const Outages& outages, const InstanceRow& row, bool standby) {
   return outages.RegionOut(row.scope.region)
              ? "Region " + row.scope.region
-             : "Availability Zone " +
-                   Zone(row, standby ? "SecondaryAvailabilityZone" : "AvailabilityZone");
+             : "Availability Zone " + (standby ? StandbyZone(row) : PrimaryZone(row));
 }
 
 bool StandbyOut(const Outages& outages, const InstanceRow& row) {
-  return IsMultiAz(row) &&
-         outages.ZoneOut(row.scope.region, Zone(row, "SecondaryAvailabilityZone"));
+  return IsMultiAz(row) && outages.ZoneOut(row.scope.region, StandbyZone(row));
 }
 
 Status ZoneOutError(const std::string& az) {

@@ -67,7 +67,12 @@ class Outages {
 
 // --- which servers of an instance an outage takes down --------------------------------------
 
-//! True when the instance's primary (in its AvailabilityZone) cannot be reached.
+//! The zone the host of the instance's primary (or its Multi-AZ standby) is in: its
+//! AvailabilityZone (SecondaryAvailabilityZone), except from a failover's fence until the zones
+//! swap, when the catalog already names the promoted standby's host the primary.
+std::string PrimaryZone(const InstanceRow& row);
+std::string StandbyZone(const InstanceRow& row);
+//! True when the instance's primary (in PrimaryZone) cannot be reached.
 bool PrimaryOut(const Outages& outages, const InstanceRow& row);
 //! True when the instance is Multi-AZ and its standby (in SecondaryAvailabilityZone) cannot be
 //! reached.

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <future>
 
+#include "emulator/core/instance_state.h"
 #include "emulator/core/request.h"
 #include "tests/scopes.h"
 #include "tests/unit/multi_az_fixture.h"
@@ -13,6 +14,28 @@ namespace localrds {
 namespace {
 
 using nlohmann::json;
+
+TEST(OutageZonesTest, FromAFailoversFenceThePrimaryIsTheFormerStandbysZone) {
+  InstanceRow row;
+  row.scope = kEast;
+  row.attrs = {{"MultiAZ", true},
+               {"AvailabilityZone", "us-east-1b"},
+               {"SecondaryAvailabilityZone", "us-east-1c"}};
+  Outages outages(std::filesystem::temp_directory_path() /
+                  ("outages-" + std::to_string(::getpid()) + ".json"));
+  ASSERT_TRUE(outages.Set({OutageArea::Kind::kZone, "us-east-1b", "us-east-1", 0}, true).ok());
+  EXPECT_EQ(PrimaryZone(row), "us-east-1b");
+  EXPECT_TRUE(PrimaryOut(outages, row));
+  EXPECT_FALSE(StandbyOut(outages, row));
+  // Fenced: the catalog names the promoted standby's host the primary; the zones swap later.
+  SetFailoverPending(row.attrs, true);
+  EXPECT_EQ(PrimaryZone(row), "us-east-1c");
+  EXPECT_FALSE(PrimaryOut(outages, row));  // the outage does not freeze the new primary
+  EXPECT_TRUE(StandbyOut(outages, row));
+  EXPECT_EQ(OutageTakingDown(outages, row, true), "Availability Zone us-east-1b");
+  std::filesystem::remove(std::filesystem::temp_directory_path() /
+                          ("outages-" + std::to_string(::getpid()) + ".json"));
+}
 
 class OutageTest : public MultiAzControlTest {
  protected:

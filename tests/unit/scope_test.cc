@@ -572,7 +572,9 @@ TEST_F(BackupReplicationTest, CopiesArePendingThenReplicatingAndRestoreInTheirRe
       ++copies;
       for (const auto& e :
            std::filesystem::recursive_directory_iterator(layout_->SnapshotDir(id))) {
-        if (e.is_regular_file()) EXPECT_EQ(std::filesystem::hard_link_count(e.path()), 1u);
+        if (e.is_regular_file()) {
+          EXPECT_EQ(std::filesystem::hard_link_count(e.path()), 1u);
+        }
       }
     }
   }

@@ -166,7 +166,23 @@ UPDATE events SET account = %ACCOUNT%, region = %REGION%;
 CREATE INDEX events_scope ON events(account, region, seq);
 )sql";
 
-constexpr int kSchemaVersion = 3;
+// v4: the control plane's groups and event subscriptions (GroupRow), and the cursors of the
+// loops that walk the events (control-plane issue).
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE groups(
+  kind TEXT NOT NULL,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  name TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY(kind, account, region, name));
+CREATE TABLE cursors(
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL);
+)sql";
+
+constexpr int kSchemaVersion = 4;
 
 // `s` as an SQL string literal.
 std::string SqlQuote(const std::string& s) {
@@ -262,7 +278,7 @@ Status Catalog::Migrate(const Scope& legacy_scope) {
                               " is newer than this localrds");
     }
     // Each migration runs in its own transaction with its user_version bump.
-    const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+    const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
     for (int64_t v = version; v < kSchemaVersion; ++v) {
       std::string sql = kMigrations[v];
       if (v == 2) {
@@ -438,10 +454,76 @@ Status CatalogTxn::DeleteRetainedBackup(const std::string& resource_id) {
   });
 }
 
+Status CatalogTxn::PutGroup(const GroupRow& r) {
+  return Guard([&] {
+    Stmt s(db_,
+           "INSERT INTO groups(kind, account, region, name, created_ms, body)"
+           " VALUES(?,?,?,?,?,?) ON CONFLICT(kind, account, region, name)"
+           " DO UPDATE SET body=excluded.body");
+    s.Bind(1, r.kind)
+        .Bind(2, r.scope.account)
+        .Bind(3, r.scope.region)
+        .Bind(4, r.name)
+        .Bind(5, r.created_ms)
+        .Bind(6, r.body.dump());
+    s.Step();
+    return Status::Ok();
+  });
+}
+
+Status CatalogTxn::DeleteGroup(const std::string& kind, const Scope& scope,
+                               const std::string& name) {
+  return Guard([&] {
+    Stmt s(db_, "DELETE FROM groups WHERE kind=? AND account=? AND region=? AND name=?");
+    s.Bind(1, kind).Bind(2, scope.account).Bind(3, scope.region).Bind(4, name).Step();
+    return Status::Ok();
+  });
+}
+
+Status CatalogTxn::SetCursor(const std::string& name, int64_t value) {
+  return Guard([&] {
+    Stmt s(db_,
+           "INSERT INTO cursors(name, value) VALUES(?,?)"
+           " ON CONFLICT(name) DO UPDATE SET value=excluded.value");
+    s.Bind(1, name).Bind(2, value).Step();
+    return Status::Ok();
+  });
+}
+
 Status CatalogTxn::DeleteEverything() {
   return Exec(db_,
               "DELETE FROM instances; DELETE FROM operations; DELETE FROM events;"
-              " DELETE FROM snapshots; DELETE FROM retained_backups;");
+              " DELETE FROM snapshots; DELETE FROM retained_backups; DELETE FROM groups;"
+              " DELETE FROM cursors;");
+}
+
+Result<std::vector<GroupRow>> Catalog::LoadGroups() {
+  return ReadGuard([&]() -> std::vector<GroupRow> {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<GroupRow> out;
+    Stmt s(db_,
+           "SELECT kind, account, region, name, created_ms, body FROM groups"
+           " ORDER BY kind, account, region, name");
+    while (s.Step()) {
+      GroupRow r;
+      r.kind = s.Text(0);
+      r.scope = {s.Text(1), s.Text(2)};
+      r.name = s.Text(3);
+      r.created_ms = s.Int(4);
+      r.body = nlohmann::json::parse(s.Text(5));
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+}
+
+Result<int64_t> Catalog::LoadCursor(const std::string& name) {
+  return ReadGuard([&]() -> int64_t {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Stmt s(db_, "SELECT value FROM cursors WHERE name=?");
+    s.Bind(1, name);
+    return s.Step() ? s.Int(0) : 0;
+  });
 }
 
 Result<std::vector<SnapshotRow>> Catalog::LoadSnapshots() {

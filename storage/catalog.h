@@ -66,6 +66,16 @@ struct RetainedBackupRow {
   int64_t deleted_ms = 0;
 };
 
+//! A named resource of the control plane that lives in the catalog only: a DB parameter, subnet
+//! or option group, or an event subscription (`kind`). Unique by (kind, scope, name).
+struct GroupRow {
+  std::string kind;  //!< "parameter", "subnet", "option", "subscription"
+  Scope scope;       //!< where it lives
+  std::string name;  //!< its name, lower-cased (RDS stores these names lower-cased)
+  int64_t created_ms = 0;
+  nlohmann::json body;  //!< every other field, by RDS member name (TagList included)
+};
+
 struct OperationRow {
   int64_t id = 0;
   std::string resource_id;
@@ -113,6 +123,10 @@ class CatalogTxn {
   Status DeleteSnapshot(const std::string& id);
   Status PutRetainedBackup(const RetainedBackupRow& row);
   Status DeleteRetainedBackup(const std::string& resource_id);
+  Status PutGroup(const GroupRow& row);
+  Status DeleteGroup(const std::string& kind, const Scope& scope, const std::string& name);
+  //! Sets the named cursor (a background loop's position in the events, say) to `value`.
+  Status SetCursor(const std::string& name, int64_t value);
   Status DeleteEverything();
 
  private:
@@ -136,6 +150,9 @@ class Catalog {
   Result<std::vector<InstanceRow>> LoadInstances();
   Result<std::vector<SnapshotRow>> LoadSnapshots();
   Result<std::vector<RetainedBackupRow>> LoadRetainedBackups();
+  Result<std::vector<GroupRow>> LoadGroups();
+  //! The named cursor's value; 0 when it was never set.
+  Result<int64_t> LoadCursor(const std::string& name);
   Result<std::vector<OperationRow>> LoadUnfinishedOperations();
   Result<std::optional<OperationRow>> LoadOperation(int64_t id);
   Result<std::vector<EventRow>> QueryEvents(const EventQuery& q);

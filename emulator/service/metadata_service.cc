@@ -6,6 +6,7 @@
 
 #include "common/time_util.h"
 #include "emulator/core/arn.h"
+#include "emulator/core/group_kinds.h"
 #include "emulator/core/instance_classes.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/core/paging.h"
@@ -38,6 +39,17 @@ Result<MetadataService::TaggedResource> MetadataService::FindTagged(Registry::Lo
                                                                     const Scope& scope,
                                                                     const std::string& arn) const {
   auto parsed = ParseArn(arn);
+  for (const GroupKind& kind : kGroupKinds) {
+    if (!parsed || parsed->type != kind.arn_type) continue;
+    const GroupRow* group =
+        parsed->scope == scope ? reg.FindGroup(kind.kind, scope, parsed->name) : nullptr;
+    if (!group) return GroupNotFound(kind, parsed->name);
+    return TaggedResource{group->body.value("TagList", nlohmann::json::array()),
+                          [row = *group](Mutation& m, const nlohmann::json& tags) mutable {
+                            row.body["TagList"] = tags;
+                            m.put_groups.push_back(row);
+                          }};
+  }
   if (parsed && parsed->type == "snapshot") {
     auto snap = reg.FindSnapshot(scope, arn);
     if (!snap.ok()) {

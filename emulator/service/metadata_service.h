@@ -27,13 +27,15 @@ class MetadataService : public ServiceBase {
   Result<nlohmann::json> DescribeOrderableDBInstanceOptions(const nlohmann::json& req);
 
  private:
-  //! The TagList of the resource an ARN names in `scope` (a DB instance, or a DB snapshot,
-  //! manual or automated), and how a mutation writes a new one back.
+  //! The TagList of the resource an ARN names in `scope` (a DB instance, a DB snapshot, manual
+  //! or automated, or a group of emulator/core/group_kinds.h), and how a mutation writes a new
+  //! one back.
   struct TaggedResource {
     nlohmann::json tags;
     std::function<void(Mutation&, const nlohmann::json&)> put;
   };
-  //! DBInstanceNotFound / DBSnapshotNotFound for an ARN of nothing in `scope`.
+  //! DBInstanceNotFound / DBSnapshotNotFound / the group kind's error for an ARN of nothing in
+  //! `scope`.
   Result<TaggedResource> FindTagged(Registry::Locked& reg, const Scope& scope,
                                     const std::string& arn) const;
 

@@ -59,10 +59,13 @@ Status Registry::Load() {
   if (!snapshots.ok()) return snapshots.status();
   auto retained = catalog_.LoadRetainedBackups();
   if (!retained.ok()) return retained.status();
+  auto groups = catalog_.LoadGroups();
+  if (!groups.ok()) return groups.status();
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& row : *instances) instances_[row.resource_id] = std::move(row);
   for (auto& snap : *snapshots) snapshots_[snap.id] = std::move(snap);
   for (auto& r : *retained) retained_[r.resource_id] = std::move(r);
+  for (auto& g : *groups) groups_[KeyOf(g)] = std::move(g);
   // Rendered once every row is in: a replica and its source show each other.
   Locked view(*this, Locked::Borrowed{});
   for (const auto& [rid, row] : instances_) {
@@ -101,6 +104,10 @@ Status Registry::Locked::Commit(Mutation& m, int64_t* new_op_id) {
     for (const auto& rid : m.remove_retained) {
       LOCALRDS_RETURN_IF_ERROR(txn.DeleteRetainedBackup(rid));
     }
+    for (const auto& g : m.put_groups) LOCALRDS_RETURN_IF_ERROR(txn.PutGroup(g));
+    for (const auto& k : m.remove_groups) {
+      LOCALRDS_RETURN_IF_ERROR(txn.DeleteGroup(k.kind, k.scope, k.name));
+    }
     if (m.new_operation) {
       auto id = txn.InsertOperation(*m.new_operation);
       if (!id.ok()) return id.status();
@@ -113,6 +120,8 @@ Status Registry::Locked::Commit(Mutation& m, int64_t* new_op_id) {
     return Status::Ok();
   });
   if (!st.ok()) return st;
+  for (const auto& g : m.put_groups) r.groups_[KeyOf(g)] = g;
+  for (const auto& k : m.remove_groups) r.groups_.erase(k);
   std::set<std::string> changed, old_sources;
   auto note_source = [&](const InstanceRow& row) {
     if (auto src = ReplicaSource(row)) old_sources.insert(*src);
@@ -190,6 +199,7 @@ void Registry::Locked::Clear() {
   r_->instances_.clear();
   r_->snapshots_.clear();
   r_->retained_.clear();
+  r_->groups_.clear();
   r_->rendered_.clear();
   r_->active_ops_.clear();
   r_->pending_renames_.clear();
@@ -363,6 +373,39 @@ std::optional<SnapshotRow> Registry::GetSnapshot(const std::string& snapshot_id)
   auto it = snapshots_.find(snapshot_id);
   if (it == snapshots_.end()) return std::nullopt;
   return it->second;
+}
+
+const GroupRow* Registry::Locked::FindGroup(const std::string& kind, const Scope& scope,
+                                            const std::string& name) const {
+  auto it = r_->groups_.find({kind, scope, ToLower(name)});
+  return it == r_->groups_.end() ? nullptr : &it->second;
+}
+
+std::vector<const GroupRow*> Registry::Locked::GroupsIn(const std::string& kind,
+                                                        const Scope& scope) const {
+  std::vector<const GroupRow*> out;
+  for (auto it = r_->groups_.lower_bound({kind, scope, ""});
+       it != r_->groups_.end() && it->first.kind == kind && it->first.scope == scope; ++it) {
+    out.push_back(&it->second);
+  }
+  return out;
+}
+
+std::optional<GroupRow> Registry::GetGroup(const std::string& kind, const Scope& scope,
+                                           const std::string& name) {
+  Locked view = Lock();
+  const GroupRow* g = view.FindGroup(kind, scope, name);
+  if (!g) return std::nullopt;
+  return *g;
+}
+
+std::vector<GroupRow> Registry::Groups(const std::string& kind) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<GroupRow> out;
+  for (const auto& [key, g] : groups_) {
+    if (key.kind == kind) out.push_back(g);
+  }
+  return out;
 }
 
 std::vector<InstanceRow> Registry::Instances() {

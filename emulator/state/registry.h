@@ -36,6 +36,16 @@
 
 namespace localrds {
 
+//! Names a GroupRow: (kind, scope, lower-cased name).
+struct GroupKey {
+  std::string kind;
+  Scope scope;
+  std::string name;
+  auto operator<=>(const GroupKey&) const = default;
+  bool operator==(const GroupKey&) const = default;
+};
+inline GroupKey KeyOf(const GroupRow& g) { return {g.kind, g.scope, g.name}; }
+
 //! A set of changes committed in one catalog transaction and then applied to the view.
 struct Mutation {
   std::vector<InstanceRow> put;
@@ -45,6 +55,8 @@ struct Mutation {
   std::vector<std::string> remove_snapshots;  //!< snapshot ids
   std::vector<RetainedBackupRow> put_retained;
   std::vector<std::string> remove_retained;  //!< resource ids
+  std::vector<GroupRow> put_groups;
+  std::vector<GroupKey> remove_groups;
   std::optional<OperationRow> new_operation;
   struct OpUpdate {
     int64_t id;
@@ -83,6 +95,12 @@ class Registry {
     std::map<std::string, InstanceRow>& instances() { return r_->instances_; }
     std::map<std::string, SnapshotRow>& snapshots() { return r_->snapshots_; }
     std::map<std::string, RetainedBackupRow>& retained() { return r_->retained_; }
+    std::map<GroupKey, GroupRow>& groups() { return r_->groups_; }
+    //! The group of `kind` named `name` (case-insensitive) in `scope`; null when there is none.
+    const GroupRow* FindGroup(const std::string& kind, const Scope& scope,
+                              const std::string& name) const;
+    //! Every group of `kind` in `scope`, by name.
+    std::vector<const GroupRow*> GroupsIn(const std::string& kind, const Scope& scope) const;
     //! resource id → the operation running for it.
     std::map<std::string, int64_t>& active_ops() { return r_->active_ops_; }
     //! resource id → the identifier a running rename will give it (reserved until it ends).
@@ -157,6 +175,10 @@ class Registry {
   Status Commit(Mutation m);
   std::optional<InstanceRow> GetInstance(const std::string& resource_id);
   std::optional<SnapshotRow> GetSnapshot(const std::string& snapshot_id);
+  std::optional<GroupRow> GetGroup(const std::string& kind, const Scope& scope,
+                                   const std::string& name);
+  //! Every group of `kind` in every scope, copied.
+  std::vector<GroupRow> Groups(const std::string& kind);
   //! Every instance, copied.
   std::vector<InstanceRow> Instances();
   //! The instances no operation runs for, copied.
@@ -216,9 +238,10 @@ class Registry {
   Outages outages_;  //!< guarded by its own (leaf) mutex
 
   std::mutex mutex_;  //!< guards every field below (and orders catalog writes)
-  std::map<std::string, InstanceRow> instances_;        //!< by resource id
-  std::map<std::string, SnapshotRow> snapshots_;        //!< by snapshot id
-  std::map<std::string, RetainedBackupRow> retained_;   //!< by the deleted instance's resource id
+  std::map<std::string, InstanceRow> instances_;       //!< by resource id
+  std::map<std::string, SnapshotRow> snapshots_;       //!< by snapshot id
+  std::map<std::string, RetainedBackupRow> retained_;  //!< by the deleted instance's resource id
+  std::map<GroupKey, GroupRow> groups_;
   std::map<std::string, int64_t> active_ops_;           //!< resource id → running operation
   std::map<std::string, std::string> pending_renames_;  //!< resource id → its new identifier
   //! RenderInstance of every instance, refreshed whenever it is committed.

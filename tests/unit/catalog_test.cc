@@ -48,6 +48,42 @@ TEST_F(CatalogTest, CommitsAndReloadsAcrossReopen) {
   EXPECT_EQ(rows[0].attrs["Engine"], "postgres");
 }
 
+TEST_F(CatalogTest, GroupsAndCursorsSurviveAReopen) {
+  const Scope east{"111111111111", "us-east-1"}, west{"111111111111", "us-west-2"};
+  {
+    auto c = Catalog::Open(Path());
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ASSERT_TRUE((*c)->Transact([&](CatalogTxn& t) {
+                      LOCALRDS_RETURN_IF_ERROR(
+                          t.PutGroup({"parameter", east, "pg1", 5, {{"Description", "one"}}}));
+                      // Same name, another Region and another kind: separate rows.
+                      LOCALRDS_RETURN_IF_ERROR(
+                          t.PutGroup({"parameter", west, "pg1", 6, {{"Description", "w"}}}));
+                      LOCALRDS_RETURN_IF_ERROR(t.PutGroup({"subnet", east, "pg1", 7, {}}));
+                      return t.SetCursor("sns", 41);
+                    })
+                    .ok());
+    // An update keeps the creation time and replaces the body; a cursor moves.
+    ASSERT_TRUE((*c)->Transact([&](CatalogTxn& t) {
+                      LOCALRDS_RETURN_IF_ERROR(
+                          t.PutGroup({"parameter", east, "pg1", 99, {{"Description", "two"}}}));
+                      LOCALRDS_RETURN_IF_ERROR(t.DeleteGroup("subnet", east, "pg1"));
+                      return t.SetCursor("sns", 42);
+                    })
+                    .ok());
+  }
+  auto c = Catalog::Open(Path());
+  ASSERT_TRUE(c.ok());
+  auto groups = (*c)->LoadGroups().value();
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].scope, east);
+  EXPECT_EQ(groups[0].created_ms, 5);
+  EXPECT_EQ(groups[0].body["Description"], "two");
+  EXPECT_EQ(groups[1].scope, west);
+  EXPECT_EQ((*c)->LoadCursor("sns").value(), 42);
+  EXPECT_EQ((*c)->LoadCursor("never-set").value(), 0);
+}
+
 TEST_F(CatalogTest, FailedTransactionRollsBackEverything) {
   auto c = Catalog::Open(Path());
   ASSERT_TRUE(c.ok());

@@ -11,6 +11,7 @@
 #include "emulator/core/instance_state.h"
 #include "emulator/engine/operation_engine.h"
 #include "emulator/engine/operation_steps.h"
+#include "emulator/postgres/parameters.h"
 #include "emulator/runtime/cluster_pool.h"
 
 namespace localrds {
@@ -231,6 +232,25 @@ Status ModifyPassword(OpContext& c) {
   return Status::Ok();
 }
 
+// A new class changes what RDS's formulas in the instance's parameters give
+// ({DBInstanceClassMemory/32768}, …): the server restarts with them, as RDS restarts an instance
+// whose class changes. Without a formula nothing restarts (localrds' own sizing ignores classes).
+Status ModifyClass(OpContext& c) {
+  const auto& p = c.op.params;
+  if (!p.contains("attrs") || !p["attrs"].contains("DBInstanceClass")) return Status::Ok();
+  bool formula = false;
+  for (const auto& [name, value] : InstanceParameters(c.instance)) {
+    formula = formula || IsFormula(value);
+  }
+  if (!formula) return Status::Ok();
+  InstanceRow row = c.instance;
+  row.attrs["DBInstanceClass"] = p["attrs"]["DBInstanceClass"];
+  LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(row));
+  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Stop(c.Server()));
+  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Start(c.Server()));
+  return c.env.servers.EnsureStandbyRunning(row);
+}
+
 Status ModifyPort(OpContext& c) {
   auto it = c.op.params.find("port");
   if (it == c.op.params.end()) return Status::Ok();
@@ -417,6 +437,7 @@ void AddInstanceOperationKinds(std::map<OpKind, OperationKind>& kinds) {
                              {"remove-backups", RemoveDroppedBackupFiles},
                              {"backup", TakeSnapshot},
                              {"multi-az", ApplyMultiAzModification},
+                             {"class", ModifyClass},
                              {"finish", ModifyFinish}},
                             ReflectReality};
   kinds[OpKind::kRecover] = {

@@ -10,6 +10,7 @@
 #include "emulator/core/instance_state.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
+#include "emulator/service/group_service.h"
 #include "emulator/service/instance_service.h"
 
 namespace localrds {
@@ -73,12 +74,6 @@ Result<ModifyRequest> ReadModifyRequest(const nlohmann::json& req) {
   if (ReqBool(req, "ManageMasterUserPassword").value_or(false)) {
     return Status::Error(AwsError::kInvalidParameterCombination,
                          "localrds cannot manage master passwords in AWS Secrets Manager.");
-  }
-  if (auto p = ReqString(req, "DBParameterGroupName")) {
-    if (p->rfind("default.postgres", 0) != 0) {
-      return Status::Error(AwsError::kDBParameterGroupNotFound,
-                           "DBParameterGroup not found: " + *p);
-    }
   }
   return m;
 }
@@ -198,9 +193,6 @@ void StoreSettingsWithoutOutage(const nlohmann::json& req, const ModifyRequest& 
     a["CertificateDetails"]["CAIdentifier"] = *v;
   }
   if (auto v = ReqString(req, "NetworkType")) a["NetworkType"] = *v;
-  if (auto v = ReqString(req, "DBParameterGroupName")) {
-    a["DBParameterGroups"] = {{{"DBParameterGroupName", *v}, {"ParameterApplyStatus", "in-sync"}}};
-  }
   if (m.backup_window) a["PreferredBackupWindow"] = *m.backup_window;
   if (m.maint_window) a["PreferredMaintenanceWindow"] = *m.maint_window;
 }
@@ -312,6 +304,7 @@ Result<Accepted> InstanceService::ModifyDBInstance(const nlohmann::json& req) {
   const std::string storage_type =
       ReqString(req, "StorageType").value_or(row.attrs.value("StorageType", "gp2"));
   LOCALRDS_RETURN_IF_ERROR(CheckAgainstInstance(reg, req, *m, row, storage_type));
+  LOCALRDS_RETURN_IF_ERROR(ChangeGroups(reg, req, row));
 
   nlohmann::json& pending = row.attrs["PendingModifiedValues"];
   if (!pending.is_object()) pending = nlohmann::json::object();

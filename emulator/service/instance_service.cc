@@ -10,6 +10,7 @@
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
 #include "emulator/engine/operation_engine.h"
+#include "emulator/service/group_service.h"
 
 namespace localrds {
 
@@ -158,6 +159,8 @@ Result<Accepted> InstanceService::Transition(
   if (check) LOCALRDS_RETURN_IF_ERROR(check(row));
   LOCALRDS_RETURN_IF_ERROR(CheckInStatus(row, required));
   row.status = next;
+  // A restart brings in every change of its parameter group (pending-reboot until then).
+  if (kind == OpKind::kReboot || kind == OpKind::kStart) SyncParametersAtRestart(reg, row);
   return starter_.Start(reg, row, kind, nlohmann::json::object(), {});
 }
 

@@ -17,6 +17,7 @@
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
 #include "emulator/engine/operation_engine.h"
+#include "emulator/service/group_service.h"
 
 namespace localrds {
 namespace {
@@ -84,13 +85,6 @@ Result<InstanceRow> RestoredInstanceRow(const nlohmann::json& req, const std::st
   if (auto w = ReqString(req, "PreferredBackupWindow")) {
     LOCALRDS_RETURN_IF_ERROR(ValidateBackupWindow(*w));
     a["PreferredBackupWindow"] = *w;
-  }
-  if (auto p = ReqString(req, "DBParameterGroupName")) {
-    if (p->rfind("default.postgres", 0) != 0) {
-      return Status::Error(AwsError::kDBParameterGroupNotFound,
-                           "DBParameterGroup not found: " + *p);
-    }
-    a["DBParameterGroups"] = {{{"DBParameterGroupName", *p}, {"ParameterApplyStatus", "in-sync"}}};
   }
   LOCALRDS_RETURN_IF_ERROR(
       ValidateInstanceSettings(req, a.value("StorageType", "gp2"), a.value("AllocatedStorage", 0)));
@@ -448,6 +442,18 @@ Result<InstanceRow> SnapshotService::NewRestoredInstance(Registry::Locked& reg,
   }
   auto row = RestoredInstanceRow(req, id, source, ScopeOf(req), registry_.Now());
   if (!row.ok()) return row;
+  // The default parameter and subnet groups unless the request names others; the source's
+  // option group while it exists (RDS keeps a snapshot's options).
+  nlohmann::json groups_req = req;
+  const auto& memberships = source.attrs.value("OptionGroupMemberships", nlohmann::json::array());
+  if (!ReqString(req, "OptionGroupName") && !memberships.empty() &&
+      reg.FindGroup("option", ScopeOf(req), memberships[0].value("OptionGroupName", ""))) {
+    groups_req["OptionGroupName"] = memberships[0].value("OptionGroupName", "");
+  }
+  const std::string version = row->attrs.value("EngineVersion", "");
+  LOCALRDS_RETURN_IF_ERROR(
+      TakeGroups(reg, groups_req, ScopeOf(req), version.substr(0, version.find('.')), row->attrs));
+  PlaceInSubnetGroup(row->resource_id, row->attrs);
   // An outage drill: a zone that is out has no capacity; the snapshot's zone moves to one up.
   const Scope scope = ScopeOf(req);
   auto az = ReqString(req, "AvailabilityZone");

@@ -32,6 +32,7 @@
 #include "common/clock.h"
 #include "emulator/background/backup_replicator.h"
 #include "emulator/background/backup_scheduler.h"
+#include "emulator/background/event_notifier.h"
 #include "emulator/background/executor.h"
 #include "emulator/background/ha_monitor.h"
 #include "emulator/background/reconciler.h"
@@ -50,6 +51,7 @@
 #include "emulator/service/rds_service.h"
 #include "emulator/service/replica_service.h"
 #include "emulator/service/snapshot_service.h"
+#include "emulator/service/subscription_service.h"
 #include "emulator/state/registry.h"
 
 namespace localrds {
@@ -96,6 +98,11 @@ struct EmulatorConfig {
   std::chrono::milliseconds inter_region_latency{40};
   //! The time the background work reads (a FakeClock in tests); null: the system's.
   const Clock* clock = nullptr;
+  //! Where event notifications go (--sns-endpoint-url; borrowed); null: nowhere. How often the
+  //! notifier looks for new events, and its retries.
+  SnsPublisher* sns_publisher = nullptr;
+  std::chrono::milliseconds notify_interval{250};
+  NotifierConfig notifier;
 };
 
 class ControlPlane : public RdsService {
@@ -163,6 +170,8 @@ class ControlPlane : public RdsService {
   SnapshotService& snapshots() { return snapshots_; }
   ReplicaService& replicas() { return replicas_; }
   MetadataService& metadata() { return metadata_; }
+  SubscriptionService& subscriptions() { return subscriptions_; }
+  EventNotifier& notifier() { return notifier_; }
   Controls& controls() { return controls_; }
   Registry& registry() { return registry_; }
   InstanceServers& servers() { return servers_; }
@@ -205,6 +214,8 @@ class ControlPlane : public RdsService {
   SnapshotService snapshots_;
   ReplicaService replicas_;
   MetadataService metadata_;
+  SubscriptionService subscriptions_;
+  EventNotifier notifier_;
   Controls controls_;
   OutageDrills outages_;
   bool shut_down_ = false;  //!< Shutdown ran (guarded by being called from one thread)

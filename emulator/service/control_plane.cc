@@ -114,6 +114,9 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
           (layout.RuntimeDir() / "settings-check").string()),
       groups_(registry_, servers_, runtime, layout, starter_,
               ServiceConfig{config_.default_port, config_.max_instances}, parameters_),
+      subscriptions_(registry_, servers_, runtime, layout, starter_,
+                     ServiceConfig{config_.default_port, config_.max_instances}),
+      notifier_(catalog, registry_, config_.sns_publisher, clock_, config_.notifier),
       controls_(catalog, registry_, servers_, runtime, layout, engine_, starter_, reconciler_,
                 backups_, replication_, executor_,
                 ControlsConfig{config_.version, config_.reset_wait}),
@@ -183,6 +186,10 @@ void ControlPlane::StartBackground() {
   executor_.Loop("multi-az", config_.monitor_interval, [this] {
     const std::string did = ha_.MonitorPrimariesOnce();
     if (!did.empty()) LogLine("multi-az") << did;
+  });
+  executor_.Loop("notifications", config_.notify_interval, [this] {
+    const std::string did = notifier_.NotifyOnce();
+    if (!did.empty()) LogLine("notifications") << did;
   });
 }
 
@@ -290,6 +297,20 @@ const std::map<std::string, ControlPlane::Action>& ControlPlane::Actions() {
        Wrapped(&CP::replicas, &ReplicaService::CreateDBInstanceReadReplica, "DBInstance")},
       {"PromoteReadReplica",
        Wrapped(&CP::replicas, &ReplicaService::PromoteReadReplica, "DBInstance")},
+      {"CreateEventSubscription",
+       Immediate(&CP::subscriptions, &SubscriptionService::CreateEventSubscription)},
+      {"DescribeEventSubscriptions",
+       Immediate(&CP::subscriptions, &SubscriptionService::DescribeEventSubscriptions)},
+      {"ModifyEventSubscription",
+       Immediate(&CP::subscriptions, &SubscriptionService::ModifyEventSubscription)},
+      {"DeleteEventSubscription",
+       Immediate(&CP::subscriptions, &SubscriptionService::DeleteEventSubscription)},
+      {"AddSourceIdentifierToSubscription",
+       Immediate(&CP::subscriptions, &SubscriptionService::AddSourceIdentifierToSubscription)},
+      {"RemoveSourceIdentifierFromSubscription",
+       Immediate(&CP::subscriptions, &SubscriptionService::RemoveSourceIdentifierFromSubscription)},
+      {"DescribeEventCategories",
+       Immediate(&CP::subscriptions, &SubscriptionService::DescribeEventCategories)},
   };
   return kActions;
 }

@@ -32,6 +32,7 @@
 #include "common/clock.h"
 #include "emulator/background/backup_replicator.h"
 #include "emulator/background/backup_scheduler.h"
+#include "emulator/background/event_notifier.h"
 #include "emulator/background/executor.h"
 #include "emulator/background/ha_monitor.h"
 #include "emulator/background/reconciler.h"
@@ -51,6 +52,7 @@
 #include "emulator/service/rds_service.h"
 #include "emulator/service/replica_service.h"
 #include "emulator/service/snapshot_service.h"
+#include "emulator/service/subscription_service.h"
 #include "emulator/state/registry.h"
 
 namespace localrds {
@@ -97,6 +99,11 @@ struct EmulatorConfig {
   std::chrono::milliseconds inter_region_latency{40};
   //! The time the background work reads (a FakeClock in tests); null: the system's.
   const Clock* clock = nullptr;
+  //! Where event notifications go (--sns-endpoint-url; borrowed); null: nowhere. How often the
+  //! notifier looks for new events, and its retries.
+  SnsPublisher* sns_publisher = nullptr;
+  std::chrono::milliseconds notify_interval{250};
+  NotifierConfig notifier;
 };
 
 class ControlPlane : public RdsService {
@@ -165,6 +172,8 @@ class ControlPlane : public RdsService {
   ReplicaService& replicas() { return replicas_; }
   MetadataService& metadata() { return metadata_; }
   GroupService& groups() { return groups_; }
+  SubscriptionService& subscriptions() { return subscriptions_; }
+  EventNotifier& notifier() { return notifier_; }
   Controls& controls() { return controls_; }
   Registry& registry() { return registry_; }
   InstanceServers& servers() { return servers_; }
@@ -209,6 +218,8 @@ class ControlPlane : public RdsService {
   MetadataService metadata_;
   Parameters parameters_;  //!< every family's parameters, for the parameter groups
   GroupService groups_;
+  SubscriptionService subscriptions_;
+  EventNotifier notifier_;
   Controls controls_;
   OutageDrills outages_;
   bool shut_down_ = false;  //!< Shutdown ran (guarded by being called from one thread)

@@ -269,6 +269,25 @@ Status ModifyPort(OpContext& c) {
   return Status::Ok();
 }
 
+// RebootDBInstance with pending modifications: the server restarts with them. The class and
+// storage are recorded first, so that the restarted server runs with them (the docker
+// runtime's limits follow the class); ModifyFinish records them again and clears them from
+// PendingModifiedValues. Run again after a crash, it restarts the server once more: harmless.
+Status ModifyRestart(OpContext& c) {
+  if (!c.op.params.value("restart", false)) return Status::Ok();
+  if (c.op.params.contains("attrs")) {
+    InstanceRow row = c.instance;
+    for (auto& [k, v] : c.op.params["attrs"].items()) row.attrs[k] = v;
+    c.Put(row);
+  }
+  LOCALRDS_RETURN_IF_ERROR(StopServer(c));
+  c.Event(rds_events::kShutdown);
+  LOCALRDS_RETURN_IF_ERROR(Configure(c));
+  LOCALRDS_RETURN_IF_ERROR(StartServer(c));
+  c.Event(rds_events::kRestarted);
+  return Status::Ok();
+}
+
 Status ModifyFinish(OpContext& c) {
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
   InstanceRow row = c.instance;
@@ -413,6 +432,7 @@ void AddInstanceOperationKinds(std::map<OpKind, OperationKind>& kinds) {
       ReflectReality};
   kinds[OpKind::kModify] = {{{"password", ModifyPassword},
                              {"port", ModifyPort},
+                             {"restart", ModifyRestart},
                              {"backups", ModifyBackups},
                              {"remove-backups", RemoveDroppedBackupFiles},
                              {"backup", TakeSnapshot},

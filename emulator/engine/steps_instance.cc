@@ -269,11 +269,12 @@ Status ModifyPort(OpContext& c) {
   return Status::Ok();
 }
 
-// RebootDBInstance with pending modifications: the server restarts with them. The class and
-// storage are recorded first, so that the restarted server runs with them (the docker
-// runtime's limits follow the class); ModifyFinish records them again and clears them from
-// PendingModifiedValues. Run again after a crash, it restarts the server once more: harmless.
-Status ModifyRestart(OpContext& c) {
+// RebootDBInstance with pending modifications (params "restart"): the server stops, then starts
+// with them: the class and storage are recorded first, so that the restarted server runs with
+// them (the docker runtime's limits follow the class); ModifyFinish records them again and
+// clears them from PendingModifiedValues. Under a timing profile the start waits for the
+// reboot's duration, as a plain reboot's does. Each half is harmless when run again.
+Status ModifyStopForRestart(OpContext& c) {
   if (!c.op.params.value("restart", false)) return Status::Ok();
   if (c.op.params.contains("attrs")) {
     InstanceRow row = c.instance;
@@ -282,6 +283,13 @@ Status ModifyRestart(OpContext& c) {
   }
   LOCALRDS_RETURN_IF_ERROR(StopServer(c));
   c.Event(rds_events::kShutdown);
+  return Status::Ok();
+}
+
+Status ModifyRestart(OpContext& c) {
+  if (!c.op.params.value("restart", false) || HeldByTiming(c, TimedWork::kReboot)) {
+    return Status::Ok();
+  }
   LOCALRDS_RETURN_IF_ERROR(Configure(c));
   LOCALRDS_RETURN_IF_ERROR(StartServer(c));
   c.Event(rds_events::kRestarted);
@@ -432,6 +440,7 @@ void AddInstanceOperationKinds(std::map<OpKind, OperationKind>& kinds) {
       ReflectReality};
   kinds[OpKind::kModify] = {{{"password", ModifyPassword},
                              {"port", ModifyPort},
+                             {"stop-for-restart", ModifyStopForRestart},
                              {"restart", ModifyRestart},
                              {"backups", ModifyBackups},
                              {"remove-backups", RemoveDroppedBackupFiles},

@@ -113,8 +113,61 @@ TEST_F(MaintenanceTest, PendingRenameAndBackupsApplyInTheWindow) {
   EXPECT_THAT(messages, Contains("Renamed instance from test to renamed"));
 }
 
+// Under a timing profile a reboot that applies pending values keeps the server down for the
+// reboot's duration, as a plain reboot does.
+TEST_F(MaintenanceTest, RebootWithPendingValuesFollowsTheTimingProfile) {
+  CreateWithPending("test");
+  ASSERT_TRUE(cp_->SetInstanceTiming("test", TimingProfile{true, 1.0}).ok());  // a reboot: 60 s
+  const std::string pgdata = layout_->PgData(Describe("test")["DbiResourceId"]).string();
+  auto r = cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "test"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(Eventually([&] { return !runtime_.Running().count(pgdata); }));
+  EXPECT_EQ(StatusOf("test"), "rebooting");
+  clock_.Advance(60'000);
+  Wait(r->operation_id);
+  ExpectApplied("test");
+  EXPECT_TRUE(runtime_.Running().count(pgdata));
+}
+
+// ApplyImmediately applies this request and what earlier ones left pending.
+TEST_F(MaintenanceTest, ApplyImmediatelyAlsoAppliesWhatWasPending) {
+  Create("test");
+  auto later = cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", "test"},
+                                                  {"DBInstanceClass", "db.t3.small"},
+                                                  {"BackupRetentionPeriod", 0}});
+  ASSERT_TRUE(later.ok()) << later.status().ToString();
+  EXPECT_EQ(later->operation_id, 0);
+  auto now = cp_->instances().ModifyDBInstance(
+      {{"DBInstanceIdentifier", "test"}, {"AllocatedStorage", 30}, {"ApplyImmediately", true}});
+  ASSERT_TRUE(now.ok()) << now.status().ToString();
+  EXPECT_EQ(now->body["DBInstanceStatus"], "modifying");
+  Wait(now->operation_id);
+  json d = Describe("test");
+  EXPECT_EQ(d["DBInstanceClass"], "db.t3.small");
+  EXPECT_EQ(d["AllocatedStorage"], 30);
+  EXPECT_EQ(d["BackupRetentionPeriod"], 0);
+  EXPECT_TRUE(d["PendingModifiedValues"].empty()) << d["PendingModifiedValues"];
+  auto events = EventMessages("test");
+  EXPECT_THAT(events, Contains("Finished applying modification to DB instance class"));
+  EXPECT_THAT(events, Contains("Automated backups for this DB instance have been disabled"));
+  // A value the request sets anew wins over the pending one.
+  ASSERT_TRUE(cp_->instances()
+                  .ModifyDBInstance({{"DBInstanceIdentifier", "test"},
+                                     {"DBInstanceClass", "db.t3.medium"},
+                                     {"ApplyImmediately", false}})
+                  .ok());
+  auto anew = cp_->instances().ModifyDBInstance({{"DBInstanceIdentifier", "test"},
+                                                 {"DBInstanceClass", "db.t3.large"},
+                                                 {"ApplyImmediately", true}});
+  ASSERT_TRUE(anew.ok()) << anew.status().ToString();
+  Wait(anew->operation_id);
+  d = Describe("test");
+  EXPECT_EQ(d["DBInstanceClass"], "db.t3.large");
+  EXPECT_TRUE(d["PendingModifiedValues"].empty()) << d["PendingModifiedValues"];
+}
+
 TEST_F(MaintenanceTest, CrashAtEveryStepOfApplyingAtRebootRecovers) {
-  for (int step = 0; step < 8; ++step) {
+  for (int step = 0; step < 9; ++step) {
     const std::string id = "crash" + std::to_string(step);
     CreateWithPending(id);
     OperationEngine::SetCrashHook(

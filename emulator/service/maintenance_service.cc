@@ -1,7 +1,6 @@
 #include "emulator/service/maintenance_service.h"
 
 #include <cstdio>
-#include <set>
 
 #include "emulator/core/arn.h"
 #include "emulator/core/instance_state.h"

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "emulator/core/maintenance_window.h"
 #include "tests/unit/control_plane_fixture.h"
 
 namespace localrds {
@@ -332,6 +333,23 @@ TEST_F(MaintenanceTest, WindowRulesThroughTheActions) {
           .CreateDBSnapshot({{"DBInstanceIdentifier", "test"}, {"DBSnapshotIdentifier", "-x"}})
           .status(),
       "InvalidParameterValue", 400, "Invalid snapshot identifier:  -x");
+}
+
+// Where a weekly window lies: days, hours and minutes in UTC, and windows across midnight and
+// across the end of the week.
+TEST(MaintenanceWindowTest, OpenWhenTheWeekSaysSo) {
+  const int64_t minute = 60000;
+  EXPECT_TRUE(MaintenanceWindowOpen("mon:10:00-mon:11:00", kMonday + 10 * kHourMs));
+  EXPECT_TRUE(MaintenanceWindowOpen("mon:10:00-mon:11:00", kMonday + 11 * kHourMs - minute));
+  EXPECT_FALSE(MaintenanceWindowOpen("mon:10:00-mon:11:00", kMonday + 11 * kHourMs));
+  EXPECT_FALSE(MaintenanceWindowOpen("mon:10:00-mon:11:00", kMonday + 24 * kHourMs + 10 * kHourMs));
+  EXPECT_TRUE(MaintenanceWindowOpen("tue:23:45-wed:00:15", kMonday + 47 * kHourMs + 50 * minute));
+  EXPECT_TRUE(MaintenanceWindowOpen("tue:23:45-wed:00:15", kMonday + 48 * kHourMs + 5 * minute));
+  EXPECT_TRUE(MaintenanceWindowOpen("sun:23:45-mon:00:15", kMonday - 10 * minute));
+  EXPECT_TRUE(MaintenanceWindowOpen("SUN:23:45-MON:00:15", kMonday + 14 * minute));
+  EXPECT_FALSE(MaintenanceWindowOpen("sun:23:45-mon:00:15", kMonday + 15 * minute));
+  EXPECT_FALSE(MaintenanceWindowOpen("someday", kMonday));
+  EXPECT_FALSE(MaintenanceWindowOpen("", kMonday));
 }
 
 }  // namespace

@@ -117,6 +117,8 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
       subscriptions_(registry_, servers_, runtime, layout, starter_,
                      ServiceConfig{config_.default_port, config_.max_instances}),
       notifier_(catalog, registry_, config_.sns_publisher, clock_, config_.notifier),
+      maintenance_(registry_, servers_, runtime, layout, starter_,
+                   ServiceConfig{config_.default_port, config_.max_instances}),
       controls_(catalog, registry_, servers_, runtime, layout, engine_, starter_, reconciler_,
                 backups_, replication_, executor_,
                 ControlsConfig{config_.version, config_.reset_wait}),
@@ -178,6 +180,11 @@ void ControlPlane::StartBackground() {
   executor_.Loop("backup-replication", config_.reconcile_interval, [this] {
     const std::string did = backup_replicator_.ReplicateOnce();
     if (!did.empty()) LogLine("backup-replication") << did;
+  });
+  // Pending modifications are applied in each instance's weekly maintenance window.
+  executor_.Loop("maintenance", config_.reconcile_interval, [this] {
+    const std::string did = maintenance_.ApplyInMaintenanceWindowsOnce();
+    if (!did.empty()) LogLine("maintenance") << did;
   });
   executor_.Loop("storage", config_.storage_interval, [this] {
     const std::string did = storage_.MonitorStorageOnce();
@@ -311,6 +318,12 @@ const std::map<std::string, ControlPlane::Action>& ControlPlane::Actions() {
        Immediate(&CP::subscriptions, &SubscriptionService::RemoveSourceIdentifierFromSubscription)},
       {"DescribeEventCategories",
        Immediate(&CP::subscriptions, &SubscriptionService::DescribeEventCategories)},
+      {"DescribePendingMaintenanceActions",
+       Immediate(&CP::maintenance, &MaintenanceService::DescribePendingMaintenanceActions)},
+      {"ApplyPendingMaintenanceAction",
+       Immediate(&CP::maintenance, &MaintenanceService::ApplyPendingMaintenanceAction)},
+      {"ModifyDBSnapshot",
+       Wrapped(&CP::maintenance, &MaintenanceService::ModifyDBSnapshot, "DBSnapshot")},
   };
   return kActions;
 }

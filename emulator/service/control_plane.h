@@ -47,6 +47,7 @@
 #include "emulator/service/controls.h"
 #include "emulator/service/group_service.h"
 #include "emulator/service/instance_service.h"
+#include "emulator/service/maintenance_service.h"
 #include "emulator/service/metadata_service.h"
 #include "emulator/service/outage_drills.h"
 #include "emulator/service/rds_service.h"
@@ -174,6 +175,7 @@ class ControlPlane : public RdsService {
   GroupService& groups() { return groups_; }
   SubscriptionService& subscriptions() { return subscriptions_; }
   EventNotifier& notifier() { return notifier_; }
+  MaintenanceService& maintenance() { return maintenance_; }
   Controls& controls() { return controls_; }
   Registry& registry() { return registry_; }
   InstanceServers& servers() { return servers_; }
@@ -220,6 +222,7 @@ class ControlPlane : public RdsService {
   GroupService groups_;
   SubscriptionService subscriptions_;
   EventNotifier notifier_;
+  MaintenanceService maintenance_;
   Controls controls_;
   OutageDrills outages_;
   bool shut_down_ = false;  //!< Shutdown ran (guarded by being called from one thread)

@@ -113,6 +113,8 @@ Result<InstanceRow> RestoredInstanceRow(const nlohmann::json& req, const std::st
 
 Result<Accepted> SnapshotService::CreateDBSnapshot(const nlohmann::json& req) {
   const std::string snap_id = ReqString(req, "DBSnapshotIdentifier").value_or("");
+  // The request's own rules first, as RDS checks them before it looks for the instance.
+  LOCALRDS_RETURN_IF_ERROR(ValidateSnapshotIdentifier("DBSnapshotIdentifier", snap_id));
   nlohmann::json tags = req.value("Tags", nlohmann::json::array());
   Registry::Locked reg = registry_.Lock();
   auto found = reg.Find(ScopeOf(req), ReqString(req, "DBInstanceIdentifier").value_or(""));
@@ -137,7 +139,7 @@ Result<Accepted> SnapshotService::CreateDBSnapshot(const nlohmann::json& req) {
 Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
   const std::string source_id = ReqString(req, "SourceDBSnapshotIdentifier").value_or("");
   const std::string target_id = ReqString(req, "TargetDBSnapshotIdentifier").value_or("");
-  LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("TargetDBSnapshotIdentifier", target_id, 255));
+  LOCALRDS_RETURN_IF_ERROR(ValidateSnapshotIdentifier("TargetDBSnapshotIdentifier", target_id));
   // The source: by name in the caller's region, or by ARN in its own (a cross-region copy is
   // always given the source's ARN). SourceRegion and the PreSignedUrl that SDKs derive from it
   // say where the source is, which the ARN already says: they are accepted and not needed.

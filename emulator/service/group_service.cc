@@ -482,6 +482,7 @@ Result<nlohmann::json> GroupService::ModifyDBParameterGroup(const nlohmann::json
     changes[pname] = s;
   }
   std::vector<InstanceRow> reload;
+  std::map<std::string, std::string> after;  // resource id → its apply status once reloaded
   {
     Registry::Locked reg = registry_.Lock();
     auto stored = StoredGroup(reg, kParameterGroup, scope, name);  // deleted meanwhile?
@@ -510,6 +511,7 @@ Result<nlohmann::json> GroupService::ModifyDBParameterGroup(const nlohmann::json
       const bool pending = later || (!groups.empty() && groups[0].value("ParameterApplyStatus",
                                                                         "") == "pending-reboot");
       SetApplyStatus(copy, now ? "applying" : (pending ? "pending-reboot" : "in-sync"));
+      after[copy.resource_id] = pending ? "pending-reboot" : "in-sync";
       if (now) reload.push_back(copy);
       m.put.push_back(copy);
     }
@@ -525,9 +527,7 @@ Result<nlohmann::json> GroupService::ModifyDBParameterGroup(const nlohmann::json
     InstanceRow copy = it->second;
     const auto& groups = copy.attrs["DBParameterGroups"];
     if (groups.empty() || groups[0].value("ParameterApplyStatus", "") != "applying") continue;
-    bool later = false;
-    for (const auto& [pname, s] : changes) later = later || s.apply_method != "immediate";
-    SetApplyStatus(copy, later ? "pending-reboot" : "in-sync");
+    SetApplyStatus(copy, after[row.resource_id]);
     Mutation m;
     m.put.push_back(copy);
     LogIfFailed(reg.Commit(m), "parameters", "cannot record " + row.identifier);
@@ -699,9 +699,8 @@ Status GroupService::ReloadParameters(const InstanceRow& row) {
   const ServerSpec spec = servers_.Server(row);
   if (!std::filesystem::exists(spec.pgdata / "PG_VERSION")) return Status::Ok();  // creating
   LOCALRDS_RETURN_IF_ERROR(servers_.WriteServerConfig(row));
-  if (runtime_.IsRunning(spec) && !runtime_.IsPaused(spec)) {
-    LOCALRDS_RETURN_IF_ERROR(runtime_.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"}));
-  }
+  if (!runtime_.IsRunning(spec) || runtime_.IsPaused(spec)) return Status::Ok();  // next start
+  LOCALRDS_RETURN_IF_ERROR(runtime_.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"}));
   // The Multi-AZ standby runs with the same values (it is the primary after a failover).
   return servers_.EnsureStandbyRunning(row);
 }

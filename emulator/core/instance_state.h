@@ -84,6 +84,9 @@ void SetStorageLowWarned(nlohmann::json& attrs, bool warned);
 int64_t StorageModifiedMs(const InstanceRow& row);
 void SetStorageModifiedMs(nlohmann::json& attrs, int64_t ms);
 
+//! The attribute that holds the tags of an instance's automated backups (their own ARN's).
+inline constexpr const char* kAutomatedBackupTags = "_automated_backup_tags";
+
 // --- parameters ---------------------------------------------------------------------------
 
 //! The parameter values (name → value, as its parameter group holds them) the instance's

@@ -50,6 +50,36 @@ Result<MetadataService::TaggedResource> MetadataService::FindTagged(Registry::Lo
                             m.put_groups.push_back(row);
                           }};
   }
+  if (parsed && parsed->type == "auto-backup") {
+    // The automated backups of a live instance, or retained ones (also replicated here).
+    auto matches = [&](const InstanceRow& row) {
+      const std::string from = ReplicatedFrom(row);
+      return row.scope == scope &&
+             ToLower(Registry::AutomatedBackupsArn(row.scope, from.empty() ? row.resource_id
+                                                                            : from)) ==
+                 ToLower(arn);
+    };
+    auto tags_of = [](const InstanceRow& row) {
+      return row.attrs.value(kAutomatedBackupTags, nlohmann::json::array());
+    };
+    for (const auto& [rid, row] : reg.instances()) {
+      if (!matches(row) || row.attrs.value("BackupRetentionPeriod", 0) <= 0) continue;
+      return TaggedResource{tags_of(row), [copy = row](Mutation& m, const nlohmann::json& t) mutable {
+                              copy.attrs[kAutomatedBackupTags] = t;
+                              m.put.push_back(copy);
+                            }};
+    }
+    for (const auto& [rid, ret] : reg.retained()) {
+      if (!matches(ret.instance)) continue;
+      return TaggedResource{tags_of(ret.instance),
+                            [copy = ret](Mutation& m, const nlohmann::json& t) mutable {
+                              copy.instance.attrs[kAutomatedBackupTags] = t;
+                              m.put_retained.push_back(copy);
+                            }};
+    }
+    return Status::Error(AwsError::kDBInstanceAutomatedBackupNotFound,
+                         "No automated backup found for " + arn + ".");
+  }
   if (parsed && parsed->type == "snapshot") {
     auto snap = reg.FindSnapshot(scope, arn);
     if (!snap.ok()) {

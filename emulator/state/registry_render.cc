@@ -139,7 +139,7 @@ nlohmann::json Registry::Locked::RenderAutomatedBackup(const InstanceRow& row,
   j["Status"] = status;
   j["Port"] = row.port;
   j["AvailabilityZone"] = a.value("AvailabilityZone", "");
-  j["VpcId"] = "vpc-00000000";
+  j["VpcId"] = a.value("DBSubnetGroup", nlohmann::json::object()).value("VpcId", "");
   j["InstanceCreateTime"] = FormatIso8601(row.created_ms);
   j["MasterUsername"] = a.value("MasterUsername", "");
   j["Engine"] = "postgres";
@@ -157,6 +157,8 @@ nlohmann::json Registry::Locked::RenderAutomatedBackup(const InstanceRow& row,
   j["StorageThroughput"] = a.value("StorageThroughput", 0);
   j["MultiTenant"] = false;
   j["DedicatedLogVolume"] = false;
+  // Its own tags (AddTagsToResource on DBInstanceAutomatedBackupsArn).
+  j["TagList"] = a.value(kAutomatedBackupTags, nlohmann::json::array());
   return j;
 }
 

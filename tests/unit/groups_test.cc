@@ -207,7 +207,7 @@ TEST_F(GroupsTest, ParameterGroupLifecycleAsTerraformReadsIt) {
   EXPECT_EQ(user[1]["ApplyMethod"], "pending-reboot");
   json all = ParamsOf("app-pg");
   EXPECT_GT(all.size(), 250u);  // paged by 100
-  json groups = Ok(cp_->groups().DescribeDBParameterGroups({}))["DBParameterGroups"];
+  json groups = Ok(cp_->groups().DescribeDBParameterGroups(json::object()))["DBParameterGroups"];
   ASSERT_EQ(groups.size(), 2u);
   EXPECT_EQ(groups[0]["DBParameterGroupName"], "app-pg");
   EXPECT_EQ(groups[1]["DBParameterGroupName"], "default.postgres15");
@@ -426,6 +426,38 @@ TEST_F(GroupsTest, OptionGroups) {
   EXPECT_EQ(Ok(cp_->groups().DescribeOptionGroupOptions(
                 {{"EngineName", "postgres"}}))["OptionGroupOptions"],
             json::array());
+}
+
+TEST_F(GroupsTest, TagsOnAutomatedBackupsLiveAndRetained) {
+  Create("db1");
+  json backups = Ok(cp_->snapshots().DescribeDBInstanceAutomatedBackups(json::object()));
+  const std::string arn = backups["DBInstanceAutomatedBackups"][0]["DBInstanceAutomatedBackupsArn"];
+  EXPECT_EQ(backups["DBInstanceAutomatedBackups"][0]["TagList"], json::array());
+  ASSERT_TRUE(cp_->metadata()
+                  .AddTagsToResource({{"ResourceName", arn},
+                                      {"Tags", {{{"Key", "keep"}, {"Value", "30d"}}}}})
+                  .ok());
+  EXPECT_EQ(Ok(cp_->metadata().ListTagsForResource({{"ResourceName", arn}}))["TagList"][0]["Key"],
+            "keep");
+  // Kept when the instance goes and its backups are retained.
+  Wait(cp_->instances()
+           .DeleteDBInstance({{"DBInstanceIdentifier", "db1"},
+                              {"SkipFinalSnapshot", true},
+                              {"DeleteAutomatedBackups", false}})
+           ->operation_id);
+  json retained = Ok(cp_->snapshots().DescribeDBInstanceAutomatedBackups(json::object()));
+  EXPECT_EQ(retained["DBInstanceAutomatedBackups"][0]["Status"], "retained");
+  EXPECT_EQ(retained["DBInstanceAutomatedBackups"][0]["TagList"][0]["Value"], "30d");
+  ASSERT_TRUE(
+      cp_->metadata()
+          .RemoveTagsFromResource({{"ResourceName", arn}, {"TagKeys", json::array({"keep"})}})
+          .ok());
+  EXPECT_EQ(Ok(cp_->metadata().ListTagsForResource({{"ResourceName", arn}}))["TagList"],
+            json::array());
+  const std::string other = "arn:aws:rds:us-east-1:000000000000:auto-backup:ab-nothing";
+  ExpectError(cp_->metadata().ListTagsForResource({{"ResourceName", other}}).status(),
+              "DBInstanceAutomatedBackupNotFound", 404,
+              "No automated backup found for " + other + ".");
 }
 
 }  // namespace

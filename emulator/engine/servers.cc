@@ -20,6 +20,7 @@
 #include "emulator/postgres/sql.h"
 #include "emulator/postgres/wait.h"
 #include "emulator/runtime/server_files.h"
+#include "emulator/runtime/server_logs.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -58,6 +59,7 @@ ServerSpec InstanceServers::Server(const InstanceRow& row) const {
   s.major = v.substr(0, v.find('.'));
   s.pgdata = layout_.HostPgData(row.resource_id, PrimaryHost(row));
   s.log_file = layout_.HostLog(row.resource_id, PrimaryHost(row));
+  s.log_dir = layout_.HostLogDir(row.resource_id, PrimaryHost(row));
   s.socket_dir = layout_.SocketDir();
   s.port = row.port;
   s.instance_class = row.attrs.value("DBInstanceClass", "");
@@ -68,6 +70,7 @@ ServerSpec InstanceServers::StandbyServer(const InstanceRow& row) const {
   ServerSpec s = Server(row);
   s.pgdata = layout_.HostPgData(row.resource_id, StandbyHost(row));
   s.log_file = layout_.HostLog(row.resource_id, StandbyHost(row));
+  s.log_dir = layout_.HostLogDir(row.resource_id, StandbyHost(row));
   s.port = StandbyPort(row);
   return s;
 }
@@ -88,7 +91,8 @@ std::string InstanceServers::ReplicationLogin(const InstanceRow& source) const {
 // --- their configuration ----------------------------------------------------------------------
 
 std::string InstanceServers::ServerSettings(const InstanceRow& row, int port,
-                                            const std::string& listen) const {
+                                            const std::string& listen,
+                                            const fs::path& log_root) const {
   const fs::path archive = layout_.ArchiveDir(row.resource_id);
   const bool backups = row.attrs.value("BackupRetentionPeriod", 0) > 0;
   std::ostringstream out;
@@ -100,8 +104,7 @@ std::string InstanceServers::ServerSettings(const InstanceRow& row, int port,
       << "max_connections = 40\n"
       << "password_encryption = 'scram-sha-256'\n"
       << "wal_retrieve_retry_interval = 100ms\n"
-      << "log_line_prefix = '%m [%p] %q%u@%d '\n"
-      << "cluster_name = '" << row.resource_id
+      << LoggingSettings(log_root) << "cluster_name = '" << row.resource_id
       << "'\n"
       // Archiving is always on, so that turning backups on or off is a reload of the command
       // (with retention 0 every segment is discarded). Commit timestamps tell localrds when
@@ -162,7 +165,10 @@ std::string InstanceServers::MultiAzPrimarySettings(const InstanceRow& row) cons
 }
 
 Status InstanceServers::WriteServerConfig(const InstanceRow& row, const std::string& recovery) {
-  const fs::path pgdata = Server(row).pgdata;
+  const ServerSpec spec = Server(row);
+  const fs::path& pgdata = spec.pgdata;
+  LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(spec.log_dir));
+  LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(spec.log_dir / kLogSubdir));
   if (row.attrs.value("BackupRetentionPeriod", 0) > 0) {
     const fs::path archive = layout_.ArchiveDir(row.resource_id);
     LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(archive));
@@ -170,7 +176,7 @@ Status InstanceServers::WriteServerConfig(const InstanceRow& row, const std::str
   }
   LOCALRDS_RETURN_IF_ERROR(
       WriteConfigFiles(pgdata,
-                       ServerSettings(row, row.port, config_.pg_listen_address) +
+                       ServerSettings(row, row.port, config_.pg_listen_address, spec.log_dir) +
                            StandbySettings(row) + MultiAzPrimarySettings(row) + recovery,
                        config_.pg_listen_address));
   // A replica starts as a hot standby. Only promotion removes the file (PostgreSQL does, and
@@ -187,8 +193,10 @@ Status InstanceServers::WriteStandbyConfig(const InstanceRow& row) {
   // Not on TCP: clients cannot reach a Multi-AZ standby. It archives what it receives into the
   // instance's archive (archive_mode = always), so a segment its primary had not archived yet
   // when it died is not lost to point-in-time restore.
-  std::string settings = ServerSettings(row, spec.port, "") + "archive_mode = always\n" +
-                         "hot_standby = on\n" +
+  LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(spec.log_dir));
+  LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(spec.log_dir / kLogSubdir));
+  std::string settings = ServerSettings(row, spec.port, "", spec.log_dir) +
+                         "archive_mode = always\n" + "hot_standby = on\n" +
                          "primary_conninfo = 'host=" + layout_.SocketDir().string() +
                          " port=" + std::to_string(row.port) + " " + ReplicationLogin(row) +
                          " application_name=" + kStandbyName + " connect_timeout=5'\n" +

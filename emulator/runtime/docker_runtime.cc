@@ -11,6 +11,7 @@
 #include "emulator/runtime/pg_connection.h"
 #include "emulator/runtime/process_tree.h"
 #include "emulator/runtime/server_files.h"
+#include "emulator/runtime/server_logs.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -169,7 +170,7 @@ Status DockerRuntime::Start(const ServerSpec& spec) {
     if (!exited) KillTree(pid);
     std::lock_guard<std::mutex> lock(mutex_);
     servers_.erase(spec.pgdata.string());
-    return Status::Internal("PostgreSQL did not start: " + FileTail(spec.log_file));
+    return Status::Internal("PostgreSQL did not start: " + ServerLogTail(spec, 1500));
   }
   return Status::Ok();
 }

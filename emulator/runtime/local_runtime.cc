@@ -13,6 +13,7 @@
 #include "emulator/runtime/pg_connection.h"
 #include "emulator/runtime/process_tree.h"
 #include "emulator/runtime/server_files.h"
+#include "emulator/runtime/server_logs.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -192,7 +193,7 @@ Status LocalRuntime::StartOnce(const ServerSpec& spec) {
       std::chrono::minutes(5));
   if (exited || !ready) {
     if (!exited) KillTree(*pid);
-    return Status::Internal("PostgreSQL did not start: " + FileTail(spec.log_file));
+    return Status::Internal("PostgreSQL did not start: " + ServerLogTail(spec, 1500));
   }
   return Status::Ok();
 }

@@ -91,6 +91,8 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
                 ServiceConfig{config_.default_port, config_.max_instances}),
       metadata_(registry_, servers_, runtime, layout, starter_,
                 ServiceConfig{config_.default_port, config_.max_instances}, catalog),
+      logs_(registry_, servers_, runtime, layout, starter_,
+            ServiceConfig{config_.default_port, config_.max_instances}),
       controls_(catalog, registry_, servers_, runtime, layout, engine_, starter_, reconciler_,
                 backups_, replication_, executor_,
                 ControlsConfig{config_.version, config_.reset_wait}),
@@ -242,6 +244,8 @@ const std::map<std::string, ControlPlane::Action>& ControlPlane::Actions() {
        Wrapped(&CP::replicas, &ReplicaService::CreateDBInstanceReadReplica, "DBInstance")},
       {"PromoteReadReplica",
        Wrapped(&CP::replicas, &ReplicaService::PromoteReadReplica, "DBInstance")},
+      {"DescribeDBLogFiles", Immediate(&CP::logs, &LogService::DescribeDBLogFiles)},
+      {"DownloadDBLogFilePortion", Immediate(&CP::logs, &LogService::DownloadDBLogFilePortion)},
   };
   return kActions;
 }

@@ -45,6 +45,7 @@
 #include "emulator/runtime/cluster_pool.h"
 #include "emulator/service/controls.h"
 #include "emulator/service/instance_service.h"
+#include "emulator/service/log_service.h"
 #include "emulator/service/metadata_service.h"
 #include "emulator/service/outage_drills.h"
 #include "emulator/service/rds_service.h"
@@ -163,6 +164,7 @@ class ControlPlane : public RdsService {
   SnapshotService& snapshots() { return snapshots_; }
   ReplicaService& replicas() { return replicas_; }
   MetadataService& metadata() { return metadata_; }
+  LogService& logs() { return logs_; }
   Controls& controls() { return controls_; }
   Registry& registry() { return registry_; }
   InstanceServers& servers() { return servers_; }
@@ -205,6 +207,7 @@ class ControlPlane : public RdsService {
   SnapshotService snapshots_;
   ReplicaService replicas_;
   MetadataService metadata_;
+  LogService logs_;
   Controls controls_;
   OutageDrills outages_;
   bool shut_down_ = false;  //!< Shutdown ran (guarded by being called from one thread)

@@ -9,6 +9,7 @@ Run: cd tests/e2e && LOCALRDS_BIN=/work/main/build/localrds python3 -m unittest 
 import datetime
 import re
 import unittest
+import urllib.request
 
 from harness import LocalrdsTestCase, MASTER_PASSWORD, MASTER_USER, psql, wait_until
 
@@ -79,7 +80,16 @@ class LogFilesTest(LocalrdsTestCase):
                        "--log-file-name", name, "--starting-token", "0")
         self.assertEqual(r.rc, 0, r)
         self.assertTrue(r.json["LogFileData"].startswith(text), r)
-        self.assertFalse(r.json["AdditionalDataPending"])
+
+        # A presigned URL reads a portion too (Download* changes nothing).
+        url = self.rds.generate_presigned_url(
+            "download_db_log_file_portion",
+            Params={"DBInstanceIdentifier": "logdb", "LogFileName": name, "Marker": "0",
+                    "NumberOfLines": 5})
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            body = resp.read().decode()
+        self.assertIn("<LogFileData>", body)
+        self.assertIn("<AdditionalDataPending>true</AdditionalDataPending>", body)
 
         # What the postmaster said before its collector started.
         startup = self.rds.download_db_log_file_portion(DBInstanceIdentifier="logdb",

@@ -125,8 +125,7 @@ Status DockerRuntime::Start(const ServerSpec& spec) {
     }
   }
   const std::string name = ContainerName(spec);
-  const auto log_offset = fs::file_size(spec.log_file, ec);
-  const uintmax_t from = ec ? 0 : log_offset;
+  const ServerLogMark log_mark = MarkServerLog(spec);
   // A container of the same name may still be being removed after its server exited.
   Result<std::string> started = Status::Internal("not started");
   auto backoff = std::chrono::milliseconds(20);
@@ -144,7 +143,7 @@ Status DockerRuntime::Start(const ServerSpec& spec) {
   auto pid_text = Docker({"inspect", "-f", "{{.State.Pid}}", name}, "docker inspect");
   const pid_t pid = pid_text.ok() ? static_cast<pid_t>(std::atol(pid_text->c_str())) : 0;
   if (pid <= 0) {
-    return Status::Internal("PostgreSQL did not start: " + ReadFileFrom(spec.log_file, from) +
+    return Status::Internal("PostgreSQL did not start: " + ServerLogSince(spec, log_mark) +
                             (pid_text.ok() ? "" : pid_text.status().message()));
   }
   {

@@ -105,7 +105,6 @@ Status LocalRuntime::Start(const ServerSpec& spec) {
     LOCALRDS_RETURN_IF_ERROR(Stop(spec));
   }
   LOCALRDS_RETURN_IF_ERROR(PrepareSocketDirectory(spec.socket_dir, run_as_));
-  std::error_code ec;
   // A postmaster killed moments ago (a crash of the host, or of localrds and its servers) may
   // still exist as a zombie nobody has reaped yet, and its backends may still be attached to
   // the shared memory: PostgreSQL refuses to start until both are gone. Wait them out.
@@ -126,11 +125,12 @@ Status LocalRuntime::Start(const ServerSpec& spec) {
   Status st;
   PollUntil(
       [&] {
-        auto log_offset = fs::file_size(spec.log_file, ec);
-        if (ec) log_offset = 0;
+        // Its stderr and its collector's files: PostgreSQL 15 starts the collector before it
+        // takes its sockets and shared memory.
+        const ServerLogMark mark = MarkServerLog(spec);
         st = StartOnce(spec);
         if (st.ok()) return true;
-        const std::string said = ReadFileFrom(spec.log_file, ec ? 0 : log_offset);
+        const std::string said = ServerLogSince(spec, mark);
         const bool transient = said.find("already exists") != std::string::npos ||
                                said.find("is still in use") != std::string::npos;
         if (transient) {

@@ -11,12 +11,14 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "api/http_server.h"
 #include "api/router.h"
+#include "api/sns_publisher.h"
 #include "common/log.h"
 #include "emulator/core/regions.h"
 #include "emulator/engine/operation_engine.h"
@@ -86,6 +88,9 @@ const Flag kFlags[] = {
     {"storage-unit", "LOCALRDS_STORAGE_UNIT", "GiB",
      "what one unit of AllocatedStorage is, to rehearse a full disk quickly: GiB (as RDS), "
      "MiB, or a number of bytes (at least 1048576); autoscaling's waits scale with it"},
+    {"sns-endpoint-url", "LOCALRDS_SNS_ENDPOINT_URL", "",
+     "an SNS Query-API endpoint (http://...) that event subscriptions publish to, signed with "
+     "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (default: nothing is sent)"},
     {"timing", "LOCALRDS_TIMING", "fast",
      "how long operations take: fast (as soon as done), aws (RDS-like durations: failover 90 s, "
      "create 10 min... see the README) or aws:<scale> (aws:0.1 = a tenth of them)"},
@@ -443,6 +448,19 @@ int main(int argc, char** argv) {
       return 2;
     }
     credentials = std::move(*loaded);
+  }
+  std::unique_ptr<localrds::HttpSnsPublisher> sns;
+  if (!opts["sns-endpoint-url"].empty()) {
+    const char* key = std::getenv("AWS_ACCESS_KEY_ID");
+    const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
+    auto made = localrds::HttpSnsPublisher::Make(
+        opts["sns-endpoint-url"], key ? key : config.account_id, secret ? secret : "localrds");
+    if (!made.ok()) {
+      std::cerr << "localrds: " << made.status().message() << "\n";
+      return 2;
+    }
+    sns = std::move(*made);
+    config.sns_publisher = sns.get();
   }
   if (auto exit_code = PrepareDataDirectory(opts["data-dir"], opts["pg-user"])) return *exit_code;
   const localrds::Layout layout(opts["data-dir"]);  // with the socket directory just claimed

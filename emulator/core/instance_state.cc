@@ -17,6 +17,7 @@ constexpr const char* kStandbyPort = "_standby_port";
 constexpr const char* kFailover = "_failover";
 constexpr const char* kConverting = "_converting";
 constexpr const char* kStorageFull = "_storage_full";
+constexpr const char* kParameters = "_parameters";
 constexpr const char* kStorageLowWarned = "_storage_low_warned";
 constexpr const char* kStorageModified = "_storage_modified_ms";
 constexpr const char* kRestoreAccounts = "_restore";  // a snapshot's
@@ -214,6 +215,30 @@ std::string ReplicatedSnapshotOf(const SnapshotRow& snap) {
 
 void SetReplicatedSnapshotOf(nlohmann::json& attrs, const std::string& snapshot_id) {
   attrs[kReplicatedSnapshot] = snapshot_id;
+}
+
+std::map<std::string, std::string> InstanceParameters(const InstanceRow& row) {
+  std::map<std::string, std::string> out;
+  auto it = row.attrs.find(kParameters);
+  if (it == row.attrs.end() || !it->is_object()) return out;
+  for (const auto& [name, value] : it->items()) {
+    if (value.is_string()) out[name] = value.get<std::string>();
+  }
+  return out;
+}
+
+void SetInstanceParameters(nlohmann::json& attrs, const std::map<std::string, std::string>& p) {
+  if (p.empty()) {
+    attrs.erase(kParameters);
+    return;
+  }
+  attrs[kParameters] = p;
+}
+
+bool ForceSsl(const InstanceRow& row) {
+  const auto p = InstanceParameters(row);
+  auto it = p.find("rds.force_ssl");
+  return it != p.end() && it->second == "1";
 }
 
 }  // namespace localrds

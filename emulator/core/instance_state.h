@@ -5,6 +5,7 @@
 // those keys: everything else asks here. Pure, thread-safe.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -82,6 +83,16 @@ void SetStorageLowWarned(nlohmann::json& attrs, bool warned);
 //! its cooldown after it.
 int64_t StorageModifiedMs(const InstanceRow& row);
 void SetStorageModifiedMs(nlohmann::json& attrs, int64_t ms);
+
+// --- parameters ---------------------------------------------------------------------------
+
+//! The parameter values (name → value, as its parameter group holds them) the instance's
+//! servers run with: its group's values as of its last start, and the dynamic ones applied at
+//! once since (emulator/service/group_service.h).
+std::map<std::string, std::string> InstanceParameters(const InstanceRow& row);
+void SetInstanceParameters(nlohmann::json& attrs, const std::map<std::string, std::string>& p);
+//! rds.force_ssl=1 among them: TCP logins must use TLS.
+bool ForceSsl(const InstanceRow& row);
 
 // --- automated backups replication ---------------------------------------------------------
 // A replicated automated backup is a retained-backup row in the destination region, keyed by a

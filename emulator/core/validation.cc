@@ -78,8 +78,11 @@ int ParseWeekly(const std::string& s) {
 }  // namespace
 
 Status ValidateIdentifier(const std::string& param, const std::string& value, size_t max_len) {
-  bool ok = !value.empty() && value.size() <= max_len &&
-            std::isalpha(static_cast<unsigned char>(value[0]));
+  if (value.empty()) {  // RDS's words for any blank identifier parameter
+    return Status::InvalidParameter("The parameter " + param +
+                                    " must be provided and must not be blank.");
+  }
+  bool ok = value.size() <= max_len && std::isalpha(static_cast<unsigned char>(value[0]));
   for (char c : value) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-') ||
         static_cast<unsigned char>(c) > 127) {
@@ -93,6 +96,16 @@ Status ValidateIdentifier(const std::string& param, const std::string& value, si
       " is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII "
       "letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive "
       "hyphens.");
+}
+
+Status ValidateSnapshotIdentifier(const std::string& param, const std::string& value) {
+  if (!value.empty() && !std::isalpha(static_cast<unsigned char>(value[0]))) {
+    // RDS checks a snapshot identifier's first character on its own, and says so with two
+    // spaces before the identifier (observed on AWS; moto's InvalidDBSnapshotIdentifier
+    // reproduces it).
+    return Status::InvalidParameter("Invalid snapshot identifier:  " + value);
+  }
+  return ValidateIdentifier(param, value, 255);
 }
 
 Status ValidateMasterUsername(const std::string& value) {
@@ -225,15 +238,36 @@ Status ValidateBackupWindow(const std::string& window) {
 }
 
 Status ValidateMaintenanceWindow(const std::string& window) {
-  int a = window.size() == 19 && window[9] == '-' ? ParseWeekly(window.substr(0, 9)) : -1;
-  int b = a >= 0 ? ParseWeekly(window.substr(10)) : -1;
-  if (a < 0 || b < 0) {
-    return Status::InvalidParameter("Invalid maintenance window format: " + window +
-                                    ". The format is ddd:hh24:mi-ddd:hh24:mi.");
+  // RDS's checks and words, in its order (moto's valid_preferred_maintenance_window carries the
+  // same messages): the shape, then the values, then the length (30 minutes to 24 hours).
+  auto shaped = [](const std::string& w) {
+    if (w.size() != 19 || w[9] != '-') return false;
+    for (size_t base : {size_t{0}, size_t{10}}) {
+      for (size_t i = 0; i < 9; ++i) {
+        const unsigned char c = static_cast<unsigned char>(w[base + i]);
+        const bool ok = i < 3 ? std::islower(c) : (i == 3 || i == 6) ? c == ':' : std::isdigit(c);
+        if (!ok) return false;
+      }
+    }
+    return true;
+  };
+  if (!shaped(window)) {
+    return Status::InvalidParameter(
+        "Invalid maintenance window format: " + window +
+        ". Should be specified as a range ddd:hh24:mi-ddd:hh24:mi (24H Clock UTC). Example: "
+        "Sun:23:45-Mon:00:15");
   }
-  int len = (b - a + 7 * 1440) % (7 * 1440);
+  const int a = ParseWeekly(window.substr(0, 9));
+  const int b = ParseWeekly(window.substr(10));
+  if (a < 0 || b < 0) {
+    return Status::InvalidParameter("Invalid day:hour:minute value: " + window);
+  }
+  const int len = (b - a + 7 * 1440) % (7 * 1440);
   if (len < 30) {
     return Status::InvalidParameter("The maintenance window must be at least 30 minutes.");
+  }
+  if (len > 1440) {
+    return Status::InvalidParameter("Maintenance window must be less than 24 hours.");
   }
   return Status::Ok();
 }

@@ -15,6 +15,9 @@ namespace localrds {
 //! DBInstanceIdentifier (and snapshot ids with max_len 255): 1..max_len letters, digits or
 //! hyphens, a letter first, no "--", no trailing hyphen.
 Status ValidateIdentifier(const std::string& param, const std::string& value, size_t max_len = 63);
+//! A DB snapshot identifier (1..255): ValidateIdentifier, except that a first character other
+//! than a letter gets RDS's own message for snapshots ("Invalid snapshot identifier:  x").
+Status ValidateSnapshotIdentifier(const std::string& param, const std::string& value);
 Status ValidateMasterUsername(const std::string& value);
 Status ValidateMasterPassword(const std::string& value);
 Status ValidateDBName(const std::string& value);
@@ -24,7 +27,7 @@ Status ValidatePort(int port);
 Status ValidateStorageType(const std::string& storage_type);
 //! "hh24:mi-hh24:mi", at least 30 minutes.
 Status ValidateBackupWindow(const std::string& window);
-//! "ddd:hh24:mi-ddd:hh24:mi", at least 30 minutes.
+//! "ddd:hh24:mi-ddd:hh24:mi" (lower case: callers lower it first), 30 minutes to 24 hours.
 Status ValidateMaintenanceWindow(const std::string& window);
 //! The two windows must not overlap (backup is daily, maintenance weekly).
 bool WindowsOverlap(const std::string& backup_window, const std::string& maintenance_window);

@@ -14,8 +14,10 @@
 
 #include "common/log.h"
 #include "common/poll.h"
+#include "emulator/core/instance_classes.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/postgres/backup_files.h"
+#include "emulator/postgres/parameters.h"
 #include "emulator/postgres/server_config.h"
 #include "emulator/postgres/sql.h"
 #include "emulator/postgres/wait.h"
@@ -90,19 +92,42 @@ std::string InstanceServers::ReplicationLogin(const InstanceRow& source) const {
 
 // --- their configuration ----------------------------------------------------------------------
 
+namespace {
+
+// What RDS's formulas read of `row` (its class, storage and port).
+FormulaInputs FormulaInputsOf(const InstanceRow& row) {
+  FormulaInputs in;
+  if (const InstanceClass* c = FindInstanceClass(row.attrs.value("DBInstanceClass", ""))) {
+    in.class_memory = static_cast<int64_t>(c->memory_gib * (1LL << 30));
+    in.vcpus = c->vcpus;
+  }
+  in.allocated_storage = row.attrs.value("AllocatedStorage", int64_t{0}) << 30;
+  in.port = row.port;
+  return in;
+}
+
+}  // namespace
+
 std::string InstanceServers::ServerSettings(const InstanceRow& row, int port,
                                             const std::string& listen,
                                             const fs::path& log_root) const {
   const fs::path archive = layout_.ArchiveDir(row.resource_id);
   const bool backups = row.attrs.value("BackupRetentionPeriod", 0) > 0;
   std::ostringstream out;
+  // Three layers, the last one winning: localrds' sizing (many servers share one machine), the
+  // instance's DB parameter group, and the settings localrds owns (no group may set them:
+  // emulator/postgres/parameters.cc).
   out << "# Written by localrds at every start; edits are overwritten.\n"
-      << "listen_addresses = '" << listen << "'\n"
-      << "port = " << port << "\n"
-      << "unix_socket_directories = '" << layout_.SocketDir().string() << "'\n"
       << "shared_buffers = 16MB\n"
       << "max_connections = 40\n"
       << "password_encryption = 'scram-sha-256'\n"
+      // RDS's (a group may set another one: parameters.cc does not own it).
+      << "log_line_prefix = '" << kRdsLogLinePrefix << "'\n"
+      << "# The DB parameter group\n"
+      << GroupSettingsConf(InstanceParameters(row), FormulaInputsOf(row)) << "# Owned by localrds\n"
+      << "listen_addresses = '" << listen << "'\n"
+      << "port = " << port << "\n"
+      << "unix_socket_directories = '" << layout_.SocketDir().string() << "'\n"
       << "wal_retrieve_retry_interval = 100ms\n"
       << LoggingSettings(log_root) << "cluster_name = '" << row.resource_id
       << "'\n"

@@ -11,6 +11,7 @@
 #include "emulator/core/instance_state.h"
 #include "emulator/engine/operation_engine.h"
 #include "emulator/engine/operation_steps.h"
+#include "emulator/postgres/parameters.h"
 #include "emulator/runtime/cluster_pool.h"
 
 namespace localrds {
@@ -231,6 +232,26 @@ Status ModifyPassword(OpContext& c) {
   return Status::Ok();
 }
 
+// A new class changes what RDS's formulas in the instance's parameters give
+// ({DBInstanceClassMemory/32768}, …): the server restarts with them, as RDS restarts an instance
+// whose class changes. Without a formula nothing restarts (localrds' own sizing ignores classes).
+Status ModifyClass(OpContext& c) {
+  const auto& p = c.op.params;
+  if (!p.contains("attrs") || !p["attrs"].contains("DBInstanceClass")) return Status::Ok();
+  if (p.value("restart", false)) return Status::Ok();  // a reboot restarted it with the class
+  bool formula = false;
+  for (const auto& [name, value] : InstanceParameters(c.instance)) {
+    formula = formula || IsFormula(value);
+  }
+  if (!formula) return Status::Ok();
+  InstanceRow row = c.instance;
+  row.attrs["DBInstanceClass"] = p["attrs"]["DBInstanceClass"];
+  LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(row));
+  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Stop(c.Server()));
+  LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Start(c.Server()));
+  return c.env.servers.EnsureStandbyRunning(row);
+}
+
 Status ModifyPort(OpContext& c) {
   auto it = c.op.params.find("port");
   if (it == c.op.params.end()) return Status::Ok();
@@ -265,6 +286,33 @@ Status ModifyPort(OpContext& c) {
     }
     return st;
   }
+  c.Event(rds_events::kRestarted);
+  return Status::Ok();
+}
+
+// RebootDBInstance with pending modifications (params "restart"): the server stops, then starts
+// with them: the class and storage are recorded first, so that the restarted server runs with
+// them (the docker runtime's limits follow the class); ModifyFinish records them again and
+// clears them from PendingModifiedValues. Under a timing profile the start waits for the
+// reboot's duration, as a plain reboot's does. Each half is harmless when run again.
+Status ModifyStopForRestart(OpContext& c) {
+  if (!c.op.params.value("restart", false)) return Status::Ok();
+  if (c.op.params.contains("attrs")) {
+    InstanceRow row = c.instance;
+    for (auto& [k, v] : c.op.params["attrs"].items()) row.attrs[k] = v;
+    c.Put(row);
+  }
+  LOCALRDS_RETURN_IF_ERROR(StopServer(c));
+  c.Event(rds_events::kShutdown);
+  return Status::Ok();
+}
+
+Status ModifyRestart(OpContext& c) {
+  if (!c.op.params.value("restart", false) || HeldByTiming(c, TimedWork::kReboot)) {
+    return Status::Ok();
+  }
+  LOCALRDS_RETURN_IF_ERROR(Configure(c));
+  LOCALRDS_RETURN_IF_ERROR(StartServer(c));
   c.Event(rds_events::kRestarted);
   return Status::Ok();
 }
@@ -413,10 +461,13 @@ void AddInstanceOperationKinds(std::map<OpKind, OperationKind>& kinds) {
       ReflectReality};
   kinds[OpKind::kModify] = {{{"password", ModifyPassword},
                              {"port", ModifyPort},
+                             {"stop-for-restart", ModifyStopForRestart},
+                             {"restart", ModifyRestart},
                              {"backups", ModifyBackups},
                              {"remove-backups", RemoveDroppedBackupFiles},
                              {"backup", TakeSnapshot},
                              {"multi-az", ApplyMultiAzModification},
+                             {"class", ModifyClass},
                              {"finish", ModifyFinish}},
                             ReflectReality};
   kinds[OpKind::kRecover] = {

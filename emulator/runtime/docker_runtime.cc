@@ -68,6 +68,22 @@ Status DockerRuntime::InitCluster(const std::string& major, const fs::path& pgda
                 std::nullopt, std::chrono::minutes(5), "initdb");
 }
 
+Result<CommandOutput> DockerRuntime::RunPostgresProgram(const std::string& major,
+                                                        const std::vector<std::string>& args) {
+  const fs::path program = fs::path("/usr/lib/postgresql") / major / "bin" / "postgres";
+  if (!fs::exists(program)) {
+    return Status::Internal("checking PostgreSQL " + major + " settings needs " + program.string() +
+                            " on this machine");
+  }
+  std::vector<std::string> argv = {program.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandOptions o;
+  o.run_as = run_as_;
+  o.cwd = "/";
+  o.timeout = std::chrono::seconds(30);
+  return RunCommand(argv, o);
+}
+
 Status DockerRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest,
                                  const std::string& slot) {
   LOCALRDS_RETURN_IF_ERROR(PrepareSocketDirectory(spec.socket_dir, run_as_));

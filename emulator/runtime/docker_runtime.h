@@ -57,6 +57,9 @@ class DockerRuntime : public PgRuntime {
   std::vector<EngineVersionInfo> InstalledVersions() override;
   Status PrepareDirectory(const std::filesystem::path& dir) override;
   Status InitCluster(const std::string& major, const std::filesystem::path& pgdata) override;
+  //! The image is built from this machine's PostgreSQL packages: the same program, run here.
+  Result<CommandOutput> RunPostgresProgram(const std::string& major,
+                                           const std::vector<std::string>& args) override;
   Status Start(const ServerSpec& spec) override;
   Status Stop(const ServerSpec& spec) override;
   Status Kill(const ServerSpec& spec) override;

@@ -86,6 +86,15 @@ Status LocalRuntime::InitCluster(const std::string& major, const fs::path& pgdat
   return Status::Ok();
 }
 
+Result<CommandOutput> LocalRuntime::RunPostgresProgram(const std::string& major,
+                                                       const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {Bin(major, "postgres").string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandOptions o = Options();
+  o.timeout = std::chrono::seconds(30);
+  return RunCommand(argv, o);
+}
+
 std::optional<pid_t> LocalRuntime::LivePostmasterPid(const fs::path& pgdata) {
   return HostPostmasterPid(pgdata);
 }

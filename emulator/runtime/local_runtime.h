@@ -28,6 +28,8 @@ class LocalRuntime : public PgRuntime {
   std::vector<EngineVersionInfo> InstalledVersions() override;
   Status PrepareDirectory(const std::filesystem::path& dir) override;
   Status InitCluster(const std::string& major, const std::filesystem::path& pgdata) override;
+  Result<CommandOutput> RunPostgresProgram(const std::string& major,
+                                           const std::vector<std::string>& args) override;
   Status Start(const ServerSpec& spec) override;
   Status Stop(const ServerSpec& spec) override;
   Status Kill(const ServerSpec& spec) override;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/subprocess.h"
 
 namespace localrds {
 
@@ -50,6 +51,10 @@ class PgRuntime {
   virtual Status PrepareDirectory(const std::filesystem::path& dir) = 0;
   //! Runs initdb into `pgdata` (which must not exist yet).
   virtual Status InitCluster(const std::string& major, const std::filesystem::path& pgdata) = 0;
+  //! Runs `major`'s `postgres` program with `args` as the servers' user, starting no server
+  //! (--describe-config; -C against a configuration directory): its exit code and output.
+  virtual Result<CommandOutput> RunPostgresProgram(const std::string& major,
+                                                   const std::vector<std::string>& args) = 0;
   //! Starts the server and returns once it accepts connections (or fails with its log tail).
   virtual Status Start(const ServerSpec& spec) = 0;
   //! Fast shutdown; returns once the postmaster is gone. OK when it was not running.

@@ -53,8 +53,7 @@ std::string ReadRange(const fs::path& path, int64_t offset, int64_t n) {
 
 std::string LoggingSettings(const fs::path& log_root) {
   // As RDS for PostgreSQL logs: error/postgresql.log.YYYY-MM-DD-HH, a new file every hour in
-  // UTC (appended to when a server restarts within the hour), each line with RDS's prefix
-  // ("2026-12-06 11:02:03 UTC:127.0.0.1(51234):root@test:[4242]:ERROR:  …").
+  // UTC (appended to when a server restarts within the hour).
   return "logging_collector = on\n"
          "log_directory = '" +
          (log_root / kLogSubdir).string() +
@@ -65,8 +64,7 @@ std::string LoggingSettings(const fs::path& log_root) {
          "log_rotation_age = 60\n"
          "log_rotation_size = 0\n"
          "log_truncate_on_rotation = off\n"
-         "log_timezone = 'UTC'\n"
-         "log_line_prefix = '%t:%r:%u@%d:[%p]:'\n";
+         "log_timezone = 'UTC'\n";
 }
 
 std::vector<LogFileInfo> ListServerLogFiles(const fs::path& log_root) {

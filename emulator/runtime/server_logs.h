@@ -39,8 +39,11 @@ struct LogFileInfo {
   std::filesystem::path path;
 };
 
-//! The logging settings of a server whose log root is `log_root`: the collector, RDS's file
-//! names and hourly rotation in UTC, and RDS's log_line_prefix.
+//! RDS for PostgreSQL's log_line_prefix:
+//! "2026-12-06 11:02:03 UTC:127.0.0.1(51234):root@test:[4242]:ERROR:  …".
+inline constexpr const char* kRdsLogLinePrefix = "%t:%r:%u@%d:[%p]:";
+//! The logging settings localrds owns for a server whose log root is `log_root`: the
+//! collector, RDS's file names and hourly rotation in UTC.
 std::string LoggingSettings(const std::filesystem::path& log_root);
 
 //! The collector's files under `log_root`, ordered by name (oldest hour first). Only regular

@@ -1,6 +1,8 @@
 #include "emulator/service/control_plane.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <vector>
 
 #include "common/log.h"
@@ -91,6 +93,32 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
                 ServiceConfig{config_.default_port, config_.max_instances}),
       metadata_(registry_, servers_, runtime, layout, starter_,
                 ServiceConfig{config_.default_port, config_.max_instances}, catalog),
+      parameters_(
+          [this](const std::string& major) -> ParameterCatalog::Runner {
+            const auto majors = Majors(runtime_);
+            if (std::find(majors.begin(), majors.end(), major) == majors.end()) return nullptr;
+            // An empty configuration that PostgreSQL checks parameter group values against.
+            const std::filesystem::path check = layout_.RuntimeDir() / "settings-check";
+            Status made = runtime_.PrepareDirectory(check);
+            for (const char* f : {"postgresql.conf", "postgresql.auto.conf"}) {
+              std::ofstream touch(check / f, std::ios::app);
+              if (made.ok() && !touch)
+                made = Status::Internal("cannot write " + (check / f).string());
+            }
+            return
+                [this, major, made](const std::vector<std::string>& args) -> Result<CommandOutput> {
+                  if (!made.ok()) return made;
+                  return runtime_.RunPostgresProgram(major, args);
+                };
+          },
+          (layout.RuntimeDir() / "settings-check").string()),
+      groups_(registry_, servers_, runtime, layout, starter_,
+              ServiceConfig{config_.default_port, config_.max_instances}, parameters_),
+      subscriptions_(registry_, servers_, runtime, layout, starter_,
+                     ServiceConfig{config_.default_port, config_.max_instances}),
+      notifier_(catalog, registry_, config_.sns_publisher, clock_, config_.notifier),
+      maintenance_(registry_, servers_, runtime, layout, starter_,
+                   ServiceConfig{config_.default_port, config_.max_instances}),
       logs_(registry_, servers_, runtime, layout, starter_,
             ServiceConfig{config_.default_port, config_.max_instances}),
       controls_(catalog, registry_, servers_, runtime, layout, engine_, starter_, reconciler_,
@@ -155,6 +183,11 @@ void ControlPlane::StartBackground() {
     const std::string did = backup_replicator_.ReplicateOnce();
     if (!did.empty()) LogLine("backup-replication") << did;
   });
+  // Pending modifications are applied in each instance's weekly maintenance window.
+  executor_.Loop("maintenance", config_.reconcile_interval, [this] {
+    const std::string did = maintenance_.ApplyInMaintenanceWindowsOnce();
+    if (!did.empty()) LogLine("maintenance") << did;
+  });
   executor_.Loop("storage", config_.storage_interval, [this] {
     const std::string did = storage_.MonitorStorageOnce();
     if (!did.empty()) LogLine("storage") << did;
@@ -162,6 +195,10 @@ void ControlPlane::StartBackground() {
   executor_.Loop("multi-az", config_.monitor_interval, [this] {
     const std::string did = ha_.MonitorPrimariesOnce();
     if (!did.empty()) LogLine("multi-az") << did;
+  });
+  executor_.Loop("notifications", config_.notify_interval, [this] {
+    const std::string did = notifier_.NotifyOnce();
+    if (!did.empty()) LogLine("notifications") << did;
   });
 }
 
@@ -215,6 +252,31 @@ const std::map<std::string, ControlPlane::Action>& ControlPlane::Actions() {
        Immediate(&CP::metadata, &MetadataService::DescribeDBEngineVersions)},
       {"DescribeOrderableDBInstanceOptions",
        Immediate(&CP::metadata, &MetadataService::DescribeOrderableDBInstanceOptions)},
+      {"CreateDBParameterGroup",
+       Wrapped(&CP::groups, &GroupService::CreateDBParameterGroup, "DBParameterGroup")},
+      {"CopyDBParameterGroup",
+       Wrapped(&CP::groups, &GroupService::CopyDBParameterGroup, "DBParameterGroup")},
+      {"DescribeDBParameterGroups",
+       Immediate(&CP::groups, &GroupService::DescribeDBParameterGroups)},
+      {"ModifyDBParameterGroup", Immediate(&CP::groups, &GroupService::ModifyDBParameterGroup)},
+      {"ResetDBParameterGroup", Immediate(&CP::groups, &GroupService::ResetDBParameterGroup)},
+      {"DeleteDBParameterGroup", NoOutput(&CP::groups, &GroupService::DeleteDBParameterGroup)},
+      {"DescribeDBParameters", Immediate(&CP::groups, &GroupService::DescribeDBParameters)},
+      {"DescribeEngineDefaultParameters",
+       Immediate(&CP::groups, &GroupService::DescribeEngineDefaultParameters)},
+      {"CreateDBSubnetGroup",
+       Wrapped(&CP::groups, &GroupService::CreateDBSubnetGroup, "DBSubnetGroup")},
+      {"ModifyDBSubnetGroup",
+       Wrapped(&CP::groups, &GroupService::ModifyDBSubnetGroup, "DBSubnetGroup")},
+      {"DescribeDBSubnetGroups", Immediate(&CP::groups, &GroupService::DescribeDBSubnetGroups)},
+      {"DeleteDBSubnetGroup", NoOutput(&CP::groups, &GroupService::DeleteDBSubnetGroup)},
+      {"CreateOptionGroup", Wrapped(&CP::groups, &GroupService::CreateOptionGroup, "OptionGroup")},
+      {"CopyOptionGroup", Wrapped(&CP::groups, &GroupService::CopyOptionGroup, "OptionGroup")},
+      {"ModifyOptionGroup", Wrapped(&CP::groups, &GroupService::ModifyOptionGroup, "OptionGroup")},
+      {"DescribeOptionGroups", Immediate(&CP::groups, &GroupService::DescribeOptionGroups)},
+      {"DescribeOptionGroupOptions",
+       Immediate(&CP::groups, &GroupService::DescribeOptionGroupOptions)},
+      {"DeleteOptionGroup", NoOutput(&CP::groups, &GroupService::DeleteOptionGroup)},
       {"CreateDBSnapshot",
        Wrapped(&CP::snapshots, &SnapshotService::CreateDBSnapshot, "DBSnapshot")},
       {"CopyDBSnapshot", Wrapped(&CP::snapshots, &SnapshotService::CopyDBSnapshot, "DBSnapshot")},
@@ -244,6 +306,26 @@ const std::map<std::string, ControlPlane::Action>& ControlPlane::Actions() {
        Wrapped(&CP::replicas, &ReplicaService::CreateDBInstanceReadReplica, "DBInstance")},
       {"PromoteReadReplica",
        Wrapped(&CP::replicas, &ReplicaService::PromoteReadReplica, "DBInstance")},
+      {"CreateEventSubscription",
+       Immediate(&CP::subscriptions, &SubscriptionService::CreateEventSubscription)},
+      {"DescribeEventSubscriptions",
+       Immediate(&CP::subscriptions, &SubscriptionService::DescribeEventSubscriptions)},
+      {"ModifyEventSubscription",
+       Immediate(&CP::subscriptions, &SubscriptionService::ModifyEventSubscription)},
+      {"DeleteEventSubscription",
+       Immediate(&CP::subscriptions, &SubscriptionService::DeleteEventSubscription)},
+      {"AddSourceIdentifierToSubscription",
+       Immediate(&CP::subscriptions, &SubscriptionService::AddSourceIdentifierToSubscription)},
+      {"RemoveSourceIdentifierFromSubscription",
+       Immediate(&CP::subscriptions, &SubscriptionService::RemoveSourceIdentifierFromSubscription)},
+      {"DescribeEventCategories",
+       Immediate(&CP::subscriptions, &SubscriptionService::DescribeEventCategories)},
+      {"DescribePendingMaintenanceActions",
+       Immediate(&CP::maintenance, &MaintenanceService::DescribePendingMaintenanceActions)},
+      {"ApplyPendingMaintenanceAction",
+       Immediate(&CP::maintenance, &MaintenanceService::ApplyPendingMaintenanceAction)},
+      {"ModifyDBSnapshot",
+       Wrapped(&CP::maintenance, &MaintenanceService::ModifyDBSnapshot, "DBSnapshot")},
       {"DescribeDBLogFiles", Immediate(&CP::logs, &LogService::DescribeDBLogFiles)},
       {"DownloadDBLogFilePortion", Immediate(&CP::logs, &LogService::DownloadDBLogFilePortion)},
   };

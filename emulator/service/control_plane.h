@@ -32,6 +32,7 @@
 #include "common/clock.h"
 #include "emulator/background/backup_replicator.h"
 #include "emulator/background/backup_scheduler.h"
+#include "emulator/background/event_notifier.h"
 #include "emulator/background/executor.h"
 #include "emulator/background/ha_monitor.h"
 #include "emulator/background/reconciler.h"
@@ -44,13 +45,16 @@
 #include "emulator/postgres/server_secrets.h"
 #include "emulator/runtime/cluster_pool.h"
 #include "emulator/service/controls.h"
+#include "emulator/service/group_service.h"
 #include "emulator/service/instance_service.h"
 #include "emulator/service/log_service.h"
+#include "emulator/service/maintenance_service.h"
 #include "emulator/service/metadata_service.h"
 #include "emulator/service/outage_drills.h"
 #include "emulator/service/rds_service.h"
 #include "emulator/service/replica_service.h"
 #include "emulator/service/snapshot_service.h"
+#include "emulator/service/subscription_service.h"
 #include "emulator/state/registry.h"
 
 namespace localrds {
@@ -97,6 +101,11 @@ struct EmulatorConfig {
   std::chrono::milliseconds inter_region_latency{40};
   //! The time the background work reads (a FakeClock in tests); null: the system's.
   const Clock* clock = nullptr;
+  //! Where event notifications go (--sns-endpoint-url; borrowed); null: nowhere. How often the
+  //! notifier looks for new events, and its retries.
+  SnsPublisher* sns_publisher = nullptr;
+  std::chrono::milliseconds notify_interval{250};
+  NotifierConfig notifier;
 };
 
 class ControlPlane : public RdsService {
@@ -164,6 +173,10 @@ class ControlPlane : public RdsService {
   SnapshotService& snapshots() { return snapshots_; }
   ReplicaService& replicas() { return replicas_; }
   MetadataService& metadata() { return metadata_; }
+  GroupService& groups() { return groups_; }
+  SubscriptionService& subscriptions() { return subscriptions_; }
+  EventNotifier& notifier() { return notifier_; }
+  MaintenanceService& maintenance() { return maintenance_; }
   LogService& logs() { return logs_; }
   Controls& controls() { return controls_; }
   Registry& registry() { return registry_; }
@@ -207,6 +220,11 @@ class ControlPlane : public RdsService {
   SnapshotService snapshots_;
   ReplicaService replicas_;
   MetadataService metadata_;
+  Parameters parameters_;  //!< every family's parameters, for the parameter groups
+  GroupService groups_;
+  SubscriptionService subscriptions_;
+  EventNotifier notifier_;
+  MaintenanceService maintenance_;
   LogService logs_;
   Controls controls_;
   OutageDrills outages_;

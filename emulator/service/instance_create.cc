@@ -11,6 +11,7 @@
 #include "emulator/core/instance_state.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
+#include "emulator/service/group_service.h"
 #include "emulator/service/instance_service.h"
 
 namespace localrds {
@@ -78,7 +79,6 @@ struct CreateInstanceArgs {
   std::string maint_window;
   bool multi_az = false;
   std::string az;
-  std::string param_group;
   nlohmann::json tags;
 };
 
@@ -196,12 +196,6 @@ Result<CreateInstanceArgs> ValidateCreateRequest(const nlohmann::json& req, PgRu
   } else {
     args.az = ZoneForNewInstance(region, args.resource_id);
   }
-  const std::string family = "postgres" + args.version.major;
-  args.param_group = ReqString(req, "DBParameterGroupName").value_or("default." + family);
-  if (args.param_group != "default." + family) {
-    return Status::Error(AwsError::kDBParameterGroupNotFound,
-                         "DBParameterGroup not found: " + args.param_group);
-  }
   args.tags = req.value("Tags", nlohmann::json::array());
   LOCALRDS_RETURN_IF_ERROR(ValidateTags(args.tags));
   return args;
@@ -236,15 +230,7 @@ InstanceRow NewInstanceRow(const nlohmann::json& req, const CreateInstanceArgs& 
   if (vpc_sgs.empty())
     vpc_sgs.push_back({{"VpcSecurityGroupId", "sg-00000000"}, {"Status", "active"}});
   a["VpcSecurityGroups"] = vpc_sgs;
-  a["DBParameterGroups"] = {
-      {{"DBParameterGroupName", args.param_group}, {"ParameterApplyStatus", "in-sync"}}};
   a["AvailabilityZone"] = args.az;
-  a["DBSubnetGroup"] = {
-      {"DBSubnetGroupName", ReqString(req, "DBSubnetGroupName").value_or("default")},
-      {"DBSubnetGroupDescription", "default"},
-      {"VpcId", "vpc-00000000"},
-      {"SubnetGroupStatus", "Complete"},
-      {"Subnets", nlohmann::json::array()}};
   a["PreferredMaintenanceWindow"] = args.maint_window;
   a["PendingModifiedValues"] = nlohmann::json::object();
   ResetMultiAzFields(a, args.multi_az);
@@ -254,8 +240,6 @@ InstanceRow NewInstanceRow(const nlohmann::json& req, const CreateInstanceArgs& 
   a["LicenseModel"] = "postgresql-license";
   if (auto iops = ReqInt(req, "Iops")) a["Iops"] = *iops;
   a["StorageThroughput"] = ReqInt(req, "StorageThroughput").value_or(0);
-  a["OptionGroupMemberships"] = {
-      {{"OptionGroupName", "default:postgres-" + args.version.major}, {"Status", "in-sync"}}};
   a["PubliclyAccessible"] = ReqBool(req, "PubliclyAccessible").value_or(false);
   a["StorageType"] = args.storage_type;
   a["DbInstancePort"] = 0;
@@ -310,10 +294,12 @@ Result<Accepted> InstanceService::CreateDBInstance(const nlohmann::json& req) {
   if (az_given && registry_.outages().ZoneOut(scope.region, args->az)) {
     return ZoneOutError(args->az);
   }
-  PlaceInZonesUp(registry_.outages(), scope.region, row.attrs, az_given);
 
   Registry::Locked reg = registry_.Lock();
   LOCALRDS_RETURN_IF_ERROR(CheckRoomForInstance(reg, scope, args->id));
+  LOCALRDS_RETURN_IF_ERROR(TakeGroups(reg, req, scope, args->version.major, row.attrs));
+  PlaceInSubnetGroup(row.resource_id, row.attrs);
+  PlaceInZonesUp(registry_.outages(), scope.region, row.attrs, az_given);
   if (args->retention == 0) {
     return starter_.Start(reg, row, OpKind::kCreate, nlohmann::json::object(), {});
   }

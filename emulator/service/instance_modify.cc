@@ -10,7 +10,9 @@
 #include "emulator/core/instance_state.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
+#include "emulator/service/group_service.h"
 #include "emulator/service/instance_service.h"
+#include "emulator/service/pending_modifications.h"
 
 namespace localrds {
 namespace {
@@ -73,12 +75,6 @@ Result<ModifyRequest> ReadModifyRequest(const nlohmann::json& req) {
   if (ReqBool(req, "ManageMasterUserPassword").value_or(false)) {
     return Status::Error(AwsError::kInvalidParameterCombination,
                          "localrds cannot manage master passwords in AWS Secrets Manager.");
-  }
-  if (auto p = ReqString(req, "DBParameterGroupName")) {
-    if (p->rfind("default.postgres", 0) != 0) {
-      return Status::Error(AwsError::kDBParameterGroupNotFound,
-                           "DBParameterGroup not found: " + *p);
-    }
   }
   return m;
 }
@@ -198,9 +194,6 @@ void StoreSettingsWithoutOutage(const nlohmann::json& req, const ModifyRequest& 
     a["CertificateDetails"]["CAIdentifier"] = *v;
   }
   if (auto v = ReqString(req, "NetworkType")) a["NetworkType"] = *v;
-  if (auto v = ReqString(req, "DBParameterGroupName")) {
-    a["DBParameterGroups"] = {{{"DBParameterGroupName", *v}, {"ParameterApplyStatus", "in-sync"}}};
-  }
   if (m.backup_window) a["PreferredBackupWindow"] = *m.backup_window;
   if (m.maint_window) a["PreferredMaintenanceWindow"] = *m.maint_window;
 }
@@ -298,6 +291,47 @@ void PlanOutageChanges(Registry& registry, const nlohmann::json& req, const Modi
   if (!clear.empty()) params["clear_pending"] = clear;
 }
 
+// The pending modifications of `row` that ApplyImmediately applies along with this request:
+// planned as a reboot or the maintenance window would (PlanPendingModifications), leaving out
+// what the request sets itself. `row` gets what is recorded at once (a pending retention).
+void PlanEarlierPending(Registry& registry, Registry::Locked& reg, const nlohmann::json& req,
+                        const ModifyRequest& m, InstanceRow& row, PendingPlan& earlier) {
+  InstanceRow without = row;
+  nlohmann::json& p = without.attrs["PendingModifiedValues"];
+  const std::pair<bool, const char*> set_anew[] = {
+      {m.new_class.has_value(), "DBInstanceClass"},
+      {ReqInt(req, "AllocatedStorage").has_value(), "AllocatedStorage"},
+      {ReqString(req, "StorageType").has_value(), "StorageType"},
+      {m.new_id.has_value(), "DBInstanceIdentifier"},
+      {m.multi_az.has_value(), "MultiAZ"},
+      {m.retention.has_value(), "BackupRetentionPeriod"}};
+  for (const auto& [given, key] : set_anew) {
+    if (given) p.erase(key);
+  }
+  if (!PlanPendingModifications(registry, reg, without, earlier)) return;
+  if (!without.attrs["PendingModifiedValues"].contains("BackupRetentionPeriod") &&
+      row.attrs["PendingModifiedValues"].contains("BackupRetentionPeriod") && !m.retention) {
+    row.attrs["BackupRetentionPeriod"] = without.attrs["BackupRetentionPeriod"];
+    row.attrs["PendingModifiedValues"].erase("BackupRetentionPeriod");
+  }
+}
+
+// Adds the earlier pending modifications' operation params, events and snapshot to `plan`
+// (their keys never collide: PlanEarlierPending left out what this request sets).
+void MergeEarlierPending(PendingPlan earlier, ModifyPlan& plan) {
+  for (auto& [key, value] : earlier.params.items()) {
+    if (key == "attrs") {
+      for (auto& [k, v] : value.items()) plan.params["attrs"][k] = v;
+    } else if (key == "clear_pending") {
+      for (auto& k : value) plan.params["clear_pending"].push_back(k);
+    } else {
+      plan.params[key] = value;
+    }
+  }
+  for (auto& e : earlier.events) plan.events.push_back(std::move(e));
+  for (auto& s : earlier.snapshots) plan.snapshots.push_back(std::move(s));
+}
+
 }  // namespace
 
 Result<Accepted> InstanceService::ModifyDBInstance(const nlohmann::json& req) {
@@ -312,13 +346,19 @@ Result<Accepted> InstanceService::ModifyDBInstance(const nlohmann::json& req) {
   const std::string storage_type =
       ReqString(req, "StorageType").value_or(row.attrs.value("StorageType", "gp2"));
   LOCALRDS_RETURN_IF_ERROR(CheckAgainstInstance(reg, req, *m, row, storage_type));
+  LOCALRDS_RETURN_IF_ERROR(ChangeGroups(reg, req, row));
 
   nlohmann::json& pending = row.attrs["PendingModifiedValues"];
   if (!pending.is_object()) pending = nlohmann::json::object();
+  // ApplyImmediately applies "the modifications in this request and any pending modifications"
+  // (RDS API reference): what earlier requests left pending, except what this one sets anew.
+  PendingPlan earlier;
+  if (m->apply_now) PlanEarlierPending(registry_, reg, req, *m, row, earlier);
   StoreSettingsWithoutOutage(req, *m, row.attrs);
   ModifyPlan plan;
   const std::string backups_toggle = ApplyRetention(registry_, *m, row, plan.events);
   PlanOutageChanges(registry_, req, *m, storage_type, row, plan);
+  MergeEarlierPending(std::move(earlier), plan);
   if (!backups_toggle.empty()) {
     plan.params["backups"] = backups_toggle;
     if (backups_toggle == "on") {  // a new base backup starts the new restorable window

@@ -10,6 +10,8 @@
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
 #include "emulator/engine/operation_engine.h"
+#include "emulator/service/group_service.h"
+#include "emulator/service/pending_modifications.h"
 
 namespace localrds {
 
@@ -158,6 +160,8 @@ Result<Accepted> InstanceService::Transition(
   if (check) LOCALRDS_RETURN_IF_ERROR(check(row));
   LOCALRDS_RETURN_IF_ERROR(CheckInStatus(row, required));
   row.status = next;
+  // A restart brings in every change of its parameter group (pending-reboot until then).
+  if (kind == OpKind::kReboot || kind == OpKind::kStart) SyncParametersAtRestart(reg, row);
   return starter_.Start(reg, row, kind, nlohmann::json::object(), {});
 }
 
@@ -172,9 +176,19 @@ Result<Accepted> InstanceService::RebootDBInstance(const nlohmann::json& req) {
     }
     return Status::Ok();
   };
-  if (!force_failover)
+  if (!force_failover) {
+    // A reboot applies the pending modifications (RDS: "the changes are applied ... when you
+    // reboot the DB instance"): the modify operation they need, with a restart.
+    auto found = reg.Find(ScopeOf(req), ident);
+    if (found.ok() && reg.CheckIdle(*found).ok() && found->status == DbStatus::kAvailable) {
+      InstanceRow row = *found;
+      SyncParametersAtRestart(reg, row);  // the restart brings in its parameter group's changes
+      auto applied = StartPendingModifications(registry_, reg, starter_, row, true);
+      if (!applied.ok() || applied->operation_id != 0) return applied;
+    }
     return Transition(reg, ScopeOf(req), ident, DbStatus::kAvailable, DbStatus::kRebooting,
                       OpKind::kReboot, check);
+  }
   auto found = reg.Find(ScopeOf(req), ident);
   if (!found.ok()) return found.status();
   LOCALRDS_RETURN_IF_ERROR(reg.CheckIdle(*found));

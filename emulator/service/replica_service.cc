@@ -11,6 +11,7 @@
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
 #include "emulator/engine/operation_engine.h"
+#include "emulator/service/group_service.h"
 
 namespace localrds {
 namespace {
@@ -52,9 +53,6 @@ Status ValidateReplicaRequest(const nlohmann::json& req, const std::string& regi
   LOCALRDS_RETURN_IF_ERROR(ValidateMultiAzZone(multi_az, az.has_value()));
   auto storage_type = ReqString(req, "StorageType");
   if (storage_type) LOCALRDS_RETURN_IF_ERROR(ValidateStorageType(*storage_type));
-  if (auto p = ReqString(req, "DBParameterGroupName"); p && p->rfind("default.postgres", 0) != 0) {
-    return Status::Error(AwsError::kDBParameterGroupNotFound, "DBParameterGroup not found: " + *p);
-  }
   return ValidateTags(req.value("Tags", nlohmann::json::array()));
 }
 
@@ -132,9 +130,6 @@ Result<InstanceRow> NewReplicaRow(const nlohmann::json& req, const InstanceRow& 
     }
     a["AllocatedStorage"] = *s;
   }
-  if (auto p = ReqString(req, "DBParameterGroupName")) {
-    a["DBParameterGroups"] = {{{"DBParameterGroupName", *p}, {"ParameterApplyStatus", "in-sync"}}};
-  }
   // Iops, StorageThroughput and MaxAllocatedStorage are checked against the storage the replica
   // gets (its source's, unless the request changes it).
   LOCALRDS_RETURN_IF_ERROR(
@@ -194,6 +189,28 @@ Result<Accepted> ReplicaService::CreateDBInstanceReadReplica(const nlohmann::jso
   }
   auto row = NewReplicaRow(req, source, id, *port, scope);
   if (!row.ok()) return row.status();
+  // A replica in its source's Region takes the source's groups unless the request names others;
+  // one in another Region its Region's defaults.
+  nlohmann::json groups_req = req;
+  if (source.scope == scope) {
+    const nlohmann::json& a = source.attrs;
+    auto first = [&](const char* list, const char* member) -> std::string {
+      const auto& l = a.value(list, nlohmann::json::array());
+      return l.empty() ? std::string() : l[0].value(member, "");
+    };
+    const std::pair<const char*, std::string> inherited[] = {
+        {"DBParameterGroupName", first("DBParameterGroups", "DBParameterGroupName")},
+        {"OptionGroupName", first("OptionGroupMemberships", "OptionGroupName")},
+        {"DBSubnetGroupName",
+         a.value("DBSubnetGroup", nlohmann::json::object()).value("DBSubnetGroupName", "")}};
+    for (const auto& [param, value] : inherited) {
+      if (!ReqString(req, param) && !value.empty()) groups_req[param] = value;
+    }
+  }
+  const std::string version = source.attrs.value("EngineVersion", "");
+  LOCALRDS_RETURN_IF_ERROR(
+      TakeGroups(reg, groups_req, scope, version.substr(0, version.find('.')), row->attrs));
+  PlaceInSubnetGroup(row->resource_id, row->attrs);
   if (auto az = ReqString(req, "AvailabilityZone"); az && outages.ZoneOut(scope.region, *az)) {
     return ZoneOutError(*az);
   }

@@ -17,6 +17,7 @@
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
 #include "emulator/engine/operation_engine.h"
+#include "emulator/service/group_service.h"
 
 namespace localrds {
 namespace {
@@ -85,13 +86,6 @@ Result<InstanceRow> RestoredInstanceRow(const nlohmann::json& req, const std::st
     LOCALRDS_RETURN_IF_ERROR(ValidateBackupWindow(*w));
     a["PreferredBackupWindow"] = *w;
   }
-  if (auto p = ReqString(req, "DBParameterGroupName")) {
-    if (p->rfind("default.postgres", 0) != 0) {
-      return Status::Error(AwsError::kDBParameterGroupNotFound,
-                           "DBParameterGroup not found: " + *p);
-    }
-    a["DBParameterGroups"] = {{{"DBParameterGroupName", *p}, {"ParameterApplyStatus", "in-sync"}}};
-  }
   LOCALRDS_RETURN_IF_ERROR(
       ValidateInstanceSettings(req, a.value("StorageType", "gp2"), a.value("AllocatedStorage", 0)));
   ApplyRequestedSettings(req, a);
@@ -119,6 +113,8 @@ Result<InstanceRow> RestoredInstanceRow(const nlohmann::json& req, const std::st
 
 Result<Accepted> SnapshotService::CreateDBSnapshot(const nlohmann::json& req) {
   const std::string snap_id = ReqString(req, "DBSnapshotIdentifier").value_or("");
+  // The request's own rules first, as RDS checks them before it looks for the instance.
+  LOCALRDS_RETURN_IF_ERROR(ValidateSnapshotIdentifier("DBSnapshotIdentifier", snap_id));
   nlohmann::json tags = req.value("Tags", nlohmann::json::array());
   Registry::Locked reg = registry_.Lock();
   auto found = reg.Find(ScopeOf(req), ReqString(req, "DBInstanceIdentifier").value_or(""));
@@ -143,7 +139,7 @@ Result<Accepted> SnapshotService::CreateDBSnapshot(const nlohmann::json& req) {
 Result<Accepted> SnapshotService::CopyDBSnapshot(const nlohmann::json& req) {
   const std::string source_id = ReqString(req, "SourceDBSnapshotIdentifier").value_or("");
   const std::string target_id = ReqString(req, "TargetDBSnapshotIdentifier").value_or("");
-  LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier("TargetDBSnapshotIdentifier", target_id, 255));
+  LOCALRDS_RETURN_IF_ERROR(ValidateSnapshotIdentifier("TargetDBSnapshotIdentifier", target_id));
   // The source: by name in the caller's region, or by ARN in its own (a cross-region copy is
   // always given the source's ARN). SourceRegion and the PreSignedUrl that SDKs derive from it
   // say where the source is, which the ARN already says: they are accepted and not needed.
@@ -448,6 +444,18 @@ Result<InstanceRow> SnapshotService::NewRestoredInstance(Registry::Locked& reg,
   }
   auto row = RestoredInstanceRow(req, id, source, ScopeOf(req), registry_.Now());
   if (!row.ok()) return row;
+  // The default parameter and subnet groups unless the request names others; the source's
+  // option group while it exists (RDS keeps a snapshot's options).
+  nlohmann::json groups_req = req;
+  const auto& memberships = source.attrs.value("OptionGroupMemberships", nlohmann::json::array());
+  if (!ReqString(req, "OptionGroupName") && !memberships.empty() &&
+      reg.FindGroup("option", ScopeOf(req), memberships[0].value("OptionGroupName", ""))) {
+    groups_req["OptionGroupName"] = memberships[0].value("OptionGroupName", "");
+  }
+  const std::string version = row->attrs.value("EngineVersion", "");
+  LOCALRDS_RETURN_IF_ERROR(
+      TakeGroups(reg, groups_req, ScopeOf(req), version.substr(0, version.find('.')), row->attrs));
+  PlaceInSubnetGroup(row->resource_id, row->attrs);
   // An outage drill: a zone that is out has no capacity; the snapshot's zone moves to one up.
   const Scope scope = ScopeOf(req);
   auto az = ReqString(req, "AvailabilityZone");

@@ -300,7 +300,7 @@ SnapshotRow Registry::Locked::NewAutomatedSnapshot(const InstanceRow& row) const
 Result<SnapshotRow> Registry::Locked::NewManualSnapshot(const InstanceRow& row, const char* param,
                                                         const std::string& identifier,
                                                         const nlohmann::json& tags) const {
-  LOCALRDS_RETURN_IF_ERROR(ValidateIdentifier(param, identifier, 255));
+  LOCALRDS_RETURN_IF_ERROR(ValidateSnapshotIdentifier(param, identifier));
   const std::string id = ToLower(identifier);
   if (SnapshotIdentifierTaken(row.scope, id)) {
     return Status::Error(AwsError::kDBSnapshotAlreadyExists,

@@ -74,14 +74,17 @@ nlohmann::json Registry::RenderSnapshot(const SnapshotRow& s) const {
   j["Status"] = s.status;
   j["Port"] = s.attrs.value("_instance_port", 5432);
   j["AvailabilityZone"] = inst.value("AvailabilityZone", region + "a");
-  j["VpcId"] = "vpc-00000000";
+  j["VpcId"] = inst.value("DBSubnetGroup", nlohmann::json::object()).value("VpcId", "");
   j["InstanceCreateTime"] = FormatIso8601(s.attrs.value("_instance_created_ms", s.created_ms));
   j["MasterUsername"] = inst.value("MasterUsername", "");
   j["EngineVersion"] = inst.value("EngineVersion", "");
   j["LicenseModel"] = "postgresql-license";
   j["SnapshotType"] = s.type;
   if (inst.contains("Iops")) j["Iops"] = inst["Iops"];
-  j["OptionGroupName"] = "default:postgres-" + version.substr(0, version.find('.'));
+  const auto& options = inst.value("OptionGroupMemberships", nlohmann::json::array());
+  j["OptionGroupName"] = options.empty()
+                             ? "default:postgres-" + version.substr(0, version.find('.'))
+                             : options[0].value("OptionGroupName", "");
   j["PercentProgress"] = s.attrs.value("PercentProgress", 0);
   if (s.attrs.contains("SourceDBSnapshotIdentifier")) {
     j["SourceDBSnapshotIdentifier"] = s.attrs["SourceDBSnapshotIdentifier"];

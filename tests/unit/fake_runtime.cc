@@ -1,5 +1,7 @@
 #include "tests/unit/fake_runtime.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <fstream>
 
@@ -9,6 +11,20 @@ namespace fs = std::filesystem;
 Status FakeRuntime::PrepareDirectory(const fs::path& dir) {
   fs::create_directories(dir);
   return Status::Ok();
+}
+
+Result<CommandOutput> FakeRuntime::RunPostgresProgram(const std::string& major,
+                                                      const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/lib/postgresql/" + major + "/bin/postgres"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandOptions o;
+  if (::geteuid() == 0) {
+    auto user = RunAs::Lookup("postgres");
+    if (!user.ok()) return user.status();
+    o.run_as = *user;
+  }
+  o.cwd = "/";
+  return RunCommand(argv, o);
 }
 
 Status FakeRuntime::InitCluster(const std::string& major, const fs::path& pgdata) {

@@ -21,6 +21,9 @@ class FakeRuntime : public PgRuntime {
   std::vector<EngineVersionInfo> InstalledVersions() override { return {{"15", "15.18"}}; }
   Status PrepareDirectory(const std::filesystem::path& dir) override;
   Status InitCluster(const std::string& major, const std::filesystem::path& pgdata) override;
+  //! This machine's PostgreSQL 15 program (as `postgres` when the tests run as root).
+  Result<CommandOutput> RunPostgresProgram(const std::string& major,
+                                           const std::vector<std::string>& args) override;
   Status Start(const ServerSpec& spec) override;
   Status Stop(const ServerSpec& spec) override;
   Status Kill(const ServerSpec& spec) override;

@@ -11,9 +11,9 @@ TEST(ValidationTest, InstanceIdentifierRules) {
     EXPECT_TRUE(ValidateIdentifier("DBInstanceIdentifier", ok).ok()) << ok;
   }
   EXPECT_TRUE(ValidateIdentifier("DBInstanceIdentifier", std::string(63, 'a')).ok());
-  for (std::string bad : {std::string(""), std::string("1abc"), std::string("-abc"),
-                          std::string("abc-"), std::string("a--b"), std::string("a_b"),
-                          std::string("a.b"), std::string(64, 'a'), std::string("caf\xc3\xa9")}) {
+  for (std::string bad :
+       {std::string("1abc"), std::string("-abc"), std::string("abc-"), std::string("a--b"),
+        std::string("a_b"), std::string("a.b"), std::string(64, 'a'), std::string("caf\xc3\xa9")}) {
     Status s = ValidateIdentifier("DBInstanceIdentifier", bad);
     ASSERT_FALSE(s.ok()) << bad;
     EXPECT_STREQ(s.info().code, "InvalidParameterValue");
@@ -24,6 +24,61 @@ TEST(ValidationTest, InstanceIdentifierRules) {
               "must not end with a hyphen or contain two consecutive hyphens.");
   }
   EXPECT_TRUE(ValidateIdentifier("DBSnapshotIdentifier", std::string(255, 'a'), 255).ok());
+}
+
+// RDS's words for a blank identifier and for a snapshot identifier's first character; the rest
+// of a snapshot identifier's rules say what an instance identifier's say.
+TEST(ValidationTest, BlankAndSnapshotIdentifiers) {
+  auto expect = [](const Status& s, const std::string& message) {
+    ASSERT_FALSE(s.ok()) << message;
+    EXPECT_STREQ(s.info().code, "InvalidParameterValue");
+    EXPECT_EQ(s.info().http_status, 400);
+    EXPECT_EQ(s.message(), message);
+  };
+  expect(ValidateIdentifier("DBInstanceIdentifier", ""),
+         "The parameter DBInstanceIdentifier must be provided and must not be blank.");
+  expect(ValidateSnapshotIdentifier("DBSnapshotIdentifier", ""),
+         "The parameter DBSnapshotIdentifier must be provided and must not be blank.");
+  expect(ValidateSnapshotIdentifier("DBSnapshotIdentifier", "-snap"),
+         "Invalid snapshot identifier:  -snap");
+  expect(ValidateSnapshotIdentifier("DBSnapshotIdentifier", "1snap"),
+         "Invalid snapshot identifier:  1snap");
+  const std::string rules =
+      " is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII "
+      "letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive "
+      "hyphens.";
+  expect(ValidateSnapshotIdentifier("DBSnapshotIdentifier", "snap-"),
+         "The parameter DBSnapshotIdentifier" + rules);
+  expect(ValidateSnapshotIdentifier("TargetDBSnapshotIdentifier", "sn--ap"),
+         "The parameter TargetDBSnapshotIdentifier" + rules);
+  expect(ValidateSnapshotIdentifier("DBSnapshotIdentifier", std::string(256, 'a')),
+         "The parameter DBSnapshotIdentifier" + rules);
+  EXPECT_TRUE(ValidateSnapshotIdentifier("DBSnapshotIdentifier", std::string(255, 'a')).ok());
+  expect(ValidateIdentifier("DBInstanceIdentifier", "db-"),
+         "The parameter DBInstanceIdentifier" + rules);
+}
+
+// PreferredMaintenanceWindow: the shape, the values, 30 minutes to 24 hours, each in RDS's words.
+TEST(ValidationTest, MaintenanceWindowMessages) {
+  auto expect = [](const std::string& window, const std::string& message) {
+    Status s = ValidateMaintenanceWindow(window);
+    ASSERT_FALSE(s.ok()) << window;
+    EXPECT_STREQ(s.info().code, "InvalidParameterValue");
+    EXPECT_EQ(s.info().http_status, 400);
+    EXPECT_EQ(s.message(), message);
+  };
+  for (const char* bad : {"sun:05:00", "sun:5:00-sun:05:30", "sun05:00-sun:05:30x", "1:2-3:4"}) {
+    expect(bad, std::string("Invalid maintenance window format: ") + bad +
+                    ". Should be specified as a range ddd:hh24:mi-ddd:hh24:mi (24H Clock UTC). "
+                    "Example: Sun:23:45-Mon:00:15");
+  }
+  expect("xyz:05:00-sun:05:30", "Invalid day:hour:minute value: xyz:05:00-sun:05:30");
+  expect("sun:25:00-sun:25:30", "Invalid day:hour:minute value: sun:25:00-sun:25:30");
+  expect("sun:05:00-sun:05:29", "The maintenance window must be at least 30 minutes.");
+  expect("sun:05:00-sun:05:00", "The maintenance window must be at least 30 minutes.");
+  expect("sun:05:00-mon:05:01", "Maintenance window must be less than 24 hours.");
+  EXPECT_TRUE(ValidateMaintenanceWindow("sun:05:00-mon:05:00").ok());
+  EXPECT_TRUE(ValidateMaintenanceWindow("sun:23:45-mon:00:15").ok());
 }
 
 TEST(ValidationTest, MasterUsername) {

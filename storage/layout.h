@@ -5,6 +5,7 @@
 //   instances/<resource-id>/postgresql.log
 //   instances/<resource-id>/pgdata-b  the second host of a Multi-AZ instance (primary and
 //   instances/<resource-id>/postgresql-b.log   standby swap hosts at each failover)
+//   instances/<resource-id>/log[-b]/error/     each host's PostgreSQL log files (HostLogDir)
 //   pool/<major>/<name>               ready-made clusters waiting to become instances
 //   archive/<resource-id>/            an instance's WAL archive (gzip'd segments; kept with its
 //                                     automated backups after the instance is deleted)
@@ -46,6 +47,13 @@ class Layout {
   }
   std::filesystem::path HostLog(const std::string& resource_id, const std::string& host) const {
     return host == "b" ? InstanceDir(resource_id) / "postgresql-b.log" : ServerLog(resource_id);
+  }
+  //! The log root of one host: its collector writes `error/postgresql.log.YYYY-MM-DD-HH` there.
+  //! Beside the data directory, not in it: pg_basebackup would copy it into snapshots and
+  //! replicas (a restored instance or a new replica starts with no history, as on RDS), and it
+  //! stays with the host through failovers (each host keeps what its own server said).
+  std::filesystem::path HostLogDir(const std::string& resource_id, const std::string& host) const {
+    return InstanceDir(resource_id) / (host == "b" ? "log-b" : "log");
   }
   std::filesystem::path PoolDir(const std::string& major) const {
     return data_dir_ / "pool" / major;

@@ -141,9 +141,10 @@ std::string StorageMonitor::CheckInstance(const InstanceRow& row, int64_t now) {
     }
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const int64_t used =
-      config_.measure ? config_.measure(spec)
-                      : MeasureDiskUsage(spec.pgdata).bytes + MeasureDiskUsage(spec.log_file).bytes;
+  const int64_t used = config_.measure ? config_.measure(spec)
+                                       : MeasureDiskUsage(spec.pgdata).bytes +
+                                             MeasureDiskUsage(spec.log_file).bytes +
+                                             MeasureDiskUsage(spec.log_dir).bytes;
   const auto walk =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   StorageView view;

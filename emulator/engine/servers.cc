@@ -22,6 +22,7 @@
 #include "emulator/postgres/sql.h"
 #include "emulator/postgres/wait.h"
 #include "emulator/runtime/server_files.h"
+#include "emulator/runtime/server_logs.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -60,6 +61,7 @@ ServerSpec InstanceServers::Server(const InstanceRow& row) const {
   s.major = v.substr(0, v.find('.'));
   s.pgdata = layout_.HostPgData(row.resource_id, PrimaryHost(row));
   s.log_file = layout_.HostLog(row.resource_id, PrimaryHost(row));
+  s.log_dir = layout_.HostLogDir(row.resource_id, PrimaryHost(row));
   s.socket_dir = layout_.SocketDir();
   s.port = row.port;
   s.instance_class = row.attrs.value("DBInstanceClass", "");
@@ -70,6 +72,7 @@ ServerSpec InstanceServers::StandbyServer(const InstanceRow& row) const {
   ServerSpec s = Server(row);
   s.pgdata = layout_.HostPgData(row.resource_id, StandbyHost(row));
   s.log_file = layout_.HostLog(row.resource_id, StandbyHost(row));
+  s.log_dir = layout_.HostLogDir(row.resource_id, StandbyHost(row));
   s.port = StandbyPort(row);
   return s;
 }
@@ -106,7 +109,8 @@ FormulaInputs FormulaInputsOf(const InstanceRow& row) {
 }  // namespace
 
 std::string InstanceServers::ServerSettings(const InstanceRow& row, int port,
-                                            const std::string& listen) const {
+                                            const std::string& listen,
+                                            const fs::path& log_root) const {
   const fs::path archive = layout_.ArchiveDir(row.resource_id);
   const bool backups = row.attrs.value("BackupRetentionPeriod", 0) > 0;
   std::ostringstream out;
@@ -117,14 +121,15 @@ std::string InstanceServers::ServerSettings(const InstanceRow& row, int port,
       << "shared_buffers = 16MB\n"
       << "max_connections = 40\n"
       << "password_encryption = 'scram-sha-256'\n"
+      // RDS's (a group may set another one: parameters.cc does not own it).
+      << "log_line_prefix = '" << kRdsLogLinePrefix << "'\n"
       << "# The DB parameter group\n"
       << GroupSettingsConf(InstanceParameters(row), FormulaInputsOf(row)) << "# Owned by localrds\n"
       << "listen_addresses = '" << listen << "'\n"
       << "port = " << port << "\n"
       << "unix_socket_directories = '" << layout_.SocketDir().string() << "'\n"
       << "wal_retrieve_retry_interval = 100ms\n"
-      << "log_line_prefix = '%m [%p] %q%u@%d '\n"
-      << "cluster_name = '" << row.resource_id
+      << LoggingSettings(log_root) << "cluster_name = '" << row.resource_id
       << "'\n"
       // Archiving is always on, so that turning backups on or off is a reload of the command
       // (with retention 0 every segment is discarded). Commit timestamps tell localrds when
@@ -185,7 +190,10 @@ std::string InstanceServers::MultiAzPrimarySettings(const InstanceRow& row) cons
 }
 
 Status InstanceServers::WriteServerConfig(const InstanceRow& row, const std::string& recovery) {
-  const fs::path pgdata = Server(row).pgdata;
+  const ServerSpec spec = Server(row);
+  const fs::path& pgdata = spec.pgdata;
+  LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(spec.log_dir));
+  LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(spec.log_dir / kLogSubdir));
   if (row.attrs.value("BackupRetentionPeriod", 0) > 0) {
     const fs::path archive = layout_.ArchiveDir(row.resource_id);
     LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(archive));
@@ -193,7 +201,7 @@ Status InstanceServers::WriteServerConfig(const InstanceRow& row, const std::str
   }
   LOCALRDS_RETURN_IF_ERROR(
       WriteConfigFiles(pgdata,
-                       ServerSettings(row, row.port, config_.pg_listen_address) +
+                       ServerSettings(row, row.port, config_.pg_listen_address, spec.log_dir) +
                            StandbySettings(row) + MultiAzPrimarySettings(row) + recovery,
                        config_.pg_listen_address));
   // A replica starts as a hot standby. Only promotion removes the file (PostgreSQL does, and
@@ -210,8 +218,10 @@ Status InstanceServers::WriteStandbyConfig(const InstanceRow& row) {
   // Not on TCP: clients cannot reach a Multi-AZ standby. It archives what it receives into the
   // instance's archive (archive_mode = always), so a segment its primary had not archived yet
   // when it died is not lost to point-in-time restore.
-  std::string settings = ServerSettings(row, spec.port, "") + "archive_mode = always\n" +
-                         "hot_standby = on\n" +
+  LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(spec.log_dir));
+  LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(spec.log_dir / kLogSubdir));
+  std::string settings = ServerSettings(row, spec.port, "", spec.log_dir) +
+                         "archive_mode = always\n" + "hot_standby = on\n" +
                          "primary_conninfo = 'host=" + layout_.SocketDir().string() +
                          " port=" + std::to_string(row.port) + " " + ReplicationLogin(row) +
                          " application_name=" + kStandbyName + " connect_timeout=5'\n" +

@@ -93,8 +93,10 @@ class InstanceServers {
   std::optional<int> AllocatePort(int requested, const std::string& self, int avoid = -1);
 
  private:
-  //! The settings every server of `row` gets (port, sockets, memory, archiving, WAL senders).
-  std::string ServerSettings(const InstanceRow& row, int port, const std::string& listen) const;
+  //! The settings every server of `row` gets (port, sockets, memory, archiving, WAL senders,
+  //! logging into `log_root`).
+  std::string ServerSettings(const InstanceRow& row, int port, const std::string& listen,
+                             const std::filesystem::path& log_root) const;
   //! The standby settings of a replica's localrds.conf ("" for an instance that is not one).
   std::string StandbySettings(const InstanceRow& row) const;
   //! synchronous_standby_names for a Multi-AZ primary whose standby is in sync ("" otherwise).

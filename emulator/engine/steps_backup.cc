@@ -13,6 +13,7 @@
 #include "emulator/engine/operation_engine.h"
 #include "emulator/engine/operation_steps.h"
 #include "emulator/postgres/backup_files.h"
+#include "emulator/runtime/server_logs.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -280,16 +281,14 @@ Status RecoverRestore(OpContext& c) {
   const ServerSpec server = c.Server();
   bool fell_back = false;
   for (;;) {
-    const auto log_offset = fs::exists(server.log_file) ? fs::file_size(server.log_file) : 0;
+    const ServerLogMark log_mark = MarkServerLog(server);
     Status st = StartServer(c);
     if (st.ok()) {
       st = WaitForAnswer(c, "SELECT pg_is_in_recovery()", "f", std::chrono::hours(6),
                          "recovery ends");
     }
     if (st.ok()) break;
-    std::ifstream in(server.log_file);
-    in.seekg(static_cast<std::streamoff>(log_offset));
-    std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string said = ServerLogSince(server, log_mark);
     if (fell_back || said.find("recovery ended before configured recovery target was reached") ==
                          std::string::npos) {
       return st;

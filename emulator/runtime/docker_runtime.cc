@@ -11,6 +11,7 @@
 #include "emulator/runtime/pg_connection.h"
 #include "emulator/runtime/process_tree.h"
 #include "emulator/runtime/server_files.h"
+#include "emulator/runtime/server_logs.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -140,8 +141,7 @@ Status DockerRuntime::Start(const ServerSpec& spec) {
     }
   }
   const std::string name = ContainerName(spec);
-  const auto log_offset = fs::file_size(spec.log_file, ec);
-  const uintmax_t from = ec ? 0 : log_offset;
+  const ServerLogMark log_mark = MarkServerLog(spec);
   // A container of the same name may still be being removed after its server exited.
   Result<std::string> started = Status::Internal("not started");
   auto backoff = std::chrono::milliseconds(20);
@@ -159,7 +159,7 @@ Status DockerRuntime::Start(const ServerSpec& spec) {
   auto pid_text = Docker({"inspect", "-f", "{{.State.Pid}}", name}, "docker inspect");
   const pid_t pid = pid_text.ok() ? static_cast<pid_t>(std::atol(pid_text->c_str())) : 0;
   if (pid <= 0) {
-    return Status::Internal("PostgreSQL did not start: " + ReadFileFrom(spec.log_file, from) +
+    return Status::Internal("PostgreSQL did not start: " + ServerLogSince(spec, log_mark) +
                             (pid_text.ok() ? "" : pid_text.status().message()));
   }
   {
@@ -185,7 +185,7 @@ Status DockerRuntime::Start(const ServerSpec& spec) {
     if (!exited) KillTree(pid);
     std::lock_guard<std::mutex> lock(mutex_);
     servers_.erase(spec.pgdata.string());
-    return Status::Internal("PostgreSQL did not start: " + FileTail(spec.log_file));
+    return Status::Internal("PostgreSQL did not start: " + ServerLogTail(spec, 1500));
   }
   return Status::Ok();
 }

@@ -13,6 +13,7 @@
 #include "emulator/runtime/pg_connection.h"
 #include "emulator/runtime/process_tree.h"
 #include "emulator/runtime/server_files.h"
+#include "emulator/runtime/server_logs.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -113,7 +114,6 @@ Status LocalRuntime::Start(const ServerSpec& spec) {
     LOCALRDS_RETURN_IF_ERROR(Stop(spec));
   }
   LOCALRDS_RETURN_IF_ERROR(PrepareSocketDirectory(spec.socket_dir, run_as_));
-  std::error_code ec;
   // A postmaster killed moments ago (a crash of the host, or of localrds and its servers) may
   // still exist as a zombie nobody has reaped yet, and its backends may still be attached to
   // the shared memory: PostgreSQL refuses to start until both are gone. Wait them out.
@@ -134,11 +134,12 @@ Status LocalRuntime::Start(const ServerSpec& spec) {
   Status st;
   PollUntil(
       [&] {
-        auto log_offset = fs::file_size(spec.log_file, ec);
-        if (ec) log_offset = 0;
+        // Its stderr and its collector's files: PostgreSQL 15 starts the collector before it
+        // takes its sockets and shared memory.
+        const ServerLogMark mark = MarkServerLog(spec);
         st = StartOnce(spec);
         if (st.ok()) return true;
-        const std::string said = ReadFileFrom(spec.log_file, ec ? 0 : log_offset);
+        const std::string said = ServerLogSince(spec, mark);
         const bool transient = said.find("already exists") != std::string::npos ||
                                said.find("is still in use") != std::string::npos;
         if (transient) {
@@ -201,7 +202,7 @@ Status LocalRuntime::StartOnce(const ServerSpec& spec) {
       std::chrono::minutes(5));
   if (exited || !ready) {
     if (!exited) KillTree(*pid);
-    return Status::Internal("PostgreSQL did not start: " + FileTail(spec.log_file));
+    return Status::Internal("PostgreSQL did not start: " + ServerLogTail(spec, 1500));
   }
   return Status::Ok();
 }

@@ -23,7 +23,9 @@ struct ServerSpec {
   std::string resource_id;
   std::string major;  //!< engine major version, "15"
   std::filesystem::path pgdata;
-  std::filesystem::path log_file;
+  std::filesystem::path log_file;  //!< the postmaster's stderr (what it says before its collector)
+  //! The log root whose `error/` the logging collector writes (emulator/runtime/server_logs.h).
+  std::filesystem::path log_dir;
   std::filesystem::path socket_dir;
   int port = 0;
   std::string instance_class;  //!< DBInstanceClass: the docker runtime's memory/CPU limits

@@ -119,6 +119,8 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
       notifier_(catalog, registry_, config_.sns_publisher, clock_, config_.notifier),
       maintenance_(registry_, servers_, runtime, layout, starter_,
                    ServiceConfig{config_.default_port, config_.max_instances}),
+      logs_(registry_, servers_, runtime, layout, starter_,
+            ServiceConfig{config_.default_port, config_.max_instances}),
       controls_(catalog, registry_, servers_, runtime, layout, engine_, starter_, reconciler_,
                 backups_, replication_, executor_,
                 ControlsConfig{config_.version, config_.reset_wait}),
@@ -324,6 +326,8 @@ const std::map<std::string, ControlPlane::Action>& ControlPlane::Actions() {
        Immediate(&CP::maintenance, &MaintenanceService::ApplyPendingMaintenanceAction)},
       {"ModifyDBSnapshot",
        Wrapped(&CP::maintenance, &MaintenanceService::ModifyDBSnapshot, "DBSnapshot")},
+      {"DescribeDBLogFiles", Immediate(&CP::logs, &LogService::DescribeDBLogFiles)},
+      {"DownloadDBLogFilePortion", Immediate(&CP::logs, &LogService::DownloadDBLogFilePortion)},
   };
   return kActions;
 }

@@ -47,6 +47,7 @@
 #include "emulator/service/controls.h"
 #include "emulator/service/group_service.h"
 #include "emulator/service/instance_service.h"
+#include "emulator/service/log_service.h"
 #include "emulator/service/maintenance_service.h"
 #include "emulator/service/metadata_service.h"
 #include "emulator/service/outage_drills.h"
@@ -176,6 +177,7 @@ class ControlPlane : public RdsService {
   SubscriptionService& subscriptions() { return subscriptions_; }
   EventNotifier& notifier() { return notifier_; }
   MaintenanceService& maintenance() { return maintenance_; }
+  LogService& logs() { return logs_; }
   Controls& controls() { return controls_; }
   Registry& registry() { return registry_; }
   InstanceServers& servers() { return servers_; }
@@ -223,6 +225,7 @@ class ControlPlane : public RdsService {
   SubscriptionService subscriptions_;
   EventNotifier notifier_;
   MaintenanceService maintenance_;
+  LogService logs_;
   Controls controls_;
   OutageDrills outages_;
   bool shut_down_ = false;  //!< Shutdown ran (guarded by being called from one thread)

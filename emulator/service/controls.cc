@@ -132,11 +132,9 @@ Status Controls::CrashInstance(const InstanceRef& identifier) {
 }
 
 nlohmann::json Controls::ServerDetails(const ServerSpec& spec) {
-  return {{"running", runtime_.IsRunning(spec)},
-          {"frozen", runtime_.IsPaused(spec)},
-          {"pid", runtime_.PostmasterPid(spec)},
-          {"pgdata", spec.pgdata.string()},
-          {"log", spec.log_file.string()}};
+  return {{"running", runtime_.IsRunning(spec)}, {"frozen", runtime_.IsPaused(spec)},
+          {"pid", runtime_.PostmasterPid(spec)}, {"pgdata", spec.pgdata.string()},
+          {"log", spec.log_file.string()},       {"log_dir", spec.log_dir.string()}};
 }
 
 Result<nlohmann::json> Controls::InstanceDetails(const InstanceRef& identifier) {

@@ -121,10 +121,11 @@ std::string InstanceServers::ServerSettings(const InstanceRow& row, int port,
       << "shared_buffers = 16MB\n"
       << "max_connections = 40\n"
       << "password_encryption = 'scram-sha-256'\n"
-      // RDS's (a group may set another one: parameters.cc does not own it).
-      << "log_line_prefix = '" << kRdsLogLinePrefix << "'\n"
       << "# The DB parameter group\n"
-      << GroupSettingsConf(InstanceParameters(row), FormulaInputsOf(row)) << "# Owned by localrds\n"
+      << GroupSettingsConf(InstanceParameters(row), FormulaInputsOf(row))
+      << "# Owned by localrds\n"
+      // RDS's, which no group changes.
+      << "log_line_prefix = '" << kRdsLogLinePrefix << "'\n"
       << "listen_addresses = '" << listen << "'\n"
       << "port = " << port << "\n"
       << "unix_socket_directories = '" << layout_.SocketDir().string() << "'\n"

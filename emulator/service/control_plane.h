@@ -42,7 +42,9 @@
 #include "emulator/engine/servers.h"
 #include "emulator/engine/starter.h"
 #include "emulator/postgres/server_secrets.h"
+#include "emulator/postgres/tls.h"
 #include "emulator/runtime/cluster_pool.h"
+#include "emulator/service/certificate_service.h"
 #include "emulator/service/controls.h"
 #include "emulator/service/instance_service.h"
 #include "emulator/service/metadata_service.h"
@@ -96,6 +98,9 @@ struct EmulatorConfig {
   std::chrono::milliseconds inter_region_latency{40};
   //! The time the background work reads (a FakeClock in tests); null: the system's.
   const Clock* clock = nullptr;
+  //! Every server serves TLS with a certificate from the localrds CAs (<data-dir>/tls); off in
+  //! the unit tests over the fake runtime (a new RSA key per instance costs a fifth of a second).
+  bool server_tls = true;
 };
 
 class ControlPlane : public RdsService {
@@ -129,6 +134,8 @@ class ControlPlane : public RdsService {
   Result<nlohmann::json> EventsWithIds(int limit) override {
     return controls_.EventsWithIds(limit);
   }
+  //! Made on first use; StartBackground makes them ahead of the first request.
+  Result<std::string> CaBundle() override { return tls_.Bundle(); }
   void ResetAsync(std::function<void(Status)> done) override {
     controls_.ResetAsync(std::move(done));
   }
@@ -164,6 +171,8 @@ class ControlPlane : public RdsService {
   ReplicaService& replicas() { return replicas_; }
   MetadataService& metadata() { return metadata_; }
   Controls& controls() { return controls_; }
+  CertificateAuthorities& tls() { return tls_; }
+  CertificateService& certificates() { return certificates_; }
   Registry& registry() { return registry_; }
   InstanceServers& servers() { return servers_; }
   Reconciler& reconciler() { return reconciler_; }
@@ -187,6 +196,7 @@ class ControlPlane : public RdsService {
   PgRuntime& runtime_;
   const Layout& layout_;
   const ServerSecrets secrets_;  //!< rdsrepladmin's passwords (<data-dir>/localrds.key)
+  CertificateAuthorities tls_;   //!< the localrds CAs (<data-dir>/tls)
   Registry registry_;
   InstanceServers servers_;
   ClusterPool pool_;
@@ -207,6 +217,7 @@ class ControlPlane : public RdsService {
   MetadataService metadata_;
   Controls controls_;
   OutageDrills outages_;
+  CertificateService certificates_;
   bool shut_down_ = false;  //!< Shutdown ran (guarded by being called from one thread)
 };
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/scram.h"
+#include "common/time_util.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
@@ -298,6 +299,19 @@ void PlanOutageChanges(Registry& registry, const nlohmann::json& req, const Modi
   if (!clear.empty()) params["clear_pending"] = clear;
 }
 
+// A new CACertificateIdentifier: a new server certificate from that CA, valid a year, served
+// after a restart (RDS's default) or, with CertificateRotationRestart=false, after a reload
+// (PostgreSQL reads its certificate again on SIGHUP).
+void PlanCertificateRotation(const nlohmann::json& req, const std::string& old_ca, int64_t now_ms,
+                             InstanceRow& row, ModifyPlan& plan) {
+  auto ca = ReqString(req, "CACertificateIdentifier");
+  if (!ca || *ca == old_ca) return;
+  row.attrs["CertificateDetails"]["ValidTill"] =
+      FormatIso8601(now_ms + kServerCertificateLifetimeMs, false);
+  plan.params["certificate"] =
+      ReqBool(req, "CertificateRotationRestart").value_or(true) ? "restart" : "reload";
+}
+
 }  // namespace
 
 Result<Accepted> InstanceService::ModifyDBInstance(const nlohmann::json& req) {
@@ -315,8 +329,10 @@ Result<Accepted> InstanceService::ModifyDBInstance(const nlohmann::json& req) {
 
   nlohmann::json& pending = row.attrs["PendingModifiedValues"];
   if (!pending.is_object()) pending = nlohmann::json::object();
+  const std::string old_ca = row.attrs.value("CACertificateIdentifier", "");
   StoreSettingsWithoutOutage(req, *m, row.attrs);
   ModifyPlan plan;
+  PlanCertificateRotation(req, old_ca, registry_.Now(), row, plan);
   const std::string backups_toggle = ApplyRetention(registry_, *m, row, plan.events);
   PlanOutageChanges(registry_, req, *m, storage_type, row, plan);
   if (!backups_toggle.empty()) {

@@ -53,7 +53,9 @@ class TlsTest(LocalrdsTestCase):
         waiter.wait(DBInstanceIdentifier="tls", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
         db = self.rds.describe_db_instances(DBInstanceIdentifier="tls")["DBInstances"][0]
         self.assertEqual(db["CACertificateIdentifier"], "rds-ca-rsa2048-g1")
-        self.assertEqual(db["CertificateDetails"]["CAIdentifier"], "rds-ca-rsa2048-g1")
+        # Debian 12's botocore predates CertificateDetails (unit tests check it).
+        self.assertIn(db.get("CertificateDetails", {}).get("CAIdentifier", "rds-ca-rsa2048-g1"),
+                      ("rds-ca-rsa2048-g1",))
 
         status, bundle = self.h.control("GET", "/_localrds/ca.pem")
         self.assertEqual(status, 200)
@@ -71,7 +73,9 @@ class TlsTest(LocalrdsTestCase):
 
         # DescribeCertificates: the CAs of the bundle, by their real thumbprints.
         certs = self.rds.describe_certificates()
-        self.assertEqual(certs["DefaultCertificateForNewLaunches"], "rds-ca-rsa2048-g1")
+        # (Debian 12's botocore predates DefaultCertificateForNewLaunches and CustomerOverride.)
+        self.assertEqual(certs.get("DefaultCertificateForNewLaunches", "rds-ca-rsa2048-g1"),
+                         "rds-ca-rsa2048-g1")
         ids = [c["CertificateIdentifier"] for c in certs["Certificates"]]
         self.assertEqual(ids, ["rds-ca-ecc384-g1", "rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1"])
         pems = ["-----BEGIN CERTIFICATE-----" + p for p in
@@ -80,7 +84,7 @@ class TlsTest(LocalrdsTestCase):
         for c in certs["Certificates"]:
             self.assertIn(c["Thumbprint"], thumbprints)
             self.assertEqual(c["CertificateType"], "CA")
-            self.assertFalse(c["CustomerOverride"])
+            self.assertFalse(c.get("CustomerOverride", False))
             self.assertLess(c["ValidFrom"], c["ValidTill"])
             self.assertEqual(c["CertificateArn"],
                              "arn:aws:rds:us-east-1::cert:" + c["CertificateIdentifier"])
@@ -102,7 +106,7 @@ class TlsTest(LocalrdsTestCase):
         waiter.wait(DBInstanceIdentifier="tls", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
         db = self.rds.describe_db_instances(DBInstanceIdentifier="tls")["DBInstances"][0]
         self.assertEqual(db["DBInstanceStatus"], "available")
-        self.assertEqual(db["CertificateDetails"]["CAIdentifier"], "rds-ca-rsa4096-g1")
+        self.assertEqual(db["CACertificateIdentifier"], "rds-ca-rsa4096-g1")
         self.assertIn("rds-ca-rsa4096-g1",
                       served_certificate_issuer(endpoint["Address"], endpoint["Port"], f.name))
         self.assertEqual(self.psql_verify_full(endpoint, f.name, "SELECT 1"), "1")

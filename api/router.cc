@@ -460,6 +460,14 @@ void Router::HandleControl(const HttpRequest& req, const std::string& path, Resp
       respond(reply(http::status::ok, service_.Health()));
       return;
     }
+    if (path == "/_localrds/ca.pem" && get) {
+      // The bundle of every localrds CA: what sslrootcert names for sslmode=verify-full.
+      auto bundle = service_.CaBundle();
+      respond(bundle.ok() ? MakeHttpResponse(req.version(), req.keep_alive(), http::status::ok,
+                                             *bundle, "application/x-pem-file")
+                          : reply.Error(bundle.status()));
+      return;
+    }
     if (path == "/_localrds/events" && get) {
       auto events = service_.EventsWithIds(1000);
       respond(events.ok() ? reply(http::status::ok, {{"events", *events}})

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/poll.h"
+#include "common/time_util.h"
 #include "emulator/core/instance_classes.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/postgres/backup_files.h"
@@ -40,6 +41,13 @@ bool CanBind(int port) {
   bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   close(fd);
   return ok;
+}
+
+std::string ReadWholeFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 }  // namespace
@@ -200,11 +208,13 @@ Status InstanceServers::WriteServerConfig(const InstanceRow& row, const std::str
     LOCALRDS_RETURN_IF_ERROR(backup_files::CheckConfigSafePath(archive));
     LOCALRDS_RETURN_IF_ERROR(runtime_.PrepareDirectory(archive));
   }
+  auto tls = ServerTls(row, pgdata);
+  if (!tls.ok()) return tls.status();
   LOCALRDS_RETURN_IF_ERROR(
       WriteConfigFiles(pgdata,
                        ServerSettings(row, row.port, config_.pg_listen_address, spec.log_dir) +
                            StandbySettings(row) + MultiAzPrimarySettings(row) + recovery,
-                       config_.pg_listen_address));
+                       config_.pg_listen_address, ForceSsl(row), *tls ? &**tls : nullptr));
   // A replica starts as a hot standby. Only promotion removes the file (PostgreSQL does, and
   // fails if it is gone while the standby runs): localrds never deletes it behind a server.
   if (IsReplica(row) && !fs::exists(pgdata / "standby.signal")) {
@@ -227,13 +237,36 @@ Status InstanceServers::WriteStandbyConfig(const InstanceRow& row) {
                          " port=" + std::to_string(row.port) + " " + ReplicationLogin(row) +
                          " application_name=" + kStandbyName + " connect_timeout=5'\n" +
                          "primary_slot_name = '" + ReplicationSlotName(row.resource_id) + "'\n";
-  LOCALRDS_RETURN_IF_ERROR(WriteConfigFiles(spec.pgdata, settings, ""));
+  // The standby serves the primary's certificate once a failover makes it the primary.
+  auto tls = ServerTls(row, spec.pgdata);
+  if (!tls.ok()) return tls.status();
+  LOCALRDS_RETURN_IF_ERROR(
+      WriteConfigFiles(spec.pgdata, settings, "", ForceSsl(row), *tls ? &**tls : nullptr));
   if (!fs::exists(spec.pgdata / "standby.signal")) {
     std::ofstream signal(spec.pgdata / "standby.signal");
     if (!signal)
       return Status::Internal("cannot write " + (spec.pgdata / "standby.signal").string());
   }
   return Status::Ok();
+}
+
+Result<std::optional<ServerTlsFiles>> InstanceServers::ServerTls(const InstanceRow& row,
+                                                                 const fs::path& pgdata) const {
+  if (!config_.tls) return std::optional<ServerTlsFiles>();
+  std::string ca = row.attrs.value("CACertificateIdentifier", kDefaultCaIdentifier);
+  if (!FindCaSpec(ca)) ca = kDefaultCaIdentifier;
+  std::optional<int64_t> till;
+  if (auto it = row.attrs.find("CertificateDetails"); it != row.attrs.end() && it->is_object()) {
+    till = ParseIso8601(it->value("ValidTill", ""));
+  }
+  // An instance from before its ValidTill was the server certificate's: a year, as RDS issues.
+  if (!till || *till <= NowMs()) till = NowMs() + kServerCertificateLifetimeMs;
+  ServerCertificate existing{ReadWholeFile(pgdata / kServerCertFile),
+                             ReadWholeFile(pgdata / kServerKeyFile), 0};
+  auto cert = config_.tls->Ensure(existing, ca, config_.endpoint_address, *till);
+  if (!cert.ok()) return cert.status();
+  return std::optional<ServerTlsFiles>(
+      ServerTlsFiles{cert->cert_pem, cert->key_pem, runtime_.ServerOwner()});
 }
 
 Status InstanceServers::ApplyStorageFull(const InstanceRow& row) {

@@ -15,7 +15,9 @@
 #include <optional>
 #include <string>
 
+#include "emulator/postgres/server_config.h"
 #include "emulator/postgres/server_secrets.h"
+#include "emulator/postgres/tls.h"
 #include "emulator/runtime/pg_runtime.h"
 #include "emulator/state/registry.h"
 #include "storage/layout.h"
@@ -33,6 +35,11 @@ struct ServersConfig {
   //! How late a cross-Region read replica applies its source's WAL (the Regions' distance, as
   //! ReplicaLag shows it; PostgreSQL's recovery_min_apply_delay). 0: no delay.
   std::chrono::milliseconds inter_region_latency{40};
+  //! The CAs that issue every server's TLS certificate (emulator/postgres/tls.h); null: the
+  //! servers serve no TLS (unit tests over the fake runtime).
+  CertificateAuthorities* tls = nullptr;
+  //! Endpoint.Address: what the servers' certificates are issued for (with localhost).
+  std::string endpoint_address = "127.0.0.1";
 };
 
 class InstanceServers {
@@ -57,6 +64,11 @@ class InstanceServers {
   //! Writes the standby's localrds.conf (a hot standby of the primary, no TCP) and its
   //! standby.signal.
   Status WriteStandbyConfig(const InstanceRow& row);
+  //! The certificate and key a server of the instance in `pgdata` serves: the one there when
+  //! it is still right (its CA is CACertificateIdentifier's, it names the endpoint, it expires
+  //! at CertificateDetails.ValidTill), else a new one. nullopt without TLS.
+  Result<std::optional<ServerTlsFiles>> ServerTls(const InstanceRow& row,
+                                                  const std::filesystem::path& pgdata) const;
 
   //! Rewrites the primary's localrds.conf with the instance's localrds.storage_full (from
   //! StorageFull(row)), reloads it and waits until a new session sees the value, so that the

@@ -317,6 +317,27 @@ Status ModifyRestart(OpContext& c) {
   return Status::Ok();
 }
 
+// A new CA (ModifyDBInstance CACertificateIdentifier): WriteServerConfig issues the server a
+// certificate from it; the server serves it after a restart or, with CertificateRotationRestart
+// false, a reload. The Multi-AZ standby gets the same certificate. Run again after a crash, it
+// keeps the certificate already written and restarts once more.
+Status ModifyCertificate(OpContext& c) {
+  auto it = c.op.params.find("certificate");
+  if (it == c.op.params.end()) return Status::Ok();
+  LOCALRDS_RETURN_IF_ERROR(c.env.servers.WriteServerConfig(c.instance));
+  const ServerSpec spec = c.Server();
+  if (*it == "restart" || !c.env.runtime.IsRunning(spec)) {
+    LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Stop(spec));
+    LOCALRDS_RETURN_IF_ERROR(c.env.runtime.Start(spec));
+    c.Event(rds_events::kRestarted);
+  } else {
+    LOCALRDS_RETURN_IF_ERROR(c.env.runtime.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"}));
+  }
+  LogIfFailed(c.env.servers.EnsureStandbyRunning(c.instance), "ops",
+              "the standby of " + c.instance.identifier + " keeps its old certificate");
+  return Status::Ok();
+}
+
 Status ModifyFinish(OpContext& c) {
   LOCALRDS_RETURN_IF_ERROR(EnsureRunning(c));
   InstanceRow row = c.instance;
@@ -468,6 +489,7 @@ void AddInstanceOperationKinds(std::map<OpKind, OperationKind>& kinds) {
                              {"backup", TakeSnapshot},
                              {"multi-az", ApplyMultiAzModification},
                              {"class", ModifyClass},
+                             {"certificate", ModifyCertificate},
                              {"finish", ModifyFinish}},
                             ReflectReality};
   kinds[OpKind::kRecover] = {

@@ -55,6 +55,7 @@ class DockerRuntime : public PgRuntime {
 
   std::string Name() const override { return "docker"; }
   std::vector<EngineVersionInfo> InstalledVersions() override;
+  std::optional<RunAs> ServerOwner() const override { return run_as_; }
   Status PrepareDirectory(const std::filesystem::path& dir) override;
   Status InitCluster(const std::string& major, const std::filesystem::path& pgdata) override;
   //! The image is built from this machine's PostgreSQL packages: the same program, run here.

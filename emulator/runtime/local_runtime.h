@@ -26,6 +26,7 @@ class LocalRuntime : public PgRuntime {
 
   std::string Name() const override { return "local"; }
   std::vector<EngineVersionInfo> InstalledVersions() override;
+  std::optional<RunAs> ServerOwner() const override { return run_as_; }
   Status PrepareDirectory(const std::filesystem::path& dir) override;
   Status InitCluster(const std::string& major, const std::filesystem::path& pgdata) override;
   Result<CommandOutput> RunPostgresProgram(const std::string& major,

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ class PgRuntime {
   //! Every PostgreSQL version this runtime can run, newest first.
   virtual std::vector<EngineVersionInfo> InstalledVersions() = 0;
 
+  //! The OS user the servers run as when it is not localrds' own (localrds runs as root): the
+  //! owner their TLS key files must have.
+  virtual std::optional<RunAs> ServerOwner() const { return std::nullopt; }
   //! Makes `dir` (and its parents below the data directory) usable by the servers' OS user.
   virtual Status PrepareDirectory(const std::filesystem::path& dir) = 0;
   //! Runs initdb into `pgdata` (which must not exist yet).

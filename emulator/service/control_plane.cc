@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/time_util.h"
 #include "emulator/core/instance_state.h"
+#include "emulator/core/request.h"
 
 namespace localrds {
 namespace {
@@ -63,13 +64,15 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
       runtime_(runtime),
       layout_(layout),
       secrets_(OpenSecrets(layout)),
+      tls_(layout.data_dir() / "tls"),
       registry_(catalog, layout, clock_,
                 RegistryConfig{config_.region, config_.account_id, config_.endpoint_address,
                                config_.timing}),
       servers_(
           registry_, runtime, layout, secrets_,
           ServersConfig{config_.port_range_lo, config_.port_range_hi, config_.pg_listen_address,
-                        config_.guard_library_dir, config_.inter_region_latency}),
+                        config_.guard_library_dir, config_.inter_region_latency,
+                        config_.server_tls ? &tls_ : nullptr, config_.endpoint_address}),
       pool_(runtime, layout, Majors(runtime), config_.pool_size),
       env_{registry_, servers_, runtime, layout, pool_},
       engine_(env_, config_.workers),
@@ -124,7 +127,8 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
       controls_(catalog, registry_, servers_, runtime, layout, engine_, starter_, reconciler_,
                 backups_, replication_, executor_,
                 ControlsConfig{config_.version, config_.reset_wait}),
-      outages_(registry_, servers_, runtime, starter_, executor_) {}
+      outages_(registry_, servers_, runtime, starter_, executor_),
+      certificates_(tls_, config_.region) {}
 
 Status ControlPlane::Recover() {
   LOCALRDS_RETURN_IF_ERROR(registry_.Load());
@@ -169,6 +173,10 @@ Result<nlohmann::json> ControlPlane::InstanceDetails(const InstanceRef& identifi
 
 void ControlPlane::StartBackground() {
   pool_.Start();
+  if (config_.server_tls) {
+    // Making an RSA 4096 CA takes a second or two: not in the first request that needs it.
+    executor_.Post([this] { LogIfFailed(tls_.Bundle().status(), "tls", "the localrds CAs"); });
+  }
   executor_.Loop("reconciler", config_.reconcile_interval, [this] {
     wal_shipper_.ShipWalOnce();
     std::string did = reconciler_.ReconcileOnce();
@@ -246,6 +254,8 @@ const std::map<std::string, ControlPlane::Action>& ControlPlane::Actions() {
       {"RemoveTagsFromResource", NoOutput(&CP::metadata, &MetadataService::RemoveTagsFromResource)},
       {"ListTagsForResource", Immediate(&CP::metadata, &MetadataService::ListTagsForResource)},
       {"DescribeEvents", Immediate(&CP::metadata, &MetadataService::DescribeEvents)},
+      {"DescribeCertificates",
+       Immediate(&CP::certificates, &CertificateService::DescribeCertificates)},
       {"DescribeAccountAttributes",
        Immediate(&CP::metadata, &MetadataService::DescribeAccountAttributes)},
       {"DescribeDBEngineVersions",
@@ -339,6 +349,10 @@ Result<Accepted> ControlPlane::Call(const std::string& action, const nlohmann::j
   if (it == Actions().end()) {
     return Status::Error(AwsError::kInvalidAction,
                          "localrds does not implement the RDS action " + action + " yet.");
+  }
+  // Every action that names a CA (create, modify, restores, read replicas) names one of RDS's.
+  if (auto ca = ReqString(req, "CACertificateIdentifier")) {
+    LOCALRDS_RETURN_IF_ERROR(CheckCaIdentifier(*ca));
   }
   return it->second(*this, req);
 }

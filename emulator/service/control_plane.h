@@ -43,7 +43,9 @@
 #include "emulator/engine/servers.h"
 #include "emulator/engine/starter.h"
 #include "emulator/postgres/server_secrets.h"
+#include "emulator/postgres/tls.h"
 #include "emulator/runtime/cluster_pool.h"
+#include "emulator/service/certificate_service.h"
 #include "emulator/service/controls.h"
 #include "emulator/service/group_service.h"
 #include "emulator/service/instance_service.h"
@@ -106,6 +108,9 @@ struct EmulatorConfig {
   SnsPublisher* sns_publisher = nullptr;
   std::chrono::milliseconds notify_interval{250};
   NotifierConfig notifier;
+  //! Every server serves TLS with a certificate from the localrds CAs (<data-dir>/tls); off in
+  //! the unit tests over the fake runtime (a new RSA key per instance costs a fifth of a second).
+  bool server_tls = true;
 };
 
 class ControlPlane : public RdsService {
@@ -139,6 +144,8 @@ class ControlPlane : public RdsService {
   Result<nlohmann::json> EventsWithIds(int limit) override {
     return controls_.EventsWithIds(limit);
   }
+  //! Made on first use; StartBackground makes them ahead of the first request.
+  Result<std::string> CaBundle() override { return tls_.Bundle(); }
   void ResetAsync(std::function<void(Status)> done) override {
     controls_.ResetAsync(std::move(done));
   }
@@ -179,6 +186,8 @@ class ControlPlane : public RdsService {
   MaintenanceService& maintenance() { return maintenance_; }
   LogService& logs() { return logs_; }
   Controls& controls() { return controls_; }
+  CertificateAuthorities& tls() { return tls_; }
+  CertificateService& certificates() { return certificates_; }
   Registry& registry() { return registry_; }
   InstanceServers& servers() { return servers_; }
   Reconciler& reconciler() { return reconciler_; }
@@ -202,6 +211,7 @@ class ControlPlane : public RdsService {
   PgRuntime& runtime_;
   const Layout& layout_;
   const ServerSecrets secrets_;  //!< rdsrepladmin's passwords (<data-dir>/localrds.key)
+  CertificateAuthorities tls_;   //!< the localrds CAs (<data-dir>/tls)
   Registry registry_;
   InstanceServers servers_;
   ClusterPool pool_;
@@ -228,6 +238,7 @@ class ControlPlane : public RdsService {
   LogService logs_;
   Controls controls_;
   OutageDrills outages_;
+  CertificateService certificates_;
   bool shut_down_ = false;  //!< Shutdown ran (guarded by being called from one thread)
 };
 

@@ -263,8 +263,9 @@ InstanceRow NewInstanceRow(const nlohmann::json& req, const CreateInstanceArgs& 
   a["CustomerOwnedIpEnabled"] = false;
   a["BackupTarget"] = "region";
   a["NetworkType"] = ReqString(req, "NetworkType").value_or("IPV4");
-  a["CertificateDetails"] = {{"CAIdentifier", a["CACertificateIdentifier"]},
-                             {"ValidTill", "2061-01-01T00:00:00Z"}};
+  a["CertificateDetails"] = {
+      {"CAIdentifier", a["CACertificateIdentifier"]},
+      {"ValidTill", FormatIso8601(NowMs() + kServerCertificateLifetimeMs, false)}};
   a["DedicatedLogVolume"] = false;
   a["IsStorageConfigUpgradeAvailable"] = false;
   a["EngineLifecycleSupport"] =

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/scram.h"
+#include "common/time_util.h"
 #include "emulator/core/instance_state.h"
 #include "emulator/core/request.h"
 #include "emulator/core/validation.h"
@@ -332,6 +333,19 @@ void MergeEarlierPending(PendingPlan earlier, ModifyPlan& plan) {
   for (auto& s : earlier.snapshots) plan.snapshots.push_back(std::move(s));
 }
 
+// A new CACertificateIdentifier: a new server certificate from that CA, valid a year, served
+// after a restart (RDS's default) or, with CertificateRotationRestart=false, after a reload
+// (PostgreSQL reads its certificate again on SIGHUP).
+void PlanCertificateRotation(const nlohmann::json& req, const std::string& old_ca, int64_t now_ms,
+                             InstanceRow& row, ModifyPlan& plan) {
+  auto ca = ReqString(req, "CACertificateIdentifier");
+  if (!ca || *ca == old_ca) return;
+  row.attrs["CertificateDetails"]["ValidTill"] =
+      FormatIso8601(now_ms + kServerCertificateLifetimeMs, false);
+  plan.params["certificate"] =
+      ReqBool(req, "CertificateRotationRestart").value_or(true) ? "restart" : "reload";
+}
+
 }  // namespace
 
 Result<Accepted> InstanceService::ModifyDBInstance(const nlohmann::json& req) {
@@ -354,8 +368,10 @@ Result<Accepted> InstanceService::ModifyDBInstance(const nlohmann::json& req) {
   // (RDS API reference): what earlier requests left pending, except what this one sets anew.
   PendingPlan earlier;
   if (m->apply_now) PlanEarlierPending(registry_, reg, req, *m, row, earlier);
+  const std::string old_ca = row.attrs.value("CACertificateIdentifier", "");
   StoreSettingsWithoutOutage(req, *m, row.attrs);
   ModifyPlan plan;
+  PlanCertificateRotation(req, old_ca, registry_.Now(), row, plan);
   const std::string backups_toggle = ApplyRetention(registry_, *m, row, plan.events);
   PlanOutageChanges(registry_, req, *m, storage_type, row, plan);
   MergeEarlierPending(std::move(earlier), plan);

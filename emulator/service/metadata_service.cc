@@ -308,7 +308,8 @@ Result<nlohmann::json> MetadataService::DescribeDBEngineVersions(const nlohmann:
                       {"SupportsCertificateRotationWithoutRestart", true},
                       {"SupportsLocalWriteForwarding", false},
                       {"SupportsIntegrations", false},
-                      {"SupportedCACertificateIdentifiers", {"rds-ca-rsa2048-g1"}}});
+                      {"SupportedCACertificateIdentifiers",
+                       {"rds-ca-ecc384-g1", "rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1"}}});
       if (default_only) break;
     }
   }

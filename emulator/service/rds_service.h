@@ -45,6 +45,10 @@ class RdsService {
   // The emulator's own controls (/_localrds/).
   virtual nlohmann::json Health() = 0;
   virtual Result<nlohmann::json> EventsWithIds(int limit) = 0;
+  //! The PEM bundle of every localrds CA (GET /_localrds/ca.pem).
+  virtual Result<std::string> CaBundle() {
+    return Status::Error(AwsError::kInternalFailure, "no certificate authorities here");
+  }
   virtual void ResetAsync(std::function<void(Status)> done) = 0;
   virtual void CrashInstanceAsync(const InstanceRef& identifier,
                                   std::function<void(Status)> done) = 0;

@@ -95,6 +95,42 @@ TEST_F(ParametersPgTest, DynamicAtOnceStaticAtRebootFormulasPerClass) {
   EXPECT_EQ(Show(port, "work_mem"), "8MB");
 }
 
+TEST_F(ParametersPgTest, ForceSslRefusesPlaintextLogins) {
+  ASSERT_TRUE(cp_->groups()
+                  .CreateDBParameterGroup({{"DBParameterGroupName", "app"},
+                                           {"DBParameterGroupFamily", "postgres15"},
+                                           {"Description", "d"}})
+                  .ok());
+  json req = {{"DBInstanceIdentifier", "db1"},    {"Engine", "postgres"},
+              {"DBInstanceClass", "db.t3.micro"}, {"MasterUsername", "root"},
+              {"MasterUserPassword", "secret99"}, {"DBName", "test"},
+              {"BackupRetentionPeriod", 0},       {"DBParameterGroupName", "app"}};
+  const int port = WaitAvailable(cp_->instances().CreateDBInstance(req), "db1");
+  auto login = [&](const char* sslmode, std::string* out) {
+    CommandOptions o;
+    o.extra_env = {"PGPASSWORD=secret99", "PGCONNECT_TIMEOUT=5",
+                   std::string("PGSSLMODE=") + sslmode};
+    auto r =
+        RunCommand({"psql", "-h", "127.0.0.1", "-p", std::to_string(port), "-U", "root", "-d",
+                    "test", "-Atc", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"},
+                   o);
+    *out = r.ok() ? r->output : r.status().ToString();
+    return r.ok() ? r->exit_code : -1;
+  };
+  std::string out;
+  EXPECT_EQ(login("disable", &out), 0) << out;  // rds.force_ssl 0: plaintext is allowed
+  EXPECT_EQ(out, "f\n");
+  // rds.force_ssl is dynamic: applied at once, no reboot.
+  Modify(json::array({Param("rds.force_ssl", "1", "immediate")}));
+  EXPECT_EQ(ApplyStatus("db1"), "in-sync");
+  EXPECT_TRUE(Eventually(
+      [&] { return login("disable", &out) != 0 && out.find("no encryption") != std::string::npos; },
+      std::chrono::seconds(10)))
+      << out;
+  EXPECT_EQ(login("require", &out), 0) << out;
+  EXPECT_EQ(out, "t\n");
+}
+
 TEST_F(ParametersPgTest, LogicalReplicationTurnsOnLogicalDecoding) {
   ASSERT_TRUE(cp_->groups()
                   .CreateDBParameterGroup({{"DBParameterGroupName", "app"},

@@ -61,6 +61,7 @@ class ControlPlaneTest : public ::testing::Test {
     config.port_range_hi = 40999;
     config.default_port = 40000;
     config.clock = &clock_;
+    config.server_tls = false;  // no RSA key per instance (tls_test.cc covers the certificates)
     Tune(config);
     cp_ = std::make_unique<ControlPlane>(config, *catalog_, runtime_, *layout_);
   }

@@ -55,16 +55,16 @@ Result<MetadataService::TaggedResource> MetadataService::FindTagged(Registry::Lo
     auto matches = [&](const InstanceRow& row) {
       const std::string from = ReplicatedFrom(row);
       return row.scope == scope &&
-             ToLower(Registry::AutomatedBackupsArn(row.scope, from.empty() ? row.resource_id
-                                                                            : from)) ==
-                 ToLower(arn);
+             ToLower(Registry::AutomatedBackupsArn(
+                 row.scope, from.empty() ? row.resource_id : from)) == ToLower(arn);
     };
     auto tags_of = [](const InstanceRow& row) {
       return row.attrs.value(kAutomatedBackupTags, nlohmann::json::array());
     };
     for (const auto& [rid, row] : reg.instances()) {
       if (!matches(row) || row.attrs.value("BackupRetentionPeriod", 0) <= 0) continue;
-      return TaggedResource{tags_of(row), [copy = row](Mutation& m, const nlohmann::json& t) mutable {
+      return TaggedResource{tags_of(row),
+                            [copy = row](Mutation& m, const nlohmann::json& t) mutable {
                               copy.attrs[kAutomatedBackupTags] = t;
                               m.put.push_back(copy);
                             }};

@@ -434,8 +434,8 @@ TEST_F(GroupsTest, TagsOnAutomatedBackupsLiveAndRetained) {
   const std::string arn = backups["DBInstanceAutomatedBackups"][0]["DBInstanceAutomatedBackupsArn"];
   EXPECT_EQ(backups["DBInstanceAutomatedBackups"][0]["TagList"], json::array());
   ASSERT_TRUE(cp_->metadata()
-                  .AddTagsToResource({{"ResourceName", arn},
-                                      {"Tags", {{{"Key", "keep"}, {"Value", "30d"}}}}})
+                  .AddTagsToResource(
+                      {{"ResourceName", arn}, {"Tags", {{{"Key", "keep"}, {"Value", "30d"}}}}})
                   .ok());
   EXPECT_EQ(Ok(cp_->metadata().ListTagsForResource({{"ResourceName", arn}}))["TagList"][0]["Key"],
             "keep");

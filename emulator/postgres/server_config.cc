@@ -47,18 +47,15 @@ std::string HbaRules(const std::string& listen, bool force_ssl) {
   return out;
 }
 
-namespace {
-
-// Writes `text` to `path` atomically with `mode`, owned by `owner` (when given) before it is
-// renamed into place: the server never sees the file with other permissions.
-Status WriteServerFile(const fs::path& path, const std::string& text, mode_t mode,
-                       const std::optional<RunAs>& owner) {
+Status WriteFileAtomically(const fs::path& path, const std::string& text, mode_t mode,
+                           const std::optional<RunAs>& owner, bool sync) {
   static std::atomic<uint64_t> writes{0};
   const fs::path tmp = path.string() + ".tmp" + std::to_string(writes.fetch_add(1));
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Status::Internal("cannot write " + tmp.string());
   bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            (!owner || fchown(fd, owner->uid, owner->gid) == 0) && fchmod(fd, mode) == 0;
+            (!owner || fchown(fd, owner->uid, owner->gid) == 0) && fchmod(fd, mode) == 0 &&
+            (!sync || fsync(fd) == 0);
   ok = close(fd) == 0 && ok;
   std::error_code ec;
   if (ok) fs::rename(tmp, path, ec);
@@ -68,8 +65,6 @@ Status WriteServerFile(const fs::path& path, const std::string& text, mode_t mod
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 std::string IdentMap(const std::string& os_user) {
   return "# Written by localrds at every start; edits are overwritten.\n"
@@ -86,8 +81,10 @@ Status WriteConfigFiles(const fs::path& pgdata, const std::string& settings,
   if (tls) {
     // The server reads its key as its own OS user and refuses one with group or other access.
     const std::optional<RunAs> owner = tls->owner;
-    LOCALRDS_RETURN_IF_ERROR(WriteServerFile(pgdata / kServerKeyFile, tls->key_pem, 0600, owner));
-    LOCALRDS_RETURN_IF_ERROR(WriteServerFile(pgdata / kServerCertFile, tls->cert_pem, 0644, owner));
+    LOCALRDS_RETURN_IF_ERROR(
+        WriteFileAtomically(pgdata / kServerKeyFile, tls->key_pem, 0600, owner));
+    LOCALRDS_RETURN_IF_ERROR(
+        WriteFileAtomically(pgdata / kServerCertFile, tls->cert_pem, 0644, owner));
     ssl = "ssl = on\nssl_cert_file = '" + (pgdata / kServerCertFile).string() +
           "'\nssl_key_file = '" + (pgdata / kServerKeyFile).string() + "'\n";
   }

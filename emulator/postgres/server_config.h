@@ -1,7 +1,9 @@
 // What localrds writes into every data directory at every start of its server: localrds.conf
 // (included last by postgresql.conf), the client authentication rules and the ident map.
-// Pure text, apart from WriteConfigFiles. Thread-safe.
+// Pure text, apart from the two writers (WriteFileAtomically, WriteConfigFiles). Thread-safe.
 #pragma once
+
+#include <sys/types.h>
 
 #include <filesystem>
 #include <optional>
@@ -39,6 +41,11 @@ std::string HbaRules(const std::string& listen, bool force_ssl = false);
 //! pg_ident.conf: the map `localrds` that lets `os_user` (the one localrds runs as) in as
 //! rdsadmin, and nobody else.
 std::string IdentMap(const std::string& os_user);
+//! Writes `text` to `path` atomically (a temporary name, then a rename) with `mode`, owned by
+//! `owner` when given and flushed to disk first when `sync`: a reader never sees a partial file
+//! or other permissions.
+Status WriteFileAtomically(const std::filesystem::path& path, const std::string& text, mode_t mode,
+                           const std::optional<RunAs>& owner = std::nullopt, bool sync = false);
 //! Writes `settings` (plus hba_file and ident_file) as pgdata/localrds.conf, and the rules for a
 //! server listening on `listen` and the ident map, each atomically (a temporary name, then a
 //! rename): a source's start rewrites its replicas' files while their own operations may be

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "common/time_util.h"
+#include "emulator/postgres/server_config.h"
 
 namespace localrds {
 namespace fs = std::filesystem;
@@ -120,24 +121,6 @@ std::string SubjectAltNames(const std::string& address) {
   std::string sans = (IsIpAddress(address) ? "IP:" : "DNS:") + address;
   if (address != "localhost") sans += ",DNS:localhost";
   return sans;
-}
-
-Status WriteFileAtomically(const fs::path& path, const std::string& text, mode_t mode) {
-  static std::atomic<uint64_t> writes{0};
-  const fs::path tmp = path.string() + ".tmp" + std::to_string(writes.fetch_add(1));
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return Status::Internal("cannot write " + tmp.string());
-  bool ok = fchmod(fd, mode) == 0 &&
-            write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            fsync(fd) == 0;
-  ok = close(fd) == 0 && ok;
-  std::error_code ec;
-  if (ok) fs::rename(tmp, path, ec);
-  if (!ok || ec) {
-    fs::remove(tmp, ec);
-    return Status::Internal("cannot write " + path.string());
-  }
-  return Status::Ok();
 }
 
 std::optional<std::string> ReadFile(const fs::path& path) {
@@ -248,8 +231,10 @@ Result<CertificateAuthorities::Loaded*> CertificateAuthorities::LoadLocked(const
               AddExtension(cert, cert, NID_subject_key_identifier, "hash") &&
               X509_sign(cert, loaded->key.get(), EVP_sha384()) > 0;
     if (!ok) return Status::Internal("cannot make the certificate of CA " + id);
-    LOCALRDS_RETURN_IF_ERROR(WriteFileAtomically(key_path, KeyPem(loaded->key.get()), 0600));
-    LOCALRDS_RETURN_IF_ERROR(WriteFileAtomically(cert_path, CertPem(cert), 0644));
+    LOCALRDS_RETURN_IF_ERROR(
+        WriteFileAtomically(key_path, KeyPem(loaded->key.get()), 0600, std::nullopt, true));
+    LOCALRDS_RETURN_IF_ERROR(
+        WriteFileAtomically(cert_path, CertPem(cert), 0644, std::nullopt, true));
   }
   X509* cert = loaded->cert.get();
   loaded->info.id = id;

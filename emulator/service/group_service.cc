@@ -336,6 +336,46 @@ Result<const GroupRow*> StoredGroup(Registry::Locked& reg, const GroupKind& kind
   return g;
 }
 
+// Room for a new group of `kind` named `name` in `scope` (`taken`: a group of that name exists
+// there, a default one included): RDS's already-exists and quota errors otherwise.
+Status CheckRoomForGroup(Registry::Locked& reg, const GroupKind& kind, const Scope& scope,
+                         const std::string& name, bool taken) {
+  struct Rule {
+    AwsError exists;
+    std::string exists_message;
+    AwsError quota;
+    const char* noun;
+    size_t max;
+  };
+  const std::string k = kind.kind;
+  const Rule rule =
+      k == kParameterGroup.kind ? Rule{AwsError::kDBParameterGroupAlreadyExists,
+                                       "Parameter group " + name + " already exists",
+                                       AwsError::kDBParameterGroupQuotaExceeded,
+                                       "DB parameter groups", kMaxParameterGroups}
+      : k == kSubnetGroup.kind
+          ? Rule{AwsError::kDBSubnetGroupAlreadyExists,
+                 "The DB subnet group '" + name + "' already exists.",
+                 AwsError::kDBSubnetGroupQuotaExceeded, "DB subnet groups", kMaxSubnetGroups}
+          : Rule{AwsError::kOptionGroupAlreadyExistsFault,
+                 "Option Group " + name + " already exists.",
+                 AwsError::kOptionGroupQuotaExceededFault, "option groups", kMaxOptionGroups};
+  if (taken) return Status::Error(rule.exists, rule.exists_message);
+  if (reg.GroupsIn(kind.kind, scope).size() < rule.max) return Status::Ok();
+  return Status::Error(rule.quota,
+                       std::string("The request would result in the user exceeding the allowed "
+                                   "number of ") +
+                           rule.noun + ".");
+}
+
+// Records a new group and answers its public shape.
+Result<Accepted> CommitNewGroup(Registry::Locked& reg, const GroupRow& g) {
+  Mutation m;
+  m.put_groups.push_back(g);
+  LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
+  return Accepted{Public(g.body), 0};
+}
+
 }  // namespace
 
 // === DB parameter groups =====================================================================
@@ -353,15 +393,9 @@ Result<Accepted> GroupService::CreateDBParameterGroup(const nlohmann::json& req)
   LOCALRDS_RETURN_IF_ERROR(CheckTags(tags));
   const Scope scope = ScopeOf(req);
   Registry::Locked reg = registry_.Lock();
-  if (FindParameterGroup(reg, runtime_, scope, name)) {
-    return Status::Error(AwsError::kDBParameterGroupAlreadyExists,
-                         "Parameter group " + name + " already exists");
-  }
-  if (reg.GroupsIn(kParameterGroup.kind, scope).size() >= kMaxParameterGroups) {
-    return Status::Error(AwsError::kDBParameterGroupQuotaExceeded,
-                         "The request would result in the user exceeding the allowed number of DB "
-                         "parameter groups.");
-  }
+  LOCALRDS_RETURN_IF_ERROR(
+      CheckRoomForGroup(reg, kParameterGroup, scope, name,
+                        FindParameterGroup(reg, runtime_, scope, name).has_value()));
   GroupRow g{kParameterGroup.kind,
              scope,
              name,
@@ -372,10 +406,7 @@ Result<Accepted> GroupService::CreateDBParameterGroup(const nlohmann::json& req)
               {"DBParameterGroupArn", MakeArn(scope, "pg", name)},
               {"TagList", tags},
               {"Parameters", nlohmann::json::object()}}};
-  Mutation m;
-  m.put_groups.push_back(g);
-  LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
-  return Accepted{Public(g.body), 0};
+  return CommitNewGroup(reg, g);
 }
 
 Result<Accepted> GroupService::CopyDBParameterGroup(const nlohmann::json& req) {
@@ -393,25 +424,16 @@ Result<Accepted> GroupService::CopyDBParameterGroup(const nlohmann::json& req) {
   Registry::Locked reg = registry_.Lock();
   auto source = FindParameterGroup(reg, runtime_, scope, *source_name);
   if (!source) return GroupNotFound(kParameterGroup, *source_name);
-  if (FindParameterGroup(reg, runtime_, scope, name)) {
-    return Status::Error(AwsError::kDBParameterGroupAlreadyExists,
-                         "Parameter group " + name + " already exists");
-  }
-  if (reg.GroupsIn(kParameterGroup.kind, scope).size() >= kMaxParameterGroups) {
-    return Status::Error(AwsError::kDBParameterGroupQuotaExceeded,
-                         "The request would result in the user exceeding the allowed number of DB "
-                         "parameter groups.");
-  }
+  LOCALRDS_RETURN_IF_ERROR(
+      CheckRoomForGroup(reg, kParameterGroup, scope, name,
+                        FindParameterGroup(reg, runtime_, scope, name).has_value()));
   GroupRow g{kParameterGroup.kind, scope, name, registry_.Now(), *source};
   g.body["DBParameterGroupName"] = name;
   g.body["Description"] = *ReqString(req, "TargetDBParameterGroupDescription");
   g.body["DBParameterGroupArn"] = MakeArn(scope, "pg", name);
   g.body["TagList"] = tags;
   if (!g.body.contains("Parameters")) g.body["Parameters"] = nlohmann::json::object();
-  Mutation m;
-  m.put_groups.push_back(g);
-  LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
-  return Accepted{Public(g.body), 0};
+  return CommitNewGroup(reg, g);
 }
 
 Result<nlohmann::json> GroupService::DescribeDBParameterGroups(const nlohmann::json& req) {
@@ -719,24 +741,14 @@ Result<Accepted> GroupService::CreateDBSubnetGroup(const nlohmann::json& req) {
   LOCALRDS_RETURN_IF_ERROR(CheckTags(tags));
   const Scope scope = ScopeOf(req);
   Registry::Locked reg = registry_.Lock();
-  if (reg.FindGroup(kSubnetGroup.kind, scope, name)) {
-    return Status::Error(AwsError::kDBSubnetGroupAlreadyExists,
-                         "The DB subnet group '" + name + "' already exists.");
-  }
-  if (reg.GroupsIn(kSubnetGroup.kind, scope).size() >= kMaxSubnetGroups) {
-    return Status::Error(AwsError::kDBSubnetGroupQuotaExceeded,
-                         "The request would result in the user exceeding the allowed number of DB "
-                         "subnet groups.");
-  }
+  LOCALRDS_RETURN_IF_ERROR(CheckRoomForGroup(
+      reg, kSubnetGroup, scope, name, reg.FindGroup(kSubnetGroup.kind, scope, name) != nullptr));
   auto subnets = PlaceSubnets(reg, scope, req.value("SubnetIds", nlohmann::json::array()));
   if (!subnets.ok()) return subnets.status();
   GroupRow g{kSubnetGroup.kind, scope, name, registry_.Now(),
              SubnetGroupBody(scope, name, *ReqString(req, "DBSubnetGroupDescription"), *subnets)};
   g.body["TagList"] = tags;
-  Mutation m;
-  m.put_groups.push_back(g);
-  LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
-  return Accepted{Public(g.body), 0};
+  return CommitNewGroup(reg, g);
 }
 
 Result<Accepted> GroupService::ModifyDBSubnetGroup(const nlohmann::json& req) {
@@ -844,23 +856,13 @@ Result<Accepted> GroupService::CreateOptionGroup(const nlohmann::json& req) {
   LOCALRDS_RETURN_IF_ERROR(CheckTags(tags));
   const Scope scope = ScopeOf(req);
   Registry::Locked reg = registry_.Lock();
-  if (FindOptionGroup(reg, runtime_, scope, name)) {
-    return Status::Error(AwsError::kOptionGroupAlreadyExistsFault,
-                         "Option Group " + name + " already exists.");
-  }
-  if (reg.GroupsIn(kOptionGroup.kind, scope).size() >= kMaxOptionGroups) {
-    return Status::Error(AwsError::kOptionGroupQuotaExceededFault,
-                         "The request would result in the user exceeding the allowed number of "
-                         "option groups.");
-  }
+  LOCALRDS_RETURN_IF_ERROR(CheckRoomForGroup(
+      reg, kOptionGroup, scope, name, FindOptionGroup(reg, runtime_, scope, name).has_value()));
   GroupRow g{kOptionGroup.kind, scope, name, registry_.Now(),
              OptionGroupBody(scope, name, *ReqString(req, "OptionGroupDescription"), major)};
   g.body["OptionGroupCreateTime"] = FormatIso8601(g.created_ms);
   g.body["TagList"] = tags;
-  Mutation m;
-  m.put_groups.push_back(g);
-  LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
-  return Accepted{Public(g.body), 0};
+  return CommitNewGroup(reg, g);
 }
 
 Result<Accepted> GroupService::CopyOptionGroup(const nlohmann::json& req) {
@@ -881,25 +883,15 @@ Result<Accepted> GroupService::CopyOptionGroup(const nlohmann::json& req) {
   if (ToLower(*source_name).rfind("default:", 0) == 0) {
     return Status::InvalidParameter("You can not copy default option groups.");
   }
-  if (FindOptionGroup(reg, runtime_, scope, name)) {
-    return Status::Error(AwsError::kOptionGroupAlreadyExistsFault,
-                         "Option Group " + name + " already exists.");
-  }
-  if (reg.GroupsIn(kOptionGroup.kind, scope).size() >= kMaxOptionGroups) {
-    return Status::Error(AwsError::kOptionGroupQuotaExceededFault,
-                         "The request would result in the user exceeding the allowed number of "
-                         "option groups.");
-  }
+  LOCALRDS_RETURN_IF_ERROR(CheckRoomForGroup(
+      reg, kOptionGroup, scope, name, FindOptionGroup(reg, runtime_, scope, name).has_value()));
   GroupRow g{kOptionGroup.kind, scope, name, registry_.Now(), *source};
   g.body["OptionGroupName"] = name;
   g.body["OptionGroupDescription"] = *ReqString(req, "TargetOptionGroupDescription");
   g.body["OptionGroupArn"] = MakeArn(scope, "og", name);
   g.body["OptionGroupCreateTime"] = FormatIso8601(g.created_ms);
   g.body["TagList"] = tags;
-  Mutation m;
-  m.put_groups.push_back(g);
-  LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
-  return Accepted{Public(g.body), 0};
+  return CommitNewGroup(reg, g);
 }
 
 Result<Accepted> GroupService::ModifyOptionGroup(const nlohmann::json& req) {

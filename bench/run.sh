@@ -9,6 +9,7 @@
 #   bench/run.sh failover [--quick] [options...]   bench_failover.py only
 #   bench/run.sh regions [--quick] [options...]    bench_regions.py only
 #   bench/run.sh docker [--quick] [options...]     bench_docker.py only
+#   bench/run.sh groups [--rounds N]               bench_groups.py only (parameter changes)
 #   bench/run.sh soak [MINUTES] [--seed K]         the chaos soak (tests/soak/soak.py) for
 #                                                  MINUTES (default 30) in rounds of 60 s
 set -euo pipefail
@@ -21,6 +22,7 @@ case "${1:-}" in
   failover) shift; exec python3 bench/bench_failover.py "$@" ;;
   regions) shift; exec python3 bench/bench_regions.py "$@" ;;
   docker) shift; exec python3 bench/bench_docker.py "$@" ;;
+  groups) shift; exec python3 bench/bench_groups.py --binary "$LOCALRDS_BIN" "$@" ;;
   soak)
     shift
     minutes="${1:-30}"

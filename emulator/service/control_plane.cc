@@ -173,10 +173,10 @@ Result<nlohmann::json> ControlPlane::InstanceDetails(const InstanceRef& identifi
 
 void ControlPlane::StartBackground() {
   pool_.Start();
-  if (config_.server_tls) {
-    // Making an RSA 4096 CA takes a second or two: not in the first request that needs it.
-    executor_.Post([this] { LogIfFailed(tls_.Bundle().status(), "tls", "the localrds CAs"); });
-  }
+  // The localrds CAs are made when first needed (a server's first start makes the default one
+  // in a tenth of a second; the RSA 4096 one takes a second or two, at the first
+  // DescribeCertificates or /_localrds/ca.pem): made here, they took the CPU of every new data
+  // directory's first seconds (test_hostile's connection flood measures them).
   executor_.Loop("reconciler", config_.reconcile_interval, [this] {
     wal_shipper_.ShipWalOnce();
     std::string did = reconciler_.ReconcileOnce();

@@ -159,6 +159,11 @@ std::map<std::string, std::string> GroupValues(const nlohmann::json& body) {
   return out;
 }
 
+std::string SubnetGroupOf(const InstanceRow& row) {
+  return ToLower(
+      row.attrs.value("DBSubnetGroup", nlohmann::json::object()).value("DBSubnetGroupName", ""));
+}
+
 std::string OptionGroupOf(const InstanceRow& row) {
   const auto& m = row.attrs.value("OptionGroupMemberships", nlohmann::json::array());
   return m.empty() ? std::string() : ToLower(m[0].value("OptionGroupName", ""));
@@ -319,8 +324,7 @@ std::string InstanceUsing(Registry::Locked& reg, const Scope& scope, const Group
     if (kind.kind == kParameterGroup.kind) {
       uses = GroupOf(row);
     } else if (kind.kind == kSubnetGroup.kind) {
-      uses = ToLower(row.attrs.value("DBSubnetGroup", nlohmann::json::object())
-                         .value("DBSubnetGroupName", ""));
+      uses = SubnetGroupOf(row);
     } else {
       uses = OptionGroupOf(row);
     }
@@ -768,15 +772,11 @@ Result<Accepted> GroupService::ModifyDBSubnetGroup(const nlohmann::json& req) {
   const std::vector<std::string> zones = ZonesOf({{"Subnets", *subnets}});
   Mutation m;
   for (const auto& [rid, row] : reg.instances()) {
-    if (!(row.scope == scope) || ToLower(row.attrs.value("DBSubnetGroup", nlohmann::json::object())
-                                             .value("DBSubnetGroupName", "")) != name)
-      continue;
+    if (!(row.scope == scope) || SubnetGroupOf(row) != name) continue;
     const std::string az = row.attrs.value("AvailabilityZone", "");
     if (std::find(zones.begin(), zones.end(), az) == zones.end()) {
       return Status::Error(AwsError::kInvalidSubnet, "The DB subnet group must keep a subnet in " +
-                                                         az +
-                                                         ", where DB "
-                                                         "instance " +
+                                                         az + ", where DB instance " +
                                                          row.identifier + " runs.");
     }
   }
@@ -784,9 +784,7 @@ Result<Accepted> GroupService::ModifyDBSubnetGroup(const nlohmann::json& req) {
   if (auto d = ReqString(req, "DBSubnetGroupDescription")) g.body["DBSubnetGroupDescription"] = *d;
   m.put_groups.push_back(g);
   for (const auto& [rid, row] : reg.instances()) {
-    if (!(row.scope == scope) || ToLower(row.attrs.value("DBSubnetGroup", nlohmann::json::object())
-                                             .value("DBSubnetGroupName", "")) != name)
-      continue;
+    if (!(row.scope == scope) || SubnetGroupOf(row) != name) continue;
     InstanceRow copy = row;
     copy.attrs["DBSubnetGroup"] = Public(g.body);
     copy.attrs["DBSubnetGroup"].erase("DBSubnetGroupArn");
@@ -1054,8 +1052,8 @@ Status ChangeGroups(Registry::Locked& reg, const nlohmann::json& req, InstanceRo
   nlohmann::json groups_req = {
       {"DBParameterGroupName", pg.value_or(GroupOf(row))},
       {"OptionGroupName", og.value_or(OptionGroupOf(row))},
-      {"DBSubnetGroupName", sg.value_or(row.attrs.value("DBSubnetGroup", nlohmann::json::object())
-                                            .value("DBSubnetGroupName", "default"))}};
+      {"DBSubnetGroupName",
+       sg.value_or(SubnetGroupOf(row).empty() ? "default" : SubnetGroupOf(row))}};
   nlohmann::json attrs = row.attrs;
   LOCALRDS_RETURN_IF_ERROR(TakeGroups(reg, groups_req, row.scope, major, attrs));
   const auto zones = ZonesOf(attrs["DBSubnetGroup"]);

@@ -345,6 +345,11 @@ Status ParameterCatalog::Check(const std::string& name, const ParameterSetting& 
     return Status::Error(AwsError::kInvalidParameterCombination,
                          "cannot use immediate apply method for static parameter");
   }
+  // One line of postgresql.conf holds the value: a line break would make the file unreadable
+  // at the next start.
+  if (s.value.find_first_of("\r\n") != std::string::npos) {
+    return BadValue(p->name, s.value, p->allowed.empty() ? std::string("any") : p->allowed);
+  }
   if (IsFormula(s.value)) {
     // Checked for its shape here; its value per instance class when a server starts.
     auto v = EvaluateFormula(s.value, FormulaInputs{1LL << 30, 2, 20LL << 30, 5432});

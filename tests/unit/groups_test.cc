@@ -135,6 +135,10 @@ TEST_F(ParameterCatalogTest, ValuesAreCheckedByPostgresql) {
                 "Invalid parameter value: lots for: work_mem allowed values are: 64-2147483647");
   ExpectRefused(Check("autovacuum", "on"), "InvalidParameterValue",
                 "Invalid parameter value: on for: autovacuum allowed values are: 0,1");
+  // A line break would end the value's line in postgresql.conf.
+  ExpectRefused(Check("search_path", "a\nb"), "InvalidParameterValue",
+                "Invalid parameter value: a\nb for: search_path allowed values are: any");
+  EXPECT_TRUE(Check("search_path", "\"$user\", public").ok());
   ExpectRefused(Check("shared_buffers", "4096"), "InvalidParameterCombination",
                 "cannot use immediate apply method for static parameter");
   ExpectRefused(Check("port", "5433", "pending-reboot"), "InvalidParameterValue",

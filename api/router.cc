@@ -294,25 +294,50 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
       return;
     }
   }
+  AnswerTo to{req.version(),
+              req.keep_alive(),
+              action,
+              request_id,
+              "action=" + LogValue(action) + " id=" + LogValue(ident) + " request=" + request_id,
+              t0,
+              std::move(respond)};
+  if (service_.Blocks(action)) {
+    // It runs PostgreSQL programs or talks to servers: never on this io_context thread.
+    service_.CallAsync(action, *std::move(decoded),
+                       [this, to = std::move(to)](Result<Accepted> result) mutable {
+                         Answer(std::move(to), result, nullptr);
+                       });
+    return;
+  }
   SharedList shared;
   Result<Accepted> result = CallService(action, *decoded, &shared);
+  Answer(std::move(to), result, shared.member.empty() ? nullptr : &shared);
+}
+
+void Router::Answer(AnswerTo to, const Result<Accepted>& result, const SharedList* shared) {
   if (!result.ok()) {
-    fail(result.status());
+    HttpResponse res = MakeHttpResponse(
+        to.version, to.keep_alive, static_cast<http::status>(result.status().info().http_status),
+        WireCodec::EncodeError(result.status(), to.request_id), "text/xml");
+    res.set("x-amzn-RequestId", to.request_id);
+    LogLine("api") << to.log_line << " status=" << res.result_int() << " " << (NowMs() - to.t0)
+                   << "ms";
+    to.respond(std::move(res));
     return;
   }
-  HttpResponse res =
-      MakeResponse(req, http::status::ok,
-                   WireCodec::Builtin().EncodeResponse(action, result->body, request_id,
-                                                       shared.member.empty() ? nullptr : &shared),
-                   "text/xml");
-  res.set("x-amzn-RequestId", request_id);
+  HttpResponse res = MakeHttpResponse(
+      to.version, to.keep_alive, http::status::ok,
+      WireCodec::Builtin().EncodeResponse(to.action, result->body, to.request_id, shared),
+      "text/xml");
+  res.set("x-amzn-RequestId", to.request_id);
   if (result->operation_id == 0) {
-    finish(std::move(res));
+    LogLine("api") << to.log_line << " status=" << res.result_int() << " " << (NowMs() - to.t0)
+                   << "ms";
+    to.respond(std::move(res));
     return;
   }
-  RespondWhenDone(
-      result->operation_id, std::move(res), std::move(respond),
-      "action=" + LogValue(action) + " id=" + LogValue(ident) + " request=" + request_id, t0);
+  RespondWhenDone(result->operation_id, std::move(res), std::move(to.respond),
+                  std::move(to.log_line), to.t0);
 }
 
 Result<Scope> Router::ControlScope(const HttpRequest& req) const {

@@ -46,6 +46,20 @@ class Router {
 
  private:
   void HandleQueryApi(const HttpRequest& req, Responder respond);
+  //! Whom an action's result goes to, kept past the request (a blocking action answers from a
+  //! worker thread).
+  struct AnswerTo {
+    unsigned version = 11;
+    bool keep_alive = false;
+    std::string action;
+    std::string request_id;
+    std::string log_line;  //!< "action=… id=… request=…"
+    int64_t t0 = 0;
+    Responder respond;
+  };
+  //! Encodes `result` (its error, or its body and `shared`) and sends it, or, for an operation
+  //! it started, sends it once the operation settles (RespondWhenDone).
+  void Answer(AnswerTo to, const Result<Accepted>& result, const SharedList* shared);
   //! The request's action (stored in `action` once known, for the log line) decoded into its
   //! parameters, or the RDS error that refuses it (method, signature, unknown action).
   //! `identity` receives who signed it (RequestGuard::Authenticate) once the signature passes.

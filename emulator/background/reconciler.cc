@@ -21,7 +21,9 @@ Status Reconciler::Recover() {
   if (!busy.ok()) return busy.status();
   FailStrandedSnapshots(*busy);
   for (const auto& row : registry_.Instances()) {
-    if (!busy->count(row.resource_id)) BringBack(row);
+    if (busy->count(row.resource_id)) continue;
+    FinishParameterApply(row);
+    BringBack(row);
   }
   if (!engine_.WaitIdle(std::chrono::minutes(5))) {
     LogLine("reconciler") << "some resumed operations are still running";
@@ -101,6 +103,23 @@ void Reconciler::FailStrandedSnapshots(const std::set<std::string>& busy) {
 
 // An idle instance's servers at startup: adopted, started (or failed over, or a pending
 // failover finished) when it should run, stopped when it should not.
+// A parameter change applied at once that localrds died in the middle of (`applying`): the
+// servers get the instance's values (a running one reloads), then the status that follows.
+void Reconciler::FinishParameterApply(const InstanceRow& row) {
+  if (ParameterApplyStatus(row) != "applying") return;
+  LogIfFailed(servers_.ReloadParameters(row), "reconciler",
+              "cannot apply the parameters of " + row.identifier);
+  Registry::Locked r = registry_.Lock();
+  auto it = r.instances().find(row.resource_id);
+  if (it == r.instances().end()) return;
+  InstanceRow copy = it->second;
+  FinishApplying(copy);
+  Mutation m;
+  m.put.push_back(copy);
+  LogIfFailed(r.Commit(m), "reconciler", "cannot record the parameters of " + row.identifier);
+  LogLine("reconciler") << "finished applying the parameters of " << row.identifier;
+}
+
 void Reconciler::BringBack(const InstanceRow& row) {
   const bool running = runtime_.IsRunning(servers_.Server(row));
   // A failover that failed after fencing its old primary is finished, never restarted in

@@ -3,8 +3,9 @@
 // a sentence saying what it did, which is logged, asserted in tests and, where RDS has one,
 // the event's message:
 //  - at startup: orphan directories and stray servers removed, unfinished operations resumed at
-//    their first unfinished step, servers that should run started (or failed over, when a
-//    Multi-AZ primary died with localrds), servers that should not stopped;
+//    their first unfinished step, a parameter change cut short finished (`applying`), servers that
+//    should run started (or failed over, when a Multi-AZ primary died with localrds), servers that
+//    should not stopped;
 //  - each pass: a crashed server restarted, a failed standby build or a pending failover tried
 //    again, a stopped instance started after 7 days, automated backups scheduled and expired,
 //    a stopped standby started again.
@@ -56,6 +57,7 @@ class Reconciler {
   void RemoveOrphans();
   Result<std::set<std::string>> ResumeOperations();
   void FailStrandedSnapshots(const std::set<std::string>& busy);
+  void FinishParameterApply(const InstanceRow& row);
   void BringBack(const InstanceRow& row);
 
   Catalog& catalog_;

@@ -18,6 +18,7 @@ constexpr const char* kFailover = "_failover";
 constexpr const char* kConverting = "_converting";
 constexpr const char* kStorageFull = "_storage_full";
 constexpr const char* kParameters = "_parameters";
+constexpr const char* kApplyAfter = "_parameters_apply_after";
 constexpr const char* kStorageLowWarned = "_storage_low_warned";
 constexpr const char* kStorageModified = "_storage_modified_ms";
 constexpr const char* kRestoreAccounts = "_restore";  // a snapshot's
@@ -239,6 +240,38 @@ bool ForceSsl(const InstanceRow& row) {
   const auto p = InstanceParameters(row);
   auto it = p.find("rds.force_ssl");
   return it != p.end() && it->second == "1";
+}
+
+std::string ParameterApplyStatus(const InstanceRow& row) {
+  auto it = row.attrs.find("DBParameterGroups");
+  if (it == row.attrs.end() || !it->is_array() || it->empty()) return "";
+  return (*it)[0].value("ParameterApplyStatus", "");
+}
+
+void SetParameterApplyStatus(InstanceRow& row, const std::string& status) {
+  auto it = row.attrs.find("DBParameterGroups");
+  if (it != row.attrs.end() && it->is_array() && !it->empty()) {
+    (*it)[0]["ParameterApplyStatus"] = status;
+  }
+}
+
+void StartApplying(InstanceRow& row, const std::string& after) {
+  SetParameterApplyStatus(row, "applying");
+  row.attrs[kApplyAfter] = after;
+}
+
+bool ParametersPendingReboot(const InstanceRow& row) {
+  const std::string status = ParameterApplyStatus(row);
+  return status == "pending-reboot" ||
+         (status == "applying" && row.attrs.value(kApplyAfter, "") == "pending-reboot");
+}
+
+void FinishApplying(InstanceRow& row) {
+  auto it = row.attrs.find(kApplyAfter);
+  const std::string after =
+      it != row.attrs.end() && it->is_string() ? it->get<std::string>() : "in-sync";
+  row.attrs.erase(kApplyAfter);
+  if (ParameterApplyStatus(row) == "applying") SetParameterApplyStatus(row, after);
 }
 
 }  // namespace localrds

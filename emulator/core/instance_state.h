@@ -96,6 +96,18 @@ std::map<std::string, std::string> InstanceParameters(const InstanceRow& row);
 void SetInstanceParameters(nlohmann::json& attrs, const std::map<std::string, std::string>& p);
 //! rds.force_ssl=1 among them: TCP logins must use TLS.
 bool ForceSsl(const InstanceRow& row);
+//! DBParameterGroups[0].ParameterApplyStatus ("in-sync", "applying", "pending-reboot"; "" when
+//! the instance has no parameter group yet) and its setter.
+std::string ParameterApplyStatus(const InstanceRow& row);
+void SetParameterApplyStatus(InstanceRow& row, const std::string& status);
+//! `applying` while dynamic values are being reloaded on the instance's servers, remembering the
+//! status that follows (`after`: in-sync, or pending-reboot when static changes wait); a crash
+//! between the two leaves `applying` for the startup reconciliation to finish (FinishApplying).
+void StartApplying(InstanceRow& row, const std::string& after);
+void FinishApplying(InstanceRow& row);
+//! The instance waits for a reboot to run with its group's values (pending-reboot, now or once
+//! the current apply ends).
+bool ParametersPendingReboot(const InstanceRow& row);
 
 // --- automated backups replication ---------------------------------------------------------
 // A replicated automated backup is a retained-backup row in the destination region, keyed by a

@@ -269,6 +269,15 @@ Result<std::optional<ServerTlsFiles>> InstanceServers::ServerTls(const InstanceR
       ServerTlsFiles{cert->cert_pem, cert->key_pem, runtime_.ServerOwner()});
 }
 
+Status InstanceServers::ReloadParameters(const InstanceRow& row) {
+  const ServerSpec spec = Server(row);
+  if (!std::filesystem::exists(spec.pgdata / "PG_VERSION")) return Status::Ok();  // creating
+  LOCALRDS_RETURN_IF_ERROR(WriteServerConfig(row));
+  if (!runtime_.IsRunning(spec) || runtime_.IsPaused(spec)) return Status::Ok();  // next start
+  LOCALRDS_RETURN_IF_ERROR(runtime_.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"}));
+  return EnsureStandbyRunning(row);
+}
+
 Status InstanceServers::ApplyStorageFull(const InstanceRow& row) {
   LOCALRDS_RETURN_IF_ERROR(WriteServerConfig(row));
   const ServerSpec spec = Server(row);

@@ -70,6 +70,11 @@ class InstanceServers {
   Result<std::optional<ServerTlsFiles>> ServerTls(const InstanceRow& row,
                                                   const std::filesystem::path& pgdata) const;
 
+  //! Rewrites the configuration of `row`'s servers from its InstanceParameters and reloads the
+  //! running ones (dynamic parameters applied at once); the Multi-AZ standby too, as it is the
+  //! primary after a failover. OK when a server is not running or not made yet (its start reads
+  //! the file).
+  Status ReloadParameters(const InstanceRow& row);
   //! Rewrites the primary's localrds.conf with the instance's localrds.storage_full (from
   //! StorageFull(row)), reloads it and waits until a new session sees the value, so that the
   //! status can follow: writes fail (or work again) from then on. OK when the server is not

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <vector>
 
 #include "common/log.h"
@@ -343,6 +344,28 @@ const std::map<std::string, ControlPlane::Action>& ControlPlane::Actions() {
 }
 
 bool ControlPlane::Implements(const std::string& action) const { return Actions().count(action); }
+
+bool ControlPlane::Blocks(const std::string& action) const {
+  // A family's first use builds its catalog (PostgreSQL's own, ~1 s); a value is checked by
+  // running `postgres -C`; an immediate change reloads the group's servers.
+  static const std::set<std::string> kBlocking = {
+      "CreateDBParameterGroup", "ModifyDBParameterGroup", "ResetDBParameterGroup",
+      "DescribeDBParameters", "DescribeEngineDefaultParameters"};
+  return kBlocking.count(action) > 0;
+}
+
+void ControlPlane::CallAsync(const std::string& action, nlohmann::json req,
+                             std::function<void(Result<Accepted>)> done) {
+  executor_.Post([this, action, req = std::move(req), done = std::move(done)] {
+    Result<Accepted> result = Status::Internal("internal error");
+    try {
+      result = Call(action, req);
+    } catch (const std::exception& e) {
+      result = Status::Internal(std::string("internal error: ") + e.what());
+    }
+    done(std::move(result));
+  });
+}
 
 Result<Accepted> ControlPlane::Call(const std::string& action, const nlohmann::json& req) {
   auto it = Actions().find(action);

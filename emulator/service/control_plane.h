@@ -130,6 +130,10 @@ class ControlPlane : public RdsService {
   // RdsService.
   bool Implements(const std::string& action) const override;
   Result<Accepted> Call(const std::string& action, const nlohmann::json& req) override;
+  bool Blocks(const std::string& action) const override;
+  //! On the executor's pool.
+  void CallAsync(const std::string& action, nlohmann::json req,
+                 std::function<void(Result<Accepted>)> done) override;
   Result<InstancePage> ListDBInstances(const nlohmann::json& req) override {
     return instances_.ListDBInstances(req);
   }

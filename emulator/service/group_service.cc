@@ -169,11 +169,6 @@ std::string OptionGroupOf(const InstanceRow& row) {
   return m.empty() ? std::string() : ToLower(m[0].value("OptionGroupName", ""));
 }
 
-void SetApplyStatus(InstanceRow& row, const std::string& status) {
-  auto& groups = row.attrs["DBParameterGroups"];
-  if (groups.is_array() && !groups.empty()) groups[0]["ParameterApplyStatus"] = status;
-}
-
 // --- subnet groups --------------------------------------------------------------------------
 
 std::string VpcIdOf(const Scope& scope) {
@@ -508,57 +503,56 @@ Result<nlohmann::json> GroupService::ModifyDBParameterGroup(const nlohmann::json
     changes[pname] = s;
   }
   std::vector<InstanceRow> reload;
-  std::map<std::string, std::string> after;  // resource id → its apply status once reloaded
   {
     Registry::Locked reg = registry_.Lock();
     auto stored = StoredGroup(reg, kParameterGroup, scope, name);  // deleted meanwhile?
     if (!stored.ok()) return stored.status();
     GroupRow g = **stored;
     Mutation m;
+    bool now = false, later = false;
     for (const auto& [pname, s] : changes) {
       g.body["Parameters"][pname] = {{"ParameterValue", s.value}, {"ApplyMethod", s.apply_method}};
+      (s.apply_method == "immediate" ? now : later) = true;
     }
     m.put_groups.push_back(g);
     for (const auto& [rid, row] : reg.instances()) {
       if (!(row.scope == scope) || GroupOf(row) != name) continue;
       InstanceRow copy = row;
       auto values = InstanceParameters(copy);
-      bool now = false, later = false;
       for (const auto& [pname, s] : changes) {
-        if (s.apply_method == "immediate") {
-          values[pname] = s.value;
-          now = true;
-        } else {
-          later = true;
-        }
+        if (s.apply_method == "immediate") values[pname] = s.value;
       }
       SetInstanceParameters(copy.attrs, values);
-      const auto& groups = copy.attrs["DBParameterGroups"];
-      const bool pending = later || (!groups.empty() && groups[0].value("ParameterApplyStatus",
-                                                                        "") == "pending-reboot");
-      SetApplyStatus(copy, now ? "applying" : (pending ? "pending-reboot" : "in-sync"));
-      after[copy.resource_id] = pending ? "pending-reboot" : "in-sync";
-      if (now) reload.push_back(copy);
+      const char* after = later || ParametersPendingReboot(copy) ? "pending-reboot" : "in-sync";
+      if (now) {
+        StartApplying(copy, after);
+        reload.push_back(copy);
+      } else {
+        SetParameterApplyStatus(copy, after);
+      }
       m.put.push_back(copy);
     }
     LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
   }
-  // Dynamic values applied at once: the servers reload (a stopped or busy one reads them at its
-  // next start), then the group is in sync again on each instance (or still pending a reboot).
-  for (const auto& row : reload) {
-    LogIfFailed(ReloadParameters(row), "parameters", "cannot apply to " + row.identifier);
+  ApplyNow(reload);
+  return nlohmann::json{{"DBParameterGroupName", name}};
+}
+
+// Dynamic values applied at once: the servers reload (a stopped or busy one reads them at its next
+// start), then the group is in sync again on each instance (or still pending a reboot). A crash
+// before the end leaves `applying` for the startup reconciliation (Reconciler::Recover).
+void GroupService::ApplyNow(const std::vector<InstanceRow>& rows) {
+  for (const auto& row : rows) {
+    LogIfFailed(servers_.ReloadParameters(row), "parameters", "cannot apply to " + row.identifier);
     Registry::Locked reg = registry_.Lock();
     auto it = reg.instances().find(row.resource_id);
-    if (it == reg.instances().end()) continue;
+    if (it == reg.instances().end() || ParameterApplyStatus(it->second) != "applying") continue;
     InstanceRow copy = it->second;
-    const auto& groups = copy.attrs["DBParameterGroups"];
-    if (groups.empty() || groups[0].value("ParameterApplyStatus", "") != "applying") continue;
-    SetApplyStatus(copy, after[row.resource_id]);
+    FinishApplying(copy);
     Mutation m;
     m.put.push_back(copy);
     LogIfFailed(reg.Commit(m), "parameters", "cannot record " + row.identifier);
   }
-  return nlohmann::json{{"DBParameterGroupName", name}};
 }
 
 Result<nlohmann::json> GroupService::ResetDBParameterGroup(const nlohmann::json& req) {
@@ -575,9 +569,7 @@ Result<nlohmann::json> GroupService::ResetDBParameterGroup(const nlohmann::json&
     return Status::Error(AwsError::kMissingParameter,
                          "The request must contain the parameter Parameters or ResetAllParameters");
   }
-  std::vector<InstanceRow> reload;
-  std::set<std::string> reset_names;
-  bool any_static = false;
+  std::string family;
   {
     Registry::Locked reg = registry_.Lock();
     auto g = FindParameterGroup(reg, runtime_, scope, name);
@@ -585,9 +577,18 @@ Result<nlohmann::json> GroupService::ResetDBParameterGroup(const nlohmann::json&
     if (!reg.FindGroup(kParameterGroup.kind, scope, name)) {
       return Status::InvalidParameter("Cannot modify a default parameter group.");
     }
-    GroupRow row = *reg.FindGroup(kParameterGroup.kind, scope, name);
-    auto catalog = parameters_.Family(row.body.value("DBParameterGroupFamily", ""));
-    if (!catalog.ok()) return catalog.status();
+    family = g->value("DBParameterGroupFamily", "");
+  }
+  auto catalog = parameters_.Family(family);  // outside the lock: the first use builds it
+  if (!catalog.ok()) return catalog.status();
+  std::vector<InstanceRow> reload;
+  std::set<std::string> reset_names;
+  bool any_static = false;
+  {
+    Registry::Locked reg = registry_.Lock();
+    auto g = StoredGroup(reg, kParameterGroup, scope, name);  // deleted meanwhile?
+    if (!g.ok()) return g.status();
+    GroupRow row = **g;
     auto& stored = row.body["Parameters"];
     if (all) {
       for (const auto& [pname, v] : stored.items()) reset_names.insert(pname);
@@ -621,15 +622,18 @@ Result<nlohmann::json> GroupService::ResetDBParameterGroup(const nlohmann::json&
         if (info && info->apply_type == "dynamic") changed = values.erase(pname) > 0 || changed;
       }
       SetInstanceParameters(copy.attrs, values);
-      if (any_static) SetApplyStatus(copy, "pending-reboot");
-      if (changed) reload.push_back(copy);
+      const bool pending = any_static || ParametersPendingReboot(copy);
+      if (changed) {
+        StartApplying(copy, pending ? "pending-reboot" : "in-sync");
+        reload.push_back(copy);
+      } else if (any_static) {
+        SetParameterApplyStatus(copy, "pending-reboot");
+      }
       m.put.push_back(copy);
     }
     LOCALRDS_RETURN_IF_ERROR(reg.Commit(m));
   }
-  for (const auto& row : reload) {
-    LogIfFailed(ReloadParameters(row), "parameters", "cannot apply to " + row.identifier);
-  }
+  ApplyNow(reload);
   return nlohmann::json{{"DBParameterGroupName", name}};
 }
 
@@ -719,16 +723,6 @@ Result<nlohmann::json> GroupService::DescribeEngineDefaultParameters(const nlohm
                              {"Parameters", (*page)["Parameters"]}};
   if (page->contains("Marker")) defaults["Marker"] = (*page)["Marker"];
   return nlohmann::json{{"EngineDefaults", defaults}};
-}
-
-Status GroupService::ReloadParameters(const InstanceRow& row) {
-  const ServerSpec spec = servers_.Server(row);
-  if (!std::filesystem::exists(spec.pgdata / "PG_VERSION")) return Status::Ok();  // creating
-  LOCALRDS_RETURN_IF_ERROR(servers_.WriteServerConfig(row));
-  if (!runtime_.IsRunning(spec) || runtime_.IsPaused(spec)) return Status::Ok();  // next start
-  LOCALRDS_RETURN_IF_ERROR(runtime_.ExecSql(spec, "postgres", {"SELECT pg_reload_conf()"}));
-  // The Multi-AZ standby runs with the same values (it is the primary after a failover).
-  return servers_.EnsureStandbyRunning(row);
 }
 
 // === DB subnet groups ========================================================================
@@ -1068,7 +1062,7 @@ Status ChangeGroups(Registry::Locked& reg, const nlohmann::json& req, InstanceRo
   if (pg && ToLower(*pg) != GroupOf(row)) {
     // Associated now; its values reach the servers at the next reboot.
     row.attrs["DBParameterGroups"] = attrs["DBParameterGroups"];
-    SetApplyStatus(row, "pending-reboot");
+    SetParameterApplyStatus(row, "pending-reboot");
   }
   return Status::Ok();
 }
@@ -1101,7 +1095,8 @@ void SyncParametersAtRestart(Registry::Locked& reg, InstanceRow& row) {
   const std::string name = GroupOf(row);
   const GroupRow* g = reg.FindGroup(kParameterGroup.kind, row.scope, name);
   SetInstanceParameters(row.attrs, g ? GroupValues(g->body) : std::map<std::string, std::string>{});
-  SetApplyStatus(row, "in-sync");
+  FinishApplying(row);  // a restart applies everything
+  SetParameterApplyStatus(row, "in-sync");
 }
 
 }  // namespace localrds

@@ -7,12 +7,14 @@
 // its servers run with (InstanceParameters), which ModifyDBParameterGroup changes at once for a
 // dynamic parameter applied "immediate" (the servers reload), and a reboot brings in line with its
 // group (ParameterApplyStatus pending-reboot until then). Parameter checks run PostgreSQL itself
-// (emulator/postgres/parameters.h). See ServiceBase for the rest; thread-safe.
+// (emulator/postgres/parameters.h), so the parameter-group actions block (RdsService::Blocks:
+// the API runs them on the executor). See ServiceBase for the rest; thread-safe.
 #pragma once
 
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "emulator/postgres/parameters.h"
 #include "emulator/service/service_base.h"
@@ -50,11 +52,10 @@ class GroupService : public ServiceBase {
   Result<nlohmann::json> DescribeOptionGroupOptions(const nlohmann::json& req);
   Status DeleteOptionGroup(const nlohmann::json& req);
 
-  //! Rewrites the configuration of `row`'s servers from its InstanceParameters and reloads the
-  //! running ones (a dynamic change applied at once). Never holds the registry lock.
-  Status ReloadParameters(const InstanceRow& row);
-
  private:
+  //! Reloads each of `rows` (StartApplying'd) and finishes its apply status.
+  void ApplyNow(const std::vector<InstanceRow>& rows);
+
   Parameters& parameters_;
 };
 

@@ -2,9 +2,9 @@
 // name, the hot DescribeDBInstances path, waiting for an operation, and the emulator's own
 // /_localrds/ controls. ControlPlane implements it; the API's unit tests use a fake.
 //
-// Thread-safety: every method is thread-safe and none blocks on PostgreSQL, so that they can
-// run on an io_context thread. The *Async controls run on a background thread and call `done`
-// there.
+// Thread-safety: every method is thread-safe. None blocks on PostgreSQL, so that they can run
+// on an io_context thread, except Call for an action where Blocks says so: the API runs those
+// through CallAsync. The *Async methods run on a background thread and call `done` there.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,14 @@ class RdsService {
   //! Runs an implemented action on its decoded request (RDS member names). The body is the
   //! action's result, as the service model names its members (e.g. {"DBInstance": {...}}).
   virtual Result<Accepted> Call(const std::string& action, const nlohmann::json& req) = 0;
+  //! True when Call(action) may block (it runs PostgreSQL programs or talks to servers): the
+  //! parameter-group actions, which check values with `postgres` and reload servers.
+  virtual bool Blocks(const std::string& /*action*/) const { return false; }
+  //! Call on a background thread; `done` gets its result there (an exception as InternalFailure).
+  virtual void CallAsync(const std::string& action, nlohmann::json req,
+                         std::function<void(Result<Accepted>)> done) {
+    done(Call(action, req));
+  }
   //! DescribeDBInstances without copying the rendered instances.
   virtual Result<InstancePage> ListDBInstances(const nlohmann::json& req) = 0;
   //! Calls `cb` (on a worker thread, or at once) when the operation is no longer running.
@@ -61,6 +69,21 @@ class RdsService {
   //! Gives the instance its own timing profile, or (nullopt) makes it follow the server's again.
   virtual Result<nlohmann::json> SetInstanceTiming(const InstanceRef& identifier,
                                                    const std::optional<TimingProfile>& timing) = 0;
+  // The console's workshop tools (emulator/service/console_service.h): each runs on a worker
+  // thread and calls `done` there; requests and answers are those of /console/api/sql and
+  // /console/api/drill* (api/console.h).
+  //! Runs `req["sql"]` on instance `req["DBInstanceIdentifier"]` of `scope` as its master user.
+  virtual void RunSqlAsync(const Scope& /*scope*/, nlohmann::json /*req*/,
+                           std::function<void(Result<nlohmann::json>)> done) {
+    done(Status::Error(AwsError::kInvalidAction, "This localrds has no query editor."));
+  }
+  //! The DR drill of instance `req["DBInstanceIdentifier"]`: `what` is "status", "writer",
+  //! "fault" or "stop".
+  virtual void DrillAsync(const Scope& /*scope*/, const std::string& /*what*/,
+                          nlohmann::json /*req*/,
+                          std::function<void(Result<nlohmann::json>)> done) {
+    done(Status::Error(AwsError::kInvalidAction, "This localrds has no DR drills."));
+  }
   //! True while an outage drill has `region` down: its RDS API answers ServiceUnavailable.
   virtual bool RegionInOutage(const std::string& region) const = 0;
   //! Puts a Region (or, with `zone`, an Availability Zone) in an outage drill (`out`) or

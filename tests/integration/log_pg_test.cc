@@ -129,7 +129,9 @@ TEST_F(LogPgTest, AServerLogsIntoTheHourlyFileWhereTheActionsFindIt) {
   ASSERT_TRUE(after.ok());
   const std::string now_name = "error/" + fs::path(*after).filename().string();
   EXPECT_EQ(now_name, HourFile(std::time(nullptr)));
-  if (now_name == name) EXPECT_EQ(Names("logs").size(), files);
+  if (now_name == name) {
+    EXPECT_EQ(Names("logs").size(), files);
+  }
 
   // A restart appends to the same files (the stderr file keeps its history too).
   auto reboot = cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "logs"}});

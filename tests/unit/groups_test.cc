@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "emulator/core/instance_state.h"
@@ -314,6 +315,53 @@ TEST_F(GroupsTest, ParametersReachTheServerDynamicAtOnceStaticAtReboot) {
   Restart();
   EXPECT_THAT(Conf("db1"), testing::HasSubstr("shared_buffers = '32768'\n"));
   EXPECT_EQ(Describe("db1")["DBParameterGroups"][0]["ParameterApplyStatus"], "in-sync");
+}
+
+TEST_F(GroupsTest, AnApplyCutShortByACrashIsFinishedAtStartup) {
+  Ok(cp_->groups().CreateDBParameterGroup({{"DBParameterGroupName", "pg1"},
+                                           {"DBParameterGroupFamily", "postgres15"},
+                                           {"Description", "d"}}));
+  json req = CreateReq("db1");
+  req["DBParameterGroupName"] = "pg1";
+  Wait(cp_->instances().CreateDBInstance(req)->operation_id);
+  // What ModifyDBParameterGroup commits before it reloads the servers: the new value and
+  // `applying` (a static change waits for a reboot as well). localrds dies there.
+  const std::string rid = Describe("db1")["DbiResourceId"];
+  {
+    Registry::Locked reg = cp_->registry().Lock();
+    InstanceRow row = reg.instances().at(rid);
+    SetInstanceParameters(row.attrs, {{"log_min_duration_statement", "0"}});
+    StartApplying(row, "pending-reboot");
+    Mutation m;
+    m.put.push_back(row);
+    ASSERT_TRUE(reg.Commit(m).ok());
+  }
+  EXPECT_EQ(Describe("db1")["DBParameterGroups"][0]["ParameterApplyStatus"], "applying");
+  EXPECT_THAT(Conf("db1"), testing::Not(testing::HasSubstr("log_min_duration_statement")));
+  Restart();
+  EXPECT_THAT(Conf("db1"), testing::HasSubstr("log_min_duration_statement = '0'\n"));
+  EXPECT_EQ(Describe("db1")["DBParameterGroups"][0]["ParameterApplyStatus"], "pending-reboot");
+  auto reboot = cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "db1"}});
+  ASSERT_TRUE(reboot.ok()) << reboot.status().ToString();
+  Wait(reboot->operation_id);
+  EXPECT_EQ(Describe("db1")["DBParameterGroups"][0]["ParameterApplyStatus"], "in-sync");
+}
+
+TEST_F(GroupsTest, ParameterActionsBlockSoTheApiRunsThemOffItsThreads) {
+  for (const char* a : {"ModifyDBParameterGroup", "ResetDBParameterGroup", "DescribeDBParameters",
+                        "DescribeEngineDefaultParameters", "CreateDBParameterGroup"}) {
+    EXPECT_TRUE(cp_->Blocks(a)) << a;
+  }
+  EXPECT_FALSE(cp_->Blocks("DescribeDBInstances"));
+  std::promise<Result<Accepted>> got;
+  cp_->CallAsync("DescribeEngineDefaultParameters", {{"DBParameterGroupFamily", "postgres15"}},
+                 [&](Result<Accepted> r) { got.set_value(std::move(r)); });
+  auto f = got.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto r = f.get();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body["EngineDefaults"]["DBParameterGroupFamily"], "postgres15");
+  EXPECT_FALSE(r->body["EngineDefaults"]["Parameters"].empty());
 }
 
 TEST_F(GroupsTest, ModifyInstanceParameterGroupAppliesAtReboot) {

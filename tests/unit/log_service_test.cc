@@ -72,7 +72,7 @@ TEST_F(LogServiceTest, EveryServerLogsHourlyFilesNamedAsOnRdsIntoItsLogDirectory
   EXPECT_EQ(s.log_dir, layout_->HostLogDir(Describe("db1")["DbiResourceId"], "a"));
   EXPECT_TRUE(fs::is_directory(s.log_dir / "error"));
   const std::string conf = FileText(s.pgdata / "localrds.conf");
-  for (const std::string line :
+  for (const std::string& line :
        {std::string("logging_collector = on\n"),
         "log_directory = '" + (s.log_dir / "error").string() + "'\n",
         std::string("log_filename = 'postgresql.log.%Y-%m-%d-%H'\n"),

@@ -6,8 +6,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -27,7 +29,13 @@ class FakeService : public RdsService {
   bool Implements(const std::string& action) const override { return results.count(action); }
   Result<Accepted> Call(const std::string& action, const json& req) override {
     calls.push_back({action, req});
+    call_threads.push_back(std::this_thread::get_id());
     return results.at(action);
+  }
+  bool Blocks(const std::string& action) const override { return blocking.count(action); }
+  void CallAsync(const std::string& action, json req,
+                 std::function<void(Result<Accepted>)> done) override {
+    queued.push_back([this, action, req, done] { done(Call(action, req)); });
   }
   Result<InstancePage> ListDBInstances(const json& req) override {
     calls.push_back({"DescribeDBInstances", req});
@@ -94,6 +102,9 @@ class FakeService : public RdsService {
 
   std::map<std::string, Result<Accepted>> results;
   std::vector<std::pair<std::string, json>> calls;
+  std::vector<std::thread::id> call_threads;
+  std::set<std::string> blocking;             //!< actions whose Call blocks
+  std::vector<std::function<void()>> queued;  //!< CallAsync's work, for the test to run
   std::vector<int64_t> waited;
   std::vector<InstanceRef> refs;  //!< the instances the controls were asked about
   int resets = 0;
@@ -183,6 +194,52 @@ TEST_F(RouterTest, AMutatingActionAnswersOnceItsOperationEnds) {
   EXPECT_EQ(res.result_int(), 200);
   EXPECT_EQ(service_.waited, (std::vector<int64_t>{42}));
   EXPECT_NE(res.body().find("<DBInstanceStatus>rebooting</DBInstanceStatus>"), std::string::npos);
+}
+
+TEST_F(RouterTest, ABlockingActionRunsOffTheIoThreadAndAnswersFromThere) {
+  service_.blocking = {"ModifyDBParameterGroup", "DescribeDBParameters"};
+  service_.results.emplace("ModifyDBParameterGroup", Accepted{{{"DBParameterGroupName", "pg"}}, 0});
+  service_.results.emplace(
+      "DescribeDBParameters",
+      Status::Error(AwsError::kDBParameterGroupNotFound, "DBParameterGroup not found: nope"));
+  std::vector<HttpResponse> got;
+  std::mutex got_mutex;
+  for (const char* body : {"Action=ModifyDBParameterGroup&Version=2014-10-31&"
+                           "DBParameterGroupName=pg&Parameters.Parameter.1.ParameterName=work_mem&"
+                           "Parameters.Parameter.1.ParameterValue=8192&"
+                           "Parameters.Parameter.1.ApplyMethod=immediate",
+                           "Action=DescribeDBParameters&Version=2014-10-31&"
+                           "DBParameterGroupName=nope"}) {
+    HttpRequest req{http::verb::post, "/", 11};
+    req.set(http::field::host, "127.0.0.1:4566");
+    req.set(http::field::authorization, kSigV4);
+    req.body() = body;
+    req.prepare_payload();
+    router_.Handle(req, [&](HttpResponse res) {
+      std::lock_guard<std::mutex> lock(got_mutex);
+      got.push_back(std::move(res));
+    });
+  }
+  ioc_.poll();
+  EXPECT_TRUE(service_.calls.empty()) << "a blocking action ran on the io_context thread";
+  EXPECT_TRUE(got.empty());
+  ASSERT_EQ(service_.queued.size(), 2u);
+  std::thread worker([&] {
+    for (auto& work : service_.queued) work();
+  });
+  worker.join();
+  ASSERT_EQ(got.size(), 2u);
+  ASSERT_EQ(service_.call_threads.size(), 2u);
+  EXPECT_NE(service_.call_threads[0], std::this_thread::get_id());
+  EXPECT_EQ(service_.calls[0].second["Parameters"][0]["ParameterValue"], "8192");
+  EXPECT_EQ(got[0].result_int(), 200);
+  EXPECT_NE(got[0].body().find("<ModifyDBParameterGroupResult><DBParameterGroupName>pg<"),
+            std::string::npos)
+      << got[0].body();
+  EXPECT_FALSE(std::string(got[0]["x-amzn-RequestId"]).empty());
+  EXPECT_EQ(got[1].result_int(), 404);
+  EXPECT_EQ(Code(got[1]), "DBParameterGroupNotFound");
+  EXPECT_EQ(Message(got[1]), "DBParameterGroup not found: nope");
 }
 
 TEST_F(RouterTest, ServiceErrorsGoOutInRdsEnvelopeWithTheirStatus) {

@@ -187,21 +187,22 @@ Result<nlohmann::json> Controls::InstanceDetails(const InstanceRef& identifier) 
   return out;
 }
 
+Status Controls::FreezeInstance(const InstanceRef& identifier, bool freeze) {
+  InstanceRow row;
+  {
+    Registry::Locked reg = registry_.Lock();
+    auto found = reg.Find(identifier.scope.value_or(registry_.DefaultScope()), identifier.name);
+    if (!found.ok()) return found.status();
+    row = *found;
+  }
+  const ServerSpec spec = servers_.Server(row);
+  return freeze ? runtime_.Pause(spec) : runtime_.Resume(spec);
+}
+
 void Controls::FreezeInstanceAsync(const InstanceRef& identifier, bool freeze,
                                    std::function<void(Status)> done) {
   executor_.Post([this, identifier, freeze, done = std::move(done)] {
-    InstanceRow row;
-    {
-      Registry::Locked reg = registry_.Lock();
-      auto found = reg.Find(identifier.scope.value_or(registry_.DefaultScope()), identifier.name);
-      if (!found.ok()) {
-        done(found.status());
-        return;
-      }
-      row = *found;
-    }
-    const ServerSpec spec = servers_.Server(row);
-    done(freeze ? runtime_.Pause(spec) : runtime_.Resume(spec));
+    done(FreezeInstance(identifier, freeze));
   });
 }
 

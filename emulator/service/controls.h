@@ -46,6 +46,7 @@ class Controls {
   Status CrashInstance(const InstanceRef& identifier);
   void CrashInstanceAsync(const InstanceRef& identifier, std::function<void(Status)> done);
   //! Freezes (SIGSTOP) or thaws an instance's server: a hung-server drill.
+  Status FreezeInstance(const InstanceRef& identifier, bool freeze);
   void FreezeInstanceAsync(const InstanceRef& identifier, bool freeze,
                            std::function<void(Status)> done);
   //! The instance's server and its replication (source, replicas, WAL receiver, replica lag).

@@ -129,7 +129,8 @@ ControlPlane::ControlPlane(EmulatorConfig config, Catalog& catalog, PgRuntime& r
                 backups_, replication_, executor_,
                 ControlsConfig{config_.version, config_.reset_wait}),
       outages_(registry_, servers_, runtime, starter_, executor_),
-      certificates_(tls_, config_.region) {}
+      certificates_(tls_, config_.region),
+      console_(registry_, instances_, controls_, clock_) {}
 
 Status ControlPlane::Recover() {
   LOCALRDS_RETURN_IF_ERROR(registry_.Load());
@@ -214,6 +215,7 @@ void ControlPlane::StartBackground() {
 void ControlPlane::Shutdown(bool stop_servers) {
   if (shut_down_) return;
   shut_down_ = true;
+  console_.Shutdown();  // the drill writers, before the servers they write to
   executor_.Stop();
   pool_.Stop();
   engine_.Stop();
@@ -365,6 +367,37 @@ void ControlPlane::CallAsync(const std::string& action, nlohmann::json req,
     }
     done(std::move(result));
   });
+}
+
+namespace {
+// Runs `work` on the executor's pool, an exception as InternalFailure.
+void PostJson(Executor& executor, std::function<Result<nlohmann::json>()> work,
+              std::function<void(Result<nlohmann::json>)> done) {
+  executor.Post([work = std::move(work), done = std::move(done)] {
+    Result<nlohmann::json> result = Status::Internal("internal error");
+    try {
+      result = work();
+    } catch (const std::exception& e) {
+      result = Status::Internal(std::string("internal error: ") + e.what());
+    }
+    done(std::move(result));
+  });
+}
+}  // namespace
+
+void ControlPlane::RunSqlAsync(const Scope& scope, nlohmann::json req,
+                               std::function<void(Result<nlohmann::json>)> done) {
+  PostJson(
+      executor_, [this, scope, req = std::move(req)] { return console_.RunSql(scope, req); },
+      std::move(done));
+}
+
+void ControlPlane::DrillAsync(const Scope& scope, const std::string& what, nlohmann::json req,
+                              std::function<void(Result<nlohmann::json>)> done) {
+  PostJson(
+      executor_,
+      [this, scope, what, req = std::move(req)] { return console_.Drill(scope, what, req); },
+      std::move(done));
 }
 
 Result<Accepted> ControlPlane::Call(const std::string& action, const nlohmann::json& req) {

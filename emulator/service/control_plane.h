@@ -17,6 +17,7 @@
 //   { OperationEngine::mutex_, HaMonitor::mutex_, ReplicationMonitor::mutex_,
 //     StorageMonitor::mutex_, Executor::mutex_, Outages::mutex_ } (leaves: nothing is locked or
 //     called while holding them).
+// ConsoleService::mutex_ → a drill's mutex are leaves too (taken with no other lock held).
 // Neither the registry's lock nor a leaf is held while calling PostgreSQL.
 //
 // Thread-safety: every public method is thread-safe.
@@ -46,6 +47,7 @@
 #include "emulator/postgres/tls.h"
 #include "emulator/runtime/cluster_pool.h"
 #include "emulator/service/certificate_service.h"
+#include "emulator/service/console_service.h"
 #include "emulator/service/controls.h"
 #include "emulator/service/group_service.h"
 #include "emulator/service/instance_service.h"
@@ -178,6 +180,11 @@ class ControlPlane : public RdsService {
   }
   void SetOutageAsync(const std::string& name, bool zone, bool out,
                       std::function<void(Result<nlohmann::json>)> done) override;
+  //! On the executor's pool (ConsoleService).
+  void RunSqlAsync(const Scope& scope, nlohmann::json req,
+                   std::function<void(Result<nlohmann::json>)> done) override;
+  void DrillAsync(const Scope& scope, const std::string& what, nlohmann::json req,
+                  std::function<void(Result<nlohmann::json>)> done) override;
 
   // The parts, for cmd/ and the tests.
   InstanceService& instances() { return instances_; }
@@ -202,6 +209,7 @@ class ControlPlane : public RdsService {
   HaMonitor& ha_monitor() { return ha_; }
   StorageMonitor& storage() { return storage_; }
   OutageDrills& outages() { return outages_; }
+  ConsoleService& console() { return console_; }
 
   //! Each RDS action as a uniform call on the services.
   using Action = std::function<Result<Accepted>(ControlPlane&, const nlohmann::json&)>;
@@ -243,6 +251,7 @@ class ControlPlane : public RdsService {
   Controls controls_;
   OutageDrills outages_;
   CertificateService certificates_;
+  ConsoleService console_;  //!< the console's query editor and DR drills
   bool shut_down_ = false;  //!< Shutdown ran (guarded by being called from one thread)
 };
 

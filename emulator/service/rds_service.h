@@ -73,6 +73,10 @@ class RdsService {
   // thread and calls `done` there; requests and answers are those of /console/api/sql and
   // /console/api/drill* (api/console.h).
   //! Runs `req["sql"]` on instance `req["DBInstanceIdentifier"]` of `scope` as its master user.
+  //! A statement PostgreSQL refuses (a wrong password included) is no AWS error: the result is
+  //! OK and its body carries {"error": {"code": "SqlError", "message", "sqlstate"}, "results":
+  //! [those before it]}, which the HTTP side answers with 400. So does a drill "writer" that
+  //! PostgreSQL refuses ({"error": {...}, "drill": null}).
   virtual void RunSqlAsync(const Scope& /*scope*/, nlohmann::json /*req*/,
                            std::function<void(Result<nlohmann::json>)> done) {
     done(Status::Error(AwsError::kInvalidAction, "This localrds has no query editor."));

@@ -162,6 +162,8 @@ void Console::Handle(const HttpRequest& req, const std::string& path, const Resp
     Workshop(req, call == "sql" ? "sql" : call.substr(6), *account, respond);
   } else if (call == "drill" && get) {
     Workshop(req, "status", *account, respond);
+  } else if (call == "metrics" && get) {
+    Workshop(req, "metrics", *account, respond);
   } else {
     respond(JsonError(req, Status::Error(AwsError::kInvalidAction,
                                          "The console has no call " +
@@ -247,6 +249,9 @@ void Console::Workshop(const HttpRequest& req, const std::string& what, const st
   };
   if (what == "sql") {
     service_.RunSqlAsync(scope, std::move(body), std::move(reply));
+  } else if (what == "metrics") {
+    service_.MetricsAsync(InstanceRef(body.value("DBInstanceIdentifier", ""), scope),
+                          std::move(reply));
   } else {
     service_.DrillAsync(scope, what, std::move(body), std::move(reply));
   }

@@ -10,6 +10,7 @@ Run: cd tests/e2e && LOCALRDS_BIN=/work/main/build/localrds python3 -m unittest 
 import json
 import os
 import tempfile
+import threading
 import unittest
 import urllib.parse
 
@@ -92,6 +93,22 @@ class ConsoleApiTest(LocalrdsTestCase):
         self.assertLessEqual(set(seen), set(mine))
         self.assertEqual(mine["InstanceCreateTime"][:19],
                          seen["InstanceCreateTime"].strftime("%Y-%m-%dT%H:%M:%S"))
+        # Monitoring's sample: the client sessions PostgreSQL has (one psql waiting in pg_sleep).
+        sleeper = threading.Thread(target=psql, args=(seen["Endpoint"]["Port"], MASTER_USER,
+                                                      MASTER_PASSWORD, "todo",
+                                                      "SELECT pg_sleep(4)"))
+        sleeper.start()
+        try:
+            sample = wait_until(
+                lambda: (lambda s: s if s["DatabaseConnections"] else None)(
+                    self.console.get("metrics?DBInstanceIdentifier=fromconsole")[1]),
+                timeout=10, desc="a client session in the metrics")
+        finally:
+            sleeper.join()
+        self.assertGreaterEqual(sample["DatabaseConnections"], 1)
+        self.assertIsNone(sample["ReplicaLag"])
+        status, gone = self.console.get("metrics?DBInstanceIdentifier=nope")
+        self.assertEqual((status, gone["error"]["code"]), (404, "DBInstanceNotFound"))
         # Errors: the code, message and status boto3 gets.
         status, err = self.console.rds("DeleteDBInstance", DBInstanceIdentifier="nope",
                                        SkipFinalSnapshot="true")

@@ -18,7 +18,7 @@
 // is never stored or logged.
 //
 // Thread-safety: thread-safe; every method blocks on PostgreSQL (the control plane runs them on
-// its executor's pool). Each writer runs on a thread of its own (it lives as long as its drill,
+// a pool of their own). Each writer runs on a thread of its own (it lives as long as its drill,
 // and the executor's pool is for one-off tasks); Shutdown stops and joins them all. Lock order:
 // mutex_ → a drill's mutex; no other lock is taken while holding either, and neither is held
 // while calling PostgreSQL or the registry. Borrows everything it is given.

@@ -215,6 +215,7 @@ void ControlPlane::StartBackground() {
 void ControlPlane::Shutdown(bool stop_servers) {
   if (shut_down_) return;
   shut_down_ = true;
+  console_executor_.Stop();
   console_.Shutdown();  // the drill writers, before the servers they write to
   executor_.Stop();
   pool_.Stop();
@@ -383,7 +384,7 @@ void ControlPlane::CallAsync(const std::string& action, nlohmann::json req,
 }
 
 namespace {
-// Runs `work` on the executor's pool, an exception as InternalFailure.
+// Runs `work` on `executor`'s pool, an exception as InternalFailure.
 void PostJson(Executor& executor, std::function<Result<nlohmann::json>()> work,
               std::function<void(Result<nlohmann::json>)> done) {
   executor.Post([work = std::move(work), done = std::move(done)] {
@@ -401,14 +402,14 @@ void PostJson(Executor& executor, std::function<Result<nlohmann::json>()> work,
 void ControlPlane::RunSqlAsync(const Scope& scope, nlohmann::json req,
                                std::function<void(Result<nlohmann::json>)> done) {
   PostJson(
-      executor_, [this, scope, req = std::move(req)] { return console_.RunSql(scope, req); },
-      std::move(done));
+      console_executor_,
+      [this, scope, req = std::move(req)] { return console_.RunSql(scope, req); }, std::move(done));
 }
 
 void ControlPlane::DrillAsync(const Scope& scope, const std::string& what, nlohmann::json req,
                               std::function<void(Result<nlohmann::json>)> done) {
   PostJson(
-      executor_,
+      console_executor_,
       [this, scope, what, req = std::move(req)] { return console_.Drill(scope, what, req); },
       std::move(done));
 }

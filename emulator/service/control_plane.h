@@ -182,7 +182,7 @@ class ControlPlane : public RdsService {
   }
   void SetOutageAsync(const std::string& name, bool zone, bool out,
                       std::function<void(Result<nlohmann::json>)> done) override;
-  //! On the executor's pool (ConsoleService).
+  //! On a pool of their own (console_executor_), never the caller's thread (ConsoleService).
   void RunSqlAsync(const Scope& scope, nlohmann::json req,
                    std::function<void(Result<nlohmann::json>)> done) override;
   void DrillAsync(const Scope& scope, const std::string& what, nlohmann::json req,
@@ -253,6 +253,10 @@ class ControlPlane : public RdsService {
   Controls controls_;
   OutageDrills outages_;
   CertificateService certificates_;
+  //! The console's SQL and drills run here, not on executor_'s pool: a workshop's long queries
+  //! (up to their 30 s statement timeout) would otherwise hold the threads the Multi-AZ health
+  //! probes need, and a probe that waits too long fails the primary over.
+  Executor console_executor_;
   ConsoleService console_;  //!< the console's query editor and DR drills
   bool shut_down_ = false;  //!< Shutdown ran (guarded by being called from one thread)
 };

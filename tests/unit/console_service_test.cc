@@ -152,7 +152,7 @@ TEST_F(ConsoleServiceTest, AFailoverOfASingleAzInstanceGetsRebootsOwnError) {
               direct.status().message());
 }
 
-TEST_F(ConsoleServiceTest, TheAsyncHooksRunOnTheExecutorsPool) {
+TEST_F(ConsoleServiceTest, TheAsyncHooksRunOffTheCallersThread) {
   std::promise<std::pair<std::thread::id, Result<nlohmann::json>>> sql;
   cp_->RunSqlAsync(scope(), SqlReq("nope"), [&](Result<nlohmann::json> r) {
     sql.set_value({std::this_thread::get_id(), std::move(r)});

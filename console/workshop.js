@@ -20,11 +20,10 @@
   }
 
   // workshop.css (same origin, so the CSP's style-src 'self' allows it), once.
-  if (!document.querySelector('link[data-localrds="workshop"]')) {
+  if (!document.querySelector('link[href$="workshop.css"]')) {
     const link = document.createElement("link");
     link.rel = "stylesheet";
     link.href = "workshop.css";
-    link.dataset.localrds = "workshop";
     document.head.appendChild(link);
   }
 
@@ -166,6 +165,9 @@
     facts[name] = list;
     saveFacts(facts);
   }
+  // `SELECT count(*)` answering 0 is one row, but no rows back.
+  const isZeroCount = (r) => r.rowCount === 1 && Array.isArray(r.rows) && r.rows.length === 1 &&
+                             r.rows[0].length === 1 && r.rows[0][0] === "0";
   function recordSql(instance, results, error) {
     const id = instance.DBInstanceIdentifier;
     if (instance.ReadReplicaSourceDBInstanceIdentifier) addFact("replicas", id);
@@ -174,7 +176,9 @@
       if (cmd.startsWith("CREATE TABLE")) addFact("tableCreated", id);
       else if (cmd.startsWith("INSERT") && r.rowCount > 0) addFact("rowsInserted", id);
       else if (cmd.startsWith("DELETE") && r.rowCount > 0) addFact("rowsDeleted", id);
-      else if (cmd.startsWith("SELECT") && r.rowCount > 0) addFact("rowsSelected", id);
+      else if (cmd.startsWith("SELECT") && r.rowCount > 0 && !isZeroCount(r)) {
+        addFact("rowsSelected", id);
+      }
     }
     if (error && error.sqlstate === "25006") addFact("readOnlyRefused", id);
   }

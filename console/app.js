@@ -359,14 +359,15 @@
         showError(e);
       } finally {
         busy = false;
-        if (primaryBtn && primaryBtn.isConnected) primaryBtn.disabled = handle.primaryDisabled;
+        if (primaryBtn && primaryBtn.isConnected) {
+          primaryBtn.disabled = handle.primaryDisabled;
+          // Disabling the button while busy dropped the focus: give it back inside the dialog.
+          if (!box.contains(document.activeElement)) (primaryBtn.disabled ? box.querySelector("input, select, button") : primaryBtn).focus();
+        }
       }
     });
     overlay.addEventListener("keydown", (ev) => {
-      if (ev.key === "Escape" && closable) {
-        ev.stopPropagation();
-        close();
-      } else if (ev.key === "Tab") {
+      if (ev.key === "Tab") {
         const focusables = [...box.querySelectorAll("button, input, select, textarea, a[href], [tabindex]:not([tabindex='-1'])")]
           .filter((n) => !n.disabled && n.offsetParent !== null);
         if (!focusables.length) return;
@@ -388,7 +389,7 @@
       if (opener && opener.isConnected && typeof opener.focus === "function") opener.focus();
     }
     const handle = {
-      box, form, close, primaryBtn,
+      box, form, close, primaryBtn, closable,
       primaryDisabled: false,
       setPrimaryDisabled(d) {
         handle.primaryDisabled = d;
@@ -400,6 +401,18 @@
     const focusTarget = box.querySelector("input:not([type=hidden]):not([disabled]), select, textarea") || primaryBtn || cancelBtn;
     if (focusTarget) focusTarget.focus();
     return handle;
+  }
+
+  // Escape closes the topmost dialog wherever the focus is (it may have left the dialog).
+  document.addEventListener("keydown", (ev) => {
+    const top = dialogStack[dialogStack.length - 1];
+    if (ev.key === "Escape" && top && top.closable) {
+      ev.preventDefault();
+      top.close();
+    }
+  });
+  function closeAllDialogs() {
+    for (const d of [...dialogStack].reverse()) if (d.closable) d.close();
   }
 
   function confirmDialog(title, text, primary, action, danger = false) {
@@ -712,6 +725,7 @@
   async function render() {
     const seq = ++state.renderSeq;
     state.ticks.clear();
+    closeAllDialogs();
     const main = document.getElementById("main");
     const { page, args } = currentRoute();
     if (state.lastPage !== undefined && state.lastPage !== location.hash) clearErrors();

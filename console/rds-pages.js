@@ -836,7 +836,7 @@
     const span = t1 - t0;
     for (let i = 0; i <= 5; i++) {
       const t = t0 + (span * i) / 5;
-      svg.appendChild(el("text", { x: x(t), y: H - B + 16, "text-anchor": "middle", class: "axis" }, new Date(t).toISOString().slice(11, 19)));
+      svg.appendChild(el("text", { x: x(t), y: H - B + 16, "text-anchor": i === 5 ? "end" : i === 0 ? "start" : "middle", class: "axis" }, new Date(t).toISOString().slice(11, 19)));
     }
     // lag line (gaps where unknown)
     if (isReplica) {
@@ -857,12 +857,17 @@
     }
     // status band
     const bandY = H - B + 28;
-    for (let i = 0; i < samples.length; i++) {
+    // one rectangle per run of the same status
+    for (let i = 0; i < samples.length;) {
+      let j = i;
+      while (j + 1 < samples.length && samples[j + 1].status === samples[i].status) j++;
       const s = samples[i];
-      const xe = i + 1 < samples.length ? x(samples[i + 1].t) : x(Math.min(t1, s.t + 2000));
-      const rect = el("rect", { x: x(s.t), y: bandY, width: Math.max(1, xe - x(s.t)), height: 14, class: `band band-${statusClassOf(s.status)}` },
-        el("title", {}, `${new Date(s.t).toISOString().slice(11, 19)} ${s.status}`));
-      svg.appendChild(rect);
+      const xs = x(s.t);
+      const xe = j + 1 < samples.length ? x(samples[j + 1].t) : x(Math.min(t1, samples[j].t + 2000));
+      svg.appendChild(el("rect", { x: xs, y: bandY, width: Math.max(1, xe - xs), height: 14, class: `band band-${statusClassOf(s.status)}` },
+        el("title", {}, `${new Date(s.t).toISOString().slice(11, 19)}–${new Date(samples[j].t).toISOString().slice(11, 19)} ${s.status}`)));
+      if (xe - xs > 60) svg.appendChild(el("text", { x: xs + 4, y: bandY + 11, class: "band-label" }, s.status));
+      i = j + 1;
     }
     svg.appendChild(el("text", { x: L - 6, y: bandY + 11, "text-anchor": "end", class: "axis" }, "Status"));
     return svg;

@@ -2,6 +2,7 @@
 
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
@@ -123,6 +124,21 @@ void RequestGuard::SetAccounts(std::string default_account,
                                std::optional<CredentialStore> credentials) {
   default_account_ = std::move(default_account);
   credentials_ = std::move(credentials);
+}
+
+Result<std::string> RequestGuard::SessionAccount(const std::string& access_key,
+                                                 const std::string& secret) const {
+  if (!credentials_) return default_account_;
+  auto entry = credentials_->find(access_key);
+  // Both ways wrong get one answer, as AWS's sign-in does not say which part was wrong.
+  if (entry == credentials_->end() ||
+      CRYPTO_memcmp(entry->second.secret.data(), secret.data(),
+                    std::min(secret.size(), entry->second.secret.size())) != 0 ||
+      secret.size() != entry->second.secret.size()) {
+    return Status::Error(AwsError::kInvalidClientTokenId,
+                         "The security token included in the request is invalid.");
+  }
+  return entry->second.account;
 }
 
 std::optional<Refusal> RequestGuard::CheckSignature(const HttpRequest& req,

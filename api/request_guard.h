@@ -66,6 +66,11 @@ class RequestGuard {
   //! given, the only access keys accepted (strict mode: every signature verified).
   void SetAccounts(std::string default_account, std::optional<CredentialStore> credentials);
   bool strict() const { return credentials_.has_value(); }
+  //! The account a console session of `access_key` acts in: in strict mode the file's, when
+  //! `secret` is the key's (else InvalidClientTokenId); otherwise the default account.
+  Result<std::string> SessionAccount(const std::string& access_key,
+                                     const std::string& secret) const;
+  const std::string& default_account() const { return default_account_; }
 
   //! Rules 1 and 2: nullopt when the request may go on, for any path.
   std::optional<Refusal> CheckOrigin(const HttpRequest& req) const;

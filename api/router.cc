@@ -243,6 +243,14 @@ void Router::Handle(const HttpRequest& req, Responder respond) {
     HandleControl(req, path, std::move(respond));
     return;
   }
+  if (Console::Owns(req, path)) {
+    if (path == "/console/api/rds") {
+      HandleConsoleAction(req, std::move(respond));
+    } else {
+      console_.Handle(req, path, respond);
+    }
+    return;
+  }
   HandleQueryApi(req, std::move(respond));
 }
 
@@ -301,36 +309,115 @@ void Router::HandleQueryApi(const HttpRequest& req, Responder respond) {
               "action=" + LogValue(action) + " id=" + LogValue(ident) + " request=" + request_id,
               t0,
               std::move(respond)};
+  Dispatch(action, *std::move(decoded), std::move(to));
+}
+
+void Router::Dispatch(const std::string& action, nlohmann::json decoded, AnswerTo to) {
   if (service_.Blocks(action)) {
     // It runs PostgreSQL programs or talks to servers: never on this io_context thread.
-    service_.CallAsync(action, *std::move(decoded),
+    service_.CallAsync(action, std::move(decoded),
                        [this, to = std::move(to)](Result<Accepted> result) mutable {
                          Answer(std::move(to), result, nullptr);
                        });
     return;
   }
   SharedList shared;
-  Result<Accepted> result = CallService(action, *decoded, &shared);
+  Result<Accepted> result = CallService(action, decoded, &shared);
   Answer(std::move(to), result, shared.member.empty() ? nullptr : &shared);
 }
 
-void Router::Answer(AnswerTo to, const Result<Accepted>& result, const SharedList* shared) {
-  if (!result.ok()) {
-    HttpResponse res = MakeHttpResponse(
-        to.version, to.keep_alive, static_cast<http::status>(result.status().info().http_status),
-        WireCodec::EncodeError(result.status(), to.request_id), "text/xml");
-    res.set("x-amzn-RequestId", to.request_id);
-    LogLine("api") << to.log_line << " status=" << res.result_int() << " " << (NowMs() - to.t0)
-                   << "ms";
-    to.respond(std::move(res));
+void Router::HandleConsoleAction(const HttpRequest& req, Responder respond) {
+  const int64_t t0 = NowMs();
+  AnswerTo to;
+  to.version = req.version();
+  to.keep_alive = req.keep_alive();
+  to.request_id = NewRequestId();
+  to.t0 = t0;
+  to.respond = std::move(respond);
+  to.json = true;
+  to.log_line = "console action=- request=" + to.request_id;
+  auto account = console_.SessionAccount(req);
+  if (!account.ok()) {
+    LogLine("api") << "console refused " << req.method_string()
+                   << " \"/console/api/rds\" (no session)";
+    Answer(std::move(to), account.status(), nullptr);
     return;
   }
-  HttpResponse res = MakeHttpResponse(
-      to.version, to.keep_alive, http::status::ok,
-      WireCodec::Builtin().EncodeResponse(to.action, result->body, to.request_id, shared),
-      "text/xml");
+  if (req.method() != http::verb::post) {
+    Answer(std::move(to), Status::Error(AwsError::kInvalidAction, "Only POST is supported."),
+           nullptr);
+    return;
+  }
+  auto query = ParseQueryString(std::string(RawQuery(req)));
+  auto params = ParseQueryString(req.body());
+  if (!query.ok() || !params.ok()) {
+    Answer(std::move(to), !query.ok() ? query.status() : params.status(), nullptr);
+    return;
+  }
+  Scope scope = service_.DefaultScope();
+  scope.account = *account;
+  if (auto r = query->find("region"); r != query->end()) scope.region = r->second;
+  auto decoded = DecodeAction(*params, &to.action);
+  to.log_line = "console action=" + LogValue(to.action) + " request=" + to.request_id;
+  if (!FindRegion(scope.region)) {
+    Answer(std::move(to),
+           Status::InvalidParameter("Unknown region '" + scope.region +
+                                    "': not an AWS commercial region."),
+           nullptr);
+    return;
+  }
+  if (service_.RegionInOutage(scope.region)) {
+    Answer(std::move(to),
+           Status::Error(AwsError::kServiceUnavailable,
+                         "Service is unavailable. Please try again later."),
+           nullptr);
+    return;
+  }
+  if (!decoded.ok()) {
+    Answer(std::move(to), decoded.status(), nullptr);
+    return;
+  }
+  to.log_line = "console action=" + LogValue(to.action) +
+                " id=" + LogValue(IdentifierOf(*decoded)) + " request=" + to.request_id;
+  SetRequestScope(*decoded, scope);
+  const std::string action = to.action;
+  Dispatch(action, *std::move(decoded), std::move(to));
+}
+
+void Router::Answer(AnswerTo to, const Result<Accepted>& result, const SharedList* shared) {
+  HttpResponse res;
+  if (to.json) {
+    // The console's answer: {"requestId", "result"} or {"requestId", "error"} (api/console.h).
+    nlohmann::json body = {{"requestId", to.request_id}};
+    http::status status = http::status::ok;
+    if (!result.ok()) {
+      const auto& info = result.status().info();
+      status = static_cast<http::status>(info.http_status);
+      body["error"] = {{"code", info.code},
+                       {"message", result.status().message()},
+                       {"type", info.http_status < 500 ? "Sender" : "Receiver"}};
+    } else {
+      body["result"] = result->body;
+      if (shared) {
+        nlohmann::json& items = body["result"][shared->member] = nlohmann::json::array();
+        for (const auto& item : shared->items) items.push_back(*item);
+      }
+    }
+    HttpRequest shape{http::verb::post, "/", to.version};
+    shape.keep_alive(to.keep_alive);
+    res = Console::Json(shape, status, body);
+  } else if (!result.ok()) {
+    res = MakeHttpResponse(to.version, to.keep_alive,
+                           static_cast<http::status>(result.status().info().http_status),
+                           WireCodec::EncodeError(result.status(), to.request_id), "text/xml");
+  } else {
+    res = MakeHttpResponse(
+        to.version, to.keep_alive, http::status::ok,
+        WireCodec::Builtin().EncodeResponse(to.action, result->body, to.request_id, shared),
+        "text/xml");
+  }
   res.set("x-amzn-RequestId", to.request_id);
-  if (result->operation_id == 0) {
+  if (!result.ok() || result->operation_id == 0) {
     LogLine("api") << to.log_line << " status=" << res.result_int() << " " << (NowMs() - to.t0)
                    << "ms";
     to.respond(std::move(res));
@@ -390,7 +477,12 @@ Result<nlohmann::json> Router::DecodeQueryRequest(const HttpRequest& req, std::s
         AwsError::kSignatureDoesNotMatch,
         "Credential should be scoped to a valid region, not '" + identity->region + "'. ");
   }
-  if (a == params->end() || a->second.empty()) {
+  return DecodeAction(*params, action);
+}
+
+Result<nlohmann::json> Router::DecodeAction(const QueryParams& params, std::string* action) const {
+  auto a = params.find("Action");
+  if (a == params.end() || a->second.empty()) {
     return Status::Error(AwsError::kMissingAction,
                          "The request must contain the parameter Action.");
   }
@@ -404,7 +496,7 @@ Result<nlohmann::json> Router::DecodeQueryRequest(const HttpRequest& req, std::s
     return Status::Error(AwsError::kInvalidAction,
                          "localrds does not implement the RDS action " + *action + " yet.");
   }
-  return codec.DecodeRequest(*action, *params);
+  return codec.DecodeRequest(*action, params);
 }
 
 Result<Accepted> Router::CallService(const std::string& action, const nlohmann::json& request,

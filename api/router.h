@@ -18,6 +18,7 @@
 #include <functional>
 #include <string>
 
+#include "api/console.h"
 #include "api/fault_rules.h"
 #include "api/request_guard.h"
 #include "api/wire_codec.h"
@@ -46,6 +47,10 @@ class Router {
 
  private:
   void HandleQueryApi(const HttpRequest& req, Responder respond);
+  //! POST /console/api/rds: an RDS action of the console's pages, its Query API parameters in
+  //! the form body, run as HandleQueryApi runs it (same decoding, checks and services) in the
+  //! session's account and ?region=, answered in JSON (api/console.h).
+  void HandleConsoleAction(const HttpRequest& req, Responder respond);
   //! Whom an action's result goes to, kept past the request (a blocking action answers from a
   //! worker thread).
   struct AnswerTo {
@@ -56,7 +61,14 @@ class Router {
     std::string log_line;  //!< "action=… id=… request=…"
     int64_t t0 = 0;
     Responder respond;
+    bool json = false;  //!< the console's JSON answer instead of the Query API's XML
   };
+  //! Runs a decoded action (scope set) and answers `to`: on this thread, or, when the action
+  //! blocks, on the service's worker (RdsService::Blocks).
+  void Dispatch(const std::string& action, nlohmann::json decoded, AnswerTo to);
+  //! The action named in `params` decoded into its parameters, or the error that refuses it
+  //! (no Action, an action RDS or localrds does not have, a malformed parameter).
+  Result<nlohmann::json> DecodeAction(const QueryParams& params, std::string* action) const;
   //! Encodes `result` (its error, or its body and `shared`) and sends it, or, for an operation
   //! it started, sends it once the operation settles (RespondWhenDone).
   void Answer(AnswerTo to, const Result<Accepted>& result, const SharedList* shared);
@@ -91,6 +103,7 @@ class Router {
   const RequestGuard guard_;
   const std::chrono::milliseconds defer_deadline_;
   FaultRules faults_;
+  Console console_{service_, guard_};
 };
 
 }  // namespace localrds

@@ -354,6 +354,19 @@ bool ControlPlane::Blocks(const std::string& action) const {
   return kBlocking.count(action) > 0;
 }
 
+void ControlPlane::MetricsAsync(const InstanceRef& identifier,
+                                std::function<void(Result<nlohmann::json>)> done) {
+  executor_.Post([this, identifier, done = std::move(done)] {
+    Result<nlohmann::json> result = Status::Internal("internal error");
+    try {
+      result = controls_.InstanceMetrics(identifier);
+    } catch (const std::exception& e) {
+      result = Status::Internal(std::string("internal error: ") + e.what());
+    }
+    done(std::move(result));
+  });
+}
+
 void ControlPlane::CallAsync(const std::string& action, nlohmann::json req,
                              std::function<void(Result<Accepted>)> done) {
   executor_.Post([this, action, req = std::move(req), done = std::move(done)] {

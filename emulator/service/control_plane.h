@@ -131,6 +131,8 @@ class ControlPlane : public RdsService {
   bool Implements(const std::string& action) const override;
   Result<Accepted> Call(const std::string& action, const nlohmann::json& req) override;
   bool Blocks(const std::string& action) const override;
+  void MetricsAsync(const InstanceRef& identifier,
+                    std::function<void(Result<nlohmann::json>)> done) override;
   //! On the executor's pool.
   void CallAsync(const std::string& action, nlohmann::json req,
                  std::function<void(Result<Accepted>)> done) override;

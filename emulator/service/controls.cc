@@ -137,6 +137,31 @@ nlohmann::json Controls::ServerDetails(const ServerSpec& spec) {
           {"log", spec.log_file.string()},       {"log_dir", spec.log_dir.string()}};
 }
 
+Result<nlohmann::json> Controls::InstanceMetrics(const InstanceRef& identifier) {
+  InstanceRow row;
+  nlohmann::json lag = nullptr;
+  {
+    Registry::Locked reg = registry_.Lock();
+    auto found = reg.Find(identifier.scope.value_or(registry_.DefaultScope()), identifier.name);
+    if (!found.ok()) return found.status();
+    row = *found;
+    const nlohmann::json& rendered = *reg.Rendered(row.resource_id);
+    if (auto it = rendered.find("ReplicaLag"); it != rendered.end()) lag = *it;
+  }
+  nlohmann::json out = {{"DBInstanceIdentifier", row.identifier},
+                        {"at", FormatIso8601(registry_.Now())},
+                        {"DatabaseConnections", nullptr},
+                        {"ReplicaLag", lag}};
+  const ServerSpec spec = servers_.Server(row);
+  if (runtime_.IsRunning(spec) && !runtime_.IsPaused(spec)) {
+    auto n = runtime_.QueryValue(spec, "postgres",
+                                 "SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                                 "'client backend' AND pid <> pg_backend_pid()");
+    if (n.ok() && !n->empty()) out["DatabaseConnections"] = std::stoll(*n);
+  }
+  return out;
+}
+
 Result<nlohmann::json> Controls::InstanceDetails(const InstanceRef& identifier) {
   InstanceRow row;
   nlohmann::json replicas;

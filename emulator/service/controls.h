@@ -50,6 +50,10 @@ class Controls {
                            std::function<void(Status)> done);
   //! The instance's server and its replication (source, replicas, WAL receiver, replica lag).
   Result<nlohmann::json> InstanceDetails(const InstanceRef& identifier);
+  //! What the console's Monitoring tab samples (no CloudWatch here): {"DBInstanceIdentifier",
+  //! "at", "DatabaseConnections" (client sessions on the primary's server, null when it does not
+  //! answer), "ReplicaLag" (seconds, a replica's, else null)}. Runs SQL: call it off io threads.
+  Result<nlohmann::json> InstanceMetrics(const InstanceRef& identifier);
   //! Runs the instance's backup window now (an automated backup); returns its operation.
   Result<Accepted> BackupNow(const InstanceRef& identifier);
   //! The instance's timing profile (controls_timing.cc): {"DBInstanceIdentifier", "timing" (in

@@ -84,6 +84,11 @@ class RdsService {
                           std::function<void(Result<nlohmann::json>)> done) {
     done(Status::Error(AwsError::kInvalidAction, "This localrds has no DR drills."));
   }
+  //! The console's Monitoring sample of an instance (Controls::InstanceMetrics).
+  virtual void MetricsAsync(const InstanceRef& /*identifier*/,
+                            std::function<void(Result<nlohmann::json>)> done) {
+    done(Status::Error(AwsError::kInvalidAction, "This localrds has no metrics."));
+  }
   //! True while an outage drill has `region` down: its RDS API answers ServiceUnavailable.
   virtual bool RegionInOutage(const std::string& region) const = 0;
   //! Puts a Region (or, with `zone`, an Availability Zone) in an outage drill (`out`) or

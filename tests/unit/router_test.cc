@@ -521,4 +521,166 @@ TEST_F(RouterTest, TheOutageControlsTakePostAndAKnownName) {
   EXPECT_TRUE(service_.regions_out.empty());
 }
 
+// --- the console (api/console.h) ------------------------------------------------------------
+
+class ConsoleRouterTest : public RouterTest {
+ protected:
+  HttpResponse Console(http::verb method, const std::string& target, const std::string& body = "",
+                       const std::string& token = "",
+                       std::vector<std::pair<std::string, std::string>> headers = {}) {
+    if (!token.empty()) headers.push_back({kConsoleTokenHeader, token});
+    return Send(method, target, body, headers);
+  }
+  std::string NewSession(Router& router, const std::string& body = "{}") {
+    HttpRequest req{http::verb::post, "/console/api/session", 11};
+    req.set(http::field::host, "127.0.0.1:4566");
+    req.body() = body;
+    req.prepare_payload();
+    std::optional<HttpResponse> got;
+    router.Handle(req, [&](HttpResponse res) { got = std::move(res); });
+    ioc_.poll();
+    if (!got || got->result_int() != 200) return "";
+    return json::parse(got->body())["token"];
+  }
+  static json Body(const HttpResponse& res) { return json::parse(res.body(), nullptr, false); }
+};
+
+TEST_F(ConsoleRouterTest, ABrowserAtTheRootIsSentToTheConsoleAndSdksAreNot) {
+  HttpResponse browser = Send(http::verb::get, "/", "", {{"Accept", "text/html,*/*;q=0.8"}});
+  EXPECT_EQ(browser.result_int(), 302);
+  EXPECT_EQ(browser[http::field::location], "/console/");
+  HttpResponse bare = Send(http::verb::get, "/console", "", {});
+  EXPECT_EQ(bare.result_int(), 302);
+  // An SDK's GET or POST to / is the Query API's, as before.
+  HttpResponse sdk = Send(http::verb::get, "/", "", {{"Authorization", kSigV4}});
+  EXPECT_EQ(Code(sdk), "MissingAction");
+  HttpResponse missing = Send(http::verb::get, "/console/no-such-file.js", "", {});
+  EXPECT_EQ(missing.result_int(), 404);
+  EXPECT_EQ(missing["X-Frame-Options"], "DENY");
+  EXPECT_NE(std::string(missing["Content-Security-Policy"]).find("frame-ancestors 'none'"),
+            std::string::npos);
+  EXPECT_NE(std::string(missing["Content-Security-Policy"]).find("script-src 'self'"),
+            std::string::npos);
+  HttpResponse info = Send(http::verb::get, "/console/api/info", "", {});
+  EXPECT_EQ(info.result_int(), 200);
+  EXPECT_EQ(Body(info)["credentialsRequired"], false);
+  EXPECT_EQ(Body(info)["defaultRegion"], "us-east-1");
+  EXPECT_EQ(info["Cache-Control"], "no-store");
+}
+
+TEST_F(ConsoleRouterTest, EveryCallButInfoAndSessionNeedsTheSessionsToken) {
+  service_.results.emplace("DescribeDBInstances", Accepted{});
+  for (const auto& [method, target, body] :
+       std::vector<std::tuple<http::verb, std::string, std::string>>{
+           {http::verb::post, "/console/api/rds", "Action=DescribeDBInstances"},
+           {http::verb::post, "/console/api/sql", R"({"sql": "SELECT 1"})"},
+           {http::verb::post, "/console/api/drill/fault", R"({"fault": "crash"})"},
+           {http::verb::get, "/console/api/drill?DBInstanceIdentifier=db1", ""}}) {
+    for (const std::string token : {std::string(), std::string(64, 'a')}) {
+      HttpResponse res = Console(method, target, body, token);
+      EXPECT_EQ(res.result_int(), 403) << target;
+      EXPECT_EQ(Body(res)["error"]["code"], "AccessDenied") << target;
+    }
+  }
+  EXPECT_TRUE(service_.calls.empty());
+  const std::string token = NewSession(router_);
+  ASSERT_EQ(token.size(), 64u);
+  EXPECT_NE(NewSession(router_), token);  // one per page
+  HttpResponse ok =
+      Console(http::verb::post, "/console/api/rds", "Action=DescribeDBInstances", token);
+  EXPECT_EQ(ok.result_int(), 200);
+  EXPECT_EQ(Body(ok)["result"]["DBInstances"][0]["DBInstanceIdentifier"], "one");
+  // A page of another origin is refused before any token matters.
+  HttpResponse cross =
+      Console(http::verb::post, "/console/api/rds", "Action=DescribeDBInstances", token,
+              {{"Origin", "http://127.0.0.2:8000"}, {"Sec-Fetch-Site", "cross-site"}});
+  EXPECT_EQ(cross.result_int(), 403);
+  HttpResponse cross_session =
+      Send(http::verb::post, "/console/api/session", "{}", {{"Sec-Fetch-Site", "cross-site"}});
+  EXPECT_EQ(cross_session.result_int(), 403);
+  EXPECT_EQ(cross_session.body().find("token"), std::string::npos);
+}
+
+TEST_F(ConsoleRouterTest, RdsActionsRunTheQueryApisDecodingAndServicesAndAnswerJson) {
+  service_.results.emplace(
+      "CreateDBSnapshot",
+      Accepted{{{"DBSnapshot", {{"DBSnapshotIdentifier", "s1"}, {"Status", "creating"}}}}, 9});
+  service_.results.emplace("DeleteDBInstance",
+                           Status::Error(AwsError::kDBInstanceNotFound, "DBInstance x not found."));
+  const std::string token = NewSession(router_);
+  HttpResponse snap = Console(http::verb::post, "/console/api/rds?region=eu-west-1",
+                              "Action=CreateDBSnapshot&DBInstanceIdentifier=db1&"
+                              "DBSnapshotIdentifier=s1&Tags.Tag.1.Key=k&Tags.Tag.1.Value=v",
+                              token);
+  EXPECT_EQ(snap.result_int(), 200);
+  EXPECT_EQ(Body(snap)["result"]["DBSnapshot"]["Status"], "creating");
+  EXPECT_FALSE(Body(snap)["requestId"].get<std::string>().empty());
+  EXPECT_EQ(service_.waited, (std::vector<int64_t>{9}));  // answered as RDS would
+  ASSERT_EQ(service_.calls.size(), 1u);
+  const json& req = service_.calls[0].second;  // decoded by the Query API's codec
+  EXPECT_EQ(req["Tags"], json::parse(R"([{"Key": "k", "Value": "v"}])"));
+  EXPECT_EQ(RequestScope(req, {}).region, "eu-west-1");
+  EXPECT_EQ(RequestScope(req, {}).account, "000000000000");
+  HttpResponse gone = Console(http::verb::post, "/console/api/rds",
+                              "Action=DeleteDBInstance&DBInstanceIdentifier=x&"
+                              "SkipFinalSnapshot=true",
+                              token);
+  EXPECT_EQ(gone.result_int(), 404);
+  EXPECT_EQ(Body(gone)["error"], json::parse(R"({"code": "DBInstanceNotFound",
+      "message": "DBInstance x not found.", "type": "Sender"})"));
+  HttpResponse bad = Console(http::verb::post, "/console/api/rds",
+                             "Action=DescribeDBInstances&MaxRecords=lots", token);
+  EXPECT_EQ(bad.result_int(), 400);
+  EXPECT_EQ(service_.calls.size(), 2u);  // refused by the codec, as on the Query API
+  HttpResponse nope = Console(http::verb::post, "/console/api/rds?region=mars-east-1",
+                              "Action=DescribeDBInstances", token);
+  EXPECT_EQ(nope.result_int(), 400);
+  EXPECT_EQ(Body(nope)["error"]["code"], "InvalidParameterValue");
+  EXPECT_EQ(Body(Console(http::verb::post, "/console/api/rds", "Version=2014-10-31",
+                         token))["error"]["code"],
+            "MissingAction");
+}
+
+TEST_F(ConsoleRouterTest, WithCredentialsASessionNeedsAnAccessKeyAndItsSecret) {
+  RequestGuard strict("127.0.0.1", {});
+  strict.SetAccounts("000000000000",
+                     CredentialStore{{"AKIDTEAM", {"team-secret", "123456789012"}}});
+  Router router{service_, ioc_, strict, std::chrono::seconds(5), clock_};
+  EXPECT_EQ(NewSession(router, "{}"), "");
+  EXPECT_EQ(NewSession(router, R"({"accessKeyId": "AKIDTEAM", "secretAccessKey": "wrong"})"), "");
+  EXPECT_EQ(NewSession(router, R"({"accessKeyId": "AKIDTEAM", "secretAccessKey": "team-secre"})"),
+            "");
+  const std::string token =
+      NewSession(router, R"({"accessKeyId": "AKIDTEAM", "secretAccessKey": "team-secret"})");
+  ASSERT_FALSE(token.empty());
+  service_.results.emplace("DescribeDBInstances", Accepted{});
+  HttpRequest req{http::verb::post, "/console/api/rds", 11};
+  req.set(http::field::host, "127.0.0.1:4566");
+  req.set(kConsoleTokenHeader, token);
+  req.body() = "Action=DescribeDBInstances";
+  req.prepare_payload();
+  std::optional<HttpResponse> got;
+  router.Handle(req, [&](HttpResponse res) { got = std::move(res); });
+  ioc_.poll();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->result_int(), 200);
+  ASSERT_FALSE(service_.calls.empty());
+  EXPECT_EQ(RequestScope(service_.calls.back().second, {}).account, "123456789012");
+}
+
+TEST_F(ConsoleRouterTest, WorkshopCallsGoToTheServiceInTheSessionsScope) {
+  const std::string token = NewSession(router_);
+  HttpResponse sql = Console(http::verb::post, "/console/api/sql?region=eu-west-1",
+                             R"({"DBInstanceIdentifier": "db1", "sql": "SELECT 1"})", token);
+  // The fake service has no query editor: RdsService's default answer, in the console's JSON.
+  EXPECT_EQ(sql.result_int(), 400);
+  EXPECT_EQ(Body(sql)["error"]["code"], "InvalidAction");
+  HttpResponse not_json = Console(http::verb::post, "/console/api/sql", "SELECT 1", token);
+  EXPECT_EQ(not_json.result_int(), 400);
+  EXPECT_EQ(Body(not_json)["error"]["code"], "InvalidParameterValue");
+  HttpResponse unknown = Console(http::verb::get, "/console/api/nothing", "", token);
+  EXPECT_EQ(unknown.result_int(), 400);
+  EXPECT_EQ(Body(unknown)["error"]["code"], "InvalidAction");
+}
+
 }  // namespace localrds

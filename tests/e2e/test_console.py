@@ -1,0 +1,187 @@
+"""The web console's HTTP side, driven over HTTP as its pages drive it: a session, RDS actions in
+JSON through the same services boto3 reaches (what one makes, the other sees, errors alike),
+the query editor's SQL on a real instance and the DR drill's steady writer, and what keeps other
+pages out (no token, another origin, framing). The console's pages themselves are driven in a
+real Chromium by tests/browser/.
+
+Run: cd tests/e2e && LOCALRDS_BIN=/work/main/build/localrds python3 -m unittest -v test_console
+"""
+
+import json
+import os
+import tempfile
+import threading
+import unittest
+import urllib.parse
+
+from harness import (LocalrdsTestCase, MASTER_PASSWORD, MASTER_USER, psql, raw_request,
+                     wait_until)
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": None}
+
+
+class ConsoleClient:
+    """What console/app.js does: a session, then calls with its token."""
+
+    def __init__(self, port, body="{}"):
+        self.port = port
+        status, text = raw_request(port, "POST", "/console/api/session", body,
+                                   {"Content-Type": "application/json", "Authorization": None})
+        self.status = status
+        self.token = json.loads(text).get("token") if status == 200 else None
+
+    def headers(self, ctype):
+        return {"Content-Type": ctype, "Authorization": None,
+                "X-Localrds-Console-Token": self.token}
+
+    def rds(self, action, region=None, **params):
+        params["Action"] = action
+        path = "/console/api/rds" + ("?region=" + region if region else "")
+        status, text = raw_request(self.port, "POST", path, urllib.parse.urlencode(params),
+                                   self.headers("application/x-www-form-urlencoded"),
+                                   timeout=120)
+        return status, json.loads(text)
+
+    def post(self, call, body):
+        status, text = raw_request(self.port, "POST", "/console/api/" + call, json.dumps(body),
+                                   self.headers("application/json"), timeout=120)
+        return status, json.loads(text)
+
+    def get(self, call):
+        status, text = raw_request(self.port, "GET", "/console/api/" + call, None,
+                                   self.headers("application/json"))
+        return status, json.loads(text)
+
+
+class ConsoleApiTest(LocalrdsTestCase):
+
+    def setUp(self):
+        self.console = ConsoleClient(self.h.api_port)
+        self.assertEqual(self.console.status, 200)
+
+    def test_a_browser_is_sent_to_the_console_which_is_served_with_its_guards(self):
+        status, _ = raw_request(self.h.api_port, "GET", "/", None,
+                                {"Accept": "text/html", "Authorization": None})
+        self.assertEqual(status, 302)
+        status, page = raw_request(self.h.api_port, "GET", "/console/", None,
+                                   {"Authorization": None})
+        self.assertEqual(status, 200)
+        self.assertIn("<script src=\"app.js\"", page)
+        self.assertNotIn("http://", page.replace("http://www.w3.org", ""))  # nothing off-site
+
+    def test_what_the_console_makes_boto3_sees_and_errors_are_rds_errors(self):
+        status, made = self.console.rds(
+            "CreateDBInstance", DBInstanceIdentifier="fromconsole", Engine="postgres",
+            DBInstanceClass="db.t3.micro", MasterUsername=MASTER_USER,
+            MasterUserPassword=MASTER_PASSWORD, AllocatedStorage="20",
+            BackupRetentionPeriod="7", DBName="todo", **{"Tags.Tag.1.Key": "workshop",
+                                                        "Tags.Tag.1.Value": "1"})
+        self.assertEqual(status, 200, made)
+        self.addCleanup(self._delete_quietly, made["result"]["DBInstance"]["DbiResourceId"])
+        self.assertEqual(made["result"]["DBInstance"]["DBInstanceStatus"], "creating")
+        self.wait_available("fromconsole")
+        seen = self.rds.describe_db_instances(DBInstanceIdentifier="fromconsole")["DBInstances"][0]
+        self.assertEqual(seen["BackupRetentionPeriod"], 7)
+        self.assertEqual(seen["TagList"], [{"Key": "workshop", "Value": "1"}])
+        status, described = self.console.rds("DescribeDBInstances",
+                                              DBInstanceIdentifier="fromconsole")
+        self.assertEqual(status, 200)
+        mine = described["result"]["DBInstances"][0]
+        self.assertEqual(mine["DBInstanceArn"], seen["DBInstanceArn"])
+        self.assertEqual(mine["Endpoint"]["Port"], seen["Endpoint"]["Port"])
+        # Every field boto3 reads is there (an older botocore's model knows fewer of them).
+        self.assertLessEqual(set(seen), set(mine))
+        self.assertEqual(mine["InstanceCreateTime"][:19],
+                         seen["InstanceCreateTime"].strftime("%Y-%m-%dT%H:%M:%S"))
+        # Monitoring's sample: the client sessions PostgreSQL has (one psql waiting in pg_sleep).
+        sleeper = threading.Thread(target=psql, args=(seen["Endpoint"]["Port"], MASTER_USER,
+                                                      MASTER_PASSWORD, "todo",
+                                                      "SELECT pg_sleep(4)"))
+        sleeper.start()
+        try:
+            sample = wait_until(
+                lambda: (lambda s: s if s["DatabaseConnections"] else None)(
+                    self.console.get("metrics?DBInstanceIdentifier=fromconsole")[1]),
+                timeout=10, desc="a client session in the metrics")
+        finally:
+            sleeper.join()
+        self.assertGreaterEqual(sample["DatabaseConnections"], 1)
+        self.assertIsNone(sample["ReplicaLag"])
+        status, gone = self.console.get("metrics?DBInstanceIdentifier=nope")
+        self.assertEqual((status, gone["error"]["code"]), (404, "DBInstanceNotFound"))
+        # Errors: the code, message and status boto3 gets.
+        status, err = self.console.rds("DeleteDBInstance", DBInstanceIdentifier="nope",
+                                       SkipFinalSnapshot="true")
+        self.assertEqual(status, 404)
+        with self.assertRaises(self.rds.exceptions.DBInstanceNotFoundFault) as boto:
+            self.rds.delete_db_instance(DBInstanceIdentifier="nope", SkipFinalSnapshot=True)
+        self.assertEqual(err["error"]["code"], boto.exception.response["Error"]["Code"])
+        self.assertEqual(err["error"]["message"], boto.exception.response["Error"]["Message"])
+        status, err = self.console.rds("CreateDBSnapshot", DBInstanceIdentifier="fromconsole",
+                                       DBSnapshotIdentifier="-bad")
+        self.assertEqual(status, 400)
+        self.assertEqual(err["error"]["code"], "InvalidParameterValue")
+
+    def test_nothing_without_the_token_and_nothing_from_another_origin(self):
+        for token in (None, "0" * 64):
+            hdrs = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": None,
+                    "X-Localrds-Console-Token": token}
+            status, text = raw_request(
+                self.h.api_port, "POST", "/console/api/rds",
+                "Action=CreateDBInstance&DBInstanceIdentifier=stranger&Engine=postgres&"
+                "DBInstanceClass=db.t3.micro&MasterUsername=a&MasterUserPassword=secret99&"
+                "AllocatedStorage=20", hdrs)
+            self.assertEqual(status, 403, text)
+            self.assertEqual(json.loads(text)["error"]["code"], "AccessDenied")
+        # A page of another origin, with a good token even, is refused by the origin rules.
+        for extra in ({"Origin": "http://127.0.0.2:8000"}, {"Sec-Fetch-Site": "cross-site"},
+                      {"Referer": "http://evil.example/"}):
+            hdrs = self.console.headers("application/x-www-form-urlencoded")
+            hdrs.update(extra)
+            status, _ = raw_request(self.h.api_port, "POST", "/console/api/rds",
+                                    "Action=DescribeDBInstances", hdrs)
+            self.assertEqual(status, 403, extra)
+            status, text = raw_request(self.h.api_port, "POST", "/console/api/session", "{}",
+                                       dict(extra, **{"Authorization": None}))
+            self.assertEqual(status, 403, extra)
+            self.assertNotIn("token", text)
+        self.assertEqual(self.rds.describe_db_instances()["DBInstances"], [])
+        self.assertIn('console refused POST "/console/api/rds" (no session)', self.h.log_text())
+
+
+class ConsoleCredentialsTest(LocalrdsTestCase):
+    """With --credentials the console asks for an access key and acts in its account."""
+
+    @classmethod
+    def setUpClass(cls):
+        fd, cls.credentials_path = tempfile.mkstemp(prefix="localrds-console-credentials-")
+        with os.fdopen(fd, "w") as f:
+            f.write("AKIDWORKSHOP wsecret 123456789012\n")
+        cls.server_kwargs = {"extra_args": ["--credentials", cls.credentials_path]}
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        os.unlink(cls.credentials_path)
+
+    def test_a_session_needs_a_key_of_the_file_and_its_secret(self):
+        status, text = raw_request(self.h.api_port, "GET", "/console/api/info", None,
+                                   {"Authorization": None})
+        self.assertTrue(json.loads(text)["credentialsRequired"])
+        for body in ("{}", '{"accessKeyId": "AKIDWORKSHOP", "secretAccessKey": "nope"}',
+                     '{"accessKeyId": "AKIDOTHER", "secretAccessKey": "wsecret"}'):
+            refused = ConsoleClient(self.h.api_port, body)
+            self.assertEqual(refused.status, 403, body)
+            self.assertIsNone(refused.token)
+        ok = ConsoleClient(self.h.api_port,
+                           '{"accessKeyId": "AKIDWORKSHOP", "secretAccessKey": "wsecret"}')
+        self.assertEqual(ok.status, 200)
+        status, answer = ok.rds("DescribeDBSubnetGroups")
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["result"]["DBSubnetGroups"][0]["DBSubnetGroupArn"],
+                         "arn:aws:rds:us-east-1:123456789012:subgrp:default")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -699,9 +699,25 @@
     else location.hash = h;
   }
 
+  // A callback registered while a tab renders belongs to that tab (state.tickScope) and stops
+  // when another tab opens; every callback stops when the page changes.
   function onTick(cb) {
     state.ticks.add(cb);
+    if (state.tickScope) state.tickScope.add(cb);
     return () => state.ticks.delete(cb);
+  }
+  function withTickScope(scope, fn) {
+    const prev = state.tickScope;
+    state.tickScope = scope;
+    try {
+      return fn();
+    } finally {
+      state.tickScope = prev;
+    }
+  }
+  function dropTickScope(scope) {
+    for (const cb of scope) state.ticks.delete(cb);
+    scope.clear();
   }
 
   let tickRunning = false;
@@ -785,7 +801,7 @@
   };
   window.LocalrdsConsole = LC;
   // Internal helpers for the page code below (same file; kept in one object for readability).
-  const ui = { clear, uid, field, textField, selectField, checkField, radioGroup, keyValueList, dataTable, actionsMenu, pageHeader, btn, loading, tabs, yesNo, dash, engineName, fmtLag, confirmDialog, clearErrors, builtin, state, INSTANCE_TAB_PLACEHOLDERS, render };
+  const ui = { clear, uid, field, textField, selectField, checkField, radioGroup, keyValueList, dataTable, actionsMenu, pageHeader, btn, loading, tabs, withTickScope, dropTickScope, yesNo, dash, engineName, fmtLag, confirmDialog, clearErrors, builtin, state, INSTANCE_TAB_PLACEHOLDERS, render };
   LC._ui = ui;
 
   // ---------------------------------------------------------------- start

@@ -119,13 +119,24 @@
     return undefined;
   }
 
-  function recordSample(db) {
+  // The Monitoring series of an instance: one sample per tick while its details page is open
+  // (its status from DescribeDBInstances, DatabaseConnections and ReplicaLag from
+  // /console/api/metrics), kept for 30 minutes across tabs and page changes.
+  async function recordSample(db) {
     const key = `${LC.region()}/${db.DBInstanceIdentifier}`;
+    let m = {};
+    try {
+      m = await LC.get("metrics", { DBInstanceIdentifier: db.DBInstanceIdentifier });
+    } catch (e) {
+      m = {};
+    }
+    const num = (v) => (v === undefined || v === null || Number(v) < 0 ? null : Number(v));
     const list = state.samples.get(key) || [];
-    const lag = lagOf(db);
-    list.push({ t: Date.now(), lag: lag === undefined || lag === null || Number(lag) < 0 ? null : Number(lag), status: db.DBInstanceStatus });
+    const lag = m.ReplicaLag !== undefined ? m.ReplicaLag : lagOf(db);
+    list.push({ t: Date.now(), lag: num(lag), conns: num(m.DatabaseConnections), status: db.DBInstanceStatus });
     while (list.length > 900) list.shift(); // 30 minutes at one sample per 2 s
     state.samples.set(key, list);
+    return m;
   }
 
   // ---------------------------------------------------------------- instance actions
@@ -449,7 +460,14 @@
         if (userAsked || !instances.length) showError(e);
         return;
       }
-      instances.forEach(recordSample);
+      // DescribeDBInstances has no ReplicaLag (RDS reports it through CloudWatch): ask the
+      // console's metrics call for each replica's.
+      await Promise.all(instances.filter((d) => d.ReadReplicaSourceDBInstanceIdentifier && d.ReplicaLag === undefined).slice(0, 20).map(async (d) => {
+        try {
+          const m = await LC.get("metrics", { DBInstanceIdentifier: d.DBInstanceIdentifier });
+          d.ReplicaLag = m.ReplicaLag;
+        } catch (e) { /* unknown: shown as - */ }
+      }));
       if (selected && !instances.some((d) => d.DBInstanceIdentifier === selected)) selected = null;
       count.textContent = `(${instances.length})`;
       const rows = nestInstances(instances);
@@ -698,11 +716,13 @@
     let activeTab = null;
     let activePanel = null;
     let tabRefresh = null;
+    const tabTicks = new Set();
     const tabUi = tabs("Instance details", tabDefs, null, (tabId, panel) => {
       activeTab = tabDefs.find((t) => t.id === tabId);
       activePanel = panel;
       tabRefresh = null;
-      Promise.resolve(activeTab.render(panel, db, (fn) => { tabRefresh = fn; })).catch(showError);
+      ui.dropTickScope(tabTicks);
+      Promise.resolve(ui.withTickScope(tabTicks, () => activeTab.render(panel, db, (fn) => { tabRefresh = fn; }))).catch(showError);
     });
     holder.append(tabUi.list, tabUi.panel);
     tabUi.activate("connectivity", false);
@@ -712,7 +732,8 @@
         const fresh = (await api("DescribeDBInstances", { DBInstanceIdentifier: id })).DBInstances[0];
         const changed = JSON.stringify(fresh) !== JSON.stringify(db);
         db = fresh;
-        recordSample(db);
+        const m = await recordSample(db);
+        if (m && m.ReplicaLag !== undefined && m.ReplicaLag !== null) db.ReplicaLag = m.ReplicaLag;
         renderSummary();
         if (tabRefresh) await tabRefresh(db);
         else if (changed && activeTab && !activeTab.external && userAsked) {
@@ -790,19 +811,24 @@
     });
   }
 
-  // Monitoring: a hand-made SVG line chart of ReplicaLag with the status as a coloured band under
-  // it, sampled every 2 s from DescribeDBInstances while the console is open.
+  // Monitoring: hand-made SVG line charts of DatabaseConnections and ReplicaLag, with the status
+  // as a coloured band under each, sampled every 2 s while the details page is open.
   function tabMonitoring(panel, db, setRefresh) {
-    const chartBox = el("div", { class: "chart-box" });
+    const conns = el("div", { class: "chart-box" });
+    const lag = el("div", { class: "chart-box" });
     const legend = el("div", { class: "chart-legend" });
-    panel.append(el("h3", { text: "Replica lag and status over time" }),
-      el("p", { class: "hint", text: "Sampled every 2 seconds from DescribeDBInstances while this console is open (up to 30 minutes). localrds exposes no connection count, so the chart shows replica lag and the instance's status timeline." }),
-      chartBox, legend);
+    panel.append(
+      el("p", { class: "hint", text: "Sampled every 2 seconds while this page is open (the last 30 minutes): client connections from pg_stat_activity on the instance's server, ReplicaLag as RDS computes it." }),
+      el("div", { class: "chart-grid" },
+        el("section", {}, el("h3", { text: "Database connections (count)" }), conns),
+        el("section", {}, el("h3", { text: "Replica lag (seconds)" }), lag)),
+      legend);
     function draw() {
       const samples = state.samples.get(`${LC.region()}/${db.DBInstanceIdentifier}`) || [];
-      clear(chartBox).appendChild(drawChart(samples, !!db.ReadReplicaSourceDBInstanceIdentifier));
-      const statuses = [...new Set(samples.map((s) => s.status))];
-      clear(legend).append(...statuses.map((s) => el("span", { class: "legend-item" }, el("span", { class: ["legend-swatch", `status-${statusClassOf(s)}`] }), s)));
+      clear(conns).appendChild(drawChart(samples, "conns", "Database connections", null));
+      clear(lag).appendChild(drawChart(samples, "lag", "Replica lag (s)", db.ReadReplicaSourceDBInstanceIdentifier ? null : "Not a read replica: no replica lag"));
+      const statuses = [...new Set(samples.map((x) => x.status))];
+      clear(legend).append(el("span", { class: "legend-title", text: "Status:" }), ...statuses.map((x) => el("span", { class: ["legend-item", `status-${statusClassOf(x)}`] }, el("span", { class: "legend-swatch" }), x)));
     }
     draw();
     setRefresh((d) => { db = d; draw(); });
@@ -813,63 +839,61 @@
     return b.className.replace(/.*status-(\w+).*/, "$1");
   }
 
-  function drawChart(samples, isReplica) {
-    const W = 900; const H = 260; const L = 56; const R = 16; const T = 16; const B = 64;
-    const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": "Replica lag (seconds) and status over time" });
+  function drawChart(samples, key, label, emptyText) {
+    const W = 560; const H = 240; const L = 44; const R = 14; const T = 12; const B = 60;
+    const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": `${label} over time` });
     if (samples.length < 1) {
       svg.appendChild(el("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "chart-empty" }, "Collecting samples…"));
       return svg;
     }
     const t0 = samples[0].t;
     const t1 = Math.max(samples[samples.length - 1].t, t0 + 60000);
-    const lags = samples.map((s) => s.lag).filter((v) => v !== null);
-    const maxLag = Math.max(1, ...lags) * 1.15;
+    const values = samples.map((x) => x[key]).filter((v) => v !== null && v !== undefined);
+    const maxV = Math.max(key === "conns" ? 4 : 1, ...values) * 1.15;
     const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
-    const y = (v) => T + (1 - v / maxLag) * (H - T - B);
-    // grid and axes
+    const y = (v) => T + (1 - v / maxV) * (H - T - B);
     for (let i = 0; i <= 4; i++) {
-      const v = (maxLag * i) / 4;
+      const v = (maxV * i) / 4;
       svg.appendChild(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
-      svg.appendChild(el("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, v < 10 ? v.toFixed(1) : Math.round(v)));
+      svg.appendChild(el("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, key === "conns" ? String(Math.round(v)) : v < 10 ? v.toFixed(1) : String(Math.round(v))));
     }
-    svg.appendChild(el("text", { x: 12, y: T + (H - T - B) / 2, class: "axis", transform: `rotate(-90 12 ${T + (H - T - B) / 2})`, "text-anchor": "middle" }, "Replica lag (s)"));
     const span = t1 - t0;
-    for (let i = 0; i <= 5; i++) {
-      const t = t0 + (span * i) / 5;
-      svg.appendChild(el("text", { x: x(t), y: H - B + 16, "text-anchor": i === 5 ? "end" : i === 0 ? "start" : "middle", class: "axis" }, new Date(t).toISOString().slice(11, 19)));
+    for (let i = 0; i <= 3; i++) {
+      const t = t0 + (span * i) / 3;
+      svg.appendChild(el("text", { x: x(t), y: H - B + 16, "text-anchor": i === 3 ? "end" : i === 0 ? "start" : "middle", class: "axis" }, new Date(t).toISOString().slice(11, 19)));
     }
-    // lag line (gaps where unknown)
-    if (isReplica) {
-      let seg = [];
-      const flush = () => {
-        if (seg.length > 1) svg.appendChild(el("polyline", { points: seg.join(" "), class: "line-lag" }));
-        if (seg.length === 1) { const [px, py] = seg[0].split(","); svg.appendChild(el("circle", { cx: px, cy: py, r: 2.5, class: "dot-lag" })); }
-        seg = [];
-      };
-      for (const s of samples) {
-        if (s.lag === null) flush();
-        else seg.push(`${x(s.t).toFixed(1)},${y(s.lag).toFixed(1)}`);
+    let seg = [];
+    const flush = () => {
+      if (seg.length > 1) svg.appendChild(el("polyline", { points: seg.join(" "), class: `line line-${key}` }));
+      if (seg.length === 1) {
+        const [px, py] = seg[0].split(",");
+        svg.appendChild(el("circle", { cx: px, cy: py, r: 2.5, class: `dot dot-${key}` }));
       }
-      flush();
-      if (!lags.length) svg.appendChild(el("text", { x: W / 2, y: T + 40, "text-anchor": "middle", class: "chart-empty" }, "Replica lag not reported yet"));
-    } else {
-      svg.appendChild(el("text", { x: W / 2, y: T + 40, "text-anchor": "middle", class: "chart-empty" }, "Not a read replica: no replica lag"));
+      seg = [];
+    };
+    for (const smp of samples) {
+      const v = smp[key];
+      if (v === null || v === undefined) flush();
+      else seg.push(`${x(smp.t).toFixed(1)},${y(v).toFixed(1)}`);
     }
-    // status band
+    flush();
+    if (!values.length) svg.appendChild(el("text", { x: (W + L) / 2, y: T + 40, "text-anchor": "middle", class: "chart-empty" }, emptyText || "No value reported yet"));
+    else {
+      const last = values[values.length - 1];
+      svg.appendChild(el("text", { x: W - R, y: T + 12, "text-anchor": "end", class: "chart-last" }, `now: ${last}`));
+    }
     const bandY = H - B + 28;
-    // one rectangle per run of the same status
     for (let i = 0; i < samples.length;) {
       let j = i;
       while (j + 1 < samples.length && samples[j + 1].status === samples[i].status) j++;
-      const s = samples[i];
-      const xs = x(s.t);
+      const smp = samples[i];
+      const xs = x(smp.t);
       const xe = j + 1 < samples.length ? x(samples[j + 1].t) : x(Math.min(t1, samples[j].t + 2000));
-      svg.appendChild(el("rect", { x: xs, y: bandY, width: Math.max(1, xe - xs), height: 14, class: `band band-${statusClassOf(s.status)}` },
-        el("title", {}, `${new Date(s.t).toISOString().slice(11, 19)}–${new Date(samples[j].t).toISOString().slice(11, 19)} ${s.status}`)));
-      if (xe - xs > 60) svg.appendChild(el("text", { x: xs + 4, y: bandY + 11, class: "band-label" }, s.status));
+      svg.appendChild(el("rect", { x: xs, y: bandY, width: Math.max(1, xe - xs), height: 14, class: `band band-${statusClassOf(smp.status)}` },
+        el("title", {}, `${new Date(smp.t).toISOString().slice(11, 19)}–${new Date(samples[j].t).toISOString().slice(11, 19)} ${smp.status}`)));
+      if (xe - xs > 60) svg.appendChild(el("text", { x: xs + 4, y: bandY + 11, class: "band-label" }, smp.status));
       i = j + 1;
     }
-    svg.appendChild(el("text", { x: L - 6, y: bandY + 11, "text-anchor": "end", class: "axis" }, "Status"));
     return svg;
   }
 

@@ -103,7 +103,7 @@
     const s = String(status || "").toLowerCase();
     if (STATUS_CLASSES[s]) return STATUS_CLASSES[s];
     if (s.startsWith("incompatible-")) return "bad";
-    if (s === "active" || s === "in-sync" || s === "replicating" || s === "completed") return "ok";
+    if (["active", "in-sync", "replicating", "completed", "complete", "in-use"].includes(s)) return "ok";
     if (!s) return "off";
     return "busy";
   }
@@ -140,8 +140,12 @@
     try {
       resp = await fetch(url, { method, headers, body: payload, credentials: "same-origin", cache: "no-store" });
     } catch (e) {
-      throw new ConsoleError("NetworkError", `localrds cannot be reached: ${e.message}`, 0);
+      const err = new ConsoleError("NetworkError", `localrds cannot be reached: ${e.message}`, 0);
+      // One banner while localrds is away (restarting, stopped); it goes once it answers again.
+      if (!document.querySelector(".banner-error[data-offline]")) showError(err).setAttribute("data-offline", "");
+      throw err;
     }
+    document.querySelectorAll(".banner-error[data-offline]").forEach((n) => n.remove());
     let data = null;
     const text = await resp.text();
     if (text) {
@@ -729,8 +733,7 @@
         try {
           await cb();
         } catch (e) {
-          // Auto-refresh failures are not the user's action: keep quiet unless the session is gone.
-          if (e && e.code === "NetworkError") showError(e);
+          // Auto-refresh failures are not the user's action (a lost localrds has its own banner).
         }
       }));
     } finally {

@@ -294,7 +294,7 @@
     const message = err && err.message ? err.message : String(err);
     const code = err && err.code ? err.code : "";
     const box = el("div", { class: "banner banner-error", role: "alert", "data-code": code },
-      el("span", { class: "banner-icon", "aria-hidden": "true", text: "!" }),
+      el("span", { class: "banner-icon banner-icon-error", "aria-hidden": "true" }),
       el("div", { class: "banner-text" },
         code ? el("strong", { class: "banner-code", text: code }) : null,
         el("span", { class: "banner-message", text: message })),
@@ -311,7 +311,7 @@
 
   function showNotice(text) {
     const box = el("div", { class: "banner banner-notice", role: "status" },
-      el("span", { class: "banner-icon", "aria-hidden": "true", text: "\u2713" }),
+      el("span", { class: "banner-icon banner-icon-ok", "aria-hidden": "true" }),
       el("div", { class: "banner-text" }, el("span", { class: "banner-message", text })),
       el("button", { type: "button", class: "btn btn-link", onclick: () => box.remove() }, "Dismiss"));
     banners().appendChild(box);
@@ -563,7 +563,7 @@
           type: "button", role: "menuitem", class: "menu-item", disabled: !!it.disabled, tabindex: "-1",
           title: it.disabled && it.why ? it.why : null,
           onclick: () => {
-            close(false);
+            close(true); // the dialog it opens gives the focus back to the Actions button
             it.run();
           },
         }, it.label));

@@ -86,6 +86,16 @@
     input.setAttribute("aria-describedby", box.id);
   }
 
+  // Replaces holder's content only when what it shows changed, so the 2-second refresh leaves
+  // an unchanged table (its focus, hover and any click in progress) alone.
+  function swap(holder, data, build) {
+    const sig = JSON.stringify(data);
+    if (holder.dataset.sig === sig) return false;
+    holder.dataset.sig = sig;
+    clear(holder).appendChild(build());
+    return true;
+  }
+
   // ---------------------------------------------------------------- instances
   async function describeInstances() {
     return apiAll("DescribeDBInstances", {}, "DBInstances");
@@ -452,7 +462,11 @@
     const header = el("div", { class: "page-header" },
       el("h1", {}, "Databases ", count),
       el("div", { class: "page-actions" }, btn("Refresh", () => refresh(true)), menu.node, btn("Create database", () => navigate("#/create-database"), "primary")));
-    container.append(header, el("div", { class: "panel" }, tableHolder));
+    const filterId = ui.uid("flt");
+    const filter = el("input", { id: filterId, type: "search", placeholder: "Filter by databases", class: "filter" });
+    filter.addEventListener("input", () => draw());
+    container.append(header, el("div", { class: "panel" },
+      el("div", { class: "toolbar" }, el("label", { for: filterId, class: "sr-only", text: "Filter by databases" }), filter), tableHolder));
     async function refresh(userAsked) {
       try {
         instances = await describeInstances();
@@ -470,7 +484,14 @@
       }));
       if (selected && !instances.some((d) => d.DBInstanceIdentifier === selected)) selected = null;
       count.textContent = `(${instances.length})`;
-      const rows = nestInstances(instances);
+      draw();
+    }
+    function draw() {
+      const q = filter.value.trim().toLowerCase();
+      const rows = nestInstances(instances).filter(({ db }) => !q || `${db.DBInstanceIdentifier} ${db.DBInstanceStatus} ${db.DBInstanceClass} ${db.AvailabilityZone}`.toLowerCase().includes(q));
+      const view = rows.map(({ db, depth }) => [depth, db.DBInstanceIdentifier, roleOf(db), db.DBInstanceStatus, db.AvailabilityZone, db.DBInstanceClass, db.MultiAZ, db.ReplicaLag]);
+      if (tableHolder.dataset.sig === JSON.stringify(view)) return;
+      tableHolder.dataset.sig = JSON.stringify(view);
       const table = dataTable({
         label: "Databases",
         columns: [
@@ -1119,7 +1140,7 @@
       }
       if (!list.some((s) => s.DBSnapshotIdentifier === selected)) selected = null;
       count.textContent = `(${list.length})`;
-      clear(holder).appendChild(snapshotsTable(list, true, selected, (k) => { selected = k; }));
+      swap(holder, [kind, list], () => snapshotsTable(list, true, selected, (k) => { selected = k; }));
     }
     t.activate("manual", false);
     onTick(() => load(false));
@@ -1249,7 +1270,7 @@
         return;
       }
       if (!list.some((b) => b.DbiResourceId === selected)) selected = null;
-      clear(holder).appendChild(dataTable({
+      swap(holder, [kind, list], () => dataTable({
         label: "Automated backups",
         columns: [
           { title: "DB instance", render: (b) => (kind === "current" ? el("a", { href: `#/databases/${encodeURIComponent(b.DBInstanceIdentifier)}` }, b.DBInstanceIdentifier) : b.DBInstanceIdentifier) },
@@ -1292,7 +1313,7 @@
     function draw() {
       const q = filter.value.trim().toLowerCase();
       const rows = events.filter((e) => !q || `${e.SourceIdentifier} ${e.Message}`.toLowerCase().includes(q));
-      clear(holder).appendChild(eventsTable(rows));
+      swap(holder, rows, () => eventsTable(rows));
     }
     async function load(userAsked) {
       try {
@@ -1337,7 +1358,8 @@
           card("Parameter groups", pgs.length, "#/parameter-groups"),
           card("Subnet groups", sgs.length, "#/subnet-groups"),
           card("Option groups", ogs.length, "#/option-groups"));
-        clear(recent).appendChild(eventsTable(events.reverse().slice(0, 10)));
+        const latest = events.reverse().slice(0, 10);
+        swap(recent, latest, () => eventsTable(latest));
       } catch (e) {
         if (userAsked) showError(e);
       }
@@ -1376,7 +1398,7 @@
         if (!list.some((g) => g[nameKey] === selected)) selected = null;
         delBtn.disabled = !selected || (list.find((g) => g[nameKey] === selected)[nameKey] || "").startsWith("default");
         count.textContent = `(${list.length})`;
-        clear(holder).appendChild(dataTable({
+        swap(holder, list, () => dataTable({
           label: title, columns, rows: list, keyOf: (g) => g[nameKey], selectable: true, selected,
           onSelect: (k) => { selected = k; delBtn.disabled = k.startsWith("default"); },
         }));

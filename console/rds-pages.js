@@ -442,7 +442,6 @@
     });
     function update() {
       name.node.hidden = !snap.input.checked;
-      ack.node.hidden = snap.input.checked || retain.input.checked;
       const needAck = !snap.input.checked && !retain.input.checked;
       dlg.setPrimaryDisabled(confirmInput.value.trim() !== "delete me" || (needAck && !ack.input.checked));
     }

@@ -869,7 +869,8 @@
     const t0 = samples[0].t;
     const t1 = Math.max(samples[samples.length - 1].t, t0 + 60000);
     const values = samples.map((x) => x[key]).filter((v) => v !== null && v !== undefined);
-    const maxV = Math.max(key === "conns" ? 4 : 1, ...values) * 1.15;
+    const top = Math.max(key === "conns" ? 4 : 1, ...values) * 1.15;
+    const maxV = key === "conns" ? Math.ceil(top / 4) * 4 : top; // whole connections on the axis
     const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
     const y = (v) => T + (1 - v / maxV) * (H - T - B);
     for (let i = 0; i <= 4; i++) {

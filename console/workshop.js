@@ -412,7 +412,7 @@
       failed: stat("Failed writes"),
       recovery: stat("Recovery time"),
       lost: stat("Data lost"),
-      lastError: stat("Last error"),
+      lastError: stat("Last write error"),
     };
     const statsList = h("dl", {class: "ws-stats", "aria-label": "Drill results"},
                         Object.values(stats).map((s) => [s.dt, s.dd]));

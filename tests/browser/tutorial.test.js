@@ -466,7 +466,16 @@ async function walk() {
     return /\d/.test(r || "") ? r : false;
   }, 60000, "the rows lost");
   assert.match(lost, /^0 rows/, "a Multi-AZ instance loses no acknowledged write");
-  const timelineText = await visible(page.locator(".ws-timeline")).innerText();
+  // The backup window, now (works without a writer): the fault in the drill's timeline, then the
+  // instance's own "Finished DB Instance backup" event beside it (DescribeEvents, merged by time).
+  const timeline = visible(page.locator(".ws-timeline"));
+  const backups = async () => ((await timeline.innerText()).match(/Finished DB Instance backup/g) ||
+                               []).length;
+  const backupsBefore = await backups();
+  await visible(page.getByRole("button", {name: "Trigger backup window", exact: true})).click();
+  await until(async () => (await backups()) > backupsBefore, 60000,
+              "the instance's new backup event in the drill timeline");
+  const timelineText = await timeline.innerText();
   assert.match(timelineText, /RDS event/, "the timeline shows the instance's events");
   console.log(`  drill: acknowledged ${await readStat("Acknowledged writes")}, failed ` +
               `${await readStat("Failed writes")}, recovery ${recovery}, lost ${lost}`);

@@ -139,14 +139,18 @@ nlohmann::json Controls::ServerDetails(const ServerSpec& spec) {
 
 Result<nlohmann::json> Controls::InstanceMetrics(const InstanceRef& identifier) {
   InstanceRow row;
-  nlohmann::json lag = nullptr;
   {
     Registry::Locked reg = registry_.Lock();
     auto found = reg.Find(identifier.scope.value_or(registry_.DefaultScope()), identifier.name);
     if (!found.ok()) return found.status();
     row = *found;
-    const nlohmann::json& rendered = *reg.Rendered(row.resource_id);
-    if (auto it = rendered.find("ReplicaLag"); it != rendered.end()) lag = *it;
+  }
+  // CloudWatch's ReplicaLag, as the replication monitor last computed it (RDS's formula).
+  nlohmann::json lag = nullptr;
+  if (IsReplica(row)) {
+    if (auto seen = replication_.LastSeen(row.resource_id); seen && seen->lag_seconds >= 0) {
+      lag = seen->lag_seconds;
+    }
   }
   nlohmann::json out = {{"DBInstanceIdentifier", row.identifier},
                         {"at", FormatIso8601(registry_.Now())},

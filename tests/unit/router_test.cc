@@ -568,6 +568,21 @@ TEST_F(ConsoleRouterTest, ABrowserAtTheRootIsSentToTheConsoleAndSdksAreNot) {
   EXPECT_EQ(info["Cache-Control"], "no-store");
 }
 
+TEST_F(ConsoleRouterTest, TheConsolesFilesAreServedFromTheBinary) {
+  HttpResponse index = Send(http::verb::get, "/console/", "", {});
+  EXPECT_EQ(index.result_int(), 200);
+  EXPECT_EQ(index[http::field::content_type], "text/html; charset=utf-8");
+  EXPECT_NE(index.body().find("<script src=\"app.js\""), std::string::npos);
+  HttpResponse app = Send(http::verb::get, "/console/app.js", "", {});
+  EXPECT_EQ(app.result_int(), 200);
+  EXPECT_EQ(app[http::field::content_type], "text/javascript; charset=utf-8");
+  EXPECT_NE(app.body().find("LocalrdsConsole"), std::string::npos);
+  EXPECT_EQ(app["X-Content-Type-Options"], "nosniff");
+  EXPECT_EQ(Send(http::verb::post, "/console/app.js", "", {}).result_int(), 405);
+  EXPECT_EQ(Send(http::verb::get, "/console/../CMakeLists.txt", "", {}).result_int(), 404);
+  EXPECT_TRUE(service_.calls.empty());
+}
+
 TEST_F(ConsoleRouterTest, EveryCallButInfoAndSessionNeedsTheSessionsToken) {
   service_.results.emplace("DescribeDBInstances", Accepted{});
   for (const auto& [method, target, body] :

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The "test" command: installs what is missing, builds, and runs every test (unit, integration
 # against real PostgreSQL, end-to-end with boto3 and the AWS CLI, the latter also with
-# --runtime docker). Pass a ctest label to run a part:
-#   scripts/test.sh unit | integration | e2e | docker
+# --runtime docker, and the console in a real Chromium). Pass a ctest label to run a part:
+#   scripts/test.sh unit | integration | e2e | browser | docker
 # The docker tests need a Docker engine: as root this script starts one (scripts/start-dockerd.sh)
 # unless LOCALRDS_DOCKER=0. Without an engine they are skipped with the reason, or fail when
 # LOCALRDS_REQUIRE_DOCKER=1 (CI).

@@ -490,10 +490,14 @@ Result<nlohmann::json> ConsoleService::InjectFault(const Scope& scope, const nlo
     auto pos = std::find_if(events.begin(), events.end(),
                             [&](const nlohmann::json& e) { return e.value("at", "") > at_iso; });
     events.insert(pos, nlohmann::json{{"at", at_iso}, {"kind", "fault"}, {"text", text}});
+    // Recovery is measured against a running writer: a fault without one (after a stop) keeps
+    // the recovery the drill measured.
     drill->last_fault_ms = at;
-    drill->recovery_ms.reset();
-    drill->failed_since_fault = drill->failing;
-    drill->recovery_final = false;
+    if (drill->running) {
+      drill->recovery_ms.reset();
+      drill->failed_since_fault = drill->failing;
+      drill->recovery_final = false;
+    }
   }
   return nlohmann::json{{"drill", Render(*drill)}};
 }

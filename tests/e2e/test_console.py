@@ -122,6 +122,79 @@ class ConsoleApiTest(LocalrdsTestCase):
         self.assertEqual(status, 400)
         self.assertEqual(err["error"]["code"], "InvalidParameterValue")
 
+    def test_the_query_editor_runs_sql_on_the_real_endpoint_and_a_replica_refuses_writes(self):
+        port = self.create("editor", DBName="todo")["Endpoint"]["Port"]
+        status, ran = self.console.post("sql", {
+            "DBInstanceIdentifier": "editor", "password": MASTER_PASSWORD,
+            "sql": "CREATE TABLE todos (id int, title text); "
+                   "INSERT INTO todos VALUES (1, 'snapshot'), (2, NULL); "
+                   "SELECT * FROM todos ORDER BY id"})
+        self.assertEqual(status, 200, ran)
+        self.assertEqual([r["command"] for r in ran["results"]],
+                         ["CREATE TABLE", "INSERT 0 2", "SELECT 2"])
+        self.assertEqual(ran["results"][2]["columns"], ["id", "title"])
+        self.assertEqual(ran["results"][2]["rows"], [["1", "snapshot"], ["2", None]])
+        # psql sees what the editor wrote: the same server, the same database.
+        rc, out, _ = psql(port, MASTER_USER, MASTER_PASSWORD, "todo", "SELECT count(*) FROM todos")
+        self.assertEqual((rc, out), (0, "2"))
+        status, wrong = self.console.post("sql", {"DBInstanceIdentifier": "editor",
+                                                  "password": "not-it", "sql": "SELECT 1"})
+        self.assertEqual(status, 400)
+        self.assertEqual(wrong["error"]["sqlstate"], "28P01")
+        self.assertIn("password authentication failed", wrong["error"]["message"])
+        self.assertNotIn("not-it", self.h.log_text())  # never logged
+        status, _ = self.console.post("sql", {"DBInstanceIdentifier": "nope",
+                                              "password": MASTER_PASSWORD, "sql": "SELECT 1"})
+        self.assertEqual(status, 404)
+        self.rds.create_db_instance_read_replica(DBInstanceIdentifier="editor-ro",
+                                                 SourceDBInstanceIdentifier="editor")
+        self.addCleanup(self._delete_quietly,
+                        self.describe("editor-ro")["DbiResourceId"])
+        self.wait_available("editor-ro")
+        status, refused = self.console.post("sql", {
+            "DBInstanceIdentifier": "editor-ro", "password": MASTER_PASSWORD,
+            "sql": "INSERT INTO todos VALUES (3, 'on a replica')"})
+        self.assertEqual(status, 400)
+        self.assertEqual(refused["error"]["sqlstate"], "25006")
+        self.assertEqual(refused["error"]["message"],
+                         "cannot execute INSERT in a read-only transaction")
+
+    def test_a_drill_measures_recovery_and_loses_nothing_through_a_multi_az_failover(self):
+        first = self.create("drilled", DBName="todo", MultiAZ=True)["Endpoint"]
+        status, started = self.console.post("drill/writer", {"DBInstanceIdentifier": "drilled",
+                                                             "password": MASTER_PASSWORD})
+        self.assertEqual(status, 200, started)
+        self.assertTrue(started["drill"]["running"])
+        wait_until(lambda: self.console.get("drill?DBInstanceIdentifier=drilled")[1]["drill"]
+                   ["acknowledged"] >= 10, timeout=30, desc="ten acknowledged writes")
+        status, faulted = self.console.post("drill/fault", {"DBInstanceIdentifier": "drilled",
+                                                            "fault": "failover"})
+        self.assertEqual(status, 200, faulted)
+        recovered = wait_until(
+            lambda: (lambda d: d if d["recoveryMs"] is not None else None)(
+                self.console.get("drill?DBInstanceIdentifier=drilled")[1]["drill"]),
+            timeout=60, desc="the writer's recovery after the failover")
+        self.assertGreater(recovered["recoveryMs"], 0)
+        self.wait_available("drilled")
+        status, stopped = self.console.post("drill/stop", {"DBInstanceIdentifier": "drilled"})
+        self.assertEqual(status, 200, stopped)
+        drill = stopped["drill"]
+        self.assertTrue(drill["verified"])
+        self.assertEqual(drill["lostRows"], 0)  # Multi-AZ: no acknowledged commit lost
+        self.assertFalse(drill["running"])
+        self.assertIn("fault", [t["kind"] for t in drill["timeline"]])
+        self.assertEqual(self.describe("drilled")["Endpoint"], first)  # the endpoint stayed
+        events = [e["Message"] for e in self.rds.describe_events(
+            SourceIdentifier="drilled", SourceType="db-instance")["Events"]]
+        self.assertTrue(any("failover" in m.lower() for m in events), events)
+        rc, out, _ = psql(first["Port"], MASTER_USER, MASTER_PASSWORD, "todo",
+                          "SELECT count(*) FROM localrds_drill")
+        self.assertEqual(rc, 0)
+        self.assertGreaterEqual(int(out), drill["acknowledged"])
+        status, bad = self.console.post("drill/fault", {"DBInstanceIdentifier": "drilled",
+                                                        "fault": "meteor"})
+        self.assertEqual((status, bad["error"]["code"]), (400, "InvalidParameterValue"))
+
     def test_nothing_without_the_token_and_nothing_from_another_origin(self):
         for token in (None, "0" * 64):
             hdrs = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": None,
@@ -145,7 +218,8 @@ class ConsoleApiTest(LocalrdsTestCase):
                                        dict(extra, **{"Authorization": None}))
             self.assertEqual(status, 403, extra)
             self.assertNotIn("token", text)
-        self.assertEqual(self.rds.describe_db_instances()["DBInstances"], [])
+        with self.assertRaises(self.rds.exceptions.DBInstanceNotFoundFault):
+            self.rds.describe_db_instances(DBInstanceIdentifier="stranger")
         self.assertIn('console refused POST "/console/api/rds" (no session)', self.h.log_text())
 
 

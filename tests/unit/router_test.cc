@@ -591,7 +591,7 @@ TEST_F(ConsoleRouterTest, EveryCallButInfoAndSessionNeedsTheSessionsToken) {
            {http::verb::post, "/console/api/sql", R"({"sql": "SELECT 1"})"},
            {http::verb::post, "/console/api/drill/fault", R"({"fault": "crash"})"},
            {http::verb::get, "/console/api/drill?DBInstanceIdentifier=db1", ""}}) {
-    for (const std::string token : {std::string(), std::string(64, 'a')}) {
+    for (const std::string& token : {std::string(), std::string(64, 'a')}) {
       HttpResponse res = Console(method, target, body, token);
       EXPECT_EQ(res.result_int(), 403) << target;
       EXPECT_EQ(Body(res)["error"]["code"], "AccessDenied") << target;

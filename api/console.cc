@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "api/sigv4.h"
 #include "api/wire_codec.h"
 #include "common/log.h"
 #include "emulator/core/regions.h"
@@ -26,9 +27,10 @@ namespace {
 
 constexpr size_t kMaxSessions = 1000;  // oldest forgotten first: a page asks for a new one
 
+// 32 random bytes as hex; "" when OpenSSL cannot make them.
 std::string NewToken() {
   unsigned char b[32];
-  RAND_bytes(b, sizeof b);
+  if (RAND_bytes(b, sizeof b) != 1) return "";
   std::string out;
   char hex[3];
   for (unsigned char c : b) {
@@ -48,12 +50,6 @@ HttpResponse Plain(const HttpRequest& req, http::status status, std::string body
   Console::ConsoleHeaders(res);
   res.prepare_payload();
   return res;
-}
-
-std::string RawQueryOf(const HttpRequest& req) {
-  std::string target(req.target());
-  auto q = target.find('?');
-  return q == std::string::npos ? "" : target.substr(q + 1);
 }
 
 }  // namespace
@@ -84,13 +80,15 @@ HttpResponse Console::Json(const HttpRequest& req, http::status status,
                "application/json");
 }
 
-HttpResponse Console::JsonError(const HttpRequest& req, const Status& st) {
+nlohmann::json Console::ErrorJson(const Status& st) {
   const int code = st.info().http_status;
-  return Json(req, static_cast<http::status>(code),
-              {{"error",
-                {{"code", st.info().code},
-                 {"message", st.message()},
-                 {"type", code < 500 ? "Sender" : "Receiver"}}}});
+  return {{"code", st.info().code},
+          {"message", st.message()},
+          {"type", code < 500 ? "Sender" : "Receiver"}};
+}
+
+HttpResponse Console::JsonError(const HttpRequest& req, const Status& st) {
+  return Json(req, static_cast<http::status>(st.info().http_status), {{"error", ErrorJson(st)}});
 }
 
 std::optional<Console::File> Console::FindFile(const std::string& path) {
@@ -188,10 +186,18 @@ void Console::NewSession(const HttpRequest& req, const Responder& respond) {
     return;
   }
   const std::string token = NewToken();
+  if (token.empty()) {
+    respond(JsonError(req, Status::Internal("No random bytes for a session token.")));
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (sessions_.size() >= kMaxSessions) sessions_.erase(sessions_.begin());
+    if (order_.size() >= kMaxSessions) {  // the oldest session goes
+      sessions_.erase(order_.front());
+      order_.pop_front();
+    }
     sessions_[token] = *account;
+    order_.push_back(token);
   }
   LogLine("api") << "console session opened (account " << *account << ")";
   respond(Json(req, http::status::ok, {{"token", token}, {"account", *account}}));
@@ -199,7 +205,7 @@ void Console::NewSession(const HttpRequest& req, const Responder& respond) {
 
 void Console::Workshop(const HttpRequest& req, const std::string& what, const std::string& account,
                        const Responder& respond) {
-  auto query = ParseQueryString(RawQueryOf(req));
+  auto query = ParseQueryString(std::string(RawQuery(req)));
   if (!query.ok()) {
     respond(JsonError(req, query.status()));
     return;
@@ -210,6 +216,11 @@ void Console::Workshop(const HttpRequest& req, const std::string& what, const st
   if (!FindRegion(scope.region)) {
     respond(JsonError(req, Status::InvalidParameter("Unknown region '" + scope.region +
                                                     "': not an AWS commercial region.")));
+    return;
+  }
+  if (service_.RegionInOutage(scope.region)) {  // as the Region's RDS API answers meanwhile
+    respond(JsonError(req, Status::Error(AwsError::kServiceUnavailable,
+                                         "Service is unavailable. Please try again later.")));
     return;
   }
   nlohmann::json body = nlohmann::json::object();
@@ -236,11 +247,7 @@ void Console::Workshop(const HttpRequest& req, const std::string& what, const st
       // keeps the results before it, for the query editor to show): 400.
       res = Json(shape, r->contains("error") ? http::status::bad_request : http::status::ok, *r);
     } else {
-      nlohmann::json err = {
-          {"error",
-           {{"code", r.status().info().code},
-            {"message", r.status().message()},
-            {"type", r.status().info().http_status < 500 ? "Sender" : "Receiver"}}}};
+      const nlohmann::json err = {{"error", ErrorJson(r.status())}};
       res = Json(shape, static_cast<http::status>(r.status().info().http_status), err);
     }
     LogLine("api") << "console " << what << " status=" << res.result_int() << " " << (NowMs() - t0)

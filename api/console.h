@@ -18,10 +18,14 @@
 
 #include <boost/beast/http.hpp>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "api/request_guard.h"
 #include "common/status.h"
@@ -49,12 +53,14 @@ class Console {
   //! A console JSON answer: `body` with the console's headers.
   static HttpResponse Json(const HttpRequest& req, boost::beast::http::status status,
                            const nlohmann::json& body);
-  //! A console JSON error: {"error": {"code", "message", "type"}} and the error's HTTP status.
+  //! {"code", "message", "type"} of an error, as every console answer carries it.
+  static nlohmann::json ErrorJson(const Status& st);
+  //! A console JSON error: {"error": ErrorJson} and the error's HTTP status.
   static HttpResponse JsonError(const HttpRequest& req, const Status& st);
   //! The console's security headers: CSP (same-origin only, no inline script or style, no
   //! framing), X-Frame-Options DENY, nosniff, no caching, no referrer.
   static void ConsoleHeaders(HttpResponse& res);
-  //! The embedded file at `path` below /console/ ("" is index.html); nullptr when none.
+  //! The embedded file at `path` below /console/ ("" is index.html); nullopt when none.
   struct File {
     std::string content_type;
     std::string_view data;
@@ -70,8 +76,9 @@ class Console {
 
   RdsService& service_;
   const RequestGuard& guard_;
-  mutable std::mutex mutex_;                     //!< guards sessions_
+  mutable std::mutex mutex_;                     //!< guards sessions_, order_
   std::map<std::string, std::string> sessions_;  //!< token → account
+  std::deque<std::string> order_;                //!< the tokens, oldest first
 };
 
 }  // namespace localrds

@@ -70,7 +70,6 @@ class RequestGuard {
   //! `secret` is the key's (else InvalidClientTokenId); otherwise the default account.
   Result<std::string> SessionAccount(const std::string& access_key,
                                      const std::string& secret) const;
-  const std::string& default_account() const { return default_account_; }
 
   //! Rules 1 and 2: nullopt when the request may go on, for any path.
   std::optional<Refusal> CheckOrigin(const HttpRequest& req) const;

@@ -359,11 +359,8 @@ void Router::HandleConsoleAction(const HttpRequest& req, Responder respond) {
   if (auto r = query->find("region"); r != query->end()) scope.region = r->second;
   auto decoded = DecodeAction(*params, &to.action);
   to.log_line = "console action=" + LogValue(to.action) + " request=" + to.request_id;
-  if (!FindRegion(scope.region)) {
-    Answer(std::move(to),
-           Status::InvalidParameter("Unknown region '" + scope.region +
-                                    "': not an AWS commercial region."),
-           nullptr);
+  if (Status st = CheckScope(scope); !st.ok()) {
+    Answer(std::move(to), st, nullptr);
     return;
   }
   if (service_.RegionInOutage(scope.region)) {
@@ -391,11 +388,8 @@ void Router::Answer(AnswerTo to, const Result<Accepted>& result, const SharedLis
     nlohmann::json body = {{"requestId", to.request_id}};
     http::status status = http::status::ok;
     if (!result.ok()) {
-      const auto& info = result.status().info();
-      status = static_cast<http::status>(info.http_status);
-      body["error"] = {{"code", info.code},
-                       {"message", result.status().message()},
-                       {"type", info.http_status < 500 ? "Sender" : "Receiver"}};
+      status = static_cast<http::status>(result.status().info().http_status);
+      body["error"] = Console::ErrorJson(result.status());
     } else {
       body["result"] = result->body;
       if (shared) {

@@ -10,6 +10,7 @@
 #   bench/run.sh regions [--quick] [options...]    bench_regions.py only
 #   bench/run.sh docker [--quick] [options...]     bench_docker.py only
 #   bench/run.sh groups [--rounds N]               bench_groups.py only (parameter changes)
+#   bench/run.sh console [--rounds N]              bench_console.py only (the console's calls)
 #   bench/run.sh soak [MINUTES] [--seed K]         the chaos soak (tests/soak/soak.py) for
 #                                                  MINUTES (default 30) in rounds of 60 s
 set -euo pipefail
@@ -23,6 +24,7 @@ case "${1:-}" in
   regions) shift; exec python3 bench/bench_regions.py "$@" ;;
   docker) shift; exec python3 bench/bench_docker.py "$@" ;;
   groups) shift; exec python3 bench/bench_groups.py --binary "$LOCALRDS_BIN" "$@" ;;
+  console) shift; exec python3 bench/bench_console.py --binary "$LOCALRDS_BIN" "$@" ;;
   soak)
     shift
     minutes="${1:-30}"

@@ -692,7 +692,12 @@
   }
 
   function currentRoute() {
-    const h = decodeURIComponent(location.hash.replace(/^#\/?/, ""));
+    let h = location.hash.replace(/^#\/?/, "");
+    try {
+      h = decodeURIComponent(h);
+    } catch (e) {
+      // a malformed escape (#/%E0): the raw text, which names no page, shows the dashboard
+    }
     const parts = h.split("/").filter(Boolean);
     return { page: parts[0] || "dashboard", args: parts.slice(1) };
   }

@@ -82,12 +82,13 @@
     return h("span", {class: "ws-status", text: status || ""});
   }
 
+  // The shell's UTC time (as every other page shows it), with the milliseconds a drill needs.
   function fmtTime(iso) {
     if (!iso) return "";
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return String(iso);
-    return d.toLocaleString(undefined, {hour12: false}) + "." +
-           String(d.getMilliseconds()).padStart(3, "0");
+    return C.fmtTime(iso).replace(/ UTC$/, "") + "." +
+           String(d.getUTCMilliseconds()).padStart(3, "0") + " UTC";
   }
 
   function fmtMs(ms) {
@@ -474,7 +475,15 @@
       render(events);
     }
 
+    // One drill request at a time: its buttons wait while one runs (a double click on
+    // "Stop writer" sends one stop).
+    let busy = false;
     async function act(what, extra, done) {
+      if (busy) return;
+      busy = true;
+      const buttons = [...root.querySelectorAll("button")];
+      const before = buttons.map((b) => b.disabled);
+      buttons.forEach((b) => { b.disabled = true; });
       const body = {DBInstanceIdentifier: id, ...extra};
       if (what === "writer") {
         body.password = pw.input.value;
@@ -487,6 +496,11 @@
         await refresh();
       } catch (err) {
         showError(err);
+      } finally {
+        buttons.forEach((b, i) => { b.disabled = before[i]; });
+        start.disabled = !!(drill && drill.running);
+        stop.disabled = !(drill && drill.running);
+        busy = false;
       }
     }
 

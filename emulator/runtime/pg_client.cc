@@ -201,6 +201,9 @@ bool PgClient::AwaitResult(Clock::time_point deadline, const StopFn& stop, PgCli
     }
     if (!PQisBusy(conn_)) return true;
     if (!WaitSocket(conn_, POLLIN, deadline, stop)) {
+      // No PQcancel here: it waits for the server to close the cancel connection, which a
+      // frozen server (the drill's freeze) never does. The statement_timeout the session sets
+      // ends what the server was still running.
       error.server = false;
       error.sqlstate = "";
       error.message = stop && stop() ? "stopped" : "the server did not answer in time";
@@ -272,8 +275,21 @@ PgScriptOutcome PgClient::RunScript(const std::string& sql, size_t max_rows,
         PQputCopyEnd(conn_, "COPY FROM STDIN is not supported here");
         break;
       case PGRES_COPY_OUT: {
-        char* buf = nullptr;
-        while (PQgetCopyData(conn_, &buf, 0) > 0) PQfreemem(buf);
+        // Read and dropped (the editor shows the command tag), under the script's deadline.
+        for (;;) {
+          char* buf = nullptr;
+          const int n = PQgetCopyData(conn_, &buf, 1);
+          if (n > 0) {
+            PQfreemem(buf);
+            continue;
+          }
+          if (n < 0) break;  // -1: done (its result follows); -2: an error (it follows too)
+          if (!WaitSocket(conn_, POLLIN, deadline, nullptr) || !PQconsumeInput(conn_)) {
+            PQclear(res);
+            out.error = PgClientError{"the server did not answer in time", "", false};
+            return out;  // the connection is dropped with the client
+          }
+        }
         break;
       }
       default:

@@ -1,6 +1,7 @@
 #include "emulator/service/console_service.h"
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <set>
 #include <thread>
@@ -309,11 +310,20 @@ Result<nlohmann::json> ConsoleService::StartWriter(const Scope& scope, const nlo
   if (!conn) {
     return nlohmann::json{{"error", SqlErrorBody(error)}, {"drill", nullptr}};
   }
+  int64_t last_seq = 0;
+  if (!max_seq.empty() &&
+      std::from_chars(max_seq.data(), max_seq.data() + max_seq.size(), last_seq).ec !=
+          std::errc()) {
+    return Status::Error(AwsError::kInvalidParameterValue,
+                         "The table localrds_drill on DB instance " + target->row.identifier +
+                             " is not the drill's (its seq holds " + max_seq +
+                             "): drop or rename it.");
+  }
   auto drill = std::make_shared<DrillState>();
   drill->resource_id = rid;
   drill->identifier = target->row.identifier;
   drill->running = true;
-  drill->next_seq = (max_seq.empty() ? 0 : std::stoll(max_seq)) + 1;
+  drill->next_seq = last_seq + 1;
   drill->target = client;
   client.password.clear();
   drill->Add(clock_.NowMs(), "start",
@@ -343,6 +353,13 @@ Result<nlohmann::json> ConsoleService::StartWriter(const Scope& scope, const nlo
         LogLine("drill") << "writer of " << drill->identifier << " failed: " << e.what();
         std::lock_guard<std::mutex> lock(drill->mutex);
         drill->last_error = std::string("internal error: ") + e.what();
+        drill->failing = true;
+        drill->Add(clock_.NowMs(), "write-failed", "The writer stopped: " + *drill->last_error);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(drill->mutex);
+        drill->last_error = "internal error";
+        drill->failing = true;
+        drill->Add(clock_.NowMs(), "write-failed", "The writer stopped: internal error");
       }
     });
   }
@@ -490,10 +507,12 @@ Result<nlohmann::json> ConsoleService::InjectFault(const Scope& scope, const nlo
     auto pos = std::find_if(events.begin(), events.end(),
                             [&](const nlohmann::json& e) { return e.value("at", "") > at_iso; });
     events.insert(pos, nlohmann::json{{"at", at_iso}, {"kind", "fault"}, {"text", text}});
-    // Recovery is measured against a running writer: a fault without one (after a stop) keeps
-    // the recovery the drill measured.
-    drill->last_fault_ms = at;
-    if (drill->running) {
+    // Recovery is measured from what breaks the primary (crash, freeze, failover) while a
+    // writer runs: a thaw or a backup window, or a fault after the stop, only goes in the
+    // timeline and keeps the recovery the drill measured.
+    const bool breaks = *fault == "crash" || *fault == "freeze" || *fault == "failover";
+    if (breaks) drill->last_fault_ms = at;
+    if (breaks && drill->running) {
       drill->recovery_ms.reset();
       drill->failed_since_fault = drill->failing;
       drill->recovery_final = false;
@@ -519,7 +538,9 @@ Result<nlohmann::json> ConsoleService::StopWriter(const Scope& scope, const nloh
   bool running = false;
   {
     std::lock_guard<std::mutex> lock(drill->mutex);
-    running = drill->running;
+    // A second stop while the first is stopping (a double click) waits for nothing: the first
+    // one joins the writer and counts the rows.
+    running = drill->running && !drill->stopping;
     if (running) {
       drill->stopping = true;
       writer = std::move(drill->thread);
@@ -569,7 +590,11 @@ Result<nlohmann::json> ConsoleService::StopWriter(const Scope& scope, const nloh
       drill->Add(clock_.NowMs(), "stop", "Cannot read localrds_drill back: " + failed->message);
     } else {
       std::set<int64_t> found;
-      for (const auto& v : present) found.insert(std::stoll(v));
+      for (const auto& v : present) {
+        int64_t seq = 0;
+        if (std::from_chars(v.data(), v.data() + v.size(), seq).ec == std::errc())
+          found.insert(seq);
+      }
       int64_t lost = 0;
       for (int64_t seq : acked) lost += found.count(seq) ? 0 : 1;
       drill->lost_rows = lost;

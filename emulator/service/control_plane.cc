@@ -357,19 +357,6 @@ bool ControlPlane::Blocks(const std::string& action) const {
   return kBlocking.count(action) > 0;
 }
 
-void ControlPlane::MetricsAsync(const InstanceRef& identifier,
-                                std::function<void(Result<nlohmann::json>)> done) {
-  executor_.Post([this, identifier, done = std::move(done)] {
-    Result<nlohmann::json> result = Status::Internal("internal error");
-    try {
-      result = controls_.InstanceMetrics(identifier);
-    } catch (const std::exception& e) {
-      result = Status::Internal(std::string("internal error: ") + e.what());
-    }
-    done(std::move(result));
-  });
-}
-
 void ControlPlane::CallAsync(const std::string& action, nlohmann::json req,
                              std::function<void(Result<Accepted>)> done) {
   executor_.Post([this, action, req = std::move(req), done = std::move(done)] {
@@ -406,8 +393,29 @@ void ControlPlane::RunSqlAsync(const Scope& scope, nlohmann::json req,
       [this, scope, req = std::move(req)] { return console_.RunSql(scope, req); }, std::move(done));
 }
 
+void ControlPlane::MetricsAsync(const InstanceRef& identifier,
+                                std::function<void(Result<nlohmann::json>)> done) {
+  // A sample runs SQL on the instance's server: on the console's pool, never on the pool the
+  // Multi-AZ health probes need.
+  PostJson(
+      console_executor_, [this, identifier] { return controls_.InstanceMetrics(identifier); },
+      std::move(done));
+}
+
 void ControlPlane::DrillAsync(const Scope& scope, const std::string& what, nlohmann::json req,
                               std::function<void(Result<nlohmann::json>)> done) {
+  if (what == "status") {
+    // Reads the drill's record only (no PostgreSQL): at once, even while the console's pool is
+    // busy with queries against a frozen server.
+    Result<nlohmann::json> result = Status::Internal("internal error");
+    try {
+      result = console_.Drill(scope, what, req);
+    } catch (const std::exception& e) {
+      result = Status::Internal(std::string("internal error: ") + e.what());
+    }
+    done(std::move(result));
+    return;
+  }
   PostJson(
       console_executor_,
       [this, scope, what, req = std::move(req)] { return console_.Drill(scope, what, req); },

@@ -255,8 +255,10 @@ class ControlPlane : public RdsService {
   CertificateService certificates_;
   //! The console's SQL and drills run here, not on executor_'s pool: a workshop's long queries
   //! (up to their 30 s statement timeout) would otherwise hold the threads the Multi-AZ health
-  //! probes need, and a probe that waits too long fails the primary over.
-  Executor console_executor_;
+  //! probes need, and a probe that waits too long fails the primary over. Eight threads: a
+  //! workshop's queries against a frozen server (each waits up to its timeout) leave room for
+  //! the drill's faults and stop (its status answers at once, on the caller's thread).
+  Executor console_executor_{8};
   ConsoleService console_;  //!< the console's query editor and DR drills
   bool shut_down_ = false;  //!< Shutdown ran (guarded by being called from one thread)
 };

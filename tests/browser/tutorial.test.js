@@ -506,6 +506,14 @@ async function walk() {
     throw new Error(`${e.message}; not ticked: ${left.join("; ")}`);
   });
   await shot("tutorial");
+  // The remaining pages, each with its rows (the automated backups and events of the walk, the
+  // Region's default groups), for their screenshots.
+  for (const name of ["Automated backups", "Events", "Parameter groups", "Subnet groups",
+                      "Option groups"]) {
+    await openPage(name, name, async () =>
+      (await page.locator("table tbody tr").filter({visible: true}).count()) > 0);
+    await shot(name.toLowerCase().replace(/[^a-z]+/g, "-"));
+  }
   await openPage("Snapshots", "Snapshots");
   await openPage("Databases", "Databases", async () => (await instanceRow(MULTI_AZ).count()) > 0);
   await shot("databases-all");

@@ -3,6 +3,7 @@
 // server listening, a fault without a writer). tests/integration/console_pg_test.cc runs them
 // against real servers.
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "common/time_util.h"
@@ -162,13 +163,23 @@ TEST_F(ConsoleServiceTest, TheAsyncHooksRunOffTheCallersThread) {
   ExpectError(got.second.status(), "DBInstanceNotFound", 404, "DBInstance nope not found.");
 
   std::promise<std::pair<std::thread::id, Result<nlohmann::json>>> drill;
-  cp_->DrillAsync(scope(), "status", {{"DBInstanceIdentifier", "nope"}},
+  cp_->DrillAsync(scope(), "stop", {{"DBInstanceIdentifier", "nope"}},
                   [&](Result<nlohmann::json> r) {
                     drill.set_value({std::this_thread::get_id(), std::move(r)});
                   });
   auto d = drill.get_future().get();
   EXPECT_NE(d.first, std::this_thread::get_id());
   ExpectError(d.second.status(), "DBInstanceNotFound", 404, "DBInstance nope not found.");
+
+  // A drill's status reads its record only: answered at once, on the caller's thread, even while
+  // the console's pool is busy.
+  std::optional<std::thread::id> status_thread;
+  cp_->DrillAsync(
+      scope(), "status", {{"DBInstanceIdentifier", "nope"}}, [&](Result<nlohmann::json> r) {
+        status_thread = std::this_thread::get_id();
+        ExpectError(r.status(), "DBInstanceNotFound", 404, "DBInstance nope not found.");
+      });
+  EXPECT_EQ(status_thread, std::this_thread::get_id());
 }
 
 }  // namespace

@@ -656,6 +656,22 @@ TEST_F(ConsoleRouterTest, RdsActionsRunTheQueryApisDecodingAndServicesAndAnswerJ
             "MissingAction");
 }
 
+TEST_F(ConsoleRouterTest, TheOldestSessionIsForgottenFirst) {
+  service_.results.emplace("DescribeDBInstances", Accepted{});
+  const std::string first = NewSession(router_);
+  const std::string second = NewSession(router_);
+  for (int i = 2; i < 1000; ++i) NewSession(router_);
+  auto works = [&](const std::string& token) {
+    return Console(http::verb::post, "/console/api/rds", "Action=DescribeDBInstances", token)
+               .result_int() == 200;
+  };
+  EXPECT_TRUE(works(first));  // 1000 sessions: all kept
+  const std::string last = NewSession(router_);
+  EXPECT_FALSE(works(first));  // the 1001st pushes out the oldest, whatever its token
+  EXPECT_TRUE(works(second));
+  EXPECT_TRUE(works(last));
+}
+
 TEST_F(ConsoleRouterTest, WithCredentialsASessionNeedsAnAccessKeyAndItsSecret) {
   RequestGuard strict("127.0.0.1", {});
   strict.SetAccounts("000000000000",

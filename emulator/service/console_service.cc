@@ -245,6 +245,15 @@ nlohmann::json ConsoleService::Render(DrillState& d) {
           {"verified", d.verified}};
 }
 
+Result<std::string> ConsoleService::ResourceIdOf(const Scope& scope, const nlohmann::json& req) {
+  auto id = Required(req, "DBInstanceIdentifier");
+  if (!id.ok()) return id.status();
+  Registry::Locked reg = registry_.Lock();
+  auto found = reg.Find(scope, *id);
+  if (!found.ok()) return found.status();
+  return found->resource_id;
+}
+
 Result<nlohmann::json> ConsoleService::Drill(const Scope& scope, const std::string& what,
                                              const nlohmann::json& req) {
   if (what == "writer") return StartWriter(scope, req);
@@ -254,16 +263,9 @@ Result<nlohmann::json> ConsoleService::Drill(const Scope& scope, const std::stri
     return Status::InvalidParameter("Unknown drill request " + what +
                                     ": use status, writer, fault or stop.");
   }
-  auto id = Required(req, "DBInstanceIdentifier");
-  if (!id.ok()) return id.status();
-  std::string rid;
-  {
-    Registry::Locked reg = registry_.Lock();
-    auto found = reg.Find(scope, *id);
-    if (!found.ok()) return found.status();
-    rid = found->resource_id;
-  }
-  auto drill = Find(rid);
+  auto rid = ResourceIdOf(scope, req);
+  if (!rid.ok()) return rid.status();
+  auto drill = Find(*rid);
   return nlohmann::json{{"drill", drill ? Render(*drill) : nlohmann::json()}};
 }
 
@@ -522,16 +524,9 @@ Result<nlohmann::json> ConsoleService::InjectFault(const Scope& scope, const nlo
 }
 
 Result<nlohmann::json> ConsoleService::StopWriter(const Scope& scope, const nlohmann::json& req) {
-  auto id = Required(req, "DBInstanceIdentifier");
-  if (!id.ok()) return id.status();
-  std::string rid;
-  {
-    Registry::Locked reg = registry_.Lock();
-    auto found = reg.Find(scope, *id);
-    if (!found.ok()) return found.status();
-    rid = found->resource_id;
-  }
-  auto drill = Find(rid);
+  auto rid = ResourceIdOf(scope, req);
+  if (!rid.ok()) return rid.status();
+  auto drill = Find(*rid);
   if (!drill) return nlohmann::json{{"drill", nullptr}};
   std::thread writer;
   PgClientTarget target;
@@ -564,7 +559,7 @@ Result<nlohmann::json> ConsoleService::StopWriter(const Scope& scope, const nloh
   // seqs that are not there.
   std::optional<PgClientError> failed;
   std::vector<std::string> present;
-  auto resolved = ResolveById(rid);
+  auto resolved = ResolveById(*rid);
   if (!resolved.ok()) {
     failed = PgClientError{resolved.status().message(), "", false};
   } else {

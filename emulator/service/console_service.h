@@ -68,6 +68,9 @@ class ConsoleService {
   struct Target;
   Result<Target> Resolve(const Scope& scope, const std::string& identifier);
   Result<Target> ResolveById(const std::string& resource_id);
+  //! The resource id of the request's DBInstanceIdentifier in `scope` (MissingParameter,
+  //! DBInstanceNotFound).
+  Result<std::string> ResourceIdOf(const Scope& scope, const nlohmann::json& req);
   Result<nlohmann::json> StartWriter(const Scope& scope, const nlohmann::json& req);
   Result<nlohmann::json> InjectFault(const Scope& scope, const nlohmann::json& req);
   Result<nlohmann::json> StopWriter(const Scope& scope, const nlohmann::json& req);

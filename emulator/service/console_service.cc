@@ -184,22 +184,31 @@ Result<ConsoleService::Target> ConsoleService::ResolveById(const std::string& re
   return t;
 }
 
-Result<nlohmann::json> ConsoleService::RunSql(const Scope& scope, const nlohmann::json& req) {
-  const auto started = std::chrono::steady_clock::now();
+Result<ConsoleService::Target> ConsoleService::Login(const Scope& scope,
+                                                     const nlohmann::json& req) {
   auto id = Required(req, "DBInstanceIdentifier");
   if (!id.ok()) return id.status();
-  auto sql = Required(req, "sql");
-  if (!sql.ok()) return sql.status();
   auto password = Required(req, "password");
   if (!password.ok()) return password.status();
   auto database = Optional(req, "database");
   if (!database.ok()) return database.status();
   auto target = Resolve(scope, *id);
   if (!target.ok()) return target.status();
-  PgClientTarget client = target->client;
-  client.password = *password;
-  if (*database) client.database = **database;
-  client.connect_timeout = kEditorConnect;
+  target->client.password = *password;
+  if (*database) target->client.database = **database;
+  target->client.connect_timeout = kEditorConnect;
+  return target;
+}
+
+Result<nlohmann::json> ConsoleService::RunSql(const Scope& scope, const nlohmann::json& req) {
+  const auto started = std::chrono::steady_clock::now();
+  // The identifier first: a request missing both is told about the instance.
+  if (auto id = Required(req, "DBInstanceIdentifier"); !id.ok()) return id.status();
+  auto sql = Required(req, "sql");
+  if (!sql.ok()) return sql.status();
+  auto target = Login(scope, req);
+  if (!target.ok()) return target.status();
+  const PgClientTarget& client = target->client;
   auto elapsed = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                  started)
@@ -270,13 +279,7 @@ Result<nlohmann::json> ConsoleService::Drill(const Scope& scope, const std::stri
 }
 
 Result<nlohmann::json> ConsoleService::StartWriter(const Scope& scope, const nlohmann::json& req) {
-  auto id = Required(req, "DBInstanceIdentifier");
-  if (!id.ok()) return id.status();
-  auto password = Required(req, "password");
-  if (!password.ok()) return password.status();
-  auto database = Optional(req, "database");
-  if (!database.ok()) return database.status();
-  auto target = Resolve(scope, *id);
+  auto target = Login(scope, req);
   if (!target.ok()) return target.status();
   const std::string rid = target->row.resource_id;
   if (auto running = Find(rid)) {
@@ -288,10 +291,7 @@ Result<nlohmann::json> ConsoleService::StartWriter(const Scope& scope, const nlo
     }
   }
   PgClientTarget client = target->client;
-  client.password = *password;
-  if (*database) client.database = **database;
   client.application_name = "localrds-drill";
-  client.connect_timeout = kEditorConnect;
   PgClientError error;
   auto conn = PgClient::Connect(client, error);
   if (!conn && !error.server) return Unreachable(target->row, client, error);

@@ -68,6 +68,10 @@ class ConsoleService {
   struct Target;
   Result<Target> Resolve(const Scope& scope, const std::string& identifier);
   Result<Target> ResolveById(const std::string& resource_id);
+  //! The request's instance (DBInstanceIdentifier) with its client logged in as the master user:
+  //! the request's password, its database if given, the editor's connect timeout. Checks the
+  //! request's fields in that order, then the instance (DBInstanceNotFound, no endpoint yet).
+  Result<Target> Login(const Scope& scope, const nlohmann::json& req);
   //! The resource id of the request's DBInstanceIdentifier in `scope` (MissingParameter,
   //! DBInstanceNotFound).
   Result<std::string> ResourceIdOf(const Scope& scope, const nlohmann::json& req);

@@ -302,8 +302,9 @@ PgScriptOutcome PgClient::RunScript(const std::string& sql, size_t max_rows,
   return out;
 }
 
-std::optional<PgClientError> PgClient::Exec(const std::string& sql, std::chrono::milliseconds wait,
-                                            std::string* first_value, const StopFn& stop) {
+std::optional<PgClientError> PgClient::Drain(const std::string& sql, std::chrono::milliseconds wait,
+                                             const StopFn& stop,
+                                             const std::function<bool(const PGresult*)>& each) {
   const auto deadline = Clock::now() + wait;
   if (!PQsendQuery(conn_, sql.c_str())) return ResultError(conn_, nullptr);
   std::optional<PgClientError> error;
@@ -312,39 +313,34 @@ std::optional<PgClientError> PgClient::Exec(const std::string& sql, std::chrono:
     if (!AwaitResult(deadline, stop, waited)) return waited;
     PGresult* res = PQgetResult(conn_);
     if (res == nullptr) break;
-    const ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_TUPLES_OK && first_value && PQntuples(res) > 0 && PQnfields(res) > 0 &&
-        !PQgetisnull(res, 0, 0)) {
-      *first_value = PQgetvalue(res, 0, 0);
-    }
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !error) error = ResultError(conn_, res);
+    if (!each(res) && !error) error = ResultError(conn_, res);
     PQclear(res);
   }
   return error;
 }
 
+std::optional<PgClientError> PgClient::Exec(const std::string& sql, std::chrono::milliseconds wait,
+                                            std::string* first_value, const StopFn& stop) {
+  return Drain(sql, wait, stop, [&](const PGresult* res) {
+    const ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK && first_value && PQntuples(res) > 0 && PQnfields(res) > 0 &&
+        !PQgetisnull(res, 0, 0)) {
+      *first_value = PQgetvalue(res, 0, 0);
+    }
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+  });
+}
+
 std::optional<PgClientError> PgClient::Column(const std::string& sql,
                                               std::chrono::milliseconds wait,
                                               std::vector<std::string>& values) {
-  const auto deadline = Clock::now() + wait;
-  if (!PQsendQuery(conn_, sql.c_str())) return ResultError(conn_, nullptr);
-  std::optional<PgClientError> error;
-  for (;;) {
-    PgClientError waited;
-    if (!AwaitResult(deadline, nullptr, waited)) return waited;
-    PGresult* res = PQgetResult(conn_);
-    if (res == nullptr) break;
-    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-      for (int r = 0; r < PQntuples(res); ++r) {
-        if (PQnfields(res) > 0 && !PQgetisnull(res, r, 0))
-          values.emplace_back(PQgetvalue(res, r, 0));
-      }
-    } else if (!error) {
-      error = ResultError(conn_, res);
+  return Drain(sql, wait, nullptr, [&](const PGresult* res) {
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) return false;
+    for (int r = 0; r < PQntuples(res); ++r) {
+      if (PQnfields(res) > 0 && !PQgetisnull(res, r, 0)) values.emplace_back(PQgetvalue(res, r, 0));
     }
-    PQclear(res);
-  }
-  return error;
+    return true;
+  });
 }
 
 }  // namespace localrds

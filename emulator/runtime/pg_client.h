@@ -16,6 +16,7 @@
 #include <vector>
 
 typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
 
 namespace localrds {
 
@@ -88,6 +89,11 @@ class PgClient {
   //! Waits until the result is ready to read without blocking; false on the deadline or a stop.
   bool AwaitResult(std::chrono::steady_clock::time_point deadline, const StopFn& stop,
                    PgClientError& error);
+  //! Sends `sql` and reads its results to the last within `wait` (and until `stop`): each goes to
+  //! `each`, and the first that `each` refuses (returns false for) is the error.
+  std::optional<PgClientError> Drain(const std::string& sql, std::chrono::milliseconds wait,
+                                     const StopFn& stop,
+                                     const std::function<bool(const PGresult*)>& each);
 
   PGconn* conn_;
   std::chrono::milliseconds statement_timeout_{0};

@@ -14,7 +14,6 @@ Needs root, psql, python3 with boto3. Wall times are printed, never asserted.
 Usage: bench/run.sh console [--rounds N]   or   python3 bench/bench_console.py --binary PATH
 """
 
-import argparse
 import http.client
 import json
 import os
@@ -26,17 +25,13 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib.api import Rds, endpoint  # noqa: E402
 from lib.env import MASTER_PASSWORD, MASTER_USER  # noqa: E402
-from lib.report import log  # noqa: E402
+from lib.report import log, print_against  # noqa: E402
 from lib.server import Localrds  # noqa: E402
+from lib.skeleton import rounds_and_binary  # noqa: E402
 from lib.stats import summary  # noqa: E402
 
 SIGV4 = ("AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/rds/aws4_request, "
          "SignedHeaders=host;x-amz-date, Signature=0000")
-
-
-def ms(s):
-    return (f"median {s['median'] * 1000:.1f} ms, p90 {s['p90'] * 1000:.1f} ms, "
-            f"max {s['max'] * 1000:.1f} ms (n={s['n']})")
 
 
 def post(port, path, body, headers):
@@ -57,11 +52,7 @@ def timed(fn):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=100)
-    ap.add_argument("--binary", default=os.path.join(os.path.dirname(__file__), "..", "build",
-                                                     "localrds"))
-    args = ap.parse_args()
+    args = rounds_and_binary(100)
     server = Localrds(os.path.abspath(args.binary), pool_size=0, label="console").start()
     try:
         rds = Rds(server, timeout=120)
@@ -111,12 +102,10 @@ def main():
             ps.append(timed(psql))
         a, b, c, d = summary(cd), summary(qd), summary(cs), summary(ps)
         print("Console calls (one instance, db.t3.micro, rounds: %d)" % args.rounds)
-        print(f"  DescribeDBInstances via /console/api/rds (JSON): {ms(a)}")
-        print(f"    baseline, the Query API (XML): {ms(b)}")
-        print(f"    ratio of medians: {a['median'] / b['median']:.2f}x")
-        print(f"  query editor, one SELECT via /console/api/sql: {ms(c)}")
-        print(f"    baseline, psql -c over TCP: {ms(d)}")
-        print(f"    ratio of medians: {c['median'] / d['median']:.2f}x")
+        print_against("DescribeDBInstances via /console/api/rds (JSON)", a,
+                      "the Query API (XML)", b)
+        print_against("query editor, one SELECT via /console/api/sql", c,
+                      "psql -c over TCP", d)
         rds.delete_instance("bench-db")
     finally:
         server.stop()

@@ -18,7 +18,6 @@ Wall times are printed, never asserted.
 Usage: bench/run.sh groups [--rounds N]   or   python3 bench/bench_groups.py --binary PATH
 """
 
-import argparse
 import os
 import subprocess
 import sys
@@ -27,15 +26,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib.api import Rds, endpoint  # noqa: E402
 from lib.pg import PsqlSession  # noqa: E402
-from lib.report import log  # noqa: E402
+from lib.report import log, print_against  # noqa: E402
 from lib.server import Localrds  # noqa: E402
+from lib.skeleton import rounds_and_binary  # noqa: E402
 from lib.stats import summary  # noqa: E402
-
-
-def ms(s):
-    return "n/a" if s is None else (f"median {s['median'] * 1000:.1f} ms, p90 "
-                                    f"{s['p90'] * 1000:.1f} ms, max {s['max'] * 1000:.1f} ms "
-                                    f"(n={s['n']})")
 
 
 def until_seen(session, value, timeout=10.0):
@@ -50,11 +44,7 @@ def until_seen(session, value, timeout=10.0):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=15)
-    ap.add_argument("--binary", default=os.path.join(os.path.dirname(__file__), "..", "build",
-                                                     "localrds"))
-    args = ap.parse_args()
+    args = rounds_and_binary(15)
     server = Localrds(os.path.abspath(args.binary), pool_size=0, label="groups").start()
     try:
         rds = Rds(server, timeout=120)
@@ -100,12 +90,10 @@ def main():
         a, b = summary(api_apply), summary(by_hand)
         c, d = summary(modify_call), summary(describe_call)
         print("DB parameter groups (one instance, db.t3.micro, rounds: %d)" % args.rounds)
-        print(f"  immediate change -> seen by a session: {ms(a)}")
-        print(f"    baseline, by hand (ALTER SYSTEM + pg_reload_conf, two psql): {ms(b)}")
-        print(f"    ratio of medians: {a['median'] / b['median']:.2f}x")
-        print(f"  ModifyDBParameterGroup call (1 value, checked by postgres -C): {ms(c)}")
-        print(f"    baseline, DescribeDBParameterGroups of the same group: {ms(d)}")
-        print(f"    ratio of medians: {c['median'] / d['median']:.2f}x")
+        print_against("immediate change -> seen by a session", a,
+                      "by hand (ALTER SYSTEM + pg_reload_conf, two psql)", b)
+        print_against("ModifyDBParameterGroup call (1 value, checked by postgres -C)", c,
+                      "DescribeDBParameterGroups of the same group", d)
         rds.delete_instance("bench-db")
     finally:
         server.stop()

@@ -23,6 +23,21 @@ def fmt_ratio(a, b):
     return f"{a / b:.2f}x"
 
 
+def fmt_ms(s):
+    """A lib.stats summary in milliseconds: median, p90, max and n ("n/a" for none)."""
+    return "n/a" if s is None else (f"median {s['median'] * 1000:.1f} ms, p90 "
+                                    f"{s['p90'] * 1000:.1f} ms, max {s['max'] * 1000:.1f} ms "
+                                    f"(n={s['n']})")
+
+
+def print_against(label, s, baseline_label, b):
+    """A figure of a small bench (bench_groups.py, bench_console.py), then its baseline of the
+    same run and the ratio of their medians, on three lines."""
+    print(f"  {label}: {fmt_ms(s)}")
+    print(f"    baseline, {baseline_label}: {fmt_ms(b)}")
+    print(f"    ratio of medians: {fmt_ratio(s and s['median'], b and b['median'])}")
+
+
 def fmt_mb(nbytes):
     return "-" if nbytes is None else f"{nbytes / MiB:.0f}"
 

@@ -29,6 +29,16 @@ def parser(doc, quick_help):
     return ap
 
 
+def rounds_and_binary(rounds):
+    """The command line of the small benches (bench_groups.py, bench_console.py): --rounds and
+    --binary (bench/run.sh passes $LOCALRDS_BIN)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=rounds)
+    ap.add_argument("--binary", default=os.path.join(os.path.dirname(__file__), "..", "..",
+                                                     "build", "localrds"))
+    return ap.parse_args()
+
+
 def parse(ap, defaults, keep_help="keep the temp dir (debugging)"):
     """Adds the last option of every bench, --keep, parses the command line and fills each
     option left unset from defaults = ((name, full-run value, --quick value), ...)."""

@@ -782,6 +782,8 @@ class LocalrdsTestCase(unittest.TestCase):
     server's log tail when a test fails or errors."""
 
     server_kwargs = {}
+    credentials = None  # the text of a --credentials file the server is started with, if any
+    credentials_path = None
     runtime_name = None  # a suite that needs one runtime names it; else LOCALRDS_E2E_RUNTIME
     h = None
     rds = None
@@ -803,11 +805,19 @@ class LocalrdsTestCase(unittest.TestCase):
                                    "run: " + why)
             if why:
                 raise unittest.SkipTest("--runtime docker: " + why)
-        cls.h = Localrds(name=cls.__name__, runtime_name=cls.runtime_name, **cls.server_kwargs)
+        kwargs = dict(cls.server_kwargs)
+        if cls.credentials is not None:
+            fd, cls.credentials_path = tempfile.mkstemp(prefix="localrds-credentials-")
+            with os.fdopen(fd, "w") as f:
+                f.write(cls.credentials)
+            kwargs["extra_args"] = (list(kwargs.get("extra_args", ()))
+                                    + ["--credentials", cls.credentials_path])
+        cls.h = Localrds(name=cls.__name__, runtime_name=cls.runtime_name, **kwargs)
         try:
             cls.h.start()
         except BaseException:
             cls.h.stop()
+            cls._remove_credentials()
             raise
         cls.rds = cls.h.client()
 
@@ -815,7 +825,14 @@ class LocalrdsTestCase(unittest.TestCase):
     def tearDownClass(cls):
         if cls.h is not None:
             cls.h.stop()
+        cls._remove_credentials()
         super().tearDownClass()
+
+    @classmethod
+    def _remove_credentials(cls):
+        if cls.credentials_path is not None:
+            os.unlink(cls.credentials_path)
+            cls.credentials_path = None
 
     def run(self, result=None):
         before = (len(result.failures) + len(result.errors)) if result is not None else 0

@@ -8,8 +8,6 @@ Run: cd tests/e2e && LOCALRDS_BIN=/work/main/build/localrds python3 -m unittest 
 """
 
 import json
-import os
-import tempfile
 import threading
 import unittest
 import urllib.parse
@@ -226,18 +224,7 @@ class ConsoleApiTest(LocalrdsTestCase):
 class ConsoleCredentialsTest(LocalrdsTestCase):
     """With --credentials the console asks for an access key and acts in its account."""
 
-    @classmethod
-    def setUpClass(cls):
-        fd, cls.credentials_path = tempfile.mkstemp(prefix="localrds-console-credentials-")
-        with os.fdopen(fd, "w") as f:
-            f.write("AKIDWORKSHOP wsecret 123456789012\n")
-        cls.server_kwargs = {"extra_args": ["--credentials", cls.credentials_path]}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        os.unlink(cls.credentials_path)
+    credentials = "AKIDWORKSHOP wsecret 123456789012\n"
 
     def test_a_session_needs_a_key_of_the_file_and_its_secret(self):
         status, text = raw_request(self.h.api_port, "GET", "/console/api/info", None,

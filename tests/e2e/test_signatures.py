@@ -34,18 +34,7 @@ MISMATCH = ("The request signature we calculated does not match the signature yo
 class SignaturesTest(LocalrdsTestCase):
     """One localrds with a credentials file of one key; no instances."""
 
-    @classmethod
-    def setUpClass(cls):
-        fd, cls.credentials_path = tempfile.mkstemp(prefix="localrds-credentials-")
-        with os.fdopen(fd, "w") as f:
-            f.write("# key secret account\n%s %s %s\n" % (ACCESS_KEY, SECRET, ACCOUNT))
-        cls.server_kwargs = {"extra_args": ["--credentials", cls.credentials_path]}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        os.unlink(cls.credentials_path)
+    credentials = "# key secret account\n%s %s %s\n" % (ACCESS_KEY, SECRET, ACCOUNT)
 
     def client(self, key=ACCESS_KEY, secret=SECRET):
         c = boto3.session.Session().client(

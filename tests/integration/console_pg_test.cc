@@ -24,9 +24,7 @@ class ConsolePgTest : public PgControlPlaneTest {
     config.port_range_lo = 46200;
     config.port_range_hi = 46299;
     config.default_port = 46200;
-    config.probe_interval = std::chrono::milliseconds(200);
-    config.probe_timeout = std::chrono::milliseconds(500);
-    config.hung_after = std::chrono::seconds(2);
+    QuickHealthChecks(config);
   }
   static bool Eventually(const std::function<bool()>& done,
                          std::chrono::seconds timeout = std::chrono::seconds(60)) {

@@ -27,11 +27,7 @@ class MultiAzPgTest : public PgControlPlaneTest {
  protected:
   MultiAzPgTest() : PgControlPlaneTest("lrmz-", 17000) {}
 
-  void Configure(EmulatorConfig& config) override {
-    config.probe_interval = std::chrono::milliseconds(200);
-    config.probe_timeout = std::chrono::milliseconds(500);
-    config.hung_after = std::chrono::seconds(2);
-  }
+  void Configure(EmulatorConfig& config) override { QuickHealthChecks(config); }
   // Polls `done` until it holds or `timeout` passes.
   static bool Eventually(const std::function<bool()>& done,
                          std::chrono::seconds timeout = std::chrono::seconds(60)) {

@@ -50,6 +50,13 @@ class PgControlPlaneTest : public ::testing::Test {
   }
   //! Suites adjust the configuration here (called by every Open).
   virtual void Configure(EmulatorConfig& config) { (void)config; }
+  //! The Multi-AZ health checks of the failover suites: a probe every 200 ms that gives up after
+  //! 500 ms, a primary hung after 2 s of failed probes.
+  static void QuickHealthChecks(EmulatorConfig& config) {
+    config.probe_interval = std::chrono::milliseconds(200);
+    config.probe_timeout = std::chrono::milliseconds(500);
+    config.hung_after = std::chrono::seconds(2);
+  }
   //! A new ControlPlane over the same data directory and catalog file (a restart of localrds).
   void Open() {
     if (cp_) cp_->Shutdown(false);

@@ -41,7 +41,7 @@ Status Configure(OpContext& c);
 //! replication slots no replica owns any more and points its replicas at its port.
 Status StartServer(OpContext& c);
 Status StopServer(OpContext& c);
-//! Polls `sql` on the instance's server (backing off to every 20 ms) until it answers `want`;
+//! WaitForAnswer (postgres/wait.h) on the instance's server: polls `sql` until it answers `want`;
 //! fails when the server stops or `timeout` passes. `what` names the wait in those errors.
 Status WaitForAnswer(OpContext& c, const std::string& sql, const std::string& want,
                      std::chrono::seconds timeout, const std::string& what);

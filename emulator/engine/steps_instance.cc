@@ -4,7 +4,6 @@
 // steps_multi_az.cc). Each step looks at reality first so that running it twice (after a crash)
 // is harmless.
 #include <filesystem>
-#include <thread>
 
 #include "common/log.h"
 #include "common/time_util.h"
@@ -12,6 +11,7 @@
 #include "emulator/engine/operation_engine.h"
 #include "emulator/engine/operation_steps.h"
 #include "emulator/postgres/parameters.h"
+#include "emulator/postgres/wait.h"
 #include "emulator/runtime/cluster_pool.h"
 
 namespace localrds {
@@ -91,22 +91,7 @@ Status StartServer(OpContext& c) {
 
 Status WaitForAnswer(OpContext& c, const std::string& sql, const std::string& want,
                      std::chrono::seconds timeout, const std::string& what) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto backoff = std::chrono::milliseconds(5);
-  std::string last;
-  for (;;) {
-    auto v = c.env.runtime.QueryValue(c.Server(), "postgres", sql);
-    if (v.ok() && *v == want) return Status::Ok();
-    last = v.ok() ? *v : v.status().message();
-    if (!c.env.runtime.IsRunning(c.Server())) {
-      return Status::Internal("PostgreSQL stopped while waiting until " + what);
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Status::Internal("timed out waiting until " + what + " (last answer: " + last + ")");
-    }
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(20));
-  }
+  return WaitForAnswer(c.env.runtime, c.Server(), sql, want, timeout, what);
 }
 
 Status StopServer(OpContext& c) { return c.env.runtime.Stop(c.Server()); }

@@ -91,7 +91,8 @@ Status BuildStandby(OpContext& c) {
   LOCALRDS_RETURN_IF_ERROR(c.env.servers.EnsureStandbyRunning(c.instance));
   LOCALRDS_RETURN_IF_ERROR(WaitForAnswer(
       c.env.runtime, standby, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), '')",
-      "streaming", std::chrono::seconds(120), "the Multi-AZ standby streams from its primary"));
+      "streaming", std::chrono::seconds(120), "the Multi-AZ standby streams from its primary",
+      &primary));
   row = c.instance;
   SetStandbyState(row.attrs, "ready");
   c.Put(row);

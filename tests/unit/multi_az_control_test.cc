@@ -216,6 +216,31 @@ TEST_F(MultiAzControlTest, AFailedStandbyBuildTurnsSynchronousReplicationOffAndI
   EXPECT_EQ(CountEvents("test", "Multi-AZ instance failover completed."), 1);
 }
 
+TEST_F(MultiAzControlTest, AStandbyBuildStopsWaitingWhenItsPrimaryStops) {
+  CreateMultiAz("test");
+  // The new standby never streams, and the new primary stops while the failover waits for it:
+  // the wait ends there (not after its 120 s), and the reconciler takes over.
+  Streaming(false);
+  const size_t before = runtime_.Sql().size();
+  auto r = ForceFailover("test");
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(Eventually([&] {
+    const auto sql = runtime_.Sql();
+    return std::any_of(
+        sql.begin() + static_cast<std::ptrdiff_t>(before), sql.end(),
+        [](const std::string& q) { return q.find("pg_stat_wal_receiver") != std::string::npos; });
+  }));
+  EXPECT_EQ(PrimaryHost("test"), "b");
+  ASSERT_TRUE(runtime_.Kill(cp_->servers().Server(Row("test"))).ok());
+  Wait(r->operation_id);
+  EXPECT_EQ(Events("test").back(),
+            (std::pair<std::string, std::string>{
+                "",
+                "The Multi-AZ standby could not be built (the primary's PostgreSQL stopped "
+                "while waiting until the Multi-AZ standby streams from its primary)"}));
+  EXPECT_EQ(StandbyState("test"), "building");
+}
+
 TEST_F(MultiAzControlTest, AStoppedStandbyIsStartedAgain) {
   CreateMultiAz("test");
   const ServerSpec standby = cp_->servers().StandbyServer(Row("test"));

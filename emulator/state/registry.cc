@@ -232,6 +232,16 @@ bool Registry::Locked::IdentifierTaken(const Scope& scope, const std::string& id
 
 Status Registry::Locked::CheckIdle(const InstanceRow& row) const {
   if (r_->active_ops_.count(row.resource_id)) {
+    // An operation can go on after the instance shows available again (a Multi-AZ failover
+    // serves the endpoint, then replaces its standby): say so rather than "is available; wait
+    // until it is available".
+    if (row.status == DbStatus::kAvailable) {
+      return Status::Error(AwsError::kInvalidDBInstanceState,
+                           "Instance " + row.identifier +
+                               " is available, but an operation on it (such as replacing its "
+                               "Multi-AZ standby) has not ended; wait until it ends and try "
+                               "again.");
+    }
     return Status::Error(AwsError::kInvalidDBInstanceState,
                          "Instance " + row.identifier + " is currently " + row.status +
                              "; wait until it is available and try again.");

@@ -452,6 +452,12 @@ async function walk() {
   await visible(page.getByRole("button", {name: "Start writer", exact: true})).click();
   await until(async () => Number(await readStat("Acknowledged writes")) >= 20, 60000,
               "20 acknowledged writes");
+  // The failover after the crash ends by replacing the standby (RDS-EVENT-0053); until then the
+  // instance, available again, takes no other operation (the backup window below).
+  const timeline = visible(page.locator(".ws-timeline"));
+  const countIn = async (re) => ((await timeline.innerText()).match(re) || []).length;
+  const recoveredEvent = /Multi-AZ instance recovery completed/g;
+  const recoveriesBefore = await countIn(recoveredEvent);
   t0 = performance.now();
   await visible(page.getByRole("button", {name: "Crash primary", exact: true})).click();
   const recovery = await until(async () => {
@@ -466,15 +472,20 @@ async function walk() {
     return /\d/.test(r || "") ? r : false;
   }, 60000, "the rows lost");
   assert.match(lost, /^0 rows/, "a Multi-AZ instance loses no acknowledged write");
+  await until(async () => (await countIn(recoveredEvent)) > recoveriesBefore, 120000,
+              "the failover's end (its standby replaced) in the drill timeline");
   // The backup window, now (works without a writer): the fault in the drill's timeline, then the
   // instance's own "Finished DB Instance backup" event beside it (DescribeEvents, merged by time).
-  const timeline = visible(page.locator(".ws-timeline"));
-  const backups = async () => ((await timeline.innerText()).match(/Finished DB Instance backup/g) ||
-                               []).length;
-  const backupsBefore = await backups();
+  // A refusal shows in the error banner: that fails at once, with RDS's message.
+  const backupDone = /Finished DB Instance backup/g;
+  const backupsBefore = await countIn(backupDone);
   await visible(page.getByRole("button", {name: "Trigger backup window", exact: true})).click();
-  await until(async () => (await backups()) > backupsBefore, 60000,
-              "the instance's new backup event in the drill timeline");
+  const backedUp = await until(async () => {
+    const refused = page.locator(".banner-error");
+    if (await refused.count()) return {refused: await refused.first().innerText()};
+    return (await countIn(backupDone)) > backupsBefore;
+  }, 60000, "the instance's new backup event in the drill timeline");
+  assert.strictEqual(backedUp, true, "the backup window ran (not refused)");
   const timelineText = await timeline.innerText();
   assert.match(timelineText, /RDS event/, "the timeline shows the instance's events");
   console.log(`  drill: acknowledged ${await readStat("Acknowledged writes")}, failed ` +

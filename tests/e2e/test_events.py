@@ -241,6 +241,10 @@ class EventSubscriptionDeliveryTest(LocalrdsTestCase):
         # Only the subscribed categories: no creation event.
         self.assertNotIn("RDS-EVENT-0005", self.sns.event_ids("evmaz"))
 
+        # The failover ends by replacing its standby (RDS-EVENT-0053); until then the instance,
+        # available again, takes no backup.
+        wait_until(lambda: "RDS-EVENT-0053" in self.sns.event_ids("evmaz"), 60, 0.1,
+                   "the standby replaced")
         # The SNS endpoint goes down; a backup runs; localrds restarts; the endpoint comes back.
         before = len([m for m in self.sns.messages() if m["Body"]["Event Message"] == BACKUP_DONE])
         self.sns.stop()

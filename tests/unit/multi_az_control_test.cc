@@ -181,6 +181,29 @@ TEST_F(MultiAzControlTest, MultiAzCallsAreRefusedLikeRds) {
   EXPECT_EQ(StatusOf("test"), "available");
 }
 
+TEST_F(MultiAzControlTest, AnInstanceAvailableWhileItsStandbyIsReplacedSaysWhatItWaitsFor) {
+  // A failover serves the endpoint (available), then replaces the standby: a call in between
+  // is refused, and its message does not say "is currently available; wait until available".
+  CreateMultiAz("test");
+  OperationEngine::SetCrashHook(
+      [](const std::string& k, int s) { return !(k == "failover" && s == 3); });
+  auto failover = ForceFailover("test");
+  ASSERT_TRUE(failover.ok()) << failover.status().ToString();
+  Wait(failover->operation_id);  // stopped before "rebuild": the standby is not back yet
+  ASSERT_EQ(StatusOf("test"), "available");
+  const std::string busy =
+      "Instance test is available, but an operation on it (such as replacing its Multi-AZ "
+      "standby) has not ended; wait until it ends and try again.";
+  ExpectError(cp_->instances().RebootDBInstance({{"DBInstanceIdentifier", "test"}}).status(),
+              "InvalidDBInstanceState", 400, busy);
+  ExpectError(cp_->BackupNow(InstanceRef("test")).status(), "InvalidDBInstanceState", 400, busy);
+  Restart();  // the failover resumes and ends: the instance takes calls again
+  ExpectHealthy("test", "after the restart");
+  auto backup = cp_->BackupNow(InstanceRef("test"));
+  ASSERT_TRUE(backup.ok()) << backup.status().ToString();
+  Wait(backup->operation_id);
+}
+
 TEST_F(MultiAzControlTest, AFailedStandbyBuildTurnsSynchronousReplicationOffAndIsRetried) {
   CreateMultiAz("test");
   // The build fails after synchronous replication went on for the new standby.

@@ -57,8 +57,41 @@ int ParseHhMi(const std::string& s) {
   return h * 60 + m;
 }
 
+constexpr std::array<const char*, 7> kDays = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+constexpr int kWeekMinutes = 7 * 1440;
+
+// "hh:mi" of a minute of the day (any integer: taken modulo a day).
+std::string HhMi(int minutes) {
+  minutes = ((minutes % 1440) + 1440) % 1440;
+  char b[8];
+  std::snprintf(b, sizeof b, "%02d:%02d", minutes / 60, minutes % 60);
+  return b;
+}
+
+// "ddd:hh:mi" of a minute of the week from Monday 00:00 (taken modulo a week).
+std::string Weekly(int minutes) {
+  minutes = ((minutes % kWeekMinutes) + kWeekMinutes) % kWeekMinutes;
+  return std::string(kDays[minutes / 1440]) + ":" + HhMi(minutes);
+}
+
+// FNV-1a: the same value for the same seed on every build (defaults chosen per resource).
+uint32_t Fnv1a(const std::string& s) {
+  uint32_t h = 2166136261u;
+  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return h;
+}
+
+// The start of the region's 8-hour block for default windows (RDS User Guide, "Backup window"),
+// in minutes of the day; eu regions' block passes midnight.
+int RegionBlockStartMinutes(const std::string& region) {
+  if (region.rfind("us-west", 0) == 0) return 6 * 60;
+  if (region.rfind("eu-", 0) == 0) return 22 * 60;
+  if (region.rfind("ap-", 0) == 0) return 13 * 60;
+  return 3 * 60;  // us-east-1, us-east-2 and the rest
+}
+constexpr int kBlockSlots = 8 * 60 / 30;  // the block's half hours
+
 int DayIndex(const std::string& d) {
-  static const std::array<const char*, 7> kDays = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
   std::string l = Lower(d);
   for (int i = 0; i < 7; ++i) {
     if (l == kDays[i]) return i;
@@ -312,6 +345,34 @@ Status ValidateTagValue(const std::string& value) {
   return Status::Ok();
 }
 
+std::string DefaultBackupWindow(const std::string& region, const std::string& seed) {
+  const int start =
+      RegionBlockStartMinutes(region) + static_cast<int>(Fnv1a(seed) % kBlockSlots) * 30;
+  return HhMi(start) + "-" + HhMi(start + 30);
+}
+
+std::string DefaultMaintenanceWindow(const std::string& region, const std::string& seed,
+                                     const std::string& backup_window) {
+  const uint32_t h = Fnv1a(seed + "maintenance");
+  const int day = static_cast<int>(h % 7);
+  const int first = static_cast<int>((h >> 8) % kBlockSlots);
+  // Half hour `slot` after the block's start on `day`: a block that passes midnight goes on
+  // into the next day (eu: sun:23:30-mon:00:00, then mon:00:00-mon:00:30).
+  auto window = [&](int slot) {
+    const int start = day * 1440 + RegionBlockStartMinutes(region) + slot * 30;
+    return Weekly(start) + "-" + Weekly(start + 30);
+  };
+  // The random half hour of the block, else the next ones that miss the backup window (a
+  // default backup window takes one of them; a long chosen one can take more: then the rest of
+  // the day, and when none is left the first one, which the caller refuses as overlapping).
+  for (int i = 0; i < 48; ++i) {
+    const int slot = i < kBlockSlots ? (first + i) % kBlockSlots : i;
+    const std::string w = window(slot);
+    if (!WindowsOverlap(backup_window, w)) return w;
+  }
+  return window(first);
+}
+
 std::string NextAvailabilityZone(const std::string& az) {
   if (az.empty()) return az;
   const RegionInfo* region = FindRegion(std::string_view(az).substr(0, az.size() - 1));
@@ -321,8 +382,7 @@ std::string NextAvailabilityZone(const std::string& az) {
 std::string ZoneForNewInstance(const std::string& region_name, const std::string& seed) {
   const RegionInfo* region = FindRegion(region_name);
   if (!region || region->zones.empty()) return region_name + "a";
-  uint32_t h = 2166136261u;  // FNV-1a: the same zone for the same seed on every build
-  for (char c : seed) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  const uint32_t h = Fnv1a(seed);  // the same zone for the same seed on every build
   // Spread over the first three zones, as RDS spreads instances a user places nowhere.
   return region->zones[h % std::min<size_t>(3, region->zones.size())];
 }

@@ -31,6 +31,13 @@ Status ValidateBackupWindow(const std::string& window);
 Status ValidateMaintenanceWindow(const std::string& window);
 //! The two windows must not overlap (backup is daily, maintenance weekly).
 bool WindowsOverlap(const std::string& backup_window, const std::string& maintenance_window);
+//! RDS's default backup window: a random half hour of the region's 8-hour block, always the same
+//! for the same `seed` (the instance's resource id).
+std::string DefaultBackupWindow(const std::string& region, const std::string& seed);
+//! RDS's default maintenance window: a random half hour of the region's block on a random day
+//! (the same for the same `seed`) that does not overlap `backup_window`.
+std::string DefaultMaintenanceWindow(const std::string& region, const std::string& seed,
+                                     const std::string& backup_window);
 //! The zone after `az` in its region's list (us-east-1a → b → … → f → a; us-west-1b → c → b): a
 //! Multi-AZ standby's, a replica's default.
 std::string NextAvailabilityZone(const std::string& az);

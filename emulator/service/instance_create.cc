@@ -17,51 +17,6 @@
 namespace localrds {
 namespace {
 
-uint32_t Hash(const std::string& s) {
-  uint32_t h = 2166136261u;
-  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
-  return h;
-}
-
-std::string TwoDigits(int v) {
-  char b[4];
-  std::snprintf(b, sizeof b, "%02d", v);
-  return b;
-}
-
-std::string HhMi(int minutes) {
-  minutes = (minutes + 1440) % 1440;
-  return TwoDigits(minutes / 60) + ":" + TwoDigits(minutes % 60);
-}
-
-// The region's 8-hour block for default windows (RDS User Guide, "Backup window").
-int RegionBlockStartMinutes(const std::string& region) {
-  if (region.rfind("us-west", 0) == 0) return 6 * 60;
-  if (region.rfind("eu-", 0) == 0) return 22 * 60;
-  if (region.rfind("ap-", 0) == 0) return 13 * 60;
-  return 3 * 60;  // us-east-1, us-east-2 and the rest
-}
-
-std::string DefaultBackupWindow(const std::string& region, const std::string& seed) {
-  int start = RegionBlockStartMinutes(region) + static_cast<int>(Hash(seed) % 15) * 30;
-  return HhMi(start) + "-" + HhMi(start + 30);
-}
-
-std::string DefaultMaintenanceWindow(const std::string& region, const std::string& seed,
-                                     const std::string& backup_window) {
-  static const char* kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-  uint32_t h = Hash(seed + "maintenance");
-  for (int i = 0; i < 16; ++i, h = h * 1103515245u + 12345u) {
-    std::string day = kDays[h % 7];
-    int start = RegionBlockStartMinutes(region) + static_cast<int>((h >> 8) % 15) * 30;
-    std::string w = day + ":" + HhMi(start) + "-" + day + ":" + HhMi(start + 30);
-    if (start + 30 >= 1440)
-      w = day + ":" + HhMi(start) + "-" + kDays[(h % 7 + 1) % 7] + ":" + HhMi(start + 30);
-    if (!WindowsOverlap(backup_window, w)) return w;
-  }
-  return "sun:05:00-sun:05:30";
-}
-
 // What a CreateDBInstance request asks for, validated, with RDS's defaults filled in.
 struct CreateInstanceArgs {
   std::string id;  //!< lower case

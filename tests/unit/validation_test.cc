@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+#include <utility>
+
 #include "emulator/core/paging.h"
 
 namespace localrds {
@@ -149,6 +153,45 @@ TEST(ValidationTest, Windows) {
   EXPECT_TRUE(WindowsOverlap("05:00-05:30", "sun:05:15-sun:05:45"));
   EXPECT_FALSE(WindowsOverlap("05:00-05:30", "sun:05:30-sun:06:00"));
   EXPECT_TRUE(WindowsOverlap("23:45-00:15", "mon:00:00-mon:00:30"));
+}
+
+// The defaults a create without windows gets: half hours of the region's 8-hour block (eu's
+// passes midnight), valid, never overlapping (a create failed on its own defaults once in an eu
+// region), the same for the same seed.
+TEST(ValidationTest, DefaultWindowsAreValidInTheRegionsBlockAndNeverOverlap) {
+  const std::pair<const char*, int> blocks[] = {{"us-east-1", 3 * 60},
+                                                {"us-west-2", 6 * 60},
+                                                {"eu-west-1", 22 * 60},
+                                                {"ap-south-1", 13 * 60}};
+  auto minute = [](const std::string& hh_mi) {
+    return std::stoi(hh_mi.substr(0, 2)) * 60 + std::stoi(hh_mi.substr(3, 2));
+  };
+  auto in_block = [](int m, int block) { return (m - block + 1440) % 1440 < 8 * 60; };
+  for (const auto& [region, block] : blocks) {
+    std::set<std::string> days;
+    for (int i = 0; i < 3000; ++i) {
+      const std::string seed = "db-" + std::to_string(i);
+      const std::string backup = DefaultBackupWindow(region, seed);
+      const std::string maint = DefaultMaintenanceWindow(region, seed, backup);
+      ASSERT_TRUE(ValidateBackupWindow(backup).ok()) << region << " " << backup;
+      ASSERT_TRUE(ValidateMaintenanceWindow(maint).ok()) << region << " " << maint;
+      ASSERT_FALSE(WindowsOverlap(backup, maint)) << region << " " << backup << " " << maint;
+      EXPECT_EQ((minute(backup.substr(6)) - minute(backup) + 1440) % 1440, 30) << backup;
+      EXPECT_EQ((minute(maint.substr(14)) - minute(maint.substr(4)) + 1440) % 1440, 30) << maint;
+      EXPECT_TRUE(in_block(minute(backup), block)) << region << " " << backup;
+      EXPECT_TRUE(in_block(minute(maint.substr(4)), block)) << region << " " << maint;
+      EXPECT_EQ(DefaultMaintenanceWindow(region, seed, backup), maint);
+      days.insert(maint.substr(0, 3));
+    }
+    EXPECT_EQ(days.size(), 7u) << region;
+  }
+  EXPECT_EQ(DefaultBackupWindow("eu-west-1", "db-1"), DefaultBackupWindow("eu-west-1", "db-1"));
+  // A chosen backup window over the whole block: the maintenance window goes after it.
+  const std::string late = DefaultMaintenanceWindow("us-east-1", "db-1", "03:00-11:00");
+  EXPECT_FALSE(WindowsOverlap("03:00-11:00", late)) << late;
+  // One that leaves no half hour free: no window misses it (the create refuses the overlap).
+  EXPECT_TRUE(
+      WindowsOverlap("00:00-23:59", DefaultMaintenanceWindow("us-east-1", "db-1", "00:00-23:59")));
 }
 
 TEST(ValidationTest, ClassesAndTags) {

@@ -142,6 +142,12 @@ Result<std::string> FakeRuntime::QueryValue(const ServerSpec& spec, const std::s
 
 Status FakeRuntime::BaseBackup(const ServerSpec& spec, const fs::path& dest,
                                const std::string& slot) {
+  std::function<void()> hook;
+  {
+    std::lock_guard<std::mutex> l(mutex_);
+    hook = on_backup_;
+  }
+  if (hook) hook();
   {
     std::lock_guard<std::mutex> l(mutex_);
     backup_slots_.push_back(slot);

@@ -60,6 +60,12 @@ class FakeRuntime : public PgRuntime {
     std::lock_guard<std::mutex> l(mutex_);
     on_stop_ = std::move(hook);
   }
+  //! Called (outside the runtime's lock) as every BaseBackup begins: what a test sees while an
+  //! operation is in its backup, however fast the fake makes it.
+  void OnBackup(std::function<void()> hook) {
+    std::lock_guard<std::mutex> l(mutex_);
+    on_backup_ = std::move(hook);
+  }
   void FailNextBackup(bool fail) {
     std::lock_guard<std::mutex> l(mutex_);
     fail_next_backup_ = fail;
@@ -113,6 +119,7 @@ class FakeRuntime : public PgRuntime {
   bool fail_next_start_ = false;
   std::string start_failure_;
   std::function<void()> on_stop_;
+  std::function<void()> on_backup_;
   bool fail_initdb_ = false;
   std::map<std::string, std::string> answers_;
   std::vector<std::string> backup_slots_;
